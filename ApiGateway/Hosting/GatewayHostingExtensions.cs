@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.Http.Json;
+using Smpc.ApiGateway.Apis;
+using Smpc.ApiGateway.Problems;
+
+namespace Smpc.ApiGateway.Hosting;
+
+/// <summary>Registers and maps the REST gateway; used by the standalone gateway and by the embedded silo.</summary>
+public static class GatewayHostingExtensions
+{
+    /// <summary>Services the gateway needs (problems, OpenAPI, JSON, limits). The Orleans client or silo is added by the host.</summary>
+    public static IHostApplicationBuilder AddSmpcGateway(this IHostApplicationBuilder builder)
+    {
+        builder.Services.Configure<RestGatewayOptions>(builder.Configuration.GetSection(RestGatewayOptions.Section));
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemMapping.Customize);
+        builder.Services.AddExceptionHandler<SmpcExceptionHandler>();
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.MaxDepth = 32;
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+        });
+        builder.Services.AddOpenApi("v1");
+        return builder;
+    }
+
+    /// <summary>Maps /v1, /health and /openapi/v1.json with problem responses for every error.</summary>
+    public static WebApplication MapSmpcGateway(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.Use(LimitJsonBodies);
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapHealthApi();
+        app.MapGroup("/v1")
+            .MapTenantsApi()
+            .MapMembersApi()
+            .MapSessionsApi()
+            .MapPayloadsApi();
+        return app;
+    }
+
+    // JSON control messages are small; octet-stream routes raise their own limit per request.
+    private static Task LimitJsonBodies(HttpContext http, RequestDelegate next)
+    {
+        if (http.Request.HasJsonContentType())
+        {
+            var limit = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<RestGatewayOptions>>().Value.MaxJsonBytes;
+            var feature = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>();
+            if (feature is { IsReadOnly: false }) feature.MaxRequestBodySize = limit;
+            if (http.Request.ContentLength > limit) throw new BadHttpRequestException($"JSON bodies are limited to {limit} bytes.", StatusCodes.Status413PayloadTooLarge);
+        }
+
+        return next(http);
+    }
+}

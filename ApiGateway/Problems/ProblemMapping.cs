@@ -1,0 +1,54 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Smpc.Client.Contracts;
+using Smpc.Grains.Interfaces.Errors;
+
+namespace Smpc.ApiGateway.Problems;
+
+/// <summary>Maps every failure to an RFC 9457 problem with a stable type.</summary>
+public static class ProblemMapping
+{
+    /// <summary>Seconds a client should wait before retrying after a 503.</summary>
+    public const int RetryAfterSeconds = 2;
+
+    /// <summary>The problem for a domain error raised by a grain.</summary>
+    public static ProblemHttpResult From(SmpcException error) => error.Code switch
+    {
+        SmpcErrorCode.NotFound => Problem(StatusCodes.Status404NotFound, ProblemTypes.NotFound, "Not found", error.Message),
+        SmpcErrorCode.Conflict => Problem(StatusCodes.Status409Conflict, ProblemTypes.Conflict, "Conflict", error.Message),
+        SmpcErrorCode.Validation => Problem(StatusCodes.Status400BadRequest, ProblemTypes.Validation, "Invalid request", error.Message),
+        SmpcErrorCode.WrongPhase => Problem(StatusCodes.Status409Conflict, ProblemTypes.WrongPhase, "Not allowed in this phase", error.Message),
+        SmpcErrorCode.TooLarge => Problem(StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge, "Payload too large", error.Message),
+        SmpcErrorCode.StorageUnavailable => Problem(StatusCodes.Status503ServiceUnavailable, ProblemTypes.StorageUnavailable, "Storage unavailable", error.Message),
+        _ => Problem(StatusCodes.Status500InternalServerError, ProblemTypes.Internal, "Internal error", "An unexpected error occurred."),
+    };
+
+    /// <summary>A problem result with a stable type.</summary>
+    public static ProblemHttpResult Problem(int status, string type, string title, string? detail) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title, type: type);
+
+    /// <summary>The stable type for a bare status code (routing, binding and server failures).</summary>
+    public static string TypeForStatus(int status) => status switch
+    {
+        StatusCodes.Status400BadRequest => ProblemTypes.MalformedRequest,
+        StatusCodes.Status404NotFound => ProblemTypes.RouteNotFound,
+        StatusCodes.Status405MethodNotAllowed => ProblemTypes.MethodNotAllowed,
+        StatusCodes.Status409Conflict => ProblemTypes.Conflict,
+        StatusCodes.Status413PayloadTooLarge => ProblemTypes.PayloadTooLarge,
+        StatusCodes.Status415UnsupportedMediaType => ProblemTypes.UnsupportedMediaType,
+        StatusCodes.Status503ServiceUnavailable => ProblemTypes.ServiceUnavailable,
+        _ => ProblemTypes.Internal,
+    };
+
+    /// <summary>Fills in a stable type where ASP.NET produced a generic problem, and adds the trace id.</summary>
+    public static void Customize(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        var status = problem.Status ?? context.HttpContext.Response.StatusCode;
+        if (problem.Type is null || problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
+            problem.Type = TypeForStatus(status);
+        problem.Extensions["traceId"] = System.Diagnostics.Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
+        if (status == StatusCodes.Status503ServiceUnavailable)
+            context.HttpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

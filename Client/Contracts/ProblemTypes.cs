@@ -1,0 +1,19 @@
+namespace Smpc.Client.Contracts;
+
+/// <summary>Stable RFC 9457 problem <c>type</c> URIs; clients branch on these, never on titles or messages.</summary>
+public static class ProblemTypes
+{
+    private const string Base = "https://smpc.dev/problems/";
+    public const string NotFound = Base + "not-found";
+    public const string RouteNotFound = Base + "route-not-found";
+    public const string Conflict = Base + "conflict";
+    public const string Validation = Base + "validation";
+    public const string WrongPhase = Base + "wrong-phase";
+    public const string MalformedRequest = Base + "malformed-request";
+    public const string UnsupportedMediaType = Base + "unsupported-media-type";
+    public const string PayloadTooLarge = Base + "payload-too-large";
+    public const string MethodNotAllowed = Base + "method-not-allowed";
+    public const string StorageUnavailable = Base + "storage-unavailable";
+    public const string ServiceUnavailable = Base + "service-unavailable";
+    public const string Internal = Base + "internal";
+}

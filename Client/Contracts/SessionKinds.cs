@@ -1,0 +1,8 @@
+namespace Smpc.Client.Contracts;
+
+/// <summary>The wire names of session kinds and phases.</summary>
+public static class SessionKinds
+{
+    public const string SecureAggregation = "secure-aggregation";
+    public const string Psi = "psi";
+}

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Smpc.Client.Contracts;
+
+namespace Smpc.Client;
+
+/// <summary>Typed client of the Smpc REST API (/v1). Errors surface as <see cref="SmpcApiException"/>.</summary>
+public sealed class SmpcClient(HttpClient http)
+{
+    /// <summary>The client's activity source; its spans carry trace context into the gateway.</summary>
+    public static readonly ActivitySource Activity = new("Smpc.Client");
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public Task<TenantResponse> CreateTenantAsync(CreateTenantRequest request, CancellationToken ct = default) =>
+        SendAsync<TenantResponse>(HttpMethod.Post, "v1/tenants", request, ct);
+
+    public Task<TenantResponse> GetTenantAsync(string tenantId, CancellationToken ct = default) =>
+        SendAsync<TenantResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}", null, ct);
+
+    public Task<MemberResponse> RegisterPodAsync(string tenantId, RegisterMemberRequest request, CancellationToken ct = default) =>
+        SendAsync<MemberResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/pods", request, ct);
+
+    public Task<MemberResponse> GetPodAsync(string tenantId, string podId, CancellationToken ct = default) =>
+        SendAsync<MemberResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/pods/{Escape(podId)}", null, ct);
+
+    public Task<MemberResponse> RegisterModellerAsync(string tenantId, RegisterMemberRequest request, CancellationToken ct = default) =>
+        SendAsync<MemberResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/modellers", request, ct);
+
+    public Task<MemberResponse> GetModellerAsync(string tenantId, string modellerId, CancellationToken ct = default) =>
+        SendAsync<MemberResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/modellers/{Escape(modellerId)}", null, ct);
+
+    public Task<SessionResponse> CreateSessionAsync(string tenantId, CreateSessionRequest request, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/sessions", request, ct);
+
+    public Task<SessionResponse> GetSessionAsync(string tenantId, string sessionId, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}", null, ct);
+
+    /// <summary>Streams <paramref name="content"/> to the service as one payload.</summary>
+    public async Task<PayloadResponse> UploadPayloadAsync(string tenantId, string sessionId, string name, Stream content, CancellationToken ct = default)
+    {
+        using var activity = Activity.StartActivity("payload.upload", ActivityKind.Client);
+        using var body = new StreamContent(content, 1 << 20);
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        if (content.CanSeek) body.Headers.ContentLength = content.Length - content.Position;
+        using var request = new HttpRequestMessage(HttpMethod.Put, PayloadPath(tenantId, sessionId, name)) { Content = body };
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        return await ReadAsync<PayloadResponse>(response, ct);
+    }
+
+    /// <summary>Streams a stored payload into <paramref name="destination"/>; returns the byte count.</summary>
+    public async Task<long> DownloadPayloadAsync(string tenantId, string sessionId, string name, Stream destination, CancellationToken ct = default)
+    {
+        using var activity = Activity.StartActivity("payload.download", ActivityKind.Client);
+        using var response = await http.GetAsync(PayloadPath(tenantId, sessionId, name), HttpCompletionOption.ResponseHeadersRead, ct);
+        await EnsureSuccessAsync(response, ct);
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        var before = destination.CanSeek ? destination.Position : 0;
+        await body.CopyToAsync(destination, 1 << 20, ct);
+        return destination.CanSeek ? destination.Position - before : response.Content.Headers.ContentLength ?? -1;
+    }
+
+    public Task<PayloadResponse> GetPayloadManifestAsync(string tenantId, string sessionId, string name, CancellationToken ct = default) =>
+        SendAsync<PayloadResponse>(HttpMethod.Get, PayloadPath(tenantId, sessionId, name) + "/manifest", null, ct);
+
+    /// <summary>Readiness: 200 when the cluster and its storage answer, otherwise an exception.</summary>
+    public Task<HealthResponse> GetReadinessAsync(CancellationToken ct = default) =>
+        SendAsync<HealthResponse>(HttpMethod.Get, "health/ready", null, ct);
+
+    private static string PayloadPath(string tenantId, string sessionId, string name) =>
+        $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}/payloads/{Escape(name)}";
+
+    private static string Escape(string segment) => Uri.EscapeDataString(segment);
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null) request.Content = JsonContent.Create(body, body.GetType(), options: Json);
+        using var response = await http.SendAsync(request, ct);
+        return await ReadAsync<T>(response, ct);
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken ct)
+    {
+        await EnsureSuccessAsync(response, ct);
+        return (await response.Content.ReadFromJsonAsync<T>(Json, ct))!;
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        if (response.IsSuccessStatusCode) return;
+        string? type = null, title = null, detail = null;
+        try
+        {
+            using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+            type = problem.RootElement.TryGetProperty("type", out var t) ? t.GetString() : null;
+            title = problem.RootElement.TryGetProperty("title", out var ti) ? ti.GetString() : null;
+            detail = problem.RootElement.TryGetProperty("detail", out var d) ? d.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            title = response.ReasonPhrase;
+        }
+
+        throw new SmpcApiException(response.StatusCode, type, title, detail);
+    }
+}

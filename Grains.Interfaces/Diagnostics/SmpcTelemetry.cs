@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Smpc.Grains.Interfaces.Diagnostics;
+
+/// <summary>Names of every ActivitySource, Meter and attribute the service emits; one place, so dashboards do not drift.</summary>
+public static class SmpcTelemetry
+{
+    public const string GrainsSourceName = "Smpc.Grains";
+    public const string GatewaySourceName = "Smpc.Gateway";
+    public const string ClientSourceName = "Smpc.Client";
+    public const string MeterName = "Smpc";
+    /// <summary>Wildcard for Orleans' own sources (application, runtime, storage, lifecycle).</summary>
+    public const string OrleansSources = "Microsoft.Orleans.*";
+
+    public const string TenantAttribute = "smpc.tenant";
+    public const string SessionAttribute = "smpc.session";
+    public const string PayloadAttribute = "smpc.payload";
+    public const string ChunkIndexAttribute = "smpc.chunk.index";
+    public const string BytesAttribute = "smpc.bytes";
+
+    /// <summary>The grains' activity source.</summary>
+    public static readonly ActivitySource Grains = new(GrainsSourceName);
+
+    /// <summary>The gateway's activity source.</summary>
+    public static readonly ActivitySource Gateway = new(GatewaySourceName);
+
+    /// <summary>The service meter.</summary>
+    public static readonly Meter Meter = new(MeterName);
+
+    /// <summary>Bytes of payload chunks durably stored.</summary>
+    public static readonly Counter<long> PayloadBytesStored = Meter.CreateCounter<long>("smpc.payload.bytes_stored", "By");
+
+    /// <summary>Sessions created.</summary>
+    public static readonly Counter<long> SessionsCreated = Meter.CreateCounter<long>("smpc.sessions.created");
+
+    /// <summary>Grain state writes that failed in storage.</summary>
+    public static readonly Counter<long> StorageFailures = Meter.CreateCounter<long>("smpc.storage.failures");
+}

@@ -1,0 +1,26 @@
+namespace Smpc.Grains.Interfaces.Payloads;
+
+/// <summary>A large binary payload (masked vector, PSI set) stored as 1–4 MiB chunks beside grain state. Keyed by <see cref="PayloadKey"/>.</summary>
+/// <remarks>
+/// An upload writes its chunks under a fresh upload id; <see cref="CompleteAsync"/> switches the manifest to it atomically,
+/// so readers never see a partial payload. A completed payload is immutable: completing an identical one again is idempotent,
+/// a different one is a conflict.
+/// </remarks>
+[Alias("smpc.payload")]
+public interface IPayloadGrain : IGrainWithStringKey
+{
+    /// <summary>Starts an upload and returns its id. Earlier unfinished uploads are abandoned.</summary>
+    [Alias("begin")] Task<Guid> BeginAsync();
+
+    /// <summary>Stores chunk <paramref name="index"/> of an upload; chunks arrive in order; re-sending the last one is idempotent.</summary>
+    [Alias("write-chunk")] Task WriteChunkAsync(Guid uploadId, int index, [Immutable] byte[] data);
+
+    /// <summary>Seals the upload after checking its length and SHA-256 (lower-case hex).</summary>
+    [Alias("complete")] Task<PayloadManifest> CompleteAsync(Guid uploadId, long length, string sha256);
+
+    /// <summary>The manifest of the completed payload, or a not-found error.</summary>
+    [Alias("manifest")] Task<PayloadManifest> GetManifestAsync();
+
+    /// <summary>One chunk of the completed payload.</summary>
+    [Alias("read-chunk")] Task<byte[]> ReadChunkAsync(int index);
+}

@@ -1,0 +1,8 @@
+namespace Smpc.Grains.Interfaces.Sessions;
+
+/// <summary>The command that creates a session.</summary>
+[GenerateSerializer, Immutable, Alias("smpc.create-session")]
+public sealed record CreateSession(
+    [property: Id(0)] string ModellerId,
+    [property: Id(1)] SessionKind Kind,
+    [property: Id(2)] IReadOnlyList<string> PodIds);

@@ -1,0 +1,13 @@
+namespace Smpc.Grains.Interfaces.Sessions;
+
+/// <summary>A session as stored by its grain.</summary>
+[GenerateSerializer, Immutable, Alias("smpc.session-info")]
+public sealed record SessionInfo(
+    [property: Id(0)] string Tenant,
+    [property: Id(1)] string Id,
+    [property: Id(2)] string ModellerId,
+    [property: Id(3)] SessionKind Kind,
+    [property: Id(4)] IReadOnlyList<string> PodIds,
+    [property: Id(5)] SessionPhase Phase,
+    [property: Id(6)] DateTimeOffset CreatedAt,
+    [property: Id(7)] int Version);

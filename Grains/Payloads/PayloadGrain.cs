@@ -1,0 +1,143 @@
+using System.Security.Cryptography;
+using Smpc.Grains.Interfaces.Diagnostics;
+using Smpc.Grains.Interfaces.Errors;
+using Smpc.Grains.Interfaces.Payloads;
+using Smpc.Grains.Storage;
+
+namespace Smpc.Grains.Payloads;
+
+/// <summary>A large payload: chunk bytes in <see cref="PayloadChunkStore"/>, the manifest in grain state.</summary>
+[GrainType("payload")]
+public sealed class PayloadGrain(
+    [PersistentState("payload", SmpcDatabase.GrainStorageName)] IPersistentState<PayloadState> state,
+    PayloadChunkStore chunks,
+    TimeProvider time) : Grain, IPayloadGrain
+{
+    private string Key => this.GetPrimaryKeyString();
+
+    async Task<Guid> IPayloadGrain.BeginAsync()
+    {
+        var uploadId = Guid.NewGuid();
+        var abandoned = state.State.PendingUploadId;
+        state.State.PendingUploadId = uploadId;
+        state.State.PendingChunks = [];
+        await state.WriteOrRollbackAsync(this, "payload.begin");
+        if (abandoned is not null) await DeleteUploadAsync(abandoned.Value);
+        return uploadId;
+    }
+
+    async Task IPayloadGrain.WriteChunkAsync(Guid uploadId, int index, byte[] data)
+    {
+        using var activity = SmpcTelemetry.Grains.StartActivity("payload.chunk.write");
+        activity?.SetTag(SmpcTelemetry.PayloadAttribute, Key);
+        activity?.SetTag(SmpcTelemetry.ChunkIndexAttribute, index);
+        activity?.SetTag(SmpcTelemetry.BytesAttribute, data?.Length ?? 0);
+
+        if (state.State.PendingUploadId != uploadId) throw SmpcException.WrongPhase("This upload is not in progress (it was completed, superseded or never begun).");
+        if (data is null || data.Length == 0) throw SmpcException.Invalid("A chunk must not be empty.");
+        if (data.Length > PayloadChunkStore.MaxChunkBytes) throw new SmpcException(SmpcErrorCode.TooLarge, $"A chunk may hold at most {PayloadChunkStore.MaxChunkBytes} bytes.");
+
+        var hash = Convert.ToHexStringLower(SHA256.HashData(data));
+        var pending = state.State.PendingChunks;
+        if (index == pending.Count - 1 && pending[index].Sha256 == hash) return; // retried chunk: already durable
+        if (index != pending.Count) throw SmpcException.Conflict($"Expected chunk {pending.Count}, got chunk {index}.");
+
+        try
+        {
+            await chunks.WriteAsync(Key, uploadId, index, data);
+        }
+        catch (Exception ex)
+        {
+            SmpcTelemetry.StorageFailures.Add(1);
+            throw SmpcException.StorageUnavailable("payload.chunk.write", ex);
+        }
+
+        pending.Add(new ChunkEntry { Length = data.Length, Sha256 = hash });
+        await state.WriteOrRollbackAsync(this, "payload.chunk.write");
+        SmpcTelemetry.PayloadBytesStored.Add(data.Length);
+    }
+
+    async Task<PayloadManifest> IPayloadGrain.CompleteAsync(Guid uploadId, long length, string sha256)
+    {
+        using var activity = SmpcTelemetry.Grains.StartActivity("payload.commit");
+        activity?.SetTag(SmpcTelemetry.PayloadAttribute, Key);
+        activity?.SetTag(SmpcTelemetry.BytesAttribute, length);
+
+        if (state.State.PendingUploadId != uploadId)
+        {
+            // A retried completion of the upload that is already committed answers as before.
+            if (state.State.Committed?.UploadId == uploadId) return ToManifest(state.State.Committed);
+            throw SmpcException.WrongPhase("This upload is not in progress.");
+        }
+
+        var pending = state.State.PendingChunks;
+        var stored = pending.Sum(c => (long)c.Length);
+        if (stored != length) throw SmpcException.Invalid($"The upload holds {stored} bytes, not {length}.");
+        if (pending.Count == 0) throw SmpcException.Invalid("An empty payload cannot be completed.");
+
+        var committed = state.State.Committed;
+        if (committed is not null)
+        {
+            // Immutable once committed: the same bytes again are a retry; other bytes are a conflict.
+            state.State.PendingUploadId = null;
+            state.State.PendingChunks = [];
+            await state.WriteOrRollbackAsync(this, "payload.commit");
+            await DeleteUploadAsync(uploadId);
+            if (committed.Sha256 == sha256 && committed.Length == length) return ToManifest(committed);
+            throw SmpcException.Conflict("This payload was already stored with different content.");
+        }
+
+        state.State.Committed = new CommittedUpload
+        {
+            UploadId = uploadId,
+            Length = length,
+            Sha256 = sha256,
+            Chunks = pending,
+            CompletedAt = time.GetUtcNow(),
+        };
+        state.State.PendingUploadId = null;
+        state.State.PendingChunks = [];
+        await state.WriteOrRollbackAsync(this, "payload.commit");
+        return ToManifest(state.State.Committed);
+    }
+
+    Task<PayloadManifest> IPayloadGrain.GetManifestAsync() =>
+        state.State.Committed is { } committed ? Task.FromResult(ToManifest(committed)) : throw SmpcException.NotFound($"Payload '{Key}'");
+
+    async Task<byte[]> IPayloadGrain.ReadChunkAsync(int index)
+    {
+        var committed = state.State.Committed ?? throw SmpcException.NotFound($"Payload '{Key}'");
+        if (index < 0 || index >= committed.Chunks.Count) throw SmpcException.Invalid($"Chunk {index} does not exist.");
+        byte[]? data;
+        try
+        {
+            data = await chunks.ReadAsync(Key, committed.UploadId, index);
+        }
+        catch (Exception ex)
+        {
+            throw SmpcException.StorageUnavailable("payload.chunk.read", ex);
+        }
+
+        var entry = committed.Chunks[index];
+        if (data is null || data.Length != entry.Length || Convert.ToHexStringLower(SHA256.HashData(data)) != entry.Sha256)
+            throw SmpcException.StorageUnavailable("payload.chunk.read", new InvalidDataException($"Chunk {index} is missing or corrupt in storage."));
+        return data;
+    }
+
+    private async Task DeleteUploadAsync(Guid uploadId)
+    {
+        // Chunks of an abandoned or duplicate upload are garbage. Best effort: the manifest no longer
+        // references them, so a failure here leaves unreachable rows, never a wrong answer.
+        try
+        {
+            await chunks.DeleteUploadAsync(Key, uploadId);
+        }
+        catch (Exception)
+        {
+            SmpcTelemetry.StorageFailures.Add(1);
+        }
+    }
+
+    private PayloadManifest ToManifest(CommittedUpload c) =>
+        new(Key, c.UploadId, c.Length, [.. c.Chunks.Select(x => x.Length)], c.Sha256, c.CompletedAt);
+}

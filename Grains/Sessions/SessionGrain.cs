@@ -1,0 +1,74 @@
+using Smpc.Grains.Interfaces.Diagnostics;
+using Smpc.Grains.Interfaces.Errors;
+using Smpc.Grains.Interfaces.Keys;
+using Smpc.Grains.Interfaces.Sessions;
+using Smpc.Grains.Storage;
+
+namespace Smpc.Grains.Sessions;
+
+/// <summary>One protocol run: validates each message against its state, persists it, then acknowledges.</summary>
+[GrainType("session")]
+public sealed class SessionGrain(
+    [PersistentState("session", SmpcDatabase.GrainStorageName)] IPersistentState<SessionState> state,
+    TimeProvider time) : Grain, ISessionGrain
+{
+    /// <summary>Most pods one session may name (secure aggregation is quadratic in pods).</summary>
+    public const int MaxPods = 1000;
+
+    private EntityKey Key => EntityKey.Parse(this.GetPrimaryKeyString());
+
+    async Task<SessionInfo> ISessionGrain.CreateAsync(CreateSession command)
+    {
+        var key = Key;
+        using var activity = SmpcTelemetry.Grains.StartActivity("session.create");
+        activity?.SetTag(SmpcTelemetry.TenantAttribute, key.Tenant);
+        activity?.SetTag(SmpcTelemetry.SessionAttribute, key.Id);
+
+        var pods = Validate(command);
+        if (state.RecordExists)
+        {
+            if (state.State.ModellerId == command.ModellerId && state.State.Kind == command.Kind && state.State.PodIds.SequenceEqual(pods))
+                return ToInfo();
+            throw SmpcException.Conflict($"Session '{key.Id}' already exists with other parameters.");
+        }
+
+        if (!await GrainFactory.GetModeller(new EntityKey(key.Tenant, command.ModellerId)).ExistsAsync())
+            throw SmpcException.Invalid($"Modeller '{command.ModellerId}' is not registered in tenant '{key.Tenant}'.");
+        var exists = await Task.WhenAll(pods.Select(p => GrainFactory.GetPod(new EntityKey(key.Tenant, p)).ExistsAsync()));
+        var missing = pods.Where((_, i) => !exists[i]).ToList();
+        if (missing.Count > 0)
+            throw SmpcException.Invalid($"Pods not registered in tenant '{key.Tenant}': {string.Join(", ", missing)}.");
+
+        state.State.ModellerId = command.ModellerId;
+        state.State.Kind = command.Kind;
+        state.State.PodIds = pods;
+        state.State.Phase = SessionPhase.Created;
+        state.State.CreatedAt = time.GetUtcNow();
+        state.State.Version = 1;
+        await state.WriteOrRollbackAsync(this, "session.create");
+        SmpcTelemetry.SessionsCreated.Add(1, new KeyValuePair<string, object?>("smpc.session.kind", command.Kind.ToString()));
+        return ToInfo();
+    }
+
+    Task<SessionInfo> ISessionGrain.GetAsync() =>
+        state.RecordExists ? Task.FromResult(ToInfo()) : throw SmpcException.NotFound($"Session '{Key.Id}'");
+
+    private static List<string> Validate(CreateSession command)
+    {
+        if (!EntityKey.IsValidId(command.ModellerId)) throw SmpcException.Invalid("modellerId is not a valid id.");
+        if (!Enum.IsDefined(command.Kind)) throw SmpcException.Invalid("kind is not a known session kind.");
+        var pods = command.PodIds ?? [];
+        if (pods.Any(p => !EntityKey.IsValidId(p))) throw SmpcException.Invalid("podIds contains an invalid id.");
+        if (pods.Distinct(StringComparer.Ordinal).Count() != pods.Count) throw SmpcException.Invalid("podIds contains duplicates.");
+        var (min, max) = command.Kind == SessionKind.SecureAggregation ? (3, MaxPods) : (1, 1);
+        if (pods.Count < min || pods.Count > max)
+            throw SmpcException.Invalid(min == max
+                ? $"A {command.Kind} session takes exactly {min} pod."
+                : $"A {command.Kind} session takes {min} to {max} pods.");
+        return [.. pods];
+    }
+
+    private SessionInfo ToInfo() => new(
+        Key.Tenant, Key.Id, state.State.ModellerId!, state.State.Kind, state.State.PodIds,
+        state.State.Phase, state.State.CreatedAt, state.State.Version);
+}

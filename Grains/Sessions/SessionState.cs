@@ -1,0 +1,15 @@
+using Smpc.Grains.Interfaces.Sessions;
+
+namespace Smpc.Grains.Sessions;
+
+/// <summary>Stored state of a session. Large payloads are referenced, never embedded.</summary>
+public sealed class SessionState
+{
+    public string? ModellerId { get; set; }
+    public SessionKind Kind { get; set; }
+    public List<string> PodIds { get; set; } = [];
+    public SessionPhase Phase { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>Incremented on every accepted change; lets clients detect progress.</summary>
+    public int Version { get; set; }
+}

@@ -1,0 +1,64 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Smpc.Grains.Storage;
+
+/// <summary>The service database (grain state, payload chunks, and in cluster mode membership and reminders).</summary>
+public sealed class SmpcDatabase
+{
+    /// <summary>Grain storage provider name used by every grain.</summary>
+    public const string GrainStorageName = "smpc";
+
+    /// <summary>ADO.NET invariant Orleans uses for PostgreSQL.</summary>
+    public const string PostgreSqlInvariant = "Npgsql";
+
+    /// <summary>ADO.NET invariant Orleans maps to Microsoft.Data.Sqlite.</summary>
+    public const string SqliteInvariant = "System.Data.SQLite";
+
+    private readonly NpgsqlDataSource? _postgres;
+
+    public SmpcDatabase(DatabaseProvider provider, string connectionString, string serviceId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        ArgumentException.ThrowIfNullOrWhiteSpace(serviceId);
+        Provider = provider;
+        ConnectionString = connectionString;
+        ServiceId = serviceId;
+        if (provider == DatabaseProvider.PostgreSql) _postgres = NpgsqlDataSource.Create(connectionString);
+    }
+
+    /// <summary>Which database this is.</summary>
+    public DatabaseProvider Provider { get; }
+
+    /// <summary>The connection string (also handed to the Orleans ADO.NET providers).</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>The Orleans service id; grain state and chunks are keyed by it.</summary>
+    public string ServiceId { get; }
+
+    /// <summary>The ADO.NET invariant the Orleans providers use for this database.</summary>
+    public string Invariant => Provider == DatabaseProvider.PostgreSql ? PostgreSqlInvariant : SqliteInvariant;
+
+    /// <summary>A SQLite connection string for a data file, with a busy timeout suited to concurrent writers.</summary>
+    public static string SqliteConnectionString(string path) =>
+        new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+
+    /// <summary>Opens a connection.</summary>
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        if (_postgres is not null) return await _postgres.OpenConnectionAsync(cancellationToken);
+        var connection = new SqliteConnection(ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    /// <summary>Adds a named parameter (the same <c>@name</c> syntax works on both databases).</summary>
+    public static void AddParameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+}

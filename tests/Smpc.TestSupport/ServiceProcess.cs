@@ -1,0 +1,115 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Smpc.TestSupport;
+
+/// <summary>A real silo or gateway process started from its build output, killed with SIGKILL or stopped at the end.</summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private ServiceProcess(Process process, string name, Uri? baseAddress)
+    {
+        _process = process;
+        Name = name;
+        BaseAddress = baseAddress;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Name { get; }
+
+    /// <summary>The HTTP address of the process (null when it serves no HTTP).</summary>
+    public Uri? BaseAddress { get; }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything the process printed so far (for assertion messages).</summary>
+    public string Output => string.Join('\n', _output);
+
+    /// <summary>Starts <c>dotnet {assembly} {args}</c> with the given environment, serving HTTP on <paramref name="httpPort"/>.</summary>
+    public static ServiceProcess Start(string name, string assemblyPath, int? httpPort, IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(assemblyPath)!,
+        };
+        start.ArgumentList.Add(assemblyPath);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__Smpc"] = "Information";
+        Uri? baseAddress = null;
+        if (httpPort is { } port)
+        {
+            baseAddress = new Uri($"http://127.0.0.1:{port}/");
+            start.Environment["ASPNETCORE_URLS"] = baseAddress.ToString().TrimEnd('/');
+        }
+
+        foreach (var (k, v) in environment) start.Environment[k] = v;
+        return new ServiceProcess(Process.Start(start)!, name, baseAddress);
+    }
+
+    /// <summary>Runs a command of the same executable to completion (e.g. <c>migrate</c>) and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToCompletionAsync(string assemblyPath, IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        await using var process = Start("run", assemblyPath, null, environment, args);
+        await process._process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        // Let the asynchronous readers drain.
+        process._process.WaitForExit();
+        return (process._process.ExitCode, process.Output);
+    }
+
+    /// <summary>Polls <c>/health/ready</c> until it answers 200, the process dies, or the timeout passes.</summary>
+    public async Task WaitUntilReadyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"{Name} exited with {_process.ExitCode}:\n{Output}");
+            try
+            {
+                using var response = await http.GetAsync("health/ready");
+                if (response.IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{Name} was not ready after {timeout}:\n{Output}");
+    }
+
+    /// <summary>SIGKILL: no shutdown hooks, no flushing; what is durable must already be on disk.</summary>
+    public async Task KillAsync()
+    {
+        if (_process.HasExited) return;
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Peak resident set size (VmHWM) in bytes, read from /proc while the process runs.</summary>
+    public long PeakResidentBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        throw new InvalidOperationException("VmHWM not found");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
+    }
+}
