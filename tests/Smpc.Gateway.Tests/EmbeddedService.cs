@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
+using Smpc.Client;
+using Smpc.Silo.Hosting;
+using Smpc.TestSupport;
+
+namespace Smpc.Gateway.Tests;
+
+/// <summary>The embedded service (silo + REST, SQLite) on real Kestrel on a loopback port, with finished spans collected in memory.</summary>
+public sealed class EmbeddedService : IAsyncLifetime
+{
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "smpc-gw-" + Guid.NewGuid().ToString("N")[..8]);
+    private WebApplication? _app;
+
+    public List<Activity> Spans { get; } = [];
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public SmpcClient Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        _app = await SmpcApp.BuildAsync(
+            [
+                $"--urls={url}",
+                $"--Smpc:DataDirectory={_dataDirectory}",
+                $"--Smpc:SiloPort={FreePort.Next()}",
+                $"--Smpc:GatewayPort={FreePort.Next()}",
+                "--Smpc:Gateway:MaxJsonBytes=4096",
+                "--Smpc:Gateway:ChunkBytes=1048576",
+                "--Logging:LogLevel:Default=Warning",
+            ],
+            builder => builder.Services.AddOpenTelemetry().WithTracing(t => t.AddInMemoryExporter(Spans)));
+        await _app.StartAsync();
+        Http = new HttpClient { BaseAddress = new Uri(url + "/") };
+        Client = new SmpcClient(Http);
+    }
+
+    /// <summary>The spans finished so far (copied under the exporter's lock-free list, so take a snapshot).</summary>
+    public Activity[] SnapshotSpans()
+    {
+        lock (Spans) return [.. Spans];
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class EmbeddedServiceCollection : ICollectionFixture<EmbeddedService>
+{
+    public const string Name = "embedded service";
+}
