@@ -1,0 +1,120 @@
+using System.CommandLine;
+using System.Text.Json;
+using Smpc.Client;
+using Smpc.Client.Contracts;
+using Spectre.Console;
+
+namespace Smpc.Cli;
+
+/// <summary>The <c>smpc</c> command tree.</summary>
+public static class SmpcCommands
+{
+    private static readonly JsonSerializerOptions Pretty = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    private static readonly Option<string> Url = new("--url")
+    {
+        Description = "Base URL of the service (env SMPC_URL)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SMPC_URL") ?? "http://127.0.0.1:5080",
+        Recursive = true,
+    };
+
+    private static readonly Option<string> Tenant = new("--tenant") { Description = "Tenant id", Required = true };
+
+    /// <summary>Builds the root command.</summary>
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Smpc.Orleans: secure aggregation and private set intersection as a service.");
+        root.Options.Add(Url);
+        root.Subcommands.Add(Health());
+        root.Subcommands.Add(TenantCommands());
+        root.Subcommands.Add(MemberCommand("pod", (c, t, r) => c.RegisterPodAsync(t, r)));
+        root.Subcommands.Add(MemberCommand("modeller", (c, t, r) => c.RegisterModellerAsync(t, r)));
+        root.Subcommands.Add(SessionCommands());
+        root.Subcommands.Add(PayloadCommands());
+        return root;
+    }
+
+    private static Command Health()
+    {
+        var command = new Command("health", "Checks that the service, its cluster and its storage answer.");
+        command.SetAction((result, ct) => RunAsync(result, async client => Print(await client.GetReadinessAsync(ct))));
+        return command;
+    }
+
+    private static Command TenantCommands()
+    {
+        var id = new Argument<string>("id") { Description = "Tenant id" };
+        var name = new Option<string>("--name") { Description = "Display name", Required = true };
+        var create = new Command("create", "Creates a tenant.") { id, name };
+        create.SetAction((r, ct) => RunAsync(r, async c => Print(await c.CreateTenantAsync(new CreateTenantRequest(r.GetValue(id)!, r.GetValue(name)!), ct))));
+        var show = new Command("show", "Shows a tenant.") { id };
+        show.SetAction((r, ct) => RunAsync(r, async c => Print(await c.GetTenantAsync(r.GetValue(id)!, ct))));
+        return new Command("tenant", "Tenants.") { create, show };
+    }
+
+    private static Command MemberCommand(string kind, Func<SmpcClient, string, RegisterMemberRequest, Task<MemberResponse>> register)
+    {
+        var id = new Argument<string>("id") { Description = $"{kind} id" };
+        var name = new Option<string>("--name") { Description = "Display name", Required = true };
+        var command = new Command("register", $"Registers a {kind} in a tenant.") { id, name, Tenant };
+        command.SetAction((r, _) => RunAsync(r, async c => Print(await register(c, r.GetValue(Tenant)!, new RegisterMemberRequest(r.GetValue(id)!, r.GetValue(name)!)))));
+        return new Command(kind, $"{kind}s of a tenant.") { command };
+    }
+
+    private static Command SessionCommands()
+    {
+        var id = new Argument<string>("id") { Description = "Session id" };
+        var modeller = new Option<string>("--modeller") { Description = "Modeller id", Required = true };
+        var kind = new Option<string>("--kind") { Description = "secure-aggregation or psi", DefaultValueFactory = _ => SessionKinds.SecureAggregation };
+        var pods = new Option<string[]>("--pod") { Description = "Participating pod (repeat)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var create = new Command("create", "Creates a session.") { id, modeller, kind, pods, Tenant };
+        create.SetAction((r, ct) => RunAsync(r, async c => Print(await c.CreateSessionAsync(
+            r.GetValue(Tenant)!, new CreateSessionRequest(r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(kind)!, r.GetValue(pods)!), ct))));
+        var show = new Command("show", "Shows a session.") { id, Tenant };
+        show.SetAction((r, ct) => RunAsync(r, async c => Print(await c.GetSessionAsync(r.GetValue(Tenant)!, r.GetValue(id)!, ct))));
+        return new Command("session", "Protocol sessions.") { create, show };
+    }
+
+    private static Command PayloadCommands()
+    {
+        var session = new Option<string>("--session") { Description = "Session id", Required = true };
+        var name = new Argument<string>("name") { Description = "Payload name" };
+        var file = new Argument<FileInfo>("file") { Description = "File to send or to write" };
+        var put = new Command("put", "Uploads a file as a session payload.") { name, file, session, Tenant };
+        put.SetAction((r, ct) => RunAsync(r, async c =>
+        {
+            await using var stream = r.GetValue(file)!.OpenRead();
+            Print(await c.UploadPayloadAsync(r.GetValue(Tenant)!, r.GetValue(session)!, r.GetValue(name)!, stream, ct));
+        }));
+        var get = new Command("get", "Downloads a session payload to a file.") { name, file, session, Tenant };
+        get.SetAction((r, ct) => RunAsync(r, async c =>
+        {
+            await using var stream = r.GetValue(file)!.Create();
+            var bytes = await c.DownloadPayloadAsync(r.GetValue(Tenant)!, r.GetValue(session)!, r.GetValue(name)!, stream, ct);
+            AnsiConsole.MarkupLineInterpolated($"[green]{bytes}[/] bytes written to {r.GetValue(file)!.FullName}");
+        }));
+        return new Command("payload", "Large session payloads.") { put, get };
+    }
+
+    private static async Task<int> RunAsync(ParseResult result, Func<SmpcClient, Task> action)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(result.GetValue(Url)!.TrimEnd('/') + "/") };
+        try
+        {
+            await action(new SmpcClient(http));
+            return 0;
+        }
+        catch (SmpcApiException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]{(int)e.Status} {e.Title}[/]: {e.Detail} [grey]({e.Type})[/]");
+            return 1;
+        }
+        catch (HttpRequestException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]Cannot reach {result.GetValue(Url)}[/]: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static void Print<T>(T value) => Console.WriteLine(JsonSerializer.Serialize(value, Pretty));
+}

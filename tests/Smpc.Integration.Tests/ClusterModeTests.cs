@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using Smpc.Client;
+using Smpc.TestSupport;
+using Xunit.Abstractions;
+
+namespace Smpc.Integration.Tests;
+
+/// <summary>Two silo processes and a gateway process on a real PostgreSQL server.</summary>
+public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private PostgresServer _postgres = null!;
+
+    public async Task InitializeAsync() => _postgres = await PostgresServer.StartAsync();
+
+    public async Task DisposeAsync() => await _postgres.DisposeAsync();
+
+    [Fact]
+    public async Task WritesThroughTheGateway_AreReadBackFromTheSurvivor_AfterKill9OfASilo()
+    {
+        var env = Services.ClusterEnvironment(await _postgres.CreateDatabaseAsync("cluster"), "it-" + Guid.NewGuid().ToString("N")[..6]);
+        var (exit, migrateOutput) = await ServiceProcess.RunToCompletionAsync(Services.SiloAssembly, env, "migrate");
+        Assert.True(exit == 0, migrateOutput);
+
+        await using var siloA = StartSilo("silo A", env);
+        await using var siloB = StartSilo("silo B", env);
+        await Task.WhenAll(siloA.WaitUntilReadyAsync(Services.StartTimeout), siloB.WaitUntilReadyAsync(Services.StartTimeout));
+        await using var gateway = ServiceProcess.Start("gateway", Services.GatewayAssembly, FreePort.Next(), env);
+        await gateway.WaitUntilReadyAsync(Services.StartTimeout);
+        var client = Services.ClientFor(gateway);
+
+        // Enough tenants that both silos host some of the grains.
+        var tenants = Enumerable.Range(0, 6).Select(i => $"tenant-{i}").ToList();
+        foreach (var tenant in tenants) await Services.SeedAsync(client, tenant);
+        var calls = Stopwatch.StartNew();
+        for (var i = 0; i < 50; i++) await client.GetSessionAsync(tenants[i % tenants.Count], "s1");
+        output.WriteLine($"warm REST read through gateway -> grain: {calls.Elapsed.TotalMilliseconds / 50:F2} ms/request");
+
+        await siloA.KillAsync();
+        var failover = Stopwatch.StartNew();
+        foreach (var tenant in tenants) await RetryUntilAnsweredAsync(() => Services.AssertSeededAsync(client, tenant), TimeSpan.FromSeconds(90));
+        output.WriteLine($"all state read back from the survivor {failover.ElapsedMilliseconds} ms after kill -9");
+
+        Assert.False(siloB.HasExited, siloB.Output);
+        Assert.Equal("ready", (await client.GetReadinessAsync()).Status);
+    }
+
+    private static ServiceProcess StartSilo(string name, Dictionary<string, string> env)
+    {
+        var own = new Dictionary<string, string>(env)
+        {
+            ["Smpc__SiloPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Smpc__GatewayPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        return ServiceProcess.Start(name, Services.SiloAssembly, FreePort.Next(), own);
+    }
+
+    /// <summary>While the dead silo is not yet voted out, calls to its grains fail with retriable 503s; retry those only.</summary>
+    private static async Task RetryUntilAnsweredAsync(Func<Task> action, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await action();
+                return;
+            }
+            catch (Exception ex) when (clock.Elapsed < timeout && IsRetriable(ex))
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    private static bool IsRetriable(Exception ex) => ex switch
+    {
+        SmpcApiException api => (int)api.Status >= 500,
+        HttpRequestException or TaskCanceledException => true,
+        _ => false,
+    };
+}

@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Smpc.TestSupport;
+using Xunit.Abstractions;
+
+namespace Smpc.Integration.Tests;
+
+public sealed class EmbeddedModeTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "smpc-it-" + Guid.NewGuid().ToString("N")[..8]);
+
+    [Fact]
+    public async Task StateWrittenThroughRest_SurvivesKill9AndRestart()
+    {
+        var (http, silo, gateway) = (FreePort.Next(), FreePort.Next(), FreePort.Next());
+        var payload = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 7);
+
+        var started = Stopwatch.StartNew();
+        await using (var first = Services.StartEmbedded(_data, http, silo, gateway))
+        {
+            await first.WaitUntilReadyAsync(Services.StartTimeout);
+            output.WriteLine($"embedded silo ready after {started.ElapsedMilliseconds} ms (cold process start)");
+            var client = Services.ClientFor(first);
+            await Services.SeedAsync(client, "acme");
+            await client.UploadPayloadAsync("acme", "s1", "input", new MemoryStream(payload));
+            await first.KillAsync(); // SIGKILL right after the last 2xx
+        }
+
+        await using var second = Services.StartEmbedded(_data, http, silo, gateway);
+        await second.WaitUntilReadyAsync(Services.StartTimeout);
+        var again = Services.ClientFor(second);
+        await Services.AssertSeededAsync(again, "acme");
+        using var downloaded = new MemoryStream();
+        await again.DownloadPayloadAsync("acme", "s1", "input", downloaded);
+        Assert.Equal(payload, downloaded.ToArray());
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_data, recursive: true); } catch (IOException) { }
+    }
+}
