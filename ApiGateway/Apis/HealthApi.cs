@@ -17,7 +17,8 @@ public static class HealthApi
         health.MapGet("/live", () => TypedResults.Ok(new HealthResponse("live", null)))
             .WithName("Live").WithSummary("Answers while the process runs.");
         health.MapGet("/ready", ReadyAsync)
-            .WithName("Ready").WithSummary("Answers 200 when a grain call and a storage round trip succeed, 503 otherwise.");
+            .WithName("Ready").WithSummary("Answers 200 when a grain call and a storage round trip succeed, 503 otherwise.")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 

@@ -19,7 +19,13 @@ public static class GatewayHostingExtensions
             o.SerializerOptions.MaxDepth = 32;
             o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
         });
-        builder.Services.AddOpenApi("v1");
+        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            // Stable whatever host or port serves it, so the committed document only changes when the API does.
+            document.Info = new() { Title = "Smpc.Orleans REST API", Version = "v1", Description = "Secure aggregation and private set intersection as a service." };
+            document.Servers = [];
+            return Task.CompletedTask;
+        }));
         return builder;
     }
 
