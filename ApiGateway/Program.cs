@@ -5,6 +5,8 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddSmpcTelemetry("smpc-gateway");
 builder.AddSmpcGateway();
 builder.AddSmpcClusterClient();
+if (builder.Configuration.GetSection(RestGatewayOptions.Section).Get<RestGatewayOptions>()?.OperatorKeyHash() is null)
+    Console.Error.WriteLine("warning: no operator key configured (Smpc__Gateway__OperatorKeySha256); tenants cannot be created through this gateway.");
 var app = builder.Build();
 app.MapSmpcGateway();
 await app.RunAsync();

@@ -18,6 +18,13 @@ public static class SmpcCommands
         Recursive = true,
     };
 
+    private static readonly Option<string?> Key = new("--key")
+    {
+        Description = "API key (env SMPC_KEY): operator, tenant admin, pod or modeller",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SMPC_KEY"),
+        Recursive = true,
+    };
+
     private static readonly Option<string> Tenant = new("--tenant") { Description = "Tenant id", Required = true };
 
     /// <summary>Builds the root command.</summary>
@@ -25,10 +32,12 @@ public static class SmpcCommands
     {
         var root = new RootCommand("Smpc.Orleans: secure aggregation and private set intersection as a service.");
         root.Options.Add(Url);
+        root.Options.Add(Key);
         root.Subcommands.Add(Health());
         root.Subcommands.Add(TenantCommands());
-        root.Subcommands.Add(MemberCommand("pod", (c, t, r) => c.RegisterPodAsync(t, r)));
-        root.Subcommands.Add(MemberCommand("modeller", (c, t, r) => c.RegisterModellerAsync(t, r)));
+        root.Subcommands.Add(Me());
+        root.Subcommands.Add(PodCommands());
+        root.Subcommands.Add(ModellerCommands());
         root.Subcommands.Add(SessionCommands());
         root.Subcommands.Add(PayloadCommands());
         return root;
@@ -52,13 +61,34 @@ public static class SmpcCommands
         return new Command("tenant", "Tenants.") { create, show };
     }
 
-    private static Command MemberCommand(string kind, Func<SmpcClient, string, RegisterMemberRequest, Task<MemberResponse>> register)
+    private static Command Me()
     {
-        var id = new Argument<string>("id") { Description = $"{kind} id" };
+        var command = new Command("me", "Shows who the API key acts as.");
+        command.SetAction((result, ct) => RunAsync(result, async client => Print(await client.WhoAmIAsync(ct))));
+        return command;
+    }
+
+    private static Command PodCommands()
+    {
+        var id = new Argument<string>("id") { Description = "Pod id" };
         var name = new Option<string>("--name") { Description = "Display name", Required = true };
-        var command = new Command("register", $"Registers a {kind} in a tenant.") { id, name, Tenant };
-        command.SetAction((r, _) => RunAsync(r, async c => Print(await register(c, r.GetValue(Tenant)!, new RegisterMemberRequest(r.GetValue(id)!, r.GetValue(name)!)))));
-        return new Command(kind, $"{kind}s of a tenant.") { command };
+        var identity = new Option<string>("--identity-key") { Description = "The pod's Ed25519 identity public key (base64)", Required = true };
+        var register = new Command("register", "Tenant admin: registers a pod; prints its API key once.") { id, name, identity, Tenant };
+        register.SetAction((r, ct) => RunAsync(r, async c => Print(await c.RegisterPodAsync(
+            r.GetValue(Tenant)!, new RegisterPodRequest(r.GetValue(id)!, r.GetValue(name)!, r.GetValue(identity)!), ct))));
+        var show = new Command("show", "Shows a pod and its identity fingerprint.") { id, Tenant };
+        show.SetAction((r, ct) => RunAsync(r, async c => Print(await c.GetPodAsync(r.GetValue(Tenant)!, r.GetValue(id)!, ct))));
+        return new Command("pod", "Pods of a tenant.") { register, show };
+    }
+
+    private static Command ModellerCommands()
+    {
+        var id = new Argument<string>("id") { Description = "Modeller id" };
+        var name = new Option<string>("--name") { Description = "Display name", Required = true };
+        var register = new Command("register", "Tenant admin: registers a modeller; prints its API key once.") { id, name, Tenant };
+        register.SetAction((r, ct) => RunAsync(r, async c => Print(await c.RegisterModellerAsync(
+            r.GetValue(Tenant)!, new RegisterModellerRequest(r.GetValue(id)!, r.GetValue(name)!), ct))));
+        return new Command("modeller", "Modellers of a tenant.") { register };
     }
 
     private static Command SessionCommands()
@@ -101,7 +131,7 @@ public static class SmpcCommands
         using var http = new HttpClient { BaseAddress = new Uri(result.GetValue(Url)!.TrimEnd('/') + "/") };
         try
         {
-            await action(new SmpcClient(http));
+            await action(new SmpcClient(http, result.GetValue(Key)));
             return 0;
         }
         catch (SmpcApiException e)

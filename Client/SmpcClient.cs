@@ -6,9 +6,12 @@ using Smpc.Client.Contracts;
 
 namespace Smpc.Client;
 
-/// <summary>Typed client of the Smpc REST API (/v1). Errors surface as <see cref="SmpcApiException"/>.</summary>
-public sealed class SmpcClient(HttpClient http)
+/// <summary>Typed client of the Smpc REST API (/v1), acting with one API key. Errors surface as <see cref="SmpcApiException"/>.</summary>
+public sealed class SmpcClient(HttpClient http, string? apiKey = null)
 {
+    /// <summary>The same service, acting with another API key (the HttpClient is shared).</summary>
+    public SmpcClient WithKey(string? otherKey) => new(http, otherKey);
+
     /// <summary>The client's activity source; its spans carry trace context into the gateway.</summary>
     public static readonly ActivitySource Activity = new("Smpc.Client");
 
@@ -20,13 +23,24 @@ public sealed class SmpcClient(HttpClient http)
     public Task<TenantResponse> GetTenantAsync(string tenantId, CancellationToken ct = default) =>
         SendAsync<TenantResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}", null, ct);
 
-    public Task<MemberResponse> RegisterPodAsync(string tenantId, RegisterMemberRequest request, CancellationToken ct = default) =>
+    public Task<IssuedKeyResponse> IssueAdminKeyAsync(string tenantId, CancellationToken ct = default) =>
+        SendAsync<IssuedKeyResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/admin-keys", null, ct);
+
+    public Task<WhoAmIResponse> WhoAmIAsync(CancellationToken ct = default) => SendAsync<WhoAmIResponse>(HttpMethod.Get, "v1/me", null, ct);
+
+    public Task<CredentialResponse> RevokeKeyAsync(string tenantId, string keyId, CancellationToken ct = default) =>
+        SendAsync<CredentialResponse>(HttpMethod.Delete, $"v1/tenants/{Escape(tenantId)}/keys/{Escape(keyId)}", null, ct);
+
+    public Task<IssuedKeyResponse> IssuePodKeyAsync(string tenantId, string podId, CancellationToken ct = default) =>
+        SendAsync<IssuedKeyResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/pods/{Escape(podId)}/keys", null, ct);
+
+    public Task<MemberResponse> RegisterPodAsync(string tenantId, RegisterPodRequest request, CancellationToken ct = default) =>
         SendAsync<MemberResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/pods", request, ct);
 
     public Task<MemberResponse> GetPodAsync(string tenantId, string podId, CancellationToken ct = default) =>
         SendAsync<MemberResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/pods/{Escape(podId)}", null, ct);
 
-    public Task<MemberResponse> RegisterModellerAsync(string tenantId, RegisterMemberRequest request, CancellationToken ct = default) =>
+    public Task<MemberResponse> RegisterModellerAsync(string tenantId, RegisterModellerRequest request, CancellationToken ct = default) =>
         SendAsync<MemberResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/modellers", request, ct);
 
     public Task<MemberResponse> GetModellerAsync(string tenantId, string modellerId, CancellationToken ct = default) =>
@@ -45,7 +59,8 @@ public sealed class SmpcClient(HttpClient http)
         using var body = new StreamContent(content, 1 << 20);
         body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         if (content.CanSeek) body.Headers.ContentLength = content.Length - content.Position;
-        using var request = new HttpRequestMessage(HttpMethod.Put, PayloadPath(tenantId, sessionId, name)) { Content = body };
+        using var request = Request(HttpMethod.Put, PayloadPath(tenantId, sessionId, name));
+        request.Content = body;
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         return await ReadAsync<PayloadResponse>(response, ct);
     }
@@ -54,7 +69,8 @@ public sealed class SmpcClient(HttpClient http)
     public async Task<long> DownloadPayloadAsync(string tenantId, string sessionId, string name, Stream destination, CancellationToken ct = default)
     {
         using var activity = Activity.StartActivity("payload.download", ActivityKind.Client);
-        using var response = await http.GetAsync(PayloadPath(tenantId, sessionId, name), HttpCompletionOption.ResponseHeadersRead, ct);
+        using var request = Request(HttpMethod.Get, PayloadPath(tenantId, sessionId, name));
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         await EnsureSuccessAsync(response, ct);
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         var before = destination.CanSeek ? destination.Position : 0;
@@ -76,10 +92,17 @@ public sealed class SmpcClient(HttpClient http)
 
     private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(method, path);
+        using var request = Request(method, path);
         if (body is not null) request.Content = JsonContent.Create(body, body.GetType(), options: Json);
         using var response = await http.SendAsync(request, ct);
         return await ReadAsync<T>(response, ct);
+    }
+
+    private HttpRequestMessage Request(HttpMethod method, string path)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (apiKey is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        return request;
     }
 
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken ct)

@@ -1,48 +1,99 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Smpc.ApiGateway.Auth;
 using Smpc.Client.Contracts;
+using Smpc.Grains.Interfaces.Access;
+using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Tenancy;
+using Smpc.Protocols.Crypto;
 
 namespace Smpc.ApiGateway.Apis;
 
-/// <summary>Pods and modellers of a tenant.</summary>
+/// <summary>Pods and modellers of a tenant, registered by its admin; each gets an API key, shown once.</summary>
 public static class MembersApi
 {
     public static RouteGroupBuilder MapMembersApi(this RouteGroupBuilder v1)
     {
         var pods = v1.MapGroup("/tenants/{tenantId}/pods").WithTags("Pods");
-        pods.MapPost("/", (string tenantId, RegisterMemberRequest request, IGrainFactory grains) =>
-                RegisterAsync(tenantId, request, "pods", key => grains.GetPod(key).RegisterAsync(request.DisplayName)))
-            .WithName("RegisterPod").WithSummary("Registers a pod in a tenant (idempotent for identical data).")
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        pods.MapGet("/{podId}", async Task<Ok<MemberResponse>> (string tenantId, string podId, IGrainFactory grains) =>
-                TypedResults.Ok(ToResponse(await grains.GetPod(RouteIds.Key(tenantId, podId, "Pod")).GetAsync())))
-            .WithName("GetPod").WithSummary("Reads a pod.").ProducesProblem(StatusCodes.Status404NotFound);
-        pods.MapGet("/", async Task<Ok<IReadOnlyList<string>>> (string tenantId, IGrainFactory grains) =>
-                TypedResults.Ok(await grains.GetTenant(RouteIds.Tenant(tenantId)).ListMembersAsync(MemberKind.Pod)))
+        pods.MapPost("/", RegisterPodAsync).WithName("RegisterPod")
+            .WithSummary("Tenant admin: registers a pod with its Ed25519 identity key and issues its API key (201, shown once); an identical retry answers 200 without a key.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        pods.MapGet("/{podId}", async Task<Ok<MemberResponse>> (string tenantId, string podId, ClaimsPrincipal user, IGrainFactory grains) =>
+                TypedResults.Ok(ToResponse(await grains.GetPod(RouteIds.Key(tenantId, podId, "Pod")).GetAsync(user.ToCaller()))))
+            .WithName("GetPod").WithSummary("Reads a pod, with its identity key fingerprint for pinning.").ProducesProblem(StatusCodes.Status404NotFound);
+        pods.MapGet("/", async Task<Ok<IReadOnlyList<string>>> (string tenantId, ClaimsPrincipal user, IGrainFactory grains) =>
+                TypedResults.Ok(await grains.GetTenant(RouteIds.Tenant(tenantId)).ListMembersAsync(user.ToCaller(), MemberKind.Pod)))
             .WithName("ListPods").WithSummary("Lists the ids of a tenant's pods.").ProducesProblem(StatusCodes.Status404NotFound);
+        pods.MapPost("/{podId}/keys", async Task<Created<IssuedKeyResponse>> (string tenantId, string podId, ClaimsPrincipal user, IGrainFactory grains) =>
+                await IssueAsync(tenantId, CallerRole.Pod, (caller, keyId, hash) => grains.GetPod(RouteIds.Key(tenantId, podId, "Pod")).IssueKeyAsync(caller, keyId, hash), user))
+            .WithName("IssuePodKey").WithSummary("Tenant admin: issues another API key for a pod (rotation); shown once.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
 
         var modellers = v1.MapGroup("/tenants/{tenantId}/modellers").WithTags("Modellers");
-        modellers.MapPost("/", (string tenantId, RegisterMemberRequest request, IGrainFactory grains) =>
-                RegisterAsync(tenantId, request, "modellers", key => grains.GetModeller(key).RegisterAsync(request.DisplayName)))
-            .WithName("RegisterModeller").WithSummary("Registers a modeller in a tenant (idempotent for identical data).")
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        modellers.MapGet("/{modellerId}", async Task<Ok<MemberResponse>> (string tenantId, string modellerId, IGrainFactory grains) =>
-                TypedResults.Ok(ToResponse(await grains.GetModeller(RouteIds.Key(tenantId, modellerId, "Modeller")).GetAsync())))
+        modellers.MapPost("/", RegisterModellerAsync).WithName("RegisterModeller")
+            .WithSummary("Tenant admin: registers a modeller and issues its API key (201, shown once); an identical retry answers 200 without a key.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        modellers.MapGet("/{modellerId}", async Task<Ok<MemberResponse>> (string tenantId, string modellerId, ClaimsPrincipal user, IGrainFactory grains) =>
+                TypedResults.Ok(ToResponse(await grains.GetModeller(RouteIds.Key(tenantId, modellerId, "Modeller")).GetAsync(user.ToCaller()))))
             .WithName("GetModeller").WithSummary("Reads a modeller.").ProducesProblem(StatusCodes.Status404NotFound);
-        modellers.MapGet("/", async Task<Ok<IReadOnlyList<string>>> (string tenantId, IGrainFactory grains) =>
-                TypedResults.Ok(await grains.GetTenant(RouteIds.Tenant(tenantId)).ListMembersAsync(MemberKind.Modeller)))
+        modellers.MapGet("/", async Task<Ok<IReadOnlyList<string>>> (string tenantId, ClaimsPrincipal user, IGrainFactory grains) =>
+                TypedResults.Ok(await grains.GetTenant(RouteIds.Tenant(tenantId)).ListMembersAsync(user.ToCaller(), MemberKind.Modeller)))
             .WithName("ListModellers").WithSummary("Lists the ids of a tenant's modellers.").ProducesProblem(StatusCodes.Status404NotFound);
+        modellers.MapPost("/{modellerId}/keys", async Task<Created<IssuedKeyResponse>> (string tenantId, string modellerId, ClaimsPrincipal user, IGrainFactory grains) =>
+                await IssueAsync(tenantId, CallerRole.Modeller, (caller, keyId, hash) => grains.GetModeller(RouteIds.Key(tenantId, modellerId, "Modeller")).IssueKeyAsync(caller, keyId, hash), user))
+            .WithName("IssueModellerKey").WithSummary("Tenant admin: issues another API key for a modeller (rotation); shown once.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
     }
 
-    private static async Task<Created<MemberResponse>> RegisterAsync(
-        string tenantId, RegisterMemberRequest request, string collection, Func<EntityKey, Task<MemberInfo>> register)
+    private static async Task<Results<Created<MemberResponse>, Ok<MemberResponse>>> RegisterPodAsync(
+        string tenantId, RegisterPodRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var key = new EntityKey(RouteIds.Tenant(tenantId), RouteIds.BodyId(request.Id, "id"));
-        var info = await register(key);
-        return TypedResults.Created($"/v1/tenants/{key.Tenant}/{collection}/{key.Id}", ToResponse(info));
+        var identity = DecodeIdentityKey(request.IdentityPublicKey);
+        return await RegisterAsync(tenantId, request.Id, "pods", CallerRole.Pod,
+            (key, keyId, hash) => grains.GetPod(key).RegisterAsync(user.ToCaller(), request.DisplayName, identity, keyId, hash));
     }
 
-    private static MemberResponse ToResponse(MemberInfo m) => new(m.Tenant, m.Id, m.DisplayName, m.RegisteredAt);
+    private static Task<Results<Created<MemberResponse>, Ok<MemberResponse>>> RegisterModellerAsync(
+        string tenantId, RegisterModellerRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
+        RegisterAsync(tenantId, request.Id, "modellers", CallerRole.Modeller,
+            (key, keyId, hash) => grains.GetModeller(key).RegisterAsync(user.ToCaller(), request.DisplayName, keyId, hash));
+
+    private static async Task<Results<Created<MemberResponse>, Ok<MemberResponse>>> RegisterAsync(
+        string tenantId, string? id, string collection, CallerRole role, Func<EntityKey, string, byte[], Task<Registration<MemberInfo>>> register)
+    {
+        var key = new EntityKey(RouteIds.Tenant(tenantId), RouteIds.BodyId(id, "id"));
+        var (apiKey, keyId, hash) = ApiKey.Generate();
+        var registration = await register(key, keyId, hash);
+        var response = ToResponse(registration.Info);
+        return registration.Created
+            ? TypedResults.Created($"/v1/tenants/{key.Tenant}/{collection}/{key.Id}", response with { ApiKey = new IssuedKeyResponse(keyId, apiKey, role.ToString()) })
+            : TypedResults.Ok(response);
+    }
+
+    private static async Task<Created<IssuedKeyResponse>> IssueAsync(string tenantId, CallerRole role, Func<Caller, string, byte[], Task> issue, ClaimsPrincipal user)
+    {
+        var (apiKey, keyId, hash) = ApiKey.Generate();
+        await issue(user.ToCaller(), keyId, hash);
+        return TypedResults.Created($"/v1/tenants/{tenantId}/keys/{keyId}", new IssuedKeyResponse(keyId, apiKey, role.ToString()));
+    }
+
+    private static byte[] DecodeIdentityKey(string? base64)
+    {
+        try
+        {
+            return Convert.FromBase64String(base64 ?? "");
+        }
+        catch (FormatException)
+        {
+            throw SmpcException.Invalid("identityPublicKey must be base64.");
+        }
+    }
+
+    private static MemberResponse ToResponse(MemberInfo m) => m.IdentityPublicKey.Length == 0
+        ? new(m.Tenant, m.Id, m.DisplayName, m.RegisteredAt)
+        : new(m.Tenant, m.Id, m.DisplayName, m.RegisteredAt, Convert.ToBase64String(m.IdentityPublicKey), KeyFingerprint.Compute(m.IdentityPublicKey));
 }

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Security.Claims;
+using Smpc.ApiGateway.Auth;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -28,15 +30,15 @@ public static class PayloadsApi
         payloads.MapGet("/{name}", DownloadAsync).WithName("DownloadPayload")
             .WithSummary("Streams a stored payload as application/octet-stream, with its SHA-256 in Repr-Digest.")
             .Produces(StatusCodes.Status200OK, contentType: OctetStream).ProducesProblem(StatusCodes.Status404NotFound);
-        payloads.MapGet("/{name}/manifest", async Task<Ok<PayloadResponse>> (string tenantId, string sessionId, string name, IGrainFactory grains) =>
-                TypedResults.Ok(ToResponse(name, await grains.GetPayload(await PayloadKeyAsync(tenantId, sessionId, name, grains)).GetManifestAsync())))
+        payloads.MapGet("/{name}/manifest", async Task<Ok<PayloadResponse>> (string tenantId, string sessionId, string name, ClaimsPrincipal user, IGrainFactory grains) =>
+                TypedResults.Ok(ToResponse(name, await grains.GetPayload(await PayloadKeyAsync(tenantId, sessionId, name, user, grains)).GetManifestAsync())))
             .WithName("GetPayloadManifest").WithSummary("Reads a stored payload's length, chunking and SHA-256.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
     }
 
     private static async Task<Results<Created<PayloadResponse>, ProblemHttpResult>> UploadAsync(
-        string tenantId, string sessionId, string name, HttpContext http, IGrainFactory grains, IOptions<RestGatewayOptions> options)
+        string tenantId, string sessionId, string name, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, IOptions<RestGatewayOptions> options)
     {
         if (!string.Equals(http.Request.ContentType, OctetStream, StringComparison.OrdinalIgnoreCase))
             return ProblemMappingShortcuts.UnsupportedMediaType($"Payloads are sent as {OctetStream}.");
@@ -46,7 +48,7 @@ public static class PayloadsApi
         if (http.Request.ContentLength > limits.MaxPayloadBytes)
             return ProblemMappingShortcuts.TooLarge($"A payload may hold at most {limits.MaxPayloadBytes} bytes.");
 
-        var key = await PayloadKeyAsync(tenantId, sessionId, name, grains);
+        var key = await PayloadKeyAsync(tenantId, sessionId, name, user, grains);
         var payload = grains.GetPayload(key);
         using var activity = SmpcTelemetry.Gateway.StartActivity("payload.upload");
         activity?.SetTag(SmpcTelemetry.TenantAttribute, key.Session.Tenant);
@@ -81,9 +83,9 @@ public static class PayloadsApi
         return TypedResults.Created($"/v1/tenants/{key.Session.Tenant}/sessions/{key.Session.Id}/payloads/{name}", ToResponse(name, manifest));
     }
 
-    private static async Task DownloadAsync(string tenantId, string sessionId, string name, HttpContext http, IGrainFactory grains)
+    private static async Task DownloadAsync(string tenantId, string sessionId, string name, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var payload = grains.GetPayload(await PayloadKeyAsync(tenantId, sessionId, name, grains));
+        var payload = grains.GetPayload(await PayloadKeyAsync(tenantId, sessionId, name, user, grains));
         var manifest = await payload.GetManifestAsync();
         using var activity = SmpcTelemetry.Gateway.StartActivity("payload.download");
         activity?.SetTag(SmpcTelemetry.BytesAttribute, manifest.Length);
@@ -101,11 +103,11 @@ public static class PayloadsApi
         }
     }
 
-    private static async Task<PayloadKey> PayloadKeyAsync(string tenantId, string sessionId, string name, IGrainFactory grains)
+    private static async Task<PayloadKey> PayloadKeyAsync(string tenantId, string sessionId, string name, ClaimsPrincipal user, IGrainFactory grains)
     {
         var session = RouteIds.Key(tenantId, sessionId, "Session");
         if (!EntityKey.IsValidId(name)) throw SmpcException.NotFound($"Payload '{name}'");
-        await grains.GetSession(session).GetAsync(); // the session must exist in this tenant
+        await grains.GetSession(session).GetAsync(user.ToCaller()); // the session must exist and be visible to the caller
         return new PayloadKey(session, name);
     }
 

@@ -1,32 +1,50 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Smpc.ApiGateway.Auth;
 using Smpc.Client.Contracts;
+using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Tenancy;
 
 namespace Smpc.ApiGateway.Apis;
 
-/// <summary>Tenants: the isolation boundary.</summary>
+/// <summary>Tenants: the isolation boundary. The operator creates them; each gets an admin key, shown once.</summary>
 public static class TenantsApi
 {
     public static RouteGroupBuilder MapTenantsApi(this RouteGroupBuilder v1)
     {
         var tenants = v1.MapGroup("/tenants").WithTags("Tenants");
-        tenants.MapPost("/", CreateAsync).WithName("CreateTenant").WithSummary("Creates a tenant (idempotent for identical data).")
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
-        tenants.MapGet("/{tenantId}", GetAsync).WithName("GetTenant").WithSummary("Reads a tenant.")
+        tenants.MapPost("/", CreateAsync).WithName("CreateTenant")
+            .WithSummary("Operator: creates a tenant and its first admin key (201, key shown once); an identical retry answers 200 without a key.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict);
+        tenants.MapGet("/{tenantId}", GetAsync).WithName("GetTenant").WithSummary("Reads a tenant (operator or its members).")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        tenants.MapPost("/{tenantId}/admin-keys", IssueAdminKeyAsync).WithName("IssueAdminKey")
+            .WithSummary("Operator or tenant admin: issues another admin key (rotation); shown once.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
     }
 
-    private static async Task<Created<TenantResponse>> CreateAsync(CreateTenantRequest request, IGrainFactory grains)
+    private static async Task<Results<Created<TenantResponse>, Ok<TenantResponse>>> CreateAsync(CreateTenantRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {
         var id = RouteIds.BodyId(request.Id, "id");
-        var info = await grains.GetTenant(id).CreateAsync(request.DisplayName);
-        return TypedResults.Created($"/v1/tenants/{id}", ToResponse(info));
+        var (key, keyId, hash) = ApiKey.Generate();
+        var registration = await grains.GetTenant(id).CreateAsync(user.ToCaller(), request.DisplayName, keyId, hash);
+        var response = ToResponse(registration.Info);
+        return registration.Created
+            ? TypedResults.Created($"/v1/tenants/{id}", response with { AdminKey = new IssuedKeyResponse(keyId, key, nameof(CallerRole.TenantAdmin)) })
+            : TypedResults.Ok(response);
     }
 
-    private static async Task<Ok<TenantResponse>> GetAsync(string tenantId, IGrainFactory grains) =>
-        TypedResults.Ok(ToResponse(await grains.GetTenant(RouteIds.Tenant(tenantId)).GetAsync()));
+    private static async Task<Ok<TenantResponse>> GetAsync(string tenantId, ClaimsPrincipal user, IGrainFactory grains) =>
+        TypedResults.Ok(ToResponse(await grains.GetTenant(RouteIds.Tenant(tenantId)).GetAsync(user.ToCaller())));
+
+    private static async Task<Created<IssuedKeyResponse>> IssueAdminKeyAsync(string tenantId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var (key, keyId, hash) = ApiKey.Generate();
+        await grains.GetTenant(RouteIds.Tenant(tenantId)).IssueAdminKeyAsync(user.ToCaller(), keyId, hash);
+        return TypedResults.Created($"/v1/tenants/{tenantId}/keys/{keyId}", new IssuedKeyResponse(keyId, key, nameof(CallerRole.TenantAdmin)));
+    }
 
     private static TenantResponse ToResponse(TenantInfo t) => new(t.Id, t.DisplayName, t.CreatedAt, t.PodCount, t.ModellerCount);
 }

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Authentication;
 using Smpc.ApiGateway.Apis;
+using Smpc.ApiGateway.Auth;
 using Smpc.ApiGateway.Problems;
 
 namespace Smpc.ApiGateway.Hosting;
@@ -19,6 +21,9 @@ public static class GatewayHostingExtensions
             o.SerializerOptions.MaxDepth = 32;
             o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
         });
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorization();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
             // Stable whatever host or port serves it, so the committed document only changes when the API does.
@@ -35,9 +40,14 @@ public static class GatewayHostingExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.Use(LimitJsonBodies);
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthApi();
         app.MapGroup("/v1")
+            .RequireAuthorization()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .MapKeysApi()
             .MapTenantsApi()
             .MapMembersApi()
             .MapSessionsApi()

@@ -19,6 +19,8 @@ public static class ProblemMapping
         SmpcErrorCode.Validation => Problem(StatusCodes.Status400BadRequest, ProblemTypes.Validation, "Invalid request", error.Message),
         SmpcErrorCode.WrongPhase => Problem(StatusCodes.Status409Conflict, ProblemTypes.WrongPhase, "Not allowed in this phase", error.Message),
         SmpcErrorCode.TooLarge => Problem(StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge, "Payload too large", error.Message),
+        SmpcErrorCode.Unauthenticated => Problem(StatusCodes.Status401Unauthorized, ProblemTypes.Unauthenticated, "Unauthenticated", error.Message),
+        SmpcErrorCode.Forbidden => Problem(StatusCodes.Status403Forbidden, ProblemTypes.Forbidden, "Forbidden", error.Message),
         SmpcErrorCode.StorageUnavailable => Problem(StatusCodes.Status503ServiceUnavailable, ProblemTypes.StorageUnavailable, "Storage unavailable", error.Message),
         _ => Problem(StatusCodes.Status500InternalServerError, ProblemTypes.Internal, "Internal error", "An unexpected error occurred."),
     };
@@ -31,6 +33,8 @@ public static class ProblemMapping
     public static string TypeForStatus(int status) => status switch
     {
         StatusCodes.Status400BadRequest => ProblemTypes.MalformedRequest,
+        StatusCodes.Status401Unauthorized => ProblemTypes.Unauthenticated,
+        StatusCodes.Status403Forbidden => ProblemTypes.Forbidden,
         StatusCodes.Status404NotFound => ProblemTypes.RouteNotFound,
         StatusCodes.Status405MethodNotAllowed => ProblemTypes.MethodNotAllowed,
         StatusCodes.Status409Conflict => ProblemTypes.Conflict,

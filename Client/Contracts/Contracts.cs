@@ -2,17 +2,31 @@
 // (One file: these are plain data records, read together as the API's vocabulary.)
 namespace Smpc.Client.Contracts;
 
-/// <summary>Creates a tenant.</summary>
+/// <summary>Creates a tenant (operator only).</summary>
 public sealed record CreateTenantRequest(string Id, string DisplayName);
 
-/// <summary>A tenant.</summary>
-public sealed record TenantResponse(string Id, string DisplayName, DateTimeOffset CreatedAt, int PodCount, int ModellerCount);
+/// <summary>A tenant. <c>AdminKey</c> is present only in the response that created it: keys are shown once.</summary>
+public sealed record TenantResponse(string Id, string DisplayName, DateTimeOffset CreatedAt, int PodCount, int ModellerCount, IssuedKeyResponse? AdminKey = null);
 
-/// <summary>Registers a pod or a modeller in a tenant.</summary>
-public sealed record RegisterMemberRequest(string Id, string DisplayName);
+/// <summary>A newly issued API key; the service keeps only its hash, so this is the only time it is shown.</summary>
+public sealed record IssuedKeyResponse(string KeyId, string ApiKey, string Role);
 
-/// <summary>A registered pod or modeller.</summary>
-public sealed record MemberResponse(string Tenant, string Id, string DisplayName, DateTimeOffset RegisteredAt);
+/// <summary>Registers a pod with its Ed25519 identity public key (base64, 32 bytes).</summary>
+public sealed record RegisterPodRequest(string Id, string DisplayName, string IdentityPublicKey);
+
+/// <summary>Registers a modeller.</summary>
+public sealed record RegisterModellerRequest(string Id, string DisplayName);
+
+/// <summary>A registered pod or modeller. Pods carry their identity key and its fingerprint for pinning. <c>ApiKey</c> only on creation.</summary>
+public sealed record MemberResponse(
+    string Tenant, string Id, string DisplayName, DateTimeOffset RegisteredAt,
+    string? IdentityPublicKey = null, string? IdentityFingerprint = null, IssuedKeyResponse? ApiKey = null);
+
+/// <summary>What the service stores of an API key: never the secret.</summary>
+public sealed record CredentialResponse(string KeyId, string Role, string Tenant, string? Subject, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+/// <summary>Who the presented credential acts as.</summary>
+public sealed record WhoAmIResponse(string Role, string? Tenant, string? Subject, string? KeyId);
 
 /// <summary>Creates a session. <c>Kind</c> is <c>secure-aggregation</c> or <c>psi</c>.</summary>
 public sealed record CreateSessionRequest(string Id, string ModellerId, string Kind, IReadOnlyList<string> PodIds);

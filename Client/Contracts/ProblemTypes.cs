@@ -16,4 +16,6 @@ public static class ProblemTypes
     public const string StorageUnavailable = Base + "storage-unavailable";
     public const string ServiceUnavailable = Base + "service-unavailable";
     public const string Internal = Base + "internal";
+    public const string Unauthenticated = Base + "unauthenticated";
+    public const string Forbidden = Base + "forbidden";
 }

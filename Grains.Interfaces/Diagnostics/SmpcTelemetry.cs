@@ -34,6 +34,9 @@ public static class SmpcTelemetry
     /// <summary>Sessions created.</summary>
     public static readonly Counter<long> SessionsCreated = Meter.CreateCounter<long>("smpc.sessions.created");
 
+    /// <summary>API keys issued, by role.</summary>
+    public static readonly Counter<long> CredentialsIssued = Meter.CreateCounter<long>("smpc.credentials.issued");
+
     /// <summary>Grain state writes that failed in storage.</summary>
     public static readonly Counter<long> StorageFailures = Meter.CreateCounter<long>("smpc.storage.failures");
 }

@@ -15,4 +15,8 @@ public enum SmpcErrorCode
     StorageUnavailable = 5,
     /// <summary>A payload exceeds its limit.</summary>
     TooLarge = 6,
+    /// <summary>No valid credential was presented.</summary>
+    Unauthenticated = 7,
+    /// <summary>The caller's role may not do this inside its own tenant.</summary>
+    Forbidden = 8,
 }

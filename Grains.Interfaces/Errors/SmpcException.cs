@@ -19,6 +19,8 @@ public sealed class SmpcException : Exception
 
     public static SmpcException WrongPhase(string message) => new(SmpcErrorCode.WrongPhase, message);
 
+    public static SmpcException Forbidden(string message) => new(SmpcErrorCode.Forbidden, message);
+
     /// <summary>Wraps a storage failure without carrying the (non-serializable) provider exception across the wire.</summary>
     public static SmpcException StorageUnavailable(string operation, Exception cause) =>
         new(SmpcErrorCode.StorageUnavailable, $"Storage is unavailable ({operation}): {cause.GetType().Name}: {cause.Message}");

@@ -1,15 +1,20 @@
+using Smpc.Grains.Interfaces.Access;
+
 namespace Smpc.Grains.Interfaces.Tenancy;
 
 /// <summary>A data owner of a tenant. Keyed <c>"{tenant}/{pod}"</c>.</summary>
 [Alias("smpc.pod")]
 public interface IPodGrain : IGrainWithStringKey
 {
-    /// <summary>Registers the pod in an existing tenant; idempotent for identical data, a conflict otherwise.</summary>
-    [Alias("register")] Task<MemberInfo> RegisterAsync(string displayName);
+    /// <summary>The tenant admin registers the pod with its Ed25519 identity public key and first API key; idempotent for identical data (no second key), a conflict otherwise.</summary>
+    [Alias("register")] Task<Registration<MemberInfo>> RegisterAsync(Caller caller, string displayName, [Immutable] byte[] identityPublicKey, string keyId, [Immutable] byte[] keyHash);
 
-    /// <summary>The pod, or a not-found error.</summary>
-    [Alias("get")] Task<MemberInfo> GetAsync();
+    /// <summary>The pod, for members of its tenant.</summary>
+    [Alias("get")] Task<MemberInfo> GetAsync(Caller caller);
 
-    /// <summary>True when registered.</summary>
+    /// <summary>True when registered (service-internal).</summary>
     [Alias("exists")] Task<bool> ExistsAsync();
+
+    /// <summary>Issues another API key for the pod (rotation), for the tenant's admin.</summary>
+    [Alias("issue-key")] Task IssueKeyAsync(Caller caller, string keyId, [Immutable] byte[] keyHash);
 }

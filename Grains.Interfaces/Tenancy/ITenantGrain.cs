@@ -1,21 +1,26 @@
+using Smpc.Grains.Interfaces.Access;
+
 namespace Smpc.Grains.Interfaces.Tenancy;
 
 /// <summary>A tenant: the isolation boundary for pods, modellers and sessions. Keyed by tenant id.</summary>
 [Alias("smpc.tenant")]
 public interface ITenantGrain : IGrainWithStringKey
 {
-    /// <summary>Creates the tenant; idempotent for the same display name, a conflict otherwise.</summary>
-    [Alias("create")] Task<TenantInfo> CreateAsync(string displayName);
+    /// <summary>The operator creates the tenant and its first admin key; idempotent for the same display name (no second key), a conflict otherwise.</summary>
+    [Alias("create")] Task<Registration<TenantInfo>> CreateAsync(Caller caller, string displayName, string adminKeyId, [Immutable] byte[] adminKeyHash);
 
-    /// <summary>The tenant, or a not-found error.</summary>
-    [Alias("get")] Task<TenantInfo> GetAsync();
+    /// <summary>The tenant, for the operator or any member of it.</summary>
+    [Alias("get")] Task<TenantInfo> GetAsync(Caller caller);
 
-    /// <summary>True when the tenant has been created.</summary>
+    /// <summary>True when the tenant has been created (service-internal).</summary>
     [Alias("exists")] Task<bool> ExistsAsync();
 
-    /// <summary>Records a member id in the tenant's directory (idempotent).</summary>
+    /// <summary>Issues another admin key (rotation), for the operator or the tenant's admin.</summary>
+    [Alias("issue-admin-key")] Task IssueAdminKeyAsync(Caller caller, string keyId, [Immutable] byte[] keyHash);
+
+    /// <summary>Records a member id in the tenant's directory (service-internal, idempotent).</summary>
     [Alias("add-member")] Task AddMemberAsync(MemberKind kind, string id);
 
-    /// <summary>The member ids of one kind, sorted.</summary>
-    [Alias("list-members")] Task<IReadOnlyList<string>> ListMembersAsync(MemberKind kind);
+    /// <summary>The member ids of one kind, sorted, for members of the tenant.</summary>
+    [Alias("list-members")] Task<IReadOnlyList<string>> ListMembersAsync(Caller caller, MemberKind kind);
 }

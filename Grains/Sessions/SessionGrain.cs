@@ -1,3 +1,4 @@
+using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
@@ -17,9 +18,12 @@ public sealed class SessionGrain(
 
     private EntityKey Key => EntityKey.Parse(this.GetPrimaryKeyString());
 
-    async Task<SessionInfo> ISessionGrain.CreateAsync(CreateSession command)
+    async Task<SessionInfo> ISessionGrain.CreateAsync(Caller caller, CreateSession command)
     {
         var key = Key;
+        caller.RequireTenant(key.Tenant, $"Tenant '{key.Tenant}'");
+        caller.RequireRole(CallerRole.Modeller);
+        if (command.ModellerId != caller.Subject) throw SmpcException.Forbidden("A modeller creates sessions only for itself.");
         using var activity = SmpcTelemetry.Grains.StartActivity("session.create");
         activity?.SetTag(SmpcTelemetry.TenantAttribute, key.Tenant);
         activity?.SetTag(SmpcTelemetry.SessionAttribute, key.Id);
@@ -27,6 +31,7 @@ public sealed class SessionGrain(
         var pods = Validate(command);
         if (state.RecordExists)
         {
+            if (state.State.ModellerId != caller.Subject) throw SmpcException.Conflict($"Session id '{key.Id}' is taken.");
             if (state.State.ModellerId == command.ModellerId && state.State.Kind == command.Kind && state.State.PodIds.SequenceEqual(pods))
                 return ToInfo();
             throw SmpcException.Conflict($"Session '{key.Id}' already exists with other parameters.");
@@ -50,8 +55,22 @@ public sealed class SessionGrain(
         return ToInfo();
     }
 
-    Task<SessionInfo> ISessionGrain.GetAsync() =>
-        state.RecordExists ? Task.FromResult(ToInfo()) : throw SmpcException.NotFound($"Session '{Key.Id}'");
+    Task<SessionInfo> ISessionGrain.GetAsync(Caller caller)
+    {
+        var what = $"Session '{Key.Id}'";
+        caller.RequireTenant(Key.Tenant, what);
+        if (!state.RecordExists || !MaySee(caller)) throw SmpcException.NotFound(what);
+        return Task.FromResult(ToInfo());
+    }
+
+    /// <summary>Its modeller, its pods and the tenant's admin; other modellers and pods of the tenant do not see it.</summary>
+    private bool MaySee(Caller caller) => caller.Role switch
+    {
+        CallerRole.TenantAdmin => true,
+        CallerRole.Modeller => caller.Subject == state.State.ModellerId,
+        CallerRole.Pod => state.State.PodIds.Contains(caller.Subject!),
+        _ => false,
+    };
 
     private static List<string> Validate(CreateSession command)
     {

@@ -5,4 +5,7 @@ public sealed class MemberState
 {
     public string? DisplayName { get; set; }
     public DateTimeOffset RegisteredAt { get; set; }
+    /// <summary>Ed25519 identity public key (pods); peers pin its fingerprint.</summary>
+    public byte[] IdentityPublicKey { get; set; } = [];
+    public List<string> KeyIds { get; set; } = [];
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
@@ -15,42 +16,68 @@ public sealed class TenantGrain(
 {
     private string TenantId => this.GetPrimaryKeyString();
 
-    async Task<TenantInfo> ITenantGrain.CreateAsync(string displayName)
+    private string What => $"Tenant '{TenantId}'";
+
+    async Task<Registration<TenantInfo>> ITenantGrain.CreateAsync(Caller caller, string displayName, string adminKeyId, byte[] adminKeyHash)
     {
         using var activity = SmpcTelemetry.Grains.StartActivity("tenant.create");
         activity?.SetTag(SmpcTelemetry.TenantAttribute, TenantId);
+        caller.RequireRole(CallerRole.Operator);
         if (!EntityKey.IsValidId(TenantId)) throw SmpcException.Invalid($"'{TenantId}' is not a valid tenant id.");
         MemberRules.ValidateDisplayName(displayName);
 
         if (state.RecordExists)
         {
-            if (state.State.DisplayName == displayName) return ToInfo();
-            throw SmpcException.Conflict($"Tenant '{TenantId}' already exists with another display name.");
+            if (state.State.DisplayName == displayName) return new(ToInfo(), Created: false);
+            throw SmpcException.Conflict($"{What} already exists with another display name.");
         }
 
+        // Issue the key first: a crash in between leaves an orphan key of a tenant that does not exist (unusable),
+        // never a tenant whose admin key was lost.
+        await GrainFactory.GetGrain<ICredentialGrain>(adminKeyId).IssueAsync(CallerRole.TenantAdmin, TenantId, null, adminKeyHash);
         state.State.DisplayName = displayName;
         state.State.CreatedAt = time.GetUtcNow();
+        state.State.AdminKeyIds.Add(adminKeyId);
         await state.WriteOrRollbackAsync(this, "tenant.create");
-        return ToInfo();
+        return new(ToInfo(), Created: true);
     }
 
-    Task<TenantInfo> ITenantGrain.GetAsync() =>
-        state.RecordExists ? Task.FromResult(ToInfo()) : throw SmpcException.NotFound($"Tenant '{TenantId}'");
+    Task<TenantInfo> ITenantGrain.GetAsync(Caller caller)
+    {
+        if (!state.RecordExists) throw SmpcException.NotFound(What);
+        if (caller.Role != CallerRole.Operator) caller.RequireTenant(TenantId, What);
+        return Task.FromResult(ToInfo());
+    }
 
     Task<bool> ITenantGrain.ExistsAsync() => Task.FromResult(state.RecordExists);
 
+    async Task ITenantGrain.IssueAdminKeyAsync(Caller caller, string keyId, byte[] keyHash)
+    {
+        if (!state.RecordExists) throw SmpcException.NotFound(What);
+        if (caller.Role != CallerRole.Operator)
+        {
+            caller.RequireTenant(TenantId, What);
+            caller.RequireRole(CallerRole.TenantAdmin);
+        }
+
+        await GrainFactory.GetGrain<ICredentialGrain>(keyId).IssueAsync(CallerRole.TenantAdmin, TenantId, null, keyHash);
+        state.State.AdminKeyIds.Add(keyId);
+        await state.WriteOrRollbackAsync(this, "tenant.issue-admin-key");
+    }
+
     async Task ITenantGrain.AddMemberAsync(MemberKind kind, string id)
     {
-        if (!state.RecordExists) throw SmpcException.NotFound($"Tenant '{TenantId}'");
+        if (!state.RecordExists) throw SmpcException.NotFound(What);
         var set = Members(kind);
         if (set.Contains(id)) return;
         set.Add(id);
         await state.WriteOrRollbackAsync(this, "tenant.add-member");
     }
 
-    Task<IReadOnlyList<string>> ITenantGrain.ListMembersAsync(MemberKind kind)
+    Task<IReadOnlyList<string>> ITenantGrain.ListMembersAsync(Caller caller, MemberKind kind)
     {
-        if (!state.RecordExists) throw SmpcException.NotFound($"Tenant '{TenantId}'");
+        if (!state.RecordExists) throw SmpcException.NotFound(What);
+        caller.RequireTenant(TenantId, What);
         return Task.FromResult<IReadOnlyList<string>>([.. Members(kind)]);
     }
 

@@ -7,4 +7,5 @@ public sealed class TenantState
     public DateTimeOffset CreatedAt { get; set; }
     public SortedSet<string> Pods { get; set; } = new(StringComparer.Ordinal);
     public SortedSet<string> Modellers { get; set; } = new(StringComparer.Ordinal);
+    public List<string> AdminKeyIds { get; set; } = [];
 }

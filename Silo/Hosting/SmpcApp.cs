@@ -1,4 +1,5 @@
 using Smpc.ApiGateway.Apis;
+using Smpc.ApiGateway.Auth;
 using Smpc.ApiGateway.Hosting;
 using Smpc.Grains.Storage;
 
@@ -20,6 +21,7 @@ public static class SmpcApp
         if (options.AppliesSchema) await SchemaMigrator.ApplyAsync(database);
         if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(DefaultUrl);
 
+        if (options.ServesRestApi) EnsureOperatorKey(builder.Configuration, options);
         builder.AddSmpcTelemetry(options.Mode == HostingMode.Embedded ? "smpc-embedded" : "smpc-silo");
         builder.UseOrleans(silo => silo.AddSmpcSilo(options, database));
         if (options.ServesRestApi) builder.AddSmpcGateway();
@@ -39,6 +41,34 @@ public static class SmpcApp
         await SchemaMigrator.ApplyAsync(database);
         Console.WriteLine($"Schema applied to {database.Provider}.");
         return 0;
+    }
+
+    /// <summary>
+    /// The operator key comes from configuration (<c>Smpc:Gateway:OperatorKey</c> or <c>…OperatorKeySha256</c>). In embedded
+    /// mode without one, a key is generated on first start, printed once, and only its hash is kept in the data directory.
+    /// </summary>
+    private static void EnsureOperatorKey(ConfigurationManager configuration, SmpcHostOptions options)
+    {
+        const string hashKey = "Smpc:Gateway:OperatorKeySha256";
+        if (!string.IsNullOrWhiteSpace(configuration["Smpc:Gateway:OperatorKey"]) || !string.IsNullOrWhiteSpace(configuration[hashKey])) return;
+        if (options.Mode != HostingMode.Embedded)
+        {
+            Console.Error.WriteLine("warning: no operator key configured (Smpc__Gateway__OperatorKeySha256); tenants cannot be created through this process.");
+            return;
+        }
+
+        Directory.CreateDirectory(options.DataDirectory);
+        var path = Path.Combine(options.DataDirectory, "operator-key.sha256");
+        if (!File.Exists(path))
+        {
+            var key = OperatorKeys.Generate();
+            File.WriteAllText(path, OperatorKeys.HashHex(key));
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            Console.WriteLine($"Operator key (shown once; only its hash is kept in {Path.GetFullPath(path)}):");
+            Console.WriteLine($"  {key}");
+        }
+
+        configuration[hashKey] = File.ReadAllText(path).Trim();
     }
 
     private static SmpcHostOptions ReadOptions(IConfiguration configuration) =>

@@ -18,7 +18,14 @@ public sealed class EmbeddedService : IAsyncLifetime
 
     public HttpClient Http { get; private set; } = null!;
 
-    public SmpcClient Client { get; private set; } = null!;
+    /// <summary>The operator key this service was configured with.</summary>
+    public string OperatorKey { get; } = Smpc.ApiGateway.Auth.OperatorKeys.Generate();
+
+    /// <summary>A client without credentials.</summary>
+    public SmpcClient Anonymous { get; private set; } = null!;
+
+    /// <summary>A client acting as the operator.</summary>
+    public SmpcClient Operator { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -31,12 +38,14 @@ public sealed class EmbeddedService : IAsyncLifetime
                 $"--Smpc:GatewayPort={FreePort.Next()}",
                 "--Smpc:Gateway:MaxJsonBytes=4096",
                 "--Smpc:Gateway:ChunkBytes=1048576",
+                $"--Smpc:Gateway:OperatorKeySha256={Smpc.ApiGateway.Auth.OperatorKeys.HashHex(OperatorKey)}",
                 "--Logging:LogLevel:Default=Warning",
             ],
             builder => builder.Services.AddOpenTelemetry().WithTracing(t => t.AddInMemoryExporter(Spans)));
         await _app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri(url + "/") };
-        Client = new SmpcClient(Http);
+        Anonymous = new SmpcClient(Http);
+        Operator = Anonymous.WithKey(OperatorKey);
     }
 
     /// <summary>The spans finished so far (copied under the exporter's lock-free list, so take a snapshot).</summary>

@@ -1,18 +1,35 @@
+using System.Security.Cryptography;
 using Smpc.Client;
 using Smpc.Client.Contracts;
 
 namespace Smpc.Gateway.Tests;
 
-/// <summary>Builds the smallest tenant that can hold a session, through the REST API.</summary>
+/// <summary>A tenant as its people see it: one client per credential.</summary>
+internal sealed record TenantClients(string Tenant, SmpcClient Admin, SmpcClient Modeller, IReadOnlyDictionary<string, SmpcClient> Pods, IssuedKeyResponse ModellerKey);
+
+/// <summary>Builds the smallest tenant that can hold a session, through the REST API, with the keys the API hands out.</summary>
 internal static class Scenario
 {
-    public static async Task<string> TenantWithSessionAsync(SmpcClient client, string sessionId = "s1")
+    public static async Task<TenantClients> TenantAsync(EmbeddedService service, string[]? pods = null)
     {
         var tenant = "t-" + Guid.NewGuid().ToString("N")[..10];
-        await client.CreateTenantAsync(new CreateTenantRequest(tenant, "Tenant"));
-        foreach (var pod in new[] { "p1", "p2", "p3" }) await client.RegisterPodAsync(tenant, new RegisterMemberRequest(pod, "Pod " + pod));
-        await client.RegisterModellerAsync(tenant, new RegisterMemberRequest("m1", "Modeller"));
-        await client.CreateSessionAsync(tenant, new CreateSessionRequest(sessionId, "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"]));
-        return tenant;
+        var created = await service.Operator.CreateTenantAsync(new CreateTenantRequest(tenant, "Tenant"));
+        var admin = service.Anonymous.WithKey(created.AdminKey!.ApiKey);
+        var podClients = new Dictionary<string, SmpcClient>();
+        foreach (var pod in pods ?? ["p1", "p2", "p3"])
+        {
+            var registered = await admin.RegisterPodAsync(tenant, new RegisterPodRequest(pod, "Pod " + pod, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
+            podClients[pod] = service.Anonymous.WithKey(registered.ApiKey!.ApiKey);
+        }
+
+        var modeller = await admin.RegisterModellerAsync(tenant, new RegisterModellerRequest("m1", "Modeller"));
+        return new TenantClients(tenant, admin, service.Anonymous.WithKey(modeller.ApiKey!.ApiKey), podClients, modeller.ApiKey);
+    }
+
+    public static async Task<TenantClients> TenantWithSessionAsync(EmbeddedService service, string sessionId = "s1")
+    {
+        var clients = await TenantAsync(service);
+        await clients.Modeller.CreateSessionAsync(clients.Tenant, new CreateSessionRequest(sessionId, "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"]));
+        return clients;
     }
 }

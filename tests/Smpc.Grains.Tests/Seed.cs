@@ -1,20 +1,38 @@
+using System.Security.Cryptography;
+using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Sessions;
 
 namespace Smpc.Grains.Tests;
 
-/// <summary>Creates a tenant with three pods and a modeller, the smallest cast a session needs.</summary>
+/// <summary>Creates a tenant with three pods and a modeller, the smallest cast a session needs, as their real callers would.</summary>
 internal static class Seed
 {
     public static string NewTenantId() => "t-" + Guid.NewGuid().ToString("N")[..10];
 
+    public static Caller Admin(string tenant) => Caller.Admin(tenant);
+
+    public static Caller Modeller(string tenant) => Caller.Modeller(tenant, "m1");
+
+    public static async Task CreateTenantAsync(IGrainFactory grains, string tenant, string name = "Tenant")
+    {
+        var (_, keyId, hash) = ApiKey.Generate();
+        await grains.GetTenant(tenant).CreateAsync(Caller.Operator, name, keyId, hash);
+    }
+
+    public static Task RegisterPodAsync(IGrainFactory grains, string tenant, string pod)
+    {
+        var (_, keyId, hash) = ApiKey.Generate();
+        return grains.GetPod(new EntityKey(tenant, pod)).RegisterAsync(Admin(tenant), "Pod " + pod, RandomNumberGenerator.GetBytes(32), keyId, hash);
+    }
+
     public static async Task<string> TenantWithMembersAsync(IGrainFactory grains, string? tenant = null)
     {
         tenant ??= NewTenantId();
-        await grains.GetTenant(tenant).CreateAsync("Tenant " + tenant);
-        foreach (var pod in new[] { "p1", "p2", "p3" })
-            await grains.GetPod(new EntityKey(tenant, pod)).RegisterAsync("Pod " + pod);
-        await grains.GetModeller(new EntityKey(tenant, "m1")).RegisterAsync("Modeller");
+        await CreateTenantAsync(grains, tenant);
+        foreach (var pod in new[] { "p1", "p2", "p3" }) await RegisterPodAsync(grains, tenant, pod);
+        var (_, keyId, hash) = ApiKey.Generate();
+        await grains.GetModeller(new EntityKey(tenant, "m1")).RegisterAsync(Admin(tenant), "Modeller", keyId, hash);
         return tenant;
     }
 

@@ -28,7 +28,7 @@ public sealed class SessionDurabilityTests : IAsyncLifetime
         for (var i = 0; i < 40 && session is null; i++)
         {
             var candidate = grains.GetSession(new EntityKey(tenant, $"s{i}"));
-            var info = await candidate.CreateAsync(Seed.AggregationSession());
+            var info = await candidate.CreateAsync(Seed.Modeller(tenant), Seed.AggregationSession());
             var address = await management.GetActivationAddress(candidate);
             if (address is not null && !address.Equals(primary)) (session, created, host) = (candidate, info, address);
         }
@@ -37,7 +37,7 @@ public sealed class SessionDurabilityTests : IAsyncLifetime
         var victim = _cluster.Cluster.Silos.Single(s => s.SiloAddress.Equals(host));
         await _cluster.Cluster.KillSiloAsync(victim);
 
-        var read = await session!.GetAsync();
+        var read = await session!.GetAsync(Seed.Modeller(tenant));
 
         Assert.Equal(created, read with { PodIds = created!.PodIds });
         Assert.Equal(["p1", "p2", "p3"], read.PodIds);

@@ -1,3 +1,4 @@
+using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Tenancy;
@@ -26,26 +27,28 @@ public sealed class StorageFailureTests : IAsyncLifetime
         Assert.Contains("injected", error.Message, StringComparison.Ordinal);
 
         // Same activation, reads still work: the failed change must not be visible.
-        Assert.Equal(["p1", "p2", "p3"], await tenantGrain.ListMembersAsync(MemberKind.Pod));
+        Assert.Equal(["p1", "p2", "p3"], await tenantGrain.ListMembersAsync(Seed.Admin(tenant), MemberKind.Pod));
 
         await RepairWritesAsync();
         await tenantGrain.AddMemberAsync(MemberKind.Pod, "p9");
-        Assert.Equal(["p1", "p2", "p3", "p9"], await tenantGrain.ListMembersAsync(MemberKind.Pod));
+        Assert.Equal(["p1", "p2", "p3", "p9"], await tenantGrain.ListMembersAsync(Seed.Admin(tenant), MemberKind.Pod));
     }
 
     [Fact]
     public async Task FailedFirstWrite_LeavesTheRecordAbsent()
     {
         var grains = _cluster.Grains;
-        var tenant = grains.GetTenant(Seed.NewTenantId());
+        var id = Seed.NewTenantId();
+        var tenant = grains.GetTenant(id);
 
         await BreakWritesAsync();
-        var error = await Assert.ThrowsAsync<SmpcException>(() => tenant.CreateAsync("New"));
+        var error = await Assert.ThrowsAsync<SmpcException>(() => Seed.CreateTenantAsync(grains, id, "New"));
 
         Assert.Equal(SmpcErrorCode.StorageUnavailable, error.Code);
         Assert.False(await tenant.ExistsAsync());
         await RepairWritesAsync();
-        Assert.Equal("Other", (await tenant.CreateAsync("Other")).DisplayName);
+        await Seed.CreateTenantAsync(grains, id, "Other");
+        Assert.Equal("Other", (await tenant.GetAsync(Caller.Operator)).DisplayName);
     }
 
     [Fact]

@@ -14,21 +14,22 @@ public sealed class EmbeddedModeTests(ITestOutputHelper output) : IDisposable
     {
         var (http, silo, gateway) = (FreePort.Next(), FreePort.Next(), FreePort.Next());
         var payload = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 7);
+        string modellerKey;
 
         var started = Stopwatch.StartNew();
         await using (var first = Services.StartEmbedded(_data, http, silo, gateway))
         {
             await first.WaitUntilReadyAsync(Services.StartTimeout);
             output.WriteLine($"embedded silo ready after {started.ElapsedMilliseconds} ms (cold process start)");
-            var client = Services.ClientFor(first);
-            await Services.SeedAsync(client, "acme");
-            await client.UploadPayloadAsync("acme", "s1", "input", new MemoryStream(payload));
+            var client = Services.OperatorFor(first);
+            modellerKey = await Services.SeedAsync(client, "acme");
+            await client.WithKey(modellerKey).UploadPayloadAsync("acme", "s1", "input", new MemoryStream(payload));
             await first.KillAsync(); // SIGKILL right after the last 2xx
         }
 
         await using var second = Services.StartEmbedded(_data, http, silo, gateway);
         await second.WaitUntilReadyAsync(Services.StartTimeout);
-        var again = Services.ClientFor(second);
+        var again = Services.OperatorFor(second).WithKey(modellerKey);
         await Services.AssertSeededAsync(again, "acme");
         using var downloaded = new MemoryStream();
         await again.DownloadPayloadAsync("acme", "s1", "input", downloaded);

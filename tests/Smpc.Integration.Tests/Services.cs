@@ -13,6 +13,11 @@ internal static class Services
 
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
+    /// <summary>The operator key every test process is configured with (by hash).</summary>
+    public static readonly string OperatorKey = Smpc.ApiGateway.Auth.OperatorKeys.Generate();
+
+    private static string OperatorKeyHash => Smpc.ApiGateway.Auth.OperatorKeys.HashHex(OperatorKey);
+
     /// <summary>An embedded silo (SQLite in <paramref name="dataDirectory"/>, REST co-hosted).</summary>
     public static ServiceProcess StartEmbedded(string dataDirectory, int httpPort, int siloPort, int gatewayPort, IReadOnlyDictionary<string, string>? extra = null)
     {
@@ -21,6 +26,7 @@ internal static class Services
             ["Smpc__DataDirectory"] = dataDirectory,
             ["Smpc__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Smpc__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Smpc__Gateway__OperatorKeySha256"] = OperatorKeyHash,
         };
         foreach (var (k, v) in extra ?? new Dictionary<string, string>()) env[k] = v;
         return ServiceProcess.Start("embedded silo", SiloAssembly, httpPort, env);
@@ -33,31 +39,36 @@ internal static class Services
         ["ConnectionStrings__Smpc"] = connectionString,
         ["Smpc__ClusterId"] = clusterId,
         ["Smpc__ServiceId"] = "smpc-it",
+        ["Smpc__Gateway__OperatorKeySha256"] = OperatorKeyHash,
         // Fast failure detection for the test (PLATFORM-NOTES: ~2 s probes and 2-3 misses are sane on this box).
         ["Smpc__ProbeTimeout"] = "00:00:02",
         ["Smpc__NumMissedProbesLimit"] = "2",
     };
 
-    public static SmpcClient ClientFor(ServiceProcess process) =>
-        new(new HttpClient { BaseAddress = process.BaseAddress, Timeout = TimeSpan.FromSeconds(30) });
+    /// <summary>A client of the process acting as the operator.</summary>
+    public static SmpcClient OperatorFor(ServiceProcess process) =>
+        new(new HttpClient { BaseAddress = process.BaseAddress, Timeout = TimeSpan.FromSeconds(30) }, OperatorKey);
 
-    /// <summary>Creates a tenant with three pods, a modeller and a session through REST.</summary>
-    public static async Task SeedAsync(SmpcClient client, string tenant)
+    /// <summary>Creates a tenant with three pods, a modeller and a session through REST; returns the modeller's key.</summary>
+    public static async Task<string> SeedAsync(SmpcClient @operator, string tenant)
     {
-        await client.CreateTenantAsync(new CreateTenantRequest(tenant, "Tenant " + tenant));
-        foreach (var pod in new[] { "p1", "p2", "p3" }) await client.RegisterPodAsync(tenant, new RegisterMemberRequest(pod, "Pod " + pod));
-        await client.RegisterModellerAsync(tenant, new RegisterMemberRequest("m1", "Modeller"));
-        await client.CreateSessionAsync(tenant, new CreateSessionRequest("s1", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"]));
+        var created = await @operator.CreateTenantAsync(new CreateTenantRequest(tenant, "Tenant " + tenant));
+        var admin = @operator.WithKey(created.AdminKey!.ApiKey);
+        foreach (var pod in new[] { "p1", "p2", "p3" })
+            await admin.RegisterPodAsync(tenant, new RegisterPodRequest(pod, "Pod " + pod, Convert.ToBase64String(new byte[32])));
+        var modeller = await admin.RegisterModellerAsync(tenant, new RegisterModellerRequest("m1", "Modeller"));
+        await admin.WithKey(modeller.ApiKey!.ApiKey).CreateSessionAsync(tenant, new CreateSessionRequest("s1", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"]));
+        return modeller.ApiKey.ApiKey;
     }
 
-    /// <summary>Reads back what <see cref="SeedAsync"/> wrote and checks it.</summary>
-    public static async Task AssertSeededAsync(SmpcClient client, string tenant)
+    /// <summary>Reads back, as the modeller, what <see cref="SeedAsync"/> wrote and checks it.</summary>
+    public static async Task AssertSeededAsync(SmpcClient modeller, string tenant)
     {
-        var session = await client.GetSessionAsync(tenant, "s1");
+        var session = await modeller.GetSessionAsync(tenant, "s1");
         Assert.Equal(("m1", SessionKinds.SecureAggregation, "created"), (session.ModellerId, session.Kind, session.Phase));
         Assert.Equal(["p1", "p2", "p3"], session.PodIds);
-        var info = await client.GetTenantAsync(tenant);
+        var info = await modeller.GetTenantAsync(tenant);
         Assert.Equal((3, 1), (info.PodCount, info.ModellerCount));
-        Assert.Equal("Pod p3", (await client.GetPodAsync(tenant, "p3")).DisplayName);
+        Assert.Equal("Pod p3", (await modeller.GetPodAsync(tenant, "p3")).DisplayName);
     }
 }

@@ -15,6 +15,8 @@ namespace Smpc.Bench;
 /// </summary>
 public static class PayloadHarness
 {
+    private const string OperatorKey = "smpc_op_bench-harness-operator-key";
+
     public static async Task<int> RunAsync(string[] args)
     {
         var mib = int.Parse(Arg(args, "--mib") ?? "256", CultureInfo.InvariantCulture);
@@ -31,6 +33,7 @@ public static class PayloadHarness
             ["Smpc__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
             ["Smpc__Gateway__MaxPayloadBytes"] = (bytes * 2).ToString(CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
+            ["Smpc__Gateway__OperatorKeySha256"] = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(OperatorKey))),
         };
         if (server is not null)
         {
@@ -44,10 +47,10 @@ public static class PayloadHarness
         var startClock = Stopwatch.StartNew();
         await silo.WaitUntilReadyAsync(TimeSpan.FromMinutes(2));
         var startMs = startClock.ElapsedMilliseconds;
-        var client = new SmpcClient(new HttpClient { BaseAddress = silo.BaseAddress, Timeout = TimeSpan.FromMinutes(30) });
-        await client.CreateTenantAsync(new CreateTenantRequest("bench", "Bench"));
-        foreach (var pod in new[] { "p1", "p2", "p3" }) await client.RegisterPodAsync("bench", new RegisterMemberRequest(pod, pod));
-        await client.RegisterModellerAsync("bench", new RegisterMemberRequest("m1", "m1"));
+        var @operator = new SmpcClient(new HttpClient { BaseAddress = silo.BaseAddress, Timeout = TimeSpan.FromMinutes(30) }, OperatorKey);
+        var admin = @operator.WithKey((await @operator.CreateTenantAsync(new CreateTenantRequest("bench", "Bench"))).AdminKey!.ApiKey);
+        foreach (var pod in new[] { "p1", "p2", "p3" }) await admin.RegisterPodAsync("bench", new RegisterPodRequest(pod, pod, Convert.ToBase64String(new byte[32])));
+        var client = admin.WithKey((await admin.RegisterModellerAsync("bench", new RegisterModellerRequest("m1", "m1"))).ApiKey!.ApiKey);
         await client.CreateSessionAsync("bench", new CreateSessionRequest("s1", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"]));
         var idleRss = silo.PeakResidentBytes();
 

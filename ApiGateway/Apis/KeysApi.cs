@@ -1,0 +1,44 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Smpc.ApiGateway.Auth;
+using Smpc.Client.Contracts;
+using Smpc.Grains.Interfaces.Access;
+using Smpc.Grains.Interfaces.Errors;
+using Smpc.Grains.Interfaces.Keys;
+
+namespace Smpc.ApiGateway.Apis;
+
+/// <summary>API keys of a tenant (read and revoke), and who the caller is.</summary>
+public static class KeysApi
+{
+    public static RouteGroupBuilder MapKeysApi(this RouteGroupBuilder v1)
+    {
+        v1.MapGet("/me", (ClaimsPrincipal user) =>
+            {
+                var caller = user.ToCaller();
+                return TypedResults.Ok(new WhoAmIResponse(caller.Role.ToString(), caller.Tenant, caller.Subject, caller.KeyId));
+            })
+            .WithTags("Keys").WithName("WhoAmI").WithSummary("Who the presented credential acts as.");
+
+        var keys = v1.MapGroup("/tenants/{tenantId}/keys").WithTags("Keys");
+        keys.MapGet("/{keyId}", async Task<Ok<CredentialResponse>> (string tenantId, string keyId, ClaimsPrincipal user, IGrainFactory grains) =>
+                TypedResults.Ok(ToResponse(await Credential(tenantId, keyId, grains).GetAsync(user.ToCaller()))))
+            .WithName("GetKey").WithSummary("Tenant admin: what is stored of a key (never its secret).")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        keys.MapDelete("/{keyId}", async Task<Ok<CredentialResponse>> (string tenantId, string keyId, ClaimsPrincipal user, IGrainFactory grains) =>
+                TypedResults.Ok(ToResponse(await Credential(tenantId, keyId, grains).RevokeAsync(user.ToCaller()))))
+            .WithName("RevokeKey").WithSummary("Tenant admin: revokes a key of the tenant, effective at once on every gateway (idempotent).")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        return v1;
+    }
+
+    private static ICredentialGrain Credential(string tenantId, string keyId, IGrainFactory grains)
+    {
+        RouteIds.Tenant(tenantId);
+        if (keyId.Length != 16 || !keyId.All(char.IsAsciiHexDigitLower)) throw SmpcException.NotFound($"Key '{keyId}'");
+        return grains.GetGrain<ICredentialGrain>(keyId);
+    }
+
+    private static CredentialResponse ToResponse(CredentialInfo c) =>
+        new(c.KeyId, c.Role.ToString(), c.Tenant, c.Subject, c.CreatedAt, c.RevokedAt);
+}

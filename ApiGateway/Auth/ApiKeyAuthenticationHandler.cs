@@ -1,0 +1,60 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using Smpc.ApiGateway.Hosting;
+using Smpc.ApiGateway.Problems;
+using Smpc.Client.Contracts;
+using Smpc.Grains.Interfaces.Access;
+
+namespace Smpc.ApiGateway.Auth;
+
+/// <summary>
+/// <c>Authorization: Bearer smpc_…</c>. The operator key is checked against its configured SHA-256; every other key is
+/// verified by its credential grain on every request (no cache), so revocation is immediate on every gateway.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    IGrainFactory grains,
+    IOptions<RestGatewayOptions> gateway) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(header)) return AuthenticateResult.NoResult();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return AuthenticateResult.Fail("Use the Bearer scheme.");
+        var presented = header["Bearer ".Length..].Trim();
+
+        Caller? caller = null;
+        var operatorHash = gateway.Value.OperatorKeyHash();
+        if (operatorHash is not null && presented.StartsWith(OperatorKeys.Prefix, StringComparison.Ordinal))
+        {
+            if (ApiKey.HashesEqual(SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(presented)), operatorHash)) caller = Caller.Operator;
+        }
+        else if (ApiKey.TryParse(presented, out var keyId, out var secretHash))
+        {
+            caller = await grains.GetGrain<ICredentialGrain>(keyId).VerifyAsync(secretHash);
+        }
+
+        if (caller is null) return AuthenticateResult.Fail("The API key is unknown, malformed or revoked.");
+        return AuthenticateResult.Success(new AuthenticationTicket(CallerClaims.ToPrincipal(caller, SchemeName), SchemeName));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.Headers.WWWAuthenticate = "Bearer";
+        return WriteProblemAsync(StatusCodes.Status401Unauthorized, ProblemTypes.Unauthenticated, "Unauthenticated",
+            "Send a valid API key as 'Authorization: Bearer smpc_…'.");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        WriteProblemAsync(StatusCodes.Status403Forbidden, ProblemTypes.Forbidden, "Forbidden", "This credential's role may not do this.");
+
+    private Task WriteProblemAsync(int status, string type, string title, string detail) =>
+        ProblemMapping.Problem(status, type, title, detail).ExecuteAsync(Context);
+}
