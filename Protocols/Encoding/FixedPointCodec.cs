@@ -1,0 +1,162 @@
+using System.Globalization;
+using Smpc.Protocols.Field;
+
+namespace Smpc.Protocols.Encoding;
+
+/// <summary>
+/// Fixed-point codec between doubles and field elements, per field of a <see cref="VectorLayout"/>.
+/// </summary>
+/// <remarks>
+/// 1. A value v of field f is checked: finite, and f.Min ≤ v ≤ f.Max; otherwise refused, naming f.
+/// 2. It is scaled and rounded to the nearest integer (ties to even): m = round(v · f.Precision).
+/// 3. m is mapped into Z_q as m mod q (negative m becomes q − |m|).
+/// 4. Decoding lifts a sum s ∈ Z_q to the centred range: s ≤ (q − 1)/2 is s, otherwise s − q; then divides by
+///    the precision.
+/// At construction the codec proves no sum can wrap: n · ⌈max(|Min|, |Max|) · Precision⌉ ≤ (q − 1)/2 for
+/// every field, else it refuses the layout naming the field and the bound.
+/// </remarks>
+public sealed class FixedPointCodec
+{
+    /// <summary>Creates a codec for <paramref name="partyCount"/> parties; refuses bounds that could overflow the field.</summary>
+    public FixedPointCodec(PrimeField field, VectorLayout layout, int partyCount)
+    {
+        ArgumentNullException.ThrowIfNull(field);
+        ArgumentNullException.ThrowIfNull(layout);
+        if (partyCount < 1)
+        {
+            throw new ProtocolException(ProtocolError.InvalidParameters, "party count must be at least 1");
+        }
+
+        Field = field;
+        Layout = layout;
+        PartyCount = partyCount;
+        foreach (var f in layout.Fields)
+        {
+            var bound = Math.Max(Math.Abs(f.Min), Math.Abs(f.Max));
+            var scaled = Math.Ceiling(bound * f.Precision);
+            var limit = field.MaxSigned;
+            if (!(scaled < 9.2e18) || (UInt128)(ulong)scaled * (ulong)partyCount > limit)
+            {
+                var boundText = bound.ToString("R", CultureInfo.InvariantCulture);
+                throw new InputRejectedException(
+                    ProtocolError.BoundsExceedFieldRange,
+                    f.Name,
+                    $"field '{f.Name}': bound {boundText} at precision {f.Precision} summed over {partyCount} parties " +
+                    $"exceeds the field's signed range (q − 1)/2 = {limit}; lower the bound or the precision");
+            }
+        }
+    }
+
+    /// <summary>The field Z_q.</summary>
+    public PrimeField Field { get; }
+
+    /// <summary>The layout the codec encodes.</summary>
+    public VectorLayout Layout { get; }
+
+    /// <summary>The number of parties whose sum must fit.</summary>
+    public int PartyCount { get; }
+
+    /// <summary>Encodes a whole vector laid out as <see cref="Layout"/>.</summary>
+    public void Encode(ReadOnlySpan<double> values, Span<ulong> destination)
+    {
+        if (values.Length != Layout.Length || destination.Length != Layout.Length)
+        {
+            throw new InputRejectedException(ProtocolError.Malformed, "*", $"expected {Layout.Length} values, got {values.Length}");
+        }
+
+        var q = Field.Modulus;
+        for (var fi = 0; fi < Layout.Fields.Count; fi++)
+        {
+            var f = Layout.Fields[fi];
+            var offset = Layout.OffsetOf(fi);
+            var src = values.Slice(offset, f.Length);
+            var dst = destination.Slice(offset, f.Length);
+            double min = f.Min, max = f.Max, precision = f.Precision;
+            for (var i = 0; i < src.Length; i++)
+            {
+                var v = src[i];
+                if (!(v >= min && v <= max))
+                {
+                    throw Refuse(f, v);
+                }
+
+                var m = (long)Math.Round(v * precision, MidpointRounding.ToEven);
+
+                // m mod q without a branch: add q when m is negative (|m| ≤ (q − 1)/2 by construction).
+                dst[i] = (ulong)m + (q & (ulong)(m >> 63));
+            }
+        }
+    }
+
+    /// <summary>Encodes a vector into a new array.</summary>
+    public ulong[] Encode(ReadOnlySpan<double> values)
+    {
+        var result = new ulong[Layout.Length];
+        Encode(values, result);
+        return result;
+    }
+
+    /// <summary>Encodes one value of field <paramref name="fieldIndex"/>.</summary>
+    public ulong EncodeValue(int fieldIndex, double value)
+    {
+        var f = Layout.Fields[fieldIndex];
+        if (!(value >= f.Min && value <= f.Max))
+        {
+            throw Refuse(f, value);
+        }
+
+        return Field.FromSigned((long)Math.Round(value * f.Precision, MidpointRounding.ToEven));
+    }
+
+    /// <summary>Encodes one exact integer of an integer field (precision 1).</summary>
+    public ulong EncodeInteger(int fieldIndex, long value)
+    {
+        var f = Layout.Fields[fieldIndex];
+        if (!f.IsInteger)
+        {
+            throw new InputRejectedException(ProtocolError.InvalidParameters, f.Name, $"field '{f.Name}' is not an integer field");
+        }
+
+        if (value < f.Min || value > f.Max)
+        {
+            throw Refuse(f, value);
+        }
+
+        return Field.FromSigned(value);
+    }
+
+    /// <summary>Decodes a summed vector to doubles (sums, not means).</summary>
+    public double[] Decode(ReadOnlySpan<ulong> sum)
+    {
+        if (sum.Length != Layout.Length)
+        {
+            throw new MessageRejectedException(ProtocolError.Malformed, $"expected {Layout.Length} elements, got {sum.Length}");
+        }
+
+        var result = new double[sum.Length];
+        for (var fi = 0; fi < Layout.Fields.Count; fi++)
+        {
+            var f = Layout.Fields[fi];
+            var offset = Layout.OffsetOf(fi);
+            double precision = f.Precision;
+            for (var i = offset; i < offset + f.Length; i++)
+            {
+                result[i] = Field.ToSigned(sum[i]) / precision;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Decodes a summed element as an exact signed integer (the scaled value for non-integer fields).</summary>
+    public long DecodeInteger(ulong sumElement) => Field.ToSigned(sumElement);
+
+    private static InputRejectedException Refuse(FieldSpec f, double v)
+    {
+        var text = v.ToString("R", CultureInfo.InvariantCulture);
+        var bounds = string.Create(CultureInfo.InvariantCulture, $"[{f.Min:R}, {f.Max:R}]");
+        return double.IsFinite(v)
+            ? new InputRejectedException(ProtocolError.ValueOutOfBounds, f.Name, $"field '{f.Name}': value {text} is outside its declared bounds {bounds}")
+            : new InputRejectedException(ProtocolError.NonFiniteValue, f.Name, $"field '{f.Name}': value {text} is not a finite number");
+    }
+}

@@ -1,0 +1,91 @@
+using System.Security.Cryptography;
+using Smpc.Protocols.Randomness;
+
+namespace Smpc.Protocols.PrivateSetIntersection;
+
+/// <summary>
+/// The pod (server) in EC Diffie-Hellman PSI on ristretto255: a fresh secret scalar b per session.
+/// </summary>
+/// <remarks>
+/// With H the hash-to-group of <see cref="Ristretto255.HashToGroup"/> and ℓ the group order:
+/// 1. Draw b ∈ Z_ℓ^*.
+/// 2. <see cref="EncodeServerSet"/>: S = { H(y)^b : y ∈ Y }, de-duplicated and shuffled.
+/// 3. <see cref="Respond"/>: for each client element A_i (valid, non-identity) return A_i^b — in order
+///    (intersection mode) or shuffled (cardinality mode).
+/// Work is spread over all cores; libsodium's functions are thread-safe.
+/// </remarks>
+public sealed class EcdhPsiServer : IDisposable
+{
+    private readonly byte[] secret;
+    private readonly IRandomSource random;
+
+    /// <summary>Creates the server with a fresh secret scalar.</summary>
+    public EcdhPsiServer(PsiMode mode, IRandomSource random, int maxQuerySize = int.MaxValue)
+    {
+        this.random = random ?? throw new ArgumentNullException(nameof(random));
+        Mode = mode;
+        MaxQuerySize = maxQuerySize;
+        secret = Ristretto255.RandomScalar(random);
+    }
+
+    /// <summary>The session's mode.</summary>
+    public PsiMode Mode { get; }
+
+    /// <summary>Pod policy: the largest client set it will answer.</summary>
+    public int MaxQuerySize { get; }
+
+    /// <summary>Step 2: H(y)^b for the server's records, de-duplicated and shuffled.</summary>
+    public byte[][] EncodeServerSet(IReadOnlyList<byte[]> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var unique = records.Distinct(ByteArrayComparer.Instance).ToArray();
+        var output = new byte[unique.Length][];
+        Parallel.For(0, unique.Length, () => new byte[Ristretto255.Size], (i, _, point) =>
+        {
+            Ristretto255.HashToGroup(unique[i], point);
+            var result = new byte[Ristretto255.Size];
+            Ristretto255.Multiply(secret, point, result);
+            output[i] = result;
+            return point;
+        }, _ => { });
+        return PsiElements.DeduplicateAndShuffle(output, random);
+    }
+
+    /// <summary>Step 3: A_i^b for each client element; refuses invalid points and oversize queries.</summary>
+    public byte[][] Respond(IReadOnlyList<byte[]> clientElements)
+    {
+        ArgumentNullException.ThrowIfNull(clientElements);
+        if (clientElements.Count > MaxQuerySize)
+        {
+            throw new ProtocolException(ProtocolError.PolicyRefused, $"query of {clientElements.Count} elements exceeds the pod's maximum of {MaxQuerySize}");
+        }
+
+        var output = new byte[clientElements.Count][];
+        var bad = -1;
+        Parallel.For(0, clientElements.Count, i =>
+        {
+            var result = new byte[Ristretto255.Size];
+            if (!Ristretto255.TryMultiply(secret, clientElements[i], result))
+            {
+                bad = i;
+            }
+
+            output[i] = result;
+        });
+
+        if (bad >= 0)
+        {
+            throw new CryptographicCheckException(ProtocolError.InvalidElement, $"client element {bad} is not a valid ristretto255 element");
+        }
+
+        if (Mode == PsiMode.Cardinality)
+        {
+            random.Shuffle(output.AsSpan());
+        }
+
+        return output;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => CryptographicOperations.ZeroMemory(secret);
+}

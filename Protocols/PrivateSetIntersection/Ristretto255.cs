@@ -1,0 +1,165 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Smpc.Protocols.Randomness;
+
+namespace Smpc.Protocols.PrivateSetIntersection;
+
+/// <summary>
+/// The prime-order group ristretto255 from libsodium (P/Invoke): hash-to-group, scalar multiplication, scalars.
+/// </summary>
+public static partial class Ristretto255
+{
+    /// <summary>Size of an encoded element and of a scalar.</summary>
+    public const int Size = 32;
+
+    private const string Sodium = "libsodium";
+    private static readonly byte[] HashLabel = "smpc/psi/ecdh/h/v1"u8.ToArray();
+    private static readonly Lazy<bool> Initialised = new(() => sodium_init() >= 0);
+
+    /// <summary>H(x): SHA-512("smpc/psi/ecdh/h/v1" ‖ record) mapped to the group (Elligator, constant time).</summary>
+    public static unsafe void HashToGroup(ReadOnlySpan<byte> record, Span<byte> element)
+    {
+        EnsureInitialised();
+        CheckSize(element);
+        Span<byte> digest = stackalloc byte[64];
+        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA512))
+        {
+            sha.AppendData(HashLabel);
+            sha.AppendData(record);
+            sha.GetHashAndReset(digest);
+        }
+
+        fixed (byte* d = digest)
+        fixed (byte* p = element)
+        {
+            _ = crypto_core_ristretto255_from_hash(p, d);
+        }
+    }
+
+    /// <summary>q = n·p; refuses invalid encodings and identity results with <see cref="ProtocolError.InvalidElement"/>.</summary>
+    public static unsafe void Multiply(ReadOnlySpan<byte> scalar, ReadOnlySpan<byte> point, Span<byte> result)
+    {
+        EnsureInitialised();
+        if (!TryMultiply(scalar, point, result))
+        {
+            throw new CryptographicCheckException(ProtocolError.InvalidElement, "not a valid ristretto255 element (or the product is the identity)");
+        }
+    }
+
+    /// <summary>q = n·p; false for invalid encodings or an identity result.</summary>
+    public static unsafe bool TryMultiply(ReadOnlySpan<byte> scalar, ReadOnlySpan<byte> point, Span<byte> result)
+    {
+        EnsureInitialised();
+        if (scalar.Length != Size || point.Length != Size || result.Length != Size)
+        {
+            return false;
+        }
+
+        fixed (byte* n = scalar)
+        fixed (byte* p = point)
+        fixed (byte* q = result)
+        {
+            return crypto_scalarmult_ristretto255(q, n, p) == 0;
+        }
+    }
+
+    /// <summary>A uniform non-zero scalar from 64 bytes of <paramref name="random"/> reduced mod ℓ.</summary>
+    public static unsafe byte[] RandomScalar(IRandomSource random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        EnsureInitialised();
+        var wide = new byte[64];
+        var scalar = new byte[Size];
+        do
+        {
+            random.Fill(wide);
+            fixed (byte* w = wide)
+            fixed (byte* s = scalar)
+            {
+                crypto_core_ristretto255_scalar_reduce(s, w);
+            }
+        }
+        while (scalar.AsSpan().IndexOfAnyExcept((byte)0) < 0);
+
+        CryptographicOperations.ZeroMemory(wide);
+        return scalar;
+    }
+
+    /// <summary>s^-1 mod ℓ.</summary>
+    public static unsafe byte[] InvertScalar(ReadOnlySpan<byte> scalar)
+    {
+        EnsureInitialised();
+        CheckSize(scalar);
+        var inverse = new byte[Size];
+        fixed (byte* s = scalar)
+        fixed (byte* r = inverse)
+        {
+            if (crypto_core_ristretto255_scalar_invert(r, s) != 0)
+            {
+                throw new CryptographicCheckException(ProtocolError.InvalidElement, "scalar 0 has no inverse");
+            }
+        }
+
+        return inverse;
+    }
+
+    /// <summary>True when <paramref name="element"/> is a canonical encoding of a non-identity group element.</summary>
+    public static unsafe bool IsValid(ReadOnlySpan<byte> element)
+    {
+        EnsureInitialised();
+        // The identity encodes as 32 zero bytes (the only encoding libsodium accepts for it).
+        if (element.Length != Size || element.IndexOfAnyExcept((byte)0) < 0)
+        {
+            return false;
+        }
+
+        fixed (byte* p = element)
+        {
+            return crypto_core_ristretto255_is_valid_point(p) == 1;
+        }
+    }
+
+    private static void EnsureInitialised()
+    {
+        bool ok;
+        try
+        {
+            ok = Initialised.Value;
+        }
+        catch (DllNotFoundException ex)
+        {
+            throw new ProtocolException(ProtocolError.NativeLibraryUnavailable, "libsodium is not available", ex);
+        }
+
+        if (!ok)
+        {
+            throw new ProtocolException(ProtocolError.NativeLibraryUnavailable, "sodium_init failed");
+        }
+    }
+
+    private static void CheckSize(ReadOnlySpan<byte> value)
+    {
+        if (value.Length != Size)
+        {
+            throw new MessageRejectedException(ProtocolError.Malformed, "ristretto255 elements and scalars are 32 bytes");
+        }
+    }
+
+    [LibraryImport(Sodium)]
+    private static partial int sodium_init();
+
+    [LibraryImport(Sodium)]
+    private static unsafe partial int crypto_core_ristretto255_from_hash(byte* p, byte* r);
+
+    [LibraryImport(Sodium)]
+    private static unsafe partial int crypto_scalarmult_ristretto255(byte* q, byte* n, byte* p);
+
+    [LibraryImport(Sodium)]
+    private static unsafe partial void crypto_core_ristretto255_scalar_reduce(byte* r, byte* s);
+
+    [LibraryImport(Sodium)]
+    private static unsafe partial int crypto_core_ristretto255_scalar_invert(byte* recip, byte* s);
+
+    [LibraryImport(Sodium)]
+    private static unsafe partial int crypto_core_ristretto255_is_valid_point(byte* p);
+}

@@ -1,0 +1,174 @@
+using System.Security.Cryptography;
+using Smpc.Protocols.Randomness;
+using BigInteger = Org.BouncyCastle.Math.BigInteger;
+
+namespace Smpc.Protocols.PrivateSetIntersection;
+
+/// <summary>
+/// The modeller (client) in RSA blind-signature PSI: blinds its records, unblinds and verifies the signatures.
+/// </summary>
+/// <remarks>
+/// 1. <see cref="Blind"/>: for each record x_i draw r_i ∈ [2, n − 1] with gcd(r_i, n) = 1 and send
+///    b_i = H1(x_i) · r_i^e mod n. b_i is uniform in Z_n^*: the signer learns nothing of x_i.
+/// 2. <see cref="Finish"/>: for each signature σ (1 &lt; σ &lt; n) unblind s_i = σ · r_i^{-1} = H1(x_i)^d, verify
+///    s_i^e = H1(x_i) (else the signer cheated), and test H2(s_i) ∈ T.
+/// In cardinality mode replies arrive shuffled; the client matches them back through σ^e = b_i, which any
+/// client can do because RSA signatures are publicly verifiable — see docs/protocols/psi.md on what leaks.
+/// </remarks>
+public sealed class RsaPsiClient
+{
+    private readonly RsaPsiPublicKey key;
+    private readonly IRandomSource random;
+    private readonly BigInteger n;
+    private readonly BigInteger e;
+    private readonly byte[] modulusDigest;
+    private byte[][]? hashes;
+    private byte[][]? blinded;
+    private BigInteger[]? unblinders;
+
+    /// <summary>Creates a client for the signer's published key; refuses weak or malformed keys.</summary>
+    public RsaPsiClient(RsaPsiPublicKey publicKey, PsiMode mode, IRandomSource random)
+    {
+        key = publicKey ?? throw new ArgumentNullException(nameof(publicKey));
+        key.Validate();
+        this.random = random ?? throw new ArgumentNullException(nameof(random));
+        Mode = mode;
+        n = new BigInteger(1, key.Modulus);
+        e = new BigInteger(1, key.Exponent);
+        modulusDigest = key.ModulusDigest();
+    }
+
+    /// <summary>The session's mode.</summary>
+    public PsiMode Mode { get; }
+
+    /// <summary>Step 1: blinded values H1(x)·r^e mod n, k bytes each, in record order.</summary>
+    public byte[][] Blind(IReadOnlyList<byte[]> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (blinded is not null)
+        {
+            throw new MessageRejectedException(ProtocolError.OutOfOrder, "records were already blinded for this session");
+        }
+
+        var k = key.ModulusBytes;
+        var r = new BigInteger[records.Count];
+        var buffer = new byte[k + 16];
+        for (var i = 0; i < r.Length; i++)
+        {
+            do
+            {
+                random.Fill(buffer);
+                r[i] = new BigInteger(1, buffer).Mod(n);
+            }
+            while (r[i].CompareTo(BigInteger.Two) < 0 || !r[i].Gcd(n).Equals(BigInteger.One));
+        }
+
+        CryptographicOperations.ZeroMemory(buffer);
+        var h = new byte[records.Count][];
+        var b = new byte[records.Count][];
+        var inverse = new BigInteger[records.Count];
+        Parallel.For(0, records.Count, i =>
+        {
+            h[i] = RsaHashes.FullDomainHash(key, modulusDigest, records[i]);
+            var hv = new BigInteger(1, h[i]);
+            b[i] = RsaHashes.ToFixed(hv.Multiply(r[i].ModPow(e, n)).Mod(n), k);
+            inverse[i] = r[i].ModInverse(n);
+        });
+
+        hashes = h;
+        blinded = b;
+        unblinders = inverse;
+        return b;
+    }
+
+    /// <summary>Step 2: unblinds and verifies every signature, then intersects with the server's tags.</summary>
+    public PsiResult Finish(IReadOnlyList<byte[]> signatures, IReadOnlyList<byte[]> serverTags)
+    {
+        ArgumentNullException.ThrowIfNull(signatures);
+        ArgumentNullException.ThrowIfNull(serverTags);
+        if (blinded is null)
+        {
+            throw new MessageRejectedException(ProtocolError.OutOfOrder, "blind the records before finishing");
+        }
+
+        if (signatures.Count != blinded.Length)
+        {
+            throw new MessageRejectedException(ProtocolError.Malformed, $"{signatures.Count} signatures for {blinded.Length} blinded values");
+        }
+
+        var tags = new HashSet<byte[]>(ByteArrayComparer.Instance);
+        foreach (var t in serverTags)
+        {
+            if (t.Length != 32)
+            {
+                throw new MessageRejectedException(ProtocolError.Malformed, "server tags are 32 bytes");
+            }
+
+            tags.Add(t);
+        }
+
+        for (var i = 0; i < signatures.Count; i++)
+        {
+            if (!RsaHashes.IsValidElement(signatures[i], key.Modulus))
+            {
+                throw new CryptographicCheckException(ProtocolError.InvalidElement, $"signature {i} is not a k-byte value in (1, n − 1)");
+            }
+        }
+
+        // Map each reply to its blinded value: in order, or via σ^e = b_i when shuffled.
+        var owner = new int[signatures.Count];
+        if (Mode == PsiMode.Intersection)
+        {
+            for (var i = 0; i < owner.Length; i++)
+            {
+                owner[i] = i;
+            }
+        }
+        else
+        {
+            var index = new Dictionary<byte[], int>(ByteArrayComparer.Instance);
+            for (var i = 0; i < blinded.Length; i++)
+            {
+                index.TryAdd(blinded[i], i);
+            }
+
+            Parallel.For(0, signatures.Count, i =>
+            {
+                var raised = RsaHashes.ToFixed(new BigInteger(1, signatures[i]).ModPow(e, n), key.ModulusBytes);
+                owner[i] = index.TryGetValue(raised, out var j) ? j : -1;
+            });
+        }
+
+        var matched = new bool[blinded.Length];
+        var bad = -1;
+        Parallel.For(0, signatures.Count, i =>
+        {
+            var j = owner[i];
+            if (j < 0)
+            {
+                bad = i;
+                return;
+            }
+
+            var s = new BigInteger(1, signatures[i]).Multiply(unblinders![j]).Mod(n);
+            if (!s.ModPow(e, n).Equals(new BigInteger(1, hashes![j])))
+            {
+                bad = i;
+                return;
+            }
+
+            if (tags.Contains(RsaHashes.Tag(RsaHashes.ToFixed(s, key.ModulusBytes))))
+            {
+                matched[j] = true;
+            }
+        });
+
+        if (bad >= 0)
+        {
+            throw new CryptographicCheckException(ProtocolError.BadSignature, $"signature {bad} does not verify after unblinding");
+        }
+
+        var indices = Enumerable.Range(0, matched.Length).Where(i => matched[i]).ToArray();
+        return Mode == PsiMode.Intersection ? new PsiResult(indices.Length, indices) : new PsiResult(indices.Length, null);
+    }
+}

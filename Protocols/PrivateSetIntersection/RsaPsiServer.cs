@@ -1,0 +1,186 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Smpc.Protocols.Randomness;
+using Org.BouncyCastle.Crypto.Parameters;
+
+namespace Smpc.Protocols.PrivateSetIntersection;
+
+/// <summary>
+/// The pod (signer) in RSA blind-signature PSI: a fresh RSA key per session, signs its own set and blinded queries.
+/// </summary>
+/// <remarks>
+/// With key (n, e, d), k = |n| bytes, H1 onto Z_n and H2 = SHA-256 (<see cref="RsaHashes"/>):
+/// 1. Publish (n, e) (<see cref="PublicKey"/>).
+/// 2. <see cref="EncodeServerSet"/>: T = { H2(H1(y)^d mod n) : y ∈ Y }, de-duplicated and shuffled.
+/// 3. <see cref="SignBlinded"/>: for each blinded b_i (k bytes, 1 &lt; b_i &lt; n − 1) return b_i^d mod n — in order
+///    (intersection mode) or shuffled (cardinality mode).
+/// The private operation uses CRT and blinding (OpenSSL or BouncyCastle <c>RsaBlindedEngine</c>), on all cores
+/// with one native context per worker thread.
+/// </remarks>
+public sealed class RsaPsiServer : IDisposable
+{
+    private readonly IRandomSource random;
+    private readonly RSA? openSslKey;
+    private readonly SafeEvpPKeyHandle? openSslHandle;
+    private readonly RsaPrivateCrtKeyParameters? bouncyKey;
+    private readonly byte[] modulusDigest;
+
+    /// <summary>Creates a signer with a fresh key of <paramref name="keyBits"/> (2048, 3072 default, or 4096).</summary>
+    public RsaPsiServer(PsiMode mode, IRandomSource random, int keyBits = RsaPsiPublicKey.DefaultBits, RsaSigningBackend backend = RsaSigningBackend.Auto, int maxQuerySize = int.MaxValue)
+        : this(mode, random, GenerateKey(keyBits), backend, maxQuerySize)
+    {
+    }
+
+    /// <summary>Creates a signer over an existing private key (tests and key rotation).</summary>
+    public RsaPsiServer(PsiMode mode, IRandomSource random, RSAParameters privateKey, RsaSigningBackend backend = RsaSigningBackend.Auto, int maxQuerySize = int.MaxValue)
+    {
+        this.random = random ?? throw new ArgumentNullException(nameof(random));
+        Mode = mode;
+        MaxQuerySize = maxQuerySize;
+        PublicKey = new RsaPsiPublicKey(privateKey.Modulus!, privateKey.Exponent!);
+        PublicKey.Validate();
+        modulusDigest = PublicKey.ModulusDigest();
+        var useOpenSsl = backend switch
+        {
+            RsaSigningBackend.OpenSsl => OperatingSystem.IsLinux() && OpenSslRawRsa.IsAvailable
+                ? true
+                : throw new ProtocolException(ProtocolError.NativeLibraryUnavailable, "OpenSSL (libcrypto.so.3) is not available"),
+            RsaSigningBackend.BouncyCastle => false,
+            _ => OperatingSystem.IsLinux() && OpenSslRawRsa.IsAvailable,
+        };
+
+        if (useOpenSsl && OperatingSystem.IsLinux())
+        {
+            var rsa = new RSAOpenSsl();
+            rsa.ImportParameters(privateKey);
+            openSslKey = rsa;
+            openSslHandle = rsa.DuplicateKeyHandle();
+            Backend = RsaSigningBackend.OpenSsl;
+        }
+        else
+        {
+            bouncyKey = BouncyCastleRawRsa.ToKey(privateKey);
+            Backend = RsaSigningBackend.BouncyCastle;
+        }
+    }
+
+    /// <summary>The session's mode.</summary>
+    public PsiMode Mode { get; }
+
+    /// <summary>The backend actually in use.</summary>
+    public RsaSigningBackend Backend { get; }
+
+    /// <summary>Pod policy: the largest client set it will sign.</summary>
+    public int MaxQuerySize { get; }
+
+    /// <summary>The public key (n, e) to publish.</summary>
+    public RsaPsiPublicKey PublicKey { get; }
+
+    /// <summary>Generates a fresh key (OpenSSL's CSPRNG) after checking the size is allowed.</summary>
+    public static RSAParameters GenerateKey(int keyBits)
+    {
+        if (keyBits is not (2048 or 3072 or 4096))
+        {
+            throw new ProtocolException(ProtocolError.InvalidParameters, $"RSA PSI keys are 2048 (minimum), 3072 (default) or 4096 bits, not {keyBits}");
+        }
+
+        using var rsa = RSA.Create(keyBits);
+        return rsa.ExportParameters(includePrivateParameters: true);
+    }
+
+    /// <summary>Step 2: the shuffled, de-duplicated tags H2(H1(y)^d) of the server's records.</summary>
+    public byte[][] EncodeServerSet(IReadOnlyList<byte[]> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var unique = records.Distinct(ByteArrayComparer.Instance).ToArray();
+        var tags = new byte[unique.Length][];
+        RunParallel(unique.Length, (worker, i, buffer) =>
+        {
+            var h = RsaHashes.FullDomainHash(PublicKey, modulusDigest, unique[i]);
+            worker.Sign(h, buffer);
+            tags[i] = RsaHashes.Tag(buffer);
+        });
+        return PsiElements.DeduplicateAndShuffle(tags, random);
+    }
+
+    /// <summary>Step 3: signs blinded values; refuses values outside (1, n − 1), wrong lengths, and oversize queries.</summary>
+    public byte[][] SignBlinded(IReadOnlyList<byte[]> blinded)
+    {
+        ArgumentNullException.ThrowIfNull(blinded);
+        if (blinded.Count > MaxQuerySize)
+        {
+            throw new ProtocolException(ProtocolError.PolicyRefused, $"query of {blinded.Count} elements exceeds the pod's maximum of {MaxQuerySize}");
+        }
+
+        for (var i = 0; i < blinded.Count; i++)
+        {
+            if (!RsaHashes.IsValidElement(blinded[i], PublicKey.Modulus))
+            {
+                throw new CryptographicCheckException(ProtocolError.InvalidElement, $"blinded element {i} is not a k-byte value in (1, n − 1)");
+            }
+        }
+
+        var signatures = new byte[blinded.Count][];
+        RunParallel(blinded.Count, (worker, i, _) =>
+        {
+            var s = new byte[PublicKey.ModulusBytes];
+            worker.Sign(blinded[i], s);
+            signatures[i] = s;
+        });
+
+        if (Mode == PsiMode.Cardinality)
+        {
+            random.Shuffle(signatures.AsSpan());
+        }
+
+        return signatures;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        openSslHandle?.Dispose();
+        openSslKey?.Dispose();
+    }
+
+    /// <summary>Signs one k-byte value with the session key (for the backend-equivalence tests and benchmarks).</summary>
+    public byte[] SignRaw(ReadOnlySpan<byte> value)
+    {
+        using var worker = CreateWorker();
+        var output = new byte[PublicKey.ModulusBytes];
+        worker.Sign(value, output);
+        return output;
+    }
+
+    private IRawRsaWorker CreateWorker() =>
+        openSslHandle is not null && OperatingSystem.IsLinux()
+            ? OpenSslRawRsa.CreateWorker(openSslHandle, PublicKey.ModulusBytes)
+            : BouncyCastleRawRsa.CreateWorker(bouncyKey!, PublicKey.ModulusBytes);
+
+    private void RunParallel(int count, Action<IRawRsaWorker, int, byte[]> body)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+
+        var partitions = Partitioner.Create(0, count, Math.Max(1, Math.Min(256, count / (Environment.ProcessorCount * 4))));
+        Parallel.ForEach(
+            partitions,
+            () => (Worker: CreateWorker(), Buffer: new byte[PublicKey.ModulusBytes]),
+            (range, _, local) =>
+            {
+                for (var i = range.Item1; i < range.Item2; i++)
+                {
+                    body(local.Worker, i, local.Buffer);
+                }
+
+                return local;
+            },
+            local =>
+            {
+                local.Worker.Dispose();
+                CryptographicOperations.ZeroMemory(local.Buffer);
+            });
+    }
+}

@@ -1,0 +1,293 @@
+using System.Security.Cryptography;
+using Smpc.Protocols.Crypto;
+using Smpc.Protocols.Randomness;
+using Smpc.Protocols.SecretSharing;
+
+namespace Smpc.Protocols.SecureAggregation;
+
+/// <summary>
+/// The pod's side of secure aggregation (Bonawitz et al. 2017, semi-honest, threshold t) as a state machine.
+/// </summary>
+/// <remarks>
+/// Party i of n, over Z_q, threshold t:
+/// 1. <see cref="CreateKeyBundle"/>: draw X25519 keys (c_i for sealing, s_i for mask agreement) and sign
+///    (session, round, i, C_i, S_i) with the Ed25519 identity key.
+/// 2. <see cref="CreateShareEnvelopes"/>: verify every bundle (signature, pinned fingerprint); U1 = bundle
+///    senders, |U1| ≥ t. Draw the self-mask seed b_i; Shamir-split b_i and sk(s_i) t-of-|U1| with x = party
+///    index; seal holder j's two shares to C_j with AD (session, round, i, j).
+/// 3. <see cref="CreateMaskedInput(IReadOnlyList{ShareEnvelope}, ReadOnlySpan{double})"/>: open the envelopes
+///    addressed to i; U2 = senders ∪ {i}, |U2| ≥ t. With s_ij = HKDF(X25519(s_i, S_j), session, {i, j}):
+///    y_i = encode(x_i) + PRG(b_i) + Σ_{j∈U2, j&gt;i} PRG(s_ij) − Σ_{j∈U2, j&lt;i} PRG(s_ij) (mod q).
+/// 4. <see cref="CreateUnmaskResponse"/>: for the service's (U2, U3) with U3 ⊆ U2, |U3| ≥ t, i ∈ U3, return —
+///    sealed to the modeller — shares of b_j for j ∈ U3 and of sk(s_j) for j ∈ U2 \ U3. Never both kinds for
+///    one pod: a later request with a different list is refused (a retry of the same list gets the same reply).
+/// Secrets are wiped as soon as they are no longer needed. Not thread-safe; one instance per party per round.
+/// </remarks>
+public sealed class SecureAggregationParty : IDisposable
+{
+    private readonly SessionParameters parameters;
+    private readonly Ed25519KeyPair identity;
+    private readonly IRandomSource random;
+    private readonly IReadOnlyDictionary<int, string>? pins;
+    private readonly Dictionary<int, (byte[] SelfMask, byte[] MaskKey)> heldShares = [];
+    private readonly HashSet<int> revealedSelfMask = [];
+    private readonly HashSet<int> revealedMaskKey = [];
+    private X25519KeyPair? sealKey;
+    private X25519KeyPair? maskKey;
+    private KeyBundle? bundle;
+    private SortedDictionary<int, KeyBundle>? bundles;
+    private IReadOnlyList<ShareEnvelope>? sentEnvelopes;
+    private byte[]? selfMaskSeed;
+    private SortedSet<int>? shareSenders;
+    private UnmaskRequest? answeredRequest;
+    private UnmaskResponse? answer;
+
+    /// <summary>Creates party <paramref name="partyIndex"/> (1..n) with its identity key and randomness.</summary>
+    public SecureAggregationParty(SessionParameters parameters, int partyIndex, Ed25519KeyPair identity, IRandomSource random, IReadOnlyDictionary<int, string>? pinnedIdentities = null)
+    {
+        this.parameters = parameters ?? throw new ArgumentNullException(nameof(parameters));
+        this.identity = identity ?? throw new ArgumentNullException(nameof(identity));
+        this.random = random ?? throw new ArgumentNullException(nameof(random));
+        SessionRules.CheckParty(parameters, partyIndex);
+        Party = partyIndex;
+        pins = pinnedIdentities;
+    }
+
+    /// <summary>Where the party stands in the protocol.</summary>
+    public enum Step
+    {
+        /// <summary>Nothing sent yet.</summary>
+        Created,
+
+        /// <summary>Key bundle published.</summary>
+        KeysPublished,
+
+        /// <summary>Share envelopes sent.</summary>
+        SharesSent,
+
+        /// <summary>Masked input produced.</summary>
+        MaskedInputSent,
+
+        /// <summary>Unmasking response produced.</summary>
+        Responded,
+    }
+
+    /// <summary>This party's index.</summary>
+    public int Party { get; }
+
+    /// <summary>The current step.</summary>
+    public Step State { get; private set; } = Step.Created;
+
+    /// <summary>Step 1: the signed key bundle (the same bundle again on retry).</summary>
+    public KeyBundle CreateKeyBundle()
+    {
+        if (bundle is not null)
+        {
+            return bundle;
+        }
+
+        sealKey = X25519KeyPair.Generate(random);
+        maskKey = X25519KeyPair.Generate(random);
+        var signature = identity.Sign(KeyBundle.SignedBytes(parameters.SessionId, parameters.Round, Party, sealKey.PublicKey, maskKey.PublicKey));
+        bundle = new KeyBundle(parameters.SessionId, Party, sealKey.PublicKey, maskKey.PublicKey, identity.PublicKey, signature);
+        State = Step.KeysPublished;
+        return bundle;
+    }
+
+    /// <summary>Step 2: checks all key bundles and returns one sealed share envelope per other party.</summary>
+    public IReadOnlyList<ShareEnvelope> CreateShareEnvelopes(IReadOnlyList<KeyBundle> allBundles)
+    {
+        if (State == Step.SharesSent && sentEnvelopes is not null)
+        {
+            var again = SessionRules.ValidateBundles(parameters, allBundles, pins);
+            return again.Keys.SequenceEqual(bundles!.Keys) && again.All(kv => ReferenceEquals(kv.Value, bundles[kv.Key]) || kv.Value.ToBytes().AsSpan().SequenceEqual(bundles[kv.Key].ToBytes()))
+                ? sentEnvelopes
+                : throw new MessageRejectedException(ProtocolError.Contradictory, "a different set of key bundles was already answered");
+        }
+
+        RequireState(Step.KeysPublished, "share envelopes");
+        var validated = SessionRules.ValidateBundles(parameters, allBundles, pins);
+        if (!validated.TryGetValue(Party, out var own) || !own.ToBytes().AsSpan().SequenceEqual(bundle!.ToBytes()))
+        {
+            throw new MessageRejectedException(ProtocolError.Contradictory, $"the bundle set does not contain party {Party}'s own bundle unchanged");
+        }
+
+        var holders = validated.Keys.ToArray();
+        selfMaskSeed = random.NextBytes(32);
+        var selfShares = ShamirSecretSharing.Split(selfMaskSeed, parameters.Threshold, holders, random);
+        var keyShares = ShamirSecretSharing.Split(maskKey!.PrivateKey, parameters.Threshold, holders, random);
+        var envelopes = new List<ShareEnvelope>(holders.Length - 1);
+        for (var h = 0; h < holders.Length; h++)
+        {
+            var holder = holders[h];
+            if (holder == Party)
+            {
+                heldShares[Party] = (selfShares[h].Value, keyShares[h].Value);
+                continue;
+            }
+
+            var plaintext = SessionRules.EncodeSharePair(Party, holder, (byte)holder, selfShares[h].Value, keyShares[h].Value);
+            var box = SealedBox.Seal(validated[holder].SealKey, plaintext, SessionRules.ShareAssociatedData(parameters, Party, holder), random);
+            CryptographicOperations.ZeroMemory(plaintext);
+            CryptographicOperations.ZeroMemory(selfShares[h].Value);
+            CryptographicOperations.ZeroMemory(keyShares[h].Value);
+            envelopes.Add(new ShareEnvelope(parameters.SessionId, Party, holder, box));
+        }
+
+        bundles = validated;
+        sentEnvelopes = envelopes;
+        State = Step.SharesSent;
+        return envelopes;
+    }
+
+    /// <summary>Step 3: opens the received envelopes, encodes <paramref name="values"/> and masks them.</summary>
+    public ulong[] CreateMaskedInput(IReadOnlyList<ShareEnvelope> received, ReadOnlySpan<double> values)
+    {
+        RequireState(Step.SharesSent, "masked input");
+        var encoded = parameters.Codec.Encode(values);
+        return CreateMaskedInputFromEncoded(received, encoded);
+    }
+
+    /// <summary>Step 3 for an already encoded vector (e.g. exact integer counts from <see cref="Encoding.FixedPointCodec.EncodeInteger"/>).</summary>
+    public ulong[] CreateMaskedInputFromEncoded(IReadOnlyList<ShareEnvelope> received, ulong[] encoded)
+    {
+        ArgumentNullException.ThrowIfNull(received);
+        ArgumentNullException.ThrowIfNull(encoded);
+        RequireState(Step.SharesSent, "masked input");
+        if (encoded.Length != parameters.Layout.Length || !parameters.Field.AreCanonical(encoded))
+        {
+            throw new InputRejectedException(ProtocolError.Malformed, "*", $"encoded vector must have {parameters.Layout.Length} canonical elements");
+        }
+
+        var opened = new Dictionary<int, (byte[], byte[])>();
+        foreach (var envelope in received)
+        {
+            SessionRules.CheckSession(parameters, envelope.SessionId, "share envelope");
+            if (envelope.To != Party)
+            {
+                throw new MessageRejectedException(ProtocolError.UnknownParty, $"envelope addressed to {envelope.To} delivered to party {Party}");
+            }
+
+            if (envelope.From == Party || !bundles!.ContainsKey(envelope.From))
+            {
+                throw new MessageRejectedException(ProtocolError.UnknownParty, $"envelope from party {envelope.From}, which published no key bundle");
+            }
+
+            if (opened.ContainsKey(envelope.From))
+            {
+                throw new MessageRejectedException(ProtocolError.Duplicate, $"two envelopes from party {envelope.From}");
+            }
+
+            var plaintext = SealedBox.Open(sealKey!, envelope.Ciphertext, SessionRules.ShareAssociatedData(parameters, envelope.From, Party));
+            opened[envelope.From] = SessionRules.DecodeSharePair(plaintext, envelope.From, Party);
+            CryptographicOperations.ZeroMemory(plaintext);
+        }
+
+        if (opened.Count + 1 < parameters.Threshold)
+        {
+            throw new ProtocolException(ProtocolError.InsufficientParties, $"shares from {opened.Count + 1} parties (including self), threshold is {parameters.Threshold}");
+        }
+
+        var senders = new SortedSet<int>(opened.Keys) { Party };
+        var terms = new List<MaskTerm>(senders.Count) { new(selfMaskSeed!, MaskContext.ForSelfMask(parameters.SessionId, parameters.Round, Party), false) };
+        foreach (var j in senders)
+        {
+            if (j != Party)
+            {
+                var seed = SessionRules.PairSeed(parameters, maskKey!, Party, bundles![j]);
+                terms.Add(new MaskTerm(seed, MaskContext.ForPairMask(parameters.SessionId, parameters.Round, Party, j), Subtract: j < Party));
+            }
+        }
+
+        var masked = (ulong[])encoded.Clone();
+        VectorMasker.Apply(parameters.Field, masked, terms);
+        foreach (var term in terms)
+        {
+            CryptographicOperations.ZeroMemory(term.Seed);
+        }
+
+        foreach (var (from, shares) in opened)
+        {
+            heldShares[from] = shares;
+        }
+
+        shareSenders = senders;
+        State = Step.MaskedInputSent;
+        return masked;
+    }
+
+    /// <summary>Step 4: shares for the modeller; refuses contradictions and any request revealing both kinds for one pod.</summary>
+    public UnmaskResponse CreateUnmaskResponse(UnmaskRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (State == Step.Responded)
+        {
+            return request.Digest().AsSpan().SequenceEqual(answeredRequest!.Digest())
+                ? answer!
+                : throw new MessageRejectedException(ProtocolError.Contradictory, "a different survivor list was already answered; refusing to contradict it");
+        }
+
+        RequireState(Step.MaskedInputSent, "unmask response");
+        var (senders, survivors) = SessionRules.ValidateRequest(parameters, request, bundles!.Keys);
+        if (!senders.SetEquals(shareSenders!))
+        {
+            throw new MessageRejectedException(ProtocolError.Contradictory, $"request's share senders [{string.Join(",", senders)}] differ from the envelopes party {Party} received [{string.Join(",", shareSenders!)}]");
+        }
+
+        if (!survivors.Contains(Party))
+        {
+            throw new MessageRejectedException(ProtocolError.UnknownParty, $"party {Party} is not a survivor and is not asked to respond");
+        }
+
+        var entries = new List<(int, byte, byte[])>();
+        foreach (var j in senders)
+        {
+            var isSurvivor = survivors.Contains(j);
+            if ((isSurvivor && revealedMaskKey.Contains(j)) || (!isSurvivor && revealedSelfMask.Contains(j)))
+            {
+                throw new ProtocolException(ProtocolError.DisclosureRefused, $"refusing to reveal both the self-mask and the mask-key share of party {j}");
+            }
+
+            var (selfShare, keyShare) = heldShares[j];
+            entries.Add(isSurvivor ? (j, SessionRules.SelfMaskShareKind, selfShare) : (j, SessionRules.MaskKeyShareKind, keyShare));
+        }
+
+        var plaintext = SessionRules.EncodeResponse(Party, entries);
+        var box = SealedBox.Seal(parameters.ModellerPublicKey, plaintext, SessionRules.UnmaskAssociatedData(parameters, Party, request), random);
+        CryptographicOperations.ZeroMemory(plaintext);
+        foreach (var j in senders)
+        {
+            _ = survivors.Contains(j) ? revealedSelfMask.Add(j) : revealedMaskKey.Add(j);
+        }
+
+        answeredRequest = request;
+        answer = new UnmaskResponse(parameters.SessionId, Party, box);
+        State = Step.Responded;
+        return answer;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        sealKey?.Dispose();
+        maskKey?.Dispose();
+        if (selfMaskSeed is not null)
+        {
+            CryptographicOperations.ZeroMemory(selfMaskSeed);
+        }
+
+        foreach (var (selfShare, keyShare) in heldShares.Values)
+        {
+            CryptographicOperations.ZeroMemory(selfShare);
+            CryptographicOperations.ZeroMemory(keyShare);
+        }
+    }
+
+    private void RequireState(Step expected, string what)
+    {
+        if (State != expected)
+        {
+            throw new MessageRejectedException(ProtocolError.OutOfOrder, $"party {Party} cannot produce the {what} in state {State} (expected {expected})");
+        }
+    }
+}
