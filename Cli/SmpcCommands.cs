@@ -9,7 +9,12 @@ namespace Smpc.Cli;
 /// <summary>The <c>smpc</c> command tree.</summary>
 public static class SmpcCommands
 {
-    private static readonly JsonSerializerOptions Pretty = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    // Relaxed escaping: terminal output, never HTML; keeps base64 keys copy-pasteable.
+    private static readonly JsonSerializerOptions Pretty = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     private static readonly Option<string> Url = new("--url")
     {
@@ -36,6 +41,7 @@ public static class SmpcCommands
         root.Subcommands.Add(Health());
         root.Subcommands.Add(TenantCommands());
         root.Subcommands.Add(Me());
+        root.Subcommands.Add(IdentityCommands());
         root.Subcommands.Add(PodCommands());
         root.Subcommands.Add(ModellerCommands());
         root.Subcommands.Add(SessionCommands());
@@ -66,6 +72,19 @@ public static class SmpcCommands
         var command = new Command("me", "Shows who the API key acts as.");
         command.SetAction((result, ct) => RunAsync(result, async client => Print(await client.WhoAmIAsync(ct))));
         return command;
+    }
+
+    private static Command IdentityCommands()
+    {
+        var output = new Option<FileInfo>("--out") { Description = "Where to write the key file (owner-only permissions)", Required = true };
+        var create = new Command("new", "Creates a pod's Ed25519 identity key; prints the public key to register and its fingerprint.") { output };
+        create.SetAction(r =>
+        {
+            using var pair = Smpc.Client.Identity.IdentityKeyFile.Create(r.GetValue(output)!.FullName);
+            Print(new { publicKey = Convert.ToBase64String(pair.PublicKey), fingerprint = pair.Fingerprint, file = r.GetValue(output)!.FullName });
+            return 0;
+        });
+        return new Command("identity", "Long-term identity keys.") { create };
     }
 
     private static Command PodCommands()
