@@ -81,6 +81,57 @@ public sealed class SmpcClient(HttpClient http, string? apiKey = null)
     public Task<PayloadResponse> GetPayloadManifestAsync(string tenantId, string sessionId, string name, CancellationToken ct = default) =>
         SendAsync<PayloadResponse>(HttpMethod.Get, PayloadPath(tenantId, sessionId, name) + "/manifest", null, ct);
 
+    public Task<SessionResponse> SubmitKeyBundleAsync(string tenantId, string sessionId, byte[] bundle, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, SecAgg(tenantId, sessionId, "key-bundle"), new ProtocolMessage(Convert.ToBase64String(bundle)), ct);
+
+    public async Task<IReadOnlyList<byte[]>> GetKeyBundlesAsync(string tenantId, string sessionId, CancellationToken ct = default) =>
+        Decode(await SendAsync<ProtocolMessages>(HttpMethod.Get, SecAgg(tenantId, sessionId, "key-bundles"), null, ct));
+
+    public Task<SessionResponse> SubmitShareEnvelopesAsync(string tenantId, string sessionId, IEnumerable<byte[]> envelopes, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, SecAgg(tenantId, sessionId, "share-envelopes"), new ProtocolMessages([.. envelopes.Select(Convert.ToBase64String)]), ct);
+
+    public async Task<IReadOnlyList<byte[]>> GetShareEnvelopesAsync(string tenantId, string sessionId, CancellationToken ct = default) =>
+        Decode(await SendAsync<ProtocolMessages>(HttpMethod.Get, SecAgg(tenantId, sessionId, "share-envelopes"), null, ct));
+
+    /// <summary>Uploads a masked vector as little-endian 8-byte elements (application/octet-stream).</summary>
+    public async Task<SessionResponse> SubmitMaskedInputAsync(string tenantId, string sessionId, ulong[] masked, CancellationToken ct = default)
+    {
+        using var activity = Activity.StartActivity("secagg.masked.upload", ActivityKind.Client);
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(masked.AsSpan()).ToArray();
+        using var request = Request(HttpMethod.Put, SecAgg(tenantId, sessionId, "masked-input"));
+        request.Content = new ByteArrayContent(bytes);
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var response = await http.SendAsync(request, ct);
+        return await ReadAsync<SessionResponse>(response, ct);
+    }
+
+    public async Task<byte[]> GetUnmaskRequestAsync(string tenantId, string sessionId, CancellationToken ct = default) =>
+        Convert.FromBase64String((await SendAsync<ProtocolMessage>(HttpMethod.Get, SecAgg(tenantId, sessionId, "unmask-request"), null, ct)).Data);
+
+    public Task<SessionResponse> SubmitUnmaskResponseAsync(string tenantId, string sessionId, byte[] response, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, SecAgg(tenantId, sessionId, "unmask-response"), new ProtocolMessage(Convert.ToBase64String(response)), ct);
+
+    public Task<UnmaskMaterialResponse> GetUnmaskMaterialAsync(string tenantId, string sessionId, CancellationToken ct = default) =>
+        SendAsync<UnmaskMaterialResponse>(HttpMethod.Get, SecAgg(tenantId, sessionId, "material"), null, ct);
+
+    /// <summary>The survivors' masked vectors summed mod q, as field elements.</summary>
+    public async Task<ulong[]> GetMaskedSumAsync(string tenantId, string sessionId, CancellationToken ct = default)
+    {
+        using var request = Request(HttpMethod.Get, SecAgg(tenantId, sessionId, "masked-sum"));
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        await EnsureSuccessAsync(response, ct);
+        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(bytes).ToArray();
+    }
+
+    public Task<SessionResponse> CompleteAggregationAsync(string tenantId, string sessionId, IReadOnlyList<int> includedParties, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, SecAgg(tenantId, sessionId, "complete"), new CompleteAggregationRequest(includedParties), ct);
+
+    private static string SecAgg(string tenantId, string sessionId, string step) =>
+        $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}/secagg/{step}";
+
+    private static IReadOnlyList<byte[]> Decode(ProtocolMessages messages) => [.. messages.Items.Select(Convert.FromBase64String)];
+
     /// <summary>Readiness: 200 when the cluster and its storage answer, otherwise an exception.</summary>
     public Task<HealthResponse> GetReadinessAsync(CancellationToken ct = default) =>
         SendAsync<HealthResponse>(HttpMethod.Get, "health/ready", null, ct);

@@ -1,8 +1,5 @@
-using System.Buffers;
 using System.Security.Claims;
 using Smpc.ApiGateway.Auth;
-using System.Security.Cryptography;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Smpc.ApiGateway.Hosting;
@@ -17,7 +14,7 @@ namespace Smpc.ApiGateway.Apis;
 /// <summary>Large binary payloads of a session, streamed through the gateway in fixed-size chunks (memory stays bounded).</summary>
 public static class PayloadsApi
 {
-    public const string OctetStream = "application/octet-stream";
+    public const string OctetStream = PayloadStreaming.OctetStream;
 
     public static RouteGroupBuilder MapPayloadsApi(this RouteGroupBuilder v1)
     {
@@ -40,67 +37,24 @@ public static class PayloadsApi
     private static async Task<Results<Created<PayloadResponse>, ProblemHttpResult>> UploadAsync(
         string tenantId, string sessionId, string name, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, IOptions<RestGatewayOptions> options)
     {
-        if (!string.Equals(http.Request.ContentType, OctetStream, StringComparison.OrdinalIgnoreCase))
-            return ProblemMappingShortcuts.UnsupportedMediaType($"Payloads are sent as {OctetStream}.");
+        if (!PayloadStreaming.IsOctetStream(http)) return ProblemMappingShortcuts.UnsupportedMediaType($"Payloads are sent as {OctetStream}.");
         var limits = options.Value;
-        var sizeFeature = http.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = limits.MaxPayloadBytes;
-        if (http.Request.ContentLength > limits.MaxPayloadBytes)
-            return ProblemMappingShortcuts.TooLarge($"A payload may hold at most {limits.MaxPayloadBytes} bytes.");
+        if (!PayloadStreaming.AllowBody(http, limits.MaxPayloadBytes)) return ProblemMappingShortcuts.TooLarge($"A payload may hold at most {limits.MaxPayloadBytes} bytes.");
 
         var key = await PayloadKeyAsync(tenantId, sessionId, name, user, grains);
         var payload = grains.GetPayload(key);
         using var activity = SmpcTelemetry.Gateway.StartActivity("payload.upload");
         activity?.SetTag(SmpcTelemetry.TenantAttribute, key.Session.Tenant);
         activity?.SetTag(SmpcTelemetry.SessionAttribute, key.Session.Id);
-
-        var uploadId = await payload.BeginAsync();
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = ArrayPool<byte>.Shared.Rent(limits.ChunkBytes);
-        long total = 0;
-        var index = 0;
-        try
-        {
-            while (true)
-            {
-                var filled = await http.Request.Body.ReadAtLeastAsync(buffer.AsMemory(0, limits.ChunkBytes), limits.ChunkBytes, throwOnEndOfStream: false, http.RequestAborted);
-                if (filled == 0) break;
-                var chunk = buffer.AsSpan(0, filled).ToArray();
-                sha.AppendData(chunk);
-                await payload.WriteChunkAsync(uploadId, index++, chunk);
-                total += filled;
-                if (filled < limits.ChunkBytes) break;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
-        if (total == 0) throw SmpcException.Invalid("A payload must not be empty.");
-        var manifest = await payload.CompleteAsync(uploadId, total, Convert.ToHexStringLower(sha.GetHashAndReset()));
-        activity?.SetTag(SmpcTelemetry.BytesAttribute, total);
+        var manifest = await PayloadStreaming.UploadAsync(payload, await payload.BeginAsync(), http.Request.Body, limits.ChunkBytes, http.RequestAborted);
+        activity?.SetTag(SmpcTelemetry.BytesAttribute, manifest.Length);
         return TypedResults.Created($"/v1/tenants/{key.Session.Tenant}/sessions/{key.Session.Id}/payloads/{name}", ToResponse(name, manifest));
     }
 
     private static async Task DownloadAsync(string tenantId, string sessionId, string name, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var payload = grains.GetPayload(await PayloadKeyAsync(tenantId, sessionId, name, user, grains));
-        var manifest = await payload.GetManifestAsync();
         using var activity = SmpcTelemetry.Gateway.StartActivity("payload.download");
-        activity?.SetTag(SmpcTelemetry.BytesAttribute, manifest.Length);
-
-        http.Response.ContentType = OctetStream;
-        http.Response.ContentLength = manifest.Length;
-        http.Response.Headers["Repr-Digest"] = $"sha-256=:{Convert.ToBase64String(Convert.FromHexString(manifest.Sha256))}:";
-        // Fetch the next chunk while the current one is written: one chunk in flight, one on the wire.
-        var next = payload.ReadChunkAsync(0);
-        for (var i = 0; i < manifest.ChunkLengths.Count; i++)
-        {
-            var chunk = await next;
-            if (i + 1 < manifest.ChunkLengths.Count) next = payload.ReadChunkAsync(i + 1);
-            await http.Response.Body.WriteAsync(chunk, http.RequestAborted);
-        }
+        await PayloadStreaming.DownloadAsync(grains.GetPayload(await PayloadKeyAsync(tenantId, sessionId, name, user, grains)), http);
     }
 
     private static async Task<PayloadKey> PayloadKeyAsync(string tenantId, string sessionId, string name, ClaimsPrincipal user, IGrainFactory grains)
@@ -114,7 +68,7 @@ public static class PayloadsApi
     private static PayloadResponse ToResponse(string name, PayloadManifest m) =>
         new(name, m.Length, m.ChunkLengths.Count, m.Sha256, m.CompletedAt);
 
-    private static class ProblemMappingShortcuts
+    internal static class ProblemMappingShortcuts
     {
         public static ProblemHttpResult UnsupportedMediaType(string detail) =>
             Problems.ProblemMapping.Problem(StatusCodes.Status415UnsupportedMediaType, ProblemTypes.UnsupportedMediaType, "Unsupported media type", detail);

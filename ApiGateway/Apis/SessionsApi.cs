@@ -31,7 +31,8 @@ public static class SessionsApi
             SessionKinds.Psi => SessionKind.PrivateSetIntersection,
             _ => throw SmpcException.Invalid($"kind must be '{SessionKinds.SecureAggregation}' or '{SessionKinds.Psi}'."),
         };
-        var info = await grains.GetSession(key).CreateAsync(user.ToCaller(), new CreateSession(RouteIds.BodyId(request.ModellerId, "modellerId"), kind, request.PodIds ?? []));
+        var aggregation = kind == SessionKind.SecureAggregation ? ToSpec(request.Aggregation) : null;
+        var info = await grains.GetSession(key).CreateAsync(user.ToCaller(), new CreateSession(RouteIds.BodyId(request.ModellerId, "modellerId"), kind, request.PodIds ?? [], aggregation));
         return TypedResults.Created($"/v1/tenants/{key.Tenant}/sessions/{key.Id}", ToResponse(info));
     }
 
@@ -41,5 +42,49 @@ public static class SessionsApi
     internal static SessionResponse ToResponse(SessionInfo s) => new(
         s.Tenant, s.Id, s.ModellerId,
         s.Kind == SessionKind.SecureAggregation ? SessionKinds.SecureAggregation : SessionKinds.Psi,
-        s.PodIds, s.Phase.ToString().ToLowerInvariant(), s.CreatedAt, s.Version);
+        s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? ToResponse(a) : null);
+
+    private static string PhaseName(SessionPhase phase) => phase switch
+    {
+        SessionPhase.Created => SessionPhases.Created,
+        SessionPhase.KeyExchange => SessionPhases.KeyExchange,
+        SessionPhase.ShareExchange => SessionPhases.ShareExchange,
+        SessionPhase.MaskedInput => SessionPhases.MaskedInput,
+        SessionPhase.Unmasking => SessionPhases.Unmasking,
+        SessionPhase.Completed => SessionPhases.Completed,
+        _ => SessionPhases.Failed,
+    };
+
+    private static readonly Dictionary<string, AggregationOperation> Operations = new(StringComparer.Ordinal)
+    {
+        ["sum"] = AggregationOperation.Sum,
+        ["mean"] = AggregationOperation.Mean,
+        ["weighted-mean"] = AggregationOperation.WeightedMean,
+    };
+
+    private static AggregationSpec ToSpec(AggregationRequest? request)
+    {
+        if (request is null) throw SmpcException.Invalid("A secure-aggregation session needs 'aggregation' (fields, operation, modellerPublicKey, input).");
+        if (request.Fields is not { Count: > 0 }) throw SmpcException.Invalid("aggregation.fields must name at least one field.");
+        if (!Operations.TryGetValue(request.Operation ?? "", out var operation)) throw SmpcException.Invalid("aggregation.operation must be sum, mean or weighted-mean.");
+        byte[] modellerKey;
+        try
+        {
+            modellerKey = Convert.FromBase64String(request.ModellerPublicKey ?? "");
+        }
+        catch (FormatException)
+        {
+            throw SmpcException.Invalid("aggregation.modellerPublicKey must be base64.");
+        }
+
+        return new AggregationSpec(
+            [.. request.Fields.Select(f => new AggregationField(f.Name ?? "", f.Length, f.Precision ?? 10_000_000_000, f.Min, f.Max))],
+            operation, request.Threshold, modellerKey, TimeSpan.FromSeconds(request.PhaseTimeoutSeconds), request.Input ?? "", request.WeightField);
+    }
+
+    private static AggregationStatusResponse ToResponse(AggregationStatus a) => new(
+        a.ProtocolSessionId, a.Threshold,
+        [.. a.Spec.Fields.Select(f => new AggregationFieldRequest(f.Name, f.Length, f.Min, f.Max, f.Precision))],
+        Operations.Single(o => o.Value == a.Spec.Operation).Key, a.Spec.Input, a.Spec.WeightField, Convert.ToBase64String(a.Spec.ModellerPublicKey),
+        a.PhaseDeadline, a.KeyBundles, a.ShareSenders, a.MaskedInputs, a.UnmaskResponses, a.Dropped, a.Included, a.FailureReason);
 }

@@ -51,6 +51,7 @@ public static class GatewayHostingExtensions
             .MapTenantsApi()
             .MapMembersApi()
             .MapSessionsApi()
+            .MapSecureAggregationApi()
             .MapPayloadsApi();
         return app;
     }

@@ -37,6 +37,15 @@ public static class SmpcTelemetry
     /// <summary>API keys issued, by role.</summary>
     public static readonly Counter<long> CredentialsIssued = Meter.CreateCounter<long>("smpc.credentials.issued");
 
+    /// <summary>Sessions that ended, by outcome.</summary>
+    public static readonly Counter<long> SessionsEnded = Meter.CreateCounter<long>("smpc.sessions.ended");
+
+    /// <summary>Bytes of protocol messages and payloads relayed by the service.</summary>
+    public static readonly Counter<long> BytesRelayed = Meter.CreateCounter<long>("smpc.bytes.relayed", "By");
+
+    /// <summary>Seconds from session creation to the end of each phase.</summary>
+    public static readonly Histogram<double> PhaseDurations = Meter.CreateHistogram<double>("smpc.session.phase_end", "s");
+
     /// <summary>Grain state writes that failed in storage.</summary>
     public static readonly Counter<long> StorageFailures = Meter.CreateCounter<long>("smpc.storage.failures");
 }

@@ -9,8 +9,8 @@ namespace Smpc.Grains.Interfaces.Payloads;
 [Alias("smpc.payload")]
 public interface IPayloadGrain : IGrainWithStringKey
 {
-    /// <summary>Starts an upload and returns its id. Earlier unfinished uploads are abandoned.</summary>
-    [Alias("begin")] Task<Guid> BeginAsync();
+    /// <summary>Starts an upload and returns its id; earlier unfinished uploads are abandoned. With constraints, every chunk is checked as it arrives.</summary>
+    [Alias("begin")] Task<Guid> BeginAsync(PayloadConstraints? constraints = null);
 
     /// <summary>Stores chunk <paramref name="index"/> of an upload; chunks arrive in order; re-sending the last one is idempotent.</summary>
     [Alias("write-chunk")] Task WriteChunkAsync(Guid uploadId, int index, [Immutable] byte[] data);

@@ -5,4 +5,5 @@ namespace Smpc.Grains.Interfaces.Sessions;
 public sealed record CreateSession(
     [property: Id(0)] string ModellerId,
     [property: Id(1)] SessionKind Kind,
-    [property: Id(2)] IReadOnlyList<string> PodIds);
+    [property: Id(2)] IReadOnlyList<string> PodIds,
+    [property: Id(3)] AggregationSpec? Aggregation = null);

@@ -10,4 +10,5 @@ public sealed record SessionInfo(
     [property: Id(4)] IReadOnlyList<string> PodIds,
     [property: Id(5)] SessionPhase Phase,
     [property: Id(6)] DateTimeOffset CreatedAt,
-    [property: Id(7)] int Version);
+    [property: Id(7)] int Version,
+    [property: Id(8)] AggregationStatus? Aggregation = null);

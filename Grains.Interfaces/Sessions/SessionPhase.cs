@@ -9,4 +9,12 @@ public enum SessionPhase
     Completed = 2,
     /// <summary>Ended with a reason.</summary>
     Failed = 3,
+    /// <summary>Secure aggregation step 1: pods publish signed key bundles.</summary>
+    KeyExchange = 4,
+    /// <summary>Step 2: pods send sealed share envelopes, relayed unopened.</summary>
+    ShareExchange = 5,
+    /// <summary>Step 3: pods upload masked vectors.</summary>
+    MaskedInput = 6,
+    /// <summary>Step 4: survivors answer the unmask request, sealed to the modeller; the modeller unmasks.</summary>
+    Unmasking = 7,
 }

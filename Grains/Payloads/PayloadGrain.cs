@@ -15,12 +15,15 @@ public sealed class PayloadGrain(
 {
     private string Key => this.GetPrimaryKeyString();
 
-    async Task<Guid> IPayloadGrain.BeginAsync()
+    async Task<Guid> IPayloadGrain.BeginAsync(PayloadConstraints? constraints)
     {
+        if (constraints is not null && (constraints.ExactLength <= 0 || constraints.ChunkBytes is <= 0 or > PayloadChunkStore.MaxChunkBytes))
+            throw SmpcException.Invalid("Payload constraints need a positive length and a chunk size of at most 4 MiB.");
         var uploadId = Guid.NewGuid();
         var abandoned = state.State.PendingUploadId;
         state.State.PendingUploadId = uploadId;
         state.State.PendingChunks = [];
+        state.State.PendingConstraints = constraints;
         await state.WriteOrRollbackAsync(this, "payload.begin");
         if (abandoned is not null) await DeleteUploadAsync(abandoned.Value);
         return uploadId;
@@ -41,6 +44,7 @@ public sealed class PayloadGrain(
         var pending = state.State.PendingChunks;
         if (index == pending.Count - 1 && pending[index].Sha256 == hash) return; // retried chunk: already durable
         if (index != pending.Count) throw SmpcException.Conflict($"Expected chunk {pending.Count}, got chunk {index}.");
+        if (state.State.PendingConstraints is { } rules) CheckChunk(rules, pending.Sum(c => (long)c.Length), data);
 
         try
         {
@@ -73,6 +77,8 @@ public sealed class PayloadGrain(
         var pending = state.State.PendingChunks;
         var stored = pending.Sum(c => (long)c.Length);
         if (stored != length) throw SmpcException.Invalid($"The upload holds {stored} bytes, not {length}.");
+        if (state.State.PendingConstraints is { } rules && stored != rules.ExactLength)
+            throw SmpcException.Invalid($"This payload must hold exactly {rules.ExactLength} bytes; {stored} arrived.");
         if (pending.Count == 0) throw SmpcException.Invalid("An empty payload cannot be completed.");
 
         var committed = state.State.Committed;
@@ -97,6 +103,7 @@ public sealed class PayloadGrain(
         };
         state.State.PendingUploadId = null;
         state.State.PendingChunks = [];
+        state.State.PendingConstraints = null;
         await state.WriteOrRollbackAsync(this, "payload.commit");
         return ToManifest(state.State.Committed);
     }
@@ -122,6 +129,19 @@ public sealed class PayloadGrain(
         if (data is null || data.Length != entry.Length || Convert.ToHexStringLower(SHA256.HashData(data)) != entry.Sha256)
             throw SmpcException.StorageUnavailable("payload.chunk.read", new InvalidDataException($"Chunk {index} is missing or corrupt in storage."));
         return data;
+    }
+
+    /// <summary>Fixed chunking, no overrun, and for field vectors every element canonical (below the modulus).</summary>
+    private static void CheckChunk(PayloadConstraints rules, long offset, byte[] data)
+    {
+        var expected = (int)Math.Min(rules.ChunkBytes, rules.ExactLength - offset);
+        if (expected <= 0) throw new SmpcException(SmpcErrorCode.TooLarge, $"This payload must hold exactly {rules.ExactLength} bytes.");
+        if (data.Length != expected) throw SmpcException.Invalid($"Chunk at byte {offset} must hold {expected} bytes, not {data.Length}.");
+        if (rules.ElementModulus is not { } q) return;
+        if (data.Length % sizeof(ulong) != 0) throw SmpcException.Invalid("A field vector is made of 8-byte elements.");
+        var elements = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(data);
+        if (!BitConverter.IsLittleEndian || !Smpc.Protocols.Field.PrimeField.Create(q).AreCanonical(elements))
+            throw SmpcException.Invalid($"A field element in the chunk at byte {offset} is not below the modulus {q} (non-canonical).");
     }
 
     private async Task DeleteUploadAsync(Guid uploadId)

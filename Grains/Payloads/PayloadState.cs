@@ -6,6 +6,7 @@ public sealed class PayloadState
     public CommittedUpload? Committed { get; set; }
     public Guid? PendingUploadId { get; set; }
     public List<ChunkEntry> PendingChunks { get; set; } = [];
+    public Interfaces.Payloads.PayloadConstraints? PendingConstraints { get; set; }
 }
 
 /// <summary>A sealed upload.</summary>

@@ -9,14 +9,20 @@ namespace Smpc.Grains.Sessions;
 
 /// <summary>One protocol run: validates each message against its state, persists it, then acknowledges.</summary>
 [GrainType("session")]
-public sealed class SessionGrain(
+public sealed partial class SessionGrain(
     [PersistentState("session", SmpcDatabase.GrainStorageName)] IPersistentState<SessionState> state,
     TimeProvider time) : Grain, ISessionGrain
 {
-    /// <summary>Most pods one session may name (secure aggregation is quadratic in pods).</summary>
-    public const int MaxPods = 1000;
+    /// <summary>Most pods one session may name. Secure aggregation keeps its n² share envelopes in grain state, which bounds n.</summary>
+    public const int MaxPods = 50;
 
     private EntityKey Key => EntityKey.Parse(this.GetPrimaryKeyString());
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        ScheduleDeadline();
+        return Task.CompletedTask;
+    }
 
     async Task<SessionInfo> ISessionGrain.CreateAsync(Caller caller, CreateSession command)
     {
@@ -32,7 +38,8 @@ public sealed class SessionGrain(
         if (state.RecordExists)
         {
             if (state.State.ModellerId != caller.Subject) throw SmpcException.Conflict($"Session id '{key.Id}' is taken.");
-            if (state.State.ModellerId == command.ModellerId && state.State.Kind == command.Kind && state.State.PodIds.SequenceEqual(pods))
+            if (state.State.ModellerId == command.ModellerId && state.State.Kind == command.Kind && state.State.PodIds.SequenceEqual(pods)
+                && SameSpec(state.State.Aggregation?.Spec, command.Aggregation))
                 return ToInfo();
             throw SmpcException.Conflict($"Session '{key.Id}' already exists with other parameters.");
         }
@@ -47,20 +54,33 @@ public sealed class SessionGrain(
         state.State.ModellerId = command.ModellerId;
         state.State.Kind = command.Kind;
         state.State.PodIds = pods;
-        state.State.Phase = SessionPhase.Created;
         state.State.CreatedAt = time.GetUtcNow();
         state.State.Version = 1;
+        if (command.Kind == SessionKind.SecureAggregation)
+        {
+            var aggregation = CreateAggregation(command.Aggregation, pods.Count);
+            state.State.Phase = SessionPhase.KeyExchange;
+            aggregation.Deadline = state.State.CreatedAt + aggregation.Spec!.PhaseTimeout;
+            state.State.Aggregation = aggregation;
+        }
+        else
+        {
+            state.State.Phase = SessionPhase.Created;
+        }
+
         await state.WriteOrRollbackAsync(this, "session.create");
+        ScheduleDeadline();
         SmpcTelemetry.SessionsCreated.Add(1, new KeyValuePair<string, object?>("smpc.session.kind", command.Kind.ToString()));
         return ToInfo();
     }
 
-    Task<SessionInfo> ISessionGrain.GetAsync(Caller caller)
+    async Task<SessionInfo> ISessionGrain.GetAsync(Caller caller)
     {
         var what = $"Session '{Key.Id}'";
         caller.RequireTenant(Key.Tenant, what);
         if (!state.RecordExists || !MaySee(caller)) throw SmpcException.NotFound(what);
-        return Task.FromResult(ToInfo());
+        await AdvanceIfDueAsync();
+        return ToInfo();
     }
 
     /// <summary>Its modeller, its pods and the tenant's admin; other modellers and pods of the tenant do not see it.</summary>
@@ -89,5 +109,5 @@ public sealed class SessionGrain(
 
     private SessionInfo ToInfo() => new(
         Key.Tenant, Key.Id, state.State.ModellerId!, state.State.Kind, state.State.PodIds,
-        state.State.Phase, state.State.CreatedAt, state.State.Version);
+        state.State.Phase, state.State.CreatedAt, state.State.Version, AggregationStatus());
 }

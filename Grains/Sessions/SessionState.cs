@@ -12,4 +12,6 @@ public sealed class SessionState
     public DateTimeOffset CreatedAt { get; set; }
     /// <summary>Incremented on every accepted change; lets clients detect progress.</summary>
     public int Version { get; set; }
+    /// <summary>Present for secure-aggregation sessions.</summary>
+    public AggregationState? Aggregation { get; set; }
 }

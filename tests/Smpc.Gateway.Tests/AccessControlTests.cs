@@ -110,7 +110,7 @@ public sealed class AccessControlTests(EmbeddedService service)
         }
 
         await NotFoundAsync(() => b.Admin.IssuePodKeyAsync(a.Tenant, "p1"));
-        await NotFoundAsync(() => b.Modeller.CreateSessionAsync(a.Tenant, new CreateSessionRequest("s2", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"])));
+        await NotFoundAsync(() => b.Modeller.CreateSessionAsync(a.Tenant, new CreateSessionRequest("s2", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"], Scenario.SmallAggregation())));
         Assert.Equal("Modeller", (await a.Modeller.WhoAmIAsync()).Role); // a's key still works
     }
 
@@ -118,14 +118,14 @@ public sealed class AccessControlTests(EmbeddedService service)
     public async Task AModeller_SeesOnlyItsOwnSessions_AndAPodOnlyThoseItIsIn()
     {
         var t = await Scenario.TenantAsync(service, ["p1", "p2", "p3", "p4"]);
-        await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("s1", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"]));
+        await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("s1", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"], Scenario.SmallAggregation()));
         var other = await t.Admin.RegisterModellerAsync(t.Tenant, new RegisterModellerRequest("m2", "Other"));
         var m2 = service.Anonymous.WithKey(other.ApiKey!.ApiKey);
 
         await NotFoundAsync(() => m2.GetSessionAsync(t.Tenant, "s1"));
         await NotFoundAsync(() => t.Pods["p4"].GetSessionAsync(t.Tenant, "s1"));
-        await ForbiddenAsync(() => m2.CreateSessionAsync(t.Tenant, new CreateSessionRequest("s2", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"])));
-        await ForbiddenAsync(() => t.Pods["p1"].CreateSessionAsync(t.Tenant, new CreateSessionRequest("s3", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"])));
+        await ForbiddenAsync(() => m2.CreateSessionAsync(t.Tenant, new CreateSessionRequest("s2", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"], Scenario.SmallAggregation())));
+        await ForbiddenAsync(() => t.Pods["p1"].CreateSessionAsync(t.Tenant, new CreateSessionRequest("s3", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"], Scenario.SmallAggregation())));
         Assert.Equal("s1", (await t.Pods["p3"].GetSessionAsync(t.Tenant, "s1")).Id);
         Assert.Equal("s1", (await t.Admin.GetSessionAsync(t.Tenant, "s1")).Id);
     }

@@ -16,6 +16,9 @@ public sealed class EmbeddedService : IAsyncLifetime
 
     public List<Activity> Spans { get; } = [];
 
+    /// <summary>The service's clock: session deadlines pass when a test advances it.</summary>
+    public ManualClock Clock { get; } = new();
+
     public HttpClient Http { get; private set; } = null!;
 
     /// <summary>The operator key this service was configured with.</summary>
@@ -41,7 +44,11 @@ public sealed class EmbeddedService : IAsyncLifetime
                 $"--Smpc:Gateway:OperatorKeySha256={Smpc.ApiGateway.Auth.OperatorKeys.HashHex(OperatorKey)}",
                 "--Logging:LogLevel:Default=Warning",
             ],
-            builder => builder.Services.AddOpenTelemetry().WithTracing(t => t.AddInMemoryExporter(Spans)));
+            builder =>
+            {
+                builder.Services.AddOpenTelemetry().WithTracing(t => t.AddInMemoryExporter(Spans));
+                builder.Services.AddSingleton<TimeProvider>(Clock);
+            });
         await _app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri(url + "/") };
         Anonymous = new SmpcClient(Http);

@@ -28,7 +28,8 @@ public sealed class RestApiTests(EmbeddedService service)
         var tenantInfo = await t.Admin.GetTenantAsync(t.Tenant);
         var pod = await t.Pods["p1"].GetPodAsync(t.Tenant, "p2");
 
-        Assert.Equal(("m1", SessionKinds.SecureAggregation, "created", 1), (session.ModellerId, session.Kind, session.Phase, session.Version));
+        Assert.Equal(("m1", SessionKinds.SecureAggregation, SessionPhases.KeyExchange, 1), (session.ModellerId, session.Kind, session.Phase, session.Version));
+        Assert.Equal((2, "mean"), (session.Aggregation!.Threshold, session.Aggregation.Operation));
         Assert.Equal(["p1", "p2", "p3"], session.PodIds);
         Assert.Equal((3, 1), (tenantInfo.PodCount, tenantInfo.ModellerCount));
         Assert.Equal("Pod p2", pod.DisplayName);
@@ -40,7 +41,7 @@ public sealed class RestApiTests(EmbeddedService service)
     public async Task CreatingTheSameSessionTwice_ReturnsTheSameSession()
     {
         var t = await Scenario.TenantWithSessionAsync(service);
-        var again = await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("s1", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"]));
+        var again = await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("s1", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"], Scenario.SmallAggregation()));
         Assert.Equal(1, again.Version);
     }
 
@@ -49,7 +50,7 @@ public sealed class RestApiTests(EmbeddedService service)
     {
         var t = await Scenario.TenantWithSessionAsync(service);
         var error = await Assert.ThrowsAsync<SmpcApiException>(() =>
-            t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("s9", "m1", "magic", ["p1", "p2", "p3"])));
+            t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("s9", "m1", "magic", ["p1", "p2", "p3"], Scenario.SmallAggregation())));
         Assert.Equal((HttpStatusCode.BadRequest, ProblemTypes.Validation), (error.Status, error.Type));
     }
 

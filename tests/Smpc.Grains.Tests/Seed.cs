@@ -36,5 +36,8 @@ internal static class Seed
         return tenant;
     }
 
-    public static CreateSession AggregationSession() => new("m1", SessionKind.SecureAggregation, ["p1", "p2", "p3"]);
+    public static AggregationSpec Spec() =>
+        new([new AggregationField("x", 4, 10_000_000_000, -100, 100)], AggregationOperation.Mean, null, new byte[32], TimeSpan.FromMinutes(5), "x", null);
+
+    public static CreateSession AggregationSession() => new("m1", SessionKind.SecureAggregation, ["p1", "p2", "p3"], Spec());
 }

@@ -29,7 +29,7 @@ public sealed class SessionGrainTests(TwoSiloCluster cluster) : IClassFixture<Tw
         var session = _grains.GetSession(new EntityKey(tenant, "s1"));
         var original = await session.CreateAsync(Seed.Modeller(tenant), Seed.AggregationSession());
 
-        var error = await Assert.ThrowsAsync<SmpcException>(() => session.CreateAsync(Seed.Modeller(tenant), new CreateSession("m1", SessionKind.SecureAggregation, ["p3", "p2", "p1"])));
+        var error = await Assert.ThrowsAsync<SmpcException>(() => session.CreateAsync(Seed.Modeller(tenant), new CreateSession("m1", SessionKind.SecureAggregation, ["p3", "p2", "p1"], Seed.Spec())));
 
         Assert.Equal(SmpcErrorCode.Conflict, error.Code);
         Assert.Equal(original.PodIds, (await session.GetAsync(Seed.Modeller(tenant))).PodIds);
@@ -45,7 +45,7 @@ public sealed class SessionGrainTests(TwoSiloCluster cluster) : IClassFixture<Tw
         var tenant = await Seed.TenantWithMembersAsync(_grains);
         var session = _grains.GetSession(new EntityKey(tenant, "s1"));
 
-        var error = await Assert.ThrowsAsync<SmpcException>(() => session.CreateAsync(Seed.Modeller(tenant), new CreateSession("m1", SessionKind.SecureAggregation, pods)));
+        var error = await Assert.ThrowsAsync<SmpcException>(() => session.CreateAsync(Seed.Modeller(tenant), new CreateSession("m1", SessionKind.SecureAggregation, pods, Seed.Spec())));
 
         Assert.Equal(SmpcErrorCode.Validation, error.Code);
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);

@@ -57,7 +57,8 @@ internal static class Services
         foreach (var pod in new[] { "p1", "p2", "p3" })
             await admin.RegisterPodAsync(tenant, new RegisterPodRequest(pod, "Pod " + pod, Convert.ToBase64String(new byte[32])));
         var modeller = await admin.RegisterModellerAsync(tenant, new RegisterModellerRequest("m1", "Modeller"));
-        await admin.WithKey(modeller.ApiKey!.ApiKey).CreateSessionAsync(tenant, new CreateSessionRequest("s1", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"]));
+        await admin.WithKey(modeller.ApiKey!.ApiKey).CreateSessionAsync(tenant, new CreateSessionRequest("s1", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"],
+            new AggregationRequest([new AggregationFieldRequest("x", 3, -10, 10)], "mean", Convert.ToBase64String(new byte[32]), "x")));
         return modeller.ApiKey.ApiKey;
     }
 
@@ -65,7 +66,7 @@ internal static class Services
     public static async Task AssertSeededAsync(SmpcClient modeller, string tenant)
     {
         var session = await modeller.GetSessionAsync(tenant, "s1");
-        Assert.Equal(("m1", SessionKinds.SecureAggregation, "created"), (session.ModellerId, session.Kind, session.Phase));
+        Assert.Equal(("m1", SessionKinds.SecureAggregation, SessionPhases.KeyExchange), (session.ModellerId, session.Kind, session.Phase));
         Assert.Equal(["p1", "p2", "p3"], session.PodIds);
         var info = await modeller.GetTenantAsync(tenant);
         Assert.Equal((3, 1), (info.PodCount, info.ModellerCount));

@@ -51,7 +51,8 @@ public static class PayloadHarness
         var admin = @operator.WithKey((await @operator.CreateTenantAsync(new CreateTenantRequest("bench", "Bench"))).AdminKey!.ApiKey);
         foreach (var pod in new[] { "p1", "p2", "p3" }) await admin.RegisterPodAsync("bench", new RegisterPodRequest(pod, pod, Convert.ToBase64String(new byte[32])));
         var client = admin.WithKey((await admin.RegisterModellerAsync("bench", new RegisterModellerRequest("m1", "m1"))).ApiKey!.ApiKey);
-        await client.CreateSessionAsync("bench", new CreateSessionRequest("s1", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"]));
+        await client.CreateSessionAsync("bench", new CreateSessionRequest("s1", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"],
+            new AggregationRequest([new AggregationFieldRequest("x", 3, -10, 10)], "mean", Convert.ToBase64String(new byte[32]), "x")));
         var idleRss = silo.PeakResidentBytes();
 
         var upload = Stopwatch.StartNew();

@@ -1,0 +1,71 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Smpc.Grains.Interfaces.Diagnostics;
+using Smpc.Grains.Interfaces.Errors;
+using Smpc.Grains.Interfaces.Payloads;
+
+namespace Smpc.ApiGateway.Apis;
+
+/// <summary>Streams request bodies into payload grains and payloads into responses, one fixed-size chunk at a time, so gateway memory stays bounded.</summary>
+internal static class PayloadStreaming
+{
+    public const string OctetStream = "application/octet-stream";
+
+    /// <summary>Sends the body as chunks of <paramref name="chunkBytes"/> and completes the upload with its length and SHA-256.</summary>
+    public static async Task<PayloadManifest> UploadAsync(IPayloadGrain payload, Guid uploadId, Stream body, int chunkBytes, CancellationToken cancellationToken)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = ArrayPool<byte>.Shared.Rent(chunkBytes);
+        long total = 0;
+        var index = 0;
+        try
+        {
+            while (true)
+            {
+                var filled = await body.ReadAtLeastAsync(buffer.AsMemory(0, chunkBytes), chunkBytes, throwOnEndOfStream: false, cancellationToken);
+                if (filled == 0) break;
+                var chunk = buffer.AsSpan(0, filled).ToArray();
+                sha.AppendData(chunk);
+                await payload.WriteChunkAsync(uploadId, index++, chunk);
+                total += filled;
+                if (filled < chunkBytes) break;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (total == 0) throw SmpcException.Invalid("A payload must not be empty.");
+        SmpcTelemetry.BytesRelayed.Add(total);
+        return await payload.CompleteAsync(uploadId, total, Convert.ToHexStringLower(sha.GetHashAndReset()));
+    }
+
+    /// <summary>Writes a stored payload to the response with its length and RFC 9530 digest, prefetching one chunk ahead.</summary>
+    public static async Task DownloadAsync(IPayloadGrain payload, HttpContext http)
+    {
+        var manifest = await payload.GetManifestAsync();
+        http.Response.ContentType = OctetStream;
+        http.Response.ContentLength = manifest.Length;
+        http.Response.Headers["Repr-Digest"] = $"sha-256=:{Convert.ToBase64String(Convert.FromHexString(manifest.Sha256))}:";
+        var next = payload.ReadChunkAsync(0);
+        for (var i = 0; i < manifest.ChunkLengths.Count; i++)
+        {
+            var chunk = await next;
+            if (i + 1 < manifest.ChunkLengths.Count) next = payload.ReadChunkAsync(i + 1);
+            await http.Response.Body.WriteAsync(chunk, http.RequestAborted);
+        }
+
+        SmpcTelemetry.BytesRelayed.Add(manifest.Length);
+    }
+
+    /// <summary>Raises the body limit of this request to <paramref name="limit"/>; false when the declared length is already over it.</summary>
+    public static bool AllowBody(HttpContext http, long limit)
+    {
+        var sizeFeature = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = limit;
+        return !(http.Request.ContentLength > limit);
+    }
+
+    public static bool IsOctetStream(HttpContext http) => string.Equals(http.Request.ContentType, OctetStream, StringComparison.OrdinalIgnoreCase);
+}

@@ -1,0 +1,108 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Smpc.ApiGateway.Auth;
+using Smpc.Client.Contracts;
+using Smpc.Grains.Interfaces.Diagnostics;
+using Smpc.Grains.Interfaces.Errors;
+using Smpc.Grains.Interfaces.Keys;
+using Smpc.Grains.Interfaces.Payloads;
+using Smpc.Grains.Interfaces.Sessions;
+
+namespace Smpc.ApiGateway.Apis;
+
+/// <summary>The steps of secure aggregation (DESIGN.md §3.1). The gateway moves bytes; the session grain checks every message.</summary>
+public static class SecureAggregationApi
+{
+    /// <summary>The largest base64 protocol message body accepted (share envelopes of 50 pods fit easily).</summary>
+    private const long MaxMessageBytes = 1 << 20;
+
+    public static RouteGroupBuilder MapSecureAggregationApi(this RouteGroupBuilder v1)
+    {
+        var secagg = v1.MapGroup("/tenants/{tenantId}/sessions/{sessionId}/secagg").WithTags("Secure aggregation");
+        secagg.MapPost("/key-bundle", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, ProtocolMessage body, ClaimsPrincipal user, IGrainFactory grains) =>
+                Ok(await Session(tenantId, sessionId, grains).SubmitKeyBundleAsync(user.ToCaller(), Decode(body.Data))))
+            .WithName("SubmitKeyBundle").WithSummary("Pod, step 1: publishes its signed key bundle (idempotent for the same bytes).")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        secagg.MapGet("/key-bundles", async Task<Ok<ProtocolMessages>> (string tenantId, string sessionId, ClaimsPrincipal user, IGrainFactory grains) =>
+                Many(await Session(tenantId, sessionId, grains).GetKeyBundlesAsync(user.ToCaller())))
+            .WithName("GetKeyBundles").WithSummary("Pods and modeller: every key bundle, once the key exchange has closed.")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        secagg.MapPost("/share-envelopes", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, ProtocolMessages body, ClaimsPrincipal user, IGrainFactory grains) =>
+                Ok(await Session(tenantId, sessionId, grains).SubmitShareEnvelopesAsync(user.ToCaller(), [.. (body.Items ?? []).Select(Decode)])))
+            .WithName("SubmitShareEnvelopes").WithSummary("Pod, step 2: its sealed share envelopes, one per other key-bundle sender; relayed unopened.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        secagg.MapGet("/share-envelopes", async Task<Ok<ProtocolMessages>> (string tenantId, string sessionId, ClaimsPrincipal user, IGrainFactory grains) =>
+                Many(await Session(tenantId, sessionId, grains).GetShareEnvelopesAsync(user.ToCaller())))
+            .WithName("GetShareEnvelopes").WithSummary("Pod: the envelopes addressed to it, once the share exchange has closed.")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        secagg.MapPut("/masked-input", SubmitMaskedInputAsync).WithName("SubmitMaskedInput")
+            .WithSummary("Pod, step 3: its masked vector as application/octet-stream (little-endian 8-byte field elements, each below q).")
+            .Accepts<Stream>(PayloadStreaming.OctetStream)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        secagg.MapGet("/unmask-request", async Task<Ok<ProtocolMessage>> (string tenantId, string sessionId, ClaimsPrincipal user, IGrainFactory grains) =>
+                TypedResults.Ok(new ProtocolMessage(Convert.ToBase64String(await Session(tenantId, sessionId, grains).GetUnmaskRequestAsync(user.ToCaller())))))
+            .WithName("GetUnmaskRequest").WithSummary("Survivors and modeller: the share senders and survivors the unmasking is about.")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        secagg.MapPost("/unmask-response", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, ProtocolMessage body, ClaimsPrincipal user, IGrainFactory grains) =>
+                Ok(await Session(tenantId, sessionId, grains).SubmitUnmaskResponseAsync(user.ToCaller(), Decode(body.Data))))
+            .WithName("SubmitUnmaskResponse").WithSummary("Survivor, step 4: its shares for the modeller, sealed to the modeller's key.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        secagg.MapGet("/material", async Task<Ok<UnmaskMaterialResponse>> (string tenantId, string sessionId, ClaimsPrincipal user, IGrainFactory grains) =>
+            {
+                var material = await Session(tenantId, sessionId, grains).GetUnmaskMaterialAsync(user.ToCaller());
+                return TypedResults.Ok(new UnmaskMaterialResponse(
+                    [.. material.KeyBundles.Select(Convert.ToBase64String)], Convert.ToBase64String(material.UnmaskRequest), [.. material.Responses.Select(Convert.ToBase64String)]));
+            })
+            .WithName("GetUnmaskMaterial").WithSummary("Modeller, step 5: key bundles, unmask request and the responses sealed to it.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        secagg.MapGet("/masked-sum", async (string tenantId, string sessionId, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
+            {
+                var material = await Session(tenantId, sessionId, grains).GetUnmaskMaterialAsync(user.ToCaller());
+                await PayloadStreaming.DownloadAsync(grains.GetPayload(PayloadKey.Parse(material.MaskedSumPayload)), http);
+            })
+            .WithName("GetMaskedSum").WithSummary("Modeller: the survivors' masked vectors summed mod q, as application/octet-stream.")
+            .Produces(StatusCodes.Status200OK, contentType: PayloadStreaming.OctetStream)
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        secagg.MapPost("/complete", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, CompleteAggregationRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
+                Ok(await Session(tenantId, sessionId, grains).CompleteAsync(user.ToCaller(), body.IncludedParties ?? [])))
+            .WithName("CompleteAggregation").WithSummary("Modeller: reports that it computed the result from the survivors (the result stays with it).")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        return v1;
+    }
+
+    private static async Task<Results<Ok<SessionResponse>, ProblemHttpResult>> SubmitMaskedInputAsync(
+        string tenantId, string sessionId, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!PayloadStreaming.IsOctetStream(http))
+            return PayloadsApi.ProblemMappingShortcuts.UnsupportedMediaType($"Masked vectors are sent as {PayloadStreaming.OctetStream}.");
+        var session = Session(tenantId, sessionId, grains);
+        var caller = user.ToCaller();
+        using var activity = SmpcTelemetry.Gateway.StartActivity("secagg.masked.upload");
+        var upload = await session.BeginMaskedInputAsync(caller);
+        if (!PayloadStreaming.AllowBody(http, upload.TotalBytes))
+            return PayloadsApi.ProblemMappingShortcuts.TooLarge($"The masked vector must hold exactly {upload.TotalBytes} bytes.");
+        await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, http.RequestAborted);
+        return Ok(await session.CommitMaskedInputAsync(caller));
+    }
+
+    private static ISessionGrain Session(string tenantId, string sessionId, IGrainFactory grains) =>
+        grains.GetSession(RouteIds.Key(tenantId, sessionId, "Session"));
+
+    private static Ok<SessionResponse> Ok(SessionInfo info) => TypedResults.Ok(SessionsApi.ToResponse(info));
+
+    private static Ok<ProtocolMessages> Many(IReadOnlyList<byte[]> items) => TypedResults.Ok(new ProtocolMessages([.. items.Select(Convert.ToBase64String)]));
+
+    private static byte[] Decode(string? base64)
+    {
+        if (string.IsNullOrEmpty(base64) || base64.Length > MaxMessageBytes) throw SmpcException.Invalid("A protocol message is 1 byte to 1 MiB of base64.");
+        try
+        {
+            return Convert.FromBase64String(base64);
+        }
+        catch (FormatException)
+        {
+            throw SmpcException.Invalid("A protocol message must be base64.");
+        }
+    }
+}

@@ -1,0 +1,41 @@
+// REST contracts of the secure-aggregation steps. Protocol messages travel as base64 of their byte-exact formats
+// (docs/protocols/secure-aggregation.md); masked vectors and the masked sum as application/octet-stream.
+namespace Smpc.Client.Contracts;
+
+/// <summary>One named field (tensor) of the vector: length, declared bounds, fixed-point precision (default 10^10; 1 = exact integers).</summary>
+public sealed record AggregationFieldRequest(string Name, int Length, double Min, double Max, long? Precision = null);
+
+/// <summary>What a secure-aggregation session computes. <c>Operation</c>: sum, mean or weighted-mean; <c>ModellerPublicKey</c>: the modeller's X25519 session key (base64).</summary>
+public sealed record AggregationRequest(
+    IReadOnlyList<AggregationFieldRequest> Fields, string Operation, string ModellerPublicKey, string Input,
+    int? Threshold = null, int PhaseTimeoutSeconds = 300, string? WeightField = null);
+
+/// <summary>Progress of a secure-aggregation session, by party number (1..n, the order of <c>podIds</c>).</summary>
+public sealed record AggregationStatusResponse(
+    string ProtocolSessionId, int Threshold, IReadOnlyList<AggregationFieldRequest> Fields, string Operation, string Input, string? WeightField,
+    string ModellerPublicKey, DateTimeOffset? PhaseDeadline, IReadOnlyList<int> KeyBundles, IReadOnlyList<int> ShareSenders,
+    IReadOnlyList<int> MaskedInputs, IReadOnlyList<int> UnmaskResponses, IReadOnlyList<int> Dropped, IReadOnlyList<int>? Included, string? FailureReason);
+
+/// <summary>One protocol message, base64.</summary>
+public sealed record ProtocolMessage(string Data);
+
+/// <summary>Several protocol messages, base64.</summary>
+public sealed record ProtocolMessages(IReadOnlyList<string> Items);
+
+/// <summary>What the modeller's client needs to unmask (the masked sum itself is fetched as octet-stream).</summary>
+public sealed record UnmaskMaterialResponse(IReadOnlyList<string> KeyBundles, string UnmaskRequest, IReadOnlyList<string> Responses);
+
+/// <summary>The modeller reports which parties its result included; the result itself never reaches the service.</summary>
+public sealed record CompleteAggregationRequest(IReadOnlyList<int> IncludedParties);
+
+/// <summary>Wire names of session phases.</summary>
+public static class SessionPhases
+{
+    public const string Created = "created";
+    public const string KeyExchange = "key-exchange";
+    public const string ShareExchange = "share-exchange";
+    public const string MaskedInput = "masked-input";
+    public const string Unmasking = "unmasking";
+    public const string Completed = "completed";
+    public const string Failed = "failed";
+}

@@ -1,0 +1,37 @@
+using Smpc.Client.Contracts;
+using Smpc.Protocols.Encoding;
+using Smpc.Protocols.SecureAggregation;
+
+namespace Smpc.Client.SecureAggregation;
+
+/// <summary>Derives the protocol parameters of a session from its REST resource, identically on every pod and the modeller.</summary>
+public static class AggregationSession
+{
+    /// <summary>The session's <see cref="SessionParameters"/>.</summary>
+    public static SessionParameters Parameters(SessionResponse session)
+    {
+        var a = session.Aggregation ?? throw new InvalidOperationException($"Session {session.Id} is not a secure-aggregation session.");
+        var layout = new VectorLayout(a.Fields.Select(f => new FieldSpec(f.Name, f.Length, f.Precision ?? FieldSpec.DefaultPrecision, f.Min, f.Max)));
+        return SessionParameters.Create(a.ProtocolSessionId, session.PodIds.Count, layout, Convert.FromBase64String(a.ModellerPublicKey), a.Threshold);
+    }
+
+    /// <summary>
+    /// Party number → identity fingerprint for every pod of the session. Configured pins win; the others are read from the
+    /// tenant's registry (trust on first use), which protects against key substitution in transit but not against a
+    /// service that lies in its registry: pin fingerprints in the agent configuration for that.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<int, string>> PinsAsync(
+        SmpcClient client, SessionResponse session, IReadOnlyDictionary<string, string>? configuredPins, CancellationToken ct)
+    {
+        var pins = new Dictionary<int, string>();
+        for (var i = 0; i < session.PodIds.Count; i++)
+        {
+            var pod = session.PodIds[i];
+            pins[i + 1] = configuredPins?.GetValueOrDefault(pod)
+                ?? (await client.GetPodAsync(session.Tenant, pod, ct)).IdentityFingerprint
+                ?? throw new InvalidOperationException($"Pod {pod} has no identity key.");
+        }
+
+        return pins;
+    }
+}

@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using Smpc.Client.Contracts;
+using Smpc.Protocols.Crypto;
+using Smpc.Protocols.Randomness;
+using Smpc.Protocols.SecureAggregation;
+
+namespace Smpc.Client.SecureAggregation;
+
+/// <summary>The result, computed in the modeller's process: per field, the sum, mean or weighted mean over the included pods.</summary>
+public sealed record AggregationOutcome(SessionResponse Session, IReadOnlyDictionary<string, double[]> Values, IReadOnlyList<int> IncludedParties, AggregateResult Raw);
+
+/// <summary>
+/// The modeller's side of secure aggregation: creates the session with a fresh X25519 session key, waits for the
+/// survivors' unmask responses, then reconstructs the masks and computes the aggregate locally. The session's private key
+/// and the result never leave this process; the service is told only which parties were included.
+/// </summary>
+public sealed class ModellerAggregation : IDisposable
+{
+    private readonly SmpcClient _client;
+    private readonly X25519KeyPair _sessionKey;
+    private readonly IReadOnlyDictionary<string, string>? _pins;
+
+    private ModellerAggregation(SmpcClient client, SessionResponse session, X25519KeyPair sessionKey, IReadOnlyDictionary<string, string>? pins)
+    {
+        _client = client;
+        Session = session;
+        _sessionKey = sessionKey;
+        _pins = pins;
+    }
+
+    /// <summary>The session as created.</summary>
+    public SessionResponse Session { get; }
+
+    /// <summary>How often the session is polled.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Creates the session; <paramref name="aggregation"/>'s modeller key is replaced by a fresh session key.</summary>
+    public static async Task<ModellerAggregation> CreateAsync(
+        SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, AggregationRequest aggregation,
+        IRandomSource? random = null, IReadOnlyDictionary<string, string>? pinnedFingerprints = null, CancellationToken ct = default)
+    {
+        var key = X25519KeyPair.Generate(random ?? SystemRandomSource.Instance);
+        try
+        {
+            var request = new CreateSessionRequest(sessionId, modellerId, SessionKinds.SecureAggregation, pods,
+                aggregation with { ModellerPublicKey = Convert.ToBase64String(key.PublicKey) });
+            var session = await client.CreateSessionAsync(tenant, request, ct);
+            return new ModellerAggregation(client, session, key, pinnedFingerprints);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Waits until the survivors have answered (all of them, or at least t once the deadline passed), unmasks, reports completion.</summary>
+    public async Task<AggregationOutcome> WaitForResultAsync(CancellationToken ct = default)
+    {
+        var session = await WaitForResponsesAsync(ct);
+        var parameters = AggregationSession.Parameters(session);
+        AggregateResult result;
+        using (var span = SmpcClient.Activity.StartActivity("secagg.unmask"))
+        {
+            span?.SetTag("smpc.session", session.Id);
+            var material = await _client.GetUnmaskMaterialAsync(session.Tenant, session.Id, ct);
+            var sum = await _client.GetMaskedSumAsync(session.Tenant, session.Id, ct);
+            var pins = await AggregationSession.PinsAsync(_client, session, _pins, ct);
+            var unmasker = new SecureAggregationUnmasker(parameters, _sessionKey, pins);
+            unmasker.AcceptKeyBundles([.. material.KeyBundles.Select(b => KeyBundle.Parse(Convert.FromBase64String(b)))]);
+            unmasker.AcceptUnmaskRequest(UnmaskRequest.Parse(Convert.FromBase64String(material.UnmaskRequest)));
+            foreach (var response in material.Responses) unmasker.AcceptResponse(UnmaskResponse.Parse(Convert.FromBase64String(response)));
+            result = unmasker.Finish(sum);
+        }
+
+        using (var span = SmpcClient.Activity.StartActivity("secagg.result"))
+        {
+            span?.SetTag("smpc.session", session.Id);
+            span?.SetTag("smpc.included", result.IncludedParties.Count);
+            var a = session.Aggregation!;
+            var values = a.Fields.Where(f => a.Operation != "weighted-mean" || f.Name != a.WeightField).ToDictionary(
+                f => f.Name,
+                f => a.Operation switch
+                {
+                    "mean" => result.Mean(f.Name),
+                    "weighted-mean" => result.WeightedMean(f.Name, a.WeightField!),
+                    _ => result.Sum(f.Name),
+                });
+            var completed = await _client.CompleteAggregationAsync(session.Tenant, session.Id, result.IncludedParties, ct);
+            return new AggregationOutcome(completed, values, result.IncludedParties, result);
+        }
+    }
+
+    private async Task<SessionResponse> WaitForResponsesAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            var session = await _client.GetSessionAsync(Session.Tenant, Session.Id, ct);
+            var a = session.Aggregation!;
+            if (session.Phase == SessionPhases.Failed) throw new SecureAggregationFailedException(session, a.FailureReason ?? "the session failed");
+            var enough = a.UnmaskResponses.Count >= a.Threshold && (a.UnmaskResponses.Count == a.MaskedInputs.Count || a.PhaseDeadline is null);
+            if (session.Phase is SessionPhases.Unmasking or SessionPhases.Completed && enough) return session;
+            await Task.Delay(PollInterval, ct);
+        }
+    }
+
+    public void Dispose() => _sessionKey.Dispose();
+}
+
+/// <summary>The session ended without a result; <see cref="Exception.Message"/> says why (e.g. too few pods before a deadline).</summary>
+public sealed class SecureAggregationFailedException(SessionResponse session, string reason) : Exception(reason)
+{
+    public SessionResponse Session { get; } = session;
+}

@@ -1,0 +1,32 @@
+namespace Smpc.Grains.Interfaces.Sessions;
+
+/// <summary>One named field (tensor) of the aggregated vector: its length, fixed-point precision and declared bounds.</summary>
+[GenerateSerializer, Immutable, Alias("smpc.aggregation-field")]
+public sealed record AggregationField(
+    [property: Id(0)] string Name,
+    [property: Id(1)] int Length,
+    [property: Id(2)] long Precision,
+    [property: Id(3)] double Min,
+    [property: Id(4)] double Max);
+
+/// <summary>What a secure-aggregation session computes and under which rules.</summary>
+[GenerateSerializer, Immutable, Alias("smpc.aggregation-spec")]
+public sealed record AggregationSpec(
+    [property: Id(0)] IReadOnlyList<AggregationField> Fields,
+    [property: Id(1)] AggregationOperation Operation,
+    [property: Id(2)] int? Threshold,
+    [property: Id(3)] byte[] ModellerPublicKey,
+    [property: Id(4)] TimeSpan PhaseTimeout,
+    [property: Id(5)] string Input,
+    [property: Id(6)] string? WeightField);
+
+/// <summary>The aggregate the modeller computes from the unmasked sum.</summary>
+public enum AggregationOperation
+{
+    /// <summary>Σ x_i.</summary>
+    Sum = 1,
+    /// <summary>Σ x_i / |included|.</summary>
+    Mean = 2,
+    /// <summary>Σ w_i·x_i / Σ w_i, with the weight submitted as its own field.</summary>
+    WeightedMean = 3,
+}

@@ -1,0 +1,30 @@
+using Smpc.Grains.Interfaces.Sessions;
+
+namespace Smpc.Grains.Sessions;
+
+/// <summary>
+/// Stored state of a secure-aggregation round. Everything here is public or ciphertext: signed key bundles, share
+/// envelopes sealed pod-to-pod, the names of masked-vector payloads (uniformly random alone), and unmask responses sealed
+/// to the modeller. The service never holds an input, a mask, a seed or the result.
+/// </summary>
+public sealed class AggregationState
+{
+    public AggregationSpec? Spec { get; set; }
+    public int Threshold { get; set; }
+    public DateTimeOffset? Deadline { get; set; }
+    public SortedDictionary<int, byte[]> KeyBundles { get; set; } = [];
+    public SortedDictionary<int, List<byte[]>> Envelopes { get; set; } = [];
+    public SortedSet<int> MaskedInputs { get; set; } = [];
+    public SortedDictionary<int, byte[]> Responses { get; set; } = [];
+    public SortedSet<int> Dropped { get; set; } = [];
+    /// <summary>U1, fixed when the key exchange closes.</summary>
+    public List<int>? KeyHolders { get; set; }
+    /// <summary>U2, fixed when the share exchange closes.</summary>
+    public List<int>? ShareSenders { get; set; }
+    /// <summary>U3, fixed when the masked-input phase closes.</summary>
+    public List<int>? Survivors { get; set; }
+    public byte[]? UnmaskRequest { get; set; }
+    public string? MaskedSumPayload { get; set; }
+    public List<int>? Included { get; set; }
+    public string? FailureReason { get; set; }
+}

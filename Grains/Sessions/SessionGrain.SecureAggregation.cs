@@ -1,0 +1,444 @@
+using System.Diagnostics;
+using Smpc.Grains.Interfaces.Access;
+using Smpc.Grains.Interfaces.Diagnostics;
+using Smpc.Grains.Interfaces.Errors;
+using Smpc.Grains.Interfaces.Keys;
+using Smpc.Grains.Interfaces.Payloads;
+using Smpc.Grains.Interfaces.Sessions;
+using Smpc.Grains.Storage;
+using Smpc.Protocols;
+using Smpc.Protocols.Encoding;
+using Smpc.Protocols.SecureAggregation;
+
+namespace Smpc.Grains.Sessions;
+
+/// <summary>
+/// Secure aggregation (DESIGN.md §3.1) as the service runs it: it collects signed key bundles (U1), relays sealed share
+/// envelopes (U2), stores masked vectors and sums the survivors' (U3) mod q, and relays unmask responses sealed to the
+/// modeller. It parses and checks every message, and holds nothing that could reveal an input or the result.
+/// A phase closes when every expected pod has acted, or at its deadline with at least t of them; with fewer, the
+/// session fails with the reason and the late pods.
+/// </summary>
+public sealed partial class SessionGrain
+{
+    private const string MaskedSumName = "masked-sum";
+    private IGrainTimer? _deadlineTimer;
+
+    private AggregationState Aggregation =>
+        state.State.Aggregation ?? throw SmpcException.Invalid("This is not a secure-aggregation session.");
+
+    private string ProtocolSessionId => Key.ToString();
+
+    private static AggregationState CreateAggregation(AggregationSpec? spec, int podCount)
+    {
+        if (spec is null) throw SmpcException.Invalid("A secure-aggregation session needs an aggregation spec (fields, operation, modeller key).");
+        if (spec.PhaseTimeout < TimeSpan.FromSeconds(1) || spec.PhaseTimeout > TimeSpan.FromDays(7))
+            throw SmpcException.Invalid("phaseTimeout must be between 1 second and 7 days.");
+        if (!EntityKey.IsValidId(spec.Input)) throw SmpcException.Invalid("input must name the pods' input (an id).");
+        if (!Enum.IsDefined(spec.Operation)) throw SmpcException.Invalid("operation must be sum, mean or weighted-mean.");
+        if (spec.Operation == AggregationOperation.WeightedMean && !spec.Fields.Any(f => f.Name == spec.WeightField && f.Length == 1))
+            throw SmpcException.Invalid("weighted-mean needs weightField to name a field of length 1.");
+        var parameters = Parameters(spec, podCount, "validation");
+        return new AggregationState { Spec = spec, Threshold = parameters.Threshold };
+    }
+
+    /// <summary>Protocol parameters; a bad spec surfaces as a validation error that names the field or bound.</summary>
+    private static SessionParameters Parameters(AggregationSpec spec, int podCount, string sessionId)
+    {
+        try
+        {
+            var layout = new VectorLayout(spec.Fields.Select(f => new FieldSpec(f.Name, f.Length, f.Precision, f.Min, f.Max)));
+            var parameters = SessionParameters.Create(sessionId, podCount, layout, spec.ModellerPublicKey, spec.Threshold);
+            _ = parameters.Codec; // the codec proves that n bounded inputs cannot wrap the field
+            return parameters;
+        }
+        catch (Exception ex) when (ex is ProtocolException or ArgumentException)
+        {
+            throw SmpcException.Invalid(ex.Message);
+        }
+    }
+
+    private SessionParameters Parameters() => Parameters(Aggregation.Spec!, state.State.PodIds.Count, ProtocolSessionId);
+
+    private static bool SameSpec(AggregationSpec? a, AggregationSpec? b) =>
+        a is null ? b is null : b is not null && a.Fields.SequenceEqual(b.Fields) && a.Operation == b.Operation && a.Threshold == b.Threshold
+            && a.ModellerPublicKey.AsSpan().SequenceEqual(b.ModellerPublicKey) && a.PhaseTimeout == b.PhaseTimeout && a.Input == b.Input && a.WeightField == b.WeightField;
+
+    private AggregationStatus? AggregationStatus()
+    {
+        if (state.State.Aggregation is not { Spec: not null } a) return null;
+        return new AggregationStatus(ProtocolSessionId, a.Threshold, a.Spec, a.Deadline, [.. a.KeyBundles.Keys], [.. a.Envelopes.Keys],
+            [.. a.MaskedInputs], [.. a.Responses.Keys], [.. a.Dropped], a.Included, a.FailureReason);
+    }
+
+    /// <summary>The calling pod's party index (1..n), or not-found for anyone who is not one of the session's pods.</summary>
+    private int PartyOf(Caller caller)
+    {
+        var what = $"Session '{Key.Id}'";
+        caller.RequireTenant(Key.Tenant, what);
+        if (!state.RecordExists || !MaySee(caller)) throw SmpcException.NotFound(what);
+        caller.RequireRole(CallerRole.Pod);
+        return state.State.PodIds.IndexOf(caller.Subject!) + 1;
+    }
+
+    private void RequireModeller(Caller caller)
+    {
+        var what = $"Session '{Key.Id}'";
+        caller.RequireTenant(Key.Tenant, what);
+        if (!state.RecordExists || !MaySee(caller)) throw SmpcException.NotFound(what);
+        caller.RequireRole(CallerRole.Modeller);
+    }
+
+    private void RequirePhase(SessionPhase phase, int? party = null)
+    {
+        if (state.State.Phase == phase) return;
+        if (party is { } p && Aggregation.Dropped.Contains(p))
+            throw SmpcException.WrongPhase($"Party {p} was declared dropped in this round and can no longer take part.");
+        var detail = state.State.Phase == SessionPhase.Failed ? $" It failed: {Aggregation.FailureReason}" : "";
+        throw SmpcException.WrongPhase($"The session is in phase {state.State.Phase}, not {phase}.{detail}");
+    }
+
+    async Task<SessionInfo> ISessionGrain.SubmitKeyBundleAsync(Caller caller, byte[] bundle)
+    {
+        var party = PartyOf(caller);
+        await AdvanceIfDueAsync();
+        var a = Aggregation;
+        if (a.KeyBundles.TryGetValue(party, out var existing))
+        {
+            if (existing.AsSpan().SequenceEqual(bundle)) return ToInfo();
+            throw SmpcException.Conflict($"Party {party} already published another key bundle.");
+        }
+
+        RequirePhase(SessionPhase.KeyExchange, party);
+        using var activity = Span("secagg.keys.accept", party);
+        var parsed = Parse(bundle, b => KeyBundle.Parse(b), "key bundle");
+        if (parsed.SessionId != ProtocolSessionId || parsed.Party != party)
+            throw SmpcException.Invalid($"The key bundle must be for session '{ProtocolSessionId}' and party {party}.");
+        if (!parsed.VerifySignature(0)) throw SmpcException.Invalid("The key bundle's signature does not verify.");
+        var registered = await GrainFactory.GetPod(new EntityKey(Key.Tenant, caller.Subject!)).GetAsync(caller);
+        if (!registered.IdentityPublicKey.AsSpan().SequenceEqual(parsed.IdentityKey))
+            throw SmpcException.Invalid("The key bundle is signed with an identity key other than the pod's registered one.");
+
+        a.KeyBundles[party] = bundle;
+        if (a.KeyBundles.Count == state.State.PodIds.Count) CloseKeyExchange();
+        await SaveAsync("secagg.keys");
+        return ToInfo();
+    }
+
+    Task<IReadOnlyList<byte[]>> ISessionGrain.GetKeyBundlesAsync(Caller caller) => ReadAsync(caller, () =>
+    {
+        if (Aggregation.KeyHolders is null) throw SmpcException.WrongPhase("Key bundles are released when the key exchange closes.");
+        return Task.FromResult<IReadOnlyList<byte[]>>([.. Aggregation.KeyBundles.Values]);
+    });
+
+    async Task<SessionInfo> ISessionGrain.SubmitShareEnvelopesAsync(Caller caller, IReadOnlyList<byte[]> envelopes)
+    {
+        var party = PartyOf(caller);
+        await AdvanceIfDueAsync();
+        var a = Aggregation;
+        if (a.Envelopes.TryGetValue(party, out var existing))
+        {
+            if (existing.Count == envelopes.Count && existing.Zip(envelopes).All(p => p.First.AsSpan().SequenceEqual(p.Second))) return ToInfo();
+            throw SmpcException.Conflict($"Party {party} already sent other share envelopes.");
+        }
+
+        RequirePhase(SessionPhase.ShareExchange, party);
+        if (!a.KeyHolders!.Contains(party)) throw SmpcException.WrongPhase($"Party {party} published no key bundle and was dropped.");
+        using var activity = Span("secagg.shares.accept", party);
+        var recipients = new SortedSet<int>();
+        foreach (var bytes in envelopes)
+        {
+            var envelope = Parse(bytes, b => ShareEnvelope.Parse(b), "share envelope");
+            if (envelope.SessionId != ProtocolSessionId || envelope.From != party)
+                throw SmpcException.Invalid($"Every envelope must be from party {party} of session '{ProtocolSessionId}'.");
+            if (envelope.To == party || !a.KeyHolders.Contains(envelope.To) || !recipients.Add(envelope.To))
+                throw SmpcException.Invalid($"Envelope to party {envelope.To} is not expected (self, unknown or repeated).");
+        }
+
+        var expected = a.KeyHolders.Where(p => p != party).ToList();
+        if (!recipients.SetEquals(expected))
+            throw SmpcException.Invalid($"Envelopes are missing for parties {string.Join(", ", expected.Except(recipients))}.");
+        a.Envelopes[party] = [.. envelopes];
+        if (a.Envelopes.Count == a.KeyHolders.Count) CloseShareExchange();
+        await SaveAsync("secagg.shares");
+        return ToInfo();
+    }
+
+    Task<IReadOnlyList<byte[]>> ISessionGrain.GetShareEnvelopesAsync(Caller caller)
+    {
+        var party = PartyOf(caller);
+        return ReadAsync(caller, () =>
+        {
+            var a = Aggregation;
+            if (a.ShareSenders is null) throw SmpcException.WrongPhase("Share envelopes are released when the share exchange closes.");
+            if (!a.ShareSenders.Contains(party)) throw SmpcException.WrongPhase($"Party {party} was declared dropped in this round.");
+            var mine = a.ShareSenders.Where(sender => sender != party)
+                .Select(sender => a.Envelopes[sender].Single(e => ShareEnvelope.Parse(e).To == party))
+                .ToList();
+            return Task.FromResult<IReadOnlyList<byte[]>>(mine);
+        });
+    }
+
+    async Task<MaskedUpload> ISessionGrain.BeginMaskedInputAsync(Caller caller)
+    {
+        var party = PartyOf(caller);
+        await AdvanceIfDueAsync();
+        RequirePhase(SessionPhase.MaskedInput, party);
+        if (!Aggregation.ShareSenders!.Contains(party)) throw SmpcException.WrongPhase($"Party {party} was declared dropped in this round.");
+        var parameters = Parameters();
+        var chunkBytes = parameters.ChunkElements * sizeof(ulong);
+        var total = (long)parameters.Layout.Length * sizeof(ulong);
+        var payload = MaskedPayload(party);
+        var uploadId = await GrainFactory.GetPayload(payload).BeginAsync(new PayloadConstraints(total, chunkBytes, parameters.Field.Modulus));
+        return new MaskedUpload(payload.ToString(), uploadId, chunkBytes, total);
+    }
+
+    async Task<SessionInfo> ISessionGrain.CommitMaskedInputAsync(Caller caller)
+    {
+        var party = PartyOf(caller);
+        await AdvanceIfDueAsync();
+        var a = Aggregation;
+        if (a.MaskedInputs.Contains(party)) return ToInfo(); // the payload grain already refused different bytes
+        RequirePhase(SessionPhase.MaskedInput, party);
+        if (!a.ShareSenders!.Contains(party)) throw SmpcException.WrongPhase($"Party {party} was declared dropped in this round.");
+        using var activity = Span("secagg.masked.accept", party);
+        var manifest = await GrainFactory.GetPayload(MaskedPayload(party)).GetManifestAsync();
+        var expected = (long)Parameters().Layout.Length * sizeof(ulong);
+        if (manifest.Length != expected) throw SmpcException.Invalid($"The masked vector must hold {expected} bytes, not {manifest.Length}.");
+
+        a.MaskedInputs.Add(party);
+        if (a.MaskedInputs.Count == a.ShareSenders.Count) await CloseMaskedInputAsync();
+        await SaveAsync("secagg.masked");
+        return ToInfo();
+    }
+
+    Task<byte[]> ISessionGrain.GetUnmaskRequestAsync(Caller caller) => ReadAsync(caller, () =>
+    {
+        var a = Aggregation;
+        if (a.UnmaskRequest is null) throw SmpcException.WrongPhase("The unmask request exists once the masked-input phase closes.");
+        if (caller.Role == CallerRole.Pod && !a.Survivors!.Contains(state.State.PodIds.IndexOf(caller.Subject!) + 1))
+            throw SmpcException.WrongPhase("Only survivors answer the unmask request.");
+        return Task.FromResult(a.UnmaskRequest);
+    });
+
+    async Task<SessionInfo> ISessionGrain.SubmitUnmaskResponseAsync(Caller caller, byte[] response)
+    {
+        var party = PartyOf(caller);
+        await AdvanceIfDueAsync();
+        var a = Aggregation;
+        if (a.Responses.TryGetValue(party, out var existing))
+        {
+            if (existing.AsSpan().SequenceEqual(response)) return ToInfo();
+            throw SmpcException.Conflict($"Party {party} already sent another unmask response.");
+        }
+
+        RequirePhase(SessionPhase.Unmasking, party);
+        if (!a.Survivors!.Contains(party)) throw SmpcException.WrongPhase($"Party {party} is not a survivor of this round.");
+        using var activity = Span("secagg.unmask.accept", party);
+        var parsed = Parse(response, b => UnmaskResponse.Parse(b), "unmask response");
+        if (parsed.SessionId != ProtocolSessionId || parsed.Party != party)
+            throw SmpcException.Invalid($"The unmask response must be party {party}'s for session '{ProtocolSessionId}'.");
+        a.Responses[party] = response;
+        await SaveAsync("secagg.unmask");
+        return ToInfo();
+    }
+
+    async Task<UnmaskMaterial> ISessionGrain.GetUnmaskMaterialAsync(Caller caller)
+    {
+        RequireModeller(caller);
+        await AdvanceIfDueAsync();
+        var a = Aggregation;
+        if (state.State.Phase is not (SessionPhase.Unmasking or SessionPhase.Completed)) RequirePhase(SessionPhase.Unmasking);
+        if (a.Responses.Count < a.Threshold)
+            throw SmpcException.WrongPhase($"{a.Responses.Count} of the {a.Threshold} unmask responses needed have arrived.");
+        return new UnmaskMaterial([.. a.KeyBundles.Values], a.UnmaskRequest!, [.. a.Responses.Values], a.MaskedSumPayload!);
+    }
+
+    async Task<SessionInfo> ISessionGrain.CompleteAsync(Caller caller, IReadOnlyList<int> includedParties)
+    {
+        RequireModeller(caller);
+        await AdvanceIfDueAsync();
+        var a = Aggregation;
+        if (state.State.Phase == SessionPhase.Completed && a.Included!.SequenceEqual(includedParties.Order())) return ToInfo();
+        RequirePhase(SessionPhase.Unmasking);
+        var survivors = a.Survivors!;
+        if (!survivors.SequenceEqual(includedParties.Order()))
+            throw SmpcException.Invalid($"The result must include exactly the survivors {string.Join(", ", survivors)}.");
+        a.Included = [.. survivors];
+        a.Deadline = null;
+        state.State.Phase = SessionPhase.Completed;
+        await SaveAsync("secagg.complete");
+        return ToInfo();
+    }
+
+    /// <summary>Runs a read for the session's pods and modeller after applying any due deadline.</summary>
+    private async Task<T> ReadAsync<T>(Caller caller, Func<Task<T>> read)
+    {
+        var what = $"Session '{Key.Id}'";
+        caller.RequireTenant(Key.Tenant, what);
+        if (!state.RecordExists || !MaySee(caller) || caller.Role == CallerRole.TenantAdmin) throw SmpcException.NotFound(what);
+        await AdvanceIfDueAsync();
+        return await read();
+    }
+
+    private void CloseKeyExchange()
+    {
+        var a = Aggregation;
+        a.KeyHolders = [.. a.KeyBundles.Keys];
+        DropAllBut(a.KeyHolders);
+        NextPhase(SessionPhase.ShareExchange);
+    }
+
+    private void CloseShareExchange()
+    {
+        var a = Aggregation;
+        a.ShareSenders = [.. a.Envelopes.Keys];
+        DropAllBut(a.ShareSenders);
+        NextPhase(SessionPhase.MaskedInput);
+    }
+
+    /// <summary>Fixes U3, sums the survivors' masked vectors mod q chunk by chunk, and builds the unmask request.</summary>
+    private async Task CloseMaskedInputAsync()
+    {
+        var a = Aggregation;
+        a.Survivors = [.. a.MaskedInputs];
+        DropAllBut(a.Survivors);
+        var parameters = Parameters();
+        using (var activity = SmpcTelemetry.Grains.StartActivity("secagg.sum"))
+        {
+            activity?.SetTag(SmpcTelemetry.SessionAttribute, Key.Id);
+            activity?.SetTag("smpc.parties", a.Survivors.Count);
+            var summer = new MaskedInputSummer(parameters, a.Survivors);
+            foreach (var party in a.Survivors)
+            {
+                var payload = GrainFactory.GetPayload(MaskedPayload(party));
+                for (var chunk = 0; chunk < parameters.ChunkCount; chunk++)
+                {
+                    var bytes = await payload.ReadChunkAsync(chunk);
+                    summer.Accept(new MaskedInputChunk(ProtocolSessionId, party, chunk, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(bytes).ToArray()));
+                }
+            }
+
+            var sum = System.Runtime.InteropServices.MemoryMarshal.AsBytes(summer.GetSum().AsSpan()).ToArray();
+            var sumKey = new PayloadKey(Key, MaskedSumName);
+            var sumGrain = GrainFactory.GetPayload(sumKey);
+            var chunkBytes = parameters.ChunkElements * sizeof(ulong);
+            var upload = await sumGrain.BeginAsync(new PayloadConstraints(sum.Length, chunkBytes, parameters.Field.Modulus));
+            for (var offset = 0; offset < sum.Length; offset += chunkBytes)
+                await sumGrain.WriteChunkAsync(upload, offset / chunkBytes, sum[offset..Math.Min(offset + chunkBytes, sum.Length)]);
+            await sumGrain.CompleteAsync(upload, sum.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(sum)));
+            a.MaskedSumPayload = sumKey.ToString();
+            SmpcTelemetry.BytesRelayed.Add(sum.Length);
+        }
+
+        using (var activity = SmpcTelemetry.Grains.StartActivity("secagg.survivors"))
+        {
+            activity?.SetTag("smpc.survivors", a.Survivors.Count);
+            activity?.SetTag("smpc.dropped", a.Dropped.Count);
+            a.UnmaskRequest = new UnmaskRequest(ProtocolSessionId, [.. a.ShareSenders!], [.. a.Survivors]).ToBytes();
+        }
+
+        NextPhase(SessionPhase.Unmasking);
+    }
+
+    /// <summary>Closes the current phase if its deadline has passed: with at least t parties it goes on without the late ones, with fewer it fails.</summary>
+    private async Task AdvanceIfDueAsync()
+    {
+        if (state.State.Aggregation is not { Deadline: { } deadline } a || time.GetUtcNow() < deadline) return;
+        var (acted, expected, step) = state.State.Phase switch
+        {
+            SessionPhase.KeyExchange => (a.KeyBundles.Count, Enumerable.Range(1, state.State.PodIds.Count).ToList(), "publish a key bundle"),
+            SessionPhase.ShareExchange => (a.Envelopes.Count, a.KeyHolders!, "send share envelopes"),
+            SessionPhase.MaskedInput => (a.MaskedInputs.Count, a.ShareSenders!, "submit a masked vector"),
+            SessionPhase.Unmasking => (a.Responses.Count, a.Survivors!, "answer the unmask request"),
+            _ => (0, [], ""),
+        };
+        if (expected.Count == 0) return;
+        var late = state.State.Phase switch
+        {
+            SessionPhase.KeyExchange => expected.Where(p => !a.KeyBundles.ContainsKey(p)),
+            SessionPhase.ShareExchange => expected.Where(p => !a.Envelopes.ContainsKey(p)),
+            SessionPhase.MaskedInput => expected.Where(p => !a.MaskedInputs.Contains(p)),
+            _ => expected.Where(p => !a.Responses.ContainsKey(p)),
+        };
+
+        if (acted < a.Threshold)
+        {
+            Fail($"Only {acted} of the {a.Threshold} parties needed did {step} before the deadline; late: {string.Join(", ", late.Select(PodName))}.");
+        }
+        else
+        {
+            switch (state.State.Phase)
+            {
+                case SessionPhase.KeyExchange: CloseKeyExchange(); break;
+                case SessionPhase.ShareExchange: CloseShareExchange(); break;
+                case SessionPhase.MaskedInput: await CloseMaskedInputAsync(); break;
+                default: a.Deadline = null; break; // enough responses: the modeller can finish whenever it likes
+            }
+        }
+
+        await SaveAsync("secagg.deadline");
+    }
+
+    private void Fail(string reason)
+    {
+        state.State.Phase = SessionPhase.Failed;
+        Aggregation.FailureReason = reason;
+        Aggregation.Deadline = null;
+        SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "failed"));
+    }
+
+    private string PodName(int party) => $"{state.State.PodIds[party - 1]} (party {party})";
+
+    private void DropAllBut(IReadOnlyCollection<int> stayed)
+    {
+        foreach (var party in Enumerable.Range(1, state.State.PodIds.Count).Where(p => !stayed.Contains(p))) Aggregation.Dropped.Add(party);
+    }
+
+    private void NextPhase(SessionPhase next)
+    {
+        SmpcTelemetry.PhaseDurations.Record((time.GetUtcNow() - state.State.CreatedAt).TotalSeconds, new KeyValuePair<string, object?>("smpc.phase", state.State.Phase.ToString()));
+        state.State.Phase = next;
+        Aggregation.Deadline = time.GetUtcNow() + Aggregation.Spec!.PhaseTimeout;
+    }
+
+    private async Task SaveAsync(string operation)
+    {
+        state.State.Version++;
+        await state.WriteOrRollbackAsync(this, operation);
+        ScheduleDeadline();
+    }
+
+    /// <summary>A timer closes a phase at its deadline even when nobody calls; calls also check the deadline first.</summary>
+    private void ScheduleDeadline()
+    {
+        _deadlineTimer?.Dispose();
+        _deadlineTimer = null;
+        if (state.State.Aggregation is not { Deadline: { } deadline }) return;
+        var due = deadline - time.GetUtcNow();
+        if (due < TimeSpan.Zero) due = TimeSpan.Zero;
+        _deadlineTimer = this.RegisterGrainTimer(_ => AdvanceIfDueAsync(), new GrainTimerCreationOptions(due + TimeSpan.FromMilliseconds(50), Timeout.InfiniteTimeSpan));
+    }
+
+    private PayloadKey MaskedPayload(int party) => new(Key, $"masked-{party}");
+
+    private Activity? Span(string name, int party)
+    {
+        var activity = SmpcTelemetry.Grains.StartActivity(name);
+        activity?.SetTag(SmpcTelemetry.SessionAttribute, Key.Id);
+        activity?.SetTag("smpc.party", party);
+        return activity;
+    }
+
+    private static T Parse<T>(byte[] bytes, Func<byte[], T> parse, string what)
+    {
+        try
+        {
+            return parse(bytes);
+        }
+        catch (Exception ex) when (ex is ProtocolException or ArgumentException or IndexOutOfRangeException)
+        {
+            throw SmpcException.Invalid($"Malformed {what}: {ex.Message}");
+        }
+    }
+}
