@@ -13,10 +13,20 @@ namespace Smpc.Protocols.Encoding;
 /// 4. Decoding lifts a sum s ∈ Z_q to the centred range: s ≤ (q − 1)/2 is s, otherwise s − q; then divides by
 ///    the precision.
 /// At construction the codec proves no sum can wrap: n · ⌈max(|Min|, |Max|) · Precision⌉ ≤ (q − 1)/2 for
-/// every field, else it refuses the layout naming the field and the bound.
+/// every field, else it refuses the layout naming the field and the bound. Exact integers
+/// (<see cref="EncodeInteger"/>) and already encoded vectors (CheckEncoded) are compared in the
+/// integer domain against bounds derived from the same Min and Max, never through a lossy long → double cast.
+/// Refusals name the field and its bounds, never the refused value (messages end up in logs).
 /// </remarks>
 public sealed class FixedPointCodec
 {
+    // Per field: the exact integer range EncodeInteger accepts, [⌈Min⌉, ⌊Max⌋], and the scaled range Encode
+    // can produce, [round(Min · p), round(Max · p)]; both lie within the ±⌈max(|Min|, |Max|) · p⌉ of the proof.
+    private readonly long[] integerMin;
+    private readonly long[] integerMax;
+    private readonly long[] scaledMin;
+    private readonly long[] scaledMax;
+
     /// <summary>Creates a codec for <paramref name="partyCount"/> parties; refuses bounds that could overflow the field.</summary>
     public FixedPointCodec(PrimeField field, VectorLayout layout, int partyCount)
     {
@@ -30,8 +40,13 @@ public sealed class FixedPointCodec
         Field = field;
         Layout = layout;
         PartyCount = partyCount;
-        foreach (var f in layout.Fields)
+        integerMin = new long[layout.Fields.Count];
+        integerMax = new long[layout.Fields.Count];
+        scaledMin = new long[layout.Fields.Count];
+        scaledMax = new long[layout.Fields.Count];
+        for (var fi = 0; fi < layout.Fields.Count; fi++)
         {
+            var f = layout.Fields[fi];
             var bound = Math.Max(Math.Abs(f.Min), Math.Abs(f.Max));
             var scaled = Math.Ceiling(bound * f.Precision);
             var limit = field.MaxSigned;
@@ -44,6 +59,12 @@ public sealed class FixedPointCodec
                     $"field '{f.Name}': bound {boundText} at precision {f.Precision} summed over {partyCount} parties " +
                     $"exceeds the field's signed range (q − 1)/2 = {limit}; lower the bound or the precision");
             }
+
+            // Exact: every bound is below 2^62 in magnitude here, and a double of that size converts to long exactly.
+            integerMin[fi] = (long)Math.Ceiling(f.Min);
+            integerMax[fi] = (long)Math.Floor(f.Max);
+            scaledMin[fi] = (long)Math.Round(f.Min * f.Precision, MidpointRounding.ToEven);
+            scaledMax[fi] = (long)Math.Round(f.Max * f.Precision, MidpointRounding.ToEven);
         }
     }
 
@@ -117,12 +138,43 @@ public sealed class FixedPointCodec
             throw new InputRejectedException(ProtocolError.InvalidParameters, f.Name, $"field '{f.Name}' is not an integer field");
         }
 
-        if (value < f.Min || value > f.Max)
+        if (value < integerMin[fieldIndex] || value > integerMax[fieldIndex])
         {
-            throw Refuse(f, value);
+            throw OutOfBounds(f);
         }
 
         return Field.FromSigned(value);
+    }
+
+    /// <summary>
+    /// Refuses an encoded vector unless every element is canonical and its signed value lies in its field's scaled
+    /// range [round(Min · p), round(Max · p)] — exactly what <see cref="Encode(ReadOnlySpan{double})"/> can produce.
+    /// </summary>
+    internal void CheckEncoded(ReadOnlySpan<ulong> encoded)
+    {
+        if (encoded.Length != Layout.Length || !Field.AreCanonical(encoded))
+        {
+            throw new InputRejectedException(ProtocolError.Malformed, "*", $"encoded vector must have {Layout.Length} canonical elements");
+        }
+
+        for (var fi = 0; fi < Layout.Fields.Count; fi++)
+        {
+            var slice = encoded.Slice(Layout.OffsetOf(fi), Layout.Fields[fi].Length);
+            long lo = scaledMin[fi], hi = scaledMax[fi];
+            var outside = false;
+
+            // No early exit: the time taken does not depend on which element (if any) is out of range.
+            foreach (var element in slice)
+            {
+                var v = Field.ToSigned(element);
+                outside |= (v < lo) | (v > hi);
+            }
+
+            if (outside)
+            {
+                throw OutOfBounds(Layout.Fields[fi]);
+            }
+        }
     }
 
     /// <summary>Decodes a summed vector to doubles (sums, not means).</summary>
@@ -151,12 +203,12 @@ public sealed class FixedPointCodec
     /// <summary>Decodes a summed element as an exact signed integer (the scaled value for non-integer fields).</summary>
     public long DecodeInteger(ulong sumElement) => Field.ToSigned(sumElement);
 
-    private static InputRejectedException Refuse(FieldSpec f, double v)
-    {
-        var text = v.ToString("R", CultureInfo.InvariantCulture);
-        var bounds = string.Create(CultureInfo.InvariantCulture, $"[{f.Min:R}, {f.Max:R}]");
-        return double.IsFinite(v)
-            ? new InputRejectedException(ProtocolError.ValueOutOfBounds, f.Name, $"field '{f.Name}': value {text} is outside its declared bounds {bounds}")
-            : new InputRejectedException(ProtocolError.NonFiniteValue, f.Name, $"field '{f.Name}': value {text} is not a finite number");
-    }
+    // The refused value is an input the party wants kept private: it is classified, never echoed.
+    private static InputRejectedException Refuse(FieldSpec f, double v) =>
+        double.IsFinite(v)
+            ? OutOfBounds(f)
+            : new InputRejectedException(ProtocolError.NonFiniteValue, f.Name, $"field '{f.Name}': a value is not a finite number");
+
+    private static InputRejectedException OutOfBounds(FieldSpec f) =>
+        new(ProtocolError.ValueOutOfBounds, f.Name, string.Create(CultureInfo.InvariantCulture, $"field '{f.Name}': a value is outside its declared bounds [{f.Min:R}, {f.Max:R}]"));
 }

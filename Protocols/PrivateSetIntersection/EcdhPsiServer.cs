@@ -11,13 +11,16 @@ namespace Smpc.Protocols.PrivateSetIntersection;
 /// 1. Draw b ∈ Z_ℓ^*.
 /// 2. <see cref="EncodeServerSet"/>: S = { H(y)^b : y ∈ Y }, de-duplicated and shuffled.
 /// 3. <see cref="Respond"/>: for each client element A_i (valid, non-identity) return A_i^b — in order
-///    (intersection mode) or shuffled (cardinality mode).
+///    (intersection mode) or shuffled (cardinality mode). One query per session: a second call under the same
+///    b is refused, so neither the maximum query size nor the cardinality shuffle can be sidestepped by asking
+///    again. A refused query (too large, invalid element) does not use the session up.
 /// Work is spread over all cores; libsodium's functions are thread-safe.
 /// </remarks>
 public sealed class EcdhPsiServer : IDisposable
 {
     private readonly byte[] secret;
     private readonly IRandomSource random;
+    private int answered;
 
     /// <summary>Creates the server with a fresh secret scalar.</summary>
     public EcdhPsiServer(PsiMode mode, IRandomSource random, int maxQuerySize = int.MaxValue)
@@ -51,10 +54,11 @@ public sealed class EcdhPsiServer : IDisposable
         return PsiElements.DeduplicateAndShuffle(output, random);
     }
 
-    /// <summary>Step 3: A_i^b for each client element; refuses invalid points and oversize queries.</summary>
+    /// <summary>Step 3: A_i^b for each client element; refuses invalid points, oversize queries and any second query.</summary>
     public byte[][] Respond(IReadOnlyList<byte[]> clientElements)
     {
         ArgumentNullException.ThrowIfNull(clientElements);
+        RefuseIfAnswered();
         if (clientElements.Count > MaxQuerySize)
         {
             throw new ProtocolException(ProtocolError.PolicyRefused, $"query of {clientElements.Count} elements exceeds the pod's maximum of {MaxQuerySize}");
@@ -78,6 +82,12 @@ public sealed class EcdhPsiServer : IDisposable
             throw new CryptographicCheckException(ProtocolError.InvalidElement, $"client element {bad} is not a valid ristretto255 element");
         }
 
+        // Claimed only now, atomically: of two concurrent queries exactly one gets an answer.
+        if (Interlocked.Exchange(ref answered, 1) != 0)
+        {
+            throw AlreadyAnswered();
+        }
+
         if (Mode == PsiMode.Cardinality)
         {
             random.Shuffle(output.AsSpan());
@@ -88,4 +98,15 @@ public sealed class EcdhPsiServer : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => CryptographicOperations.ZeroMemory(secret);
+
+    private static MessageRejectedException AlreadyAnswered() =>
+        new(ProtocolError.OutOfOrder, "this PSI session already answered a query; start a new session (fresh secret) for another");
+
+    private void RefuseIfAnswered()
+    {
+        if (Volatile.Read(ref answered) != 0)
+        {
+            throw AlreadyAnswered();
+        }
+    }
 }

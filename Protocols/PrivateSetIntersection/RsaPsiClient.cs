@@ -14,6 +14,8 @@ namespace Smpc.Protocols.PrivateSetIntersection;
 ///    s_i^e = H1(x_i) (else the signer cheated), and test H2(s_i) ∈ T.
 /// In cardinality mode replies arrive shuffled; the client matches them back through σ^e = b_i, which any
 /// client can do because RSA signatures are publicly verifiable — see docs/protocols/psi.md on what leaks.
+/// The unblinding factors r_i^{-1} and the hashes H1(x_i) are kept as byte arrays and wiped once
+/// <see cref="Finish"/> succeeds; a session finishes once.
 /// </remarks>
 public sealed class RsaPsiClient
 {
@@ -24,7 +26,8 @@ public sealed class RsaPsiClient
     private readonly byte[] modulusDigest;
     private byte[][]? hashes;
     private byte[][]? blinded;
-    private BigInteger[]? unblinders;
+    private byte[][]? unblinders;
+    private bool finished;
 
     /// <summary>Creates a client for the signer's published key; refuses weak or malformed keys.</summary>
     public RsaPsiClient(RsaPsiPublicKey publicKey, PsiMode mode, IRandomSource random)
@@ -66,13 +69,13 @@ public sealed class RsaPsiClient
         CryptographicOperations.ZeroMemory(buffer);
         var h = new byte[records.Count][];
         var b = new byte[records.Count][];
-        var inverse = new BigInteger[records.Count];
+        var inverse = new byte[records.Count][];
         Parallel.For(0, records.Count, i =>
         {
             h[i] = RsaHashes.FullDomainHash(key, modulusDigest, records[i]);
             var hv = new BigInteger(1, h[i]);
             b[i] = RsaHashes.ToFixed(hv.Multiply(r[i].ModPow(e, n)).Mod(n), k);
-            inverse[i] = r[i].ModInverse(n);
+            inverse[i] = RsaHashes.ToFixed(r[i].ModInverse(n), k);
         });
 
         hashes = h;
@@ -89,6 +92,11 @@ public sealed class RsaPsiClient
         if (blinded is null)
         {
             throw new MessageRejectedException(ProtocolError.OutOfOrder, "blind the records before finishing");
+        }
+
+        if (finished)
+        {
+            throw new MessageRejectedException(ProtocolError.OutOfOrder, "this PSI session already finished; its unblinding factors are wiped");
         }
 
         if (signatures.Count != blinded.Length)
@@ -150,7 +158,7 @@ public sealed class RsaPsiClient
                 return;
             }
 
-            var s = new BigInteger(1, signatures[i]).Multiply(unblinders![j]).Mod(n);
+            var s = new BigInteger(1, signatures[i]).Multiply(new BigInteger(1, unblinders![j])).Mod(n);
             if (!s.ModPow(e, n).Equals(new BigInteger(1, hashes![j])))
             {
                 bad = i;
@@ -168,6 +176,15 @@ public sealed class RsaPsiClient
             throw new CryptographicCheckException(ProtocolError.BadSignature, $"signature {bad} does not verify after unblinding");
         }
 
+        // r_i^{-1} (which would unblind the pod's replies) and H1(x_i) (a dictionary-testable hash of each record) are done with.
+        foreach (var secret in unblinders!.Concat(hashes!))
+        {
+            CryptographicOperations.ZeroMemory(secret);
+        }
+
+        unblinders = null;
+        hashes = null;
+        finished = true;
         var indices = Enumerable.Range(0, matched.Length).Where(i => matched[i]).ToArray();
         return Mode == PsiMode.Intersection ? new PsiResult(indices.Length, indices) : new PsiResult(indices.Length, null);
     }

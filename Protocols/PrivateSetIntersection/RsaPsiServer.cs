@@ -13,7 +13,9 @@ namespace Smpc.Protocols.PrivateSetIntersection;
 /// 1. Publish (n, e) (<see cref="PublicKey"/>).
 /// 2. <see cref="EncodeServerSet"/>: T = { H2(H1(y)^d mod n) : y ∈ Y }, de-duplicated and shuffled.
 /// 3. <see cref="SignBlinded"/>: for each blinded b_i (k bytes, 1 &lt; b_i &lt; n − 1) return b_i^d mod n — in order
-///    (intersection mode) or shuffled (cardinality mode).
+///    (intersection mode) or shuffled (cardinality mode). One query per session: a second call under the same
+///    key is refused, so the maximum query size cannot be sidestepped by asking again. A refused query (too
+///    large, invalid element) does not use the session up.
 /// The private operation uses CRT and blinding (OpenSSL or BouncyCastle <c>RsaBlindedEngine</c>), on all cores
 /// with one native context per worker thread.
 /// </remarks>
@@ -24,43 +26,39 @@ public sealed class RsaPsiServer : IDisposable
     private readonly SafeEvpPKeyHandle? openSslHandle;
     private readonly RsaPrivateCrtKeyParameters? bouncyKey;
     private readonly byte[] modulusDigest;
+    private int answered;
 
     /// <summary>Creates a signer with a fresh key of <paramref name="keyBits"/> (2048, 3072 default, or 4096).</summary>
     public RsaPsiServer(PsiMode mode, IRandomSource random, int keyBits = RsaPsiPublicKey.DefaultBits, RsaSigningBackend backend = RsaSigningBackend.Auto, int maxQuerySize = int.MaxValue)
-        : this(mode, random, GenerateKey(keyBits), backend, maxQuerySize)
+        : this(mode, random, GenerateKey(keyBits), backend, maxQuerySize, ownsKey: true)
     {
     }
 
-    /// <summary>Creates a signer over an existing private key (tests and key rotation).</summary>
+    /// <summary>Creates a signer over an existing private key (tests and key rotation); the caller keeps and wipes <paramref name="privateKey"/>.</summary>
     public RsaPsiServer(PsiMode mode, IRandomSource random, RSAParameters privateKey, RsaSigningBackend backend = RsaSigningBackend.Auto, int maxQuerySize = int.MaxValue)
+        : this(mode, random, privateKey, backend, maxQuerySize, ownsKey: false)
     {
-        this.random = random ?? throw new ArgumentNullException(nameof(random));
-        Mode = mode;
-        MaxQuerySize = maxQuerySize;
-        PublicKey = new RsaPsiPublicKey(privateKey.Modulus!, privateKey.Exponent!);
-        PublicKey.Validate();
-        modulusDigest = PublicKey.ModulusDigest();
-        var useOpenSsl = backend switch
-        {
-            RsaSigningBackend.OpenSsl => OperatingSystem.IsLinux() && OpenSslRawRsa.IsAvailable
-                ? true
-                : throw new ProtocolException(ProtocolError.NativeLibraryUnavailable, "OpenSSL (libcrypto.so.3) is not available"),
-            RsaSigningBackend.BouncyCastle => false,
-            _ => OperatingSystem.IsLinux() && OpenSslRawRsa.IsAvailable,
-        };
+    }
 
-        if (useOpenSsl && OperatingSystem.IsLinux())
+    private RsaPsiServer(PsiMode mode, IRandomSource random, RSAParameters privateKey, RsaSigningBackend backend, int maxQuerySize, bool ownsKey)
+    {
+        try
         {
-            var rsa = new RSAOpenSsl();
-            rsa.ImportParameters(privateKey);
-            openSslKey = rsa;
-            openSslHandle = rsa.DuplicateKeyHandle();
-            Backend = RsaSigningBackend.OpenSsl;
+            this.random = random ?? throw new ArgumentNullException(nameof(random));
+            Mode = mode;
+            MaxQuerySize = maxQuerySize;
+            PublicKey = new RsaPsiPublicKey(privateKey.Modulus!, privateKey.Exponent!);
+            PublicKey.Validate();
+            modulusDigest = PublicKey.ModulusDigest();
+            (Backend, openSslKey, openSslHandle, bouncyKey) = Load(privateKey, backend);
         }
-        else
+        finally
         {
-            bouncyKey = BouncyCastleRawRsa.ToKey(privateKey);
-            Backend = RsaSigningBackend.BouncyCastle;
+            // A key generated here exists only inside the backend from now on: wipe the exported private arrays.
+            if (ownsKey)
+            {
+                Wipe(privateKey);
+            }
         }
     }
 
@@ -103,10 +101,15 @@ public sealed class RsaPsiServer : IDisposable
         return PsiElements.DeduplicateAndShuffle(tags, random);
     }
 
-    /// <summary>Step 3: signs blinded values; refuses values outside (1, n − 1), wrong lengths, and oversize queries.</summary>
+    /// <summary>Step 3: signs blinded values; refuses values outside (1, n − 1), wrong lengths, oversize queries and any second query.</summary>
     public byte[][] SignBlinded(IReadOnlyList<byte[]> blinded)
     {
         ArgumentNullException.ThrowIfNull(blinded);
+        if (Volatile.Read(ref answered) != 0)
+        {
+            throw AlreadyAnswered();
+        }
+
         if (blinded.Count > MaxQuerySize)
         {
             throw new ProtocolException(ProtocolError.PolicyRefused, $"query of {blinded.Count} elements exceeds the pod's maximum of {MaxQuerySize}");
@@ -118,6 +121,12 @@ public sealed class RsaPsiServer : IDisposable
             {
                 throw new CryptographicCheckException(ProtocolError.InvalidElement, $"blinded element {i} is not a k-byte value in (1, n − 1)");
             }
+        }
+
+        // Claimed before signing (every input is valid by now), atomically: of two concurrent queries one is signed.
+        if (Interlocked.Exchange(ref answered, 1) != 0)
+        {
+            throw AlreadyAnswered();
         }
 
         var signatures = new byte[blinded.Count][];
@@ -151,6 +160,49 @@ public sealed class RsaPsiServer : IDisposable
         worker.Sign(value, output);
         return output;
     }
+
+    private static (RsaSigningBackend Backend, RSA? Key, SafeEvpPKeyHandle? Handle, RsaPrivateCrtKeyParameters? Bouncy) Load(RSAParameters privateKey, RsaSigningBackend backend)
+    {
+        var useOpenSsl = backend switch
+        {
+            RsaSigningBackend.OpenSsl => OperatingSystem.IsLinux() && OpenSslRawRsa.IsAvailable
+                ? true
+                : throw new ProtocolException(ProtocolError.NativeLibraryUnavailable, "OpenSSL (libcrypto.so.3) is not available"),
+            RsaSigningBackend.BouncyCastle => false,
+            _ => OperatingSystem.IsLinux() && OpenSslRawRsa.IsAvailable,
+        };
+
+        if (useOpenSsl && OperatingSystem.IsLinux())
+        {
+            var rsa = new RSAOpenSsl();
+            try
+            {
+                rsa.ImportParameters(privateKey);
+                return (RsaSigningBackend.OpenSsl, rsa, rsa.DuplicateKeyHandle(), null);
+            }
+            catch
+            {
+                rsa.Dispose();
+                throw;
+            }
+        }
+
+        return (RsaSigningBackend.BouncyCastle, null, null, BouncyCastleRawRsa.ToKey(privateKey));
+    }
+
+    private static void Wipe(RSAParameters key)
+    {
+        foreach (var secret in new[] { key.D, key.P, key.Q, key.DP, key.DQ, key.InverseQ })
+        {
+            if (secret is not null)
+            {
+                CryptographicOperations.ZeroMemory(secret);
+            }
+        }
+    }
+
+    private static MessageRejectedException AlreadyAnswered() =>
+        new(ProtocolError.OutOfOrder, "this PSI session already signed a query; start a new session (fresh key) for another");
 
     private IRawRsaWorker CreateWorker() =>
         openSslHandle is not null && OperatingSystem.IsLinux()

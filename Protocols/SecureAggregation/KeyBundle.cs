@@ -11,9 +11,16 @@ namespace Smpc.Protocols.SecureAggregation;
 /// <param name="Signature">Ed25519 signature over <see cref="SignedBytes"/>.</param>
 public sealed record KeyBundle(string SessionId, int Party, byte[] SealKey, byte[] MaskKey, byte[] IdentityKey, byte[] Signature)
 {
-    /// <summary>The bytes the identity key signs: "smpc/secagg/keybundle/v1" ‖ session ‖ BE32 round ‖ BE32 party ‖ seal ‖ mask.</summary>
-    public static byte[] SignedBytes(string sessionId, uint round, int party, ReadOnlySpan<byte> sealKey, ReadOnlySpan<byte> maskKey) =>
-        new WireWriter().Bytes("smpc/secagg/keybundle/v1"u8).String(sessionId).UInt32(round).Int32(party).Bytes(sealKey).Bytes(maskKey).ToArray();
+    /// <summary>
+    /// The bytes the identity key signs: "smpc/secagg/keybundle/v2" ‖ str(session) ‖ BE32 round ‖ BE32 party ‖ seal (32) ‖
+    /// mask (32) ‖ SHA-256 of the canonical session parameters (<see cref="SessionParameters.Digest"/>).
+    /// </summary>
+    public static byte[] SignedBytes(SessionParameters parameters, int party, ReadOnlySpan<byte> sealKey, ReadOnlySpan<byte> maskKey)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        return new WireWriter().Bytes("smpc/secagg/keybundle/v2"u8).String(parameters.SessionId).UInt32(parameters.Round).Int32(party)
+            .Bytes(sealKey).Bytes(maskKey).Bytes(parameters.Digest()).ToArray();
+    }
 
     /// <summary>Parses the binary form (see docs/protocols/secure-aggregation.md).</summary>
     public static KeyBundle Parse(ReadOnlySpan<byte> data)
@@ -36,8 +43,12 @@ public sealed record KeyBundle(string SessionId, int Party, byte[] SealKey, byte
         new WireWriter().Byte(WireFormat.Version).Byte(WireFormat.KeyBundleType).String(SessionId).Int32(Party)
             .Bytes(SealKey).Bytes(MaskKey).Bytes(IdentityKey).Bytes(Signature).ToArray();
 
-    /// <summary>True when the signature verifies for the given round.</summary>
-    public bool VerifySignature(uint round) =>
-        SealKey.Length == X25519KeyPair.KeySize && MaskKey.Length == X25519KeyPair.KeySize &&
-        Ed25519KeyPair.Verify(IdentityKey, SignedBytes(SessionId, round, Party, SealKey, MaskKey), Signature);
+    /// <summary>True when the bundle is for <paramref name="parameters"/>' session and its signature covers exactly these parameters.</summary>
+    public bool VerifySignature(SessionParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        return string.Equals(SessionId, parameters.SessionId, StringComparison.Ordinal) &&
+            SealKey.Length == X25519KeyPair.KeySize && MaskKey.Length == X25519KeyPair.KeySize &&
+            Ed25519KeyPair.Verify(IdentityKey, SignedBytes(parameters, Party, SealKey, MaskKey), Signature);
+    }
 }

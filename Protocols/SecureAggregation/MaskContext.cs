@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Smpc.Protocols.SecureAggregation;
 
 /// <summary>Builds the HKDF contexts that separate mask streams and pairwise seeds by session, round and parties.</summary>
@@ -18,29 +16,6 @@ public static class MaskContext
     public static byte[] ForPairMask(string sessionId, uint round, int a, int b) =>
         Build(PairMaskKind, sessionId, round, (uint)Math.Min(a, b), (uint)Math.Max(a, b));
 
-    /// <summary>Writes a UTF-8 string with a big-endian 16-bit length prefix.</summary>
-    internal static void WriteString(List<byte> output, string value)
-    {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(value);
-        if (bytes.Length > ushort.MaxValue)
-        {
-            throw new ProtocolException(ProtocolError.InvalidParameters, "identifier longer than 65535 bytes");
-        }
-
-        output.Add((byte)(bytes.Length >> 8));
-        output.Add((byte)bytes.Length);
-        output.AddRange(bytes);
-    }
-
-    private static byte[] Build(byte kind, string sessionId, uint round, uint a, uint b)
-    {
-        var output = new List<byte>(64) { kind };
-        WriteString(output, sessionId);
-        Span<byte> tail = stackalloc byte[12];
-        BinaryPrimitives.WriteUInt32BigEndian(tail, round);
-        BinaryPrimitives.WriteUInt32BigEndian(tail[4..], a);
-        BinaryPrimitives.WriteUInt32BigEndian(tail[8..], b);
-        output.AddRange(tail);
-        return [.. output];
-    }
+    private static byte[] Build(byte kind, string sessionId, uint round, uint a, uint b) =>
+        new WireWriter(64).Byte(kind).String(sessionId).UInt32(round).UInt32(a).UInt32(b).ToArray();
 }

@@ -11,13 +11,15 @@ namespace Smpc.Protocols.SecureAggregation;
 /// <remarks>
 /// Party i of n, over Z_q, threshold t:
 /// 1. <see cref="CreateKeyBundle"/>: draw X25519 keys (c_i for sealing, s_i for mask agreement) and sign
-///    (session, round, i, C_i, S_i) with the Ed25519 identity key.
-/// 2. <see cref="CreateShareEnvelopes"/>: verify every bundle (signature, pinned fingerprint); U1 = bundle
-///    senders, |U1| ≥ t. Draw the self-mask seed b_i; Shamir-split b_i and sk(s_i) t-of-|U1| with x = party
-///    index; seal holder j's two shares to C_j with AD (session, round, i, j).
+///    (session, round, i, C_i, S_i, SHA-256 of the session parameters) with the Ed25519 identity key.
+/// 2. <see cref="CreateShareEnvelopes"/>: verify every bundle (pinned fingerprint — every party must be pinned —
+///    and a signature under this party's own parameters); U1 = bundle senders, |U1| ≥ t. Draw the self-mask
+///    seed b_i; Shamir-split b_i and sk(s_i) t-of-|U1| with x = party index; seal holder j's two shares to C_j
+///    with AD (session, round, i, j).
 /// 3. <see cref="CreateMaskedInput(IReadOnlyList{ShareEnvelope}, ReadOnlySpan{double})"/>: open the envelopes
 ///    addressed to i; U2 = senders ∪ {i}, |U2| ≥ t. With s_ij = HKDF(X25519(s_i, S_j), session, {i, j}):
 ///    y_i = encode(x_i) + PRG(b_i) + Σ_{j∈U2, j&gt;i} PRG(s_ij) − Σ_{j∈U2, j&lt;i} PRG(s_ij) (mod q).
+///    Afterwards c_i, s_i and b_i are wiped: step 4 needs only the shares this party holds.
 /// 4. <see cref="CreateUnmaskResponse"/>: for the service's (U2, U3) with U3 ⊆ U2, |U3| ≥ t, i ∈ U3, return —
 ///    sealed to the modeller — shares of b_j for j ∈ U3 and of sk(s_j) for j ∈ U2 \ U3. Never both kinds for
 ///    one pod: a later request with a different list is refused (a retry of the same list gets the same reply).
@@ -28,7 +30,7 @@ public sealed class SecureAggregationParty : IDisposable
     private readonly SessionParameters parameters;
     private readonly Ed25519KeyPair identity;
     private readonly IRandomSource random;
-    private readonly IReadOnlyDictionary<int, string>? pins;
+    private readonly IReadOnlyDictionary<int, string> pins;
     private readonly Dictionary<int, (byte[] SelfMask, byte[] MaskKey)> heldShares = [];
     private readonly HashSet<int> revealedSelfMask = [];
     private readonly HashSet<int> revealedMaskKey = [];
@@ -42,15 +44,20 @@ public sealed class SecureAggregationParty : IDisposable
     private UnmaskRequest? answeredRequest;
     private UnmaskResponse? answer;
 
-    /// <summary>Creates party <paramref name="partyIndex"/> (1..n) with its identity key and randomness.</summary>
-    public SecureAggregationParty(SessionParameters parameters, int partyIndex, Ed25519KeyPair identity, IRandomSource random, IReadOnlyDictionary<int, string>? pinnedIdentities = null)
+    /// <summary>Creates party <paramref name="partyIndex"/> (1..n) with its identity key, randomness and the identity pins of all parties.</summary>
+    /// <param name="parameters">The session parameters; their digest is signed into the key bundle.</param>
+    /// <param name="partyIndex">This party's index, 1..n.</param>
+    /// <param name="identity">This party's long-term Ed25519 identity.</param>
+    /// <param name="random">Randomness for keys, seeds, shares and sealing.</param>
+    /// <param name="pinnedIdentities">Fingerprint per party index; a bundle from a party missing here is refused.</param>
+    public SecureAggregationParty(SessionParameters parameters, int partyIndex, Ed25519KeyPair identity, IRandomSource random, IReadOnlyDictionary<int, string> pinnedIdentities)
     {
         this.parameters = parameters ?? throw new ArgumentNullException(nameof(parameters));
         this.identity = identity ?? throw new ArgumentNullException(nameof(identity));
         this.random = random ?? throw new ArgumentNullException(nameof(random));
+        pins = pinnedIdentities ?? throw new ArgumentNullException(nameof(pinnedIdentities));
         SessionRules.CheckParty(parameters, partyIndex);
         Party = partyIndex;
-        pins = pinnedIdentities;
     }
 
     /// <summary>Where the party stands in the protocol.</summary>
@@ -88,7 +95,7 @@ public sealed class SecureAggregationParty : IDisposable
 
         sealKey = X25519KeyPair.Generate(random);
         maskKey = X25519KeyPair.Generate(random);
-        var signature = identity.Sign(KeyBundle.SignedBytes(parameters.SessionId, parameters.Round, Party, sealKey.PublicKey, maskKey.PublicKey));
+        var signature = identity.Sign(KeyBundle.SignedBytes(parameters, Party, sealKey.PublicKey, maskKey.PublicKey));
         bundle = new KeyBundle(parameters.SessionId, Party, sealKey.PublicKey, maskKey.PublicKey, identity.PublicKey, signature);
         State = Step.KeysPublished;
         return bundle;
@@ -113,27 +120,55 @@ public sealed class SecureAggregationParty : IDisposable
         }
 
         var holders = validated.Keys.ToArray();
-        selfMaskSeed = random.NextBytes(32);
-        var selfShares = ShamirSecretSharing.Split(selfMaskSeed, parameters.Threshold, holders, random);
+        var seed = random.NextBytes(32);
+        var selfShares = ShamirSecretSharing.Split(seed, parameters.Threshold, holders, random);
         var keyShares = ShamirSecretSharing.Split(maskKey!.PrivateKey, parameters.Threshold, holders, random);
         var envelopes = new List<ShareEnvelope>(holders.Length - 1);
-        for (var h = 0; h < holders.Length; h++)
+        var ownIndex = -1;
+        try
         {
-            var holder = holders[h];
-            if (holder == Party)
+            for (var h = 0; h < holders.Length; h++)
             {
-                heldShares[Party] = (selfShares[h].Value, keyShares[h].Value);
-                continue;
-            }
+                var holder = holders[h];
+                if (holder == Party)
+                {
+                    ownIndex = h;
+                    continue;
+                }
 
-            var plaintext = SessionRules.EncodeSharePair(Party, holder, (byte)holder, selfShares[h].Value, keyShares[h].Value);
-            var box = SealedBox.Seal(validated[holder].SealKey, plaintext, SessionRules.ShareAssociatedData(parameters, Party, holder), random);
-            CryptographicOperations.ZeroMemory(plaintext);
-            CryptographicOperations.ZeroMemory(selfShares[h].Value);
-            CryptographicOperations.ZeroMemory(keyShares[h].Value);
-            envelopes.Add(new ShareEnvelope(parameters.SessionId, Party, holder, box));
+                var plaintext = SessionRules.EncodeSharePair(Party, holder, (byte)holder, selfShares[h].Value, keyShares[h].Value);
+                try
+                {
+                    var box = SealedBox.Seal(validated[holder].SealKey, plaintext, SessionRules.ShareAssociatedData(parameters, Party, holder), random);
+                    envelopes.Add(new ShareEnvelope(parameters.SessionId, Party, holder, box));
+                }
+                finally
+                {
+                    CryptographicOperations.ZeroMemory(plaintext);
+                }
+            }
+        }
+        catch
+        {
+            // Nothing was sent: forget this draw of b_i and all its shares; a retry starts afresh.
+            CryptographicOperations.ZeroMemory(seed);
+            ownIndex = -1;
+            throw;
+        }
+        finally
+        {
+            for (var h = 0; h < holders.Length; h++)
+            {
+                if (h != ownIndex)
+                {
+                    CryptographicOperations.ZeroMemory(selfShares[h].Value);
+                    CryptographicOperations.ZeroMemory(keyShares[h].Value);
+                }
+            }
         }
 
+        selfMaskSeed = seed;
+        heldShares[Party] = (selfShares[ownIndex].Value, keyShares[ownIndex].Value);
         bundles = validated;
         sentEnvelopes = envelopes;
         State = Step.SharesSent;
@@ -154,12 +189,68 @@ public sealed class SecureAggregationParty : IDisposable
         ArgumentNullException.ThrowIfNull(received);
         ArgumentNullException.ThrowIfNull(encoded);
         RequireState(Step.SharesSent, "masked input");
-        if (encoded.Length != parameters.Layout.Length || !parameters.Field.AreCanonical(encoded))
-        {
-            throw new InputRejectedException(ProtocolError.Malformed, "*", $"encoded vector must have {parameters.Layout.Length} canonical elements");
-        }
+        parameters.Codec.CheckEncoded(encoded);
 
         var opened = new Dictionary<int, (byte[], byte[])>();
+        try
+        {
+            OpenEnvelopes(received, opened);
+        }
+        catch
+        {
+            foreach (var (selfShare, keyShare) in opened.Values)
+            {
+                CryptographicOperations.ZeroMemory(selfShare);
+                CryptographicOperations.ZeroMemory(keyShare);
+            }
+
+            throw;
+        }
+
+        var senders = new SortedSet<int>(opened.Keys) { Party };
+        var terms = new List<MaskTerm>(senders.Count) { new(selfMaskSeed!, MaskContext.ForSelfMask(parameters.SessionId, parameters.Round, Party), false) };
+        var masked = (ulong[])encoded.Clone();
+        try
+        {
+            foreach (var j in senders)
+            {
+                if (j != Party)
+                {
+                    var seed = SessionRules.PairSeed(parameters, maskKey!, Party, bundles![j]);
+                    terms.Add(new MaskTerm(seed, MaskContext.ForPairMask(parameters.SessionId, parameters.Round, Party, j), Subtract: j < Party));
+                }
+            }
+
+            VectorMasker.Apply(parameters.Field, masked, terms);
+        }
+        finally
+        {
+            // Pairwise seeds are recomputable; terms[0].Seed is b_i itself and must survive a failure so a retry masks with it.
+            foreach (var term in terms.Skip(1))
+            {
+                CryptographicOperations.ZeroMemory(term.Seed);
+            }
+        }
+
+        foreach (var (from, shares) in opened)
+        {
+            heldShares[from] = shares;
+        }
+
+        // Step 4 needs only the held shares: the session private keys and b_i are no longer needed.
+        CryptographicOperations.ZeroMemory(selfMaskSeed);
+        sealKey!.Dispose();
+        maskKey!.Dispose();
+        sealKey = null;
+        maskKey = null;
+        selfMaskSeed = null;
+        shareSenders = senders;
+        State = Step.MaskedInputSent;
+        return masked;
+    }
+
+    private void OpenEnvelopes(IReadOnlyList<ShareEnvelope> received, Dictionary<int, (byte[], byte[])> opened)
+    {
         foreach (var envelope in received)
         {
             SessionRules.CheckSession(parameters, envelope.SessionId, "share envelope");
@@ -187,33 +278,6 @@ public sealed class SecureAggregationParty : IDisposable
         {
             throw new ProtocolException(ProtocolError.InsufficientParties, $"shares from {opened.Count + 1} parties (including self), threshold is {parameters.Threshold}");
         }
-
-        var senders = new SortedSet<int>(opened.Keys) { Party };
-        var terms = new List<MaskTerm>(senders.Count) { new(selfMaskSeed!, MaskContext.ForSelfMask(parameters.SessionId, parameters.Round, Party), false) };
-        foreach (var j in senders)
-        {
-            if (j != Party)
-            {
-                var seed = SessionRules.PairSeed(parameters, maskKey!, Party, bundles![j]);
-                terms.Add(new MaskTerm(seed, MaskContext.ForPairMask(parameters.SessionId, parameters.Round, Party, j), Subtract: j < Party));
-            }
-        }
-
-        var masked = (ulong[])encoded.Clone();
-        VectorMasker.Apply(parameters.Field, masked, terms);
-        foreach (var term in terms)
-        {
-            CryptographicOperations.ZeroMemory(term.Seed);
-        }
-
-        foreach (var (from, shares) in opened)
-        {
-            heldShares[from] = shares;
-        }
-
-        shareSenders = senders;
-        State = Step.MaskedInputSent;
-        return masked;
     }
 
     /// <summary>Step 4: shares for the modeller; refuses contradictions and any request revealing both kinds for one pod.</summary>

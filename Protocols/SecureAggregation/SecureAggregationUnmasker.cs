@@ -9,7 +9,8 @@ namespace Smpc.Protocols.SecureAggregation;
 /// </summary>
 /// <remarks>
 /// Given the masked sum z = Σ_{i∈U3} y_i:
-/// 1. <see cref="AcceptKeyBundles"/>: verify all bundles (signatures, pins) — the mask public keys S_j are needed.
+/// 1. <see cref="AcceptKeyBundles"/>: verify all bundles (pins, required for every party; signatures over these
+///    session parameters) — the mask public keys S_j are needed.
 /// 2. <see cref="AcceptUnmaskRequest"/>: record U2 and U3 (the same request the pods answered).
 /// 3. <see cref="AcceptResponse"/>: open each survivor's sealed reply (AD binds session, round, sender and the
 ///    request digest); check it holds exactly one b-share per j ∈ U3 and one key share per j ∈ U2 \ U3, each
@@ -19,36 +20,40 @@ namespace Smpc.Protocols.SecureAggregation;
 ///    Σ_{i∈U3} encode(x_i) = z − Σ_{i∈U3} PRG(b_i) − Σ_{i∈U3, j∈U2\U3} ±PRG(s_ij), with + when j &gt; i
 ///    (i added the mask) and − when j &lt; i, where s_ij = HKDF(X25519(sk_j, S_i), …).
 /// 5. Decode; sums, means (÷ |U3|) and weighted means (Σ w·x ÷ Σ w).
+/// The decrypted shares are wiped once <see cref="Finish"/> succeeds (it answers once) or on <see cref="Dispose"/>.
 /// </remarks>
-public sealed class SecureAggregationUnmasker
+public sealed class SecureAggregationUnmasker : IDisposable
 {
     private readonly SessionParameters parameters;
     private readonly X25519KeyPair modellerKey;
-    private readonly IReadOnlyDictionary<int, string>? pins;
+    private readonly IReadOnlyDictionary<int, string> pins;
     private readonly Dictionary<int, List<(int Owner, byte Kind, byte[] Share)>> responses = [];
     private SortedDictionary<int, KeyBundle>? bundles;
     private UnmaskRequest? request;
     private SortedSet<int>? senders;
     private SortedSet<int>? survivors;
+    private bool finished;
 
-    /// <summary>Creates the unmasker with the modeller's session key (whose public half is in the parameters).</summary>
-    public SecureAggregationUnmasker(SessionParameters parameters, X25519KeyPair modellerKey, IReadOnlyDictionary<int, string>? pinnedIdentities = null)
+    /// <summary>Creates the unmasker with the modeller's session key (whose public half is in the parameters) and every pod's identity pin.</summary>
+    /// <param name="parameters">The session parameters; bundles must be signed over exactly these.</param>
+    /// <param name="modellerKey">The modeller's X25519 session key pair.</param>
+    /// <param name="pinnedIdentities">Fingerprint per party index; a bundle from a party missing here is refused.</param>
+    public SecureAggregationUnmasker(SessionParameters parameters, X25519KeyPair modellerKey, IReadOnlyDictionary<int, string> pinnedIdentities)
     {
         this.parameters = parameters ?? throw new ArgumentNullException(nameof(parameters));
         this.modellerKey = modellerKey ?? throw new ArgumentNullException(nameof(modellerKey));
+        pins = pinnedIdentities ?? throw new ArgumentNullException(nameof(pinnedIdentities));
         if (!modellerKey.PublicKey.AsSpan().SequenceEqual(parameters.ModellerPublicKey))
         {
             throw new ProtocolException(ProtocolError.InvalidParameters, "the modeller key does not match the session's modeller public key");
         }
-
-        pins = pinnedIdentities;
     }
 
     /// <summary>Number of valid responses accepted so far.</summary>
     public int ResponseCount => responses.Count;
 
     /// <summary>True once at least t responses are in.</summary>
-    public bool CanFinish => survivors is not null && responses.Count >= parameters.Threshold;
+    public bool CanFinish => !finished && survivors is not null && responses.Count >= parameters.Threshold;
 
     /// <summary>Step 1: the key bundles of the session.</summary>
     public void AcceptKeyBundles(IReadOnlyList<KeyBundle> allBundles)
@@ -101,31 +106,43 @@ public sealed class SecureAggregationUnmasker
             throw new MessageRejectedException(ProtocolError.Duplicate, $"party {response.Party} already responded");
         }
 
-        var plaintext = SealedBox.Open(modellerKey, response.Ciphertext, SessionRules.UnmaskAssociatedData(parameters, response.Party, request));
-        var entries = SessionRules.DecodeResponse(plaintext, response.Party);
-        CryptographicOperations.ZeroMemory(plaintext);
-        var expected = senders!.Count;
-        var owners = new HashSet<int>();
-        foreach (var (owner, kind, _) in entries)
+        if (finished)
         {
-            var wantKind = survivors.Contains(owner) ? SessionRules.SelfMaskShareKind : SessionRules.MaskKeyShareKind;
-            if (!senders.Contains(owner) || kind != wantKind || !owners.Add(owner))
-            {
-                throw new MessageRejectedException(ProtocolError.Contradictory, $"response of party {response.Party} holds an unexpected share (owner {owner}, kind {kind})");
-            }
+            throw new MessageRejectedException(ProtocolError.OutOfOrder, "the aggregate was already unmasked");
         }
 
-        if (owners.Count != expected)
+        var plaintext = SealedBox.Open(modellerKey, response.Ciphertext, SessionRules.UnmaskAssociatedData(parameters, response.Party, request));
+        List<(int Owner, byte Kind, byte[] Share)> entries;
+        try
         {
-            throw new MessageRejectedException(ProtocolError.Malformed, $"response of party {response.Party} holds {owners.Count} shares, expected {expected}");
+            entries = SessionRules.DecodeResponse(plaintext, response.Party);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+        }
+
+        try
+        {
+            CheckEntries(response.Party, entries);
+        }
+        catch
+        {
+            SessionRules.Wipe(entries);
+            throw;
         }
 
         responses[response.Party] = entries;
     }
 
-    /// <summary>Step 4–5: removes the masks from the masked sum and decodes the aggregate.</summary>
+    /// <summary>Step 4–5: removes the masks from the masked sum and decodes the aggregate; answers once.</summary>
     public AggregateResult Finish(ReadOnlySpan<ulong> maskedSum)
     {
+        if (finished)
+        {
+            throw new MessageRejectedException(ProtocolError.OutOfOrder, "the aggregate was already unmasked and the shares wiped");
+        }
+
         if (!CanFinish)
         {
             throw new ProtocolException(ProtocolError.InsufficientShares, $"{responses.Count} responses, threshold is {parameters.Threshold}");
@@ -166,7 +183,12 @@ public sealed class SecureAggregationUnmasker
 
             var sum = maskedSum.ToArray();
             VectorMasker.Apply(parameters.Field, sum, terms);
-            return new AggregateResult(parameters.Codec, sum, [.. survivors]);
+            var result = new AggregateResult(parameters.Codec, sum, [.. survivors]);
+
+            // Answer once: the shares (self-mask seeds, dropped pods' key shares) have served their purpose.
+            finished = true;
+            WipeResponses();
+            return result;
         }
         finally
         {
@@ -174,6 +196,35 @@ public sealed class SecureAggregationUnmasker
             {
                 CryptographicOperations.ZeroMemory(term.Seed);
             }
+        }
+    }
+
+    /// <summary>Wipes every decrypted share still held.</summary>
+    public void Dispose() => WipeResponses();
+
+    private void CheckEntries(int party, List<(int Owner, byte Kind, byte[] Share)> entries)
+    {
+        var owners = new HashSet<int>();
+        foreach (var (owner, kind, _) in entries)
+        {
+            var wantKind = survivors!.Contains(owner) ? SessionRules.SelfMaskShareKind : SessionRules.MaskKeyShareKind;
+            if (!senders!.Contains(owner) || kind != wantKind || !owners.Add(owner))
+            {
+                throw new MessageRejectedException(ProtocolError.Contradictory, $"response of party {party} holds an unexpected share (owner {owner}, kind {kind})");
+            }
+        }
+
+        if (owners.Count != senders!.Count)
+        {
+            throw new MessageRejectedException(ProtocolError.Malformed, $"response of party {party} holds {owners.Count} shares, expected {senders.Count}");
+        }
+    }
+
+    private void WipeResponses()
+    {
+        foreach (var entries in responses.Values)
+        {
+            SessionRules.Wipe(entries);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Smpc.Protocols.Encoding;
 using Smpc.Protocols.Field;
 
@@ -8,6 +9,9 @@ public sealed class SessionParameters
 {
     /// <summary>Default chunk size of masked uploads: 131072 elements (1 MiB).</summary>
     public const int DefaultChunkElements = 1 << 17;
+
+    private static readonly byte[] Label = "smpc/secagg/params/v1"u8.ToArray();
+    private readonly byte[] digest;
 
     private SessionParameters(string sessionId, uint round, int partyCount, int threshold, PrimeField field, VectorLayout layout, byte[] modellerKey, int chunkElements)
     {
@@ -20,6 +24,7 @@ public sealed class SessionParameters
         ModellerPublicKey = modellerKey;
         ChunkElements = chunkElements;
         Codec = new FixedPointCodec(field, layout, partyCount);
+        digest = SHA256.HashData(ToCanonicalBytes());
     }
 
     /// <summary>Session identifier (bound into every signature, envelope and PRG context).</summary>
@@ -97,6 +102,32 @@ public sealed class SessionParameters
         return new SessionParameters(sessionId, round, partyCount, t, field ?? PrimeField.Default, layout, (byte[])modellerPublicKey.Clone(), chunkElements);
     }
 
+    /// <summary>
+    /// SHA-256 of <see cref="ToCanonicalBytes"/>; every key bundle signature covers it, so parties that were
+    /// handed different parameters (n, t, q, layout, chunk size, modeller key, …) refuse each other's bundles.
+    /// </summary>
+    public byte[] Digest() => (byte[])digest.Clone();
+
+    /// <summary>
+    /// The canonical encoding (docs/protocols/secure-aggregation.md, "Session parameters"):
+    /// "smpc/secagg/params/v1" ‖ str(session) ‖ BE32 round ‖ BE32 n ‖ BE32 t ‖ BE64 q ‖ BE32 C ‖ BE32 field count ‖
+    /// per field (str(name) ‖ BE32 length ‖ BE64 precision ‖ BE64 bits(min) ‖ BE64 bits(max)) ‖ modeller key (32).
+    /// </summary>
+    public byte[] ToCanonicalBytes()
+    {
+        var w = new WireWriter(128 + (Layout.Fields.Count * 48)).Bytes(Label).String(SessionId).UInt32(Round)
+            .Int32(PartyCount).Int32(Threshold).UInt64(Field.Modulus).Int32(ChunkElements).Int32(Layout.Fields.Count);
+        foreach (var f in Layout.Fields)
+        {
+            w.String(f.Name).Int32(f.Length).UInt64((ulong)f.Precision).UInt64(CanonicalBits(f.Min)).UInt64(CanonicalBits(f.Max));
+        }
+
+        return w.Bytes(ModellerPublicKey).ToArray();
+    }
+
     /// <summary>Length of chunk <paramref name="chunkIndex"/>.</summary>
     public int ChunkLength(int chunkIndex) => Math.Min(ChunkElements, Layout.Length - (chunkIndex * ChunkElements));
+
+    // IEEE 754 binary64 bits; −0 is written as +0 so that equal bounds always encode equally.
+    private static ulong CanonicalBits(double value) => (ulong)BitConverter.DoubleToInt64Bits(value == 0 ? 0.0 : value);
 }

@@ -11,10 +11,14 @@ internal static class SessionRules
     private const int SecretSize = 32;
     private static readonly byte[] PairSalt = "smpc/secagg/pair/v1"u8.ToArray();
 
-    /// <summary>Checks a full set of key bundles: session, range, duplicates, signatures and pins.</summary>
-    public static SortedDictionary<int, KeyBundle> ValidateBundles(SessionParameters p, IEnumerable<KeyBundle> bundles, IReadOnlyDictionary<int, string>? pins)
+    /// <summary>
+    /// Checks a full set of key bundles: session, range, duplicates, signatures over the session parameters, and
+    /// pins. Fails closed: a bundle whose party has no pin, or whose identity key does not match it, is refused.
+    /// </summary>
+    public static SortedDictionary<int, KeyBundle> ValidateBundles(SessionParameters p, IEnumerable<KeyBundle> bundles, IReadOnlyDictionary<int, string> pins)
     {
         ArgumentNullException.ThrowIfNull(bundles);
+        ArgumentNullException.ThrowIfNull(pins);
         var result = new SortedDictionary<int, KeyBundle>();
         foreach (var b in bundles)
         {
@@ -25,14 +29,15 @@ internal static class SessionRules
                 throw new MessageRejectedException(ProtocolError.Duplicate, $"two key bundles for party {b.Party}");
             }
 
-            if (!b.VerifySignature(p.Round))
+            // Pins first: a bundle from an unpinned or substituted identity is refused whatever it signs.
+            if (!pins.TryGetValue(b.Party, out var pinned) || pinned is null || !KeyFingerprint.Matches(pinned, b.IdentityKey))
             {
-                throw new CryptographicCheckException(ProtocolError.BadSignature, $"key bundle of party {b.Party} has an invalid signature");
+                throw new CryptographicCheckException(ProtocolError.IdentityMismatch, $"identity key of party {b.Party} does not match a pinned fingerprint");
             }
 
-            if (pins is not null && pins.TryGetValue(b.Party, out var pinned) && !KeyFingerprint.Matches(pinned, b.IdentityKey))
+            if (!b.VerifySignature(p))
             {
-                throw new CryptographicCheckException(ProtocolError.IdentityMismatch, $"identity key of party {b.Party} does not match its pinned fingerprint");
+                throw new CryptographicCheckException(ProtocolError.BadSignature, $"key bundle of party {b.Party} has no valid signature over this session's parameters (forged, replayed from another round, or signed under different parameters)");
             }
         }
 
@@ -131,8 +136,18 @@ internal static class SessionRules
         new WireWriter().Bytes("smpc/secagg/unmask/v1"u8).String(p.SessionId).UInt32(p.Round).Int32(from).Bytes(request.Digest()).ToArray();
 
     /// <summary>Share plaintext: 01 ‖ BE32 owner ‖ BE32 holder ‖ x ‖ b-share (32) ‖ x ‖ key-share (32).</summary>
-    public static byte[] EncodeSharePair(int owner, int holder, byte index, ReadOnlySpan<byte> selfMaskShare, ReadOnlySpan<byte> maskKeyShare) =>
-        new WireWriter().Byte(1).Int32(owner).Int32(holder).Byte(index).Bytes(selfMaskShare).Byte(index).Bytes(maskKeyShare).ToArray();
+    public static byte[] EncodeSharePair(int owner, int holder, byte index, ReadOnlySpan<byte> selfMaskShare, ReadOnlySpan<byte> maskKeyShare)
+    {
+        var w = new WireWriter(1 + 4 + 4 + 1 + SecretSize + 1 + SecretSize);
+        try
+        {
+            return w.Byte(1).Int32(owner).Int32(holder).Byte(index).Bytes(selfMaskShare).Byte(index).Bytes(maskKeyShare).ToArray();
+        }
+        finally
+        {
+            w.Wipe();
+        }
+    }
 
     public static (byte[] SelfMaskShare, byte[] MaskKeyShare) DecodeSharePair(ReadOnlySpan<byte> plaintext, int expectedOwner, int expectedHolder)
     {
@@ -145,28 +160,37 @@ internal static class SessionRules
         var owner = r.Int32();
         var holder = r.Int32();
         var x1 = r.Byte();
-        var b = r.Bytes(SecretSize).ToArray();
+        var b = r.Bytes(SecretSize);
         var x2 = r.Byte();
-        var k = r.Bytes(SecretSize).ToArray();
+        var k = r.Bytes(SecretSize);
         r.ExpectEnd();
         if (owner != expectedOwner || holder != expectedHolder || x1 != expectedHolder || x2 != expectedHolder)
         {
             throw new CryptographicCheckException(ProtocolError.InconsistentShares, $"share envelope from {expectedOwner} to {expectedHolder} carries owner {owner}, holder {holder}, indices {x1}/{x2}");
         }
 
-        return (b, k);
+        // Copied only once the plaintext is known good, so a refusal leaves no share behind.
+        return (b.ToArray(), k.ToArray());
     }
 
     /// <summary>Response plaintext: 01 ‖ BE32 party ‖ BE32 count ‖ count × (BE32 owner ‖ kind ‖ x ‖ share (32)).</summary>
     public static byte[] EncodeResponse(int party, IReadOnlyList<(int Owner, byte Kind, byte[] Share)> entries)
     {
-        var w = new WireWriter().Byte(1).Int32(party).UInt32((uint)entries.Count);
-        foreach (var (owner, kind, share) in entries)
+        var w = new WireWriter(1 + 4 + 4 + (entries.Count * (4 + 1 + 1 + SecretSize)));
+        try
         {
-            w.Int32(owner).Byte(kind).Byte((byte)party).Bytes(share);
-        }
+            w.Byte(1).Int32(party).UInt32((uint)entries.Count);
+            foreach (var (owner, kind, share) in entries)
+            {
+                w.Int32(owner).Byte(kind).Byte((byte)party).Bytes(share);
+            }
 
-        return w.ToArray();
+            return w.ToArray();
+        }
+        finally
+        {
+            w.Wipe();
+        }
     }
 
     public static List<(int Owner, byte Kind, byte[] Share)> DecodeResponse(ReadOnlySpan<byte> plaintext, int expectedParty)
@@ -184,22 +208,39 @@ internal static class SessionRules
             throw new CryptographicCheckException(ProtocolError.InconsistentShares, $"response of party {expectedParty} names party {party} or has a bad count");
         }
 
-        var entries = new List<(int, byte, byte[])>((int)count);
-        for (var i = 0; i < count; i++)
+        var entries = new List<(int Owner, byte Kind, byte[] Share)>((int)count);
+        try
         {
-            var owner = r.Int32();
-            var kind = r.Byte();
-            var x = r.Byte();
-            var share = r.Bytes(SecretSize).ToArray();
-            if (x != expectedParty)
+            for (var i = 0; i < count; i++)
             {
-                throw new CryptographicCheckException(ProtocolError.InconsistentShares, $"party {expectedParty} returned a share with index {x}: shares are bound to their holder");
+                var owner = r.Int32();
+                var kind = r.Byte();
+                var x = r.Byte();
+                var share = r.Bytes(SecretSize);
+                if (x != expectedParty)
+                {
+                    throw new CryptographicCheckException(ProtocolError.InconsistentShares, $"party {expectedParty} returned a share with index {x}: shares are bound to their holder");
+                }
+
+                entries.Add((owner, kind, share.ToArray()));
             }
 
-            entries.Add((owner, kind, share));
+            r.ExpectEnd();
+            return entries;
         }
+        catch
+        {
+            Wipe(entries);
+            throw;
+        }
+    }
 
-        r.ExpectEnd();
-        return entries;
+    /// <summary>Zeroes every share of a decoded response.</summary>
+    public static void Wipe(List<(int Owner, byte Kind, byte[] Share)> entries)
+    {
+        foreach (var entry in entries)
+        {
+            CryptographicOperations.ZeroMemory(entry.Share);
+        }
     }
 }

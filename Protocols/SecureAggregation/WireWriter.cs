@@ -1,37 +1,56 @@
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 
 namespace Smpc.Protocols.SecureAggregation;
 
 /// <summary>Builds the binary wire formats: big-endian integers, u16-length-prefixed UTF-8, raw bytes.</summary>
+/// <remarks>
+/// The buffer is a plain array that is zeroed whenever it grows, so building a secret plaintext leaves no
+/// stale copies behind; call <see cref="Wipe"/> once the result has been taken.
+/// </remarks>
 internal sealed class WireWriter
 {
-    private readonly List<byte> buffer = new(256);
+    private byte[] buffer;
+    private int length;
+
+    public WireWriter(int capacity = 256) => buffer = new byte[Math.Max(capacity, 16)];
 
     public WireWriter Byte(byte value)
     {
-        buffer.Add(value);
+        Reserve(1)[0] = value;
         return this;
     }
 
     public WireWriter UInt32(uint value)
     {
-        Span<byte> b = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(b, value);
-        buffer.AddRange(b);
+        BinaryPrimitives.WriteUInt32BigEndian(Reserve(4), value);
         return this;
     }
 
     public WireWriter Int32(int value) => UInt32((uint)value);
 
+    public WireWriter UInt64(ulong value)
+    {
+        BinaryPrimitives.WriteUInt64BigEndian(Reserve(8), value);
+        return this;
+    }
+
+    /// <summary>A UTF-8 string with a big-endian 16-bit length prefix.</summary>
     public WireWriter String(string value)
     {
-        MaskContext.WriteString(buffer, value);
-        return this;
+        var bytes = System.Text.Encoding.UTF8.GetBytes(value);
+        if (bytes.Length > ushort.MaxValue)
+        {
+            throw new ProtocolException(ProtocolError.InvalidParameters, "identifier longer than 65535 bytes");
+        }
+
+        BinaryPrimitives.WriteUInt16BigEndian(Reserve(2), (ushort)bytes.Length);
+        return Bytes(bytes);
     }
 
     public WireWriter Bytes(ReadOnlySpan<byte> value)
     {
-        buffer.AddRange(value);
+        value.CopyTo(Reserve(value.Length));
         return this;
     }
 
@@ -52,5 +71,27 @@ internal sealed class WireWriter
         return this;
     }
 
-    public byte[] ToArray() => [.. buffer];
+    public byte[] ToArray() => buffer.AsSpan(0, length).ToArray();
+
+    /// <summary>Zeroes everything written so far (for secret plaintexts).</summary>
+    public void Wipe()
+    {
+        CryptographicOperations.ZeroMemory(buffer);
+        length = 0;
+    }
+
+    private Span<byte> Reserve(int count)
+    {
+        if (buffer.Length - length < count)
+        {
+            var grown = new byte[Math.Max(buffer.Length * 2, length + count)];
+            buffer.AsSpan(0, length).CopyTo(grown);
+            CryptographicOperations.ZeroMemory(buffer);
+            buffer = grown;
+        }
+
+        var slice = buffer.AsSpan(length, count);
+        length += count;
+        return slice;
+    }
 }

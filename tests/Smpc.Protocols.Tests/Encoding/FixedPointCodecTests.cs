@@ -104,4 +104,63 @@ public sealed class FixedPointCodecTests
             Assert.InRange(decoded[i] - plain[i], -1e-9, 1e-9);
         }
     }
+
+    [Fact]
+    public void EncodeInteger_AboveTwoToThe53_ComparesExactly_SoTheSumCannotWrap()
+    {
+        // 3 × 384307168202282325 = (q − 1)/2 for q = 2^61 − 1 exactly. As a double the bound is
+        // 384307168202282304, and bound + 10 rounds to that same double: a double comparison lets it in.
+        const long bound = 384_307_168_202_282_325;
+        var codec = new FixedPointCodec(PrimeField.Default, VectorLayout.Single(FieldSpec.Integer("big", 1, -bound, bound)), 3);
+
+        Assert.Equal(ProtocolError.ValueOutOfBounds, Assert.Throws<InputRejectedException>(() => codec.EncodeInteger(0, bound + 10)).Error);
+        Assert.Equal(ProtocolError.ValueOutOfBounds, Assert.Throws<InputRejectedException>(() => codec.EncodeInteger(0, -bound - 10)).Error);
+
+        // The largest accepted value is the bound's exact double value; three of them sum without wrapping.
+        const long largest = 384_307_168_202_282_304;
+        Assert.Equal(ProtocolError.ValueOutOfBounds, Assert.Throws<InputRejectedException>(() => codec.EncodeInteger(0, largest + 1)).Error);
+        var sum = new ulong[1];
+        for (var p = 0; p < 3; p++)
+        {
+            PrimeField.Default.AddInPlace(sum, [codec.EncodeInteger(0, largest)]);
+        }
+
+        Assert.Equal(3 * largest, codec.DecodeInteger(sum[0]));
+    }
+
+    [Theory]
+    [InlineData(123.456789, "123.456789")]
+    [InlineData(-98765.4321, "98765.4321")]
+    [InlineData(double.NaN, "NaN")]
+    [InlineData(double.PositiveInfinity, "Infinity")]
+    [InlineData(double.NegativeInfinity, "∞")]
+    public void Refusals_NameTheFieldAndBounds_ButNotTheRejectedValue(double value, string forbidden)
+    {
+        var codec = new FixedPointCodec(PrimeField.Default, VectorLayout.Single(FieldSpec.Real("salary", 2, -10, 10)), 3);
+        foreach (var ex in new[]
+        {
+            Assert.Throws<InputRejectedException>(() => codec.Encode([0.0, value])),
+            Assert.Throws<InputRejectedException>(() => codec.EncodeValue(0, value)),
+        })
+        {
+            Assert.Equal("salary", ex.Field);
+            Assert.Contains("'salary'", ex.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(forbidden, ex.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(value.ToString("R", System.Globalization.CultureInfo.InvariantCulture), ex.Message, StringComparison.OrdinalIgnoreCase);
+        }
+
+        var bounded = Assert.Throws<InputRejectedException>(() => codec.Encode([0.0, 11.0]));
+        Assert.Contains("[-10, 10]", bounded.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void IntegerRefusal_DoesNotEchoTheRejectedValue()
+    {
+        var codec = new FixedPointCodec(PrimeField.Default, VectorLayout.Single(FieldSpec.Integer("count", 1, -100, 100)), 3);
+        var ex = Assert.Throws<InputRejectedException>(() => codec.EncodeInteger(0, 987_654_321));
+        Assert.Equal(ProtocolError.ValueOutOfBounds, ex.Error);
+        Assert.Equal("count", ex.Field);
+        Assert.DoesNotContain("987654321", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("[-100, 100]", ex.Message, StringComparison.Ordinal);
+    }
 }

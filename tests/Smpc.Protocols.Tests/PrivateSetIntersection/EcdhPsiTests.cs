@@ -77,4 +77,47 @@ public sealed class EcdhPsiTests
         Assert.Equal(ProtocolError.Malformed, Assert.Throws<MessageRejectedException>(() => PsiElements.Deserialize(bytes, 256)).Error);
         Assert.Equal(ProtocolError.Malformed, Assert.Throws<MessageRejectedException>(() => PsiElements.Deserialize(bytes.AsSpan(0, bytes.Length - 1), 32)).Error);
     }
+
+    [Fact]
+    public void Server_AnswersOneQueryPerSession_ASecondIsRefused()
+    {
+        var random = new DeterministicTestRandom(15);
+        using var pod = new EcdhPsiServer(PsiMode.Intersection, random, maxQuerySize: 10);
+        using var modeller = new EcdhPsiClient(PsiMode.Intersection, random);
+        var blinded = modeller.Blind([.. Enumerable.Range(0, 10).Select(i => new[] { (byte)i })]);
+        Assert.Equal(10, pod.Respond(blinded).Length);
+
+        // Ten more candidates under the same secret b would double the pod's query budget.
+        using var second = new EcdhPsiClient(PsiMode.Intersection, random);
+        var more = second.Blind([.. Enumerable.Range(10, 10).Select(i => new[] { (byte)i })]);
+        Assert.Equal(ProtocolError.OutOfOrder, Assert.Throws<MessageRejectedException>(() => pod.Respond(more)).Error);
+        Assert.Equal(ProtocolError.OutOfOrder, Assert.Throws<MessageRejectedException>(() => pod.Respond(blinded)).Error);
+    }
+
+    [Fact]
+    public void Server_RefusedQuery_DoesNotUseUpTheSession()
+    {
+        var random = new DeterministicTestRandom(16);
+        using var pod = new EcdhPsiServer(PsiMode.Intersection, random, maxQuerySize: 2);
+        using var modeller = new EcdhPsiClient(PsiMode.Intersection, random);
+        var blinded = modeller.Blind([[1], [2], [3]]);
+        Assert.Equal(ProtocolError.PolicyRefused, Assert.Throws<ProtocolException>(() => pod.Respond(blinded)).Error);
+        Assert.Equal(ProtocolError.InvalidElement, Assert.Throws<CryptographicCheckException>(() => pod.Respond([blinded[0], new byte[32]])).Error);
+        Assert.Equal(2, pod.Respond(blinded[..2]).Length);
+    }
+
+    [Fact]
+    public void CardinalityMode_ServerShufflesItsReplies()
+    {
+        // Two servers from the same seed share the secret b: the in-order replies are the reference.
+        using var modeller = new EcdhPsiClient(PsiMode.Cardinality, new DeterministicTestRandom(17));
+        var blinded = modeller.Blind([.. Enumerable.Range(0, 50).Select(i => BitConverter.GetBytes(i))]);
+        using var ordered = new EcdhPsiServer(PsiMode.Intersection, new DeterministicTestRandom(18));
+        using var shuffling = new EcdhPsiServer(PsiMode.Cardinality, new DeterministicTestRandom(18));
+        var inOrder = ordered.Respond(blinded);
+        var replies = shuffling.Respond(blinded);
+
+        Assert.Equal(inOrder.Select(b => Hex.Of(b)).Order(StringComparer.Ordinal), replies.Select(b => Hex.Of(b)).Order(StringComparer.Ordinal));
+        Assert.NotEqual(inOrder.Select(b => Hex.Of(b)), replies.Select(b => Hex.Of(b)));
+    }
 }

@@ -81,4 +81,43 @@ public sealed class RecordEncoderTests
         Assert.Equal("-7", encoder.Canonicalize(0, "-7"));
         Assert.Equal(ProtocolError.InvalidRecord, Assert.Throws<InputRejectedException>(() => encoder.Encode(["4.2"])).Error);
     }
+
+    [Fact]
+    public void Encoding_KnownAnswer_MatchesTheDocumentedLayout()
+    {
+        var encoder = new RecordEncoder([
+            new("email", ColumnKind.Email),
+            new("name", ColumnKind.Text),
+            new("id", ColumnKind.Integer),
+            new("phone", ColumnKind.Phone, "44"),
+        ]);
+        var record = encoder.Encode([" John.Doe+News@Example.COM ", "  \u00C9mile   ZOLA ", "+0042", null]);
+
+        Assert.Equal(
+            "736d70632f7073692f7265636f72642f7631" + "0004" +
+            "03" + "01" + "00000014" + "6a6f686e2e646f65406578616d706c652e636f6d" +
+            "01" + "01" + "0000000b" + "c3a96d696c65207a6f6c61" +
+            "05" + "01" + "00000002" + "3432" +
+            "04" + "00",
+            Hex.Of(record));
+
+        // The same bytes from the specification: "smpc/psi/record/v1" ‖ BE16 count ‖ per column kind ‖ 0x00 | 0x01 ‖ BE32 len ‖ UTF-8.
+        static byte[] Present(ColumnKind kind, string text)
+        {
+            var utf8 = System.Text.Encoding.UTF8.GetBytes(text);
+            var length = new byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(length, (uint)utf8.Length);
+            return [(byte)kind, 1, .. length, .. utf8];
+        }
+
+        byte[] expected =
+        [
+            .. "smpc/psi/record/v1"u8, 0, 4,
+            .. Present(ColumnKind.Email, "john.doe@example.com"),
+            .. Present(ColumnKind.Text, "\u00e9mile zola"),
+            .. Present(ColumnKind.Integer, "42"),
+            (byte)ColumnKind.Phone, 0,
+        ];
+        Assert.Equal(expected, record);
+    }
 }

@@ -133,4 +133,56 @@ public sealed class RsaBlindSignaturePsiTests
         Assert.True(h.AsSpan().SequenceCompareTo(key.Modulus) < 0);
         Assert.NotEqual(h, RsaHashes.FullDomainHash(key, new byte[32], "x"u8));
     }
+
+    [Theory]
+    [InlineData(RsaSigningBackend.OpenSsl)]
+    [InlineData(RsaSigningBackend.BouncyCastle)]
+    public void Signer_SignsOneQueryPerSession_ASecondIsRefused(RsaSigningBackend backend)
+    {
+        var random = new DeterministicTestRandom(8);
+        using var pod = new RsaPsiServer(PsiMode.Intersection, random, Key.Value, backend, maxQuerySize: 3);
+        var blinded = new RsaPsiClient(pod.PublicKey, PsiMode.Intersection, random).Blind([[1], [2], [3]]);
+        Assert.Equal(3, pod.SignBlinded(blinded).Length);
+
+        var more = new RsaPsiClient(pod.PublicKey, PsiMode.Intersection, random).Blind([[4], [5], [6]]);
+        Assert.Equal(ProtocolError.OutOfOrder, Assert.Throws<MessageRejectedException>(() => pod.SignBlinded(more)).Error);
+        Assert.Equal(ProtocolError.OutOfOrder, Assert.Throws<MessageRejectedException>(() => pod.SignBlinded(blinded)).Error);
+    }
+
+    [Fact]
+    public void Signer_RefusedQuery_DoesNotUseUpTheSession()
+    {
+        var random = new DeterministicTestRandom(9);
+        using var pod = new RsaPsiServer(PsiMode.Intersection, random, Key.Value, maxQuerySize: 2);
+        var blinded = new RsaPsiClient(pod.PublicKey, PsiMode.Intersection, random).Blind([[1], [2], [3]]);
+        Assert.Equal(ProtocolError.PolicyRefused, Assert.Throws<ProtocolException>(() => pod.SignBlinded(blinded)).Error);
+        Assert.Equal(ProtocolError.InvalidElement, Assert.Throws<CryptographicCheckException>(() => pod.SignBlinded([blinded[0], new byte[256]])).Error);
+        Assert.Equal(2, pod.SignBlinded(blinded[..2]).Length);
+    }
+
+    [Fact]
+    public void CardinalityMode_SignerShufflesItsReplies()
+    {
+        var random = new DeterministicTestRandom(10);
+        using var ordered = new RsaPsiServer(PsiMode.Intersection, random, Key.Value);
+        using var shuffling = new RsaPsiServer(PsiMode.Cardinality, random, Key.Value);
+        var blinded = new RsaPsiClient(ordered.PublicKey, PsiMode.Cardinality, random).Blind([.. Enumerable.Range(0, 50).Select(i => BitConverter.GetBytes(i))]);
+        var inOrder = ordered.SignBlinded(blinded);
+        var replies = shuffling.SignBlinded(blinded);
+
+        Assert.Equal(inOrder.Select(b => Hex.Of(b)).Order(StringComparer.Ordinal), replies.Select(b => Hex.Of(b)).Order(StringComparer.Ordinal));
+        Assert.NotEqual(inOrder.Select(b => Hex.Of(b)), replies.Select(b => Hex.Of(b)));
+    }
+
+    [Fact]
+    public void Client_FinishesOnce_BecauseItsUnblindingFactorsAreWiped()
+    {
+        var random = new DeterministicTestRandom(11);
+        using var pod = new RsaPsiServer(PsiMode.Intersection, random, Key.Value);
+        var modeller = new RsaPsiClient(pod.PublicKey, PsiMode.Intersection, random);
+        var signatures = pod.SignBlinded(modeller.Blind([[1], [2]]));
+        var tags = pod.EncodeServerSet([[2]]);
+        Assert.Equal([1], modeller.Finish(signatures, tags).MatchedIndices);
+        Assert.Equal(ProtocolError.OutOfOrder, Assert.Throws<MessageRejectedException>(() => modeller.Finish(signatures, tags)).Error);
+    }
 }

@@ -35,7 +35,7 @@ public sealed class SecureAggregationRejectionTests
         var bundles = Bundles(s);
         using var impostor = Ed25519KeyPair.Generate(s.Random);
         var b = bundles[2];
-        bundles[2] = b with { IdentityKey = impostor.PublicKey, Signature = impostor.Sign(KeyBundle.SignedBytes(b.SessionId, 3, b.Party, b.SealKey, b.MaskKey)) };
+        bundles[2] = b with { IdentityKey = impostor.PublicKey, Signature = impostor.Sign(KeyBundle.SignedBytes(s.Parameters, b.Party, b.SealKey, b.MaskKey)) };
         var ex = Assert.Throws<CryptographicCheckException>(() => s[1].CreateShareEnvelopes(bundles));
         Assert.Equal(ProtocolError.IdentityMismatch, ex.Error);
     }
@@ -80,6 +80,32 @@ public sealed class SecureAggregationRejectionTests
         var ex = Assert.Throws<InputRejectedException>(() => s[1].CreateMaskedInput(envelopes, [1, 2, 3, 101]));
         Assert.Equal(ProtocolError.ValueOutOfBounds, ex.Error);
         Assert.Equal("c", ex.Field);
+    }
+
+    [Theory]
+    [InlineData("c", 101)]
+    [InlineData("c", -101)]
+    [InlineData("w", 10_000_000_001)]
+    [InlineData("w", -10_000_000_001)]
+    public void EncodedInput_OutsideItsFieldsScaledBounds_IsRefused_NamingTheField(string field, long scaled)
+    {
+        // c: integers in [−100, 100]; w: reals in [−1, 1] at precision 10^10, i.e. scaled values in ±10^10.
+        var layout = new VectorLayout([FieldSpec.Integer("c", 2, -100, 100), FieldSpec.Real("w", 2, -1, 1)]);
+        using var s = new SessionHarness(3, null, layout, seed: 14);
+        var envelopes = Exchange(s).Where(e => e.To == 1).ToList();
+        var f = s.Parameters.Field;
+        var encoded = new[] { f.FromSigned(-100), f.FromSigned(100), f.FromSigned(-10_000_000_000), f.FromSigned(10_000_000_000) };
+        encoded[field == "c" ? 1 : 3] = f.FromSigned(scaled);
+
+        var ex = Assert.Throws<InputRejectedException>(() => s[1].CreateMaskedInputFromEncoded(envelopes, encoded));
+        Assert.Equal(ProtocolError.ValueOutOfBounds, ex.Error);
+        Assert.Equal(field, ex.Field);
+        Assert.DoesNotContain(scaled.ToString(System.Globalization.CultureInfo.InvariantCulture), ex.Message, StringComparison.Ordinal);
+        Assert.Equal(SecureAggregationParty.Step.SharesSent, s[1].State);
+
+        // The extremes themselves are what Encode produces for min and max: accepted.
+        var extremes = new[] { f.FromSigned(-100), f.FromSigned(100), f.FromSigned(-10_000_000_000), f.FromSigned(10_000_000_000) };
+        Assert.Equal(4, s[1].CreateMaskedInputFromEncoded(envelopes, extremes).Length);
     }
 
     [Fact]

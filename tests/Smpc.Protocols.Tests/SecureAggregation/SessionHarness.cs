@@ -8,11 +8,11 @@ namespace Smpc.Protocols.Tests.SecureAggregation;
 /// <summary>Drives n parties, the summer and the unmasker through a whole session, as the service would relay it.</summary>
 internal sealed class SessionHarness : IDisposable
 {
-    public SessionHarness(int n, int? threshold, VectorLayout layout, int seed, PrimeField? field = null, int chunkElements = 7)
+    public SessionHarness(int n, int? threshold, VectorLayout layout, int seed, PrimeField? field = null, int chunkElements = 7, uint round = 3)
     {
         Random = new DeterministicTestRandom(seed);
         Modeller = X25519KeyPair.Generate(Random);
-        Parameters = SessionParameters.Create("session-" + seed, n, layout, Modeller.PublicKey, threshold, field, round: 3, chunkElements: chunkElements);
+        Parameters = SessionParameters.Create("session-" + seed, n, layout, Modeller.PublicKey, threshold, field, round: round, chunkElements: chunkElements);
         Identities = [.. Enumerable.Range(1, n).Select(_ => Ed25519KeyPair.Generate(Random))];
         Pins = Enumerable.Range(1, n).ToDictionary(i => i, i => Identities[i - 1].Fingerprint);
         Parties = [.. Enumerable.Range(1, n).Select(i => new SecureAggregationParty(Parameters, i, Identities[i - 1], Random, Pins))];
