@@ -45,6 +45,8 @@ public static class SmpcCommands
         root.Subcommands.Add(PodCommands());
         root.Subcommands.Add(ModellerCommands());
         root.Subcommands.Add(SessionCommands());
+        root.Subcommands.Add(Commands.AggregateCommand.Build(Tenant, RunAsync));
+        root.Subcommands.Add(Commands.DemoCommand.Build());
         root.Subcommands.Add(PayloadCommands());
         return root;
     }
@@ -97,7 +99,7 @@ public static class SmpcCommands
             r.GetValue(Tenant)!, new RegisterPodRequest(r.GetValue(id)!, r.GetValue(name)!, r.GetValue(identity)!), ct))));
         var show = new Command("show", "Shows a pod and its identity fingerprint.") { id, Tenant };
         show.SetAction((r, ct) => RunAsync(r, async c => Print(await c.GetPodAsync(r.GetValue(Tenant)!, r.GetValue(id)!, ct))));
-        return new Command("pod", "Pods of a tenant.") { register, show };
+        return new Command("pod", "Pods of a tenant.") { register, show, Commands.PodRunCommand.Build() };
     }
 
     private static Command ModellerCommands()
@@ -113,15 +115,9 @@ public static class SmpcCommands
     private static Command SessionCommands()
     {
         var id = new Argument<string>("id") { Description = "Session id" };
-        var modeller = new Option<string>("--modeller") { Description = "Modeller id", Required = true };
-        var kind = new Option<string>("--kind") { Description = "secure-aggregation or psi", DefaultValueFactory = _ => SessionKinds.SecureAggregation };
-        var pods = new Option<string[]>("--pod") { Description = "Participating pod (repeat)", Required = true, AllowMultipleArgumentsPerToken = true };
-        var create = new Command("create", "Creates a session.") { id, modeller, kind, pods, Tenant };
-        create.SetAction((r, ct) => RunAsync(r, async c => Print(await c.CreateSessionAsync(
-            r.GetValue(Tenant)!, new CreateSessionRequest(r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(kind)!, r.GetValue(pods)!), ct))));
-        var show = new Command("show", "Shows a session.") { id, Tenant };
+        var show = new Command("show", "Shows a session and its progress.") { id, Tenant };
         show.SetAction((r, ct) => RunAsync(r, async c => Print(await c.GetSessionAsync(r.GetValue(Tenant)!, r.GetValue(id)!, ct))));
-        return new Command("session", "Protocol sessions.") { create, show };
+        return new Command("session", "Protocol sessions (create secure aggregations with `smpc aggregate`).") { show };
     }
 
     private static Command PayloadCommands()
@@ -145,7 +141,7 @@ public static class SmpcCommands
         return new Command("payload", "Large session payloads.") { put, get };
     }
 
-    private static async Task<int> RunAsync(ParseResult result, Func<SmpcClient, Task> action)
+    internal static async Task<int> RunAsync(ParseResult result, Func<SmpcClient, Task> action)
     {
         using var http = new HttpClient { BaseAddress = new Uri(result.GetValue(Url)!.TrimEnd('/') + "/") };
         try

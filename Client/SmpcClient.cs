@@ -34,6 +34,9 @@ public sealed class SmpcClient(HttpClient http, string? apiKey = null)
     public Task<IssuedKeyResponse> IssuePodKeyAsync(string tenantId, string podId, CancellationToken ct = default) =>
         SendAsync<IssuedKeyResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/pods/{Escape(podId)}/keys", null, ct);
 
+    public Task<IReadOnlyList<string>> ListPodSessionsAsync(string tenantId, string podId, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<string>>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/pods/{Escape(podId)}/sessions", null, ct);
+
     public Task<MemberResponse> RegisterPodAsync(string tenantId, RegisterPodRequest request, CancellationToken ct = default) =>
         SendAsync<MemberResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/pods", request, ct);
 

@@ -26,6 +26,10 @@ public static class MembersApi
         pods.MapGet("/", async Task<Ok<IReadOnlyList<string>>> (string tenantId, ClaimsPrincipal user, IGrainFactory grains) =>
                 TypedResults.Ok(await grains.GetTenant(RouteIds.Tenant(tenantId)).ListMembersAsync(user.ToCaller(), MemberKind.Pod)))
             .WithName("ListPods").WithSummary("Lists the ids of a tenant's pods.").ProducesProblem(StatusCodes.Status404NotFound);
+        pods.MapGet("/{podId}/sessions", async Task<Ok<IReadOnlyList<string>>> (string tenantId, string podId, ClaimsPrincipal user, IGrainFactory grains) =>
+                TypedResults.Ok(await grains.GetPod(RouteIds.Key(tenantId, podId, "Pod")).ListSessionsAsync(user.ToCaller())))
+            .WithName("ListPodSessions").WithSummary("The pod itself (or its admin): the ids of the sessions it takes part in; the pod agent polls this for work.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         pods.MapPost("/{podId}/keys", async Task<Created<IssuedKeyResponse>> (string tenantId, string podId, ClaimsPrincipal user, IGrainFactory grains) =>
                 await IssueAsync(tenantId, CallerRole.Pod, (caller, keyId, hash) => grains.GetPod(RouteIds.Key(tenantId, podId, "Pod")).IssueKeyAsync(caller, keyId, hash), user))
             .WithName("IssuePodKey").WithSummary("Tenant admin: issues another API key for a pod (rotation); shown once.")

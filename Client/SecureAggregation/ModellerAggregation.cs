@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Smpc.Client.Contracts;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Randomness;
@@ -66,7 +65,7 @@ public sealed class ModellerAggregation : IDisposable
             var material = await _client.GetUnmaskMaterialAsync(session.Tenant, session.Id, ct);
             var sum = await _client.GetMaskedSumAsync(session.Tenant, session.Id, ct);
             var pins = await AggregationSession.PinsAsync(_client, session, _pins, ct);
-            var unmasker = new SecureAggregationUnmasker(parameters, _sessionKey, pins);
+            using var unmasker = new SecureAggregationUnmasker(parameters, _sessionKey, pins);
             unmasker.AcceptKeyBundles([.. material.KeyBundles.Select(b => KeyBundle.Parse(Convert.FromBase64String(b)))]);
             unmasker.AcceptUnmaskRequest(UnmaskRequest.Parse(Convert.FromBase64String(material.UnmaskRequest)));
             foreach (var response in material.Responses) unmasker.AcceptResponse(UnmaskResponse.Parse(Convert.FromBase64String(response)));

@@ -47,14 +47,29 @@ public sealed class PodAggregationRunner(
         var answered = false;
         try
         {
+            var backoff = TimeSpan.Zero;
             while (true)
             {
-                var session = await client.GetSessionAsync(tenant, sessionId, ct);
+                if (backoff > TimeSpan.Zero) await Task.Delay(backoff, ct);
+                SessionResponse session;
+                try
+                {
+                    session = await client.GetSessionAsync(tenant, sessionId, ct);
+                }
+                catch (Exception ex) when (Transient.Is(ex, ct))
+                {
+                    backoff = Transient.Next(backoff);
+                    continue;
+                }
+
+                backoff = TimeSpan.Zero;
                 var status = session.Aggregation ?? throw new InvalidOperationException("Not a secure-aggregation session.");
                 var me = session.PodIds.ToList().IndexOf(podId) + 1;
                 if (session.Phase is SessionPhases.Completed or SessionPhases.Failed) return session;
                 if (status.Dropped.Contains(me)) return session;
 
+                try
+                {
                 switch (session.Phase)
                 {
                     case SessionPhases.KeyExchange when done == PodStep.None:
@@ -101,6 +116,13 @@ public sealed class PodAggregationRunner(
 
                     case SessionPhases.ShareExchange or SessionPhases.MaskedInput or SessionPhases.Unmasking when done == PodStep.None:
                         return session; // joined too late for this round: the service has moved on without it
+                }
+                }
+                catch (Exception ex) when (Transient.Is(ex, ct))
+                {
+                    // Every step is idempotent on the service: the same message is simply sent again.
+                    backoff = Transient.Next(backoff);
+                    continue;
                 }
 
                 if (StopAfter != PodStep.None && done == StopAfter) return session;

@@ -114,7 +114,7 @@ public sealed partial class SessionGrain
         var parsed = Parse(bundle, b => KeyBundle.Parse(b), "key bundle");
         if (parsed.SessionId != ProtocolSessionId || parsed.Party != party)
             throw SmpcException.Invalid($"The key bundle must be for session '{ProtocolSessionId}' and party {party}.");
-        if (!parsed.VerifySignature(0)) throw SmpcException.Invalid("The key bundle's signature does not verify.");
+        if (!parsed.VerifySignature(Parameters())) throw SmpcException.Invalid("The key bundle's signature does not verify.");
         var registered = await GrainFactory.GetPod(new EntityKey(Key.Tenant, caller.Subject!)).GetAsync(caller);
         if (!registered.IdentityPublicKey.AsSpan().SequenceEqual(parsed.IdentityKey))
             throw SmpcException.Invalid("The key bundle is signed with an identity key other than the pod's registered one.");

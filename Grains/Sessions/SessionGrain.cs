@@ -40,7 +40,10 @@ public sealed partial class SessionGrain(
             if (state.State.ModellerId != caller.Subject) throw SmpcException.Conflict($"Session id '{key.Id}' is taken.");
             if (state.State.ModellerId == command.ModellerId && state.State.Kind == command.Kind && state.State.PodIds.SequenceEqual(pods)
                 && SameSpec(state.State.Aggregation?.Spec, command.Aggregation))
+            {
+                await Task.WhenAll(pods.Select(p => GrainFactory.GetPod(new EntityKey(key.Tenant, p)).AddSessionAsync(key.Id)));
                 return ToInfo();
+            }
             throw SmpcException.Conflict($"Session '{key.Id}' already exists with other parameters.");
         }
 
@@ -70,6 +73,8 @@ public sealed partial class SessionGrain(
 
         await state.WriteOrRollbackAsync(this, "session.create");
         ScheduleDeadline();
+        // After the session is durable: a crash before this loop leaves pods unaware, and the idempotent retry of the create heals it.
+        await Task.WhenAll(pods.Select(p => GrainFactory.GetPod(new EntityKey(key.Tenant, p)).AddSessionAsync(key.Id)));
         SmpcTelemetry.SessionsCreated.Add(1, new KeyValuePair<string, object?>("smpc.session.kind", command.Kind.ToString()));
         return ToInfo();
     }

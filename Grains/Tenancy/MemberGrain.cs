@@ -15,6 +15,9 @@ public abstract class MemberGrain(IPersistentState<MemberState> state, TimeProvi
 
     protected EntityKey Key => EntityKey.Parse(this.GetPrimaryKeyString());
 
+    /// <summary>The stored state, for the derived grain's own behaviour.</summary>
+    protected IPersistentState<MemberState> Persisted => state;
+
     private string What => $"{kind} '{Key.Id}'";
 
     private CallerRole Role => kind == MemberKind.Pod ? CallerRole.Pod : CallerRole.Modeller;

@@ -1,4 +1,5 @@
 using Smpc.Grains.Interfaces.Access;
+using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Tenancy;
 using Smpc.Grains.Storage;
 
@@ -18,4 +19,24 @@ public sealed class PodGrain(
     Task<bool> IPodGrain.ExistsAsync() => ExistsCoreAsync();
 
     Task IPodGrain.IssueKeyAsync(Caller caller, string keyId, byte[] keyHash) => IssueKeyCoreAsync(caller, keyId, keyHash);
+
+    /// <summary>How many recent sessions a pod's list keeps (older ones drop off; their sessions are unaffected).</summary>
+    public const int MaxListedSessions = 500;
+
+    async Task IPodGrain.AddSessionAsync(string sessionId)
+    {
+        var sessions = Persisted.State.Sessions;
+        if (sessions.Contains(sessionId)) return;
+        sessions.Add(sessionId);
+        if (sessions.Count > MaxListedSessions) sessions.RemoveAt(0);
+        await Persisted.WriteOrRollbackAsync(this, "pod.add-session");
+    }
+
+    Task<IReadOnlyList<string>> IPodGrain.ListSessionsAsync(Caller caller)
+    {
+        caller.RequireTenant(Key.Tenant, $"Pod '{Key.Id}'");
+        if (!caller.Is(CallerRole.Pod, Key.Tenant, Key.Id) && caller.Role != CallerRole.TenantAdmin)
+            throw SmpcException.Forbidden("Only the pod itself and its tenant's admin list its sessions.");
+        return Task.FromResult<IReadOnlyList<string>>([.. Persisted.State.Sessions]);
+    }
 }

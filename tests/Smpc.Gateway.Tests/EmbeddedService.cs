@@ -16,6 +16,9 @@ public sealed class EmbeddedService : IAsyncLifetime
 
     public List<Activity> Spans { get; } = [];
 
+    /// <summary>The service's SQLite database file (grain state and payload chunks).</summary>
+    public string DatabasePath => Path.Combine(_dataDirectory, "smpc.db");
+
     /// <summary>The service's clock: session deadlines pass when a test advances it.</summary>
     public ManualClock Clock { get; } = new();
 

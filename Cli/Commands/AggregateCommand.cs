@@ -1,0 +1,122 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Smpc.Client;
+using Smpc.Client.Agent;
+using Smpc.Client.Contracts;
+using Smpc.Client.SecureAggregation;
+using Spectre.Console;
+
+namespace Smpc.Cli.Commands;
+
+/// <summary><c>smpc aggregate</c>: the modeller creates a secure-aggregation session, watches it, unmasks locally and writes the result.</summary>
+public static class AggregateCommand
+{
+    public static Command Build(Option<string> tenant, Func<ParseResult, Func<SmpcClient, Task>, Task<int>> run)
+    {
+        var id = new Argument<string>("session") { Description = "Session id" };
+        var modeller = new Option<string>("--modeller") { Description = "Your modeller id", Required = true };
+        var pods = new Option<string[]>("--pod") { Description = "Participating pod (repeat; at least 3)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var fields = new Option<string[]>("--field")
+        {
+            Description = "Field as name:length:min:max[:precision] (repeat); precision 1 = exact integers, default 1e10",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var operation = new Option<string>("--operation") { Description = "sum, mean or weighted-mean", DefaultValueFactory = _ => "mean" };
+        var input = new Option<string>("--input") { Description = "The named input each pod contributes", Required = true };
+        var weight = new Option<string?>("--weight-field") { Description = "weighted-mean: the field holding each pod's weight" };
+        var threshold = new Option<int?>("--threshold") { Description = "Pods needed to finish (default ⌈2n/3⌉)" };
+        var timeout = new Option<int>("--phase-timeout") { Description = "Seconds each phase waits for late pods", DefaultValueFactory = _ => 300 };
+        var output = new Option<FileInfo?>("--out") { Description = "Write the result to .json, .csv or .npy" };
+        var command = new Command("aggregate", "Modeller: runs a secure aggregation and computes the result locally; the service never sees it.")
+        {
+            id, modeller, pods, fields, operation, input, weight, threshold, timeout, output, tenant,
+        };
+        command.SetAction((r, ct) => run(r, async client =>
+        {
+            var spec = new AggregationRequest([.. r.GetValue(fields)!.Select(ParseField)], r.GetValue(operation)!, "", r.GetValue(input)!,
+                r.GetValue(threshold), r.GetValue(timeout), r.GetValue(weight));
+            var outcome = await RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, spec, ct);
+            Print(outcome);
+            if (r.GetValue(output) is { } file) Write(outcome, file);
+        }));
+        return command;
+    }
+
+    /// <summary>Creates, watches (one status line per change) and unmasks.</summary>
+    public static async Task<AggregationOutcome> RunAsync(
+        SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, AggregationRequest spec, CancellationToken ct)
+    {
+        using var modeller = await ModellerAggregation.CreateAsync(client, tenant, sessionId, modellerId, pods, spec, ct: ct);
+        AnsiConsole.MarkupLineInterpolated($"[grey]session[/] {sessionId} [grey]created with[/] {pods.Count} [grey]pods, threshold[/] {modeller.Session.Aggregation!.Threshold}");
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var watcher = WatchAsync(client, tenant, sessionId, watching.Token);
+        try
+        {
+            return await modeller.WaitForResultAsync(ct);
+        }
+        finally
+        {
+            await watching.CancelAsync();
+            await watcher;
+        }
+    }
+
+    private static async Task WatchAsync(SmpcClient client, string tenant, string sessionId, CancellationToken ct)
+    {
+        var last = "";
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var s = await client.GetSessionAsync(tenant, sessionId, ct);
+                var a = s.Aggregation!;
+                var line = $"{s.Phase,-15} bundles {a.KeyBundles.Count}/{s.PodIds.Count}  shares {a.ShareSenders.Count}  masked {a.MaskedInputs.Count}  unmask {a.UnmaskResponses.Count} (need {a.Threshold})" +
+                    (a.Dropped.Count > 0 ? $"  dropped {string.Join(",", a.Dropped)}" : "");
+                if (line != last) AnsiConsole.MarkupLineInterpolated($"[grey]{DateTime.Now:HH:mm:ss}[/] {line}");
+                last = line;
+                await Task.Delay(250, ct);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public static void Print(AggregationOutcome outcome)
+    {
+        var table = new Table().AddColumns("field", $"{outcome.Session.Aggregation!.Operation} over {outcome.IncludedParties.Count} pods");
+        foreach (var (name, values) in outcome.Values)
+            table.AddRow(name, string.Join(", ", values.Take(12).Select(v => v.ToString("G10", CultureInfo.InvariantCulture))) + (values.Length > 12 ? ", …" : ""));
+        AnsiConsole.Write(table);
+    }
+
+    private static void Write(AggregationOutcome outcome, FileInfo file)
+    {
+        switch (file.Extension.ToLowerInvariant())
+        {
+            case ".npy":
+                File.WriteAllBytes(file.FullName, InputLoader.ToNpy([.. outcome.Values.Values.SelectMany(v => v)]));
+                break;
+            case ".csv":
+                File.WriteAllLines(file.FullName, ["field,index,value", .. outcome.Values.SelectMany(f => f.Value.Select((v, i) => $"{f.Key},{i},{v.ToString("R", CultureInfo.InvariantCulture)}"))]);
+                break;
+            default:
+                File.WriteAllText(file.FullName, JsonSerializer.Serialize(new { operation = outcome.Session.Aggregation!.Operation, includedParties = outcome.IncludedParties, values = outcome.Values },
+                    new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
+                break;
+        }
+
+        AnsiConsole.MarkupLineInterpolated($"[green]result written to[/] {file.FullName}");
+    }
+
+    private static AggregationFieldRequest ParseField(string text)
+    {
+        var parts = text.Split(':');
+        if (parts.Length is < 4 or > 5) throw new ArgumentException($"--field '{text}' must be name:length:min:max[:precision]");
+        var inv = CultureInfo.InvariantCulture;
+        return new AggregationFieldRequest(parts[0], int.Parse(parts[1], inv), double.Parse(parts[2], inv), double.Parse(parts[3], inv),
+            parts.Length == 5 ? long.Parse(parts[4], inv) : null);
+    }
+}

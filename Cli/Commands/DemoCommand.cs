@@ -1,0 +1,144 @@
+using System.CommandLine;
+using System.Globalization;
+using Smpc.ApiGateway.Auth;
+using Smpc.Client;
+using Smpc.Client.Contracts;
+using Smpc.Client.SecureAggregation;
+using Smpc.Protocols.Crypto;
+using Smpc.Protocols.Randomness;
+using Smpc.Silo.Hosting;
+using Spectre.Console;
+
+namespace Smpc.Cli.Commands;
+
+/// <summary>
+/// <c>smpc demo</c>: starts the service in-process (embedded mode, temporary data) unless a server is given, creates a
+/// tenant with three pods and a modeller, and runs the millionaires' average and a model-parameter average. Each pod's
+/// side runs here too, as separate clients with their own keys: in a real deployment each runs on its owner's machine.
+/// </summary>
+public static class DemoCommand
+{
+    public static Command Build()
+    {
+        var server = new Option<string?>("--server") { Description = "Use this running service instead of starting one (needs --operator-key)" };
+        var operatorKey = new Option<string?>("--operator-key") { Description = "The operator key of --server" };
+        var command = new Command("demo", "Runs the millionaires' average and a model-parameter average end to end, printing every step.") { server, operatorKey };
+        command.SetAction(async (r, ct) =>
+        {
+            var url = r.GetValue(server);
+            var key = r.GetValue(operatorKey);
+            Microsoft.AspNetCore.Builder.WebApplication? app = null;
+            var data = Path.Combine(Path.GetTempPath(), "smpc-demo-" + Guid.NewGuid().ToString("N")[..8]);
+            if (url is null)
+            {
+                key = OperatorKeys.Generate();
+                url = $"http://127.0.0.1:{FreePort()}";
+                AnsiConsole.MarkupLineInterpolated($"[grey]starting the service in-process (embedded mode) on[/] {url} [grey]with data in[/] {data}");
+                app = await SmpcApp.BuildAsync([$"--urls={url}", $"--Smpc:DataDirectory={data}", $"--Smpc:SiloPort={FreePort()}", $"--Smpc:GatewayPort={FreePort()}",
+                    $"--Smpc:Gateway:OperatorKey={key}", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Orleans=Error"]);
+                await app.StartAsync(ct);
+            }
+
+            if (key is null)
+            {
+                AnsiConsole.MarkupLine("[red]--server needs --operator-key[/]");
+                return 2;
+            }
+
+            try
+            {
+                using var http = new HttpClient { BaseAddress = new Uri(url.TrimEnd('/') + "/") };
+                await RunAsync(new SmpcClient(http, key), ct);
+                return 0;
+            }
+            finally
+            {
+                if (app is not null)
+                {
+                    await app.StopAsync(CancellationToken.None);
+                    await app.DisposeAsync();
+                    try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+                }
+            }
+        });
+        return command;
+    }
+
+    private static async Task RunAsync(SmpcClient @operator, CancellationToken ct)
+    {
+        var tenant = "demo-" + Guid.NewGuid().ToString("N")[..6];
+        Step($"operator creates tenant {tenant}");
+        var admin = @operator.WithKey((await @operator.CreateTenantAsync(new CreateTenantRequest(tenant, "Demo"), ct)).AdminKey!.ApiKey);
+        string[] pods = ["alice-bank", "bob-bank", "carol-bank"];
+        var identities = new Dictionary<string, Ed25519KeyPair>();
+        var podClients = new Dictionary<string, SmpcClient>();
+        foreach (var pod in pods)
+        {
+            identities[pod] = Ed25519KeyPair.Generate(SystemRandomSource.Instance);
+            var registered = await admin.RegisterPodAsync(tenant, new RegisterPodRequest(pod, pod, Convert.ToBase64String(identities[pod].PublicKey)), ct);
+            podClients[pod] = admin.WithKey(registered.ApiKey!.ApiKey);
+            Step($"admin registers pod {pod} (identity {registered.IdentityFingerprint![..19]}…)");
+        }
+
+        var modeller = admin.WithKey((await admin.RegisterModellerAsync(tenant, new RegisterModellerRequest("analyst", "Analyst"), ct)).ApiKey!.ApiKey);
+        Step("admin registers modeller analyst");
+
+        var wealth = new Dictionary<string, double[]> { ["alice-bank"] = [1_250_000], ["bob-bank"] = [3_400_000.5], ["carol-bank"] = [870_000.25] };
+        AnsiConsole.Write(new Rule("[yellow]The millionaires' average[/]"));
+        Step("each pod's private number (shown here only because this demo plays every pod): " + string.Join(", ", wealth.Select(w => $"{w.Key} {w.Value[0]:N2}")));
+        await RunScenarioAsync(modeller, podClients, identities, tenant, "millionaires", pods, wealth,
+            new AggregationRequest([new AggregationFieldRequest("wealth", 1, 0, 1e9, Precision: 100)], "mean", "", "wealth", PhaseTimeoutSeconds: 60), ct);
+
+        var parameters = new Dictionary<string, double[]>
+        {
+            ["alice-bank"] = [0.12, -0.40, 1.05, 0.33, -0.91, 0.07],
+            ["bob-bank"] = [0.10, -0.38, 1.11, 0.29, -0.85, 0.02],
+            ["carol-bank"] = [0.15, -0.45, 0.98, 0.36, -0.95, 0.11],
+        };
+        AnsiConsole.Write(new Rule("[yellow]A model-parameter average (federated averaging, one round)[/]"));
+        await RunScenarioAsync(modeller, podClients, identities, tenant, "model-round-1", pods, parameters,
+            new AggregationRequest([new AggregationFieldRequest("theta", 6, -10, 10)], "mean", "", "theta", PhaseTimeoutSeconds: 60), ct);
+        AnsiConsole.MarkupLine("[green]done:[/] the service stored only signed public keys, sealed envelopes, masked vectors and their masked sum.");
+    }
+
+    private static async Task RunScenarioAsync(
+        SmpcClient modeller, Dictionary<string, SmpcClient> podClients, Dictionary<string, Ed25519KeyPair> identities, string tenant, string sessionId,
+        string[] pods, Dictionary<string, double[]> inputs, AggregationRequest spec, CancellationToken ct)
+    {
+        var modellerTask = AggregateCommand.RunAsync(modeller, tenant, sessionId, "analyst", pods, spec, ct);
+        while (true)
+        {
+            if (modellerTask.IsFaulted) await modellerTask; // e.g. the service refused the session: show why
+            try
+            {
+                await modeller.GetSessionAsync(tenant, sessionId, ct);
+                break;
+            }
+            catch (SmpcApiException)
+            {
+                await Task.Delay(50, ct);
+            }
+        }
+
+        var podTasks = pods.Select(p => new PodAggregationRunner(podClients[p], tenant, sessionId, p, identities[p], _ => inputs[p])
+        {
+            PollInterval = TimeSpan.FromMilliseconds(50),
+        }.RunAsync(ct)).ToList();
+        var outcome = await modellerTask;
+        await Task.WhenAll(podTasks);
+        AggregateCommand.Print(outcome);
+        var field = spec.Fields[0].Name;
+        var plain = Enumerable.Range(0, spec.Fields[0].Length).Select(k => inputs.Values.Average(v => v[k])).ToArray();
+        Step("plain average, for comparison:        " + string.Join(", ", plain.Select(v => v.ToString("G10", CultureInfo.InvariantCulture))));
+        Step("secure average computed by the modeller: " + string.Join(", ", outcome.Values[field].Select(v => v.ToString("G10", CultureInfo.InvariantCulture))));
+    }
+
+    private static void Step(string text) => AnsiConsole.MarkupLineInterpolated($"[blue]›[/] {text}");
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Smpc.Client.Agent;
+
+/// <summary>Reads a pod's named input into a flat vector: a number, inline values, JSON (nested arrays flatten row-major), CSV, or NumPy .npy.</summary>
+public static class InputLoader
+{
+    public static double[] Load(PodInput input, string baseDirectory)
+    {
+        if (input.Value is { } single) return [single];
+        if (input.Values is { } values) return values;
+        if (string.IsNullOrWhiteSpace(input.File)) throw new InvalidDataException("An input needs value, values or file.");
+        var path = Path.IsPathRooted(input.File) ? input.File : Path.Combine(baseDirectory, input.File);
+        return Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".json" => Json(File.ReadAllText(path)),
+            ".csv" => Csv(File.ReadAllLines(path)),
+            ".npy" => Npy(File.ReadAllBytes(path)),
+            var other => throw new InvalidDataException($"Unsupported input file type '{other}' (use .json, .csv or .npy)."),
+        };
+    }
+
+    public static double[] Json(string text)
+    {
+        var values = new List<double>();
+        Flatten(JsonDocument.Parse(text).RootElement, values);
+        return [.. values];
+
+        static void Flatten(JsonElement e, List<double> into)
+        {
+            if (e.ValueKind == JsonValueKind.Number) into.Add(e.GetDouble());
+            else if (e.ValueKind == JsonValueKind.Array) foreach (var item in e.EnumerateArray()) Flatten(item, into);
+            else throw new InvalidDataException($"JSON inputs hold numbers or arrays of numbers, not {e.ValueKind}.");
+        }
+    }
+
+    /// <summary>Every numeric cell, row by row; a first row that is not numeric is taken as a header.</summary>
+    public static double[] Csv(IEnumerable<string> lines)
+    {
+        var values = new List<double>();
+        var first = true;
+        foreach (var line in lines.Where(l => !string.IsNullOrWhiteSpace(l)))
+        {
+            var cells = line.Split(',').Select(c => c.Trim()).ToArray();
+            var parsed = cells.Select(c => double.TryParse(c, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (double?)null).ToArray();
+            if (first && parsed.Any(p => p is null)) { first = false; continue; }
+            first = false;
+            if (parsed.Any(p => p is null)) throw new InvalidDataException($"Non-numeric CSV cell in line '{line}'.");
+            values.AddRange(parsed.Select(p => p!.Value));
+        }
+
+        return [.. values];
+    }
+
+    /// <summary>NumPy .npy (format 1.x/2.x), C order, little-endian f8/f4/i8/i4.</summary>
+    public static double[] Npy(byte[] bytes)
+    {
+        if (bytes.Length < 10 || bytes[0] != 0x93 || Encoding.ASCII.GetString(bytes, 1, 5) != "NUMPY") throw new InvalidDataException("Not a .npy file.");
+        var major = bytes[6];
+        var (headerLength, start) = major == 1 ? (BitConverter.ToUInt16(bytes, 8), 10) : ((int)BitConverter.ToUInt32(bytes, 8), 12);
+        var header = Encoding.ASCII.GetString(bytes, start, headerLength);
+        if (header.Contains("'fortran_order': True", StringComparison.Ordinal)) throw new InvalidDataException("Fortran-ordered .npy arrays are not supported.");
+        var descr = Between(header, "'descr': '", "'");
+        var data = bytes.AsSpan(start + headerLength);
+        return descr switch
+        {
+            "<f8" => [.. System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(data)],
+            "<f4" => [.. System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(data).ToArray().Select(v => (double)v)],
+            "<i8" => [.. System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(data).ToArray().Select(v => (double)v)],
+            "<i4" => [.. System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(data).ToArray().Select(v => (double)v)],
+            _ => throw new InvalidDataException($"Unsupported .npy dtype '{descr}' (use <f8, <f4, <i8 or <i4)."),
+        };
+    }
+
+    /// <summary>Writes a float64 vector as .npy (format 1.0), for results a modeller loads with numpy.load.</summary>
+    public static byte[] ToNpy(double[] values)
+    {
+        var dict = $"{{'descr': '<f8', 'fortran_order': False, 'shape': ({values.Length},), }}";
+        var total = 10 + dict.Length + 1;
+        var padded = dict + new string(' ', (64 - (total % 64)) % 64) + "\n";
+        using var stream = new MemoryStream();
+        stream.Write([0x93, .. "NUMPY"u8, 1, 0]);
+        stream.Write(BitConverter.GetBytes((ushort)padded.Length));
+        stream.Write(Encoding.ASCII.GetBytes(padded));
+        stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        return stream.ToArray();
+    }
+
+    private static string Between(string text, string before, string after)
+    {
+        var i = text.IndexOf(before, StringComparison.Ordinal);
+        if (i < 0) throw new InvalidDataException("Malformed .npy header.");
+        i += before.Length;
+        return text[i..text.IndexOf(after, i, StringComparison.Ordinal)];
+    }
+}

@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Smpc.Client.Contracts;
+using Smpc.Client.Identity;
+using Smpc.Client.SecureAggregation;
+using Smpc.Protocols.Crypto;
+
+namespace Smpc.Client.Agent;
+
+/// <summary>
+/// The long-running pod agent (<c>smpc pod run</c>): asks the service for the pod's sessions, applies the pod's own policy,
+/// and runs each accepted secure-aggregation session locally. Inputs and secrets stay in this process; the agent remembers
+/// finished sessions in its state directory and backs off while the service is unavailable.
+/// </summary>
+public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcClient client, Action<string> log)
+{
+    private readonly ConcurrentDictionary<string, Task> _running = new();
+    private readonly string _statePath = Path.Combine(Resolve(baseDirectory, config.StateDirectory), "sessions.json");
+
+    /// <summary>Loads a configuration file and builds the agent with its own HTTP client.</summary>
+    public static PodAgent FromFile(string path, Action<string> log)
+    {
+        var config = JsonSerializer.Deserialize<PodAgentConfig>(File.ReadAllText(path), new JsonSerializerOptions(JsonSerializerDefaults.Web))
+            ?? throw new InvalidDataException($"{path} is not a pod agent configuration.");
+        var key = config.ApiKey ?? Environment.GetEnvironmentVariable(config.ApiKeyEnvironmentVariable)
+            ?? throw new InvalidDataException($"No API key: set apiKey in {path} or the environment variable {config.ApiKeyEnvironmentVariable}.");
+        var http = new HttpClient { BaseAddress = new Uri(config.Url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(5) };
+        return new PodAgent(config, Path.GetDirectoryName(Path.GetFullPath(path))!, new SmpcClient(http, key), log);
+    }
+
+    /// <summary>Runs until cancelled.</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        using var identity = IdentityKeyFile.Load(Resolve(baseDirectory, config.IdentityKeyFile));
+        var finished = LoadFinished();
+        log($"pod {config.Tenant}/{config.Pod} (identity {identity.Fingerprint}) polling {config.Url}; {finished.Count} sessions already finished");
+        var backoff = TimeSpan.Zero;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                foreach (var id in await client.ListPodSessionsAsync(config.Tenant, config.Pod, ct))
+                {
+                    if (finished.Contains(id) || _running.ContainsKey(id)) continue;
+                    var session = await client.GetSessionAsync(config.Tenant, id, ct);
+                    var refusal = Refuse(session, out var input);
+                    if (refusal is not null)
+                    {
+                        log($"session {id}: declined ({refusal})");
+                        MarkFinished(finished, id);
+                        continue;
+                    }
+
+                    _running[id] = RunSessionAsync(session, input!, identity, finished, ct);
+                }
+
+                backoff = TimeSpan.Zero;
+            }
+            catch (Exception ex) when (Transient.Is(ex, ct))
+            {
+                backoff = Transient.Next(backoff);
+                log($"service unavailable ({ex.Message}); retrying in {backoff.TotalSeconds:F1}s");
+            }
+
+            try
+            {
+                await Task.Delay(backoff > TimeSpan.Zero ? backoff : TimeSpan.FromSeconds(config.PollSeconds), ct);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        await Task.WhenAll(_running.Values).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    /// <summary>The pod's policy: why it will not take part, or null (and the input it will contribute).</summary>
+    public string? Refuse(SessionResponse session, out double[]? input)
+    {
+        input = null;
+        if (session.Kind != SessionKinds.SecureAggregation || session.Aggregation is not { } a) return "not a secure-aggregation session";
+        if (session.Phase is SessionPhases.Completed or SessionPhases.Failed) return $"already {session.Phase}";
+        if (session.Phase != SessionPhases.KeyExchange) return $"joined too late (phase {session.Phase})";
+        if (config.Policy.Modellers.Count > 0 && !config.Policy.Modellers.Contains(session.ModellerId)) return $"modeller {session.ModellerId} is not allowed";
+        if (config.Policy.Operations.Count > 0 && !config.Policy.Operations.Contains(a.Operation)) return $"operation {a.Operation} is not allowed";
+        if (!config.Inputs.TryGetValue(a.Input, out var named)) return $"no input named '{a.Input}'";
+        try
+        {
+            input = InputLoader.Load(named, baseDirectory);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or JsonException or UnauthorizedAccessException)
+        {
+            return $"input '{a.Input}' cannot be read: {ex.Message}";
+        }
+
+        var expected = a.Fields.Sum(f => f.Length);
+        return input.Length == expected ? null : $"input '{a.Input}' has {input.Length} values, the session expects {expected}";
+    }
+
+    private async Task RunSessionAsync(SessionResponse session, double[] input, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
+    {
+        log($"session {session.Id}: joining ({session.Aggregation!.Operation} of '{session.Aggregation.Input}', {input.Length} values, modeller {session.ModellerId})");
+        try
+        {
+            var runner = new PodAggregationRunner(client, config.Tenant, session.Id, config.Pod, identity, _ => input, pinnedFingerprints: config.Pins)
+            {
+                PollInterval = TimeSpan.FromSeconds(Math.Min(config.PollSeconds, 0.5)),
+            };
+            var final = await runner.RunAsync(ct);
+            log($"session {session.Id}: {final.Phase}{(final.Aggregation?.FailureReason is { } r ? $" ({r})" : "")}");
+            MarkFinished(finished, session.Id);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            log($"session {session.Id}: stopped: {ex.Message}");
+            MarkFinished(finished, session.Id);
+        }
+        finally
+        {
+            _running.TryRemove(session.Id, out _);
+        }
+    }
+
+    private HashSet<string> LoadFinished() =>
+        File.Exists(_statePath) ? JsonSerializer.Deserialize<HashSet<string>>(File.ReadAllText(_statePath)) ?? [] : [];
+
+    private void MarkFinished(HashSet<string> finished, string id)
+    {
+        lock (finished)
+        {
+            finished.Add(id);
+            Directory.CreateDirectory(Path.GetDirectoryName(_statePath)!);
+            var temp = _statePath + ".tmp";
+            File.WriteAllText(temp, JsonSerializer.Serialize(finished));
+            File.Move(temp, _statePath, overwrite: true);
+        }
+    }
+
+    private static string Resolve(string baseDirectory, string path) => Path.IsPathRooted(path) ? path : Path.Combine(baseDirectory, path);
+}
