@@ -17,6 +17,15 @@ public sealed class SmpcClient(HttpClient http, string? apiKey = null)
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    /// <summary>A client span inside the session's trace (W3C traceparent from the session resource), so every party's steps form one trace.</summary>
+    public static Activity? StartSessionActivity(string name, SessionResponse session)
+    {
+        ActivityContext.TryParse(session.TraceParent, null, out var parent);
+        var activity = Activity.StartActivity(name, ActivityKind.Internal, parent);
+        activity?.SetTag("smpc.session", session.Id);
+        return activity;
+    }
+
     public Task<TenantResponse> CreateTenantAsync(CreateTenantRequest request, CancellationToken ct = default) =>
         SendAsync<TenantResponse>(HttpMethod.Post, "v1/tenants", request, ct);
 

@@ -42,7 +42,7 @@ public static class SessionsApi
     internal static SessionResponse ToResponse(SessionInfo s) => new(
         s.Tenant, s.Id, s.ModellerId,
         s.Kind == SessionKind.SecureAggregation ? SessionKinds.SecureAggregation : SessionKinds.Psi,
-        s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? ToResponse(a) : null);
+        s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? ToResponse(a) : null, s.TraceParent);
 
     private static string PhaseName(SessionPhase phase) => phase switch
     {

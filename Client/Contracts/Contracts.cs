@@ -34,7 +34,7 @@ public sealed record CreateSessionRequest(string Id, string ModellerId, string K
 /// <summary>A session; <c>Phase</c> is one of <see cref="SessionPhases"/>. Secure-aggregation sessions carry their progress.</summary>
 public sealed record SessionResponse(
     string Tenant, string Id, string ModellerId, string Kind, IReadOnlyList<string> PodIds, string Phase, DateTimeOffset CreatedAt, int Version,
-    AggregationStatusResponse? Aggregation = null);
+    AggregationStatusResponse? Aggregation = null, string? TraceParent = null);
 
 /// <summary>The manifest of a stored payload (its bytes are fetched separately as application/octet-stream).</summary>
 public sealed record PayloadResponse(string Name, long Length, int ChunkCount, string Sha256, DateTimeOffset CompletedAt);

@@ -59,7 +59,7 @@ public sealed class ModellerAggregation : IDisposable
         var session = await WaitForResponsesAsync(ct);
         var parameters = AggregationSession.Parameters(session);
         AggregateResult result;
-        using (var span = SmpcClient.Activity.StartActivity("secagg.unmask"))
+        using (var span = SmpcClient.StartSessionActivity("secagg.unmask", session))
         {
             span?.SetTag("smpc.session", session.Id);
             var material = await _client.GetUnmaskMaterialAsync(session.Tenant, session.Id, ct);
@@ -72,7 +72,7 @@ public sealed class ModellerAggregation : IDisposable
             result = unmasker.Finish(sum);
         }
 
-        using (var span = SmpcClient.Activity.StartActivity("secagg.result"))
+        using (var span = SmpcClient.StartSessionActivity("secagg.result", session))
         {
             span?.SetTag("smpc.session", session.Id);
             span?.SetTag("smpc.included", result.IncludedParties.Count);

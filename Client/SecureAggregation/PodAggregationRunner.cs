@@ -138,7 +138,7 @@ public sealed class PodAggregationRunner(
 
     private static Activity? Span(string name, SessionResponse session, int party)
     {
-        var activity = SmpcClient.Activity.StartActivity(name);
+        var activity = SmpcClient.StartSessionActivity(name, session);
         activity?.SetTag("smpc.tenant", session.Tenant);
         activity?.SetTag("smpc.session", session.Id);
         activity?.SetTag("smpc.party", party);

@@ -11,4 +11,5 @@ public sealed record SessionInfo(
     [property: Id(5)] SessionPhase Phase,
     [property: Id(6)] DateTimeOffset CreatedAt,
     [property: Id(7)] int Version,
-    [property: Id(8)] AggregationStatus? Aggregation = null);
+    [property: Id(8)] AggregationStatus? Aggregation = null,
+    [property: Id(9)] string? TraceParent = null);

@@ -304,7 +304,7 @@ public sealed partial class SessionGrain
         a.Survivors = [.. a.MaskedInputs];
         DropAllBut(a.Survivors);
         var parameters = Parameters();
-        using (var activity = SmpcTelemetry.Grains.StartActivity("secagg.sum"))
+        using (var activity = SessionSpan("secagg.sum"))
         {
             activity?.SetTag(SmpcTelemetry.SessionAttribute, Key.Id);
             activity?.SetTag("smpc.parties", a.Survivors.Count);
@@ -331,7 +331,7 @@ public sealed partial class SessionGrain
             SmpcTelemetry.BytesRelayed.Add(sum.Length);
         }
 
-        using (var activity = SmpcTelemetry.Grains.StartActivity("secagg.survivors"))
+        using (var activity = SessionSpan("secagg.survivors"))
         {
             activity?.SetTag("smpc.survivors", a.Survivors.Count);
             activity?.SetTag("smpc.dropped", a.Dropped.Count);
@@ -421,6 +421,19 @@ public sealed partial class SessionGrain
     }
 
     private PayloadKey MaskedPayload(int party) => new(Key, $"masked-{party}");
+
+    /// <summary>
+    /// A service-side step of the session (it may run from a deadline timer, outside any request): a child of the session's
+    /// trace, linked to whatever triggered it.
+    /// </summary>
+    private Activity? SessionSpan(string name)
+    {
+        ActivityContext.TryParse(state.State.TraceParent, null, out var sessionTrace);
+        var links = Activity.Current is { } trigger ? new[] { new ActivityLink(trigger.Context) } : null;
+        var activity = SmpcTelemetry.Grains.StartActivity(name, ActivityKind.Internal, sessionTrace, links: links);
+        activity?.SetTag(SmpcTelemetry.SessionAttribute, Key.Id);
+        return activity;
+    }
 
     private Activity? Span(string name, int party)
     {

@@ -59,6 +59,7 @@ public sealed partial class SessionGrain(
         state.State.PodIds = pods;
         state.State.CreatedAt = time.GetUtcNow();
         state.State.Version = 1;
+        state.State.TraceParent = activity?.Id;
         if (command.Kind == SessionKind.SecureAggregation)
         {
             var aggregation = CreateAggregation(command.Aggregation, pods.Count);
@@ -114,5 +115,5 @@ public sealed partial class SessionGrain(
 
     private SessionInfo ToInfo() => new(
         Key.Tenant, Key.Id, state.State.ModellerId!, state.State.Kind, state.State.PodIds,
-        state.State.Phase, state.State.CreatedAt, state.State.Version, AggregationStatus());
+        state.State.Phase, state.State.CreatedAt, state.State.Version, AggregationStatus(), state.State.TraceParent);
 }

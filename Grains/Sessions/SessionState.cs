@@ -12,6 +12,9 @@ public sealed class SessionState
     public DateTimeOffset CreatedAt { get; set; }
     /// <summary>Incremented on every accepted change; lets clients detect progress.</summary>
     public int Version { get; set; }
+    /// <summary>W3C traceparent of the session's creation: every party's spans join this one trace.</summary>
+    public string? TraceParent { get; set; }
+
     /// <summary>Present for secure-aggregation sessions.</summary>
     public AggregationState? Aggregation { get; set; }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Smpc.Client;
 using Smpc.Client.Contracts;
@@ -143,6 +144,33 @@ public sealed class SecureAggregationEndToEndTests(EmbeddedService service)
 
         Assert.Equal((1 * 10 + 3 * 30 + 5 * 60) / 100.0, outcome!.Values["theta"][0], 1e-9);
         Assert.Equal((2 * 10 + 4 * 30 + 6 * 60) / 100.0, outcome.Values["theta"][1], 1e-9);
+    }
+
+    [Fact]
+    public async Task ARun_IsOneTrace_FromEveryPartysStepsThroughTheGatewayIntoTheGrains()
+    {
+        var (_, final, _, _) = await RunAsync(3, Mean(2));
+
+        var traceId = ActivityContext.Parse(final.TraceParent!, null).TraceId;
+        var spans = service.SnapshotSpans().Where(a => a.TraceId == traceId).ToList();
+        int Count(string name) => spans.Count(a => a.OperationName == name);
+        foreach (var podStep in new[] { "secagg.keys.publish", "secagg.shares.send", "secagg.shares.receive", "secagg.masked.submit", "secagg.unmask.respond" })
+            Assert.True(Count(podStep) == 3, $"{podStep}: {Count(podStep)}");
+        foreach (var grainStep in new[] { "secagg.keys.accept", "secagg.shares.accept", "secagg.masked.accept", "secagg.unmask.accept" })
+            Assert.True(Count(grainStep) == 3, $"{grainStep}: {Count(grainStep)}");
+        foreach (var once in new[] { "session.create", "secagg.sum", "secagg.survivors", "secagg.unmask", "secagg.result" })
+            Assert.True(Count(once) == 1, $"{once}: {Count(once)}");
+
+        // Each grain step descends, through the HTTP client, the gateway and the grain call, from the pod step that sent it.
+        var byId = spans.ToDictionary(a => a.SpanId);
+        foreach (var accept in spans.Where(a => a.OperationName == "secagg.keys.accept"))
+        {
+            var ancestors = new List<string>();
+            for (var a = byId.GetValueOrDefault(accept.ParentSpanId); a is not null; a = byId.GetValueOrDefault(a.ParentSpanId)) ancestors.Add($"{a.Source.Name}:{a.OperationName}");
+            Assert.Contains("Smpc.Client:secagg.keys.publish", ancestors);
+            Assert.Contains(ancestors, a => a.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+            Assert.Contains(ancestors, a => a.StartsWith("Microsoft.Orleans", StringComparison.Ordinal));
+        }
     }
 
     public static TheoryData<string, int> Dropouts() => new()
