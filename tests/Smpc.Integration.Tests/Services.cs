@@ -33,7 +33,20 @@ internal static class Services
     }
 
     /// <summary>Cluster-mode environment for a database.</summary>
-    public static Dictionary<string, string> ClusterEnvironment(string connectionString, string clusterId) => new()
+    public static Dictionary<string, string> ClusterEnvironment(string connectionString, string clusterId)
+    {
+        var env = ClusterEnvironmentTuned(connectionString, clusterId);
+        // SMPC_IT_DEFAULT_MEMBERSHIP=1 measures failover with Orleans' default probe settings instead.
+        if (Environment.GetEnvironmentVariable("SMPC_IT_DEFAULT_MEMBERSHIP") == "1")
+        {
+            env.Remove("Smpc__ProbeTimeout");
+            env.Remove("Smpc__NumMissedProbesLimit");
+        }
+
+        return env;
+    }
+
+    private static Dictionary<string, string> ClusterEnvironmentTuned(string connectionString, string clusterId) => new()
     {
         ["Smpc__Mode"] = "Cluster",
         ["ConnectionStrings__Smpc"] = connectionString,
