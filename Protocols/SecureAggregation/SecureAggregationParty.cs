@@ -19,13 +19,17 @@ namespace Smpc.Protocols.SecureAggregation;
 /// 3. <see cref="CreateMaskedInput(IReadOnlyList{ShareEnvelope}, ReadOnlySpan{double})"/>: open the envelopes
 ///    addressed to i; U2 = senders ∪ {i}, |U2| ≥ t. With s_ij = HKDF(X25519(s_i, S_j), session, {i, j}):
 ///    y_i = encode(x_i) + PRG(b_i) + Σ_{j∈U2, j&gt;i} PRG(s_ij) − Σ_{j∈U2, j&lt;i} PRG(s_ij) (mod q).
-///    Afterwards c_i, s_i and b_i are wiped: step 4 needs only the shares this party holds.
+///    Afterwards c_i is wiped. s_i and b_i are kept until <see cref="ConfirmMaskedInputAccepted"/> (or a valid unmask
+///    request) so that a retry — in this process or after <see cref="ImportState"/> — recomputes the identical vector
+///    for the same envelopes and the same input (a different input is refused: it would reveal the difference).
 /// 4. <see cref="CreateUnmaskResponse"/>: for the service's (U2, U3) with U3 ⊆ U2, |U3| ≥ t, i ∈ U3, return —
 ///    sealed to the modeller — shares of b_j for j ∈ U3 and of sk(s_j) for j ∈ U2 \ U3. Never both kinds for
 ///    one pod: a later request with a different list is refused (a retry of the same list gets the same reply).
-/// Secrets are wiped as soon as they are no longer needed. Not thread-safe; one instance per party per round.
+/// Secrets are wiped as soon as they are no longer needed (the held shares once step 4 is answered). The state can be
+/// saved with <see cref="ExportState"/> and restored with <see cref="ImportState"/> to survive a restart.
+/// Not thread-safe; one instance per party per round.
 /// </remarks>
-public sealed class SecureAggregationParty : IDisposable
+public sealed partial class SecureAggregationParty : IDisposable
 {
     private readonly SessionParameters parameters;
     private readonly Ed25519KeyPair identity;
@@ -40,6 +44,8 @@ public sealed class SecureAggregationParty : IDisposable
     private SortedDictionary<int, KeyBundle>? bundles;
     private IReadOnlyList<ShareEnvelope>? sentEnvelopes;
     private byte[]? selfMaskSeed;
+    private byte[]? inputTag;
+    private bool disposed;
     private SortedSet<int>? shareSenders;
     private UnmaskRequest? answeredRequest;
     private UnmaskResponse? answer;
@@ -84,6 +90,18 @@ public sealed class SecureAggregationParty : IDisposable
 
     /// <summary>The current step.</summary>
     public Step State { get; private set; } = Step.Created;
+
+    /// <summary>The key bundle this party published (step 1), or null before <see cref="CreateKeyBundle"/>; a resumed agent re-sends it.</summary>
+    public KeyBundle? PublishedBundle => bundle;
+
+    /// <summary>The share envelopes this party sent (step 2), or null before <see cref="CreateShareEnvelopes"/>; a resumed agent re-sends exactly these.</summary>
+    public IReadOnlyList<ShareEnvelope>? SentEnvelopes => sentEnvelopes;
+
+    /// <summary>
+    /// True once the masked input is confirmed (<see cref="ConfirmMaskedInputAccepted"/> or a valid unmask request): b_i and s_i
+    /// are wiped and the masked vector can no longer be recomputed. False in <see cref="Step.MaskedInputSent"/> until then.
+    /// </summary>
+    public bool MaskedInputConfirmed => State >= Step.MaskedInputSent && selfMaskSeed is null;
 
     /// <summary>Step 1: the signed key bundle (the same bundle again on retry).</summary>
     public KeyBundle CreateKeyBundle()
@@ -176,11 +194,22 @@ public sealed class SecureAggregationParty : IDisposable
     }
 
     /// <summary>Step 3: opens the received envelopes, encodes <paramref name="values"/> and masks them.</summary>
+    /// <remarks>
+    /// Callable again while <see cref="Step.MaskedInputSent"/> and not <see cref="MaskedInputConfirmed"/>: with envelopes from the
+    /// same senders and the same input it returns the identical vector; other senders or another input are <see cref="ProtocolError.Contradictory"/>.
+    /// </remarks>
     public ulong[] CreateMaskedInput(IReadOnlyList<ShareEnvelope> received, ReadOnlySpan<double> values)
     {
-        RequireState(Step.SharesSent, "masked input");
+        RequireMaskedInputState();
         var encoded = parameters.Codec.Encode(values);
-        return CreateMaskedInputFromEncoded(received, encoded);
+        try
+        {
+            return CreateMaskedInputFromEncoded(received, encoded);
+        }
+        finally
+        {
+            Array.Clear(encoded);
+        }
     }
 
     /// <summary>Step 3 for an already encoded vector (e.g. exact integer counts from <see cref="Encoding.FixedPointCodec.EncodeInteger"/>).</summary>
@@ -188,8 +217,12 @@ public sealed class SecureAggregationParty : IDisposable
     {
         ArgumentNullException.ThrowIfNull(received);
         ArgumentNullException.ThrowIfNull(encoded);
-        RequireState(Step.SharesSent, "masked input");
+        RequireMaskedInputState();
         parameters.Codec.CheckEncoded(encoded);
+        if (State == Step.MaskedInputSent)
+        {
+            return RecomputeMaskedInput(received, encoded);
+        }
 
         var opened = new Dictionary<int, (byte[], byte[])>();
         try
@@ -208,6 +241,100 @@ public sealed class SecureAggregationParty : IDisposable
         }
 
         var senders = new SortedSet<int>(opened.Keys) { Party };
+        ulong[] masked;
+        byte[] tag;
+        try
+        {
+            masked = Mask(encoded, senders);
+            tag = InputTag(selfMaskSeed!, encoded);
+        }
+        catch
+        {
+            foreach (var (selfShare, keyShare) in opened.Values)
+            {
+                CryptographicOperations.ZeroMemory(selfShare);
+                CryptographicOperations.ZeroMemory(keyShare);
+            }
+
+            throw;
+        }
+
+        foreach (var (from, shares) in opened)
+        {
+            heldShares[from] = shares;
+        }
+
+        // The seal key only opened the envelopes. s_i and b_i stay until the masked input is confirmed, so that the
+        // identical vector can be recomputed if its upload is lost (ConfirmMaskedInputAccepted wipes them).
+        sealKey!.Dispose();
+        sealKey = null;
+        inputTag = tag;
+        shareSenders = senders;
+        State = Step.MaskedInputSent;
+        return masked;
+    }
+
+    /// <summary>
+    /// Tells the party the service holds its complete masked input: wipes b_i and s_i (afterwards the vector cannot be recomputed).
+    /// Idempotent; a valid <see cref="CreateUnmaskResponse"/> request implies it.
+    /// </summary>
+    public void ConfirmMaskedInputAccepted()
+    {
+        if (State < Step.MaskedInputSent)
+        {
+            throw new MessageRejectedException(ProtocolError.OutOfOrder, $"party {Party} has no masked input to confirm in state {State}");
+        }
+
+        WipeMaskingSecrets();
+    }
+
+    private ulong[] RecomputeMaskedInput(IReadOnlyList<ShareEnvelope> received, ulong[] encoded)
+    {
+        // c_i is gone, so the envelopes are not opened again: the vector depends only on who sent shares (U2).
+        var senders = new SortedSet<int> { Party };
+        foreach (var envelope in received)
+        {
+            SessionRules.CheckSession(parameters, envelope.SessionId, "share envelope");
+            if (envelope.To != Party)
+            {
+                throw new MessageRejectedException(ProtocolError.UnknownParty, $"envelope addressed to {envelope.To} delivered to party {Party}");
+            }
+
+            if (envelope.From == Party || !bundles!.ContainsKey(envelope.From))
+            {
+                throw new MessageRejectedException(ProtocolError.UnknownParty, $"envelope from party {envelope.From}, which published no key bundle");
+            }
+
+            if (!senders.Add(envelope.From))
+            {
+                throw new MessageRejectedException(ProtocolError.Duplicate, $"two envelopes from party {envelope.From}");
+            }
+        }
+
+        if (!senders.SetEquals(shareSenders!))
+        {
+            throw new MessageRejectedException(ProtocolError.Contradictory, $"envelopes from [{string.Join(",", senders)}] differ from those party {Party} already masked with [{string.Join(",", shareSenders!)}]");
+        }
+
+        var tag = InputTag(selfMaskSeed!, encoded);
+        try
+        {
+            if (!CryptographicOperations.FixedTimeEquals(tag, inputTag))
+            {
+                throw new MessageRejectedException(ProtocolError.Contradictory, $"party {Party} already masked a different input; masking another with the same masks would reveal the difference");
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(tag);
+        }
+
+        return Mask(encoded, senders);
+    }
+
+    /// <summary>y = encoded + PRG(b_i) ± PRG(s_ij) for j ∈ senders \ {i}; deterministic in (b_i, s_i, bundles, senders, encoded).</summary>
+    private ulong[] Mask(ulong[] encoded, SortedSet<int> senders)
+    {
         var terms = new List<MaskTerm>(senders.Count) { new(selfMaskSeed!, MaskContext.ForSelfMask(parameters.SessionId, parameters.Round, Party), false) };
         var masked = (ulong[])encoded.Clone();
         try
@@ -222,31 +349,66 @@ public sealed class SecureAggregationParty : IDisposable
             }
 
             VectorMasker.Apply(parameters.Field, masked, terms);
+            return masked;
+        }
+        catch
+        {
+            Array.Clear(masked);
+            throw;
         }
         finally
         {
-            // Pairwise seeds are recomputable; terms[0].Seed is b_i itself and must survive a failure so a retry masks with it.
+            // Pairwise seeds are recomputable; terms[0].Seed is b_i itself and must survive.
             foreach (var term in terms.Skip(1))
             {
                 CryptographicOperations.ZeroMemory(term.Seed);
             }
         }
+    }
 
-        foreach (var (from, shares) in opened)
+    /// <summary>HMAC-SHA-256 keyed with b_i over "smpc/secagg/input-tag/v1" ‖ LE64 elements: binds a recomputation to the same input.</summary>
+    private static byte[] InputTag(byte[] selfMask, ulong[] encoded)
+    {
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, selfMask);
+        hmac.AppendData("smpc/secagg/input-tag/v1"u8);
+        var buffer = new byte[8 * 512];
+        try
         {
-            heldShares[from] = shares;
+            for (var offset = 0; offset < encoded.Length; offset += 512)
+            {
+                var count = Math.Min(512, encoded.Length - offset);
+                for (var k = 0; k < count; k++)
+                {
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(8 * k), encoded[offset + k]);
+                }
+
+                hmac.AppendData(buffer, 0, 8 * count);
+            }
+
+            return hmac.GetHashAndReset();
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(buffer);
+        }
+    }
+
+    private void WipeMaskingSecrets()
+    {
+        if (selfMaskSeed is not null)
+        {
+            CryptographicOperations.ZeroMemory(selfMaskSeed);
+            selfMaskSeed = null;
         }
 
-        // Step 4 needs only the held shares: the session private keys and b_i are no longer needed.
-        CryptographicOperations.ZeroMemory(selfMaskSeed);
-        sealKey!.Dispose();
-        maskKey!.Dispose();
-        sealKey = null;
+        if (inputTag is not null)
+        {
+            CryptographicOperations.ZeroMemory(inputTag);
+            inputTag = null;
+        }
+
+        maskKey?.Dispose();
         maskKey = null;
-        selfMaskSeed = null;
-        shareSenders = senders;
-        State = Step.MaskedInputSent;
-        return masked;
     }
 
     private void OpenEnvelopes(IReadOnlyList<ShareEnvelope> received, Dictionary<int, (byte[], byte[])> opened)
@@ -298,6 +460,9 @@ public sealed class SecureAggregationParty : IDisposable
             throw new MessageRejectedException(ProtocolError.Contradictory, $"request's share senders [{string.Join(",", senders)}] differ from the envelopes party {Party} received [{string.Join(",", shareSenders!)}]");
         }
 
+        // A valid request means the service has fixed U3: no masked input of this party can be accepted any more.
+        WipeMaskingSecrets();
+
         if (!survivors.Contains(Party))
         {
             throw new MessageRejectedException(ProtocolError.UnknownParty, $"party {Party} is not a survivor and is not asked to respond");
@@ -327,23 +492,37 @@ public sealed class SecureAggregationParty : IDisposable
         answeredRequest = request;
         answer = new UnmaskResponse(parameters.SessionId, Party, box);
         State = Step.Responded;
+
+        // Only the stored answer is ever returned again: the held shares are no longer needed.
+        foreach (var (selfShare, keyShare) in heldShares.Values)
+        {
+            CryptographicOperations.ZeroMemory(selfShare);
+            CryptographicOperations.ZeroMemory(keyShare);
+        }
+
+        heldShares.Clear();
         return answer;
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
+        disposed = true;
         sealKey?.Dispose();
-        maskKey?.Dispose();
-        if (selfMaskSeed is not null)
-        {
-            CryptographicOperations.ZeroMemory(selfMaskSeed);
-        }
+        WipeMaskingSecrets();
 
         foreach (var (selfShare, keyShare) in heldShares.Values)
         {
             CryptographicOperations.ZeroMemory(selfShare);
             CryptographicOperations.ZeroMemory(keyShare);
+        }
+    }
+
+    private void RequireMaskedInputState()
+    {
+        if (State != Step.MaskedInputSent || selfMaskSeed is null)
+        {
+            RequireState(Step.SharesSent, "masked input");
         }
     }
 

@@ -73,6 +73,9 @@ internal sealed class WireWriter
 
     public byte[] ToArray() => buffer.AsSpan(0, length).ToArray();
 
+    /// <summary>The bytes written so far, without copying (valid until the next write or <see cref="Wipe"/>).</summary>
+    public ReadOnlySpan<byte> Written => buffer.AsSpan(0, length);
+
     /// <summary>Zeroes everything written so far (for secret plaintexts).</summary>
     public void Wipe()
     {
