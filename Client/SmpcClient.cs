@@ -64,6 +64,11 @@ public sealed class SmpcClient(HttpClient http, string? apiKey = null)
     public Task<SessionResponse> GetSessionAsync(string tenantId, string sessionId, CancellationToken ct = default) =>
         SendAsync<SessionResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}", null, ct);
 
+    /// <summary>Long poll: the session once its version differs from <paramref name="knownVersion"/>, or unchanged after <paramref name="waitSeconds"/>.</summary>
+    public Task<SessionResponse> WaitForSessionChangeAsync(string tenantId, string sessionId, int knownVersion, int waitSeconds = 20, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Get,
+            $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}?waitForVersion={knownVersion}&waitSeconds={waitSeconds}", null, ct);
+
     /// <summary>Streams <paramref name="content"/> to the service as one payload.</summary>
     public async Task<PayloadResponse> UploadPayloadAsync(string tenantId, string sessionId, string name, Stream content, CancellationToken ct = default)
     {

@@ -62,9 +62,12 @@ internal static class PayloadStreaming
     /// <summary>Raises the body limit of this request to <paramref name="limit"/>; false when the declared length is already over it.</summary>
     public static bool AllowBody(HttpContext http, long limit)
     {
+        // A declared length over the limit is refused without lowering Kestrel's limit below it, so Kestrel can still
+        // drain the unread body and the 413 reaches the client intact; an undeclared (chunked) body is cut at the limit.
+        if (http.Request.ContentLength > limit) return false;
         var sizeFeature = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>();
         if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = limit;
-        return !(http.Request.ContentLength > limit);
+        return true;
     }
 
     public static bool IsOctetStream(HttpContext http) => string.Equals(http.Request.ContentType, OctetStream, StringComparison.OrdinalIgnoreCase);

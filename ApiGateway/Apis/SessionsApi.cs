@@ -17,7 +17,8 @@ public static class SessionsApi
         sessions.MapPost("/", CreateAsync).WithName("CreateSession")
             .WithSummary("Modeller: creates a session for itself with registered pods (idempotent for identical data).")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        sessions.MapGet("/{sessionId}", GetAsync).WithName("GetSession").WithSummary("Reads a session (its modeller, its pods, the tenant admin).")
+        sessions.MapGet("/{sessionId}", GetAsync).WithName("GetSession")
+            .WithSummary("Reads a session (its modeller, its pods, the tenant admin). With waitForVersion it long-polls: it answers when the version differs, or after waitSeconds (≤ 20).")
             .ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
     }
@@ -36,8 +37,15 @@ public static class SessionsApi
         return TypedResults.Created($"/v1/tenants/{key.Tenant}/sessions/{key.Id}", ToResponse(info));
     }
 
-    private static async Task<Ok<SessionResponse>> GetAsync(string tenantId, string sessionId, ClaimsPrincipal user, IGrainFactory grains) =>
-        TypedResults.Ok(ToResponse(await grains.GetSession(RouteIds.Key(tenantId, sessionId, "Session")).GetAsync(user.ToCaller())));
+    private static async Task<Ok<SessionResponse>> GetAsync(
+        string tenantId, string sessionId, ClaimsPrincipal user, IGrainFactory grains, int? waitForVersion = null, int waitSeconds = 20)
+    {
+        var session = grains.GetSession(RouteIds.Key(tenantId, sessionId, "Session"));
+        var info = waitForVersion is { } known
+            ? await session.WaitForChangeAsync(user.ToCaller(), known, TimeSpan.FromSeconds(Math.Clamp(waitSeconds, 0, 20)))
+            : await session.GetAsync(user.ToCaller());
+        return TypedResults.Ok(ToResponse(info));
+    }
 
     internal static SessionResponse ToResponse(SessionInfo s) => new(
         s.Tenant, s.Id, s.ModellerId,

@@ -81,7 +81,8 @@ public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcCl
         input = null;
         if (session.Kind != SessionKinds.SecureAggregation || session.Aggregation is not { } a) return "not a secure-aggregation session";
         if (session.Phase is SessionPhases.Completed or SessionPhases.Failed) return $"already {session.Phase}";
-        if (session.Phase != SessionPhases.KeyExchange) return $"joined too late (phase {session.Phase})";
+        var resuming = File.Exists(PartyState(session.Id).Path);
+        if (session.Phase != SessionPhases.KeyExchange && !resuming) return $"joined too late (phase {session.Phase})";
         if (config.Policy.Modellers.Count > 0 && !config.Policy.Modellers.Contains(session.ModellerId)) return $"modeller {session.ModellerId} is not allowed";
         if (config.Policy.Operations.Count > 0 && !config.Policy.Operations.Contains(a.Operation)) return $"operation {a.Operation} is not allowed";
         if (!config.Inputs.TryGetValue(a.Input, out var named)) return $"no input named '{a.Input}'";
@@ -100,12 +101,14 @@ public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcCl
 
     private async Task RunSessionAsync(SessionResponse session, double[] input, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
     {
-        log($"session {session.Id}: joining ({session.Aggregation!.Operation} of '{session.Aggregation.Input}', {input.Length} values, modeller {session.ModellerId})");
+        var stateFile = PartyState(session.Id);
+        var verb = File.Exists(stateFile.Path) ? "resuming" : "joining";
+        log($"session {session.Id}: {verb} ({session.Aggregation!.Operation} of '{session.Aggregation.Input}', {input.Length} values, modeller {session.ModellerId})");
         try
         {
             var runner = new PodAggregationRunner(client, config.Tenant, session.Id, config.Pod, identity, _ => input, pinnedFingerprints: config.Pins)
             {
-                PollInterval = TimeSpan.FromSeconds(Math.Min(config.PollSeconds, 0.5)),
+                StateFile = stateFile,
             };
             var final = await runner.RunAsync(ct);
             log($"session {session.Id}: {final.Phase}{(final.Aggregation?.FailureReason is { } r ? $" ({r})" : "")}");
@@ -124,6 +127,8 @@ public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcCl
             _running.TryRemove(session.Id, out _);
         }
     }
+
+    private PartyStateFile PartyState(string sessionId) => new(Path.Combine(Path.GetDirectoryName(_statePath)!, sessionId + ".party"));
 
     private HashSet<string> LoadFinished() =>
         File.Exists(_statePath) ? JsonSerializer.Deserialize<HashSet<string>>(File.ReadAllText(_statePath)) ?? [] : [];

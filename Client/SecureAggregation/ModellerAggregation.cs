@@ -30,8 +30,6 @@ public sealed class ModellerAggregation : IDisposable
     /// <summary>The session as created.</summary>
     public SessionResponse Session { get; }
 
-    /// <summary>How often the session is polled.</summary>
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Creates the session; <paramref name="aggregation"/>'s modeller key is replaced by a fresh session key.</summary>
     public static async Task<ModellerAggregation> CreateAsync(
@@ -92,14 +90,14 @@ public sealed class ModellerAggregation : IDisposable
 
     private async Task<SessionResponse> WaitForResponsesAsync(CancellationToken ct)
     {
+        var session = await _client.GetSessionAsync(Session.Tenant, Session.Id, ct);
         while (true)
         {
-            var session = await _client.GetSessionAsync(Session.Tenant, Session.Id, ct);
             var a = session.Aggregation!;
             if (session.Phase == SessionPhases.Failed) throw new SecureAggregationFailedException(session, a.FailureReason ?? "the session failed");
             var enough = a.UnmaskResponses.Count >= a.Threshold && (a.UnmaskResponses.Count == a.MaskedInputs.Count || a.PhaseDeadline is null);
             if (session.Phase is SessionPhases.Unmasking or SessionPhases.Completed && enough) return session;
-            await Task.Delay(PollInterval, ct);
+            session = await _client.WaitForSessionChangeAsync(Session.Tenant, Session.Id, session.Version, 20, ct);
         }
     }
 

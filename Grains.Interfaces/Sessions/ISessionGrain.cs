@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using Smpc.Grains.Interfaces.Access;
 
 namespace Smpc.Grains.Interfaces.Sessions;
@@ -11,6 +12,12 @@ public interface ISessionGrain : IGrainWithStringKey
 
     /// <summary>The session, for its modeller, its pods and the tenant's admin; not found for anyone else.</summary>
     [Alias("get")] Task<SessionInfo> GetAsync(Caller caller);
+
+    /// <summary>
+    /// Long poll: answers as soon as the session's version differs from <paramref name="knownVersion"/>, or after
+    /// <paramref name="timeout"/> (at most 20 s) with the unchanged session. Read-only, so it may interleave with other calls.
+    /// </summary>
+    [Alias("wait"), AlwaysInterleave] Task<SessionInfo> WaitForChangeAsync(Caller caller, int knownVersion, TimeSpan timeout);
 
     /// <summary>Step 1: a pod publishes its signed key bundle (idempotent for the same bytes).</summary>
     [Alias("secagg.keys")] Task<SessionInfo> SubmitKeyBundleAsync(Caller caller, [Immutable] byte[] bundle);

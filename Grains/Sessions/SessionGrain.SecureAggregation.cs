@@ -407,6 +407,7 @@ public sealed partial class SessionGrain
         state.State.Version++;
         await state.WriteOrRollbackAsync(this, operation);
         ScheduleDeadline();
+        NotifyChanged();
     }
 
     /// <summary>A timer closes a phase at its deadline even when nobody calls; calls also check the deadline first.</summary>

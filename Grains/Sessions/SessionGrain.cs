@@ -16,11 +16,20 @@ public sealed partial class SessionGrain(
     /// <summary>Most pods one session may name. Secure aggregation keeps its n² share envelopes in grain state, which bounds n.</summary>
     public const int MaxPods = 50;
 
+    /// <summary>Longest a long poll waits (below Orleans' default 30-s response timeout).</summary>
+    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(20);
+
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The session as last durably stored: what long polls answer, never a state another call is changing.</summary>
+    private SessionInfo? _snapshot;
+
     private EntityKey Key => EntityKey.Parse(this.GetPrimaryKeyString());
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         ScheduleDeadline();
+        if (state.RecordExists) _snapshot = ToInfo();
         return Task.CompletedTask;
     }
 
@@ -74,6 +83,7 @@ public sealed partial class SessionGrain(
 
         await state.WriteOrRollbackAsync(this, "session.create");
         ScheduleDeadline();
+        NotifyChanged();
         // After the session is durable: a crash before this loop leaves pods unaware, and the idempotent retry of the create heals it.
         await Task.WhenAll(pods.Select(p => GrainFactory.GetPod(new EntityKey(key.Tenant, p)).AddSessionAsync(key.Id)));
         SmpcTelemetry.SessionsCreated.Add(1, new KeyValuePair<string, object?>("smpc.session.kind", command.Kind.ToString()));
@@ -87,6 +97,30 @@ public sealed partial class SessionGrain(
         if (!state.RecordExists || !MaySee(caller)) throw SmpcException.NotFound(what);
         await AdvanceIfDueAsync();
         return ToInfo();
+    }
+
+    async Task<SessionInfo> ISessionGrain.WaitForChangeAsync(Caller caller, int knownVersion, TimeSpan timeout)
+    {
+        // Interleaves with other calls, so it reads only the snapshot of the last durable state; every save wakes it.
+        var what = $"Session '{Key.Id}'";
+        caller.RequireTenant(Key.Tenant, what);
+        if (_snapshot is null || !MaySee(caller)) throw SmpcException.NotFound(what);
+        if (_snapshot.Version == knownVersion)
+        {
+            var wait = timeout <= TimeSpan.Zero ? TimeSpan.Zero : timeout > MaxWait ? MaxWait : timeout;
+            await Task.WhenAny(_changed.Task, Task.Delay(wait));
+        }
+
+        return _snapshot;
+    }
+
+    /// <summary>Wakes every long poll: call after each durable change.</summary>
+    private void NotifyChanged()
+    {
+        _snapshot = ToInfo();
+        var waiting = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        waiting.TrySetResult();
     }
 
     /// <summary>Its modeller, its pods and the tenant's admin; other modellers and pods of the tenant do not see it.</summary>

@@ -67,6 +67,91 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task APodAgentKilledMidSession_ResumesFromItsStateFile_AndTheSessionCompletes()
+    {
+        Directory.CreateDirectory(_work);
+        await using var silo = Services.StartEmbedded(Path.Combine(_work, "data"), FreePort.Next(), FreePort.Next(), FreePort.Next());
+        await silo.WaitUntilReadyAsync(Services.StartTimeout);
+        var @operator = Services.OperatorFor(silo);
+        var admin = @operator.WithKey((await @operator.CreateTenantAsync(new CreateTenantRequest("acme", "Acme"))).AdminKey!.ApiKey);
+        var url = silo.BaseAddress!.ToString().TrimEnd('/');
+        double[][] inputs = [[10, 20], [30, 40], [50, 66]];
+        var configs = new List<(string Config, string Key)>();
+        for (var i = 0; i < 3; i++) configs.Add(await PrepareAgentAsync(admin, url, $"pod-{i + 1}", inputs[i]));
+        var alice = (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("alice", "Alice"))).ApiKey!.ApiKey;
+        var modeller = new SmpcClient(new HttpClient { BaseAddress = silo.BaseAddress }, alice);
+
+        var agents = new List<ServiceProcess> { StartAgent(configs[0]), StartAgent(configs[1]) };
+        var result = Path.Combine(_work, "result.json");
+        var aggregate = ServiceProcess.Start("aggregate", Cli, null, new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url },
+            "aggregate", "s1", "--tenant", "acme", "--modeller", "alice", "--pod", "pod-1", "--pod", "pod-2", "--pod", "pod-3",
+            "--field", "v:2:0:100", "--operation", "mean", "--input", "v", "--out", result);
+        try
+        {
+            // Pods 1 and 2 publish their key bundles; the exchange cannot close without pod 3.
+            await WaitForAsync(modeller, s => s.Aggregation!.KeyBundles.Count == 2);
+            await agents[1].KillAsync();
+            agents.Add(StartAgent(configs[2]));
+            agents.Add(StartAgent(configs[1])); // pod 2 again, from its state file
+
+            var finished = await WaitForAsync(modeller, s => s.Phase == SessionPhases.Completed);
+            Assert.Equal([1, 2, 3], finished.Aggregation!.Included!);
+            await aggregate.WaitForExitAsync(TimeSpan.FromMinutes(1));
+            using var document = JsonDocument.Parse(File.ReadAllText(result));
+            var values = document.RootElement.GetProperty("values").GetProperty("v").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            Assert.Equal([30, 42], values.Select(v => Math.Round(v, 9)));
+            Assert.Contains("session s1: resuming", agents[^1].Output, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(_work, "state", "pod-2", "s1.party")), "the party state (secrets) is deleted when the pod's part ends");
+        }
+        finally
+        {
+            await aggregate.DisposeAsync();
+            foreach (var agent in agents) await agent.DisposeAsync();
+        }
+    }
+
+    private async Task<(string Config, string Key)> PrepareAgentAsync(SmpcClient admin, string url, string pod, double[] values)
+    {
+        var identityFile = Path.Combine(_work, pod + ".identity.json");
+        var (exit, created) = await ServiceProcess.RunToCompletionAsync(Cli, new Dictionary<string, string>(), "identity", "new", "--out", identityFile);
+        Assert.True(exit == 0, created);
+        var publicKey = JsonDocument.Parse(File.ReadAllText(identityFile)).RootElement.GetProperty("publicKey").GetString()!;
+        var podKey = (await admin.RegisterPodAsync("acme", new RegisterPodRequest(pod, pod, publicKey))).ApiKey!.ApiKey;
+        var config = Path.Combine(_work, pod + ".json");
+        File.WriteAllText(config, JsonSerializer.Serialize(new
+        {
+            url, tenant = "acme", pod, identityKeyFile = identityFile, stateDirectory = Path.Combine(_work, "state", pod), pollSeconds = 0.2,
+            inputs = new Dictionary<string, object> { ["v"] = new { values } },
+        }));
+        return (config, podKey);
+    }
+
+    private static ServiceProcess StartAgent((string Config, string Key) agent) =>
+        ServiceProcess.Start(Path.GetFileNameWithoutExtension(agent.Config), Cli, null,
+            new Dictionary<string, string> { ["SMPC_POD_KEY"] = agent.Key }, "pod", "run", "--config", agent.Config);
+
+    private static async Task<SessionResponse> WaitForAsync(SmpcClient modeller, Func<SessionResponse, bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (true)
+        {
+            try
+            {
+                var session = await modeller.GetSessionAsync("acme", "s1");
+                if (condition(session)) return session;
+                session = await modeller.WaitForSessionChangeAsync("acme", "s1", session.Version, 5);
+                if (condition(session)) return session;
+            }
+            catch (SmpcApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
+            {
+                await Task.Delay(100); // the modeller's process has not created the session yet
+            }
+
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("The session did not get there in time.");
+        }
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_work, recursive: true); } catch (IOException) { }

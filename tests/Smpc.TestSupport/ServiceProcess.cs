@@ -69,6 +69,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         return (process._process.ExitCode, process.Output);
     }
 
+    /// <summary>Waits for the process to exit by itself.</summary>
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        _process.WaitForExit();
+    }
+
     /// <summary>Polls <c>/health/ready</c> until it answers 200, the process dies, or the timeout passes.</summary>
     public async Task WaitUntilReadyAsync(TimeSpan timeout)
     {

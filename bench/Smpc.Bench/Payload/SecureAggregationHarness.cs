@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using Smpc.Client;
+using Smpc.Client.Contracts;
+using Smpc.Client.SecureAggregation;
+using Smpc.Protocols.Crypto;
+using Smpc.Protocols.Randomness;
+using Smpc.Protocols.SecureAggregation;
+using Smpc.TestSupport;
+
+namespace Smpc.Bench;
+
+/// <summary>
+/// End-to-end secure aggregation through a real silo process and its REST gateway: n pods × L float parameters.
+/// Baseline in the same run: the same choreography through the same endpoints with the pods uploading their encoded
+/// vectors unmasked and the modeller decoding the sum directly, so the ratio isolates the cost of masking and unmasking.
+/// <c>dotnet run -c Release --project bench/Smpc.Bench -- secagg [--pods 10] [--elements 1000000] [--dropouts 3] [--deadline 15]</c>
+/// </summary>
+public static class SecureAggregationHarness
+{
+    private const string OperatorKey = "smpc_op_bench-harness-operator-key";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var pods = int.Parse(Arg(args, "--pods") ?? "10", CultureInfo.InvariantCulture);
+        var elements = int.Parse(Arg(args, "--elements") ?? "1000000", CultureInfo.InvariantCulture);
+        var dropouts = int.Parse(Arg(args, "--dropouts") ?? "3", CultureInfo.InvariantCulture);
+        var data = Path.Combine(Path.GetTempPath(), "smpc-secagg-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        var env = new Dictionary<string, string>
+        {
+            ["Smpc__DataDirectory"] = data,
+            ["Smpc__SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Smpc__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Smpc__Gateway__OperatorKeySha256"] = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(OperatorKey))),
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        await using var silo = ServiceProcess.Start("silo", RepoPaths.Assembly("Silo", "Smpc.Silo"), FreePort.Next(), env);
+        await silo.WaitUntilReadyAsync(TimeSpan.FromMinutes(2));
+
+        var counter = new ByteCounter();
+        var http = new HttpClient(counter) { BaseAddress = silo.BaseAddress, Timeout = TimeSpan.FromMinutes(10) };
+        var @operator = new SmpcClient(http, OperatorKey);
+        var admin = @operator.WithKey((await @operator.CreateTenantAsync(new CreateTenantRequest("bench", "Bench"))).AdminKey!.ApiKey);
+        var names = Enumerable.Range(1, pods).Select(i => $"p{i}").ToArray();
+        var identities = new Dictionary<string, Ed25519KeyPair>();
+        var clients = new Dictionary<string, SmpcClient>();
+        foreach (var name in names)
+        {
+            identities[name] = Ed25519KeyPair.Generate(SystemRandomSource.Instance);
+            clients[name] = admin.WithKey((await admin.RegisterPodAsync("bench", new RegisterPodRequest(name, name, Convert.ToBase64String(identities[name].PublicKey)))).ApiKey!.ApiKey);
+        }
+
+        var modeller = admin.WithKey((await admin.RegisterModellerAsync("bench", new RegisterModellerRequest("m", "m"))).ApiKey!.ApiKey);
+        var random = new Random(7); // benchmark data, not cryptography
+        var inputs = names.ToDictionary(n => n, _ => Enumerable.Range(0, elements).Select(_ => (random.NextDouble() * 2) - 1).ToArray());
+        var deadline = int.Parse(Arg(args, "--deadline") ?? "15", CultureInfo.InvariantCulture);
+        var spec = new AggregationRequest([new AggregationFieldRequest("theta", elements, -1, 1)], "mean", "", "theta", PhaseTimeoutSeconds: 600);
+
+        Console.WriteLine($"# Secure aggregation, {pods} pods x {elements:N0} float parameters, embedded silo (SQLite) on loopback");
+        var rounds = new List<(string Name, TimeSpan Time, long Bytes)>();
+        foreach (var (label, masked, lost) in new[] { ("baseline (unmasked, same endpoints)", false, 0), ("secure aggregation", true, 0),
+                     ($"baseline, {dropouts} dropouts", false, dropouts), ($"secure aggregation, {dropouts} dropouts", true, dropouts) })
+        {
+            counter.Reset();
+            var sessionId = $"r{rounds.Count}";
+            var clock = Stopwatch.StartNew();
+            // Full rounds close each phase as soon as every pod acted; dropout rounds wait out one deadline for the lost pods.
+            var roundSpec = lost == 0 ? spec : spec with { PhaseTimeoutSeconds = deadline };
+            var result = await RoundAsync(modeller, clients, identities, names, inputs, roundSpec, sessionId, masked, lost);
+            clock.Stop();
+            var expected = names.Take(pods - lost).ToArray();
+            var check = Enumerable.Range(0, 5).Max(k => Math.Abs(result[k] - expected.Average(n => inputs[n][k])));
+            rounds.Add((label, clock.Elapsed, counter.PodBytes / pods));
+            Console.WriteLine($"{label,-40} {clock.Elapsed.TotalSeconds,7:F2} s   wire per pod {counter.PodBytes / (double)pods / 1048576,7:F1} MiB   max |error| {check:E1}");
+        }
+
+        var raw = elements * 8.0;
+        Console.WriteLine();
+        var wait = TimeSpan.FromSeconds(deadline);
+        Console.WriteLine($"ratio secure / baseline: {rounds[1].Time / rounds[0].Time:F2} (goal <= 1.3)");
+        Console.WriteLine($"with {dropouts} dropouts, net of the {deadline}-s deadline each round waits out: {(rounds[3].Time - wait).TotalSeconds:F2} s vs {(rounds[2].Time - wait).TotalSeconds:F2} s, ratio {(rounds[3].Time - wait) / (rounds[2].Time - wait):F2}");
+        Console.WriteLine($"bytes on the wire per pod / raw vector (8 B/element): {rounds[1].Bytes / raw:F2} (float32 raw: {rounds[1].Bytes / (elements * 4.0):F2})");
+        Console.WriteLine($"peak RSS: silo + co-hosted gateway {silo.PeakResidentBytes() >> 20} MiB; this process (modeller and all {pods} pods) {PeakRss() >> 20} MiB");
+        await silo.KillAsync();
+        try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+        return 0;
+    }
+
+    /// <summary>One round; the last <paramref name="lost"/> pods stop after the share exchange. Returns the mean as the modeller computed it.</summary>
+    private static async Task<double[]> RoundAsync(
+        SmpcClient modeller, Dictionary<string, SmpcClient> clients, Dictionary<string, Ed25519KeyPair> identities, string[] names,
+        Dictionary<string, double[]> inputs, AggregationRequest spec, string sessionId, bool masked, int lost)
+    {
+        using var aggregation = await ModellerAggregation.CreateAsync(modeller, "bench", sessionId, "m", names, spec);
+        var stayers = names.Length - lost;
+        if (masked)
+        {
+            var runners = names.Select((n, i) => new PodAggregationRunner(clients[n], "bench", sessionId, n, identities[n], _ => inputs[n])
+            {
+                PollInterval = TimeSpan.FromMilliseconds(20),
+                StopAfter = i < stayers ? PodStep.None : PodStep.Shares,
+            }.RunAsync()).ToList();
+            var outcome = await aggregation.WaitForResultAsync();
+            await Task.WhenAll(runners);
+            return outcome.Values["theta"];
+        }
+
+        // Baseline: same steps and endpoints; the vector goes up encoded but unmasked, and the sum is decoded as is.
+        var session = aggregation.Session;
+        var parameters = AggregationSession.Parameters(session);
+        var pins = await AggregationSession.PinsAsync(modeller, session, null, default);
+        var parties = names.Select((n, i) => new SecureAggregationParty(parameters, i + 1, identities[n], SystemRandomSource.Instance, pins)).ToArray();
+        await Task.WhenAll(names.Select((n, i) => clients[n].SubmitKeyBundleAsync("bench", sessionId, parties[i].CreateKeyBundle().ToBytes())));
+        var bundles = (await clients[names[0]].GetKeyBundlesAsync("bench", sessionId)).Select(b => KeyBundle.Parse(b)).ToList();
+        await Task.WhenAll(names.Select((n, i) => clients[n].SubmitShareEnvelopesAsync("bench", sessionId, parties[i].CreateShareEnvelopes(bundles).Select(e => e.ToBytes()))));
+        await Task.WhenAll(names.Take(stayers).Select(async (n, i) =>
+        {
+            await clients[n].GetShareEnvelopesAsync("bench", sessionId);
+            await clients[n].SubmitMaskedInputAsync("bench", sessionId, parameters.Codec.Encode(inputs[n]));
+        }));
+        while ((await modeller.GetSessionAsync("bench", sessionId)).Phase != SessionPhases.Unmasking) await Task.Delay(20);
+        await clients[names[0]].GetUnmaskRequestAsync("bench", sessionId);
+        // The service checks only a response's structure; the baseline modeller never opens them (no masks to remove).
+        await Task.WhenAll(names.Take(stayers).Select((n, i) => clients[n].SubmitUnmaskResponseAsync("bench", sessionId,
+            new UnmaskResponse(session.Aggregation!.ProtocolSessionId, i + 1, RandomNumberGenerator.GetBytes(64 * names.Length)).ToBytes())));
+        var sum = await modeller.GetMaskedSumAsync("bench", sessionId);
+        foreach (var p in parties) p.Dispose();
+        return [.. parameters.Codec.Decode(sum).Select(v => v / stayers)];
+    }
+
+    private static long PeakRss()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        return 0;
+    }
+
+    private static string? Arg(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    /// <summary>Counts request and response body bytes of pod calls (requests authenticated with a pod key).</summary>
+    private sealed class ByteCounter() : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private long _podBytes;
+
+        public long PodBytes => Interlocked.Read(ref _podBytes);
+
+        public void Reset() => Interlocked.Exchange(ref _podBytes, 0);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var isPod = request.RequestUri?.AbsolutePath.Contains("/secagg/", StringComparison.Ordinal) == true
+                && request.RequestUri.AbsolutePath is var path && !path.EndsWith("/material", StringComparison.Ordinal) && !path.EndsWith("/masked-sum", StringComparison.Ordinal);
+            if (isPod && request.Content is not null) Interlocked.Add(ref _podBytes, (await request.Content.ReadAsByteArrayAsync(cancellationToken)).Length);
+            var response = await base.SendAsync(request, cancellationToken);
+            if (isPod) Interlocked.Add(ref _podBytes, response.Content.Headers.ContentLength ?? 0);
+            return response;
+        }
+    }
+}
