@@ -23,15 +23,10 @@ public static class AggregationSession
     public static async Task<IReadOnlyDictionary<int, string>> PinsAsync(
         SmpcClient client, SessionResponse session, IReadOnlyDictionary<string, string>? configuredPins, CancellationToken ct)
     {
-        var pins = new Dictionary<int, string>();
-        for (var i = 0; i < session.PodIds.Count; i++)
-        {
-            var pod = session.PodIds[i];
-            pins[i + 1] = configuredPins?.GetValueOrDefault(pod)
-                ?? (await client.GetPodAsync(session.Tenant, pod, ct)).IdentityFingerprint
-                ?? throw new InvalidOperationException($"Pod {pod} has no identity key.");
-        }
-
-        return pins;
+        var fingerprints = await Task.WhenAll(session.PodIds.Select(async pod =>
+            configuredPins?.GetValueOrDefault(pod)
+            ?? (await client.GetPodAsync(session.Tenant, pod, ct)).IdentityFingerprint
+            ?? throw new InvalidOperationException($"Pod {pod} has no identity key.")));
+        return fingerprints.Select((f, i) => (Party: i + 1, f)).ToDictionary(p => p.Party, p => p.f);
     }
 }
