@@ -268,6 +268,7 @@ public sealed partial class SessionGrain
         a.Deadline = null;
         state.State.Phase = SessionPhase.Completed;
         await SaveAsync("secagg.complete");
+        SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "completed"));
         return ToInfo();
     }
 
