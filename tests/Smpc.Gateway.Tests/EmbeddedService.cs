@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry.Trace;
 using Smpc.Client;
 using Smpc.Silo.Hosting;
@@ -18,6 +19,9 @@ public sealed class EmbeddedService : IAsyncLifetime
 
     /// <summary>The service's SQLite database file (grain state and payload chunks).</summary>
     public string DatabasePath => Path.Combine(_dataDirectory, "smpc.db");
+
+    /// <summary>Everything the service logged, at every level.</summary>
+    public CapturedLogs Logs { get; } = new();
 
     /// <summary>The service's clock: session deadlines pass when a test advances it.</summary>
     public ManualClock Clock { get; } = new();
@@ -45,12 +49,15 @@ public sealed class EmbeddedService : IAsyncLifetime
                 "--Smpc:Gateway:MaxJsonBytes=4096",
                 "--Smpc:Gateway:ChunkBytes=1048576",
                 $"--Smpc:Gateway:OperatorKeySha256={Smpc.ApiGateway.Auth.OperatorKeys.HashHex(OperatorKey)}",
-                "--Logging:LogLevel:Default=Warning",
+                "--Logging:LogLevel:Default=Debug",
+                "--Logging:Console:LogLevel:Default=Warning",
             ],
             builder =>
             {
                 builder.Services.AddOpenTelemetry().WithTracing(t => t.AddInMemoryExporter(Spans));
                 builder.Services.AddSingleton<TimeProvider>(Clock);
+                builder.Logging.AddProvider(Logs);
+                builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Trace);
             });
         await _app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri(url + "/") };

@@ -14,7 +14,7 @@ namespace Smpc.Gateway.Tests;
 public sealed class ServiceLearnsNothingTests(EmbeddedService service)
 {
     [Fact]
-    public async Task AfterARun_TheDatabaseAndTheTraces_HoldNoInputAndNoResult()
+    public async Task AfterARun_TheDatabaseTracesAndLogs_HoldNoInputNoResultAndNoCredential()
     {
         string[] pods = ["p1", "p2", "p3"];
         var t = await Scenario.TenantAsync(service, pods);
@@ -50,8 +50,16 @@ public sealed class ServiceLearnsNothingTests(EmbeddedService service)
                 Assert.False(bytes.AsSpan().IndexOf(pattern) >= 0, $"{what} found in {where}");
 
         var traced = string.Join('\n', service.SnapshotSpans().SelectMany(a => a.Tags.Select(tag => $"{a.OperationName} {tag.Key}={tag.Value}")));
+        var logged = string.Join('\n', service.Logs.Lines);
+        Assert.NotEmpty(service.Logs.Lines);
         foreach (var (what, pattern) in forbidden.Where(f => f.What.EndsWith("text", StringComparison.Ordinal)))
+        {
             Assert.DoesNotContain(System.Text.Encoding.UTF8.GetString(pattern), traced, StringComparison.Ordinal);
+            Assert.DoesNotContain(System.Text.Encoding.UTF8.GetString(pattern), logged, StringComparison.Ordinal);
+        }
+
+        foreach (var key in new[] { t.ModellerKey.ApiKey, service.OperatorKey })
+            Assert.DoesNotContain(key[(key.LastIndexOf('_') + 1)..], logged + traced, StringComparison.Ordinal); // credentials are never logged or traced
         Assert.Equal((1234.5678 + 2718.2818 + 577.2156) / 3, outcome.Values["w"][0], 1e-9); // the modeller did get it
     }
 

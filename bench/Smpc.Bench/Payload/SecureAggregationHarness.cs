@@ -58,11 +58,21 @@ public static class SecureAggregationHarness
         var spec = new AggregationRequest([new AggregationFieldRequest("theta", elements, -1, 1)], "mean", "", "theta", PhaseTimeoutSeconds: 600);
 
         Console.WriteLine($"# Secure aggregation, {pods} pods x {elements:N0} float parameters, embedded silo (SQLite) on loopback");
+        // Where the time goes: the client-side step spans of the pods and the modeller, summed per step.
+        var steps = new System.Collections.Concurrent.ConcurrentDictionary<string, double>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == SmpcClient.Activity.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStopped = a => steps.AddOrUpdate(a.OperationName, a.Duration.TotalMilliseconds, (_, total) => total + a.Duration.TotalMilliseconds),
+        };
+        ActivitySource.AddActivityListener(listener);
         var rounds = new List<(string Name, TimeSpan Time, long Bytes)>();
         foreach (var (label, masked, lost) in new[] { ("baseline (unmasked, same endpoints)", false, 0), ("secure aggregation", true, 0),
                      ($"baseline, {dropouts} dropouts", false, dropouts), ($"secure aggregation, {dropouts} dropouts", true, dropouts) })
         {
             counter.Reset();
+            steps.Clear();
             var sessionId = $"r{rounds.Count}";
             var clock = Stopwatch.StartNew();
             // Full rounds close each phase as soon as every pod acted; dropout rounds wait out one deadline for the lost pods.
@@ -73,6 +83,7 @@ public static class SecureAggregationHarness
             var check = Enumerable.Range(0, 5).Max(k => Math.Abs(result[k] - expected.Average(n => inputs[n][k])));
             rounds.Add((label, clock.Elapsed, counter.PodBytes / pods));
             Console.WriteLine($"{label,-40} {clock.Elapsed.TotalSeconds,7:F2} s   wire per pod {counter.PodBytes / (double)pods / 1048576,7:F1} MiB   max |error| {check:E1}");
+            if (masked) Console.WriteLine("    client step time, summed over parties (ms): " + string.Join(", ", steps.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value:F0}")));
         }
 
         var raw = elements * 8.0;
