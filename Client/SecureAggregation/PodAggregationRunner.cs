@@ -145,27 +145,27 @@ public sealed class PodAggregationRunner(
         switch (party.State)
         {
             case SecureAggregationParty.Step.Created when session.Phase == SessionPhases.KeyExchange:
-            {
-                using var span = Span("secagg.keys.publish", session, me);
-                var bundle = party.CreateKeyBundle();
-                Save(party);
-                await client.SubmitKeyBundleAsync(tenant, sessionId, bundle.ToBytes(), ct);
-                return PodStep.KeyBundle;
-            }
+                {
+                    using var span = Span("secagg.keys.publish", session, me);
+                    var bundle = party.CreateKeyBundle();
+                    Save(party);
+                    await client.SubmitKeyBundleAsync(tenant, sessionId, bundle.ToBytes(), ct);
+                    return PodStep.KeyBundle;
+                }
 
             case SecureAggregationParty.Step.KeysPublished when !status.KeyBundles.Contains(me) && session.Phase == SessionPhases.KeyExchange:
                 await client.SubmitKeyBundleAsync(tenant, sessionId, party.PublishedBundle!.ToBytes(), ct); // resumed: re-send the same bundle
                 return PodStep.KeyBundle;
 
             case SecureAggregationParty.Step.KeysPublished when session.Phase == SessionPhases.ShareExchange:
-            {
-                using var span = Span("secagg.shares.send", session, me);
-                var bundles = (await client.GetKeyBundlesAsync(tenant, sessionId, ct)).Select(b => KeyBundle.Parse(b)).ToList();
-                var envelopes = party.CreateShareEnvelopes(bundles);
-                Save(party);
-                await client.SubmitShareEnvelopesAsync(tenant, sessionId, envelopes.Select(e => e.ToBytes()), ct);
-                return PodStep.Shares;
-            }
+                {
+                    using var span = Span("secagg.shares.send", session, me);
+                    var bundles = (await client.GetKeyBundlesAsync(tenant, sessionId, ct)).Select(b => KeyBundle.Parse(b)).ToList();
+                    var envelopes = party.CreateShareEnvelopes(bundles);
+                    Save(party);
+                    await client.SubmitShareEnvelopesAsync(tenant, sessionId, envelopes.Select(e => e.ToBytes()), ct);
+                    return PodStep.Shares;
+                }
 
             case SecureAggregationParty.Step.SharesSent when !status.ShareSenders.Contains(me) && session.Phase == SessionPhases.ShareExchange:
                 await client.SubmitShareEnvelopesAsync(tenant, sessionId, party.SentEnvelopes!.Select(e => e.ToBytes()), ct);
@@ -173,36 +173,36 @@ public sealed class PodAggregationRunner(
 
             case SecureAggregationParty.Step.SharesSent or SecureAggregationParty.Step.MaskedInputSent
                 when session.Phase == SessionPhases.MaskedInput && !party.MaskedInputConfirmed:
-            {
-                if (status.MaskedInputs.Contains(me))
                 {
+                    if (status.MaskedInputs.Contains(me))
+                    {
+                        party.ConfirmMaskedInputAccepted();
+                        Save(party);
+                        return PodStep.MaskedInput;
+                    }
+
+                    List<ShareEnvelope> received;
+                    using (Span("secagg.shares.receive", session, me))
+                        received = [.. (await client.GetShareEnvelopesAsync(tenant, sessionId, ct)).Select(e => ShareEnvelope.Parse(e))];
+                    using var span = Span("secagg.masked.submit", session, me);
+                    var masked = party.CreateMaskedInput(received, input(session)); // identical on a resumed retry
+                    Save(party);
+                    await client.SubmitMaskedInputAsync(tenant, sessionId, masked, ct);
                     party.ConfirmMaskedInputAccepted();
                     Save(party);
                     return PodStep.MaskedInput;
                 }
 
-                List<ShareEnvelope> received;
-                using (Span("secagg.shares.receive", session, me))
-                    received = [.. (await client.GetShareEnvelopesAsync(tenant, sessionId, ct)).Select(e => ShareEnvelope.Parse(e))];
-                using var span = Span("secagg.masked.submit", session, me);
-                var masked = party.CreateMaskedInput(received, input(session)); // identical on a resumed retry
-                Save(party);
-                await client.SubmitMaskedInputAsync(tenant, sessionId, masked, ct);
-                party.ConfirmMaskedInputAccepted();
-                Save(party);
-                return PodStep.MaskedInput;
-            }
-
             case SecureAggregationParty.Step.MaskedInputSent or SecureAggregationParty.Step.Responded
                 when session.Phase == SessionPhases.Unmasking && status.MaskedInputs.Contains(me) && !status.UnmaskResponses.Contains(me):
-            {
-                using var span = Span("secagg.unmask.respond", session, me);
-                var request = UnmaskRequest.Parse(await client.GetUnmaskRequestAsync(tenant, sessionId, ct));
-                var response = party.CreateUnmaskResponse(request); // identical when resumed after answering
-                Save(party);
-                await client.SubmitUnmaskResponseAsync(tenant, sessionId, response.ToBytes(), ct);
-                return PodStep.Unmask;
-            }
+                {
+                    using var span = Span("secagg.unmask.respond", session, me);
+                    var request = UnmaskRequest.Parse(await client.GetUnmaskRequestAsync(tenant, sessionId, ct));
+                    var response = party.CreateUnmaskResponse(request); // identical when resumed after answering
+                    Save(party);
+                    await client.SubmitUnmaskResponseAsync(tenant, sessionId, response.ToBytes(), ct);
+                    return PodStep.Unmask;
+                }
 
             default:
                 return PodStep.None;

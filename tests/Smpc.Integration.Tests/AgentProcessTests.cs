@@ -39,7 +39,12 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
                 var config = Path.Combine(_work, pod + ".json");
                 File.WriteAllText(config, JsonSerializer.Serialize(new
                 {
-                    url, tenant = "acme", pod, identityKeyFile = identityFile, stateDirectory = Path.Combine(_work, "state", pod), pollSeconds = 0.2,
+                    url,
+                    tenant = "acme",
+                    pod,
+                    identityKeyFile = identityFile,
+                    stateDirectory = Path.Combine(_work, "state", pod),
+                    pollSeconds = 0.2,
                     inputs = new Dictionary<string, object> { ["los"] = new { values = inputs[i] } },
                     policy = new { modellers = new[] { "alice" } },
                 }));
@@ -121,7 +126,12 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
         var config = Path.Combine(_work, pod + ".json");
         File.WriteAllText(config, JsonSerializer.Serialize(new
         {
-            url, tenant = "acme", pod, identityKeyFile = identityFile, stateDirectory = Path.Combine(_work, "state", pod), pollSeconds = 0.2,
+            url,
+            tenant = "acme",
+            pod,
+            identityKeyFile = identityFile,
+            stateDirectory = Path.Combine(_work, "state", pod),
+            pollSeconds = 0.2,
             inputs = new Dictionary<string, object> { ["v"] = new { values } },
         }));
         return (config, podKey);
