@@ -29,27 +29,7 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
         try
         {
             for (var i = 0; i < 3; i++)
-            {
-                var pod = $"hospital-{(char)('a' + i)}";
-                var identityFile = Path.Combine(_work, pod + ".identity.json");
-                var (exit, created) = await ServiceProcess.RunToCompletionAsync(Cli, new Dictionary<string, string>(), "identity", "new", "--out", identityFile);
-                Assert.True(exit == 0, created);
-                var publicKey = JsonDocument.Parse(File.ReadAllText(identityFile)).RootElement.GetProperty("publicKey").GetString()!;
-                var podKey = (await admin.RegisterPodAsync("acme", new RegisterPodRequest(pod, pod, publicKey))).ApiKey!.ApiKey;
-                var config = Path.Combine(_work, pod + ".json");
-                File.WriteAllText(config, JsonSerializer.Serialize(new
-                {
-                    url,
-                    tenant = "acme",
-                    pod,
-                    identityKeyFile = identityFile,
-                    stateDirectory = Path.Combine(_work, "state", pod),
-                    pollSeconds = 0.2,
-                    inputs = new Dictionary<string, object> { ["los"] = new { values = inputs[i] } },
-                    policy = new { modellers = new[] { "alice" } },
-                }));
-                agents.Add(ServiceProcess.Start(pod, Cli, null, new Dictionary<string, string> { ["SMPC_POD_KEY"] = podKey }, "pod", "run", "--config", config));
-            }
+                agents.Add(StartAgent(await PrepareAgentAsync(admin, url, $"hospital-{(char)('a' + i)}", inputs[i], "los", ["alice"])));
 
             var alice = (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("alice", "Alice"))).ApiKey!.ApiKey;
             var result = Path.Combine(_work, "result.csv");
@@ -83,7 +63,7 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
         var url = silo.BaseAddress!.ToString().TrimEnd('/');
         double[][] inputs = [[10, 20], [30, 40], [50, 66]];
         var configs = new List<(string Config, string Key)>();
-        for (var i = 0; i < 3; i++) configs.Add(await PrepareAgentAsync(admin, url, $"pod-{i + 1}", inputs[i]));
+        for (var i = 0; i < 3; i++) configs.Add(await PrepareAgentAsync(admin, url, $"pod-{i + 1}", inputs[i], "v", []));
         var alice = (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("alice", "Alice"))).ApiKey!.ApiKey;
         var modeller = new SmpcClient(new HttpClient { BaseAddress = silo.BaseAddress }, alice);
 
@@ -116,7 +96,8 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private async Task<(string Config, string Key)> PrepareAgentAsync(SmpcClient admin, string url, string pod, double[] values)
+    /// <summary>Creates the pod's identity key with `smpc identity new`, registers the pod and writes its agent configuration.</summary>
+    private async Task<(string Config, string Key)> PrepareAgentAsync(SmpcClient admin, string url, string pod, double[] values, string input, string[] modellers)
     {
         var identityFile = Path.Combine(_work, pod + ".identity.json");
         var (exit, created) = await ServiceProcess.RunToCompletionAsync(Cli, new Dictionary<string, string>(), "identity", "new", "--out", identityFile);
@@ -132,7 +113,8 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
             identityKeyFile = identityFile,
             stateDirectory = Path.Combine(_work, "state", pod),
             pollSeconds = 0.2,
-            inputs = new Dictionary<string, object> { ["v"] = new { values } },
+            inputs = new Dictionary<string, object> { [input] = new { values } },
+            policy = new { modellers },
         }));
         return (config, podKey);
     }
