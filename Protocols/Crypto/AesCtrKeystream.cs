@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 
 namespace Smpc.Protocols.Crypto;
@@ -33,6 +34,7 @@ public sealed class AesCtrKeystream : IDisposable
     }
 
     /// <summary>Writes keystream blocks starting at block <paramref name="blockIndex"/>; length must be a multiple of 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Generate(ulong blockIndex, Span<byte> keystream)
     {
         if (keystream.Length % BlockSize != 0)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Smpc.Protocols.Field;
 
 namespace Smpc.Protocols.Encoding;
@@ -78,6 +79,7 @@ public sealed class FixedPointCodec
     public int PartyCount { get; }
 
     /// <summary>Encodes a whole vector laid out as <see cref="Layout"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Encode(ReadOnlySpan<double> values, Span<ulong> destination)
     {
         if (values.Length != Layout.Length || destination.Length != Layout.Length)
@@ -150,6 +152,7 @@ public sealed class FixedPointCodec
     /// Refuses an encoded vector unless every element is canonical and its signed value lies in its field's scaled
     /// range [round(Min · p), round(Max · p)] — exactly what <see cref="Encode(ReadOnlySpan{double})"/> can produce.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void CheckEncoded(ReadOnlySpan<ulong> encoded)
     {
         if (encoded.Length != Layout.Length || !Field.AreCanonical(encoded))
@@ -161,12 +164,16 @@ public sealed class FixedPointCodec
         {
             var slice = encoded.Slice(Layout.OffsetOf(fi), Layout.Fields[fi].Length);
             long lo = scaledMin[fi], hi = scaledMax[fi];
+            var q = (long)Field.Modulus;
+            var maxSigned = (long)Field.MaxSigned;
             var outside = false;
 
             // No early exit: the time taken does not depend on which element (if any) is out of range.
             foreach (var element in slice)
             {
-                var v = Field.ToSigned(element);
+                // Field.ToSigned without a branch (elements are canonical, so below 2^63): subtract q when above (q − 1)/2.
+                var e = (long)element;
+                var v = e - (q & ((maxSigned - e) >> 63));
                 outside |= (v < lo) | (v > hi);
             }
 

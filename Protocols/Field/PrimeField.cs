@@ -92,6 +92,7 @@ public sealed class PrimeField : IEquatable<PrimeField>
     public long ToSigned(ulong element) => element <= MaxSigned ? (long)element : -(long)(Modulus - element);
 
     /// <summary>True when every element of <paramref name="values"/> is canonical (&lt; q).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool AreCanonical(ReadOnlySpan<ulong> values)
     {
         foreach (var v in values)
@@ -106,6 +107,7 @@ public sealed class PrimeField : IEquatable<PrimeField>
     }
 
     /// <summary>accumulator[i] = accumulator[i] + values[i] mod q, vectorised.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AddInPlace(Span<ulong> accumulator, ReadOnlySpan<ulong> values)
     {
         if (accumulator.Length != values.Length)
@@ -134,6 +136,7 @@ public sealed class PrimeField : IEquatable<PrimeField>
     }
 
     /// <summary>accumulator[i] = accumulator[i] − values[i] mod q, vectorised.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SubtractInPlace(Span<ulong> accumulator, ReadOnlySpan<ulong> values)
     {
         if (accumulator.Length != values.Length)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Security.Cryptography;
@@ -87,6 +88,7 @@ public sealed class MaskPrg : IDisposable
         CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(scratchElements.AsSpan()));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Apply(long offset, Span<ulong> accumulator, bool subtract)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
@@ -109,6 +111,7 @@ public sealed class MaskPrg : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void GenerateChunk(long offset, Span<ulong> destination)
     {
         var skip = (int)(offset & 1);

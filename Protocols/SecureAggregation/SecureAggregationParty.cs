@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Randomness;
@@ -371,6 +372,18 @@ public sealed partial class SecureAggregationParty : IDisposable
     {
         using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, selfMask);
         hmac.AppendData("smpc/secagg/input-tag/v1"u8);
+        if (BitConverter.IsLittleEndian)
+        {
+            // The array's bytes already are the LE64 elements: hash them in place, without a copy (in slices, so
+            // the byte length of one span cannot overflow an int).
+            for (var offset = 0; offset < encoded.Length; offset += 1 << 20)
+            {
+                hmac.AppendData(MemoryMarshal.AsBytes(encoded.AsSpan(offset, Math.Min(1 << 20, encoded.Length - offset))));
+            }
+
+            return hmac.GetHashAndReset();
+        }
+
         var buffer = new byte[8 * 512];
         try
         {

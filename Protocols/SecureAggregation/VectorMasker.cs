@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Smpc.Protocols.Field;
 
 namespace Smpc.Protocols.SecureAggregation;
@@ -53,6 +54,7 @@ public static class VectorMasker
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ApplySlice(PrimeField field, Span<ulong> slice, long offset, IReadOnlyList<MaskTerm> terms)
     {
         var prgs = new MaskPrg[terms.Count];

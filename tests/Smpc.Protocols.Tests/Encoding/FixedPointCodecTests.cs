@@ -163,4 +163,35 @@ public sealed class FixedPointCodecTests
         Assert.DoesNotContain("987654321", ex.Message, StringComparison.Ordinal);
         Assert.Contains("[-100, 100]", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void CheckEncoded_AcceptsExactlyTheScaledRange_AroundZeroAndTheSignedMidpoint()
+    {
+        // Scaled range [−20, 20] in Z_1009: canonical elements 0..20 and 989..1008; (q − 1)/2 = 504 is the signed midpoint.
+        var codec = new FixedPointCodec(Q1009, VectorLayout.Single(new FieldSpec("x", 1, 10, -2, 2)), 2);
+        var reference = new Func<ulong, bool>(e => Q1009.ToSigned(e) is >= -20 and <= 20);
+        foreach (var element in new ulong[] { 0, 1, 19, 20, 21, 503, 504, 505, 506, 987, 988, 989, 990, 1007, 1008 })
+        {
+            var accepted = Record.Exception(() => codec.CheckEncoded([element])) is null;
+            Assert.Equal(reference(element), accepted);
+        }
+
+        Assert.Equal(ProtocolError.Malformed, Assert.Throws<InputRejectedException>(() => codec.CheckEncoded([1009UL])).Error);
+    }
+
+    [Fact]
+    public void CheckEncoded_DefaultField_RefusesTheFarEndsOfTheSignedRange()
+    {
+        var field = PrimeField.Default;
+        var codec = new FixedPointCodec(field, VectorLayout.Single(FieldSpec.Integer("c", 1, -100, 100)), 3);
+        foreach (var (element, ok) in new (ulong, bool)[]
+                 {
+                     (0, true), (100, true), (101, false), (field.MaxSigned, false), (field.MaxSigned + 1, false),
+                     (field.Modulus - 101, false), (field.Modulus - 100, true), (field.Modulus - 1, true),
+                 })
+        {
+            var ex = Record.Exception(() => codec.CheckEncoded([element]));
+            Assert.True(ok ? ex is null : ex is InputRejectedException { Error: ProtocolError.ValueOutOfBounds }, $"element {element}");
+        }
+    }
 }
