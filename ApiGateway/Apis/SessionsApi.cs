@@ -85,14 +85,29 @@ public static class SessionsApi
             throw SmpcException.Invalid("aggregation.modellerPublicKey must be base64.");
         }
 
+        Dictionary<SessionPhase, TimeSpan>? perPhase = null;
+        if (request.PhaseTimeouts is { Count: > 0 } timeouts)
+        {
+            perPhase = [];
+            foreach (var (name, seconds) in timeouts)
+            {
+                var phase = PhaseByName.GetValueOrDefault(name);
+                if (phase is not (SessionPhase.KeyExchange or SessionPhase.ShareExchange or SessionPhase.MaskedInput or SessionPhase.Unmasking))
+                    throw SmpcException.Invalid($"phaseTimeouts: '{name}' is not key-exchange, share-exchange, masked-input or unmasking.");
+                perPhase[phase] = TimeSpan.FromSeconds(seconds);
+            }
+        }
+
         return new AggregationSpec(
-            [.. request.Fields.Select(f => new AggregationField(f.Name ?? "", f.Length, f.Precision ?? 10_000_000_000, f.Min, f.Max))],
-            operation, request.Threshold, modellerKey, TimeSpan.FromSeconds(request.PhaseTimeoutSeconds), request.Input ?? "", request.WeightField);
+            [.. request.Fields.Select(f => new AggregationField(f.Name ?? "", f.Length, f.Precision ?? 10_000_000_000, f.Min, f.Max, f.Shape))],
+            operation, request.Threshold, modellerKey, TimeSpan.FromSeconds(request.PhaseTimeoutSeconds), request.Input ?? "", request.WeightField, perPhase);
     }
+
+    private static readonly Dictionary<string, SessionPhase> PhaseByName = Enum.GetValues<SessionPhase>().ToDictionary(PhaseName, p => p);
 
     private static AggregationStatusResponse ToResponse(AggregationStatus a) => new(
         a.ProtocolSessionId, a.Threshold,
-        [.. a.Spec.Fields.Select(f => new AggregationFieldRequest(f.Name, f.Length, f.Min, f.Max, f.Precision))],
+        [.. a.Spec.Fields.Select(f => new AggregationFieldRequest(f.Name, f.Length, f.Min, f.Max, f.Precision, f.Shape))],
         Operations.Single(o => o.Value == a.Spec.Operation).Key, a.Spec.Input, a.Spec.WeightField, Convert.ToBase64String(a.Spec.ModellerPublicKey),
-        a.PhaseDeadline, a.KeyBundles, a.ShareSenders, a.MaskedInputs, a.UnmaskResponses, a.Dropped, a.Included, a.FailureReason);
+        a.Spec.PhaseTimeouts?.ToDictionary(p => PhaseName(p.Key), p => (int)p.Value.TotalSeconds), a.PhaseDeadline, a.KeyBundles, a.ShareSenders, a.MaskedInputs, a.UnmaskResponses, a.Dropped, a.Included, a.FailureReason);
 }

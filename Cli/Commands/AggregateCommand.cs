@@ -19,7 +19,7 @@ public static class AggregateCommand
         var pods = new Option<string[]>("--pod") { Description = "Participating pod (repeat; at least 3)", Required = true, AllowMultipleArgumentsPerToken = true };
         var fields = new Option<string[]>("--field")
         {
-            Description = "Field as name:length:min:max[:precision] (repeat); precision 1 = exact integers, default 1e10",
+            Description = "Field as name:length:min:max[:precision] (repeat); length may be a shape like 3x4; precision 1 = exact integers, default 1e10",
             Required = true,
             AllowMultipleArgumentsPerToken = true,
         };
@@ -28,15 +28,21 @@ public static class AggregateCommand
         var weight = new Option<string?>("--weight-field") { Description = "weighted-mean: the field holding each pod's weight" };
         var threshold = new Option<int?>("--threshold") { Description = "Pods needed to finish (default ⌈2n/3⌉)" };
         var timeout = new Option<int>("--phase-timeout") { Description = "Seconds each phase waits for late pods", DefaultValueFactory = _ => 300 };
+        var phaseTimeouts = new Option<string[]>("--phase-timeout-for")
+        {
+            Description = "Override one phase's timeout: key-exchange|share-exchange|masked-input|unmasking=SECONDS (repeat)",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var output = new Option<FileInfo?>("--out") { Description = "Write the result to .json, .csv or .npy" };
         var command = new Command("aggregate", "Modeller: runs a secure aggregation and computes the result locally; the service never sees it.")
         {
-            id, modeller, pods, fields, operation, input, weight, threshold, timeout, output, tenant,
+            id, modeller, pods, fields, operation, input, weight, threshold, timeout, phaseTimeouts, output, tenant,
         };
         command.SetAction((r, ct) => run(r, async client =>
         {
+            var perPhase = (r.GetValue(phaseTimeouts) ?? []).Select(t => t.Split('=')).ToDictionary(p => p[0], p => int.Parse(p[1], CultureInfo.InvariantCulture));
             var spec = new AggregationRequest([.. r.GetValue(fields)!.Select(ParseField)], r.GetValue(operation)!, "", r.GetValue(input)!,
-                r.GetValue(threshold), r.GetValue(timeout), r.GetValue(weight));
+                r.GetValue(threshold), r.GetValue(timeout), r.GetValue(weight), perPhase.Count > 0 ? perPhase : null);
             var outcome = await RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, spec, ct);
             Print(outcome);
             if (r.GetValue(output) is { } file) Write(outcome, file);
@@ -97,7 +103,9 @@ public static class AggregateCommand
         switch (file.Extension.ToLowerInvariant())
         {
             case ".npy":
-                File.WriteAllBytes(file.FullName, InputLoader.ToNpy([.. outcome.Values.Values.SelectMany(v => v)]));
+                // One field keeps its declared shape; several are written as one flat vector in field order.
+                var shape = outcome.Values.Count == 1 ? outcome.Session.Aggregation!.Fields.Single(f => f.Name == outcome.Values.Keys.First()).Shape : null;
+                File.WriteAllBytes(file.FullName, InputLoader.ToNpy([.. outcome.Values.Values.SelectMany(v => v)], shape));
                 break;
             case ".csv":
                 File.WriteAllLines(file.FullName, ["field,index,value", .. outcome.Values.SelectMany(f => f.Value.Select((v, i) => $"{f.Key},{i},{v.ToString("R", CultureInfo.InvariantCulture)}"))]);
@@ -116,7 +124,8 @@ public static class AggregateCommand
         var parts = text.Split(':');
         if (parts.Length is < 4 or > 5) throw new ArgumentException($"--field '{text}' must be name:length:min:max[:precision]");
         var inv = CultureInfo.InvariantCulture;
-        return new AggregationFieldRequest(parts[0], int.Parse(parts[1], inv), double.Parse(parts[2], inv), double.Parse(parts[3], inv),
-            parts.Length == 5 ? long.Parse(parts[4], inv) : null);
+        var dims = parts[1].Split('x').Select(d => int.Parse(d, inv)).ToArray();
+        return new AggregationFieldRequest(parts[0], dims.Aggregate(1, (a, d) => a * d), double.Parse(parts[2], inv), double.Parse(parts[3], inv),
+            parts.Length == 5 ? long.Parse(parts[4], inv) : null, dims.Length > 1 ? dims : null);
     }
 }

@@ -74,10 +74,11 @@ public static class InputLoader
         };
     }
 
-    /// <summary>Writes a float64 vector as .npy (format 1.0), for results a modeller loads with numpy.load.</summary>
-    public static byte[] ToNpy(double[] values)
+    /// <summary>Writes float64 values as .npy (format 1.0, C order) with the given shape (default: a flat vector), for numpy.load.</summary>
+    public static byte[] ToNpy(double[] values, IReadOnlyList<int>? shape = null)
     {
-        var dict = $"{{'descr': '<f8', 'fortran_order': False, 'shape': ({values.Length},), }}";
+        var dims = shape is { Count: > 0 } ? string.Join(", ", shape) + (shape.Count == 1 ? "," : "") : $"{values.Length},";
+        var dict = $"{{'descr': '<f8', 'fortran_order': False, 'shape': ({dims}), }}";
         var total = 10 + dict.Length + 1;
         var padded = dict + new string(' ', (64 - (total % 64)) % 64) + "\n";
         using var stream = new MemoryStream();

@@ -2,18 +2,22 @@
 // (docs/protocols/secure-aggregation.md); masked vectors and the masked sum as application/octet-stream.
 namespace Smpc.Client.Contracts;
 
-/// <summary>One named field (tensor) of the vector: length, declared bounds, fixed-point precision (default 10^10; 1 = exact integers).</summary>
-public sealed record AggregationFieldRequest(string Name, int Length, double Min, double Max, long? Precision = null);
+/// <summary>One named field (tensor) of the vector: length, declared bounds, fixed-point precision (default 10^10; 1 = exact integers), optional row-major shape.</summary>
+public sealed record AggregationFieldRequest(string Name, int Length, double Min, double Max, long? Precision = null, IReadOnlyList<int>? Shape = null);
 
-/// <summary>What a secure-aggregation session computes. <c>Operation</c>: sum, mean or weighted-mean; <c>ModellerPublicKey</c>: the modeller's X25519 session key (base64).</summary>
+/// <summary>
+/// What a secure-aggregation session computes. <c>Operation</c>: sum, mean or weighted-mean; <c>ModellerPublicKey</c>: the
+/// modeller's X25519 session key (base64); <c>PhaseTimeouts</c>: seconds per phase (key-exchange, share-exchange,
+/// masked-input, unmasking), overriding <c>PhaseTimeoutSeconds</c>.
+/// </summary>
 public sealed record AggregationRequest(
     IReadOnlyList<AggregationFieldRequest> Fields, string Operation, string ModellerPublicKey, string Input,
-    int? Threshold = null, int PhaseTimeoutSeconds = 300, string? WeightField = null);
+    int? Threshold = null, int PhaseTimeoutSeconds = 300, string? WeightField = null, IReadOnlyDictionary<string, int>? PhaseTimeouts = null);
 
 /// <summary>Progress of a secure-aggregation session, by party number (1..n, the order of <c>podIds</c>).</summary>
 public sealed record AggregationStatusResponse(
     string ProtocolSessionId, int Threshold, IReadOnlyList<AggregationFieldRequest> Fields, string Operation, string Input, string? WeightField,
-    string ModellerPublicKey, DateTimeOffset? PhaseDeadline, IReadOnlyList<int> KeyBundles, IReadOnlyList<int> ShareSenders,
+    string ModellerPublicKey, IReadOnlyDictionary<string, int>? PhaseTimeouts, DateTimeOffset? PhaseDeadline, IReadOnlyList<int> KeyBundles, IReadOnlyList<int> ShareSenders,
     IReadOnlyList<int> MaskedInputs, IReadOnlyList<int> UnmaskResponses, IReadOnlyList<int> Dropped, IReadOnlyList<int>? Included, string? FailureReason);
 
 /// <summary>One protocol message, base64.</summary>

@@ -32,8 +32,14 @@ public sealed partial class SessionGrain
     private static AggregationState CreateAggregation(AggregationSpec? spec, int podCount)
     {
         if (spec is null) throw SmpcException.Invalid("A secure-aggregation session needs an aggregation spec (fields, operation, modeller key).");
-        if (spec.PhaseTimeout < TimeSpan.FromSeconds(1) || spec.PhaseTimeout > TimeSpan.FromDays(7))
-            throw SmpcException.Invalid("phaseTimeout must be between 1 second and 7 days.");
+        foreach (var timeout in (spec.PhaseTimeouts?.Values ?? []).Append(spec.PhaseTimeout))
+            if (timeout < TimeSpan.FromSeconds(1) || timeout > TimeSpan.FromDays(7))
+                throw SmpcException.Invalid("Phase timeouts must be between 1 second and 7 days.");
+        if (spec.PhaseTimeouts?.Keys.Any(p => p is not (SessionPhase.KeyExchange or SessionPhase.ShareExchange or SessionPhase.MaskedInput or SessionPhase.Unmasking)) == true)
+            throw SmpcException.Invalid("phaseTimeouts name key-exchange, share-exchange, masked-input or unmasking.");
+        foreach (var field in spec.Fields.Where(f => f.Shape is not null))
+            if (field.Shape!.Count == 0 || field.Shape.Any(d => d < 1) || field.Shape.Aggregate(1L, (a, d) => a * d) != field.Length)
+                throw SmpcException.Invalid($"Field '{field.Name}': shape [{string.Join(", ", field.Shape)}] must have positive dimensions whose product is its length {field.Length}.");
         if (!EntityKey.IsValidId(spec.Input)) throw SmpcException.Invalid("input must name the pods' input (an id).");
         if (!Enum.IsDefined(spec.Operation)) throw SmpcException.Invalid("operation must be sum, mean or weighted-mean.");
         if (spec.Operation == AggregationOperation.WeightedMean && !spec.Fields.Any(f => f.Name == spec.WeightField && f.Length == 1))
@@ -62,7 +68,8 @@ public sealed partial class SessionGrain
 
     private static bool SameSpec(AggregationSpec? a, AggregationSpec? b) =>
         a is null ? b is null : b is not null && a.Fields.SequenceEqual(b.Fields) && a.Operation == b.Operation && a.Threshold == b.Threshold
-            && a.ModellerPublicKey.AsSpan().SequenceEqual(b.ModellerPublicKey) && a.PhaseTimeout == b.PhaseTimeout && a.Input == b.Input && a.WeightField == b.WeightField;
+            && a.ModellerPublicKey.AsSpan().SequenceEqual(b.ModellerPublicKey) && a.PhaseTimeout == b.PhaseTimeout && a.Input == b.Input && a.WeightField == b.WeightField
+            && (a.PhaseTimeouts ?? new Dictionary<SessionPhase, TimeSpan>()).OrderBy(p => p.Key).SequenceEqual((b.PhaseTimeouts ?? new Dictionary<SessionPhase, TimeSpan>()).OrderBy(p => p.Key));
 
     private AggregationStatus? AggregationStatus()
     {
@@ -400,7 +407,7 @@ public sealed partial class SessionGrain
     {
         SmpcTelemetry.PhaseDurations.Record((time.GetUtcNow() - state.State.CreatedAt).TotalSeconds, new KeyValuePair<string, object?>("smpc.phase", state.State.Phase.ToString()));
         state.State.Phase = next;
-        Aggregation.Deadline = time.GetUtcNow() + Aggregation.Spec!.PhaseTimeout;
+        Aggregation.Deadline = time.GetUtcNow() + Aggregation.Spec!.TimeoutFor(next);
     }
 
     private async Task SaveAsync(string operation)

@@ -73,7 +73,7 @@ public sealed partial class SessionGrain(
         {
             var aggregation = CreateAggregation(command.Aggregation, pods.Count);
             state.State.Phase = SessionPhase.KeyExchange;
-            aggregation.Deadline = state.State.CreatedAt + aggregation.Spec!.PhaseTimeout;
+            aggregation.Deadline = state.State.CreatedAt + aggregation.Spec!.TimeoutFor(SessionPhase.KeyExchange);
             state.State.Aggregation = aggregation;
         }
         else

@@ -97,4 +97,27 @@ public sealed class RestApiTests(EmbeddedService service)
         var error = await Assert.ThrowsAsync<SmpcApiException>(() => t.Pods["p1"].UploadPayloadAsync(t.Tenant, "s1", "input", new MemoryStream()));
         Assert.Equal((HttpStatusCode.BadRequest, ProblemTypes.Validation), (error.Status, error.Type));
     }
+
+    [Fact]
+    public async Task AggregationSpec_KeepsTensorShapesAndPerPhaseTimeouts_AndRefusesAShapeThatDoesNotMatchItsLength()
+    {
+        var t = await Scenario.TenantAsync(service);
+        var spec = new AggregationRequest(
+            [new AggregationFieldRequest("w", 12, -1, 1, Shape: [3, 4]), new AggregationFieldRequest("b", 4, -1, 1)], "mean", Convert.ToBase64String(new byte[32]), "layer",
+            PhaseTimeoutSeconds: 300, PhaseTimeouts: new Dictionary<string, int> { ["key-exchange"] = 30, ["masked-input"] = 900 });
+
+        var session = await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("shaped", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"], spec));
+        var bad = await Assert.ThrowsAsync<SmpcApiException>(() => t.Modeller.CreateSessionAsync(t.Tenant,
+            new CreateSessionRequest("bad", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"], spec with { Fields = [new AggregationFieldRequest("w", 12, -1, 1, Shape: [5, 2])] })));
+        var badPhase = await Assert.ThrowsAsync<SmpcApiException>(() => t.Modeller.CreateSessionAsync(t.Tenant,
+            new CreateSessionRequest("bad2", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"], spec with { PhaseTimeouts = new Dictionary<string, int> { ["completed"] = 5 } })));
+
+        Assert.Equal([3, 4], session.Aggregation!.Fields[0].Shape!);
+        Assert.Null(session.Aggregation.Fields[1].Shape);
+        Assert.Equal(30, session.Aggregation.PhaseTimeouts!["key-exchange"]);
+        Assert.Equal(session.CreatedAt + TimeSpan.FromSeconds(30), session.Aggregation.PhaseDeadline);
+        Assert.Equal((HttpStatusCode.BadRequest, ProblemTypes.Validation), (bad.Status, bad.Type));
+        Assert.Contains("shape [5, 2]", bad.Detail, StringComparison.Ordinal);
+        Assert.Equal((HttpStatusCode.BadRequest, ProblemTypes.Validation), (badPhase.Status, badPhase.Type));
+    }
 }
