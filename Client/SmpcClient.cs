@@ -46,6 +46,11 @@ public sealed class SmpcClient(HttpClient http, string? apiKey = null)
     public Task<IReadOnlyList<string>> ListPodSessionsAsync(string tenantId, string podId, CancellationToken ct = default) =>
         SendAsync<IReadOnlyList<string>>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/pods/{Escape(podId)}/sessions", null, ct);
 
+    /// <summary>Long poll for work: the pod's sessions once the newest differs from <paramref name="newestKnown"/> ("-": none known yet).</summary>
+    public Task<IReadOnlyList<string>> WaitForPodSessionsAsync(string tenantId, string podId, string newestKnown, int waitSeconds = 20, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<string>>(HttpMethod.Get,
+            $"v1/tenants/{Escape(tenantId)}/pods/{Escape(podId)}/sessions?after={Escape(newestKnown)}&waitSeconds={waitSeconds}", null, ct);
+
     public Task<MemberResponse> RegisterPodAsync(string tenantId, RegisterPodRequest request, CancellationToken ct = default) =>
         SendAsync<MemberResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/pods", request, ct);
 

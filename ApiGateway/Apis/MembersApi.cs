@@ -26,9 +26,16 @@ public static class MembersApi
         pods.MapGet("/", async Task<Ok<IReadOnlyList<string>>> (string tenantId, ClaimsPrincipal user, IGrainFactory grains) =>
                 TypedResults.Ok(await grains.GetTenant(RouteIds.Tenant(tenantId)).ListMembersAsync(user.ToCaller(), MemberKind.Pod)))
             .WithName("ListPods").WithSummary("Lists the ids of a tenant's pods.").ProducesProblem(StatusCodes.Status404NotFound);
-        pods.MapGet("/{podId}/sessions", async Task<Ok<IReadOnlyList<string>>> (string tenantId, string podId, ClaimsPrincipal user, IGrainFactory grains) =>
-                TypedResults.Ok(await grains.GetPod(RouteIds.Key(tenantId, podId, "Pod")).ListSessionsAsync(user.ToCaller())))
-            .WithName("ListPodSessions").WithSummary("The pod itself (or its admin): the ids of the sessions it takes part in; the pod agent polls this for work.")
+        pods.MapGet("/{podId}/sessions", async Task<Ok<IReadOnlyList<string>>> (
+                string tenantId, string podId, ClaimsPrincipal user, IGrainFactory grains, string? after = null, int waitSeconds = 20) =>
+            {
+                var pod = grains.GetPod(RouteIds.Key(tenantId, podId, "Pod"));
+                return TypedResults.Ok(after is null
+                    ? await pod.ListSessionsAsync(user.ToCaller())
+                    : await pod.WaitForNewSessionAsync(user.ToCaller(), after, TimeSpan.FromSeconds(Math.Clamp(waitSeconds, 0, 20))));
+            })
+            .WithName("ListPodSessions")
+            .WithSummary("The pod itself (or its admin): the ids of its sessions, oldest first. With after=<newest id known> the pod long-polls for new work.")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         pods.MapPost("/{podId}/keys", async Task<Created<IssuedKeyResponse>> (string tenantId, string podId, ClaimsPrincipal user, IGrainFactory grains) =>
                 await IssueAsync(tenantId, CallerRole.Pod, (caller, keyId, hash) => grains.GetPod(RouteIds.Key(tenantId, podId, "Pod")).IssueKeyAsync(caller, keyId, hash), user))

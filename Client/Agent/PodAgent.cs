@@ -28,6 +28,9 @@ public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcCl
         return new PodAgent(config, Path.GetDirectoryName(Path.GetFullPath(path))!, new SmpcClient(http, key), log);
     }
 
+    /// <summary>How long one request for new work may wait (0 = poll every <see cref="PodAgentConfig.PollSeconds"/>).</summary>
+    public int LongPollSeconds { get; init; } = 20;
+
     /// <summary>Runs until cancelled.</summary>
     public async Task RunAsync(CancellationToken ct)
     {
@@ -35,11 +38,16 @@ public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcCl
         var finished = LoadFinished();
         log($"pod {config.Tenant}/{config.Pod} (identity {identity.Fingerprint}) polling {config.Url}; {finished.Count} sessions already finished");
         var backoff = TimeSpan.Zero;
+        string? newest = null; // null: list once; then long-poll for a newer session
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                foreach (var id in await client.ListPodSessionsAsync(config.Tenant, config.Pod, ct))
+                var sessions = newest is null
+                    ? await client.ListPodSessionsAsync(config.Tenant, config.Pod, ct)
+                    : await client.WaitForPodSessionsAsync(config.Tenant, config.Pod, newest, LongPollSeconds, ct);
+                newest = sessions.LastOrDefault() ?? "-"; // "-": none yet (never a valid session id)
+                foreach (var id in sessions)
                 {
                     if (finished.Contains(id) || _running.ContainsKey(id)) continue;
                     var session = await client.GetSessionAsync(config.Tenant, id, ct);
@@ -64,7 +72,9 @@ public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcCl
 
             try
             {
-                await Task.Delay(backoff > TimeSpan.Zero ? backoff : TimeSpan.FromSeconds(config.PollSeconds), ct);
+                // Long polling paces the loop; a short pause only after errors (backoff) or with long polling off.
+                if (backoff > TimeSpan.Zero) await Task.Delay(backoff, ct);
+                else if (LongPollSeconds == 0) await Task.Delay(TimeSpan.FromSeconds(config.PollSeconds), ct);
             }
             catch (OperationCanceledException)
             {

@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using Smpc.Grains.Interfaces.Access;
 
 namespace Smpc.Grains.Interfaces.Tenancy;
@@ -20,6 +21,12 @@ public interface IPodGrain : IGrainWithStringKey
 
     /// <summary>The sessions the pod takes part in, newest last; for the pod itself and its tenant's admin.</summary>
     [Alias("list-sessions")] Task<IReadOnlyList<string>> ListSessionsAsync(Caller caller);
+
+    /// <summary>
+    /// Long poll for work: the session list once its newest entry differs from <paramref name="newestKnown"/>, or unchanged
+    /// after <paramref name="timeout"/> (at most 20 s). For the pod itself; read-only, so it may interleave.
+    /// </summary>
+    [Alias("wait-sessions"), AlwaysInterleave] Task<IReadOnlyList<string>> WaitForNewSessionAsync(Caller caller, string? newestKnown, TimeSpan timeout);
 
     /// <summary>Issues another API key for the pod (rotation), for the tenant's admin.</summary>
     [Alias("issue-key")] Task IssueKeyAsync(Caller caller, string keyId, [Immutable] byte[] keyHash);

@@ -23,6 +23,27 @@ public sealed class PodGrain(
     /// <summary>How many recent sessions a pod's list keeps (older ones drop off; their sessions are unaffected).</summary>
     public const int MaxListedSessions = 500;
 
+    private TaskCompletionSource _sessionsChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The session list as last durably stored: what long polls answer.</summary>
+    private IReadOnlyList<string> _sessions = [];
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _sessions = [.. Persisted.State.Sessions];
+        return Task.CompletedTask;
+    }
+
+    async Task<IReadOnlyList<string>> IPodGrain.WaitForNewSessionAsync(Caller caller, string? newestKnown, TimeSpan timeout)
+    {
+        caller.RequireTenant(Key.Tenant, $"Pod '{Key.Id}'");
+        if (!caller.Is(CallerRole.Pod, Key.Tenant, Key.Id)) throw SmpcException.Forbidden("Only the pod itself waits for its work.");
+        // "-" (never a valid id) stands for "no sessions yet".
+        if ((_sessions.LastOrDefault() ?? "-") == (string.IsNullOrEmpty(newestKnown) ? "-" : newestKnown))
+            await Task.WhenAny(_sessionsChanged.Task, Task.Delay(timeout > TimeSpan.FromSeconds(20) ? TimeSpan.FromSeconds(20) : timeout));
+        return _sessions;
+    }
+
     async Task IPodGrain.AddSessionAsync(string sessionId)
     {
         var sessions = Persisted.State.Sessions;
@@ -30,6 +51,10 @@ public sealed class PodGrain(
         sessions.Add(sessionId);
         if (sessions.Count > MaxListedSessions) sessions.RemoveAt(0);
         await Persisted.WriteOrRollbackAsync(this, "pod.add-session");
+        _sessions = [.. sessions];
+        var waiting = _sessionsChanged;
+        _sessionsChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        waiting.TrySetResult();
     }
 
     Task<IReadOnlyList<string>> IPodGrain.ListSessionsAsync(Caller caller)

@@ -154,4 +154,19 @@ public sealed class SessionGrainTests(TwoSiloCluster cluster) : IClassFixture<Tw
         Assert.True(ApiKey.TryParse(key, out var parsedId, out var secretHash));
         Assert.Equal(Caller.Pod(tenant, "p4", keyId), await _grains.GetGrain<ICredentialGrain>(parsedId).VerifyAsync(secretHash));
     }
+
+    [Fact]
+    public async Task APodWaitingForWork_IsWokenByANewSession_AndOnlyThePodItselfMayWait()
+    {
+        var tenant = await Seed.TenantWithMembersAsync(_grains);
+        var pod = _grains.GetPod(new EntityKey(tenant, "p2"));
+
+        var waiting = pod.WaitForNewSessionAsync(Caller.Pod(tenant, "p2"), "-", TimeSpan.FromSeconds(20));
+        Assert.False(waiting.IsCompleted);
+        await _grains.GetSession(new EntityKey(tenant, "s1")).CreateAsync(Seed.Modeller(tenant), Seed.AggregationSession());
+
+        Assert.Equal(["s1"], await waiting); // woken by the session, not by the 20-s timeout (which would return no session)
+        Assert.Equal(SmpcErrorCode.Forbidden, (await Assert.ThrowsAsync<SmpcException>(() => pod.WaitForNewSessionAsync(Caller.Pod(tenant, "p1"), "-", TimeSpan.Zero))).Code);
+        Assert.Equal(SmpcErrorCode.NotFound, (await Assert.ThrowsAsync<SmpcException>(() => pod.WaitForNewSessionAsync(Caller.Pod("elsewhere", "p2"), "-", TimeSpan.Zero))).Code);
+    }
 }
