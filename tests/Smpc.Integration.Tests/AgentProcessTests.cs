@@ -17,11 +17,8 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task ThreePodAgents_AndTheModellerCommand_ComputeTheMean_AsSeparateProcesses()
     {
-        Directory.CreateDirectory(_work);
-        await using var silo = Services.StartEmbedded(Path.Combine(_work, "data"), FreePort.Next(), FreePort.Next(), FreePort.Next());
-        await silo.WaitUntilReadyAsync(Services.StartTimeout);
-        var @operator = Services.OperatorFor(silo);
-        var admin = @operator.WithKey((await @operator.CreateTenantAsync(new CreateTenantRequest("acme", "Acme"))).AdminKey!.ApiKey);
+        await using var silo = await StartServiceAsync();
+        var admin = await TenantAdminAsync(silo);
         var url = silo.BaseAddress!.ToString().TrimEnd('/');
 
         double[][] inputs = [[1.5, 2.25, 3], [2.5, 4.25, 3], [3.5, 6.25, 3.5]];
@@ -55,11 +52,8 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task APodAgentKilledMidSession_ResumesFromItsStateFile_AndTheSessionCompletes()
     {
-        Directory.CreateDirectory(_work);
-        await using var silo = Services.StartEmbedded(Path.Combine(_work, "data"), FreePort.Next(), FreePort.Next(), FreePort.Next());
-        await silo.WaitUntilReadyAsync(Services.StartTimeout);
-        var @operator = Services.OperatorFor(silo);
-        var admin = @operator.WithKey((await @operator.CreateTenantAsync(new CreateTenantRequest("acme", "Acme"))).AdminKey!.ApiKey);
+        await using var silo = await StartServiceAsync();
+        var admin = await TenantAdminAsync(silo);
         var url = silo.BaseAddress!.ToString().TrimEnd('/');
         double[][] inputs = [[10, 20], [30, 40], [50, 66]];
         var configs = new List<(string Config, string Key)>();
@@ -94,6 +88,22 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
             await aggregate.DisposeAsync();
             foreach (var agent in agents) await agent.DisposeAsync();
         }
+    }
+
+    /// <summary>An embedded silo process with its data in this test's folder.</summary>
+    private async Task<ServiceProcess> StartServiceAsync()
+    {
+        Directory.CreateDirectory(_work);
+        var silo = Services.StartEmbedded(Path.Combine(_work, "data"), FreePort.Next(), FreePort.Next(), FreePort.Next());
+        await silo.WaitUntilReadyAsync(Services.StartTimeout);
+        return silo;
+    }
+
+    /// <summary>Creates tenant "acme" as the operator and returns its admin's client.</summary>
+    private static async Task<SmpcClient> TenantAdminAsync(ServiceProcess silo)
+    {
+        var @operator = Services.OperatorFor(silo);
+        return @operator.WithKey((await @operator.CreateTenantAsync(new CreateTenantRequest("acme", "Acme"))).AdminKey!.ApiKey);
     }
 
     /// <summary>Creates the pod's identity key with `smpc identity new`, registers the pod and writes its agent configuration.</summary>
