@@ -68,6 +68,15 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
             "--field", "v:2:0:100", "--operation", "mean", "--input", "v", "--out", result);
         try
         {
+            // The modeller's process creates the session: wait for it the way a pod does, by long-polling for work.
+            var pod1 = new SmpcClient(new HttpClient { BaseAddress = silo.BaseAddress, Timeout = TimeSpan.FromSeconds(30) }, configs[0].Key);
+            var newest = "-";
+            for (var polls = 0; !newest.Equals("s1", StringComparison.Ordinal); polls++)
+            {
+                Assert.True(polls < 10, "the aggregate process did not create the session");
+                newest = (await pod1.WaitForPodSessionsAsync("acme", "pod-1", newest)).LastOrDefault() ?? "-";
+            }
+
             // Pods 1 and 2 publish their key bundles; the exchange cannot close without pod 3.
             await WaitForAsync(modeller, s => s.Aggregation!.KeyBundles.Count == 2);
             await agents[1].KillAsync();
@@ -133,22 +142,16 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
         ServiceProcess.Start(Path.GetFileNameWithoutExtension(agent.Config), Cli, null,
             new Dictionary<string, string> { ["SMPC_POD_KEY"] = agent.Key }, "pod", "run", "--config", agent.Config);
 
+    /// <summary>Long-polls the existing session until the condition holds (two minutes at most).</summary>
     private static async Task<SessionResponse> WaitForAsync(SmpcClient modeller, Func<SessionResponse, bool> condition)
     {
         var deadline = DateTime.UtcNow.AddMinutes(2);
         while (true)
         {
-            try
-            {
-                var session = await modeller.GetSessionAsync("acme", "s1");
-                if (condition(session)) return session;
-                session = await modeller.WaitForSessionChangeAsync("acme", "s1", session.Version, 5);
-                if (condition(session)) return session;
-            }
-            catch (SmpcApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
-            {
-                await Task.Delay(100); // the modeller's process has not created the session yet
-            }
+            var session = await modeller.GetSessionAsync("acme", "s1");
+            if (condition(session)) return session;
+            session = await modeller.WaitForSessionChangeAsync("acme", "s1", session.Version, 5); // long poll, no sleeping
+            if (condition(session)) return session;
 
             if (DateTime.UtcNow > deadline) throw new TimeoutException("The session did not get there in time.");
         }
