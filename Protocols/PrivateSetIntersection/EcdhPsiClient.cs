@@ -17,6 +17,7 @@ public sealed class EcdhPsiClient : IDisposable
 {
     private readonly byte[] secret;
     private int blindedCount = -1;
+    private byte[]? inverse;
 
     /// <summary>Creates the client with a fresh secret scalar.</summary>
     public EcdhPsiClient(PsiMode mode, IRandomSource random)
@@ -101,6 +102,60 @@ public sealed class EcdhPsiClient : IDisposable
         return new PsiResult(replies.Count(lookup.Contains), null);
     }
 
+    /// <summary>Records blinded so far (by <see cref="Blind"/> or <see cref="BlindBatch"/>).</summary>
+    public int BlindedCount => Math.Max(blindedCount, 0);
+
+    /// <summary>Step 1 streamed: H(x_i)^a for the next batch of records, in order, as one flat array of 32-byte elements.</summary>
+    public byte[] BlindBatch(IReadOnlyList<byte[]> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var output = new byte[records.Count * Ristretto255.Size];
+        Parallel.For(0, records.Count, () => new byte[Ristretto255.Size], (i, _, point) =>
+        {
+            Ristretto255.HashToGroup(records[i], point);
+            Ristretto255.Multiply(secret, point, output.AsSpan(i * Ristretto255.Size, Ristretto255.Size));
+            return point;
+        }, _ => { });
+        blindedCount = BlindedCount + records.Count;
+        return output;
+    }
+
+    /// <summary>Intersection mode, streamed: (A_i^b)^{1/a} = H(x_i)^b for a batch of replies, comparable with the pod's encoded set.</summary>
+    public byte[] UnblindBatch(ReadOnlyMemory<byte> replies)
+    {
+        inverse ??= Ristretto255.InvertScalar(secret);
+        return Raise(inverse, replies, "reply");
+    }
+
+    /// <summary>Cardinality mode, streamed: e^a for a batch of the pod's encoded elements e = H(y)^b, giving H(y)^{ab}.</summary>
+    public byte[] RaiseBatch(ReadOnlyMemory<byte> elements) => Raise(secret, elements, "pod element");
+
     /// <inheritdoc />
-    public void Dispose() => CryptographicOperations.ZeroMemory(secret);
+    public void Dispose()
+    {
+        CryptographicOperations.ZeroMemory(secret);
+        if (inverse is not null)
+        {
+            CryptographicOperations.ZeroMemory(inverse);
+        }
+    }
+
+    private static byte[] Raise(byte[] scalar, ReadOnlyMemory<byte> elements, string what)
+    {
+        PsiElements.CheckFlat(elements.Length, Ristretto255.Size);
+        var output = new byte[elements.Length];
+        var bad = -1;
+        Parallel.For(0, elements.Length / Ristretto255.Size, i =>
+        {
+            var element = elements.Span.Slice(i * Ristretto255.Size, Ristretto255.Size);
+            if (!Ristretto255.IsValid(element) || !Ristretto255.TryMultiply(scalar, element, output.AsSpan(i * Ristretto255.Size, Ristretto255.Size)))
+            {
+                bad = i;
+            }
+        });
+
+        return bad >= 0
+            ? throw new CryptographicCheckException(ProtocolError.InvalidElement, $"{what} {bad} of this batch is not a valid ristretto255 element")
+            : output;
+    }
 }

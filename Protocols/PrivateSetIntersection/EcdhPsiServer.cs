@@ -16,7 +16,7 @@ namespace Smpc.Protocols.PrivateSetIntersection;
 ///    again. A refused query (too large, invalid element) does not use the session up.
 /// Work is spread over all cores; libsodium's functions are thread-safe.
 /// </remarks>
-public sealed class EcdhPsiServer : IDisposable
+public sealed class EcdhPsiServer : IPsiServer
 {
     private readonly byte[] secret;
     private readonly IRandomSource random;
@@ -97,7 +97,65 @@ public sealed class EcdhPsiServer : IDisposable
     }
 
     /// <inheritdoc />
+    public PsiProtocol Protocol => PsiProtocol.Ecdh;
+
+    /// <inheritdoc />
+    public int ElementBytes => Ristretto255.Size;
+
+    /// <inheritdoc />
+    public byte[] EncodeServerBatch(IReadOnlyList<byte[]> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var output = new byte[records.Count * Ristretto255.Size];
+        Parallel.For(0, records.Count, () => new byte[Ristretto255.Size], (i, _, point) =>
+        {
+            Ristretto255.HashToGroup(records[i], point);
+            Ristretto255.Multiply(secret, point, output.AsSpan(i * Ristretto255.Size, Ristretto255.Size));
+            return point;
+        }, _ => { });
+        return output;
+    }
+
+    /// <inheritdoc />
+    public IPsiQueryResponder BeginQuery(long count)
+    {
+        if (count < 0 || count > MaxQuerySize)
+        {
+            throw new ProtocolException(ProtocolError.PolicyRefused, $"query of {count} elements exceeds the pod's maximum of {MaxQuerySize}");
+        }
+
+        if (Interlocked.Exchange(ref answered, 1) != 0)
+        {
+            throw AlreadyAnswered();
+        }
+
+        return new Responder(this);
+    }
+
+    /// <inheritdoc />
     public void Dispose() => CryptographicOperations.ZeroMemory(secret);
+
+    private sealed class Responder(EcdhPsiServer server) : IPsiQueryResponder
+    {
+        public byte[] Respond(ReadOnlyMemory<byte> elements)
+        {
+            PsiElements.CheckFlat(elements.Length, Ristretto255.Size);
+            var count = elements.Length / Ristretto255.Size;
+            var output = new byte[elements.Length];
+            var bad = -1;
+            Parallel.For(0, count, i =>
+            {
+                if (!Ristretto255.TryMultiply(server.secret, elements.Span.Slice(i * Ristretto255.Size, Ristretto255.Size), output.AsSpan(i * Ristretto255.Size, Ristretto255.Size)))
+                {
+                    bad = i;
+                }
+            });
+
+            return bad >= 0
+                ? throw new CryptographicCheckException(ProtocolError.InvalidElement, $"query element {bad} of this batch is not a valid ristretto255 element")
+                : output;
+        }
+    }
 
     private static MessageRejectedException AlreadyAnswered() =>
         new(ProtocolError.OutOfOrder, "this PSI session already answered a query; start a new session (fresh secret) for another");

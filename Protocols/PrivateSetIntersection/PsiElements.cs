@@ -56,4 +56,65 @@ public static class PsiElements
 
         return result;
     }
+
+    /// <summary>Refuses a flat buffer that is not a whole number of <paramref name="elementSize"/>-byte elements.</summary>
+    public static void CheckFlat(int length, int elementSize)
+    {
+        if (elementSize <= 0 || length % elementSize != 0)
+        {
+            throw new MessageRejectedException(ProtocolError.Malformed, $"{length} bytes is not a whole number of {elementSize}-byte elements");
+        }
+    }
+
+    /// <summary>
+    /// Sorts the flat elements ascending (unsigned bytewise) and drops duplicates. Encoded PSI elements are pseudorandom
+    /// under a key the receiver does not hold, so their sorted order is a uniformly random order to the receiver: sorting
+    /// both shuffles and de-duplicates, and lets the receiver merge-join in constant memory.
+    /// </summary>
+    public static byte[] SortUnique(byte[] flat, int elementSize)
+    {
+        ArgumentNullException.ThrowIfNull(flat);
+        CheckFlat(flat.Length, elementSize);
+        var count = flat.Length / elementSize;
+        var order = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            order[i] = i;
+        }
+
+        Array.Sort(order, (x, y) => flat.AsSpan(x * elementSize, elementSize).SequenceCompareTo(flat.AsSpan(y * elementSize, elementSize)));
+        var output = new byte[flat.Length];
+        var written = 0;
+        foreach (var i in order)
+        {
+            var element = flat.AsSpan(i * elementSize, elementSize);
+            if (written > 0 && output.AsSpan((written - 1) * elementSize, elementSize).SequenceEqual(element))
+            {
+                continue;
+            }
+
+            element.CopyTo(output.AsSpan(written * elementSize));
+            written++;
+        }
+
+        return written == count ? output : output[..(written * elementSize)];
+    }
+
+    /// <summary>True when the flat elements are strictly ascending, continuing from <paramref name="previous"/> (empty: none yet).</summary>
+    public static bool IsStrictlyAscending(ReadOnlySpan<byte> flat, int elementSize, ReadOnlySpan<byte> previous)
+    {
+        CheckFlat(flat.Length, elementSize);
+        for (var offset = 0; offset < flat.Length; offset += elementSize)
+        {
+            var element = flat.Slice(offset, elementSize);
+            if (!previous.IsEmpty && previous.SequenceCompareTo(element) >= 0)
+            {
+                return false;
+            }
+
+            previous = element;
+        }
+
+        return true;
+    }
 }

@@ -60,7 +60,7 @@ public static class RsaHashes
     }
 
     /// <summary>True when a k-byte big-endian value v satisfies 1 &lt; v &lt; n − 1 (refusing 0, 1, −1 and ≥ n).</summary>
-    internal static bool IsValidElement(ReadOnlySpan<byte> value, ReadOnlySpan<byte> modulus)
+    public static bool IsValidElement(ReadOnlySpan<byte> value, ReadOnlySpan<byte> modulus)
     {
         if (value.Length != modulus.Length || value.SequenceCompareTo(modulus) >= 0)
         {

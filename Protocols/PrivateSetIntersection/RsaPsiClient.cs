@@ -28,6 +28,11 @@ public sealed class RsaPsiClient
     private byte[][]? blinded;
     private byte[][]? unblinders;
     private bool finished;
+    private readonly List<byte[]> batchHashes = [];
+    private readonly List<byte[]> batchBlinded = [];
+    private readonly List<byte[]> batchUnblinders = [];
+    private Dictionary<byte[], int>? blindedIndex;
+    private int[]? claimed;
 
     /// <summary>Creates a client for the signer's published key; refuses weak or malformed keys.</summary>
     public RsaPsiClient(RsaPsiPublicKey publicKey, PsiMode mode, IRandomSource random)
@@ -187,5 +192,149 @@ public sealed class RsaPsiClient
         finished = true;
         var indices = Enumerable.Range(0, matched.Length).Where(i => matched[i]).ToArray();
         return Mode == PsiMode.Intersection ? new PsiResult(indices.Length, indices) : new PsiResult(indices.Length, null);
+    }
+
+    /// <summary>Records blinded so far by <see cref="BlindBatch"/>.</summary>
+    public int BlindedCount => batchBlinded.Count;
+
+    /// <summary>Step 1 streamed: H1(x)·r^e mod n for the next batch of records, in order, as one flat array of k-byte values.</summary>
+    public byte[] BlindBatch(IReadOnlyList<byte[]> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (blinded is not null || blindedIndex is not null)
+        {
+            throw new MessageRejectedException(ProtocolError.OutOfOrder, "this session already blinded its records or started unblinding");
+        }
+
+        var k = key.ModulusBytes;
+        var r = DrawBlindingFactors(records.Count);
+        var h = new byte[records.Count][];
+        var inverse = new byte[records.Count][];
+        var output = new byte[records.Count * k];
+        Parallel.For(0, records.Count, i =>
+        {
+            h[i] = RsaHashes.FullDomainHash(key, modulusDigest, records[i]);
+            RsaHashes.ToFixed(new BigInteger(1, h[i]).Multiply(r[i].ModPow(e, n)).Mod(n), k).CopyTo(output, i * k);
+            inverse[i] = RsaHashes.ToFixed(r[i].ModInverse(n), k);
+        });
+
+        for (var i = 0; i < records.Count; i++)
+        {
+            batchHashes.Add(h[i]);
+            batchBlinded.Add(output.AsSpan(i * k, k).ToArray());
+            batchUnblinders.Add(inverse[i]);
+        }
+
+        return output;
+    }
+
+    /// <summary>Intersection mode, streamed: unblinds and verifies the signatures of records <paramref name="first"/>.. and returns their 32-byte tags H2(H1(x)^d).</summary>
+    public byte[] UnblindBatch(int first, ReadOnlyMemory<byte> signatures)
+    {
+        var k = key.ModulusBytes;
+        PsiElements.CheckFlat(signatures.Length, k);
+        var count = signatures.Length / k;
+        if (first < 0 || first + count > batchBlinded.Count)
+        {
+            throw new MessageRejectedException(ProtocolError.Malformed, $"signatures {first}..{first + count - 1} do not match the {batchBlinded.Count} blinded values");
+        }
+
+        return UnblindInto(signatures, count, i => first + i);
+    }
+
+    /// <summary>
+    /// Cardinality mode, streamed: signatures arrive in the pod's order; each is matched to its blinded value through
+    /// σ^e = b_i (every blinded value at most once), unblinded and verified; returns the 32-byte tags in arrival order.
+    /// </summary>
+    public byte[] UnblindShuffledBatch(ReadOnlyMemory<byte> signatures)
+    {
+        var k = key.ModulusBytes;
+        PsiElements.CheckFlat(signatures.Length, k);
+        if (blindedIndex is null)
+        {
+            blindedIndex = new Dictionary<byte[], int>(ByteArrayComparer.Instance);
+            for (var i = 0; i < batchBlinded.Count; i++)
+            {
+                blindedIndex.TryAdd(batchBlinded[i], i);
+            }
+
+            claimed = new int[batchBlinded.Count];
+        }
+
+        var count = signatures.Length / k;
+        var owner = new int[count];
+        Parallel.For(0, count, i =>
+        {
+            var raised = RsaHashes.ToFixed(new BigInteger(1, signatures.Span.Slice(i * k, k).ToArray()).ModPow(e, n), k);
+            owner[i] = blindedIndex.TryGetValue(raised, out var j) && Interlocked.Exchange(ref claimed![j], 1) == 0 ? j : -1;
+        });
+
+        var orphan = Array.IndexOf(owner, -1);
+        if (orphan >= 0)
+        {
+            throw new CryptographicCheckException(ProtocolError.BadSignature, $"signature {orphan} of this batch answers no blinded value (or one answered already)");
+        }
+
+        return UnblindInto(signatures, count, i => owner[i]);
+    }
+
+    /// <summary>Wipes the unblinding factors and hashes once the session is done.</summary>
+    public void Wipe()
+    {
+        foreach (var secret in batchUnblinders.Concat(batchHashes))
+        {
+            CryptographicOperations.ZeroMemory(secret);
+        }
+
+        batchUnblinders.Clear();
+        batchHashes.Clear();
+    }
+
+    private byte[] UnblindInto(ReadOnlyMemory<byte> signatures, int count, Func<int, int> ownerOf)
+    {
+        var k = key.ModulusBytes;
+        var tags = new byte[count * 32];
+        var bad = -1;
+        Parallel.For(0, count, i =>
+        {
+            var signature = signatures.Span.Slice(i * k, k);
+            var j = ownerOf(i);
+            if (!RsaHashes.IsValidElement(signature, key.Modulus))
+            {
+                bad = i;
+                return;
+            }
+
+            var s = new BigInteger(1, signature.ToArray()).Multiply(new BigInteger(1, batchUnblinders[j])).Mod(n);
+            if (!s.ModPow(e, n).Equals(new BigInteger(1, batchHashes[j])))
+            {
+                bad = i;
+                return;
+            }
+
+            RsaHashes.Tag(RsaHashes.ToFixed(s, k)).CopyTo(tags, i * 32);
+        });
+
+        return bad >= 0
+            ? throw new CryptographicCheckException(ProtocolError.BadSignature, $"signature {bad} of this batch does not verify after unblinding")
+            : tags;
+    }
+
+    private BigInteger[] DrawBlindingFactors(int count)
+    {
+        var r = new BigInteger[count];
+        var buffer = new byte[key.ModulusBytes + 16];
+        for (var i = 0; i < r.Length; i++)
+        {
+            do
+            {
+                random.Fill(buffer);
+                r[i] = new BigInteger(1, buffer).Mod(n);
+            }
+            while (r[i].CompareTo(BigInteger.Two) < 0 || !r[i].Gcd(n).Equals(BigInteger.One));
+        }
+
+        CryptographicOperations.ZeroMemory(buffer);
+        return r;
     }
 }

@@ -19,7 +19,7 @@ namespace Smpc.Protocols.PrivateSetIntersection;
 /// The private operation uses CRT and blinding (OpenSSL or BouncyCastle <c>RsaBlindedEngine</c>), on all cores
 /// with one native context per worker thread.
 /// </remarks>
-public sealed class RsaPsiServer : IDisposable
+public sealed class RsaPsiServer : IPsiServer
 {
     private readonly IRandomSource random;
     private readonly RSA? openSslKey;
@@ -146,6 +146,42 @@ public sealed class RsaPsiServer : IDisposable
     }
 
     /// <inheritdoc />
+    public PsiProtocol Protocol => PsiProtocol.RsaBlind;
+
+    /// <inheritdoc />
+    public int ElementBytes => PublicKey.ModulusBytes;
+
+    /// <inheritdoc />
+    public byte[] EncodeServerBatch(IReadOnlyList<byte[]> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var output = new byte[records.Count * 32];
+        RunParallel(records.Count, (worker, i, buffer) =>
+        {
+            var h = RsaHashes.FullDomainHash(PublicKey, modulusDigest, records[i]);
+            worker.Sign(h, buffer);
+            RsaHashes.Tag(buffer).CopyTo(output, i * 32);
+        });
+        return output;
+    }
+
+    /// <inheritdoc />
+    public IPsiQueryResponder BeginQuery(long count)
+    {
+        if (count < 0 || count > MaxQuerySize)
+        {
+            throw new ProtocolException(ProtocolError.PolicyRefused, $"query of {count} elements exceeds the pod's maximum of {MaxQuerySize}");
+        }
+
+        if (Interlocked.Exchange(ref answered, 1) != 0)
+        {
+            throw AlreadyAnswered();
+        }
+
+        return new Responder(this);
+    }
+
+    /// <inheritdoc />
     public void Dispose()
     {
         openSslHandle?.Dispose();
@@ -234,5 +270,30 @@ public sealed class RsaPsiServer : IDisposable
                 local.Worker.Dispose();
                 CryptographicOperations.ZeroMemory(local.Buffer);
             });
+    }
+
+    private sealed class Responder(RsaPsiServer server) : IPsiQueryResponder
+    {
+        public byte[] Respond(ReadOnlyMemory<byte> elements)
+        {
+            var k = server.PublicKey.ModulusBytes;
+            PsiElements.CheckFlat(elements.Length, k);
+            var count = elements.Length / k;
+            for (var i = 0; i < count; i++)
+            {
+                if (!RsaHashes.IsValidElement(elements.Span.Slice(i * k, k), server.PublicKey.Modulus))
+                {
+                    throw new CryptographicCheckException(ProtocolError.InvalidElement, $"blinded element {i} of this batch is not a k-byte value in (1, n − 1)");
+                }
+            }
+
+            var output = new byte[elements.Length];
+            server.RunParallel(count, (worker, i, buffer) =>
+            {
+                worker.Sign(elements.Span.Slice(i * k, k), buffer);
+                buffer.CopyTo(output, i * k);
+            });
+            return output;
+        }
     }
 }
