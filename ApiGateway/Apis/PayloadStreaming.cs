@@ -12,7 +12,11 @@ internal static class PayloadStreaming
     public const string OctetStream = "application/octet-stream";
 
     /// <summary>Sends the body as chunks of <paramref name="chunkBytes"/> and completes the upload with its length and SHA-256.</summary>
-    public static async Task<PayloadManifest> UploadAsync(IPayloadGrain payload, Guid uploadId, Stream body, int chunkBytes, CancellationToken cancellationToken)
+    public static async Task<PayloadManifest> UploadAsync(IPayloadGrain payload, Guid uploadId, Stream body, int chunkBytes, CancellationToken cancellationToken) =>
+        await UploadAsync(payload, uploadId, body, chunkBytes, cancellationToken, allowEmpty: false) ?? throw SmpcException.Invalid("A payload must not be empty.");
+
+    /// <summary>As above; with <paramref name="allowEmpty"/> an empty body completes nothing and returns null.</summary>
+    public static async Task<PayloadManifest?> UploadAsync(IPayloadGrain payload, Guid uploadId, Stream body, int chunkBytes, CancellationToken cancellationToken, bool allowEmpty)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = ArrayPool<byte>.Shared.Rent(chunkBytes);
@@ -36,7 +40,7 @@ internal static class PayloadStreaming
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        if (total == 0) throw SmpcException.Invalid("A payload must not be empty.");
+        if (total == 0) return allowEmpty ? null : throw SmpcException.Invalid("A payload must not be empty.");
         SmpcTelemetry.BytesRelayed.Add(total);
         return await payload.CompleteAsync(uploadId, total, Convert.ToHexStringLower(sha.GetHashAndReset()));
     }

@@ -16,6 +16,9 @@ public static class PayloadsApi
 {
     public const string OctetStream = PayloadStreaming.OctetStream;
 
+    /// <summary>Names the protocol steps use (secure aggregation's masked vectors and sum, PSI's sets).</summary>
+    private static readonly string[] ReservedPrefixes = ["masked-", "psi-"];
+
     public static RouteGroupBuilder MapPayloadsApi(this RouteGroupBuilder v1)
     {
         var payloads = v1.MapGroup("/tenants/{tenantId}/sessions/{sessionId}/payloads").WithTags("Payloads");
@@ -61,6 +64,9 @@ public static class PayloadsApi
     {
         var session = RouteIds.Key(tenantId, sessionId, "Session");
         if (!EntityKey.IsValidId(name)) throw SmpcException.NotFound($"Payload '{name}'");
+        // Protocol payloads are written and read only through their protocol steps, which check the party, the phase and every element.
+        if (ReservedPrefixes.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal)))
+            throw SmpcException.Forbidden($"Payload names starting with {string.Join(" or ", ReservedPrefixes.Select(p => $"'{p}'"))} are reserved for protocol steps.");
         await grains.GetSession(session).GetAsync(user.ToCaller()); // the session must exist and be visible to the caller
         return new PayloadKey(session, name);
     }

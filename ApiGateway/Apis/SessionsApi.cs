@@ -33,7 +33,8 @@ public static class SessionsApi
             _ => throw SmpcException.Invalid($"kind must be '{SessionKinds.SecureAggregation}' or '{SessionKinds.Psi}'."),
         };
         var aggregation = kind == SessionKind.SecureAggregation ? ToSpec(request.Aggregation) : null;
-        var info = await grains.GetSession(key).CreateAsync(user.ToCaller(), new CreateSession(RouteIds.BodyId(request.ModellerId, "modellerId"), kind, request.PodIds ?? [], aggregation));
+        var psi = kind == SessionKind.PrivateSetIntersection ? PsiApi.ToSpec(request.Psi) : null;
+        var info = await grains.GetSession(key).CreateAsync(user.ToCaller(), new CreateSession(RouteIds.BodyId(request.ModellerId, "modellerId"), kind, request.PodIds ?? [], aggregation, psi));
         return TypedResults.Created($"/v1/tenants/{key.Tenant}/sessions/{key.Id}", ToResponse(info));
     }
 
@@ -50,7 +51,7 @@ public static class SessionsApi
     internal static SessionResponse ToResponse(SessionInfo s) => new(
         s.Tenant, s.Id, s.ModellerId,
         s.Kind == SessionKind.SecureAggregation ? SessionKinds.SecureAggregation : SessionKinds.Psi,
-        s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? ToResponse(a) : null, s.TraceParent);
+        s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? ToResponse(a) : null, s.TraceParent, s.Psi is { } p ? PsiApi.ToResponse(p) : null);
 
     private static string PhaseName(SessionPhase phase) => phase switch
     {
@@ -60,6 +61,9 @@ public static class SessionsApi
         SessionPhase.MaskedInput => SessionPhases.MaskedInput,
         SessionPhase.Unmasking => SessionPhases.Unmasking,
         SessionPhase.Completed => SessionPhases.Completed,
+        SessionPhase.AwaitingPod => SessionPhases.AwaitingPod,
+        SessionPhase.Exchange => SessionPhases.Exchange,
+        SessionPhase.Answered => SessionPhases.Answered,
         _ => SessionPhases.Failed,
     };
 

@@ -52,6 +52,7 @@ public static class GatewayHostingExtensions
             .MapMembersApi()
             .MapSessionsApi()
             .MapSecureAggregationApi()
+            .MapPsiApi()
             .MapPayloadsApi();
         return app;
     }

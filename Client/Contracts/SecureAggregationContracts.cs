@@ -40,6 +40,9 @@ public static class SessionPhases
     public const string ShareExchange = "share-exchange";
     public const string MaskedInput = "masked-input";
     public const string Unmasking = "unmasking";
+    public const string AwaitingPod = "awaiting-pod";
+    public const string Exchange = "exchange";
+    public const string Answered = "answered";
     public const string Completed = "completed";
     public const string Failed = "failed";
 }

@@ -48,4 +48,10 @@ public static class SmpcTelemetry
 
     /// <summary>Grain state writes that failed in storage.</summary>
     public static readonly Counter<long> StorageFailures = Meter.CreateCounter<long>("smpc.storage.failures");
+
+    /// <summary>PSI elements stored, by payload (pod set, query, reply, double-blinded set).</summary>
+    public static readonly Counter<long> PsiElements = Meter.CreateCounter<long>("smpc.psi.elements");
+
+    /// <summary>Span attribute: how many set elements a step handled (never the elements themselves).</summary>
+    public const string ElementsAttribute = "smpc.psi.elements";
 }

@@ -23,4 +23,7 @@ public interface IPayloadGrain : IGrainWithStringKey
 
     /// <summary>One chunk of the completed payload.</summary>
     [Alias("read-chunk")] Task<byte[]> ReadChunkAsync(int index);
+
+    /// <summary>Deletes the payload's chunks and manifest (its session is over and the data is no longer needed).</summary>
+    [Alias("delete")] Task DeleteAsync();
 }

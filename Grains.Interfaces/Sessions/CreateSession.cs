@@ -6,4 +6,5 @@ public sealed record CreateSession(
     [property: Id(0)] string ModellerId,
     [property: Id(1)] SessionKind Kind,
     [property: Id(2)] IReadOnlyList<string> PodIds,
-    [property: Id(3)] AggregationSpec? Aggregation = null);
+    [property: Id(3)] AggregationSpec? Aggregation = null,
+    [property: Id(4)] PsiSpec? Psi = null);

@@ -12,4 +12,5 @@ public sealed record SessionInfo(
     [property: Id(6)] DateTimeOffset CreatedAt,
     [property: Id(7)] int Version,
     [property: Id(8)] AggregationStatus? Aggregation = null,
-    [property: Id(9)] string? TraceParent = null);
+    [property: Id(9)] string? TraceParent = null,
+    [property: Id(10)] PsiStatus? Psi = null);

@@ -17,4 +17,10 @@ public enum SessionPhase
     MaskedInput = 6,
     /// <summary>Step 4: survivors answer the unmask request, sealed to the modeller; the modeller unmasks.</summary>
     Unmasking = 7,
+    /// <summary>PSI: waiting for the pod to accept (publishing its RSA key) or decline.</summary>
+    AwaitingPod = 8,
+    /// <summary>PSI: the pod's encoded set, the modeller's query and the pod's reply are exchanged.</summary>
+    Exchange = 9,
+    /// <summary>PSI: the modeller has everything it needs (or the pod's count); it finishes locally and reports.</summary>
+    Answered = 10,
 }

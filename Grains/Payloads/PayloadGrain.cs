@@ -17,8 +17,9 @@ public sealed class PayloadGrain(
 
     async Task<Guid> IPayloadGrain.BeginAsync(PayloadConstraints? constraints)
     {
-        if (constraints is not null && (constraints.ExactLength <= 0 || constraints.ChunkBytes is <= 0 or > PayloadChunkStore.MaxChunkBytes))
-            throw SmpcException.Invalid("Payload constraints need a positive length and a chunk size of at most 4 MiB.");
+        if (constraints is not null && ((constraints.ExactLength <= 0 && constraints.MaxLength <= 0) || constraints.ChunkBytes is <= 0 or > PayloadChunkStore.MaxChunkBytes
+            || (constraints.ElementBytes > 0 && constraints.ChunkBytes % constraints.ElementBytes != 0)))
+            throw SmpcException.Invalid("Payload constraints need a positive length and a chunk size of at most 4 MiB, a whole number of elements.");
         var uploadId = Guid.NewGuid();
         var abandoned = state.State.PendingUploadId;
         state.State.PendingUploadId = uploadId;
@@ -77,7 +78,7 @@ public sealed class PayloadGrain(
         var pending = state.State.PendingChunks;
         var stored = pending.Sum(c => (long)c.Length);
         if (stored != length) throw SmpcException.Invalid($"The upload holds {stored} bytes, not {length}.");
-        if (state.State.PendingConstraints is { } rules && stored != rules.ExactLength)
+        if (state.State.PendingConstraints is { ExactLength: > 0 } rules && stored != rules.ExactLength)
             throw SmpcException.Invalid($"This payload must hold exactly {rules.ExactLength} bytes; {stored} arrived.");
         if (pending.Count == 0) throw SmpcException.Invalid("An empty payload cannot be completed.");
 
@@ -131,17 +132,58 @@ public sealed class PayloadGrain(
         return data;
     }
 
-    /// <summary>Fixed chunking, no overrun, and for field vectors every element canonical (below the modulus).</summary>
+    /// <summary>Fixed chunking, no overrun, and element checks: field vectors canonical (below the modulus), PSI elements valid.</summary>
     private static void CheckChunk(PayloadConstraints rules, long offset, byte[] data)
     {
-        var expected = (int)Math.Min(rules.ChunkBytes, rules.ExactLength - offset);
-        if (expected <= 0) throw new SmpcException(SmpcErrorCode.TooLarge, $"This payload must hold exactly {rules.ExactLength} bytes.");
-        if (data.Length != expected) throw SmpcException.Invalid($"Chunk at byte {offset} must hold {expected} bytes, not {data.Length}.");
+        if (rules.ExactLength <= 0)
+        {
+            // Open length up to a maximum: every chunk but the last is full (the last one is only known by the commit).
+            if (offset + data.Length > rules.MaxLength) throw new SmpcException(SmpcErrorCode.TooLarge, $"This payload may hold at most {rules.MaxLength} bytes.");
+            if (data.Length > rules.ChunkBytes) throw SmpcException.Invalid($"Chunks of this payload hold at most {rules.ChunkBytes} bytes.");
+            if (offset % rules.ChunkBytes != 0) throw SmpcException.Invalid($"Only the last chunk may be shorter than {rules.ChunkBytes} bytes.");
+        }
+        else
+        {
+            var expected = (int)Math.Min(rules.ChunkBytes, rules.ExactLength - offset);
+            if (expected <= 0) throw new SmpcException(SmpcErrorCode.TooLarge, $"This payload must hold exactly {rules.ExactLength} bytes.");
+            if (data.Length != expected) throw SmpcException.Invalid($"Chunk at byte {offset} must hold {expected} bytes, not {data.Length}.");
+        }
+
+        if (rules.ElementBytes > 0) CheckElements(rules, offset, data);
         if (rules.ElementModulus is not { } q) return;
         if (data.Length % sizeof(ulong) != 0) throw SmpcException.Invalid("A field vector is made of 8-byte elements.");
         var elements = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(data);
         if (!BitConverter.IsLittleEndian || !Smpc.Protocols.Field.PrimeField.Create(q).AreCanonical(elements))
             throw SmpcException.Invalid($"A field element in the chunk at byte {offset} is not below the modulus {q} (non-canonical).");
+    }
+
+    private static void CheckElements(PayloadConstraints rules, long offset, byte[] data)
+    {
+        var size = rules.ElementBytes;
+        if (data.Length % size != 0) throw SmpcException.Invalid($"This payload is made of {size}-byte elements; the chunk at byte {offset} ends mid-element.");
+        var first = offset / size;
+        for (var i = 0; i < data.Length / size; i++)
+        {
+            var element = data.AsSpan(i * size, size);
+            var valid = rules.Check switch
+            {
+                PayloadElementCheck.Ristretto255 => Smpc.Protocols.PrivateSetIntersection.Ristretto255.IsValid(element),
+                PayloadElementCheck.RsaBelowModulus => Smpc.Protocols.PrivateSetIntersection.RsaHashes.IsValidElement(element, rules.RsaModulus),
+                _ => true,
+            };
+            if (!valid)
+                throw SmpcException.Invalid(rules.Check == PayloadElementCheck.Ristretto255
+                    ? $"Element {first + i} is not a valid ristretto255 point (non-canonical encoding or the identity)."
+                    : $"Element {first + i} is not a {size}-byte value in (1, n − 1) for the session's RSA modulus.");
+        }
+    }
+
+    async Task IPayloadGrain.DeleteAsync()
+    {
+        var uploads = new[] { state.State.Committed?.UploadId, state.State.PendingUploadId }.OfType<Guid>().ToList();
+        if (uploads.Count == 0 && !state.RecordExists) return;
+        foreach (var upload in uploads) await chunks.DeleteUploadAsync(Key, upload);
+        await state.ClearStateAsync();
     }
 
     private async Task DeleteUploadAsync(Guid uploadId)

@@ -352,6 +352,12 @@ public sealed partial class SessionGrain
     /// <summary>Closes the current phase if its deadline has passed: with at least t parties it goes on without the late ones, with fewer it fails.</summary>
     private async Task AdvanceIfDueAsync()
     {
+        if (state.State.Psi is not null)
+        {
+            await AdvancePsiIfDueAsync();
+            return;
+        }
+
         if (state.State.Aggregation is not { Deadline: { } deadline } a || time.GetUtcNow() < deadline) return;
         var (acted, expected, step) = state.State.Phase switch
         {
@@ -423,7 +429,7 @@ public sealed partial class SessionGrain
     {
         _deadlineTimer?.Dispose();
         _deadlineTimer = null;
-        if (state.State.Aggregation is not { Deadline: { } deadline }) return;
+        if ((state.State.Aggregation?.Deadline ?? state.State.Psi?.Deadline) is not { } deadline) return;
         var due = deadline - time.GetUtcNow();
         if (due < TimeSpan.Zero) due = TimeSpan.Zero;
         _deadlineTimer = this.RegisterGrainTimer(_ => AdvanceIfDueAsync(), new GrainTimerCreationOptions(due + TimeSpan.FromMilliseconds(50), Timeout.InfiniteTimeSpan));

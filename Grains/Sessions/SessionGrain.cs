@@ -44,11 +44,12 @@ public sealed partial class SessionGrain(
         activity?.SetTag(SmpcTelemetry.SessionAttribute, key.Id);
 
         var pods = Validate(command);
+        if (command.Kind == SessionKind.PrivateSetIntersection) _ = CreatePsi(command.Psi); // refuse a bad spec before any lookup
         if (state.RecordExists)
         {
             if (state.State.ModellerId != caller.Subject) throw SmpcException.Conflict($"Session id '{key.Id}' is taken.");
             if (state.State.ModellerId == command.ModellerId && state.State.Kind == command.Kind && state.State.PodIds.SequenceEqual(pods)
-                && SameSpec(state.State.Aggregation?.Spec, command.Aggregation))
+                && SameSpec(state.State.Aggregation?.Spec, command.Aggregation) && SamePsiSpec(state.State.Psi?.Spec, command.Psi))
             {
                 await Task.WhenAll(pods.Select(p => GrainFactory.GetPod(new EntityKey(key.Tenant, p)).AddSessionAsync(key.Id)));
                 return ToInfo();
@@ -78,7 +79,10 @@ public sealed partial class SessionGrain(
         }
         else
         {
-            state.State.Phase = SessionPhase.Created;
+            var psi = CreatePsi(command.Psi);
+            state.State.Phase = SessionPhase.AwaitingPod;
+            psi.Deadline = state.State.CreatedAt + psi.Spec!.Timeout;
+            state.State.Psi = psi;
         }
 
         await state.WriteOrRollbackAsync(this, "session.create");
@@ -149,5 +153,5 @@ public sealed partial class SessionGrain(
 
     private SessionInfo ToInfo() => new(
         Key.Tenant, Key.Id, state.State.ModellerId!, state.State.Kind, state.State.PodIds,
-        state.State.Phase, state.State.CreatedAt, state.State.Version, AggregationStatus(), state.State.TraceParent);
+        state.State.Phase, state.State.CreatedAt, state.State.Version, AggregationStatus(), state.State.TraceParent, PsiStatus());
 }

@@ -17,4 +17,7 @@ public sealed class SessionState
 
     /// <summary>Present for secure-aggregation sessions.</summary>
     public AggregationState? Aggregation { get; set; }
+
+    /// <summary>Present for PSI sessions.</summary>
+    public PsiState? Psi { get; set; }
 }

@@ -1,0 +1,128 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Smpc.ApiGateway.Auth;
+using Smpc.Client.Contracts;
+using Smpc.Grains.Interfaces.Diagnostics;
+using Smpc.Grains.Interfaces.Errors;
+using Smpc.Grains.Interfaces.Keys;
+using Smpc.Grains.Interfaces.Payloads;
+using Smpc.Grains.Interfaces.Sessions;
+
+namespace Smpc.ApiGateway.Apis;
+
+/// <summary>The steps of private set intersection (DESIGN.md §3.4). The gateway streams sets; the session grain checks every step.</summary>
+public static class PsiApi
+{
+    private static readonly Dictionary<string, PsiPayload> Payloads = new(StringComparer.Ordinal)
+    {
+        [PsiPayloads.PodSet] = PsiPayload.ServerSet,
+        [PsiPayloads.Query] = PsiPayload.Query,
+        [PsiPayloads.Reply] = PsiPayload.Reply,
+        [PsiPayloads.DoubleBlinded] = PsiPayload.DoubleBlinded,
+    };
+
+    public static RouteGroupBuilder MapPsiApi(this RouteGroupBuilder v1)
+    {
+        var psi = v1.MapGroup("/tenants/{tenantId}/sessions/{sessionId}/psi").WithTags("Private set intersection");
+        psi.MapPost("/accept", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiAcceptRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
+                Ok(await Session(tenantId, sessionId, grains).AcceptPsiAsync(user.ToCaller(), new PsiAccept(DecodeKey(body.PublicKey), body.CountedByPod))))
+            .WithName("AcceptPsi").WithSummary("Pod: accepts the session, publishing its fresh RSA public key for rsa-blind (idempotent for the same acceptance).")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        psi.MapPost("/decline", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiDeclineRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
+                Ok(await Session(tenantId, sessionId, grains).DeclinePsiAsync(user.ToCaller(), body.Reason ?? "")))
+            .WithName("DeclinePsi").WithSummary("Pod: declines or ends the session under its policy; the session fails with the reason, which the modeller reads.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        psi.MapPut("/{payload}", UploadAsync).WithName("UploadPsiSet")
+            .WithSummary("Uploads a set as application/octet-stream: pod-set and reply (pod), query and double-blinded (modeller). Fixed-size elements; an empty body is an empty pod set.")
+            .Accepts<Stream>(PayloadStreaming.OctetStream)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        psi.MapGet("/{payload}", DownloadAsync).WithName("DownloadPsiSet")
+            .WithSummary("Downloads a set as application/octet-stream: pod-set and reply (modeller), query and double-blinded (pod).")
+            .Produces(StatusCodes.Status200OK, contentType: PayloadStreaming.OctetStream)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        psi.MapPost("/count", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiCountRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
+                Ok(await Session(tenantId, sessionId, grains).ReportPsiCountAsync(user.ToCaller(), body.Count ?? throw SmpcException.Invalid("count is required."))))
+            .WithName("ReportPsiCount").WithSummary("Pod (pod-counted cardinality): the intersection size, at or above its minimum.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        psi.MapPost("/complete", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiCountRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
+                Ok(await Session(tenantId, sessionId, grains).CompletePsiAsync(user.ToCaller(), body.Count)))
+            .WithName("CompletePsi").WithSummary("Modeller: finishes, recording the count it chooses to report; its matching records never reach the service.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        return v1;
+    }
+
+    internal static PsiSpec ToSpec(PsiRequest? request)
+    {
+        if (request is null) throw SmpcException.Invalid("A PSI session needs 'psi' (mode, modellerColumns, podColumns, source, modellerSetSize).");
+        return new PsiSpec(request.Protocol ?? PsiProtocols.Ecdh, request.Mode ?? "", Columns(request.ModellerColumns), Columns(request.PodColumns), request.Source ?? "",
+            request.ModellerSetSize, request.KeyBits ?? 0, TimeSpan.FromSeconds(request.TimeoutSeconds));
+    }
+
+    internal static PsiStatusResponse ToResponse(PsiStatus p) => new(
+        p.Spec.Protocol, p.Spec.Mode, [.. p.Spec.ModellerColumns.Select(Column)], [.. p.Spec.PodColumns.Select(Column)], p.Spec.Source, p.Spec.ModellerSetSize,
+        p.Spec.KeyBits == 0 ? null : p.Spec.KeyBits, (int)p.Spec.Timeout.TotalSeconds, p.Deadline, p.PublicKey is null ? null : Convert.ToBase64String(p.PublicKey),
+        p.Accepted, p.CountedByPod, p.ServerSetSize, p.QueryStored, p.ReplyStored, p.DoubleBlindedStored, p.PodCount, p.ReportedCount, p.FailureReason);
+
+    private static List<PsiColumn> Columns(IReadOnlyList<PsiColumnRequest>? columns) =>
+        [.. (columns ?? []).Select(c => new PsiColumn(c?.Name ?? "", c?.Kind ?? "", c?.CountryCode))];
+
+    private static PsiColumnRequest Column(PsiColumn c) => new(c.Name, c.Kind, c.CountryCode);
+
+    private static async Task<Results<Ok<SessionResponse>, ProblemHttpResult>> UploadAsync(
+        string tenantId, string sessionId, string payload, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var which = Which(payload);
+        if (!PayloadStreaming.IsOctetStream(http))
+            return PayloadsApi.ProblemMappingShortcuts.UnsupportedMediaType($"Sets are sent as {PayloadStreaming.OctetStream}.");
+        var session = Session(tenantId, sessionId, grains);
+        var caller = user.ToCaller();
+        using var activity = SmpcTelemetry.Gateway.StartActivity($"psi.{payload}.upload");
+        activity?.SetTag(SmpcTelemetry.SessionAttribute, sessionId);
+        if (http.Request.ContentLength == 0) return Ok(await session.CommitPsiUploadAsync(caller, which, empty: true));
+        var upload = await session.BeginPsiUploadAsync(caller, which);
+        if (!PayloadStreaming.AllowBody(http, upload.MaxBytes))
+            return PayloadsApi.ProblemMappingShortcuts.TooLarge($"The {payload} may hold at most {upload.MaxBytes} bytes ({upload.MaxBytes / upload.ElementBytes} elements of {upload.ElementBytes} bytes).");
+        var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, http.RequestAborted, allowEmpty: true);
+        activity?.SetTag(SmpcTelemetry.ElementsAttribute, (manifest?.Length ?? 0) / upload.ElementBytes);
+        return Ok(await session.CommitPsiUploadAsync(caller, which, empty: manifest is null));
+    }
+
+    private static async Task DownloadAsync(string tenantId, string sessionId, string payload, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var which = Which(payload);
+        using var activity = SmpcTelemetry.Gateway.StartActivity($"psi.{payload}.download");
+        activity?.SetTag(SmpcTelemetry.SessionAttribute, sessionId);
+        var key = await Session(tenantId, sessionId, grains).GetPsiPayloadAsync(user.ToCaller(), which);
+        if (key is null)
+        {
+            http.Response.ContentType = PayloadStreaming.OctetStream;
+            http.Response.ContentLength = 0;
+            return;
+        }
+
+        await PayloadStreaming.DownloadAsync(grains.GetPayload(PayloadKey.Parse(key)), http);
+    }
+
+    private static PsiPayload Which(string payload) =>
+        Payloads.TryGetValue(payload, out var which) ? which : throw SmpcException.NotFound($"PSI set '{payload}' (one of {string.Join(", ", Payloads.Keys)})");
+
+    private static ISessionGrain Session(string tenantId, string sessionId, IGrainFactory grains) =>
+        grains.GetSession(RouteIds.Key(tenantId, sessionId, "Session"));
+
+    private static Ok<SessionResponse> Ok(SessionInfo info) => TypedResults.Ok(SessionsApi.ToResponse(info));
+
+    private static byte[]? DecodeKey(string? base64)
+    {
+        if (base64 is null) return null;
+        if (base64.Length > 2048) throw SmpcException.Invalid("publicKey is at most 2048 characters of base64.");
+        try
+        {
+            return Convert.FromBase64String(base64);
+        }
+        catch (FormatException)
+        {
+            throw SmpcException.Invalid("publicKey must be base64.");
+        }
+    }
+}
