@@ -149,6 +149,78 @@ public sealed class SmpcClient(HttpClient http, string? apiKey = null)
     public Task<SessionResponse> CompleteAggregationAsync(string tenantId, string sessionId, IReadOnlyList<int> includedParties, CancellationToken ct = default) =>
         SendAsync<SessionResponse>(HttpMethod.Post, SecAgg(tenantId, sessionId, "complete"), new CompleteAggregationRequest(includedParties), ct);
 
+    public Task<SessionResponse> AcceptPsiAsync(string tenantId, string sessionId, PsiAcceptRequest accept, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, Psi(tenantId, sessionId, "accept"), accept, ct);
+
+    public Task<SessionResponse> DeclinePsiAsync(string tenantId, string sessionId, string reason, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, Psi(tenantId, sessionId, "decline"), new PsiDeclineRequest(reason), ct);
+
+    public Task<SessionResponse> ReportPsiCountAsync(string tenantId, string sessionId, long count, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, Psi(tenantId, sessionId, "count"), new PsiCountRequest(count), ct);
+
+    public Task<SessionResponse> CompletePsiAsync(string tenantId, string sessionId, long? count, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, Psi(tenantId, sessionId, "complete"), new PsiCountRequest(count), ct);
+
+    /// <summary>Streams a PSI set (see <see cref="PsiPayloads"/>) written by <paramref name="write"/>; <paramref name="length"/> when known (0: an empty set).</summary>
+    public async Task<SessionResponse> UploadPsiSetAsync(string tenantId, string sessionId, string set, Func<Stream, Task> write, long? length = null, CancellationToken ct = default)
+    {
+        using var activity = Activity.StartActivity($"psi.{set}.upload", ActivityKind.Client);
+        using var request = Request(HttpMethod.Put, Psi(tenantId, sessionId, set));
+        request.Content = new PushContent(write, length);
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        return await ReadAsync<SessionResponse>(response, ct);
+    }
+
+    /// <summary>Streams a PSI set, handing it over in batches of whole <paramref name="elementBytes"/>-byte elements (at most <paramref name="batchElements"/>); returns the element count.</summary>
+    public async Task<long> ReadPsiSetAsync(
+        string tenantId, string sessionId, string set, int elementBytes, int batchElements, Func<byte[], Task> onBatch, CancellationToken ct = default)
+    {
+        using var activity = Activity.StartActivity($"psi.{set}.download", ActivityKind.Client);
+        using var request = Request(HttpMethod.Get, Psi(tenantId, sessionId, set));
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        await EnsureSuccessAsync(response, ct);
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        var buffer = new byte[elementBytes * batchElements];
+        long total = 0;
+        while (true)
+        {
+            var filled = await body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, ct);
+            if (filled == 0) break;
+            if (filled % elementBytes != 0) throw new InvalidDataException($"The {set} ends mid-element ({filled % elementBytes} stray bytes).");
+            await onBatch(filled == buffer.Length ? buffer.ToArray() : buffer[..filled]);
+            total += filled / elementBytes;
+            if (filled < buffer.Length) break;
+        }
+
+        return total;
+    }
+
+    private static string Psi(string tenantId, string sessionId, string step) =>
+        $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}/psi/{step}";
+
+    /// <summary>A request body produced while it is sent, so a set never has to be held whole.</summary>
+    private sealed class PushContent : HttpContent
+    {
+        private readonly Func<Stream, Task> _write;
+        private readonly long? _length;
+
+        public PushContent(Func<Stream, Task> write, long? length)
+        {
+            _write = write;
+            _length = length;
+            Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            if (length is { } l) Headers.ContentLength = l;
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => _write(stream);
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = _length ?? 0;
+            return _length is not null;
+        }
+    }
+
     private static string SecAgg(string tenantId, string sessionId, string step) =>
         $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}/secagg/{step}";
 

@@ -19,4 +19,22 @@ public static class Transient
     /// <summary>Exponential backoff from 200 ms to 30 s.</summary>
     public static TimeSpan Next(TimeSpan current) =>
         current == TimeSpan.Zero ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromTicks(Math.Min(current.Ticks * 2, Max.Ticks));
+
+    /// <summary>Runs <paramref name="call"/> until it succeeds or fails with something not transient, backing off between tries.</summary>
+    public static async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken ct)
+    {
+        var backoff = TimeSpan.Zero;
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception ex) when (Is(ex, ct))
+            {
+                backoff = Next(backoff);
+                await Task.Delay(backoff, ct);
+            }
+        }
+    }
 }

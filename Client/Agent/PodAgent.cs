@@ -51,6 +51,12 @@ public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcCl
                 {
                     if (finished.Contains(id) || _running.ContainsKey(id)) continue;
                     var session = await client.GetSessionAsync(config.Tenant, id, ct);
+                    if (session.Kind == SessionKinds.Psi)
+                    {
+                        _running[id] = RunPsiAsync(session, finished, ct);
+                        continue;
+                    }
+
                     var refusal = Refuse(session, out var input);
                     if (refusal is not null)
                     {
@@ -130,6 +136,39 @@ public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcCl
         catch (Exception ex)
         {
             log($"session {session.Id}: stopped: {ex.Message}");
+            MarkFinished(finished, session.Id);
+        }
+        finally
+        {
+            _running.TryRemove(session.Id, out _);
+        }
+    }
+
+    private async Task RunPsiAsync(SessionResponse session, HashSet<string> finished, CancellationToken ct)
+    {
+        var stateDirectory = Path.GetDirectoryName(_statePath)!;
+        var runner = new Smpc.Client.Psi.PodPsiRunner(client, config.Tenant, config.Pod, config.Sources, config.Psi, baseDirectory, stateDirectory, log);
+        try
+        {
+            var final = await runner.RunAsync(session, ct);
+            log($"session {session.Id}: {final.Phase}{(final.Psi?.FailureReason is { } r ? $" ({r})" : "")}");
+            MarkFinished(finished, session.Id);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            log($"session {session.Id}: stopped: {ex.Message}");
+            try
+            {
+                // Tell the modeller instead of leaving it waiting for the deadline (best effort: the session may have ended).
+                if (ex is not Smpc.Client.Psi.PsiFailedException) await client.DeclinePsiAsync(config.Tenant, session.Id, $"the pod could not continue: {ex.GetType().Name}", ct);
+            }
+            catch (Exception inner) when (inner is SmpcApiException or HttpRequestException)
+            {
+            }
+
             MarkFinished(finished, session.Id);
         }
         finally

@@ -28,6 +28,12 @@ public sealed record PodAgentConfig
     /// <summary>What the pod agrees to.</summary>
     public PodPolicy Policy { get; init; } = new();
 
+    /// <summary>Named record sources a modeller may run PSI against (CSV, SQLite or PostgreSQL).</summary>
+    public Dictionary<string, Smpc.Client.Psi.Sources.RecordSourceConfig> Sources { get; init; } = [];
+
+    /// <summary>What the pod agrees to in PSI.</summary>
+    public Smpc.Client.Psi.PodPsiPolicy Psi { get; init; } = new();
+
     /// <summary>Pinned identity fingerprints of peer pods (pod id → sha256:…); unpinned peers are taken from the service's registry.</summary>
     public Dictionary<string, string> Pins { get; init; } = [];
 

@@ -37,3 +37,17 @@ public static class PsiPayloads
     public const string Reply = "reply";
     public const string DoubleBlinded = "double-blinded";
 }
+
+/// <summary>Wire names of the PSI protocols.</summary>
+public static class PsiProtocolNames
+{
+    public const string Ecdh = "ecdh";
+    public const string RsaBlind = "rsa-blind";
+}
+
+/// <summary>Wire names of the PSI modes.</summary>
+public static class PsiModeNames
+{
+    public const string Intersection = "intersection";
+    public const string Cardinality = "cardinality";
+}

@@ -31,6 +31,23 @@ public sealed class EcdhPsiServer : IPsiServer
         secret = Ristretto255.RandomScalar(random);
     }
 
+    /// <summary>Creates the server over an existing secret scalar (a pod that reuses its encoded set under one key); the caller keeps and wipes <paramref name="secretScalar"/>.</summary>
+    public EcdhPsiServer(PsiMode mode, IRandomSource random, ReadOnlySpan<byte> secretScalar, int maxQuerySize = int.MaxValue)
+    {
+        this.random = random ?? throw new ArgumentNullException(nameof(random));
+        if (secretScalar.Length != Ristretto255.Size || secretScalar.IndexOfAnyExcept((byte)0) < 0)
+        {
+            throw new ProtocolException(ProtocolError.InvalidParameters, "the secret is a non-zero 32-byte scalar");
+        }
+
+        Mode = mode;
+        MaxQuerySize = maxQuerySize;
+        secret = secretScalar.ToArray();
+    }
+
+    /// <summary>A copy of the secret scalar, for a pod that stores it to reuse its encoded set; wipe it after use.</summary>
+    public byte[] ExportSecret() => (byte[])secret.Clone();
+
     /// <summary>The session's mode.</summary>
     public PsiMode Mode { get; }
 

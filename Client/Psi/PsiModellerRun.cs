@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using Smpc.Client.Contracts;
+using Smpc.Client.Psi.Sources;
+using Smpc.Protocols.PrivateSetIntersection;
+using Smpc.Protocols.Randomness;
+
+namespace Smpc.Client.Psi;
+
+/// <summary>Progress of a PSI run: the step and how many elements of it are done (of how many, when known).</summary>
+public sealed record PsiProgress(string Step, long Done, long? Total);
+
+/// <summary>What the modeller learned: the count, and in intersection mode its own matching rows (written to <see cref="OutputPath"/>).</summary>
+public sealed record PsiOutcome(SessionResponse Session, long Count, IReadOnlyList<long>? MatchedRows, string? OutputPath, PsiReadStats Stats);
+
+/// <summary>A PSI session ended without a result: the pod declined (policy), the deadline passed, or a check failed.</summary>
+public sealed class PsiFailedException(SessionResponse session, string reason) : Exception(reason)
+{
+    public SessionResponse Session { get; } = session;
+}
+
+/// <summary>
+/// The modeller's side of PSI (<c>smpc psi</c>): encodes its records, creates the session, blinds and uploads its query,
+/// then unblinds and matches locally. Its records, its secret and the result never leave this process; the service gets
+/// blinded elements and, if <see cref="ReportCount"/>, the count.
+/// </summary>
+public sealed class PsiModellerRun(SmpcClient client, string tenant, string modellerId)
+{
+    private const int BatchElements = 4096;
+
+    /// <summary>Whether to record the count in the session (for the audit trail); the matching rows are never sent.</summary>
+    public bool ReportCount { get; init; } = true;
+
+    /// <summary>Progress reports (steps: read, blind, wait, pod-set, double-blind, reply, match, write).</summary>
+    public IProgress<PsiProgress>? Progress { get; init; }
+
+    /// <summary>Runs a whole session against <paramref name="podId"/> with the modeller's records from <paramref name="source"/>.</summary>
+    public async Task<PsiOutcome> RunAsync(
+        string sessionId, string podId, PsiRequest spec, RecordSourceConfig source, string baseDirectory, string? outputPath, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var stats = new PsiReadStats();
+        var records = new List<byte[]>();
+        var rows = new List<long>();
+        IReadOnlyList<string> header;
+        await using (var reader = await RecordSources.OpenAsync(source, baseDirectory, ct))
+        {
+            header = reader.Columns;
+            await foreach (var batch in PsiRecords.ReadAsync(reader, spec.ModellerColumns, BatchElements, stats, ct))
+            {
+                records.AddRange(batch.Records);
+                rows.AddRange(batch.Rows);
+                Progress?.Report(new PsiProgress("read", records.Count, null));
+            }
+        }
+
+        var session = await client.CreateSessionAsync(tenant, new CreateSessionRequest(sessionId, modellerId, SessionKinds.Psi, [podId], Psi: spec with { ModellerSetSize = records.Count }), ct);
+        var outcome = await RunSessionAsync(session, records, ct);
+        string? written = null;
+        IReadOnlyList<long>? matchedRows = null;
+        if (outcome.Matched is { } matched)
+        {
+            matchedRows = [.. matched.Select(i => rows[i])];
+            if (outputPath is not null)
+            {
+                written = outputPath;
+                await WriteRowsAsync(source, baseDirectory, header, matchedRows, outputPath, ct);
+            }
+        }
+
+        var final = await client.CompletePsiAsync(tenant, session.Id, ReportCount ? outcome.Count : null, ct);
+        return new PsiOutcome(final, outcome.Count, matchedRows, written, stats);
+    }
+
+    /// <summary>The protocol for an existing session over already-encoded records: the count and, in intersection mode, the matching indices.</summary>
+    public async Task<(long Count, int[]? Matched)> RunSessionAsync(SessionResponse session, IReadOnlyList<byte[]> records, CancellationToken ct = default)
+    {
+        session = await WaitAsync(session, s => s.Psi!.Accepted, "the pod to accept", ct);
+        var psi = session.Psi!;
+        var mode = psi.Mode == PsiModeNames.Cardinality ? PsiMode.Cardinality : PsiMode.Intersection;
+        var random = SystemRandomSource.Instance;
+        if (psi.Protocol == PsiProtocolNames.RsaBlind)
+        {
+            var key = RsaPsiPublicKey.Parse(Convert.FromBase64String(psi.PublicKey!));
+            var rsa = new RsaPsiClient(key, mode, random);
+            try
+            {
+                await UploadQueryAsync(session, records, rsa.BlindBatch, key.ModulusBytes, ct);
+                session = await WaitAsync(session, s => s.Phase == SessionPhases.Answered, "the pod's reply", ct);
+                var tags = new List<byte>(records.Count * 32);
+                var first = 0;
+                await ReadAsync(session, PsiPayloads.Reply, key.ModulusBytes, "reply", batch =>
+                {
+                    tags.AddRange(mode == PsiMode.Intersection ? rsa.UnblindBatch(first, batch) : rsa.UnblindShuffledBatch(batch));
+                    first += batch.Length / key.ModulusBytes;
+                }, ct);
+                return await MatchAsync(session, [.. tags], mode, ct);
+            }
+            finally
+            {
+                rsa.Wipe();
+            }
+        }
+
+        using var ecdh = new EcdhPsiClient(mode, random);
+        await UploadQueryAsync(session, records, ecdh.BlindBatch, Ristretto255.Size, ct);
+        if (psi.CountedByPod)
+        {
+            // The pod counts: raise its set to our secret, sort (shuffle) and hand it back; the pod reports the count or declines.
+            session = await WaitAsync(session, s => s.Psi!.PodSetSize is not null, "the pod's set", ct);
+            using var spool = new SortedSpool(Ristretto255.Size);
+            using (var span = SmpcClient.StartSessionActivity("psi.double_blind", session))
+            {
+                await ReadAsync(session, PsiPayloads.PodSet, Ristretto255.Size, "pod-set", batch => spool.Add(ecdh.RaiseBatch(batch)), ct);
+                span?.SetTag("smpc.psi.elements", spool.Added);
+            }
+
+            await client.UploadPsiSetAsync(tenant, session.Id, PsiPayloads.DoubleBlinded, stream => spool.WriteSortedAsync(stream, ct), spool.Added * Ristretto255.Size, ct);
+            session = await WaitAsync(session, s => s.Phase == SessionPhases.Answered, "the pod's count", ct);
+            return (session.Psi!.PodCount!.Value, null);
+        }
+
+        session = await WaitAsync(session, s => s.Phase == SessionPhases.Answered, "the pod's reply", ct);
+        if (mode == PsiMode.Intersection)
+        {
+            var tags = new List<byte>(records.Count * 32);
+            using (var span = SmpcClient.StartSessionActivity("psi.unblind", session))
+            {
+                await ReadAsync(session, PsiPayloads.Reply, Ristretto255.Size, "reply", batch => tags.AddRange(ecdh.UnblindBatch(batch)), ct);
+                span?.SetTag("smpc.psi.elements", tags.Count / 32);
+            }
+
+            return await MatchAsync(session, [.. tags], mode, ct);
+        }
+
+        // Cardinality counted here: the replies H(x)^ab arrive sorted; raise the pod's set to a and count the replies found in it.
+        var replies = new List<byte>(records.Count * 32);
+        await ReadAsync(session, PsiPayloads.Reply, Ristretto255.Size, "reply", batch => replies.AddRange(batch), ct);
+        var counter = new ElementCounter([.. replies]);
+        using (var span = SmpcClient.StartSessionActivity("psi.intersect", session))
+        {
+            await ReadAsync(session, PsiPayloads.PodSet, Ristretto255.Size, "pod-set", batch => counter.Feed(ecdh.RaiseBatch(batch)), ct);
+            span?.SetTag("smpc.psi.elements", counter.Seen);
+        }
+
+        return (counter.Count, null);
+    }
+
+    private async Task UploadQueryAsync(SessionResponse session, IReadOnlyList<byte[]> records, Func<IReadOnlyList<byte[]>, byte[]> blind, int elementBytes, CancellationToken ct)
+    {
+        if (records.Count == 0) return; // an empty query is stored with the acceptance
+        using var span = SmpcClient.StartSessionActivity("psi.blind", session);
+        var watch = Stopwatch.StartNew();
+        await client.UploadPsiSetAsync(tenant, session.Id, PsiPayloads.Query, async stream =>
+        {
+            for (var start = 0; start < records.Count; start += BatchElements)
+            {
+                var batch = records.Skip(start).Take(BatchElements).ToList();
+                await stream.WriteAsync(blind(batch), ct);
+                Progress?.Report(new PsiProgress("blind", start + batch.Count, records.Count));
+            }
+        }, (long)records.Count * elementBytes, ct);
+        span?.SetTag("smpc.psi.elements", records.Count);
+        span?.SetTag("smpc.psi.elements_per_second", Math.Round(records.Count / Math.Max(watch.Elapsed.TotalSeconds, 1e-6)));
+    }
+
+    private async Task<(long, int[]?)> MatchAsync(SessionResponse session, byte[] tags, PsiMode mode, CancellationToken ct)
+    {
+        using var span = SmpcClient.StartSessionActivity("psi.intersect", session);
+        var matcher = new SortedSetMatcher(tags);
+        await ReadAsync(session, PsiPayloads.PodSet, PsiTag.Size, "pod-set", batch => matcher.Feed(batch), ct);
+        var matched = matcher.MatchedIndices();
+        span?.SetTag("smpc.psi.elements", matcher.Seen);
+        return (matched.Length, mode == PsiMode.Intersection ? matched : null);
+    }
+
+    private async Task ReadAsync(SessionResponse session, string set, int elementBytes, string step, Action<byte[]> onBatch, CancellationToken ct)
+    {
+        var total = set == PsiPayloads.PodSet ? session.Psi!.PodSetSize : session.Psi!.ModellerSetSize;
+        long done = 0;
+        await client.ReadPsiSetAsync(tenant, session.Id, set, elementBytes, BatchElements * 4, batch =>
+        {
+            onBatch(batch);
+            done += batch.Length / elementBytes;
+            Progress?.Report(new PsiProgress(step, done, total));
+            return Task.CompletedTask;
+        }, ct);
+    }
+
+    private async Task<SessionResponse> WaitAsync(SessionResponse session, Func<SessionResponse, bool> done, string what, CancellationToken ct)
+    {
+        while (true)
+        {
+            if (session.Phase == SessionPhases.Failed) throw new PsiFailedException(session, session.Psi?.FailureReason ?? "The session failed.");
+            if (done(session)) return session;
+            Progress?.Report(new PsiProgress($"waiting for {what}", 0, null));
+            session = await Transient.RetryAsync(() => client.WaitForSessionChangeAsync(tenant, session.Id, session.Version, 20, ct), ct);
+        }
+    }
+
+    private static async Task WriteRowsAsync(RecordSourceConfig source, string baseDirectory, IReadOnlyList<string> header, IReadOnlyList<long> matchedRows, string outputPath, CancellationToken ct)
+    {
+        var wanted = new HashSet<long>(matchedRows);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(outputPath));
+        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+        await using var reader = await RecordSources.OpenAsync(source, baseDirectory, ct);
+        await using var writer = new CsvRowWriter(outputPath, header);
+        long row = 0;
+        await foreach (var values in reader.ReadRowsAsync(ct))
+        {
+            if (wanted.Contains(row++)) writer.WriteRow(values);
+        }
+    }
+}
