@@ -159,16 +159,7 @@ public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcCl
         }
         catch (Exception ex)
         {
-            log($"session {session.Id}: stopped: {ex.Message}");
-            try
-            {
-                // Tell the modeller instead of leaving it waiting for the deadline (best effort: the session may have ended).
-                if (ex is not Smpc.Client.Psi.PsiFailedException) await client.DeclinePsiAsync(config.Tenant, session.Id, $"the pod could not continue: {ex.GetType().Name}", ct);
-            }
-            catch (Exception inner) when (inner is SmpcApiException or HttpRequestException)
-            {
-            }
-
+            log($"session {session.Id}: stopped: {ex.Message}"); // the runner has declined the session already
             MarkFinished(finished, session.Id);
         }
         finally

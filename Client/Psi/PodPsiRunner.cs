@@ -26,8 +26,32 @@ public sealed class PodPsiRunner(SmpcClient client, string tenant, string podId,
     private string StateDirectory => stateDirectory;
     private static readonly SemaphoreSlim UsageLock = new(1, 1);
 
-    /// <summary>Runs the session to the pod's end of it; returns the session as the pod left it.</summary>
+    /// <summary>
+    /// Runs the session to the pod's end of it; returns the session as the pod left it. If the pod cannot go on, it declines
+    /// (naming only the kind of failure) so the modeller is not left waiting for the deadline, and rethrows.
+    /// </summary>
     public async Task<SessionResponse> RunAsync(SessionResponse session, CancellationToken ct)
+    {
+        try
+        {
+            return await RunCoreAsync(session, ct);
+        }
+        catch (Exception ex) when (ex is not PsiFailedException && !ct.IsCancellationRequested)
+        {
+            try
+            {
+                await client.DeclinePsiAsync(tenant, session.Id, $"the pod could not continue ({ex.GetType().Name})", ct);
+            }
+            catch (Exception inner) when (inner is SmpcApiException or HttpRequestException)
+            {
+                // The session may have ended already; the original failure is what matters.
+            }
+
+            throw;
+        }
+    }
+
+    private async Task<SessionResponse> RunCoreAsync(SessionResponse session, CancellationToken ct)
     {
         var psi = session.Psi ?? throw new InvalidOperationException("Not a PSI session.");
         if (session.Phase != SessionPhases.AwaitingPod)
@@ -69,7 +93,7 @@ public sealed class PodPsiRunner(SmpcClient client, string tenant, string podId,
         else
         {
             // Cardinality: the answers sorted, which to the modeller is a random order.
-            using var spool = new SortedSpool(server.ElementBytes);
+            using var spool = new SortedSpool(server.ElementBytes, unique: false);
             await client.ReadPsiSetAsync(tenant, session.Id, PsiPayloads.Query, server.ElementBytes, BatchElements, batch =>
             {
                 spool.Add(responder.Respond(batch));

@@ -3,10 +3,11 @@ using Smpc.Protocols.PrivateSetIntersection;
 namespace Smpc.Client.Psi;
 
 /// <summary>
-/// Collects fixed-size elements and hands them back sorted and de-duplicated (PSI's "sorted is shuffled" order), in bounded
-/// memory: sorted runs of at most <c>runBytes</c> go to a temporary file and are merged on the way out.
+/// Collects fixed-size elements and hands them back sorted (PSI's "sorted is shuffled" order), de-duplicated when
+/// <c>unique</c> (a set) or all of them (replies, one per query element), in bounded memory: sorted runs of at most
+/// <c>runBytes</c> go to a temporary file and are merged on the way out.
 /// </summary>
-public sealed class SortedSpool(int elementBytes, int runBytes = 32 << 20) : IDisposable
+public sealed class SortedSpool(int elementBytes, bool unique = true, int runBytes = 32 << 20) : IDisposable
 {
     private readonly int _runElements = Math.Max(1, runBytes / elementBytes);
     private readonly List<(long Offset, long Count)> _runs = [];
@@ -39,7 +40,7 @@ public sealed class SortedSpool(int elementBytes, int runBytes = 32 << 20) : IDi
         if (_file is null)
         {
             // Everything fit in one run: no file.
-            var sorted = PsiElements.SortUnique(_current[.._filled], elementBytes);
+            var sorted = Sort(_current[.._filled]);
             await destination.WriteAsync(sorted, ct);
             return sorted.Length / elementBytes;
         }
@@ -57,7 +58,7 @@ public sealed class SortedSpool(int elementBytes, int runBytes = 32 << 20) : IDi
             byte[]? last = null;
             while (queue.TryDequeue(out var reader, out var element))
             {
-                if (last is null || !last.AsSpan().SequenceEqual(element))
+                if (!unique || last is null || !last.AsSpan().SequenceEqual(element))
                 {
                     element.CopyTo(output, used);
                     used += elementBytes;
@@ -82,7 +83,7 @@ public sealed class SortedSpool(int elementBytes, int runBytes = 32 << 20) : IDi
         }
     }
 
-    /// <summary>Counts the distinct elements (sorting and merging, without writing anything out).</summary>
+    /// <summary>Counts what <see cref="WriteSortedAsync"/> would write (sorting and merging, without writing anything out).</summary>
     public async Task<long> CountDistinctAsync(CancellationToken ct = default) => await WriteSortedAsync(Stream.Null, ct);
 
     public void Dispose()
@@ -95,7 +96,7 @@ public sealed class SortedSpool(int elementBytes, int runBytes = 32 << 20) : IDi
 
     private void FlushRun()
     {
-        var sorted = PsiElements.SortUnique(_current[.._filled], elementBytes);
+        var sorted = Sort(_current[.._filled]);
         _file ??= new FileStream(Path.Combine(Path.GetTempPath(), $"smpc-spool-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 1 << 16, FileOptions.DeleteOnClose);
         _file.Seek(0, SeekOrigin.End);
         _runs.Add((_file.Position, sorted.Length / elementBytes));
@@ -103,6 +104,8 @@ public sealed class SortedSpool(int elementBytes, int runBytes = 32 << 20) : IDi
         _file.Flush();
         _filled = 0;
     }
+
+    private byte[] Sort(byte[] flat) => PsiElements.SortUnique(flat, elementBytes, unique);
 
     /// <summary>Reads one sorted run back through its own handle.</summary>
     private sealed class RunReader : IDisposable

@@ -71,7 +71,10 @@ public static class PsiElements
     /// under a key the receiver does not hold, so their sorted order is a uniformly random order to the receiver: sorting
     /// both shuffles and de-duplicates, and lets the receiver merge-join in constant memory.
     /// </summary>
-    public static byte[] SortUnique(byte[] flat, int elementSize)
+    public static byte[] SortUnique(byte[] flat, int elementSize) => SortUnique(flat, elementSize, unique: true);
+
+    /// <summary>Sorts the flat elements ascending, dropping duplicates only when <paramref name="unique"/>.</summary>
+    public static byte[] SortUnique(byte[] flat, int elementSize, bool unique)
     {
         ArgumentNullException.ThrowIfNull(flat);
         CheckFlat(flat.Length, elementSize);
@@ -88,7 +91,7 @@ public static class PsiElements
         foreach (var i in order)
         {
             var element = flat.AsSpan(i * elementSize, elementSize);
-            if (written > 0 && output.AsSpan((written - 1) * elementSize, elementSize).SequenceEqual(element))
+            if (unique && written > 0 && output.AsSpan((written - 1) * elementSize, elementSize).SequenceEqual(element))
             {
                 continue;
             }

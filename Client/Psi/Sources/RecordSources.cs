@@ -13,53 +13,13 @@ public static partial class RecordSources
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(baseDirectory);
-        switch (config.Kind?.Trim().ToLowerInvariant())
+        return await (config.Kind?.Trim().ToLowerInvariant() switch
         {
-            case "csv":
-            {
-                Refuse(config.Table is not null || config.Query is not null, "a csv source takes a path, not a table or query");
-                Refuse(config.ConnectionString is not null || config.ConnectionStringEnvironmentVariable is not null, "a csv source takes a path, not a connection string");
-                var path = RequirePath(config, "csv");
-                return await CsvRecordSource.OpenAsync(Path.GetFullPath(path, baseDirectory), path, Delimiter(config.Delimiter), cancellationToken).ConfigureAwait(false);
-            }
-
-            case "sqlite":
-            {
-                Refuse(config.ConnectionString is not null || config.ConnectionStringEnvironmentVariable is not null, "a sqlite source takes the database file as path, not a connection string");
-                var path = RequirePath(config, "sqlite");
-                var fullPath = Path.GetFullPath(path, baseDirectory);
-                var (sql, what) = Command(config, "sqlite");
-                if (!File.Exists(fullPath)) throw new InvalidDataException($"sqlite {what} in {path}: the database file '{fullPath}' does not exist.");
-
-                // Pooling off: a pooled connection would keep the file open after the source is disposed.
-                var connectionString = new SqliteConnectionStringBuilder { DataSource = fullPath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
-                return await DbRecordSource.OpenAsync(new SqliteConnection(connectionString), sql, $"sqlite {what} in {path}", readOnlyTransaction: false, cancellationToken).ConfigureAwait(false);
-            }
-
-            case "postgres" or "postgresql":
-            {
-                Refuse(config.Path is not null, "a postgres source takes a connection string, not a path");
-                var (sql, what) = Command(config, "postgres");
-                NpgsqlConnectionStringBuilder builder;
-                try
-                {
-                    builder = new NpgsqlConnectionStringBuilder(PostgresConnectionString(config));
-                }
-                catch (ArgumentException e)
-                {
-                    // The message names the bad keyword, never the connection string.
-                    throw new InvalidDataException($"postgres {what}: the connection string is not valid: {e.Message}", e);
-                }
-
-                // One connection per source, closed on disposal (a pool would keep it open).
-                builder.Pooling = false;
-                var description = $"postgres {what} (database {builder.Database ?? builder.Username} on {builder.Host ?? "localhost"})";
-                return await DbRecordSource.OpenAsync(new NpgsqlConnection(builder.ConnectionString), sql, description, readOnlyTransaction: true, cancellationToken).ConfigureAwait(false);
-            }
-
-            default:
-                throw new InvalidDataException($"Unknown record source kind '{config.Kind}' (use csv, sqlite or postgres).");
-        }
+            "csv" => OpenCsvAsync(config, baseDirectory, cancellationToken),
+            "sqlite" => OpenSqliteAsync(config, baseDirectory, cancellationToken),
+            "postgres" or "postgresql" => OpenPostgresAsync(config, cancellationToken),
+            _ => throw new InvalidDataException($"Unknown record source kind '{config.Kind}' (use csv, sqlite or postgres)."),
+        }).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -88,6 +48,48 @@ public static partial class RecordSources
         }
 
         return indices;
+    }
+
+    private static Task<IRecordSource> OpenCsvAsync(RecordSourceConfig config, string baseDirectory, CancellationToken cancellationToken)
+    {
+        Refuse(config.Table is not null || config.Query is not null, "a csv source takes a path, not a table or query");
+        Refuse(config.ConnectionString is not null || config.ConnectionStringEnvironmentVariable is not null, "a csv source takes a path, not a connection string");
+        var path = RequirePath(config, "csv");
+        return CsvRecordSource.OpenAsync(Path.GetFullPath(path, baseDirectory), path, Delimiter(config.Delimiter), cancellationToken);
+    }
+
+    private static Task<IRecordSource> OpenSqliteAsync(RecordSourceConfig config, string baseDirectory, CancellationToken cancellationToken)
+    {
+        Refuse(config.ConnectionString is not null || config.ConnectionStringEnvironmentVariable is not null, "a sqlite source takes the database file as path, not a connection string");
+        var path = RequirePath(config, "sqlite");
+        var fullPath = Path.GetFullPath(path, baseDirectory);
+        var (sql, what) = Command(config, "sqlite");
+        if (!File.Exists(fullPath)) throw new InvalidDataException($"sqlite {what} in {path}: the database file '{fullPath}' does not exist.");
+
+        // Pooling off: a pooled connection would keep the file open after the source is disposed.
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = fullPath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
+        return DbRecordSource.OpenAsync(new SqliteConnection(connectionString), sql, $"sqlite {what} in {path}", readOnlyTransaction: false, cancellationToken);
+    }
+
+    private static Task<IRecordSource> OpenPostgresAsync(RecordSourceConfig config, CancellationToken cancellationToken)
+    {
+        Refuse(config.Path is not null, "a postgres source takes a connection string, not a path");
+        var (sql, what) = Command(config, "postgres");
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(PostgresConnectionString(config));
+        }
+        catch (ArgumentException e)
+        {
+            // The message names the bad keyword, never the connection string.
+            throw new InvalidDataException($"postgres {what}: the connection string is not valid: {e.Message}", e);
+        }
+
+        // One connection per source, closed on disposal (a pool would keep it open).
+        builder.Pooling = false;
+        var description = $"postgres {what} (database {builder.Database ?? builder.Username} on {builder.Host ?? "localhost"})";
+        return DbRecordSource.OpenAsync(new NpgsqlConnection(builder.ConnectionString), sql, description, readOnlyTransaction: true, cancellationToken);
     }
 
     private static int[] Matches(IReadOnlyList<string> available, string name, StringComparison comparison) =>
