@@ -46,6 +46,7 @@ public static class SmpcCommands
         root.Subcommands.Add(ModellerCommands());
         root.Subcommands.Add(SessionCommands());
         root.Subcommands.Add(Commands.AggregateCommand.Build(Tenant, RunAsync));
+        root.Subcommands.Add(Commands.PsiCommand.Build(Tenant, RunAsync));
         root.Subcommands.Add(Commands.DemoCommand.Build());
         root.Subcommands.Add(PayloadCommands());
         return root;

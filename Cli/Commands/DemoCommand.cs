@@ -3,6 +3,8 @@ using System.Globalization;
 using Smpc.ApiGateway.Auth;
 using Smpc.Client;
 using Smpc.Client.Contracts;
+using Smpc.Client.Psi;
+using Smpc.Client.Psi.Sources;
 using Smpc.Client.SecureAggregation;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Randomness;
@@ -22,7 +24,7 @@ public static class DemoCommand
     {
         var server = new Option<string?>("--server") { Description = "Use this running service instead of starting one (needs --operator-key)" };
         var operatorKey = new Option<string?>("--operator-key") { Description = "The operator key of --server" };
-        var command = new Command("demo", "Runs the millionaires' average and a model-parameter average end to end, printing every step.") { server, operatorKey };
+        var command = new Command("demo", "Runs the millionaires' average, a model-parameter average and a customer-overlap PSI end to end, printing every step.") { server, operatorKey };
         command.SetAction(async (r, ct) =>
         {
             var url = r.GetValue(server);
@@ -99,6 +101,61 @@ public static class DemoCommand
         await RunScenarioAsync(modeller, podClients, identities, tenant, "model-round-1", pods, parameters,
             new AggregationRequest([new AggregationFieldRequest("theta", 6, -10, 10)], "mean", "", "theta", PhaseTimeoutSeconds: 60), ct);
         AnsiConsole.MarkupLine("[green]done:[/] the service stored only signed public keys, sealed envelopes, masked vectors and their masked sum.");
+
+        AnsiConsole.Write(new Rule("[yellow]Customer overlap (private set intersection)[/]"));
+        await RunOverlapAsync(modeller, podClients["bob-bank"], tenant, ct);
+    }
+
+    /// <summary>
+    /// Two customer lists with planted matches that differ in case, spacing, accents and phone formatting: the analyst learns
+    /// which of its customers bob-bank also has (ecdh), then only how many (rsa-blind cardinality); bob-bank learns nothing.
+    /// </summary>
+    private static async Task RunOverlapAsync(SmpcClient modeller, SmpcClient pod, string tenant, CancellationToken ct)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "smpc-demo-psi-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var planted = CustomerListGenerator.Write(Path.Combine(folder, "analyst.csv"), Path.Combine(folder, "bob-bank.csv"), 2_000, 20_000, 150);
+            Step($"analyst.csv: 2,000 customers; bob-bank.csv: 20,000 customers; {planted.Count} people are in both, spelt differently");
+            var sources = new Dictionary<string, RecordSourceConfig> { ["customers"] = new() { Kind = "csv", Path = "bob-bank.csv" } };
+            var mine = CustomerListGenerator.ModellerColumns.Skip(1).Zip(["text", "email", "phone"], (n, k) => new PsiColumnRequest(n, k, k == "phone" ? "44" : null)).ToList();
+            var theirs = CustomerListGenerator.PodColumns.Skip(1).Take(3).Zip(["text", "email", "phone"], (n, k) => new PsiColumnRequest(n, k, k == "phone" ? "44" : null)).ToList();
+            foreach (var (session, protocol, mode) in new[] { ("overlap", PsiProtocolNames.Ecdh, PsiModeNames.Intersection), ("overlap-count", PsiProtocolNames.RsaBlind, PsiModeNames.Cardinality) })
+            {
+                var runner = new PodPsiRunner(pod, tenant, "bob-bank", sources, new PodPsiPolicy(), folder, Path.Combine(folder, "bob-state"), m => Step("bob-bank agent: " + m));
+                var serving = ServePsiAsync(runner, pod, tenant, session, ct);
+                var spec = new PsiRequest(mode, mine, theirs, "customers", 0, protocol, protocol == PsiProtocolNames.RsaBlind ? 2048 : null, 300);
+                var output = mode == PsiModeNames.Intersection ? Path.Combine(folder, "matches.csv") : null;
+                var outcome = await PsiCommand.RunAsync(modeller, tenant, session, "analyst", "bob-bank", spec,
+                    new RecordSourceConfig { Kind = "csv", Path = "analyst.csv" }, folder, output, reportCount: true, ct);
+                await serving;
+                PsiCommand.Print(outcome);
+                if (output is not null)
+                {
+                    var rows = File.ReadLines(output).Skip(1).Take(3).ToList();
+                    Step("first matching rows (the analyst's own, unchanged): " + string.Join(" | ", rows));
+                    var found = File.ReadLines(output).Skip(1).Select(l => l.Split(',')[0]).Order(StringComparer.Ordinal).ToList();
+                    Step(found.SequenceEqual(planted) ? "every planted match found, nothing else" : "[red]the matches differ from the planted ones[/]");
+                }
+            }
+        }
+        finally
+        {
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task ServePsiAsync(PodPsiRunner runner, SmpcClient pod, string tenant, string session, CancellationToken ct)
+    {
+        while (true)
+        {
+            var sessions = await pod.ListPodSessionsAsync(tenant, "bob-bank", ct);
+            if (sessions.Contains(session)) break;
+            await pod.WaitForPodSessionsAsync(tenant, "bob-bank", sessions.LastOrDefault() ?? "-", 5, ct);
+        }
+
+        await runner.RunAsync(await pod.GetSessionAsync(tenant, session, ct), ct);
     }
 
     private static async Task RunScenarioAsync(
