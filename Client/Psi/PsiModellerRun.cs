@@ -88,11 +88,15 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
                 session = await WaitAsync(session, s => s.Phase == SessionPhases.Answered, "the pod's reply", ct);
                 var tags = new List<byte>(records.Count * 32);
                 var first = 0;
-                await ReadAsync(session, PsiPayloads.Reply, key.ModulusBytes, "reply", batch =>
+                using (var span = SmpcClient.StartSessionActivity("psi.unblind", session))
                 {
-                    tags.AddRange(mode == PsiMode.Intersection ? rsa.UnblindBatch(first, batch) : rsa.UnblindShuffledBatch(batch));
-                    first += batch.Length / key.ModulusBytes;
-                }, ct);
+                    await ReadAsync(session, PsiPayloads.Reply, key.ModulusBytes, "reply", batch =>
+                    {
+                        tags.AddRange(mode == PsiMode.Intersection ? rsa.UnblindBatch(first, batch) : rsa.UnblindShuffledBatch(batch));
+                        first += batch.Length / key.ModulusBytes;
+                    }, ct);
+                    span?.SetTag("smpc.psi.elements", first);
+                }
                 return await MatchAsync(session, [.. tags], mode, ct);
             }
             finally

@@ -410,10 +410,10 @@ public sealed partial class SessionGrain
         _ => "double-blinded set",
     };
 
+    /// <summary>A PSI step's span: a child of the session's trace (linked to the request that triggered it), like every party's spans.</summary>
     private System.Diagnostics.Activity? PsiSpan(string name)
     {
-        var activity = SmpcTelemetry.Grains.StartActivity(name);
-        activity?.SetTag(SmpcTelemetry.SessionAttribute, Key.Id);
+        var activity = SessionSpan(name);
         activity?.SetTag("smpc.psi.protocol", state.State.Psi?.Spec?.Protocol);
         return activity;
     }

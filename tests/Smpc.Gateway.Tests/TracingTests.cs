@@ -12,12 +12,14 @@ public sealed class TracingTests(EmbeddedService service)
         var tenant = "tr-" + Guid.NewGuid().ToString("N")[..8];
         await service.Operator.CreateTenantAsync(new CreateTenantRequest(tenant, "Traced"));
 
-        // The HTTP server span ends last; wait for it rather than sleeping.
+        // The HTTP server span ends last; wait for it rather than sleeping. Other tests create tenants too: find this
+        // tenant's grain span first, then the HTTP span of the same trace.
         Activity? http = null;
         for (var i = 0; i < 100 && http is null; i++)
         {
-            http = service.SnapshotSpans().FirstOrDefault(a =>
-                a.Source.Name == "Microsoft.AspNetCore" && a.Kind == ActivityKind.Server && a.GetTagItem("http.route") is "/v1/tenants/");
+            var mine = service.SnapshotSpans().FirstOrDefault(a => a.OperationName == "tenant.create" && (a.GetTagItem("smpc.tenant") as string) == tenant);
+            http = mine is null ? null : service.SnapshotSpans().FirstOrDefault(a =>
+                a.TraceId == mine.TraceId && a.Source.Name == "Microsoft.AspNetCore" && a.Kind == ActivityKind.Server && a.GetTagItem("http.route") is "/v1/tenants/");
             if (http is null) await Task.Delay(20);
         }
 
