@@ -17,7 +17,16 @@ internal static partial class OpenSslRawRsa
 
     public static bool IsAvailable => Available.Value;
 
-    public static IRawRsaWorker CreateWorker(SafeEvpPKeyHandle key, int modulusBytes) => new Worker(key, modulusBytes);
+    public static IRawRsaWorker CreateWorker(SafeEvpPKeyHandle key, int modulusBytes) => new Worker(key, modulusBytes, publicOperation: false);
+
+    /// <summary>A worker for the public operation m^e mod n (EVP_PKEY_encrypt, RSA_NO_PADDING): the modeller's blinding and verification.</summary>
+    public static IRawRsaWorker CreatePublicWorker(SafeEvpPKeyHandle key, int modulusBytes) => new Worker(key, modulusBytes, publicOperation: true);
+
+    [LibraryImport(LibCrypto)]
+    private static partial int EVP_PKEY_encrypt_init(nint ctx);
+
+    [LibraryImport(LibCrypto)]
+    private static unsafe partial int EVP_PKEY_encrypt(nint ctx, byte* output, ref nuint outputLength, byte* input, nuint inputLength);
 
     [LibraryImport(LibCrypto)]
     private static partial nint EVP_PKEY_CTX_new(SafeEvpPKeyHandle pkey, nint engine);
@@ -50,14 +59,17 @@ internal static partial class OpenSslRawRsa
     {
         private readonly SafeEvpPKeyHandle key;
         private readonly int modulusBytes;
+        private readonly bool publicOperation;
         private nint context;
 
-        public Worker(SafeEvpPKeyHandle key, int modulusBytes)
+        public Worker(SafeEvpPKeyHandle key, int modulusBytes, bool publicOperation)
         {
             this.key = key;
             this.modulusBytes = modulusBytes;
+            this.publicOperation = publicOperation;
             context = EVP_PKEY_CTX_new(key, 0);
-            if (context == 0 || EVP_PKEY_decrypt_init(context) <= 0 || EVP_PKEY_CTX_set_rsa_padding(context, RsaNoPadding) <= 0)
+            if (context == 0 || (publicOperation ? EVP_PKEY_encrypt_init(context) : EVP_PKEY_decrypt_init(context)) <= 0
+                || EVP_PKEY_CTX_set_rsa_padding(context, RsaNoPadding) <= 0)
             {
                 Dispose();
                 throw new ProtocolException(ProtocolError.NativeLibraryUnavailable, "OpenSSL refused to set up a raw RSA context");
@@ -75,7 +87,10 @@ internal static partial class OpenSslRawRsa
             fixed (byte* i = input)
             fixed (byte* o = output)
             {
-                if (EVP_PKEY_decrypt(context, o, ref length, i, (nuint)input.Length) <= 0 || length != (nuint)modulusBytes)
+                var done = publicOperation
+                    ? EVP_PKEY_encrypt(context, o, ref length, i, (nuint)input.Length)
+                    : EVP_PKEY_decrypt(context, o, ref length, i, (nuint)input.Length);
+                if (done <= 0 || length != (nuint)modulusBytes)
                 {
                     throw new CryptographicCheckException(ProtocolError.InvalidElement, "OpenSSL raw RSA operation failed (input not below n?)");
                 }

@@ -74,11 +74,20 @@ public static class PsiHarness
         var theirs = CustomerListGenerator.PodColumns.Skip(1).Take(3).Zip(columnKinds, (n, k) => new PsiColumnRequest(n, k, k == "phone" ? "44" : null)).ToList();
         var spec = new PsiRequest(PsiModeNames.Intersection, mine, theirs, "customers", 0, protocol, protocol == PsiProtocolNames.RsaBlind ? 2048 : null, 3600);
         var watch = Stopwatch.StartNew();
-        var outcome = await new PsiModellerRun(modeller, "bench", "m").RunAsync("bench-1", "pod", spec,
+        var steps = new Dictionary<string, (double First, double Last)>();
+        var progress = new SyncProgress(p =>
+        {
+            var step = p.Step.StartsWith("waiting", StringComparison.Ordinal) ? "waiting" : p.Step;
+            var now = watch.Elapsed.TotalSeconds;
+            steps[step] = steps.TryGetValue(step, out var t) ? (t.First, now) : (now, now);
+        });
+        var outcome = await new PsiModellerRun(modeller, "bench", "m") { Progress = progress }.RunAsync("bench-1", "pod", spec,
             new RecordSourceConfig { Kind = "csv", Path = "modeller.csv" }, work, Path.Combine(work, "matches.csv"));
         var total = watch.Elapsed.TotalSeconds;
+        Console.WriteLine("modeller steps (first..last progress report, s): " + string.Join(", ", steps.Select(s => $"{s.Key} {s.Value.First:F1}..{s.Value.Last:F1}")));
         var found = File.ReadLines(Path.Combine(work, "matches.csv")).Skip(1).Select(l => l.Split(',')[0]).Order(StringComparer.Ordinal);
         var correct = found.SequenceEqual(planted);
+        var agentLog = agent.Output;
         var peaks = $"silo+gateway {silo.PeakResidentBytes() >> 20} MiB, pod agent {agent.PeakResidentBytes() >> 20} MiB, modeller (this process) {PeakRss() >> 20} MiB";
         await agent.KillAsync();
         await silo.KillAsync();
@@ -89,6 +98,8 @@ public static class PsiHarness
         Console.WriteLine($"crypto-only bound: {bound.Seconds:F1} s ({bound.What})");
         Console.WriteLine($"ratio end-to-end / crypto-only: {total / bound.Seconds:F2} (goal <= 1.5)");
         Console.WriteLine($"peak RSS: {peaks}");
+        foreach (var line in agentLog.Split('\n').Where(l => l.Contains("encoded", StringComparison.Ordinal) || l.Contains("answered", StringComparison.Ordinal)))
+            Console.WriteLine($"pod agent: {line.Trim()}");
         try { Directory.Delete(work, recursive: true); } catch (IOException) { }
         return correct ? 0 : 1;
     }
@@ -124,6 +135,16 @@ public static class PsiHarness
         var numbers = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(t => double.TryParse(t.TrimEnd('s'), NumberStyles.Float, CultureInfo.InvariantCulture, out _)).ToArray();
         var signPerSecond = double.Parse(numbers[^2], CultureInfo.InvariantCulture);
         return (signatures / signPerSecond, $"{signatures:N0} signatures at openssl speed -multi {Environment.ProcessorCount} rsa2048 = {signPerSecond:N0} sign/s");
+    }
+
+    private sealed class SyncProgress(Action<PsiProgress> report) : IProgress<PsiProgress>
+    {
+        private readonly Lock _gate = new();
+
+        public void Report(PsiProgress value)
+        {
+            lock (_gate) report(value);
+        }
     }
 
     private static long PeakRss()
