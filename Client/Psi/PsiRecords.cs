@@ -20,18 +20,9 @@ public sealed class PsiReadStats
 /// <summary>Streams a record source as encoded PSI records (the shared canonical encoder), batch by batch.</summary>
 public static class PsiRecords
 {
-    private static readonly Dictionary<string, ColumnKind> Kinds = new(StringComparer.Ordinal)
-    {
-        ["text"] = ColumnKind.Text,
-        ["case-sensitive-text"] = ColumnKind.CaseSensitiveText,
-        ["email"] = ColumnKind.Email,
-        ["phone"] = ColumnKind.Phone,
-        ["integer"] = ColumnKind.Integer,
-    };
-
     /// <summary>The encoder for these columns.</summary>
     public static RecordEncoder Encoder(IReadOnlyList<PsiColumnRequest> columns) =>
-        new([.. columns.Select(c => new ColumnSpec(c.Name, Kinds.TryGetValue(c.Kind, out var k) ? k : throw new InvalidDataException($"Column '{c.Name}': unknown kind '{c.Kind}'."), c.CountryCode))]);
+        new([.. columns.Select(c => new ColumnSpec(c.Name, ColumnKindNames.All.TryGetValue(c.Kind, out var k) ? k : throw new InvalidDataException($"Column '{c.Name}': unknown kind '{c.Kind}'."), c.CountryCode))]);
 
     /// <summary>Reads <paramref name="source"/>, encoding the named columns; rows whose key columns are all blank or cannot be canonicalised are skipped and counted.</summary>
     public static async IAsyncEnumerable<PsiRecordBatch> ReadAsync(

@@ -12,6 +12,7 @@ public sealed class SortedSpool(int elementBytes, bool unique = true, int runByt
     private readonly int _runElements = Math.Max(1, runBytes / elementBytes);
     private readonly List<(long Offset, long Count)> _runs = [];
     private byte[] _current = [];
+    private byte[]? _sorted;
     private int _filled;
     private FileStream? _file;
 
@@ -30,6 +31,7 @@ public sealed class SortedSpool(int elementBytes, bool unique = true, int runByt
             _filled += take;
             flat = flat[take..];
             Added += take / elementBytes;
+            _sorted = null;
             if (_filled == _current.Length) FlushRun();
         }
     }
@@ -39,8 +41,8 @@ public sealed class SortedSpool(int elementBytes, bool unique = true, int runByt
     {
         if (_file is null)
         {
-            // Everything fit in one run: no file.
-            var sorted = Sort(_current[.._filled]);
+            // Everything fit in one run: no file; sorted once, however often it is written.
+            var sorted = _sorted ??= Sort(_current[.._filled]);
             await destination.WriteAsync(sorted, ct);
             return sorted.Length / elementBytes;
         }

@@ -21,14 +21,7 @@ public sealed partial class SessionGrain
     /// <summary>The largest set either side may bring (50M elements: 1.6 GB of encoded set).</summary>
     public const long MaxPsiSetElements = 50_000_000;
 
-    private static readonly Dictionary<string, ColumnKind> ColumnKinds = new(StringComparer.Ordinal)
-    {
-        ["text"] = ColumnKind.Text,
-        ["case-sensitive-text"] = ColumnKind.CaseSensitiveText,
-        ["email"] = ColumnKind.Email,
-        ["phone"] = ColumnKind.Phone,
-        ["integer"] = ColumnKind.Integer,
-    };
+    private static IReadOnlyDictionary<string, ColumnKind> ColumnKinds => ColumnKindNames.All;
 
     private PsiState Psi => state.State.Psi ?? throw SmpcException.Invalid("This is not a PSI session.");
 

@@ -18,3 +18,17 @@ public enum ColumnKind : byte
     /// <summary>A signed 64-bit integer in canonical decimal.</summary>
     Integer = 5,
 }
+
+/// <summary>The wire names of <see cref="ColumnKind"/> (text, case-sensitive-text, email, phone, integer), shared by the service and clients.</summary>
+public static class ColumnKindNames
+{
+    /// <summary>Every wire name and its kind.</summary>
+    public static IReadOnlyDictionary<string, ColumnKind> All { get; } = new Dictionary<string, ColumnKind>(StringComparer.Ordinal)
+    {
+        ["text"] = ColumnKind.Text,
+        ["case-sensitive-text"] = ColumnKind.CaseSensitiveText,
+        ["email"] = ColumnKind.Email,
+        ["phone"] = ColumnKind.Phone,
+        ["integer"] = ColumnKind.Integer,
+    };
+}

@@ -120,4 +120,21 @@ public static class PsiElements
 
         return true;
     }
+
+    /// <summary>
+    /// Claims a key's one query of <paramref name="count"/> elements: refuses one over <paramref name="maxQuerySize"/>
+    /// (not using the key up), then flips <paramref name="answered"/> atomically so of two concurrent claims one wins.
+    /// </summary>
+    internal static void ClaimQuery(ref int answered, long count, int maxQuerySize, Func<Exception> alreadyAnswered)
+    {
+        if (count < 0 || count > maxQuerySize)
+        {
+            throw new ProtocolException(ProtocolError.PolicyRefused, $"query of {count} elements exceeds the pod's maximum of {maxQuerySize}");
+        }
+
+        if (Interlocked.Exchange(ref answered, 1) != 0)
+        {
+            throw alreadyAnswered();
+        }
+    }
 }

@@ -168,16 +168,7 @@ public sealed class RsaPsiServer : IPsiServer
     /// <inheritdoc />
     public IPsiQueryResponder BeginQuery(long count)
     {
-        if (count < 0 || count > MaxQuerySize)
-        {
-            throw new ProtocolException(ProtocolError.PolicyRefused, $"query of {count} elements exceeds the pod's maximum of {MaxQuerySize}");
-        }
-
-        if (Interlocked.Exchange(ref answered, 1) != 0)
-        {
-            throw AlreadyAnswered();
-        }
-
+        PsiElements.ClaimQuery(ref answered, count, MaxQuerySize, AlreadyAnswered);
         return new Responder(this);
     }
 
