@@ -35,7 +35,7 @@ public static class SmpcCommands
     /// <summary>Builds the root command.</summary>
     public static RootCommand Build()
     {
-        var root = new RootCommand("Smpc.Orleans: secure aggregation and private set intersection as a service.");
+        var root = new RootCommand("Smpc.Orleans: secure aggregation, federated SQL and training, and private set intersection as a service.");
         root.Options.Add(Url);
         root.Options.Add(Key);
         root.Subcommands.Add(Health());
@@ -47,6 +47,8 @@ public static class SmpcCommands
         root.Subcommands.Add(SessionCommands());
         root.Subcommands.Add(Commands.AggregateCommand.Build(Tenant, RunAsync));
         root.Subcommands.Add(Commands.PsiCommand.Build(Tenant, RunAsync));
+        root.Subcommands.Add(Commands.QueryCommand.Build(Tenant, RunAsync));
+        root.Subcommands.Add(Commands.TrainCommand.Build(Tenant, RunAsync));
         root.Subcommands.Add(Commands.DemoCommand.Build());
         root.Subcommands.Add(PayloadCommands());
         return root;

@@ -195,6 +195,52 @@ public sealed class SmpcClient(HttpClient http, string? apiKey = null)
         return total;
     }
 
+    /// <summary>Pod: publishes its signed member key for a federated session.</summary>
+    public Task<SessionResponse> PutMemberKeyAsync(string tenantId, string sessionId, string podId, MemberKeyRequest key, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Put, Federated(tenantId, sessionId, $"member-keys/{Escape(podId)}"), key, ct);
+
+    /// <summary>Modeller: the content key sealed to every pod.</summary>
+    public Task<SessionResponse> PutSealedKeysAsync(string tenantId, string sessionId, IReadOnlyDictionary<string, byte[]> boxes, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Put, Federated(tenantId, sessionId, "sealed-keys"),
+            new SealedKeysRequest(boxes.ToDictionary(b => b.Key, b => Convert.ToBase64String(b.Value))), ct);
+
+    /// <summary>Modeller: uploads a release (ciphertext) of a federated session.</summary>
+    public async Task<SessionResponse> UploadReleaseAsync(string tenantId, string sessionId, string name, byte[] release, CancellationToken ct = default)
+    {
+        using var activity = Activity.StartActivity("federated.release.upload", ActivityKind.Client);
+        using var body = new ByteArrayContent(release);
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var request = Request(HttpMethod.Put, Federated(tenantId, sessionId, $"releases/{Escape(name)}"));
+        request.Content = body;
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        return await ReadAsync<SessionResponse>(response, ct);
+    }
+
+    /// <summary>Downloads a release (ciphertext) of a federated session.</summary>
+    public async Task<byte[]> DownloadReleaseAsync(string tenantId, string sessionId, string name, CancellationToken ct = default)
+    {
+        using var activity = Activity.StartActivity("federated.release.download", ActivityKind.Client);
+        using var request = Request(HttpMethod.Get, Federated(tenantId, sessionId, $"releases/{Escape(name)}"));
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        await EnsureSuccessAsync(response, ct);
+        return await response.Content.ReadAsByteArrayAsync(ct);
+    }
+
+    /// <summary>Pod: declines a federated session; it fails with this reason.</summary>
+    public Task<SessionResponse> DeclineFederatedAsync(string tenantId, string sessionId, string reason, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, Federated(tenantId, sessionId, "decline"), new DeclineRequest(reason), ct);
+
+    /// <summary>Modeller: publishes one round's metrics.</summary>
+    public Task<SessionResponse> ReportRoundMetricsAsync(string tenantId, string sessionId, string round, IReadOnlyDictionary<string, double> values, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, Federated(tenantId, sessionId, "metrics"), new RoundMetricsRequest(round, values), ct);
+
+    /// <summary>Modeller: ends a federated session (a reason makes it fail).</summary>
+    public Task<SessionResponse> FinishFederatedAsync(string tenantId, string sessionId, string? failureReason = null, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, Federated(tenantId, sessionId, "finish"), new FinishFederatedRequest(failureReason), ct);
+
+    private static string Federated(string tenantId, string sessionId, string step) =>
+        $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}/federated/{step}";
+
     private static string Psi(string tenantId, string sessionId, string step) =>
         $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}/psi/{step}";
 

@@ -16,8 +16,8 @@ public static class PayloadsApi
 {
     public const string OctetStream = PayloadStreaming.OctetStream;
 
-    /// <summary>Names the protocol steps use (secure aggregation's masked vectors and sum, PSI's sets).</summary>
-    private static readonly string[] ReservedPrefixes = ["masked-", "psi-"];
+    /// <summary>Names the protocol steps use (secure aggregation's masked vectors and sum, PSI's sets, federated releases).</summary>
+    private static readonly string[] ReservedPrefixes = ["masked-", "psi-", "release-"];
 
     public static RouteGroupBuilder MapPayloadsApi(this RouteGroupBuilder v1)
     {

@@ -30,11 +30,21 @@ public static class SessionsApi
         {
             SessionKinds.SecureAggregation => SessionKind.SecureAggregation,
             SessionKinds.Psi => SessionKind.PrivateSetIntersection,
-            _ => throw SmpcException.Invalid($"kind must be '{SessionKinds.SecureAggregation}' or '{SessionKinds.Psi}'."),
+            SessionKinds.Query => SessionKind.FederatedQuery,
+            SessionKinds.Training => SessionKind.FederatedTraining,
+            _ => throw SmpcException.Invalid($"kind must be '{SessionKinds.SecureAggregation}', '{SessionKinds.Psi}', '{SessionKinds.Query}' or '{SessionKinds.Training}'."),
         };
         var aggregation = kind == SessionKind.SecureAggregation ? ToSpec(request.Aggregation) : null;
         var psi = kind == SessionKind.PrivateSetIntersection ? PsiApi.ToSpec(request.Psi) : null;
-        var info = await grains.GetSession(key).CreateAsync(user.ToCaller(), new CreateSession(RouteIds.BodyId(request.ModellerId, "modellerId"), kind, request.PodIds ?? [], aggregation, psi));
+        var federated = kind switch
+        {
+            SessionKind.FederatedQuery => FederatedApi.ToSpec(request.Query),
+            SessionKind.FederatedTraining => FederatedApi.ToSpec(request.Training),
+            _ => null,
+        };
+        var parent = request.Parent is null ? null : RouteIds.BodyId(request.Parent, "parent");
+        var info = await grains.GetSession(key).CreateAsync(user.ToCaller(),
+            new CreateSession(RouteIds.BodyId(request.ModellerId, "modellerId"), kind, request.PodIds ?? [], aggregation, psi, federated, parent));
         return TypedResults.Created($"/v1/tenants/{key.Tenant}/sessions/{key.Id}", ToResponse(info));
     }
 
@@ -50,8 +60,15 @@ public static class SessionsApi
 
     internal static SessionResponse ToResponse(SessionInfo s) => new(
         s.Tenant, s.Id, s.ModellerId,
-        s.Kind == SessionKind.SecureAggregation ? SessionKinds.SecureAggregation : SessionKinds.Psi,
-        s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? ToResponse(a) : null, s.TraceParent, s.Psi is { } p ? PsiApi.ToResponse(p) : null);
+        s.Kind switch
+        {
+            SessionKind.SecureAggregation => SessionKinds.SecureAggregation,
+            SessionKind.PrivateSetIntersection => SessionKinds.Psi,
+            SessionKind.FederatedQuery => SessionKinds.Query,
+            _ => SessionKinds.Training,
+        },
+        s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? ToResponse(a) : null, s.TraceParent, s.Psi is { } p ? PsiApi.ToResponse(p) : null,
+        s.Federated is { } f ? FederatedApi.ToResponse(s.Kind, f) : null, s.Parent);
 
     private static string PhaseName(SessionPhase phase) => phase switch
     {
@@ -64,6 +81,7 @@ public static class SessionsApi
         SessionPhase.AwaitingPod => SessionPhases.AwaitingPod,
         SessionPhase.Exchange => SessionPhases.Exchange,
         SessionPhase.Answered => SessionPhases.Answered,
+        SessionPhase.Running => SessionPhases.Running,
         _ => SessionPhases.Failed,
     };
 

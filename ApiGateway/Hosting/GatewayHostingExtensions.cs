@@ -53,6 +53,7 @@ public static class GatewayHostingExtensions
             .MapSessionsApi()
             .MapSecureAggregationApi()
             .MapPsiApi()
+            .MapFederatedApi()
             .MapPayloadsApi();
         return app;
     }

@@ -12,7 +12,7 @@ namespace Smpc.Client.Agent;
 /// and runs each accepted secure-aggregation session locally. Inputs and secrets stay in this process; the agent remembers
 /// finished sessions in its state directory and backs off while the service is unavailable.
 /// </summary>
-public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcClient client, Action<string> log)
+public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory, SmpcClient client, Action<string> log)
 {
     private readonly ConcurrentDictionary<string, Task> _running = new();
     private readonly string _statePath = Path.Combine(Resolve(baseDirectory, config.StateDirectory), "sessions.json");
@@ -54,6 +54,18 @@ public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcCl
                     if (session.Kind == SessionKinds.Psi)
                     {
                         _running[id] = RunPsiAsync(session, finished, ct);
+                        continue;
+                    }
+
+                    if (session.Kind is SessionKinds.Query or SessionKinds.Training)
+                    {
+                        _running[id] = RunFederatedAsync(session, identity, finished, ct);
+                        continue;
+                    }
+
+                    if (session.Parent is not null)
+                    {
+                        _running[id] = RunRoundAsync(session, identity, finished, ct);
                         continue;
                     }
 
@@ -117,6 +129,18 @@ public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcCl
 
     private async Task RunSessionAsync(SessionResponse session, double[] input, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
     {
+        try
+        {
+            await RunAggregationAsync(session, input, identity, finished, ct);
+        }
+        finally
+        {
+            _running.TryRemove(session.Id, out _);
+        }
+    }
+
+    private async Task RunAggregationAsync(SessionResponse session, double[] input, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
+    {
         var stateFile = PartyState(session.Id);
         var verb = File.Exists(stateFile.Path) ? "resuming" : "joining";
         log($"session {session.Id}: {verb} ({session.Aggregation!.Operation} of '{session.Aggregation.Input}', {input.Length} values, modeller {session.ModellerId})");
@@ -137,10 +161,6 @@ public sealed class PodAgent(PodAgentConfig config, string baseDirectory, SmpcCl
         {
             log($"session {session.Id}: stopped: {ex.Message}");
             MarkFinished(finished, session.Id);
-        }
-        finally
-        {
-            _running.TryRemove(session.Id, out _);
         }
     }
 

@@ -34,6 +34,12 @@ public sealed record PodAgentConfig
     /// <summary>What the pod agrees to in PSI.</summary>
     public Smpc.Client.Psi.PodPsiPolicy Psi { get; init; } = new();
 
+    /// <summary>What the pod agrees to in federated SQL queries (tables and columns open to queries, minimum rows per group, time limit).</summary>
+    public Smpc.Client.FederatedQuery.PodQueryPolicy Query { get; init; } = new();
+
+    /// <summary>What the pod agrees to in federated training (trainers, columns of each source).</summary>
+    public Smpc.Client.Training.PodTrainingPolicy Training { get; init; } = new();
+
     /// <summary>Pinned identity fingerprints of peer pods (pod id → sha256:…); unpinned peers are taken from the service's registry.</summary>
     public Dictionary<string, string> Pins { get; init; } = [];
 

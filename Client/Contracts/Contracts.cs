@@ -28,13 +28,19 @@ public sealed record CredentialResponse(string KeyId, string Role, string Tenant
 /// <summary>Who the presented credential acts as.</summary>
 public sealed record WhoAmIResponse(string Role, string? Tenant, string? Subject, string? KeyId);
 
-/// <summary>Creates a session. <c>Kind</c> is <c>secure-aggregation</c> or <c>psi</c>.</summary>
-public sealed record CreateSessionRequest(string Id, string ModellerId, string Kind, IReadOnlyList<string> PodIds, AggregationRequest? Aggregation = null, PsiRequest? Psi = null);
+/// <summary>
+/// Creates a session. <c>Kind</c> is <c>secure-aggregation</c>, <c>psi</c>, <c>query</c> or <c>training</c>. A
+/// secure-aggregation session with <c>Parent</c> is a round of that federated session, named by <c>aggregation.input</c>.
+/// </summary>
+public sealed record CreateSessionRequest(
+    string Id, string ModellerId, string Kind, IReadOnlyList<string> PodIds, AggregationRequest? Aggregation = null, PsiRequest? Psi = null,
+    QueryRequest? Query = null, TrainingRequest? Training = null, string? Parent = null);
 
-/// <summary>A session; <c>Phase</c> is one of <see cref="SessionPhases"/>. Secure-aggregation and PSI sessions carry their progress.</summary>
+/// <summary>A session; <c>Phase</c> is one of <see cref="SessionPhases"/>. Each kind carries its progress; a round names its <c>Parent</c>.</summary>
 public sealed record SessionResponse(
     string Tenant, string Id, string ModellerId, string Kind, IReadOnlyList<string> PodIds, string Phase, DateTimeOffset CreatedAt, int Version,
-    AggregationStatusResponse? Aggregation = null, string? TraceParent = null, PsiStatusResponse? Psi = null);
+    AggregationStatusResponse? Aggregation = null, string? TraceParent = null, PsiStatusResponse? Psi = null,
+    FederatedStatusResponse? Federated = null, string? Parent = null);
 
 /// <summary>The manifest of a stored payload (its bytes are fetched separately as application/octet-stream).</summary>
 public sealed record PayloadResponse(string Name, long Length, int ChunkCount, string Sha256, DateTimeOffset CompletedAt);

@@ -43,6 +43,7 @@ public static class SessionPhases
     public const string AwaitingPod = "awaiting-pod";
     public const string Exchange = "exchange";
     public const string Answered = "answered";
+    public const string Running = "running";
     public const string Completed = "completed";
     public const string Failed = "failed";
 }

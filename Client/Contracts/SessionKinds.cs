@@ -5,4 +5,6 @@ public static class SessionKinds
 {
     public const string SecureAggregation = "secure-aggregation";
     public const string Psi = "psi";
+    public const string Query = "query";
+    public const string Training = "training";
 }

@@ -31,16 +31,16 @@ public sealed class ModellerAggregation : IDisposable
     public SessionResponse Session { get; }
 
 
-    /// <summary>Creates the session; <paramref name="aggregation"/>'s modeller key is replaced by a fresh session key.</summary>
+    /// <summary>Creates the session (a round of federated session <paramref name="parent"/> if given); <paramref name="aggregation"/>'s modeller key is replaced by a fresh session key.</summary>
     public static async Task<ModellerAggregation> CreateAsync(
         SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, AggregationRequest aggregation,
-        IRandomSource? random = null, IReadOnlyDictionary<string, string>? pinnedFingerprints = null, CancellationToken ct = default)
+        IRandomSource? random = null, IReadOnlyDictionary<string, string>? pinnedFingerprints = null, CancellationToken ct = default, string? parent = null)
     {
         var key = X25519KeyPair.Generate(random ?? SystemRandomSource.Instance);
         try
         {
             var request = new CreateSessionRequest(sessionId, modellerId, SessionKinds.SecureAggregation, pods,
-                aggregation with { ModellerPublicKey = Convert.ToBase64String(key.PublicKey) });
+                aggregation with { ModellerPublicKey = Convert.ToBase64String(key.PublicKey) }, Parent: parent);
             var session = await client.CreateSessionAsync(tenant, request, ct);
             return new ModellerAggregation(client, session, key, pinnedFingerprints);
         }

@@ -13,4 +13,6 @@ public sealed record SessionInfo(
     [property: Id(7)] int Version,
     [property: Id(8)] AggregationStatus? Aggregation = null,
     [property: Id(9)] string? TraceParent = null,
-    [property: Id(10)] PsiStatus? Psi = null);
+    [property: Id(10)] PsiStatus? Psi = null,
+    [property: Id(11)] FederatedStatus? Federated = null,
+    [property: Id(12)] string? Parent = null);

@@ -23,4 +23,6 @@ public enum SessionPhase
     Exchange = 9,
     /// <summary>PSI: the modeller has everything it needs (or the pod's count); it finishes locally and reports.</summary>
     Answered = 10,
+    /// <summary>Federated query or training: rounds run until the modeller finishes or a pod declines.</summary>
+    Running = 11,
 }

@@ -358,6 +358,12 @@ public sealed partial class SessionGrain
             return;
         }
 
+        if (state.State.Federated is not null)
+        {
+            await AdvanceFederatedIfDueAsync();
+            return;
+        }
+
         if (state.State.Aggregation is not { Deadline: { } deadline } a || time.GetUtcNow() < deadline) return;
         var (acted, expected, step) = state.State.Phase switch
         {
@@ -429,7 +435,7 @@ public sealed partial class SessionGrain
     {
         _deadlineTimer?.Dispose();
         _deadlineTimer = null;
-        if ((state.State.Aggregation?.Deadline ?? state.State.Psi?.Deadline) is not { } deadline) return;
+        if ((state.State.Aggregation?.Deadline ?? state.State.Psi?.Deadline ?? state.State.Federated?.Deadline) is not { } deadline) return;
         var due = deadline - time.GetUtcNow();
         if (due < TimeSpan.Zero) due = TimeSpan.Zero;
         _deadlineTimer = this.RegisterGrainTimer(_ => AdvanceIfDueAsync(), new GrainTimerCreationOptions(due + TimeSpan.FromMilliseconds(50), Timeout.InfiniteTimeSpan));

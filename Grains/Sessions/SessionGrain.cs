@@ -45,12 +45,17 @@ public sealed partial class SessionGrain(
 
         var pods = Validate(command);
         if (command.Kind == SessionKind.PrivateSetIntersection) _ = CreatePsi(command.Psi); // refuse a bad spec before any lookup
+        if (IsFederated(command.Kind)) _ = CreateFederated(command.Federated);
+        if (command.Parent is not null && (command.Kind != SessionKind.SecureAggregation || !EntityKey.IsValidId(command.Parent) || command.Parent == key.Id))
+            throw SmpcException.Invalid("Only a secure-aggregation session can be a round of a federated session, named by its id.");
         if (state.RecordExists)
         {
             if (state.State.ModellerId != caller.Subject) throw SmpcException.Conflict($"Session id '{key.Id}' is taken.");
             if (state.State.ModellerId == command.ModellerId && state.State.Kind == command.Kind && state.State.PodIds.SequenceEqual(pods)
-                && SameSpec(state.State.Aggregation?.Spec, command.Aggregation) && SamePsiSpec(state.State.Psi?.Spec, command.Psi))
+                && SameSpec(state.State.Aggregation?.Spec, command.Aggregation) && SamePsiSpec(state.State.Psi?.Spec, command.Psi)
+                && state.State.Federated?.Spec == command.Federated && state.State.Parent == command.Parent)
             {
+                if (command.Parent is not null) await JoinParentAsync(caller, command, pods);
                 await Task.WhenAll(pods.Select(p => GrainFactory.GetPod(new EntityKey(key.Tenant, p)).AddSessionAsync(key.Id)));
                 return ToInfo();
             }
@@ -64,7 +69,11 @@ public sealed partial class SessionGrain(
         if (missing.Count > 0)
             throw SmpcException.Invalid($"Pods not registered in tenant '{key.Tenant}': {string.Join(", ", missing)}.");
 
+        // A round joins its parent first: a crash between the two leaves a round the parent lists but nobody stored, which the
+        // modeller's idempotent retry of the create completes.
+        if (command.Parent is not null) await JoinParentAsync(caller, command, pods);
         state.State.ModellerId = command.ModellerId;
+        state.State.Parent = command.Parent;
         state.State.Kind = command.Kind;
         state.State.PodIds = pods;
         state.State.CreatedAt = time.GetUtcNow();
@@ -76,6 +85,13 @@ public sealed partial class SessionGrain(
             state.State.Phase = SessionPhase.KeyExchange;
             aggregation.Deadline = state.State.CreatedAt + aggregation.Spec!.TimeoutFor(SessionPhase.KeyExchange);
             state.State.Aggregation = aggregation;
+        }
+        else if (IsFederated(command.Kind))
+        {
+            var federated = CreateFederated(command.Federated);
+            state.State.Phase = SessionPhase.Running;
+            federated.Deadline = state.State.CreatedAt + federated.Spec!.Lifetime;
+            state.State.Federated = federated;
         }
         else
         {
@@ -143,7 +159,7 @@ public sealed partial class SessionGrain(
         var pods = command.PodIds ?? [];
         if (pods.Any(p => !EntityKey.IsValidId(p))) throw SmpcException.Invalid("podIds contains an invalid id.");
         if (pods.Distinct(StringComparer.Ordinal).Count() != pods.Count) throw SmpcException.Invalid("podIds contains duplicates.");
-        var (min, max) = command.Kind == SessionKind.SecureAggregation ? (3, MaxPods) : (1, 1);
+        var (min, max) = command.Kind == SessionKind.PrivateSetIntersection ? (1, 1) : (3, MaxPods);
         if (pods.Count < min || pods.Count > max)
             throw SmpcException.Invalid(min == max
                 ? $"A {command.Kind} session takes exactly {min} pod."
@@ -153,5 +169,11 @@ public sealed partial class SessionGrain(
 
     private SessionInfo ToInfo() => new(
         Key.Tenant, Key.Id, state.State.ModellerId!, state.State.Kind, state.State.PodIds,
-        state.State.Phase, state.State.CreatedAt, state.State.Version, AggregationStatus(), state.State.TraceParent, PsiStatus());
+        state.State.Phase, state.State.CreatedAt, state.State.Version, AggregationStatus(), state.State.TraceParent, PsiStatus(),
+        FederatedStatus(), state.State.Parent);
+
+    private static bool IsFederated(SessionKind kind) => kind is SessionKind.FederatedQuery or SessionKind.FederatedTraining;
+
+    private Task JoinParentAsync(Caller caller, CreateSession command, IReadOnlyList<string> pods) =>
+        GrainFactory.GetSession(new EntityKey(Key.Tenant, command.Parent!)).AddRoundAsync(caller, command.Aggregation?.Input ?? "", Key.Id, pods);
 }

@@ -20,4 +20,10 @@ public sealed class SessionState
 
     /// <summary>Present for PSI sessions.</summary>
     public PsiState? Psi { get; set; }
+
+    /// <summary>Present for federated query and training sessions.</summary>
+    public FederatedState? Federated { get; set; }
+
+    /// <summary>A secure-aggregation round of a federated session: the parent session's id.</summary>
+    public string? Parent { get; set; }
 }

@@ -1,0 +1,80 @@
+using System.Globalization;
+using Smpc.Client.Contracts;
+using Smpc.Client.Federated;
+using Smpc.Client.Training;
+
+namespace Smpc.Client.Agent;
+
+/// <summary>
+/// A pod's part in federated training: loads its rows once under its policy, contributes the standardisation statistics,
+/// then in each round trains locally from the global parameters the modeller released and contributes n·θ, n and n·loss.
+/// </summary>
+internal sealed class TrainingParticipant(PodAgentConfig config, TrainerRegistry trainers, string baseDirectory, Action<string> log) : IFederatedParticipant
+{
+    private TrainingRequest? _request;
+    private ILocalTrainer? _trainer;
+    private TrainingData? _raw;
+    private (double[] Mean, double[] Std, TrainingData Data)? _standardised;
+
+    public async Task<string?> PrepareAsync(SessionResponse session, CancellationToken ct)
+    {
+        if (session.Federated?.Training is not { } request) return "not a training session";
+        var policy = config.Training;
+        if (policy.Refusal(request, session.ModellerId) is { } refusal) return refusal;
+        if (!trainers.TryGet(request.Trainer, out var trainer)) return $"this agent has no trainer '{request.Trainer}'";
+        if (!config.Sources.TryGetValue(request.Source, out var source)) return $"no data source named '{request.Source}'";
+        try
+        {
+            _raw = await TrainingDataLoader.LoadAsync(request, source, policy, baseDirectory, trainers, ct);
+        }
+        catch (TrainingRefusedException ex)
+        {
+            return ex.Message;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            return $"source '{request.Source}' cannot be read: {ex.Message}";
+        }
+
+        (_request, _trainer) = (request, trainer);
+        log($"session {session.Id}: {_raw.Count} rows of {_raw.FeatureCount} features loaded for {request.Trainer} training");
+        return null;
+    }
+
+    public async Task<double[]> InputAsync(SessionResponse round, FederatedMember member, CancellationToken ct)
+    {
+        var (request, trainer, raw) = (_request!, _trainer!, _raw!);
+        var label = round.Aggregation!.Input;
+        if (label == "standardise")
+        {
+            QueryParticipant.RequireFields(round, Standardisation.Fields(request, raw.FeatureCount));
+            return Standardisation.Input(raw);
+        }
+
+        if (!label.StartsWith("round-", StringComparison.Ordinal) || !int.TryParse(label["round-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+            throw new FederatedRefusalException($"training has no round '{label}'");
+        using var span = SmpcClient.StartSessionActivity("train.round", round);
+        span?.SetTag("smpc.round", number);
+        var broadcast = await member.ReadReleaseAsync<TrainingBroadcast>(label, ct);
+        if (broadcast.Round != number) throw new FederatedRefusalException($"release '{label}' is for round {broadcast.Round}");
+        QueryParticipant.RequireFields(round, FedAvgRound.Fields(request, trainer.ParameterCount(raw.FeatureCount)));
+        using var fit = SmpcClient.StartSessionActivity("train.local_fit", round);
+        try
+        {
+            if (_standardised is not { } s || !s.Mean.SequenceEqual(broadcast.Mean) || !s.Std.SequenceEqual(broadcast.Std))
+                _standardised = s = (broadcast.Mean, broadcast.Std, Standardisation.Apply(raw, broadcast.Mean, broadcast.Std));
+            var update = FedAvgRound.PodUpdate(trainer, broadcast.Theta, s.Data, request, number);
+            fit?.SetTag("smpc.train.loss", update.Loss);
+            fit?.SetTag("smpc.train.samples", raw.Count);
+            return update.Input;
+        }
+        catch (TrainingRefusedException ex)
+        {
+            throw new FederatedRefusalException(ex.Message);
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+}

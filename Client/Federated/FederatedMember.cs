@@ -1,0 +1,87 @@
+using System.Text.Json;
+using Smpc.Client.Contracts;
+using Smpc.Client.SecureAggregation;
+using Smpc.Protocols.Crypto;
+using Smpc.Protocols.Federated;
+using Smpc.Protocols.Randomness;
+
+namespace Smpc.Client.Federated;
+
+/// <summary>
+/// A pod's side of a federated session's channel: its member key (kept owner-only in the agent's state directory so a
+/// restarted agent resumes), the content key the modeller sealed to it, and the releases it decrypts.
+/// </summary>
+public sealed class FederatedMember : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly SmpcClient _client;
+    private readonly string _tenant;
+    private readonly string _session;
+    private readonly string _pod;
+    private readonly X25519KeyPair _memberKey;
+    private readonly PartyStateFile _file;
+    private byte[]? _contentKey;
+
+    private FederatedMember(SmpcClient client, string tenant, string session, string pod, X25519KeyPair memberKey, PartyStateFile file)
+    {
+        _client = client;
+        _tenant = tenant;
+        _session = session;
+        _pod = pod;
+        _memberKey = memberKey;
+        _file = file;
+    }
+
+    /// <summary>Loads the pod's member key for <paramref name="sessionId"/> from <paramref name="stateDirectory"/>, or creates and saves a fresh one.</summary>
+    public static FederatedMember LoadOrCreate(SmpcClient client, string tenant, string sessionId, string pod, string stateDirectory)
+    {
+        var file = new PartyStateFile(Path.Combine(stateDirectory, sessionId + ".member"));
+        var stored = file.Load();
+        X25519KeyPair key;
+        if (stored is { Length: X25519KeyPair.KeySize })
+        {
+            key = X25519KeyPair.FromPrivateKey(stored);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(stored);
+        }
+        else
+        {
+            key = X25519KeyPair.Generate(SystemRandomSource.Instance);
+            file.Save(key.PrivateKey.ToArray());
+        }
+
+        return new FederatedMember(client, tenant, sessionId, pod, key, file);
+    }
+
+    /// <summary>Publishes the member key, signed with the pod's identity key (idempotent).</summary>
+    public Task<SessionResponse> PublishAsync(Ed25519KeyPair identity, CancellationToken ct = default)
+    {
+        var signature = FederatedChannel.SignMemberKey(identity, _tenant, _session, _pod, _memberKey.PublicKey);
+        return _client.PutMemberKeyAsync(_tenant, _session, _pod,
+            new MemberKeyRequest(Convert.ToBase64String(_memberKey.PublicKey), Convert.ToBase64String(signature)), ct);
+    }
+
+    /// <summary>Decrypts release <paramref name="name"/> (JSON) with the content key sealed to this pod.</summary>
+    public async Task<T> ReadReleaseAsync<T>(string name, CancellationToken ct = default)
+    {
+        if (_contentKey is null)
+        {
+            var session = await _client.GetSessionAsync(_tenant, _session, ct);
+            if (session.Federated?.SealedKeys.GetValueOrDefault(_pod) is not { } box)
+                throw new InvalidOperationException($"Session {_session} has no content key sealed to pod {_pod} yet.");
+            _contentKey = FederatedChannel.OpenContentKey(_memberKey, Convert.FromBase64String(box), _tenant, _session, _pod);
+        }
+
+        var sealedRelease = await _client.DownloadReleaseAsync(_tenant, _session, name, ct);
+        var plaintext = FederatedChannel.OpenRelease(_contentKey, _tenant, _session, name, sealedRelease);
+        return JsonSerializer.Deserialize<T>(plaintext, Json) ?? throw new InvalidDataException($"Release '{name}' is empty.");
+    }
+
+    /// <summary>Forgets the member key once the session has ended.</summary>
+    public void Forget() => _file.Delete();
+
+    public void Dispose()
+    {
+        _memberKey.Dispose();
+        if (_contentKey is not null) System.Security.Cryptography.CryptographicOperations.ZeroMemory(_contentKey);
+    }
+}

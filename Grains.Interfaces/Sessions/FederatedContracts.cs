@@ -1,0 +1,42 @@
+namespace Smpc.Grains.Interfaces.Sessions;
+
+/// <summary>
+/// What a federated query or training session runs: the modeller's request as JSON (validated by the gateway, which owns
+/// the query and training vocabularies), and how long the whole session may run before it fails.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("smpc.federated-spec")]
+public sealed record FederatedSpec(
+    [property: Id(0)] string RequestJson,
+    [property: Id(1)] TimeSpan Lifetime);
+
+/// <summary>A pod's member key: an X25519 public key and its Ed25519 signature by the pod's identity key.</summary>
+[GenerateSerializer, Immutable, Alias("smpc.member-key")]
+public sealed record MemberKey(
+    [property: Id(0)] byte[] PublicKey,
+    [property: Id(1)] byte[] Signature);
+
+/// <summary>One round of a federated session: its label and the secure-aggregation session that runs it.</summary>
+[GenerateSerializer, Immutable, Alias("smpc.federated-round")]
+public sealed record FederatedRound(
+    [property: Id(0)] string Round,
+    [property: Id(1)] string SessionId,
+    [property: Id(2)] DateTimeOffset CreatedAt);
+
+/// <summary>Metrics the modeller published for one round.</summary>
+[GenerateSerializer, Immutable, Alias("smpc.round-metrics")]
+public sealed record RoundMetrics(
+    [property: Id(0)] string Round,
+    [property: Id(1)] IReadOnlyDictionary<string, double> Values,
+    [property: Id(2)] DateTimeOffset ReportedAt);
+
+/// <summary>Progress of a federated session: keys (public or sealed), rounds, release names, published metrics. Never a result.</summary>
+[GenerateSerializer, Immutable, Alias("smpc.federated-status")]
+public sealed record FederatedStatus(
+    [property: Id(0)] FederatedSpec Spec,
+    [property: Id(1)] IReadOnlyDictionary<string, MemberKey> MemberKeys,
+    [property: Id(2)] IReadOnlyDictionary<string, byte[]> SealedKeys,
+    [property: Id(3)] IReadOnlyList<FederatedRound> Rounds,
+    [property: Id(4)] IReadOnlyList<string> Releases,
+    [property: Id(5)] IReadOnlyList<RoundMetrics> Metrics,
+    [property: Id(6)] DateTimeOffset? Deadline,
+    [property: Id(7)] string? FailureReason);
