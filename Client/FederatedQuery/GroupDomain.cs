@@ -42,7 +42,7 @@ internal abstract partial class GroupDomain
     /// <summary>An SQL value as invariant text, as explicit group-by values are compared; null for NULL.</summary>
     internal static string? KeyText(object? key) => key switch
     {
-        null or DBNull => null,
+        null or DBNull or byte[] => null,
         string s => s,
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         float f => f.ToString("R", CultureInfo.InvariantCulture),

@@ -21,9 +21,10 @@ namespace Smpc.Client.FederatedQuery;
 ///    else — writes, PRAGMA, ATTACH, recursive CTEs, other tables or columns — refuses the query. Its EXPLAIN program must
 ///    aggregate (AggStep/AggFinal/AggValue, or the Count of <c>SELECT count(*)</c>). A progress handler stops it at the time limit.
 /// 3. PostgreSQL: a READ ONLY transaction with <c>SET LOCAL statement_timeout</c>; <c>EXPLAIN (VERBOSE, FORMAT JSON)</c>
-///    must show an Aggregate node and read only allowed relations. Column-level rules are left to the database's own
-///    grants (there is no authorizer hook): a table whose policy lists columns rather than "*" is refused, so a policy
-///    never seems to restrict columns it cannot. The agent's database role should be granted SELECT on what it may read.
+///    must show an Aggregate node and read only allowed relations (views are checked by name, not by what they read).
+///    Column-level rules are left to the database's own grants (there is no authorizer hook): a table whose policy lists
+///    columns rather than "*" is refused, so a policy never seems to restrict columns it cannot. What functions read is
+///    not visible in a plan either: the agent's database role should be granted SELECT on exactly what it may read.
 /// 4. Each result row is mapped to its cell (a key outside the domain refuses); rows sharing a cell add up (counts,
 ///    sums, and mean · count for a mean); every cell is checked against maxRowsPerCell and the declared bounds (never
 ///    clipped); cells with 0 &lt; count &lt; MinRowsPerGroup are suppressed (zeros, flagged).
@@ -32,6 +33,8 @@ namespace Smpc.Client.FederatedQuery;
 /// </remarks>
 public static class PodQueryExecutor
 {
+    private const double MaxTimeLimitSeconds = 86_400;
+
     private static readonly HashSet<string> AggregateOpcodes = new(StringComparer.Ordinal) { "AggStep", "AggStep1", "AggFinal", "AggValue", "AggInverse", "Count" };
 
     /// <summary>Runs <paramref name="query"/> on the pod's source <paramref name="sourceName"/> and returns its per-cell contribution.</summary>
@@ -53,7 +56,10 @@ public static class PodQueryExecutor
         }
 
         if (policy.Tables.Count == 0) throw new QueryRefusedException("this pod's policy allows no table to be queried");
-        if (!(policy.TimeLimitSeconds > 0)) throw new InvalidDataException("Pod query policy: timeLimitSeconds must be positive.");
+        if (!(policy.TimeLimitSeconds > 0 && policy.TimeLimitSeconds <= MaxTimeLimitSeconds))
+        {
+            throw new InvalidDataException($"Pod query policy: timeLimitSeconds must be positive and at most {MaxTimeLimitSeconds} (a day).");
+        }
 
         var limit = TimeSpan.FromSeconds(policy.TimeLimitSeconds);
         var accumulator = new QueryAccumulator(shape);
@@ -70,7 +76,7 @@ public static class PodQueryExecutor
                 {
                     await memory.OpenAsync(ct).ConfigureAwait(false);
                     await CsvTableLoader.LoadAsync(memory, sourceName, source, baseDirectory, ct).ConfigureAwait(false);
-                    RunSqlite(memory, statement, policy, limit, accumulator, ct);
+                    await Task.Run(() => RunSqlite(memory, statement, policy, limit, accumulator, ct), ct).ConfigureAwait(false);
                 }
 
                 break;
@@ -85,7 +91,7 @@ public static class PodQueryExecutor
                 await using (var file = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = fullPath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()))
                 {
                     await file.OpenAsync(ct).ConfigureAwait(false);
-                    RunSqlite(file, sqliteStatement, policy, limit, accumulator, ct);
+                    await Task.Run(() => RunSqlite(file, sqliteStatement, policy, limit, accumulator, ct), ct).ConfigureAwait(false);
                 }
 
                 break;

@@ -156,6 +156,22 @@ public sealed class FederatedQueryScenarioTests : IDisposable
     }
 
     [Fact]
+    public async Task CsvSource_IsATableNamedAfterTheSource_UnderThePolicy()
+    {
+        await QueryTestData.WriteCsvAsync(Path.Combine(_directory, "visits.csv"), QueryTestData.Visits(8, (_, _) => null));
+        var query = QueryTestData.Query();
+        var csv = new RecordSourceConfig { Kind = "csv", Path = "visits.csv" };
+
+        var otherName = await Assert.ThrowsAsync<QueryRefusedException>(() =>
+            PodQueryExecutor.RunAsync(QueryShape.Create(query), query, "stays", csv, QueryTestData.Policy() with { Tables = new() { ["stays"] = ["*"] } }, _directory, default));
+        var column = await Assert.ThrowsAsync<QueryRefusedException>(() =>
+            PodQueryExecutor.RunAsync(QueryShape.Create(query), query, "visits", csv, QueryTestData.Policy() with { Tables = new() { ["visits"] = ["region", "age"] } }, _directory, default));
+
+        Assert.StartsWith("the query failed on this pod's database: SQLite Error 1: 'no such table: visits'", otherName.Message, StringComparison.Ordinal);
+        Assert.Equal("the query reads column visits.stay, which this pod's policy does not allow", column.Message);
+    }
+
+    [Fact]
     public async Task ZeroGroupBy_IsOneCell()
     {
         await QueryTestData.WriteSqliteAsync(Path.Combine(_directory, "v.db"), QueryTestData.Visits(4, (_, _) => null));

@@ -1,4 +1,5 @@
 using Npgsql;
+using Smpc.Client.Contracts;
 using Smpc.Client.FederatedQuery;
 using Smpc.Client.Psi.Sources;
 using Smpc.TestSupport;
@@ -74,11 +75,11 @@ public sealed class PodQueryPostgresTests(PostgresVisitsFixture pg) : IClassFixt
     [Fact]
     public async Task Postgres_DateKeysAndNumericAggregates_MapToCells()
     {
-        var query = new Smpc.Client.Contracts.QueryRequest(
+        var query = new QueryRequest(
             "SELECT date_trunc('month', admitted)::date AS month, count(*) AS n, sum(age::numeric) AS ages FROM public.visits GROUP BY 1",
             "visits",
-            [new Smpc.Client.Contracts.GroupByRequest("month", DateBins: new Smpc.Client.Contracts.DateBinsRequest("2024-01-01", "2025-01-01", "month"))],
-            [new Smpc.Client.Contracts.QueryAggregateRequest("n", "count"), new Smpc.Client.Contracts.QueryAggregateRequest("ages", "sum", 0, 1e6)]);
+            [new GroupByRequest("month", DateBins: new DateBinsRequest("2024-01-01", "2025-01-01", "month"))],
+            [new QueryAggregateRequest("n", "count"), new QueryAggregateRequest("ages", "sum", 0, 1e6)]);
         var shape = QueryShape.Create(query);
 
         var result = await PodQueryExecutor.RunAsync(shape, query, "visits", Source, QueryTestData.Policy() with { Tables = new() { ["public.visits"] = ["*"] } }, _directory, default);
@@ -108,7 +109,7 @@ public sealed class PodQueryPostgresTests(PostgresVisitsFixture pg) : IClassFixt
     [InlineData("SELECT 'north' AS region, 0 AS age, count(*) AS n FROM visits GROUP BY regoin", "the query failed on this pod's database: column \"regoin\" does not exist")]
     public async Task Postgres_RefusesForbiddenTablesWritesAndRowLevelQueries_AndChangesNothing(string sql, string expected)
     {
-        var query = QueryTestData.Query(sql: sql) with { Aggregates = [new Smpc.Client.Contracts.QueryAggregateRequest("n", "count")] };
+        var query = CountOnly(sql);
 
         var error = await Assert.ThrowsAsync<QueryRefusedException>(() =>
             PodQueryExecutor.RunAsync(QueryShape.Create(query), query, "visits", Source, QueryTestData.Policy(), _directory, default));
@@ -134,8 +135,7 @@ public sealed class PodQueryPostgresTests(PostgresVisitsFixture pg) : IClassFixt
     [Fact]
     public async Task Postgres_LongQuery_IsStoppedAtTheTimeLimit()
     {
-        var query = QueryTestData.Query(sql: "SELECT 'north' AS region, 0 AS age, count(*) AS n FROM visits WHERE pg_sleep(0.05) IS NOT NULL")
-            with { Aggregates = [new Smpc.Client.Contracts.QueryAggregateRequest("n", "count")] };
+        var query = CountOnly("SELECT 'north' AS region, 0 AS age, count(*) AS n FROM visits WHERE pg_sleep(0.05) IS NOT NULL");
         var started = System.Diagnostics.Stopwatch.StartNew();
 
         var error = await Assert.ThrowsAsync<QueryRefusedException>(() =>
@@ -144,4 +144,6 @@ public sealed class PodQueryPostgresTests(PostgresVisitsFixture pg) : IClassFixt
         Assert.Equal("the query exceeded this pod's time limit of 0.5 s", error.Message);
         Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(5));
     }
+
+    private static QueryRequest CountOnly(string sql) => QueryTestData.Query(sql: sql) with { Aggregates = [new QueryAggregateRequest("n", "count")] };
 }

@@ -37,15 +37,19 @@ public sealed class PodQueryRefusalTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task CommonTableExpressions_RunOverAllowedTables_AndCannotLaunderAForbiddenOne()
+    public async Task CommonTableExpressionsAndPlainCounts_Run_AndACteCannotLaunderAForbiddenTable()
     {
         var fine = Query("WITH t AS (SELECT region, age FROM visits WHERE age < 50) SELECT region, 0 AS age, count(*) AS n FROM t GROUP BY region");
+        var countAll = Query("SELECT 'north' AS region, 0 AS age, count(*) AS n FROM visits"); // SQLite's Count opcode, no AggStep
         var laundered = Query("WITH visits AS (SELECT region FROM secrets) SELECT region, 0 AS age, count(*) AS n FROM visits GROUP BY region");
 
         var result = await PodQueryExecutor.RunAsync(QueryShape.Create(fine), fine, "visits", Source, QueryTestData.Policy(), _directory, default);
         var error = await RefusedAsync(laundered);
+        var all = await PodQueryExecutor.RunAsync(QueryShape.Create(countAll), countAll, "visits", Source, QueryTestData.Policy(), _directory, default);
 
         Assert.Equal(4, result.RowsReturned);
+        Assert.Equal(1, all.RowsReturned);
+        Assert.True(all.Counts[0][0] > 0);
         Assert.Equal("the query reads table secrets, which this pod's policy does not allow", error.Message);
     }
 
