@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -21,7 +20,7 @@ namespace Smpc.Client.FederatedQuery;
 ///    else — writes, PRAGMA, ATTACH, recursive CTEs, other tables or columns — refuses the query. Its EXPLAIN program must
 ///    aggregate (AggStep/AggFinal/AggValue, or the Count of <c>SELECT count(*)</c>). A progress handler stops it at the time limit.
 /// 3. PostgreSQL: a READ ONLY transaction with <c>SET LOCAL statement_timeout</c>; <c>EXPLAIN (VERBOSE, FORMAT JSON)</c>
-///    must show an Aggregate node and read only allowed relations (views are checked by name, not by what they read).
+///    must show an Aggregate node and read only allowed relations (a view by the tables its plan reads, as in SQLite).
 ///    Column-level rules are left to the database's own grants (there is no authorizer hook): a table whose policy lists
 ///    columns rather than "*" is refused, so a policy never seems to restrict columns it cannot. What functions read is
 ///    not visible in a plan either: the agent's database role should be granted SELECT on exactly what it may read.
@@ -55,7 +54,7 @@ public static class PodQueryExecutor
             throw new QueryRefusedException($"the query declares {shape.CellCount} cells; this pod's policy allows at most {policy.MaxCells}");
         }
 
-        if (policy.Tables.Count == 0) throw new QueryRefusedException("this pod's policy allows no table to be queried");
+        if (policy.Tables is not { Count: > 0 }) throw new QueryRefusedException("this pod's policy allows no table to be queried");
         if (!(policy.TimeLimitSeconds > 0 && policy.TimeLimitSeconds <= MaxTimeLimitSeconds))
         {
             throw new InvalidDataException($"Pod query policy: timeLimitSeconds must be positive and at most {MaxTimeLimitSeconds} (a day).");

@@ -29,7 +29,7 @@ public sealed record PodQueryPolicy
     public void CheckModeller(string modellerId)
     {
         ArgumentNullException.ThrowIfNull(modellerId);
-        if (Modellers.Count > 0 && !Modellers.Contains(modellerId, StringComparer.Ordinal))
+        if (Modellers is { Count: > 0 } && !Modellers.Contains(modellerId, StringComparer.Ordinal))
         {
             throw new QueryRefusedException($"modeller '{modellerId}' may not query this pod");
         }
@@ -38,6 +38,7 @@ public sealed record PodQueryPolicy
     /// <summary>The allowed columns of <paramref name="table"/> (matched ignoring case), or null when the table is not allowed.</summary>
     internal IReadOnlyList<string>? ColumnsOf(string table)
     {
+        if (Tables is null) return null;
         foreach (var (name, columns) in Tables)
         {
             if (string.Equals(name, table, StringComparison.OrdinalIgnoreCase)) return columns ?? [];

@@ -52,6 +52,9 @@ public static class SmpcTelemetry
     /// <summary>PSI elements stored, by payload (pod set, query, reply, double-blinded set).</summary>
     public static readonly Counter<long> PsiElements = Meter.CreateCounter<long>("smpc.psi.elements");
 
+    /// <summary>Federated query and training steps (member key, sealed keys, round, release, metrics, decline, finish), by step and session kind.</summary>
+    public static readonly Counter<long> FederatedSteps = Meter.CreateCounter<long>("smpc.federated.steps");
+
     /// <summary>Span attribute: how many set elements a step handled (never the elements themselves).</summary>
     public const string ElementsAttribute = "smpc.psi.elements";
 }

@@ -62,6 +62,7 @@ public sealed partial class SessionGrain
         activity?.SetTag("smpc.round", round);
         f.Rounds.Add(new FederatedRound(round, sessionId, time.GetUtcNow()));
         await SaveAsync("federated.round");
+        CountStep("round");
         return ToInfo();
     }
 
@@ -86,6 +87,7 @@ public sealed partial class SessionGrain
         using var activity = SessionSpan("federated.member_key");
         f.MemberKeys[pod] = new MemberKey(publicKey, signature);
         await SaveAsync("federated.member-key");
+        CountStep("member-key");
         return ToInfo();
     }
 
@@ -110,6 +112,7 @@ public sealed partial class SessionGrain
         using var activity = SessionSpan("federated.sealed_keys");
         foreach (var (pod, box) in boxes) f.SealedKeys[pod] = box;
         await SaveAsync("federated.sealed-keys");
+        CountStep("sealed-keys");
         return ToInfo();
     }
 
@@ -146,6 +149,7 @@ public sealed partial class SessionGrain
         activity?.SetTag(SmpcTelemetry.BytesAttribute, manifest.Length);
         f.Releases.Add(name);
         await SaveAsync("federated.release");
+        CountStep("release");
         return ToInfo();
     }
 
@@ -193,6 +197,7 @@ public sealed partial class SessionGrain
         activity?.SetTag("smpc.round", round);
         f.Metrics.Add(new RoundMetrics(round, new Dictionary<string, double>(values), time.GetUtcNow()));
         await SaveAsync("federated.metrics");
+        CountStep("metrics");
         return ToInfo();
     }
 
@@ -225,6 +230,7 @@ public sealed partial class SessionGrain
         f.Deadline = null;
         SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", failureReason is null ? "completed" : "failed"));
         await SaveAsync("federated.end");
+        CountStep("end");
         foreach (var name in f.Releases)
         {
             try
@@ -237,6 +243,10 @@ public sealed partial class SessionGrain
             }
         }
     }
+
+    /// <summary>Counts a durable step (after its save) for the <c>smpc.federated.steps</c> metric.</summary>
+    private void CountStep(string step) => SmpcTelemetry.FederatedSteps.Add(1,
+        new KeyValuePair<string, object?>("smpc.step", step), new KeyValuePair<string, object?>("smpc.session.kind", state.State.Kind.ToString()));
 
     private void RequireRunning()
     {
