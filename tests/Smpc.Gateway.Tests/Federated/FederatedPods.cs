@@ -58,6 +58,13 @@ internal sealed class FederatedPods : IAsyncDisposable
         return result;
     }
 
+    /// <summary>Names of the spans captured in <paramref name="session"/>'s trace (every party's, as all run in this process).</summary>
+    public static HashSet<string> SpanNames(EmbeddedService service, SessionResponse session)
+    {
+        var trace = System.Diagnostics.ActivityContext.Parse(session.TraceParent!, null).TraceId;
+        return [.. service.SnapshotSpans().Where(a => a.TraceId == trace).Select(a => a.OperationName)];
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();

@@ -75,6 +75,11 @@ public sealed class FederatedQueryEndToEndTests(EmbeddedService service)
         Assert.Contains(("h2", (70, "cardiology")), suppressedCells);
         Assert.Contains(table.Rows, r => r.Withheld);
         Assert.Contains(table.Rows, r => !r.Withheld);
+
+        // One trace holds the pods' query steps, the rounds' secure-aggregation steps and the service's federated steps.
+        var names = FederatedPods.SpanNames(service, outcome.Session);
+        string[] expectedSpans = ["query.execute", "query.encode", "federated.round", "federated.release", "federated.member_key", "secagg.unmask", "secagg.keys.accept"];
+        Assert.Equal([], expectedSpans.Except(names));
     }
 
     private static (int Band, string Ward) Cell(QueryResultRow row) =>

@@ -83,6 +83,9 @@ public sealed class FederatedTrainingEndToEndTests(EmbeddedService service)
         Assert.Equal(outcome.Rounds.Count + 1, session.Federated!.Rounds.Count); // plus the standardisation round
         Assert.Equal(outcome.Rounds.Select(r => r.Loss), session.Federated.Metrics.Select(m => m.Values["loss"]));
         Assert.DoesNotContain(session.Federated.Metrics, m => m.Values.ContainsKey("theta"));
+        var names = FederatedPods.SpanNames(service, session);
+        string[] expectedSpans = ["train.round", "train.local_fit", "federated.round", "federated.metrics", "secagg.unmask"];
+        Assert.Equal([], expectedSpans.Except(names));
     }
 
     [Fact]
