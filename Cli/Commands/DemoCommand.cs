@@ -2,10 +2,15 @@ using System.CommandLine;
 using System.Globalization;
 using Smpc.ApiGateway.Auth;
 using Smpc.Client;
+using Smpc.Client.Agent;
 using Smpc.Client.Contracts;
+using Smpc.Client.Federated;
+using Smpc.Client.FederatedQuery;
+using Smpc.Client.Identity;
 using Smpc.Client.Psi;
 using Smpc.Client.Psi.Sources;
 using Smpc.Client.SecureAggregation;
+using Smpc.Client.Training;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Randomness;
 using Smpc.Silo.Hosting;
@@ -15,7 +20,8 @@ namespace Smpc.Cli.Commands;
 
 /// <summary>
 /// <c>smpc demo</c>: starts the service in-process (embedded mode, temporary data) unless a server is given, creates a
-/// tenant with three pods and a modeller, and runs the millionaires' average and a model-parameter average. Each pod's
+/// tenant with three pods and a modeller, and runs the millionaires' average, a model-parameter average, a PSI, then three
+/// hospitals' federated SQL query and federated training (real pod agents). Each pod's
 /// side runs here too, as separate clients with their own keys: in a real deployment each runs on its owner's machine.
 /// </summary>
 public static class DemoCommand
@@ -24,7 +30,7 @@ public static class DemoCommand
     {
         var server = new Option<string?>("--server") { Description = "Use this running service instead of starting one (needs --operator-key)" };
         var operatorKey = new Option<string?>("--operator-key") { Description = "The operator key of --server" };
-        var command = new Command("demo", "Runs the millionaires' average, a model-parameter average and a customer-overlap PSI end to end, printing every step.") { server, operatorKey };
+        var command = new Command("demo", "Runs the millionaires' average, a model-parameter average, a customer-overlap PSI, a three-hospital federated SQL query and federated logistic regression end to end, printing every step.") { server, operatorKey };
         command.SetAction(async (r, ct) =>
         {
             var url = r.GetValue(server);
@@ -50,7 +56,7 @@ public static class DemoCommand
             try
             {
                 using var http = new HttpClient { BaseAddress = new Uri(url.TrimEnd('/') + "/") };
-                await RunAsync(new SmpcClient(http, key), ct);
+                await RunAsync(new SmpcClient(http, key), url, ct);
                 return 0;
             }
             finally
@@ -66,7 +72,7 @@ public static class DemoCommand
         return command;
     }
 
-    private static async Task RunAsync(SmpcClient @operator, CancellationToken ct)
+    private static async Task RunAsync(SmpcClient @operator, string url, CancellationToken ct)
     {
         var tenant = "demo-" + Guid.NewGuid().ToString("N")[..6];
         Step($"operator creates tenant {tenant}");
@@ -104,6 +110,75 @@ public static class DemoCommand
 
         AnsiConsole.Write(new Rule("[yellow]Customer overlap (private set intersection)[/]"));
         await RunOverlapAsync(modeller, podClients["bob-bank"], tenant, ct);
+
+        await RunHospitalsAsync(admin, modeller, tenant, url, ct);
+    }
+
+    /// <summary>
+    /// Three hospitals, each running the real pod agent on its own SQLite database and CSV: a federated SQL query (patients
+    /// per age band and ward, mean length of stay) and federated logistic regression, compared with the pooled answers.
+    /// </summary>
+    private static async Task RunHospitalsAsync(SmpcClient admin, SmpcClient modeller, string tenant, string url, CancellationToken ct)
+    {
+        string[] hospitals = ["st-marys", "royal-infirmary", "general"];
+        int[] sizes = [20_000, 35_000, 12_000];
+        string[] features = ["age", "blood_pressure", "bmi", "prior_admissions"];
+        var folder = Path.Combine(Path.GetTempPath(), "smpc-demo-hospitals-" + Guid.NewGuid().ToString("N")[..8]);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var agents = new List<Task>();
+        try
+        {
+            foreach (var (hospital, i) in hospitals.Select((h, i) => (h, i)))
+            {
+                var home = Path.Combine(folder, hospital);
+                Directory.CreateDirectory(home);
+                using var identity = IdentityKeyFile.Create(Path.Combine(home, "identity.key"));
+                var registered = await admin.RegisterPodAsync(tenant, new RegisterPodRequest(hospital, hospital, Convert.ToBase64String(identity.PublicKey)), ct);
+                HospitalAdmissions.Write(Path.Combine(home, "hospital.db"), HospitalAdmissions.Generate(100 + i, sizes[i]));
+                SyntheticClassification.WriteCsv(Path.Combine(home, "patients.csv"), SyntheticClassification.Generate(200 + i, sizes[i] / 10, features.Length, modelSeed: 42), features, "readmitted");
+                var config = new PodAgentConfig
+                {
+                    Url = url, Tenant = tenant, Pod = hospital, ApiKey = registered.ApiKey!.ApiKey, IdentityKeyFile = "identity.key",
+                    Sources = new()
+                    {
+                        ["hospital"] = new RecordSourceConfig { Kind = "sqlite", Path = "hospital.db" },
+                        ["patients"] = new RecordSourceConfig { Kind = "csv", Path = "patients.csv" },
+                    },
+                    Query = new PodQueryPolicy { Tables = new() { ["admissions"] = ["age", "ward", "length_of_stay"] }, MinRowsPerGroup = 5 },
+                    Training = new PodTrainingPolicy { Columns = new() { ["patients"] = ["*"] } },
+                };
+                var agent = new PodAgent(config, home, admin.WithKey(registered.ApiKey.ApiKey), line => Step($"{hospital} agent: {line}")) { LongPollSeconds = 2 };
+                agents.Add(Task.Run(() => agent.RunAsync(stop.Token), CancellationToken.None));
+                Step($"{hospital}: {sizes[i]:N0} admissions in hospital.db, {sizes[i] / 10:N0} patient records in patients.csv; its agent is running");
+            }
+
+            AnsiConsole.Write(new Rule("[yellow]Federated SQL: patients per age band and ward, mean length of stay[/]"));
+            var query = HospitalAdmissions.AgeBandQuery(minPooledCount: 10);
+            var outcome = await QueryCommand.RunAsync(modeller, tenant, "hospital-stays", "analyst", hospitals, query, ct);
+            QueryCommand.Print(outcome);
+            var everyone = hospitals.SelectMany((_, i) => HospitalAdmissions.Generate(100 + i, sizes[i])).ToList();
+            var over70 = everyone.Where(a => a.Age >= 70 && a.Ward == "cardiology").ToList();
+            var row = outcome.Table.Rows.Single(r => r.Keys[0] == "[70, 80)" && r.Keys[1] == "cardiology");
+            var pooled = over70.Where(a => a.Age < 80).ToList();
+            Step($"pooled SQL for comparison (this demo plays every hospital): cardiology, 70–79: {pooled.Count} patients, mean stay {pooled.Average(a => a.LengthOfStay):F4} days; "
+                + $"the federated answer: {row.Values[0]:N0} patients, mean stay {row.Values[2]:F4} days");
+
+            AnsiConsole.Write(new Rule("[yellow]Federated training: logistic regression of readmission[/]"));
+            var training = new TrainingRequest("logistic", "patients", features, "readmitted", Rounds: 15, LearningRate: 0.5, LocalEpochs: 5, Tolerance: 1e-4, RoundTimeoutSeconds: 120);
+            var model = await TrainCommand.RunAsync(modeller, tenant, "readmission", "analyst", hospitals, training, ct);
+            var trainer = LogisticRegressionTrainer.Instance;
+            var holdout = SyntheticClassification.Generate(999, 10_000, features.Length, modelSeed: 42);
+            var central = CentralTraining.Train(trainer, TrainingData.Concat(hospitals.Select((_, i) => SyntheticClassification.Generate(200 + i, sizes[i] / 10, features.Length, modelSeed: 42)).ToList()), training);
+            var federatedAccuracy = Evaluation.Accuracy(trainer, model.Theta, Standardisation.Apply(holdout, model.Standardisation));
+            var centralAccuracy = Evaluation.Accuracy(trainer, central.Theta, Standardisation.Apply(holdout, central.Stats));
+            Step($"held-out accuracy: federated model {federatedAccuracy:P2}, model trained on the pooled data {centralAccuracy:P2}");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(agents).ContinueWith(_ => { }, TaskScheduler.Default);
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
+        }
     }
 
     /// <summary>

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 using Smpc.Client;
 using Smpc.Client.Contracts;
@@ -77,13 +76,11 @@ public static class QueryCommand
     public static void Print(FederatedQueryOutcome outcome)
     {
         var table = new Table().Border(TableBorder.Rounded);
-        using var csv = new StringWriter(CultureInfo.InvariantCulture);
-        outcome.Table.WriteCsv(csv);
-        var lines = csv.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        foreach (var header in lines[0].TrimEnd('\r').Split(',')) table.AddColumn(Markup.Escape(header));
-        foreach (var line in lines.Skip(1).Take(200)) table.AddRow([.. line.TrimEnd('\r').Split(',').Select(c => c.Length == 0 ? "[grey]–[/]" : Markup.Escape(c))]);
+        foreach (var header in outcome.Table.Header) table.AddColumn(Markup.Escape(header));
+        var rows = outcome.Table.TextRows().ToList();
+        foreach (var row in rows.Take(200)) table.AddRow([.. row.Select(c => c.Length == 0 ? "[grey]–[/]" : Markup.Escape(c))]);
         AnsiConsole.Write(table);
-        if (lines.Length > 201) AnsiConsole.MarkupLineInterpolated($"[grey]… {lines.Length - 201} more rows (use --out)[/]");
+        if (rows.Count > 200) AnsiConsole.MarkupLineInterpolated($"[grey]… {rows.Count - 200} more rows (use --out)[/]");
         var withheld = outcome.Release.PooledCounts.Length - outcome.Release.ReleasedCells.Length;
         AnsiConsole.MarkupLineInterpolated($"[green]{outcome.Release.ReleasedCells.Length}[/] cells released, [yellow]{withheld}[/] withheld below the minimum pooled count, from {outcome.IncludedPods.Count} pods");
     }

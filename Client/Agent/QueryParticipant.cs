@@ -39,7 +39,9 @@ internal sealed class QueryParticipant(PodAgentConfig config, string baseDirecto
         }
         catch (QueryRefusedException ex)
         {
+            // The reason goes to the modeller; the detail (which may quote this pod's values) stays in the pod's own log.
             span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Message);
+            if (!string.IsNullOrEmpty(ex.Detail) && ex.Detail != ex.Message) log($"session {session.Id}: refused: {ex.Detail}");
             return ex.Message;
         }
     }
