@@ -78,12 +78,19 @@ public static class QueryCommand
         var table = new Table().Border(TableBorder.Rounded);
         foreach (var header in outcome.Table.Header) table.AddColumn(Markup.Escape(header));
         var rows = outcome.Table.TextRows().ToList();
-        foreach (var row in rows.Take(200)) table.AddRow([.. row.Select(c => c.Length == 0 ? "[grey]–[/]" : Markup.Escape(c))]);
+        foreach (var row in rows.Take(200)) table.AddRow([.. row.Select(Cell)]);
         AnsiConsole.Write(table);
         if (rows.Count > 200) AnsiConsole.MarkupLineInterpolated($"[grey]… {rows.Count - 200} more rows (use --out)[/]");
         var withheld = outcome.Release.PooledCounts.Length - outcome.Release.ReleasedCells.Length;
         AnsiConsole.MarkupLineInterpolated($"[green]{outcome.Release.ReleasedCells.Length}[/] cells released, [yellow]{withheld}[/] withheld below the minimum pooled count, from {outcome.IncludedPods.Count} pods");
     }
+
+    /// <summary>Empty cells as a dash; long decimals to 8 significant digits on screen (files keep every digit).</summary>
+    private static string Cell(string text) =>
+        text.Length == 0 ? "[grey]–[/]"
+        : text.Contains('.') && double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? value.ToString("G8", System.Globalization.CultureInfo.InvariantCulture)
+            : Markup.Escape(text);
 
     private static void Write(QueryResultTable table, FileInfo file)
     {
