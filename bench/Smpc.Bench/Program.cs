@@ -4,17 +4,21 @@ using Smpc.Bench;
 // `dotnet run -c Release --project bench/Smpc.Bench -- payload [--mib 256] [--postgres]`
 // `dotnet run -c Release --project bench/Smpc.Bench -- secagg [--pods 10] [--elements 1000000] [--dropouts 3]`
 // `dotnet run -c Release --project bench/Smpc.Bench -- psi [--protocol ecdh|rsa-blind] [--pod 1000000] [--modeller 100000] [--overlap 10000]`
+// `dotnet run -c Release --project bench/Smpc.Bench -- query [--pods 3] [--rows 1000000]`
+// `dotnet run -c Release --project bench/Smpc.Bench -- train [--pods 5] [--rounds 20] [--parameters 1000] [--rows 2000] [--trainer logistic|linear] [--epochs 5] [--lr 0.5]`
 return args.FirstOrDefault() switch
 {
     "kernels" => KernelBenchmarks.Run(args[1..]),
     "payload" => await PayloadHarness.RunAsync(args[1..]),
     "secagg" => await SecureAggregationHarness.RunAsync(args[1..]),
     "psi" => await PsiHarness.RunAsync(args[1..]),
+    "query" => await QueryHarness.RunAsync(args[1..]),
+    "train" => await TrainingHarness.RunAsync(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Smpc.Bench kernels [BenchmarkDotNet args] | payload [--mib N] [--postgres] | secagg [--pods N] [--elements N] [--dropouts N] | psi [--protocol ecdh|rsa-blind] [--pod N] [--modeller N] [--overlap N]");
+    Console.Error.WriteLine("usage: Smpc.Bench kernels [BenchmarkDotNet args] | payload [--mib N] [--postgres] | secagg [--pods N] [--elements N] [--dropouts N] | psi [--protocol ecdh|rsa-blind] [--pod N] [--modeller N] [--overlap N] | query [--pods N] [--rows N] | train [--pods N] [--rounds N] [--parameters N] [--rows N] [--trainer logistic|linear] [--epochs N] [--lr X]");
     return 2;
 }

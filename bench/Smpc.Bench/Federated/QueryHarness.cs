@@ -64,6 +64,7 @@ public static class QueryHarness
         var watch = Stopwatch.StartNew();
         var outcome = await FederatedQueryRun.RunAsync(service.Modeller, Tenant, "q-bench", FederatedBench.ModellerId, pods, query);
         var total = watch.Elapsed.TotalSeconds;
+        var federatedRss = FederatedBench.PeakRss();
         if (outcome.Session.Phase != SessionPhases.Completed) throw new InvalidOperationException($"the query session ended {outcome.Session.Phase}");
 
         // Baseline: the pod executor on the pooled file (same SQL, shape and policy), and on one pod's file alone (no contention).
@@ -80,19 +81,21 @@ public static class QueryHarness
         var encodeByRound = spans.Snapshot("query.encode", trace).GroupBy(s => s.Tag("smpc.round") ?? "?").ToDictionary(g => g.Key, g => g.Max(s => s.Seconds));
         var rounds = spans.Snapshot("federated.round", trace).ToDictionary(s => s.Tag("smpc.round") ?? "?", s => s.Seconds);
         var channel = spans.Durations("federated.open_channel", trace).DefaultIfEmpty(0).Sum();
+        var release = spans.Durations("federated.release", trace).DefaultIfEmpty(0).Sum();
         var aggregation = rounds.Values.Sum();
         var encoding = encodeByRound.Values.Sum();
         var sql = execute.DefaultIfEmpty(0).Max();
 
         Console.WriteLine();
-        Console.WriteLine("phase                                                              seconds   share");
+        Console.WriteLine("phase" + new string(' ', 78) + "seconds   share");
         Row("federated query, wall time (FederatedQueryRun.RunAsync)", total, total);
         Row($"  local SQL: query.execute, max over {execute.Count} pods (mean {execute.DefaultIfEmpty(0).Average():F3})", sql, total);
         Row("  channel open: federated.open_channel (pods find the session, run SQL, join)", channel, total);
         Row($"  aggregation: federated.round on the modeller, {rounds.Count} rounds summed", aggregation, total);
         foreach (var (round, seconds) in rounds) Row($"    round '{round}'", seconds, total);
         Row("    of which encoding: query.encode, max over pods per round, summed", encoding, total);
-        Row("  rest: session create, release, finish", total - channel - aggregation, total);
+        Row("  release of the pooled counts: federated.release on the modeller", release, total);
+        Row("  rest: session create, finish, result table", total - channel - aggregation - release, total);
         Row("baseline: pooled SQL, PodQueryExecutor on one file of all rows", pooledSeconds, total);
         Row("context: one pod's file alone, same executor (no other pod running)", singlePodSeconds, total);
         Console.WriteLine();
@@ -103,7 +106,7 @@ public static class QueryHarness
         var withheld = outcome.Table.Rows.Count(r => r.Withheld);
         Console.WriteLine($"answer: {outcome.Table.Rows.Count} cells ({withheld} withheld, {outcome.Table.Rows.Count(r => r.SuppressedOn > 0)} suppressed on some pod), {outcome.Table.Rows.Sum(r => (long)(r.Values[0] ?? 0)):N0} patients");
         Console.WriteLine(verified ? $"verified: {detail}" : $"NOT VERIFIED: {detail}");
-        Console.WriteLine($"peak RSS: silo + co-hosted gateway {service.Silo.PeakResidentBytes() >> 20} MiB; this process (modeller and all {podCount} pod agents) {FederatedBench.PeakRss() >> 20} MiB");
+        Console.WriteLine($"peak RSS: silo + co-hosted gateway {service.Silo.PeakResidentBytes() >> 20} MiB; this process (modeller and all {podCount} pod agents) {federatedRss >> 20} MiB, {FederatedBench.PeakRss() >> 20} MiB after the baselines");
         await agents.DisposeAsync();
         await service.DisposeAsync();
         FederatedBench.Delete(work);
@@ -111,7 +114,7 @@ public static class QueryHarness
     }
 
     private static void Row(string label, double seconds, double total) =>
-        Console.WriteLine($"{label,-66} {seconds,7:F3}  {seconds / total,6:P0}");
+        Console.WriteLine($"{label,-80} {seconds,7:F3}  {seconds / total,6:P0}");
 
     /// <summary>Creates the pooled database (same schema) and copies every pod's rows into it inside SQLite.</summary>
     private static void BuildPooled(string path, IReadOnlyList<string> podFiles)
@@ -326,6 +329,8 @@ internal sealed class BenchPods : IAsyncDisposable
 /// <summary>Records every finished span of the "Smpc.Client" activity source in this process (pods and modeller alike).</summary>
 internal sealed class SpanRecorder : IAsyncDisposable
 {
+    // Not SmpcClient.Activity.Name: the listener is asked about that source while SmpcClient's type initializer runs.
+    private const string SourceName = "Smpc.Client";
     private readonly ConcurrentQueue<Span> _spans = new();
     private readonly ActivityListener _listener;
 
@@ -333,7 +338,7 @@ internal sealed class SpanRecorder : IAsyncDisposable
     {
         _listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name == SmpcClient.Activity.Name,
+            ShouldListenTo = source => source.Name == SourceName,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = a => _spans.Enqueue(new Span(a.OperationName, a.TraceId, a.Duration.TotalSeconds, a.StartTimeUtc, [.. a.TagObjects])),
         };

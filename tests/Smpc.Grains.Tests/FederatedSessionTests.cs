@@ -1,0 +1,71 @@
+using Smpc.Grains.Interfaces.Access;
+using Smpc.Grains.Interfaces.Errors;
+using Smpc.Grains.Interfaces.Keys;
+using Smpc.Grains.Interfaces.Sessions;
+using Smpc.Protocols.Crypto;
+using Smpc.Protocols.Federated;
+using Smpc.Protocols.Randomness;
+
+namespace Smpc.Grains.Tests;
+
+/// <summary>A federated session's state (member keys, sealed keys, rounds, metrics) is durable: it reads back the same after its activation is collected.</summary>
+public sealed class FederatedSessionTests : IAsyncLifetime
+{
+    private readonly TwoSiloCluster _cluster = new();
+
+    public Task InitializeAsync() => _cluster.InitializeAsync();
+
+    public Task DisposeAsync() => _cluster.DisposeAsync();
+
+    [Fact]
+    public async Task FederatedState_ReadsBackUnchanged_AfterTheActivationIsCollected()
+    {
+        var grains = _cluster.Grains;
+        var tenant = Seed.NewTenantId();
+        await Seed.CreateTenantAsync(grains, tenant);
+        string[] pods = ["f1", "f2", "f3"];
+        var identities = pods.ToDictionary(p => p, _ => Ed25519KeyPair.Generate(SystemRandomSource.Instance));
+        foreach (var pod in pods)
+        {
+            var (_, keyId, hash) = ApiKey.Generate();
+            await grains.GetPod(new EntityKey(tenant, pod)).RegisterAsync(Seed.Admin(tenant), pod, identities[pod].PublicKey, keyId, hash);
+        }
+
+        var (_, modellerKeyId, modellerHash) = ApiKey.Generate();
+        await grains.GetModeller(new EntityKey(tenant, "m1")).RegisterAsync(Seed.Admin(tenant), "Modeller", modellerKeyId, modellerHash);
+        var modeller = Seed.Modeller(tenant);
+        var parent = grains.GetSession(new EntityKey(tenant, "q"));
+        await parent.CreateAsync(modeller, new CreateSession("m1", SessionKind.FederatedQuery, pods, Federated: new FederatedSpec("{\"sql\":\"SELECT 1\"}", TimeSpan.FromHours(1))));
+        foreach (var pod in pods)
+        {
+            using var member = X25519KeyPair.Generate(SystemRandomSource.Instance);
+            await parent.SubmitMemberKeyAsync(Caller.Pod(tenant, pod), member.PublicKey,
+                FederatedChannel.SignMemberKey(identities[pod], tenant, "q", pod, member.PublicKey));
+        }
+
+        await parent.SubmitSealedKeysAsync(modeller, pods.ToDictionary(p => p, p => (byte[])[.. Enumerable.Repeat((byte)p[1], SealedBox.Overhead + FederatedChannel.ContentKeySize)]));
+        var round = grains.GetSession(new EntityKey(tenant, "q-counts"));
+        await round.CreateAsync(modeller, new CreateSession("m1", SessionKind.SecureAggregation, pods, Seed.Spec() with { Input = "counts" }, Parent: "q"));
+        var before = await parent.ReportRoundMetricsAsync(modeller, "counts", new Dictionary<string, double> { ["loss"] = 0.25 });
+
+        // Deactivate the parent: the next call activates it afresh from storage.
+        await parent.Cast<Orleans.Core.Internal.IGrainManagementExtension>().DeactivateOnIdle();
+        var after = await parent.GetAsync(modeller);
+
+        Assert.Equal((before.Version, before.Phase, before.Kind), (after.Version, after.Phase, after.Kind));
+        var (b, a) = (before.Federated!, after.Federated!);
+        Assert.Equal(b.Spec, a.Spec);
+        Assert.Equal(b.Deadline, a.Deadline);
+        Assert.Equal(pods, a.MemberKeys.Keys.Order());
+        Assert.All(pods, p => Assert.Equal(b.MemberKeys[p].PublicKey, a.MemberKeys[p].PublicKey));
+        Assert.All(pods, p => Assert.Equal(b.SealedKeys[p], a.SealedKeys[p]));
+        Assert.Equal(b.Rounds, a.Rounds);
+        Assert.Equal(0.25, Assert.Single(a.Metrics).Values["loss"]);
+        Assert.Equal("q", (await round.GetAsync(modeller)).Parent);
+
+        // A round cannot join a parent of another modeller or kind: a plain secure-aggregation session is no parent.
+        var error = await Assert.ThrowsAsync<SmpcException>(() => grains.GetSession(new EntityKey(tenant, "x")).CreateAsync(modeller,
+            new CreateSession("m1", SessionKind.SecureAggregation, pods, Seed.Spec() with { Input = "r" }, Parent: "q-counts")));
+        Assert.Equal(SmpcErrorCode.Validation, error.Code);
+    }
+}
