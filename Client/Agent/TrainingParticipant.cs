@@ -58,11 +58,11 @@ internal sealed class TrainingParticipant(PodAgentConfig config, TrainerRegistry
         var broadcast = await member.ReadReleaseAsync<TrainingBroadcast>(label, ct);
         if (broadcast.Round != number) throw new FederatedRefusalException($"release '{label}' is for round {broadcast.Round}");
         QueryParticipant.RequireFields(round, FedAvgRound.Fields(request, trainer.ParameterCount(raw.FeatureCount)));
-        using var fit = SmpcClient.StartSessionActivity("train.local_fit", round);
         try
         {
             if (_standardised is not { } s || !s.Mean.SequenceEqual(broadcast.Mean) || !s.Std.SequenceEqual(broadcast.Std))
                 _standardised = s = (broadcast.Mean, broadcast.Std, Standardisation.Apply(raw, broadcast.Mean, broadcast.Std));
+            using var fit = SmpcClient.StartSessionActivity("train.local_fit", round); // the fit alone, not the standardisation
             var update = FedAvgRound.PodUpdate(trainer, broadcast.Theta, s.Data, request, number);
             fit?.SetTag("smpc.train.loss", update.Loss);
             fit?.SetTag("smpc.train.samples", raw.Count);

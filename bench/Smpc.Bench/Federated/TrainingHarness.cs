@@ -89,7 +89,7 @@ public static class TrainingHarness
         var trace = FederatedBench.TraceId(outcome.Session);
         var parent = outcome.Session.Id;
         var byRound = new List<(int Round, double Duration, double Aggregation, double FitMax, double FitMean, double PodRoundMax)>();
-        var rounds_ = spans.Snapshot("federated.round", trace).ToDictionary(s => s.Tag("smpc.round") ?? "?", s => s.Seconds);
+        var roundSpans = spans.Snapshot("federated.round", trace).ToDictionary(s => s.Tag("smpc.round") ?? "?", s => s.Seconds);
         var fits = spans.Snapshot("train.local_fit", trace).GroupBy(s => s.Tag("smpc.session") ?? "?").ToDictionary(g => g.Key, g => g.Select(s => s.Seconds).ToList());
         var podRounds = spans.Snapshot("train.round", trace).GroupBy(s => s.Tag("smpc.session") ?? "?").ToDictionary(g => g.Key, g => g.Max(s => s.Seconds));
         foreach (var r in outcome.Rounds)
@@ -97,7 +97,7 @@ public static class TrainingHarness
             var label = $"round-{r.Round}";
             var id = FederatedModeller.RoundSessionId(parent, label);
             var fit = fits.GetValueOrDefault(id) ?? [];
-            byRound.Add((r.Round, r.Duration.TotalSeconds, rounds_.GetValueOrDefault(label), fit.DefaultIfEmpty(0).Max(), fit.DefaultIfEmpty(0).Average(), podRounds.GetValueOrDefault(id)));
+            byRound.Add((r.Round, r.Duration.TotalSeconds, roundSpans.GetValueOrDefault(label), fit.DefaultIfEmpty(0).Max(), fit.DefaultIfEmpty(0).Average(), podRounds.GetValueOrDefault(id)));
         }
 
         var fitCounts = outcome.Rounds.Select(r => fits.GetValueOrDefault(FederatedModeller.RoundSessionId(parent, $"round-{r.Round}"))?.Count ?? 0).ToList();
@@ -115,7 +115,7 @@ public static class TrainingHarness
         Stats("  local fit, max over pods, rounds 2.. (round 1 also standardises)", laterFitMax);
         Stats("baseline: CentralTraining.Train on pooled rows / rounds", [centralPerRound]);
         Console.WriteLine($"(train.local_fit spans per round: {string.Join(",", fitCounts.Distinct())} — one per pod expected)");
-        var standardise = rounds_.GetValueOrDefault(Standardisation.RoundName);
+        var standardise = roundSpans.GetValueOrDefault(Standardisation.RoundName);
         var channel = spans.Durations("federated.open_channel", trace).DefaultIfEmpty(0).Sum();
         Console.WriteLine($"whole session {total:F2} s: channel open (pods load CSV, join) {channel:F2} s, standardise round {standardise:F2} s, {rounds} rounds {durations.Sum():F2} s, rest {total - channel - standardise - durations.Sum():F2} s");
         Console.WriteLine();
