@@ -84,7 +84,7 @@ public static class FederatedApi
             throw SmpcException.Invalid($"query: {ex.Message}");
         }
 
-        return new FederatedSpec(JsonSerializer.Serialize(query, Json), Lifetime(4, query.RoundTimeoutSeconds));
+        return new FederatedSpec(JsonSerializer.Serialize(query, Json), Lifetime(2, query.RoundTimeoutSeconds));
     }
 
     /// <summary>Validates a training request (schedule, bounds that fit the encoding) and stores it as the session's spec.</summary>
@@ -112,7 +112,7 @@ public static class FederatedApi
             throw SmpcException.Invalid($"training: {ex.Message}");
         }
 
-        return new FederatedSpec(JsonSerializer.Serialize(training, Json), Lifetime(2 * (training.Rounds + 1), training.RoundTimeoutSeconds));
+        return new FederatedSpec(JsonSerializer.Serialize(training, Json), Lifetime(training.Rounds + 1, training.RoundTimeoutSeconds));
     }
 
     internal static FederatedStatusResponse ToResponse(SessionKind kind, FederatedStatus f) => new(
@@ -120,12 +120,20 @@ public static class FederatedApi
         kind == SessionKind.FederatedTraining ? JsonSerializer.Deserialize<TrainingRequest>(f.Spec.RequestJson, Json) : null,
         f.MemberKeys.ToDictionary(m => m.Key, m => new MemberKeyRequest(Convert.ToBase64String(m.Value.PublicKey), Convert.ToBase64String(m.Value.Signature))),
         f.SealedKeys.ToDictionary(b => b.Key, b => Convert.ToBase64String(b.Value)),
-        [.. f.Rounds.Select(r => new FederatedRoundResponse(r.Round, r.SessionId, r.CreatedAt))], f.Releases,
+        [.. f.Rounds.Select(r => new FederatedRoundResponse(r.Round, r.SessionId, r.CreatedAt, r.PodIds ?? []))], f.Releases,
         [.. f.Metrics.Select(m => new RoundMetricsResponse(m.Round, m.Values, m.ReportedAt))], f.FailureReason);
 
-    /// <summary>A safety net for abandoned sessions: twice the rounds' deadlines, plus ten minutes, at most 7 days.</summary>
-    private static TimeSpan Lifetime(int rounds, int roundTimeoutSeconds) =>
-        TimeSpan.FromSeconds(Math.Min(7 * 86_400.0, 2.0 * rounds * roundTimeoutSeconds + 600));
+    /// <summary>
+    /// A safety net for abandoned sessions: every round's four phase deadlines (roundTimeoutSeconds each), the channel's
+    /// opening, plus ten minutes. A session that could not finish within 7 days is refused rather than cut short.
+    /// </summary>
+    private static TimeSpan Lifetime(int rounds, int roundTimeoutSeconds)
+    {
+        var seconds = (4.0 * rounds + 1) * roundTimeoutSeconds + 600;
+        if (seconds > 7 * 86_400)
+            throw SmpcException.Invalid($"{rounds} rounds of 4 phases at {roundTimeoutSeconds} s each could take longer than the 7 days a session may live; lower roundTimeoutSeconds or the rounds.");
+        return TimeSpan.FromSeconds(seconds);
+    }
 
     private static async Task<Results<Ok<SessionResponse>, ProblemHttpResult>> UploadReleaseAsync(
         string tenantId, string sessionId, string name, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)

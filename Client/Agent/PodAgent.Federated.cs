@@ -8,21 +8,34 @@ namespace Smpc.Client.Agent;
 /// <summary>The pod agent's part in federated query and training sessions: prepare under policy, join the channel, serve each round.</summary>
 public sealed partial class PodAgent
 {
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<(IFederatedParticipant Participant, FederatedMember Member)?>> _federated = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<FederatedJoin?>> _federated = new();
 
     /// <summary>Trainers this agent can run: the built-in ones plus any added by the host.</summary>
     public Smpc.Client.Training.TrainerRegistry Trainers { get; init; } = Smpc.Client.Training.Trainers.Builtin;
 
-    private async Task RunFederatedAsync(SessionResponse session, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
+    /// <summary>Starts taking part in a federated session unless already doing so; its rounds can wait on it at once.</summary>
+    private void StartFederated(SessionResponse session, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
     {
-        var ready = _federated.GetOrAdd(session.Id, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_federated)
+        {
+            if (_running.ContainsKey(session.Id) || _federated.ContainsKey(session.Id)) return;
+            var ready = new TaskCompletionSource<FederatedJoin?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _federated[session.Id] = ready;
+            _running[session.Id] = Task.Run(() => RunFederatedAsync(session, ready, identity, finished, ct), CancellationToken.None);
+        }
+    }
+
+    private async Task RunFederatedAsync(SessionResponse session, TaskCompletionSource<FederatedJoin?> ready, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
+    {
         IFederatedParticipant? participant = null;
         FederatedMember? member = null;
+        FederatedJoin? join = null;
         try
         {
             if (session.Phase != SessionPhases.Running)
             {
                 MarkFinished(finished, session.Id);
+                FederatedMember.Discard(StateDirectory, session.Id);
                 return;
             }
 
@@ -38,17 +51,19 @@ public sealed partial class PodAgent
                 return;
             }
 
-            member = FederatedMember.LoadOrCreate(client, config.Tenant, session.Id, config.Pod, Path.GetDirectoryName(_statePath)!);
+            member = FederatedMember.LoadOrCreate(client, config.Tenant, session.Id, config.Pod, StateDirectory);
             await member.PublishAsync(identity, ct);
             log($"session {session.Id}: joined ({session.Kind} for modeller {session.ModellerId})");
-            ready.TrySetResult((participant, member));
+            join = new FederatedJoin(participant, member);
+            (participant, member) = (null, null); // the join owns them now
+            ready.TrySetResult(join);
 
             // Serve rounds until the modeller finishes (or a pod declines).
             var current = session;
             while (current.Phase == SessionPhases.Running)
                 current = await Transient.RetryAsync(() => client.WaitForSessionChangeAsync(config.Tenant, session.Id, current.Version, LongPollSeconds, ct), ct);
             log($"session {session.Id}: {current.Phase}{(current.Federated?.FailureReason is { } r ? $" ({r})" : "")}");
-            member.Forget();
+            join.Forget = true;
             MarkFinished(finished, session.Id);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -56,21 +71,28 @@ public sealed partial class PodAgent
         }
         catch (Exception ex)
         {
+            // Not a policy refusal (those decline above) but a local failure, e.g. the database is unreachable: say so, so
+            // the modeller does not wait out the deadline for nothing.
             log($"session {session.Id}: stopped: {ex.Message}");
+            await DeclineAsync(session, $"the pod agent failed: {ex.GetType().Name}", CancellationToken.None);
+            if (join is not null) join.Forget = true;
+            else FederatedMember.Discard(StateDirectory, session.Id);
             MarkFinished(finished, session.Id);
         }
         finally
         {
             ready.TrySetResult(null);
-            _federated.TryRemove(session.Id, out _);
+            lock (_federated) _federated.TryRemove(session.Id, out _);
             participant?.Dispose();
             member?.Dispose();
-            _running.TryRemove(session.Id, out _);
+            join?.Release(); // disposes once the last round using it is done
+            lock (_federated) _running.TryRemove(session.Id, out _);
         }
     }
 
     private async Task RunRoundAsync(SessionResponse round, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
     {
+        FederatedJoin? join = null;
         try
         {
             if (round.Phase is SessionPhases.Completed or SessionPhases.Failed)
@@ -79,9 +101,14 @@ public sealed partial class PodAgent
                 return;
             }
 
-            var joined = _federated.TryGetValue(round.Parent!, out var ready) ? await ready.Task : null;
-            if (joined is not { } f)
+            var parent = await client.GetSessionAsync(config.Tenant, round.Parent!, ct);
+            // The parent fell off the pod's session list (long training) or arrived later: take part in it first.
+            if (!finished.Contains(parent.Id) && parent.Phase == SessionPhases.Running) StartFederated(parent, identity, finished, ct);
+
+            join = _federated.TryGetValue(parent.Id, out var ready) ? await ready.Task : null;
+            if (join is null || !join.TryAcquire())
             {
+                join = null;
                 log($"session {round.Id}: not joining (this pod is not taking part in session {round.Parent})");
                 MarkFinished(finished, round.Id);
                 return;
@@ -90,12 +117,17 @@ public sealed partial class PodAgent
             double[] input;
             try
             {
-                input = await f.Participant.InputAsync(round, f.Member, ct);
+                var label = round.Aggregation!.Input;
+                parent = await client.GetSessionAsync(config.Tenant, parent.Id, ct);
+                if (parent.Phase != SessionPhases.Running) throw new FederatedRefusalException($"session {parent.Id} is {parent.Phase}");
+                if (!join.Member.ClaimRound(label, round.Id))
+                    throw new FederatedRefusalException($"round '{label}' already ran as session {join.Member.Rounds()[label]}; a pod answers each round once");
+                input = await join.Participant.InputAsync(round, parent, join.Member, ct);
             }
             catch (FederatedRefusalException refusal)
             {
-                log($"session {round.Parent}: declined in round {round.Aggregation?.Input} ({refusal.Message})");
-                await DeclineAsync(await client.GetSessionAsync(config.Tenant, round.Parent!, ct), refusal.Message, ct);
+                log($"session {round.Parent}: refused round {round.Aggregation?.Input} ({refusal.Message})");
+                await DeclineAsync(parent, refusal.Message, ct);
                 MarkFinished(finished, round.Id);
                 return;
             }
@@ -112,9 +144,12 @@ public sealed partial class PodAgent
         }
         finally
         {
+            join?.Release();
             _running.TryRemove(round.Id, out _);
         }
     }
+
+    private string StateDirectory => Path.GetDirectoryName(_statePath)!;
 
     private async Task DeclineAsync(SessionResponse session, string reason, CancellationToken ct)
     {
@@ -128,6 +163,44 @@ public sealed partial class PodAgent
         {
             // Already ended (another pod declined, or the modeller finished): nothing to add.
         }
+        catch (Exception ex) when (Transient.Is(ex, ct))
+        {
+            log($"session {session.Id}: could not decline ({ex.Message}); its deadline will end it");
+        }
+    }
+
+    /// <summary>
+    /// The pod's part in one federated session, shared by the session's task and its rounds' tasks: disposed (and its
+    /// member key forgotten once the session ended) when the last of them lets go.
+    /// </summary>
+    private sealed class FederatedJoin(IFederatedParticipant participant, FederatedMember member)
+    {
+        private int _holders = 1;
+
+        public IFederatedParticipant Participant { get; } = participant;
+
+        public FederatedMember Member { get; } = member;
+
+        /// <summary>Set when the session has ended: the member key and round ledger are deleted at the last release.</summary>
+        public bool Forget { get; set; }
+
+        public bool TryAcquire()
+        {
+            while (true)
+            {
+                var holders = Volatile.Read(ref _holders);
+                if (holders == 0) return false;
+                if (Interlocked.CompareExchange(ref _holders, holders + 1, holders) == holders) return true;
+            }
+        }
+
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref _holders) != 0) return;
+            if (Forget) Member.Forget();
+            Participant.Dispose();
+            Member.Dispose();
+        }
     }
 }
 
@@ -137,8 +210,11 @@ public interface IFederatedParticipant : IDisposable
     /// <summary>Checks the session against the pod's policy and prepares (runs the query, loads the data); a reason to decline, or null.</summary>
     Task<string?> PrepareAsync(SessionResponse session, CancellationToken ct);
 
-    /// <summary>The pod's vector for one round; throws <see cref="FederatedRefusalException"/> when the pod will not contribute.</summary>
-    Task<double[]> InputAsync(SessionResponse round, FederatedMember member, CancellationToken ct);
+    /// <summary>
+    /// The pod's vector for one round of <paramref name="parent"/>; throws <see cref="FederatedRefusalException"/> when the
+    /// pod will not contribute (a round it does not know, other fields or pods than the declared ones, a bad release).
+    /// </summary>
+    Task<double[]> InputAsync(SessionResponse round, SessionResponse parent, FederatedMember member, CancellationToken ct);
 }
 
 /// <summary>The pod refuses a round of a federated session; the message is its reason, which the modeller reads.</summary>

@@ -59,7 +59,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
 
                     if (session.Kind is SessionKinds.Query or SessionKinds.Training)
                     {
-                        _running[id] = RunFederatedAsync(session, identity, finished, ct);
+                        StartFederated(session, identity, finished, ct);
                         continue;
                     }
 

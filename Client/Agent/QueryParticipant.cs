@@ -37,6 +37,11 @@ internal sealed class QueryParticipant(PodAgentConfig config, string baseDirecto
         {
             return ex.Message;
         }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or System.Data.Common.DbException)
+        {
+            log($"session {session.Id}: source '{query.Source}' failed: {ex.Message}");
+            return $"the pod's source '{query.Source}' cannot be read";
+        }
         catch (QueryRefusedException ex)
         {
             // The reason goes to the modeller; the detail (which may quote this pod's values) stays in the pod's own log.
@@ -46,7 +51,7 @@ internal sealed class QueryParticipant(PodAgentConfig config, string baseDirecto
         }
     }
 
-    public async Task<double[]> InputAsync(SessionResponse round, FederatedMember member, CancellationToken ct)
+    public async Task<double[]> InputAsync(SessionResponse round, SessionResponse parent, FederatedMember member, CancellationToken ct)
     {
         var (query, shape, result) = (_query!, _shape!, _result!);
         var label = round.Aggregation!.Input;
@@ -55,9 +60,13 @@ internal sealed class QueryParticipant(PodAgentConfig config, string baseDirecto
         switch (label)
         {
             case "counts":
+                RequirePods(round, parent.PodIds);
                 RequireFields(round, shape.CountRoundFields());
                 return PodQueryExecutor.CountRoundInput(result);
             case "values":
+                // Only the pods whose counts were pooled: any other set would make counts and sums disagree, or, with
+                // another values round, let sums be subtracted.
+                RequirePods(round, await IncludedInAsync(parent, "counts", member, ct));
                 var release = await member.ReadReleaseAsync<QueryRelease>("counts", ct);
                 if (QueryRelease.Refusal(shape, release, result, query.MinPooledCount) is { } refusal) throw new FederatedRefusalException(refusal);
                 RequireFields(round, shape.ValueRoundFields(release.ReleasedCells.Length));
@@ -66,6 +75,24 @@ internal sealed class QueryParticipant(PodAgentConfig config, string baseDirecto
             default:
                 throw new FederatedRefusalException($"a query has no round '{label}'");
         }
+    }
+
+    /// <summary>The round must run over exactly <paramref name="expected"/> (the parent's pods, or a previous round's included pods).</summary>
+    internal static void RequirePods(SessionResponse round, IEnumerable<string> expected)
+    {
+        if (!round.PodIds.ToHashSet(StringComparer.Ordinal).SetEquals(expected))
+            throw new FederatedRefusalException($"round '{round.Aggregation!.Input}' runs over pods {string.Join(", ", round.PodIds)}, not the ones it must");
+    }
+
+    /// <summary>The pods whose vectors round <paramref name="label"/> of <paramref name="parent"/> included, as its session reports them.</summary>
+    private static async Task<IReadOnlyList<string>> IncludedInAsync(SessionResponse parent, string label, FederatedMember member, CancellationToken ct)
+    {
+        var ran = parent.Federated?.Rounds.FirstOrDefault(r => r.Round == label)
+            ?? throw new FederatedRefusalException($"round '{label}' has not run");
+        var session = await member.GetSessionAsync(ran.SessionId, ct);
+        if (session.Phase != SessionPhases.Completed || session.Aggregation?.Included is not { } included)
+            throw new FederatedRefusalException($"round '{label}' has not completed");
+        return [.. included.Select(party => session.PodIds[party - 1])];
     }
 
     /// <summary>The round must ask for exactly the vector the declared query produces: no other length, bounds or precision.</summary>

@@ -31,9 +31,10 @@ internal sealed class TrainingParticipant(PodAgentConfig config, TrainerRegistry
         {
             return ex.Message;
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or System.Data.Common.DbException)
         {
-            return $"source '{request.Source}' cannot be read: {ex.Message}";
+            log($"session {session.Id}: source '{request.Source}' failed: {ex.Message}");
+            return $"the pod's source '{request.Source}' cannot be read";
         }
 
         (_request, _trainer) = (request, trainer);
@@ -41,18 +42,25 @@ internal sealed class TrainingParticipant(PodAgentConfig config, TrainerRegistry
         return null;
     }
 
-    public async Task<double[]> InputAsync(SessionResponse round, FederatedMember member, CancellationToken ct)
+    public async Task<double[]> InputAsync(SessionResponse round, SessionResponse parent, FederatedMember member, CancellationToken ct)
     {
         var (request, trainer, raw) = (_request!, _trainer!, _raw!);
         var label = round.Aggregation!.Input;
+        QueryParticipant.RequirePods(round, parent.PodIds); // every round over all of the session's pods
         if (label == "standardise")
         {
             QueryParticipant.RequireFields(round, Standardisation.Fields(request, raw.FeatureCount));
             return Standardisation.Input(raw);
         }
 
-        if (!label.StartsWith("round-", StringComparison.Ordinal) || !int.TryParse(label["round-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var number))
-            throw new FederatedRefusalException($"training has no round '{label}'");
+        // Rounds are round-1 … round-R, each answered once and in increasing order: the pod's policy on rounds holds, and
+        // the modeller cannot replay a round's parameters under another label.
+        if (!label.StartsWith("round-", StringComparison.Ordinal) || !int.TryParse(label["round-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            || label != $"round-{number.ToString(CultureInfo.InvariantCulture)}" || number < 1 || number > request.Rounds)
+            throw new FederatedRefusalException($"training has no round '{label}' (rounds are round-1 to round-{request.Rounds})");
+        var earlier = member.Rounds().Keys.Where(l => l != label && l.StartsWith("round-", StringComparison.Ordinal))
+            .Select(l => int.TryParse(l["round-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0).DefaultIfEmpty(0).Max();
+        if (number <= earlier) throw new FederatedRefusalException($"round {number} comes after round {earlier}");
         using var span = SmpcClient.StartSessionActivity("train.round", round);
         span?.SetTag("smpc.round", number);
         var broadcast = await member.ReadReleaseAsync<TrainingBroadcast>(label, ct);

@@ -53,8 +53,8 @@ public sealed record RoundMetricsRequest(string Round, IReadOnlyDictionary<strin
 /// <summary>The modeller ends a federated session: completed, or failed with a reason.</summary>
 public sealed record FinishFederatedRequest(string? FailureReason = null);
 
-/// <summary>One round of a federated session: the secure-aggregation session that ran it.</summary>
-public sealed record FederatedRoundResponse(string Round, string SessionId, DateTimeOffset CreatedAt);
+/// <summary>One round of a federated session: the secure-aggregation session that ran it (a round label runs once) and its pods.</summary>
+public sealed record FederatedRoundResponse(string Round, string SessionId, DateTimeOffset CreatedAt, IReadOnlyList<string> PodIds);
 
 /// <summary>Published metrics of one round.</summary>
 public sealed record RoundMetricsResponse(string Round, IReadOnlyDictionary<string, double> Values, DateTimeOffset ReportedAt);

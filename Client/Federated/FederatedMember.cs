@@ -52,12 +52,19 @@ public sealed class FederatedMember : IDisposable
         return new FederatedMember(client, tenant, sessionId, pod, key, file);
     }
 
+    /// <summary>Deletes whatever a pod kept for <paramref name="sessionId"/> (member key, round ledger), e.g. when it never joined.</summary>
+    public static void Discard(string stateDirectory, string sessionId)
+    {
+        foreach (var path in new[] { sessionId + ".member", sessionId + ".rounds" }.Select(n => Path.Combine(stateDirectory, n)))
+            if (File.Exists(path)) File.Delete(path);
+    }
+
     /// <summary>Publishes the member key, signed with the pod's identity key (idempotent).</summary>
     public Task<SessionResponse> PublishAsync(Ed25519KeyPair identity, CancellationToken ct = default)
     {
         var signature = FederatedChannel.SignMemberKey(identity, _tenant, _session, _pod, _memberKey.PublicKey);
-        return _client.PutMemberKeyAsync(_tenant, _session, _pod,
-            new MemberKeyRequest(Convert.ToBase64String(_memberKey.PublicKey), Convert.ToBase64String(signature)), ct);
+        var request = new MemberKeyRequest(Convert.ToBase64String(_memberKey.PublicKey), Convert.ToBase64String(signature));
+        return Transient.RetryAsync(() => _client.PutMemberKeyAsync(_tenant, _session, _pod, request, ct), ct);
     }
 
     /// <summary>Decrypts release <paramref name="name"/> (JSON) with the content key sealed to this pod.</summary>
@@ -65,19 +72,52 @@ public sealed class FederatedMember : IDisposable
     {
         if (_contentKey is null)
         {
-            var session = await _client.GetSessionAsync(_tenant, _session, ct);
+            var session = await Transient.RetryAsync(() => _client.GetSessionAsync(_tenant, _session, ct), ct);
             if (session.Federated?.SealedKeys.GetValueOrDefault(_pod) is not { } box)
                 throw new InvalidOperationException($"Session {_session} has no content key sealed to pod {_pod} yet.");
             _contentKey = FederatedChannel.OpenContentKey(_memberKey, Convert.FromBase64String(box), _tenant, _session, _pod);
         }
 
-        var sealedRelease = await _client.DownloadReleaseAsync(_tenant, _session, name, ct);
+        var sealedRelease = await Transient.RetryAsync(() => _client.DownloadReleaseAsync(_tenant, _session, name, ct), ct);
         var plaintext = FederatedChannel.OpenRelease(_contentKey, _tenant, _session, name, sealedRelease);
         return JsonSerializer.Deserialize<T>(plaintext, Json) ?? throw new InvalidDataException($"Release '{name}' is empty.");
     }
 
-    /// <summary>Forgets the member key once the session has ended.</summary>
-    public void Forget() => _file.Delete();
+    /// <summary>
+    /// Records that round <paramref name="label"/> runs as session <paramref name="roundSessionId"/>; false if the label already
+    /// ran as another session. A pod answers each round once: two sums of one round over different pods (or dropouts)
+    /// would give away one pod's vector. The ledger is kept beside the member key, so a restart does not forget it.
+    /// </summary>
+    public bool ClaimRound(string label, string roundSessionId)
+    {
+        lock (_file)
+        {
+            var ledger = Rounds();
+            if (ledger.TryGetValue(label, out var existing)) return existing == roundSessionId;
+            ledger[label] = roundSessionId;
+            var temp = LedgerPath + ".tmp";
+            File.WriteAllText(temp, JsonSerializer.Serialize(ledger));
+            File.Move(temp, LedgerPath, overwrite: true);
+            return true;
+        }
+    }
+
+    /// <summary>The rounds this pod has answered: label → round session id.</summary>
+    public Dictionary<string, string> Rounds() =>
+        File.Exists(LedgerPath) ? JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(LedgerPath)) ?? [] : [];
+
+    private string LedgerPath => Path.ChangeExtension(_file.Path, ".rounds");
+
+    /// <summary>Reads another session of the tenant as this pod sees it (e.g. an earlier round), retrying while the service is unavailable.</summary>
+    public Task<SessionResponse> GetSessionAsync(string sessionId, CancellationToken ct = default) =>
+        Transient.RetryAsync(() => _client.GetSessionAsync(_tenant, sessionId, ct), ct);
+
+    /// <summary>Forgets the member key (and the round ledger) once the session has ended.</summary>
+    public void Forget()
+    {
+        _file.Delete();
+        if (File.Exists(LedgerPath)) File.Delete(LedgerPath);
+    }
 
     public void Dispose()
     {

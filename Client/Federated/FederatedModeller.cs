@@ -100,16 +100,35 @@ public sealed class FederatedModeller : IDisposable
         var request = new AggregationRequest(fields, "sum", "", round, PhaseTimeoutSeconds: timeoutSeconds);
         using var aggregation = await ModellerAggregation.CreateAsync(
             _client, Session.Tenant, RoundSessionId(Session.Id, round), Session.ModellerId, pods, request, _random, _pins, ct, parent: Session.Id);
+        // A pod that refuses the round declines the parent: stop waiting for the round then, with the pod's reason.
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var parentEnded = WatchParentAsync(watching.Token);
+        var result = aggregation.WaitForResultAsync(watching.Token);
         try
         {
-            return await aggregation.WaitForResultAsync(ct);
+            if (await Task.WhenAny(result, parentEnded) == parentEnded && parentEnded.IsCompletedSuccessfully)
+                throw new FederatedSessionFailedException(parentEnded.Result);
+            return await result;
         }
         catch (SecureAggregationFailedException ex)
         {
-            // A pod that refused the round declined the parent with its reason: that is the better explanation.
             ThrowIfEnded(await _client.GetSessionAsync(Session.Tenant, Session.Id, ct));
             throw new FederatedSessionFailedException($"round {round} failed: {ex.Message}");
         }
+        finally
+        {
+            await watching.CancelAsync();
+            await Task.WhenAll(result, parentEnded).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Completes with the reason when the parent session leaves <c>running</c>; long-polls until cancelled.</summary>
+    private async Task<string> WatchParentAsync(CancellationToken ct)
+    {
+        var session = await _client.GetSessionAsync(Session.Tenant, Session.Id, ct);
+        while (session.Phase == SessionPhases.Running)
+            session = await _client.WaitForSessionChangeAsync(Session.Tenant, Session.Id, session.Version, 20, ct);
+        return session.Federated?.FailureReason ?? $"the session is {session.Phase}";
     }
 
     /// <summary>Publishes metrics of a round.</summary>

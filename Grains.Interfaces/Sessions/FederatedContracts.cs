@@ -15,12 +15,13 @@ public sealed record MemberKey(
     [property: Id(0)] byte[] PublicKey,
     [property: Id(1)] byte[] Signature);
 
-/// <summary>One round of a federated session: its label and the secure-aggregation session that runs it.</summary>
+/// <summary>One round of a federated session: its label, the secure-aggregation session that runs it, and its pods.</summary>
 [GenerateSerializer, Immutable, Alias("smpc.federated-round")]
 public sealed record FederatedRound(
     [property: Id(0)] string Round,
     [property: Id(1)] string SessionId,
-    [property: Id(2)] DateTimeOffset CreatedAt);
+    [property: Id(2)] DateTimeOffset CreatedAt,
+    [property: Id(3)] IReadOnlyList<string>? PodIds = null);
 
 /// <summary>Metrics the modeller published for one round.</summary>
 [GenerateSerializer, Immutable, Alias("smpc.round-metrics")]

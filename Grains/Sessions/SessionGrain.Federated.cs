@@ -52,7 +52,14 @@ public sealed partial class SessionGrain
         await AdvanceIfDueAsync();
         var f = Federated;
         if (string.IsNullOrWhiteSpace(round) || round.Length > 64) throw SmpcException.Invalid("A round of a federated session is named by aggregation.input (1 to 64 characters).");
-        if (f.Rounds.Any(r => r.Round == round && r.SessionId == sessionId)) return ToInfo();
+        // One session per round label, ever: running a label twice over different pods (or the same pods with other
+        // dropouts) would let the modeller subtract one pod's vector out of two sums.
+        if (f.Rounds.FirstOrDefault(r => r.Round == round) is { } existing)
+        {
+            if (existing.SessionId == sessionId && (existing.PodIds ?? []).SequenceEqual(podIds)) return ToInfo();
+            throw SmpcException.Conflict($"Round '{round}' of session '{Key.Id}' already ran as session '{existing.SessionId}'; a round runs once.");
+        }
+
         RequireRunning();
         var strangers = podIds.Where(p => !state.State.PodIds.Contains(p)).ToList();
         if (strangers.Count > 0) throw SmpcException.Invalid($"A round may include only pods of session '{Key.Id}'; not: {string.Join(", ", strangers)}.");
@@ -60,7 +67,7 @@ public sealed partial class SessionGrain
         if (f.Rounds.Count >= MaxFederatedRounds) throw SmpcException.Invalid($"A federated session runs at most {MaxFederatedRounds} rounds.");
         using var activity = SessionSpan("federated.round");
         activity?.SetTag("smpc.round", round);
-        f.Rounds.Add(new FederatedRound(round, sessionId, time.GetUtcNow()));
+        f.Rounds.Add(new FederatedRound(round, sessionId, time.GetUtcNow(), [.. podIds]));
         await SaveAsync("federated.round");
         CountStep("round");
         return ToInfo();
@@ -122,9 +129,9 @@ public sealed partial class SessionGrain
         await AdvanceIfDueAsync();
         var f = Federated;
         if (!EntityKey.IsValidId(name) || name.Length > 64) throw SmpcException.Invalid("A release is named by an id of at most 64 characters.");
+        RequireRunning(); // also for a name already stored: after the end its payload is deleted and must not come back
         if (!f.Releases.Contains(name))
         {
-            RequireRunning();
             if (f.SealedKeys.Count == 0) throw SmpcException.WrongPhase("Releases follow the sealed content key.");
             if (f.Releases.Count >= MaxFederatedRounds) throw SmpcException.Invalid($"A federated session holds at most {MaxFederatedRounds} releases.");
         }
@@ -143,7 +150,12 @@ public sealed partial class SessionGrain
         if (f.Releases.Contains(name)) return ToInfo(); // a retry: the payload grain already refused different bytes
         RequireRunning();
         var manifest = await GrainFactory.GetPayload(ReleaseKey(name)).GetManifestAsync();
-        if (manifest.Length < FederatedChannel.ReleaseOverhead) throw SmpcException.Invalid("A release is at least its nonce and tag long.");
+        if (manifest.Length < FederatedChannel.ReleaseOverhead)
+        {
+            await GrainFactory.GetPayload(ReleaseKey(name)).DeleteAsync(); // not a release: free the name for a correct upload
+            throw SmpcException.Invalid("A release is at least its nonce and tag long.");
+        }
+
         using var activity = SessionSpan("federated.release");
         activity?.SetTag("smpc.release", name);
         activity?.SetTag(SmpcTelemetry.BytesAttribute, manifest.Length);

@@ -45,6 +45,7 @@ public sealed partial class SessionGrain(
 
         var pods = Validate(command);
         if (command.Kind == SessionKind.PrivateSetIntersection) _ = CreatePsi(command.Psi); // refuse a bad spec before any lookup
+        if (command.Kind == SessionKind.SecureAggregation) _ = CreateAggregation(command.Aggregation, pods.Count); // and before a round joins its parent
         if (IsFederated(command.Kind)) _ = CreateFederated(command.Federated);
         if (command.Parent is not null && (command.Kind != SessionKind.SecureAggregation || !EntityKey.IsValidId(command.Parent) || command.Parent == key.Id))
             throw SmpcException.Invalid("Only a secure-aggregation session can be a round of a federated session, named by its id.");

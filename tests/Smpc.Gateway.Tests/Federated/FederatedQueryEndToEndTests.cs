@@ -136,6 +136,24 @@ public sealed class FederatedQueryEndToEndTests(EmbeddedService service)
         Assert.Contains("ward", failure.Message);
     }
 
+    [Fact]
+    public async Task ARoundOverFewerPodsThanTheSession_IsRefusedByThePods()
+    {
+        // Four hospitals; a modeller that runs the counts round over three of them (to later subtract) is refused.
+        string[] four = [.. Pods, "h4"];
+        await using var pods = await FederatedPods.StartAsync(service, four, (pod, folder, config) => Configure(pod == "h4" ? "h1" : pod, folder, config));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var query = HospitalAdmissions.AgeBandQuery();
+        using var modeller = await FederatedModeller.CreateAsync(pods.Modeller, pods.Tenant, new CreateSessionRequest("q-subset", "m1", SessionKinds.Query, four, Query: query), ct: cts.Token);
+        await modeller.OpenChannelAsync(TimeSpan.FromMinutes(1), cts.Token);
+
+        var failure = await Assert.ThrowsAsync<FederatedSessionFailedException>(() =>
+            modeller.RunRoundAsync("counts", Pods, QueryShape.Create(query).CountRoundFields(), 60, cts.Token));
+
+        Assert.Contains("declined: round 'counts' runs over pods h1, h2, h3", failure.Message);
+        Assert.Equal(SessionPhases.Failed, (await pods.Modeller.GetSessionAsync(pods.Tenant, "q-subset")).Phase);
+    }
+
     /// <summary>The same SQL on one database with every pod's rows, less the groups a pod suppressed (fewer than 3 rows on that pod).</summary>
     private static Dictionary<(int Band, string Ward), (long Count, double Sum)> PooledAnswer()
     {

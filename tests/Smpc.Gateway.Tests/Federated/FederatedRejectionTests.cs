@@ -128,6 +128,28 @@ public sealed class FederatedRejectionTests(EmbeddedService service)
     }
 
     [Fact]
+    public async Task ARoundLabelRunsOnce_AndARejectedRoundDoesNotJoinItsParent()
+    {
+        var (t, _) = await QuerySessionAsync();
+        foreach (var pod in Pods) await t.Pods[pod].PutMemberKeyAsync(t.Tenant, "q", pod, MemberKey(t, "q", pod));
+        await t.Modeller.PutSealedKeysAsync(t.Tenant, "q", Pods.ToDictionary(p => p, _ => new byte[SealedBox.Overhead + FederatedChannel.ContentKeySize]));
+        var counts = Scenario.SmallAggregation() with { Input = "counts" };
+        await ExpectAsync(HttpStatusCode.BadRequest, ProblemTypes.Validation, () => t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest(
+            "q-bad", "m1", SessionKinds.SecureAggregation, Pods, counts with { PhaseTimeoutSeconds = 0 }, Parent: "q")));
+        Assert.Empty((await t.Modeller.GetSessionAsync(t.Tenant, "q")).Federated!.Rounds);
+
+        await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("q-counts", "m1", SessionKinds.SecureAggregation, Pods, counts, Parent: "q"));
+        var before = await VersionAsync(t);
+        // The same label again (as a repeat over the same pods would allow subtracting dropouts) is refused.
+        await ExpectAsync(HttpStatusCode.Conflict, ProblemTypes.Conflict, () => t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest(
+            "q-counts-again", "m1", SessionKinds.SecureAggregation, Pods, counts, Parent: "q")), "runs once");
+        var round = Assert.Single((await t.Modeller.GetSessionAsync(t.Tenant, "q")).Federated!.Rounds);
+        Assert.Equal(("counts", "q-counts"), (round.Round, round.SessionId));
+        Assert.Equal(Pods, round.PodIds);
+        Assert.Equal(before, await VersionAsync(t));
+    }
+
+    [Fact]
     public async Task AfterAPodDeclines_NothingMoreIsAccepted_AndTheReasonIsShown()
     {
         var (t, _) = await QuerySessionAsync();

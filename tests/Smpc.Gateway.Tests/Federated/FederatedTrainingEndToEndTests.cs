@@ -89,6 +89,23 @@ public sealed class FederatedTrainingEndToEndTests(EmbeddedService service)
     }
 
     [Fact]
+    public async Task ARoundBeyondTheDeclaredRounds_IsRefusedByThePods()
+    {
+        await using var pods = await StartAsync(service);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var request = Request(rounds: 2);
+        using var modeller = await FederatedModeller.CreateAsync(pods.Modeller, pods.Tenant, new CreateSessionRequest("train-extra", "m1", SessionKinds.Training, Pods, Training: request), ct: cts.Token);
+        await modeller.OpenChannelAsync(TimeSpan.FromMinutes(1), cts.Token);
+        var stats = Standardisation.FromSums((await modeller.RunRoundAsync("standardise", Pods, Standardisation.Fields(request, Features.Length), 60, cts.Token)).Values);
+        await modeller.ReleaseAsync("round-3", new TrainingBroadcast(3, new double[Features.Length + 1], stats.Mean, stats.Std), cts.Token);
+
+        var failure = await Assert.ThrowsAsync<FederatedSessionFailedException>(() =>
+            modeller.RunRoundAsync("round-3", Pods, FedAvgRound.Fields(request, Features.Length + 1), 60, cts.Token));
+
+        Assert.Contains("training has no round 'round-3' (rounds are round-1 to round-2)", failure.Message);
+    }
+
+    [Fact]
     public async Task APodWhosePolicyDoesNotOpenTheColumns_DeclinesWithItsReason()
     {
         await using var pods = await FederatedPods.StartAsync(service, Pods, (pod, folder, config) =>
