@@ -323,26 +323,7 @@ public static class PodQueryExecutor
         if (!aggregates) throw NotAggregate();
     }
 
-    private static string PostgresConnectionString(RecordSourceConfig config)
-    {
-        var inline = !string.IsNullOrWhiteSpace(config.ConnectionString);
-        var variable = config.ConnectionStringEnvironmentVariable;
-        if (inline && !string.IsNullOrWhiteSpace(variable))
-        {
-            throw new InvalidDataException("Record source: give a postgres source connectionString or connectionStringEnvironmentVariable, not both.");
-        }
-
-        if (inline) return config.ConnectionString!;
-        if (string.IsNullOrWhiteSpace(variable))
-        {
-            throw new InvalidDataException("Record source: a postgres source needs connectionString or connectionStringEnvironmentVariable.");
-        }
-
-        var value = Environment.GetEnvironmentVariable(variable);
-        return string.IsNullOrWhiteSpace(value)
-            ? throw new InvalidDataException($"Record source: the environment variable {variable} (the postgres connection string) is not set.")
-            : value;
-    }
+    private static string PostgresConnectionString(RecordSourceConfig config) => RecordSources.PostgresConnectionString(config);
 
     private static bool IsIdentifier(string name) =>
         name.Length > 0 && (char.IsAsciiLetter(name[0]) || name[0] == '_') && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');

@@ -131,7 +131,8 @@ public static partial class RecordSources
         return ($"SELECT * FROM {string.Join('.', table.Split('.').Select(part => $"\"{part}\""))}", "table " + table);
     }
 
-    private static string PostgresConnectionString(RecordSourceConfig config)
+    /// <summary>A postgres source's connection string: inline or from its environment variable (exactly one).</summary>
+    internal static string PostgresConnectionString(RecordSourceConfig config)
     {
         var inline = !string.IsNullOrWhiteSpace(config.ConnectionString);
         var variable = config.ConnectionStringEnvironmentVariable;

@@ -31,8 +31,8 @@ public static class QueryHarness
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var podCount = int.Parse(FederatedBench.Arg(args, "--pods") ?? "3", CultureInfo.InvariantCulture);
-        var rows = int.Parse(FederatedBench.Arg(args, "--rows") ?? "1000000", CultureInfo.InvariantCulture);
+        var podCount = int.Parse(BenchArgs.Arg(args, "--pods") ?? "3", CultureInfo.InvariantCulture);
+        var rows = int.Parse(BenchArgs.Arg(args, "--rows") ?? "1000000", CultureInfo.InvariantCulture);
         if (podCount < 1 || rows < 1) throw new ArgumentException("--pods and --rows must be positive");
         var work = FederatedBench.WorkFolder("query");
         var pods = Enumerable.Range(1, podCount).Select(i => $"h{i}").ToArray();
@@ -64,7 +64,7 @@ public static class QueryHarness
         var watch = Stopwatch.StartNew();
         var outcome = await FederatedQueryRun.RunAsync(service.Modeller, Tenant, "q-bench", FederatedBench.ModellerId, pods, query);
         var total = watch.Elapsed.TotalSeconds;
-        var federatedRss = FederatedBench.PeakRss();
+        var federatedRss = BenchArgs.PeakRss();
         if (outcome.Session.Phase != SessionPhases.Completed) throw new InvalidOperationException($"the query session ended {outcome.Session.Phase}");
 
         // Baseline: the pod executor on the pooled file (same SQL, shape and policy), and on one pod's file alone (no contention).
@@ -106,7 +106,7 @@ public static class QueryHarness
         var withheld = outcome.Table.Rows.Count(r => r.Withheld);
         Console.WriteLine($"answer: {outcome.Table.Rows.Count} cells ({withheld} withheld, {outcome.Table.Rows.Count(r => r.SuppressedOn > 0)} suppressed on some pod), {outcome.Table.Rows.Sum(r => (long)(r.Values[0] ?? 0)):N0} patients");
         Console.WriteLine(verified ? $"verified: {detail}" : $"NOT VERIFIED: {detail}");
-        Console.WriteLine($"peak RSS: silo + co-hosted gateway {service.Silo.PeakResidentBytes() >> 20} MiB; this process (modeller and all {podCount} pod agents) {federatedRss >> 20} MiB, {FederatedBench.PeakRss() >> 20} MiB after the baselines");
+        Console.WriteLine($"peak RSS: silo + co-hosted gateway {service.Silo.PeakResidentBytes() >> 20} MiB; this process (modeller and all {podCount} pod agents) {federatedRss >> 20} MiB, {BenchArgs.PeakRss() >> 20} MiB after the baselines");
         await agents.DisposeAsync();
         await service.DisposeAsync();
         FederatedBench.Delete(work);
@@ -180,20 +180,7 @@ internal static class FederatedBench
     public const string OperatorKey = "smpc_op_bench-harness-operator-key";
     public const string ModellerId = "m";
 
-    public static string? Arg(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 
-    /// <summary>Peak resident set size (VmHWM) of this process in bytes.</summary>
-    public static long PeakRss()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-        return 0;
-    }
 
     public static string WorkFolder(string verb)
     {

@@ -24,14 +24,14 @@ public static class TrainingHarness
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var podCount = int.Parse(FederatedBench.Arg(args, "--pods") ?? "5", CultureInfo.InvariantCulture);
-        var rounds = int.Parse(FederatedBench.Arg(args, "--rounds") ?? "20", CultureInfo.InvariantCulture);
-        var parameters = int.Parse(FederatedBench.Arg(args, "--parameters") ?? "1000", CultureInfo.InvariantCulture);
-        var rows = int.Parse(FederatedBench.Arg(args, "--rows") ?? "2000", CultureInfo.InvariantCulture);
-        var trainerName = FederatedBench.Arg(args, "--trainer") ?? LogisticRegressionTrainer.TrainerName;
-        var epochs = int.Parse(FederatedBench.Arg(args, "--epochs") ?? "5", CultureInfo.InvariantCulture);
+        var podCount = int.Parse(BenchArgs.Arg(args, "--pods") ?? "5", CultureInfo.InvariantCulture);
+        var rounds = int.Parse(BenchArgs.Arg(args, "--rounds") ?? "20", CultureInfo.InvariantCulture);
+        var parameters = int.Parse(BenchArgs.Arg(args, "--parameters") ?? "1000", CultureInfo.InvariantCulture);
+        var rows = int.Parse(BenchArgs.Arg(args, "--rows") ?? "2000", CultureInfo.InvariantCulture);
+        var trainerName = BenchArgs.Arg(args, "--trainer") ?? LogisticRegressionTrainer.TrainerName;
+        var epochs = int.Parse(BenchArgs.Arg(args, "--epochs") ?? "5", CultureInfo.InvariantCulture);
         var trainer = Trainers.Get(trainerName);
-        var learningRate = double.Parse(FederatedBench.Arg(args, "--lr") ?? (trainer.BinaryLabels ? "0.5" : "0.2"), CultureInfo.InvariantCulture);
+        var learningRate = double.Parse(BenchArgs.Arg(args, "--lr") ?? (trainer.BinaryLabels ? "0.5" : "0.2"), CultureInfo.InvariantCulture);
         if (podCount < 1 || rounds < 1 || parameters < 2 || rows < 1) throw new ArgumentException("--pods, --rounds, --rows must be positive and --parameters at least 2");
         var features = parameters - 1;
         var featureNames = Enumerable.Range(1, features).Select(j => $"x{j}").ToArray();
@@ -75,7 +75,7 @@ public static class TrainingHarness
         var outcome = await FederatedTrainingRun.RunAsync(service.Modeller, Tenant, "train-bench", FederatedBench.ModellerId, pods, request,
             progress: r => Console.Write(r.Round == 1 ? $"rounds: {r.Round}" : $" {r.Round}"));
         var total = watch.Elapsed.TotalSeconds;
-        var federatedRss = FederatedBench.PeakRss();
+        var federatedRss = BenchArgs.PeakRss();
         Console.WriteLine();
         if (outcome.Session.Phase != SessionPhases.Completed) throw new InvalidOperationException($"the training session ended {outcome.Session.Phase}");
         if (outcome.Rounds.Count != rounds) throw new InvalidOperationException($"{outcome.Rounds.Count} rounds ran, not {rounds}");
@@ -135,7 +135,7 @@ public static class TrainingHarness
         Console.WriteLine($"federated (final θ)       {trainer.Loss(outcome.Theta, federatedPooled),11:F5}   {Quality(outcome.Theta, federatedHoldout),10:F4}");
         Console.WriteLine($"central (pooled rows)     {trainer.Loss(central.Theta, centralPooled),11:F5}   {Quality(central.Theta, centralHoldout),10:F4}");
         Console.WriteLine($"federated loss as reported by the rounds (at each round's broadcast θ): first {outcome.Rounds[0].Loss:F5}, last {outcome.Rounds[^1].Loss:F5}");
-        Console.WriteLine($"peak RSS: silo + co-hosted gateway {service.Silo.PeakResidentBytes() >> 20} MiB; this process (modeller and all {podCount} pod agents, with the harness's copy of their data) {federatedRss >> 20} MiB, {FederatedBench.PeakRss() >> 20} MiB after the pooled baseline");
+        Console.WriteLine($"peak RSS: silo + co-hosted gateway {service.Silo.PeakResidentBytes() >> 20} MiB; this process (modeller and all {podCount} pod agents, with the harness's copy of their data) {federatedRss >> 20} MiB, {BenchArgs.PeakRss() >> 20} MiB after the pooled baseline");
         await agents.DisposeAsync();
         await service.DisposeAsync();
         FederatedBench.Delete(work);

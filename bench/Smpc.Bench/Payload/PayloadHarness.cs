@@ -19,7 +19,7 @@ public static class PayloadHarness
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var mib = int.Parse(Arg(args, "--mib") ?? "256", CultureInfo.InvariantCulture);
+        var mib = int.Parse(BenchArgs.Arg(args, "--mib") ?? "256", CultureInfo.InvariantCulture);
         var postgres = args.Contains("--postgres");
         var bytes = (long)mib << 20;
         var data = Path.Combine(Path.GetTempPath(), "smpc-bench-" + Guid.NewGuid().ToString("N")[..8]);
@@ -83,11 +83,6 @@ public static class PayloadHarness
 
     private static double Rate(long bytes, TimeSpan elapsed) => bytes / 1048576.0 / elapsed.TotalSeconds;
 
-    private static string? Arg(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 
     private static async Task<(TimeSpan Write, TimeSpan Read)> FileBaselineAsync(long bytes, string folder)
     {

@@ -26,10 +26,10 @@ public static class PsiHarness
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var protocol = Arg(args, "--protocol") ?? PsiProtocolNames.Ecdh;
-        var podRows = int.Parse(Arg(args, "--pod") ?? "1000000", CultureInfo.InvariantCulture);
-        var modellerRows = int.Parse(Arg(args, "--modeller") ?? "100000", CultureInfo.InvariantCulture);
-        var overlap = int.Parse(Arg(args, "--overlap") ?? "10000", CultureInfo.InvariantCulture);
+        var protocol = BenchArgs.Arg(args, "--protocol") ?? PsiProtocolNames.Ecdh;
+        var podRows = int.Parse(BenchArgs.Arg(args, "--pod") ?? "1000000", CultureInfo.InvariantCulture);
+        var modellerRows = int.Parse(BenchArgs.Arg(args, "--modeller") ?? "100000", CultureInfo.InvariantCulture);
+        var overlap = int.Parse(BenchArgs.Arg(args, "--overlap") ?? "10000", CultureInfo.InvariantCulture);
         var work = Path.Combine(Path.GetTempPath(), "smpc-psi-bench-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(work);
         var planted = CustomerListGenerator.Write(Path.Combine(work, "modeller.csv"), Path.Combine(work, "pod.csv"), modellerRows, podRows, overlap);
@@ -88,7 +88,7 @@ public static class PsiHarness
         var found = File.ReadLines(Path.Combine(work, "matches.csv")).Skip(1).Select(l => l.Split(',')[0]).Order(StringComparer.Ordinal);
         var correct = found.SequenceEqual(planted);
         var agentLog = agent.Output;
-        var peaks = $"silo+gateway {silo.PeakResidentBytes() >> 20} MiB, pod agent {agent.PeakResidentBytes() >> 20} MiB, modeller (this process) {PeakRss() >> 20} MiB";
+        var peaks = $"silo+gateway {silo.PeakResidentBytes() >> 20} MiB, pod agent {agent.PeakResidentBytes() >> 20} MiB, modeller (this process) {BenchArgs.PeakRss() >> 20} MiB";
         await agent.KillAsync();
         await silo.KillAsync();
 
@@ -147,17 +147,5 @@ public static class PsiHarness
         }
     }
 
-    private static long PeakRss()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-        return 0;
-    }
 
-    private static string? Arg(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 }

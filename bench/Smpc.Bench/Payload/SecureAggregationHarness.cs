@@ -23,9 +23,9 @@ public static class SecureAggregationHarness
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var pods = int.Parse(Arg(args, "--pods") ?? "10", CultureInfo.InvariantCulture);
-        var elements = int.Parse(Arg(args, "--elements") ?? "1000000", CultureInfo.InvariantCulture);
-        var dropouts = int.Parse(Arg(args, "--dropouts") ?? "3", CultureInfo.InvariantCulture);
+        var pods = int.Parse(BenchArgs.Arg(args, "--pods") ?? "10", CultureInfo.InvariantCulture);
+        var elements = int.Parse(BenchArgs.Arg(args, "--elements") ?? "1000000", CultureInfo.InvariantCulture);
+        var dropouts = int.Parse(BenchArgs.Arg(args, "--dropouts") ?? "3", CultureInfo.InvariantCulture);
         var data = Path.Combine(Path.GetTempPath(), "smpc-secagg-bench-" + Guid.NewGuid().ToString("N")[..8]);
         var env = new Dictionary<string, string>
         {
@@ -54,7 +54,7 @@ public static class SecureAggregationHarness
         var modeller = admin.WithKey((await admin.RegisterModellerAsync("bench", new RegisterModellerRequest("m", "m"))).ApiKey!.ApiKey);
         var random = new Random(7); // benchmark data, not cryptography
         var inputs = names.ToDictionary(n => n, _ => Enumerable.Range(0, elements).Select(_ => (random.NextDouble() * 2) - 1).ToArray());
-        var deadline = int.Parse(Arg(args, "--deadline") ?? "15", CultureInfo.InvariantCulture);
+        var deadline = int.Parse(BenchArgs.Arg(args, "--deadline") ?? "15", CultureInfo.InvariantCulture);
         var spec = new AggregationRequest([new AggregationFieldRequest("theta", elements, -1, 1)], "mean", "", "theta", PhaseTimeoutSeconds: 600);
 
         Console.WriteLine($"# Secure aggregation, {pods} pods x {elements:N0} float parameters, embedded silo (SQLite) on loopback");
@@ -92,7 +92,7 @@ public static class SecureAggregationHarness
         Console.WriteLine($"ratio secure / baseline: {rounds[1].Time / rounds[0].Time:F2} (goal <= 1.3)");
         Console.WriteLine($"with {dropouts} dropouts, net of the {deadline}-s deadline each round waits out: {(rounds[3].Time - wait).TotalSeconds:F2} s vs {(rounds[2].Time - wait).TotalSeconds:F2} s, ratio {(rounds[3].Time - wait) / (rounds[2].Time - wait):F2}");
         Console.WriteLine($"bytes on the wire per pod / raw vector (8 B/element): {rounds[1].Bytes / raw:F2} (float32 raw: {rounds[1].Bytes / (elements * 4.0):F2})");
-        Console.WriteLine($"peak RSS: silo + co-hosted gateway {silo.PeakResidentBytes() >> 20} MiB; this process (modeller and all {pods} pods) {PeakRss() >> 20} MiB");
+        Console.WriteLine($"peak RSS: silo + co-hosted gateway {silo.PeakResidentBytes() >> 20} MiB; this process (modeller and all {pods} pods) {BenchArgs.PeakRss() >> 20} MiB");
         await silo.KillAsync();
         try { Directory.Delete(data, recursive: true); } catch (IOException) { }
         return 0;
@@ -140,19 +140,7 @@ public static class SecureAggregationHarness
         return [.. parameters.Codec.Decode(sum).Select(v => v / stayers)];
     }
 
-    private static long PeakRss()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-        return 0;
-    }
 
-    private static string? Arg(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 
     /// <summary>Counts request and response body bytes of pod calls (requests authenticated with a pod key).</summary>
     private sealed class ByteCounter() : DelegatingHandler(new SocketsHttpHandler())
