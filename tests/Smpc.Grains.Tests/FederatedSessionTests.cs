@@ -59,7 +59,9 @@ public sealed class FederatedSessionTests : IAsyncLifetime
         Assert.Equal(pods, a.MemberKeys.Keys.Order());
         Assert.All(pods, p => Assert.Equal(b.MemberKeys[p].PublicKey, a.MemberKeys[p].PublicKey));
         Assert.All(pods, p => Assert.Equal(b.SealedKeys[p], a.SealedKeys[p]));
-        Assert.Equal(b.Rounds, a.Rounds);
+        var (roundBefore, roundAfter) = (Assert.Single(b.Rounds), Assert.Single(a.Rounds));
+        Assert.Equal((roundBefore.Round, roundBefore.SessionId, roundBefore.CreatedAt), (roundAfter.Round, roundAfter.SessionId, roundAfter.CreatedAt));
+        Assert.Equal(pods, roundAfter.PodIds);
         Assert.Equal(0.25, Assert.Single(a.Metrics).Values["loss"]);
         Assert.Equal("q", (await round.GetAsync(modeller)).Parent);
 
