@@ -37,8 +37,10 @@ public sealed class SmpcClient(HttpClient http, string? apiKey = null)
 
     public Task<WhoAmIResponse> WhoAmIAsync(CancellationToken ct = default) => SendAsync<WhoAmIResponse>(HttpMethod.Get, "v1/me", null, ct);
 
-    public Task<CredentialResponse> RevokeKeyAsync(string tenantId, string keyId, CancellationToken ct = default) =>
-        SendAsync<CredentialResponse>(HttpMethod.Delete, $"v1/tenants/{Escape(tenantId)}/keys/{Escape(keyId)}", null, ct);
+    /// <summary>Revokes a key at once, or after <paramref name="after"/> (a rotation's overlap: issue the new key first).</summary>
+    public Task<CredentialResponse> RevokeKeyAsync(string tenantId, string keyId, CancellationToken ct = default, TimeSpan? after = null) =>
+        SendAsync<CredentialResponse>(HttpMethod.Delete,
+            $"v1/tenants/{Escape(tenantId)}/keys/{Escape(keyId)}" + (after is { } a ? $"?afterSeconds={(long)a.TotalSeconds}" : ""), null, ct);
 
     public Task<IssuedKeyResponse> IssuePodKeyAsync(string tenantId, string podId, CancellationToken ct = default) =>
         SendAsync<IssuedKeyResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/pods/{Escape(podId)}/keys", null, ct);

@@ -25,9 +25,11 @@ public static class KeysApi
                 TypedResults.Ok(ToResponse(await Credential(tenantId, keyId, grains).GetAsync(user.ToCaller()))))
             .WithName("GetKey").WithSummary("Tenant admin: what is stored of a key (never its secret).")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
-        keys.MapDelete("/{keyId}", async Task<Ok<CredentialResponse>> (string tenantId, string keyId, ClaimsPrincipal user, IGrainFactory grains) =>
-                TypedResults.Ok(ToResponse(await Credential(tenantId, keyId, grains).RevokeAsync(user.ToCaller()))))
-            .WithName("RevokeKey").WithSummary("Tenant admin: revokes a key of the tenant, effective at once on every gateway (idempotent).")
+        keys.MapDelete("/{keyId}", async Task<Ok<CredentialResponse>> (string tenantId, string keyId, ClaimsPrincipal user, IGrainFactory grains, int afterSeconds = 0) =>
+                TypedResults.Ok(ToResponse(await Credential(tenantId, keyId, grains).RevokeAsync(user.ToCaller(), TimeSpan.FromSeconds(afterSeconds)))))
+            .WithName("RevokeKey")
+            .WithSummary("Tenant admin: revokes a key of the tenant, at once on every gateway, or after afterSeconds (≤ 30 days: a rotation's overlap). Idempotent; an earlier time wins.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
     }

@@ -22,7 +22,7 @@ public sealed record MemberResponse(
     string Tenant, string Id, string DisplayName, DateTimeOffset RegisteredAt,
     string? IdentityPublicKey = null, string? IdentityFingerprint = null, IssuedKeyResponse? ApiKey = null);
 
-/// <summary>What the service stores of an API key: never the secret.</summary>
+/// <summary>What the service stores of an API key: never the secret. <c>RevokedAt</c> may lie ahead: the end of a rotation's overlap.</summary>
 public sealed record CredentialResponse(string KeyId, string Role, string Tenant, string? Subject, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
 
 /// <summary>Who the presented credential acts as.</summary>

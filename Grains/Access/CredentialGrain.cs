@@ -38,17 +38,22 @@ public sealed class CredentialGrain(
         // Compare even for unknown or revoked keys so timing says nothing about which case it was.
         var stored = state.RecordExists ? state.State.SecretHash : new byte[32];
         var equal = secretHash is { Length: 32 } && ApiKey.HashesEqual(stored, secretHash);
-        if (!equal || !state.RecordExists || state.State.RevokedAt is not null) return Task.FromResult<Caller?>(null);
+        if (!equal || !state.RecordExists || state.State.RevokedAt <= time.GetUtcNow()) return Task.FromResult<Caller?>(null);
         return Task.FromResult<Caller?>(new Caller(state.State.Role, state.State.Tenant, state.State.Subject, KeyId));
     }
 
-    async Task<CredentialInfo> ICredentialGrain.RevokeAsync(Caller caller)
+    /// <summary>The longest overlap a rotation may leave the old key working.</summary>
+    public static readonly TimeSpan MaxOverlap = TimeSpan.FromDays(30);
+
+    async Task<CredentialInfo> ICredentialGrain.RevokeAsync(Caller caller, TimeSpan after)
     {
         Authorize(caller);
-        if (state.State.RevokedAt is null)
+        if (after < TimeSpan.Zero || after > MaxOverlap) throw SmpcException.Invalid($"A key may keep working for 0 to {MaxOverlap.TotalDays} days after its revocation is asked for.");
+        var at = time.GetUtcNow() + after;
+        if (state.State.RevokedAt is null || at < state.State.RevokedAt)
         {
-            state.State.RevokedAt = time.GetUtcNow();
-            await state.WriteOrRollbackAsync(this, "credential.revoke");
+            state.State.RevokedAt = at;
+            await state.WriteOrRollbackAsync(this, after == TimeSpan.Zero ? "credential.revoke" : "credential.revoke-later");
         }
 
         return ToInfo();

@@ -69,6 +69,41 @@ public sealed class AccessControlTests(EmbeddedService service)
     }
 
     [Fact]
+    public async Task Rotation_TheOldKeyWorksThroughTheOverlap_ThenStops_AndAnEarlierRevocationWins()
+    {
+        var t = await Scenario.TenantAsync(service);
+        var fresh = await t.Admin.IssuePodKeyAsync(t.Tenant, "p1");
+        var old = await t.Admin.IssuePodKeyAsync(t.Tenant, "p1");
+        var oldClient = service.Anonymous.WithKey(old.ApiKey);
+
+        var scheduled = await t.Admin.RevokeKeyAsync(t.Tenant, old.KeyId, after: TimeSpan.FromHours(1));
+        Assert.Equal(service.Clock.GetUtcNow() + TimeSpan.FromHours(1), scheduled.RevokedAt);
+        Assert.Equal("p1", (await oldClient.WhoAmIAsync()).Subject); // inside the overlap both keys work
+        Assert.Equal(scheduled.RevokedAt, (await t.Admin.RevokeKeyAsync(t.Tenant, old.KeyId, after: TimeSpan.FromHours(5))).RevokedAt); // later never wins
+        await ExpectAsync(HttpStatusCode.BadRequest, ProblemTypes.Validation, () => t.Admin.RevokeKeyAsync(t.Tenant, old.KeyId, after: TimeSpan.FromDays(31)));
+
+        service.Clock.Advance(TimeSpan.FromHours(1));
+        await UnauthenticatedAsync(() => oldClient.WhoAmIAsync());
+        Assert.Equal("p1", (await service.Anonymous.WithKey(fresh.ApiKey).WhoAmIAsync()).Subject);
+
+        // Scheduling, then revoking at once, ends the overlap early.
+        var another = await t.Admin.IssuePodKeyAsync(t.Tenant, "p2");
+        await t.Admin.RevokeKeyAsync(t.Tenant, another.KeyId, after: TimeSpan.FromDays(7));
+        await t.Admin.RevokeKeyAsync(t.Tenant, another.KeyId);
+        await UnauthenticatedAsync(() => service.Anonymous.WithKey(another.ApiKey).WhoAmIAsync());
+    }
+
+    [Fact]
+    public async Task ApiKeys_NeverReachTheLogs()
+    {
+        var t = await Scenario.TenantAsync(service);
+        await t.Modeller.WhoAmIAsync();
+        await UnauthenticatedAsync(() => service.Anonymous.WithKey(t.ModellerKey.ApiKey[..^2] + "zz").WhoAmIAsync());
+        var secret = t.ModellerKey.ApiKey.Split('_')[^1];
+        Assert.DoesNotContain(service.Logs.Lines, line => line.Contains(secret, StringComparison.Ordinal) || line.Contains(service.OperatorKey, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task OnlyTheOperatorCreatesTenants()
     {
         var t = await Scenario.TenantAsync(service);
