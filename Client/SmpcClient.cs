@@ -32,6 +32,10 @@ public sealed class SmpcClient(HttpClient http, string? apiKey = null)
     public Task<TenantResponse> GetTenantAsync(string tenantId, CancellationToken ct = default) =>
         SendAsync<TenantResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}", null, ct);
 
+    /// <summary>Operator: sets a tenant's request rate per credential.</summary>
+    public Task<TenantLimitsRequest> SetTenantLimitsAsync(string tenantId, TenantLimitsRequest limits, CancellationToken ct = default) =>
+        SendAsync<TenantLimitsRequest>(HttpMethod.Put, $"v1/tenants/{Escape(tenantId)}/limits", limits, ct);
+
     public Task<IssuedKeyResponse> IssueAdminKeyAsync(string tenantId, CancellationToken ct = default) =>
         SendAsync<IssuedKeyResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/admin-keys", null, ct);
 

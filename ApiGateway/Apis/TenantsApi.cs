@@ -22,6 +22,13 @@ public static class TenantsApi
         tenants.MapPost("/{tenantId}/admin-keys", IssueAdminKeyAsync).WithName("IssueAdminKey")
             .WithSummary("Operator or tenant admin: issues another admin key (rotation); shown once.")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        tenants.MapPut("/{tenantId}/limits", async Task<Ok<TenantLimitsRequest>> (string tenantId, TenantLimitsRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
+            {
+                var set = await grains.GetTenant(RouteIds.Tenant(tenantId)).SetLimitsAsync(user.ToCaller(), new TenantLimits(body.RequestsPerSecond, body.Burst));
+                return TypedResults.Ok(new TenantLimitsRequest(set!.RequestsPerSecond, set.Burst));
+            })
+            .WithName("SetTenantLimits").WithSummary("Operator: the tenant's request rate per credential (token bucket: requests per second and burst); gateways apply it within seconds.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
     }
 

@@ -24,6 +24,7 @@ public static class GatewayHostingExtensions
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
+        builder.AddSmpcRequestHygiene();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
             // Stable whatever host or port serves it, so the committed document only changes when the API does.
@@ -37,10 +38,12 @@ public static class GatewayHostingExtensions
     /// <summary>Maps /v1, /health and /openapi/v1.json with problem responses for every error.</summary>
     public static WebApplication MapSmpcGateway(this WebApplication app)
     {
+        app.UseSmpcSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.Use(LimitJsonBodies);
         app.UseAuthentication();
+        app.UseSmpcRateLimit();
         app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthApi();

@@ -40,6 +40,7 @@ public static class ProblemMapping
         StatusCodes.Status409Conflict => ProblemTypes.Conflict,
         StatusCodes.Status413PayloadTooLarge => ProblemTypes.PayloadTooLarge,
         StatusCodes.Status415UnsupportedMediaType => ProblemTypes.UnsupportedMediaType,
+        StatusCodes.Status429TooManyRequests => ProblemTypes.TooManyRequests,
         StatusCodes.Status503ServiceUnavailable => ProblemTypes.ServiceUnavailable,
         _ => ProblemTypes.Internal,
     };

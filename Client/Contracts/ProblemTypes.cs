@@ -18,4 +18,5 @@ public static class ProblemTypes
     public const string Internal = Base + "internal";
     public const string Unauthenticated = Base + "unauthenticated";
     public const string Forbidden = Base + "forbidden";
+    public const string TooManyRequests = Base + "too-many-requests";
 }

@@ -23,4 +23,10 @@ public interface ITenantGrain : IGrainWithStringKey
 
     /// <summary>The member ids of one kind, sorted, for members of the tenant.</summary>
     [Alias("list-members")] Task<IReadOnlyList<string>> ListMembersAsync(Caller caller, MemberKind kind);
+
+    /// <summary>Operator: sets the tenant's rate limits (null: back to the gateway's defaults).</summary>
+    [Alias("set-limits")] Task<TenantLimits?> SetLimitsAsync(Caller caller, TenantLimits? limits);
+
+    /// <summary>The tenant's rate limits, for the gateways (null: their defaults; also for a tenant that does not exist).</summary>
+    [Alias("limits")] Task<TenantLimits?> GetLimitsAsync();
 }

@@ -51,6 +51,21 @@ public sealed class TenantGrain(
 
     Task<bool> ITenantGrain.ExistsAsync() => Task.FromResult(state.RecordExists);
 
+    async Task<TenantLimits?> ITenantGrain.SetLimitsAsync(Caller caller, TenantLimits? limits)
+    {
+        caller.RequireRole(CallerRole.Operator);
+        if (!state.RecordExists) throw SmpcException.NotFound(What);
+        if (limits is not null && (!double.IsFinite(limits.RequestsPerSecond) || limits.RequestsPerSecond <= 0 || limits.RequestsPerSecond > 100_000
+            || limits.Burst < 1 || limits.Burst > 1_000_000))
+            throw SmpcException.Invalid("requestsPerSecond must be in (0, 100000] and burst in [1, 1000000].");
+        if (state.State.Limits == limits) return limits;
+        state.State.Limits = limits;
+        await state.WriteOrRollbackAsync(this, "tenant.limits");
+        return limits;
+    }
+
+    Task<TenantLimits?> ITenantGrain.GetLimitsAsync() => Task.FromResult(state.RecordExists ? state.State.Limits : null);
+
     async Task ITenantGrain.IssueAdminKeyAsync(Caller caller, string keyId, byte[] keyHash)
     {
         if (!state.RecordExists) throw SmpcException.NotFound(What);

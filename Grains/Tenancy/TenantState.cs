@@ -8,4 +8,6 @@ public sealed class TenantState
     public SortedSet<string> Pods { get; set; } = new(StringComparer.Ordinal);
     public SortedSet<string> Modellers { get; set; } = new(StringComparer.Ordinal);
     public List<string> AdminKeyIds { get; set; } = [];
+    /// <summary>Operator-set rate limits; null means the gateway's defaults.</summary>
+    public Smpc.Grains.Interfaces.Tenancy.TenantLimits? Limits { get; set; }
 }
