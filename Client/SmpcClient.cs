@@ -7,7 +7,7 @@ using Smpc.Client.Contracts;
 namespace Smpc.Client;
 
 /// <summary>Typed client of the Smpc REST API (/v1), acting with one API key. Errors surface as <see cref="SmpcApiException"/>.</summary>
-public sealed class SmpcClient(HttpClient http, string? apiKey = null)
+public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
 {
     /// <summary>The same service, acting with another API key (the HttpClient is shared).</summary>
     public SmpcClient WithKey(string? otherKey) => new(http, otherKey);

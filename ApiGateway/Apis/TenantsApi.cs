@@ -24,10 +24,11 @@ public static class TenantsApi
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         tenants.MapPut("/{tenantId}/limits", async Task<Ok<TenantLimitsRequest>> (string tenantId, TenantLimitsRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
             {
-                var set = await grains.GetTenant(RouteIds.Tenant(tenantId)).SetLimitsAsync(user.ToCaller(), new TenantLimits(body.RequestsPerSecond, body.Burst));
-                return TypedResults.Ok(new TenantLimitsRequest(set!.RequestsPerSecond, set.Burst));
+                var set = await grains.GetTenant(RouteIds.Tenant(tenantId)).SetLimitsAsync(user.ToCaller(),
+                    new TenantLimits(body.RequestsPerSecond, body.Burst, body.MaxConcurrentSessions, body.PayloadBytesPerDay, body.PsiElementsPerDay));
+                return TypedResults.Ok(new TenantLimitsRequest(set!.RequestsPerSecond, set.Burst, set.MaxConcurrentSessions, set.PayloadBytesPerDay, set.PsiElementsPerDay));
             })
-            .WithName("SetTenantLimits").WithSummary("Operator: the tenant's request rate per credential (token bucket: requests per second and burst); gateways apply it within seconds.")
+            .WithName("SetTenantLimits").WithSummary("Operator: the tenant's request rate per credential (token bucket) and its quotas (sessions at once, payload bytes and PSI elements per UTC day); gateways apply them within seconds.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
     }

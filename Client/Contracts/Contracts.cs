@@ -8,8 +8,12 @@ public sealed record CreateTenantRequest(string Id, string DisplayName);
 /// <summary>A tenant. <c>AdminKey</c> is present only in the response that created it: keys are shown once.</summary>
 public sealed record TenantResponse(string Id, string DisplayName, DateTimeOffset CreatedAt, int PodCount, int ModellerCount, IssuedKeyResponse? AdminKey = null);
 
-/// <summary>A tenant's request rate per credential (operator-set): a token bucket of <c>Burst</c> requests refilled at <c>RequestsPerSecond</c>.</summary>
-public sealed record TenantLimitsRequest(double RequestsPerSecond, int Burst);
+/// <summary>
+/// A tenant's limits (operator-set): request rate per credential (a token bucket of <c>Burst</c> requests refilled at
+/// <c>RequestsPerSecond</c>), and quotas across gateways: sessions running at once, payload bytes and PSI elements per UTC
+/// day (null: the gateway's defaults).
+/// </summary>
+public sealed record TenantLimitsRequest(double RequestsPerSecond, int Burst, int? MaxConcurrentSessions = null, long? PayloadBytesPerDay = null, long? PsiElementsPerDay = null);
 
 /// <summary>A newly issued API key; the service keeps only its hash, so this is the only time it is shown.</summary>
 public sealed record IssuedKeyResponse(string KeyId, string ApiKey, string Role);

@@ -135,6 +135,9 @@ public sealed partial class SessionGrain(
         return _snapshot;
     }
 
+    Task<bool> ISessionGrain.HasEndedAsync() =>
+        Task.FromResult(_snapshot is null || _snapshot.Phase is SessionPhase.Completed or SessionPhase.Failed);
+
     /// <summary>Wakes every long poll: call after each durable change.</summary>
     private void NotifyChanged()
     {

@@ -58,6 +58,8 @@ public sealed class TenantGrain(
         if (limits is not null && (!double.IsFinite(limits.RequestsPerSecond) || limits.RequestsPerSecond <= 0 || limits.RequestsPerSecond > 100_000
             || limits.Burst < 1 || limits.Burst > 1_000_000))
             throw SmpcException.Invalid("requestsPerSecond must be in (0, 100000] and burst in [1, 1000000].");
+        if (limits is { MaxConcurrentSessions: < 1 } or { PayloadBytesPerDay: < 1 } or { PsiElementsPerDay: < 1 })
+            throw SmpcException.Invalid("maxConcurrentSessions, payloadBytesPerDay and psiElementsPerDay are positive when given.");
         if (state.State.Limits == limits) return limits;
         state.State.Limits = limits;
         await state.WriteOrRollbackAsync(this, "tenant.limits");
