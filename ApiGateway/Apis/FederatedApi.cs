@@ -136,7 +136,7 @@ public static class FederatedApi
     }
 
     private static async Task<Results<Ok<SessionResponse>, ProblemHttpResult>> UploadReleaseAsync(
-        string tenantId, string sessionId, string name, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
+        string tenantId, string sessionId, string name, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, Hosting.Quotas quotas)
     {
         if (!EntityKey.IsValidId(name)) throw SmpcException.Invalid($"A release is named by an id ({EntityKey.IdPattern}).");
         if (!PayloadStreaming.IsOctetStream(http)) return PayloadsApi.ProblemMappingShortcuts.UnsupportedMediaType($"Releases are sent as {PayloadStreaming.OctetStream}.");
@@ -146,9 +146,12 @@ public static class FederatedApi
         activity?.SetTag(SmpcTelemetry.SessionAttribute, sessionId);
         var upload = await session.BeginReleaseAsync(caller, name);
         if (!PayloadStreaming.AllowBody(http, upload.MaxBytes)) return PayloadsApi.ProblemMappingShortcuts.TooLarge($"A release may hold at most {upload.MaxBytes} bytes.");
+        await quotas.RequireDailyAsync(caller.Tenant!, Grains.Interfaces.Tenancy.UsageKind.PayloadBytes, http.Request.ContentLength ?? 0);
         var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, http.RequestAborted);
         activity?.SetTag(SmpcTelemetry.BytesAttribute, manifest?.Length ?? 0);
-        return Ok(await session.CommitReleaseAsync(caller, name));
+        var committed = await session.CommitReleaseAsync(caller, name);
+        await quotas.RecordAsync(caller.Tenant!, Grains.Interfaces.Tenancy.UsageKind.PayloadBytes, manifest?.Length ?? 0);
+        return Ok(committed);
     }
 
     private static byte[] Base64(string? value, string field, int maxLength)

@@ -1,3 +1,4 @@
+using Smpc.Grains.Interfaces.Tenancy;
 using System.Security.Claims;
 using Smpc.ApiGateway.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -38,7 +39,7 @@ public static class PayloadsApi
     }
 
     private static async Task<Results<Created<PayloadResponse>, ProblemHttpResult>> UploadAsync(
-        string tenantId, string sessionId, string name, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, IOptions<RestGatewayOptions> options)
+        string tenantId, string sessionId, string name, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, IOptions<RestGatewayOptions> options, Quotas quotas)
     {
         if (!PayloadStreaming.IsOctetStream(http)) return ProblemMappingShortcuts.UnsupportedMediaType($"Payloads are sent as {OctetStream}.");
         var limits = options.Value;
@@ -49,7 +50,9 @@ public static class PayloadsApi
         using var activity = SmpcTelemetry.Gateway.StartActivity("payload.upload");
         activity?.SetTag(SmpcTelemetry.TenantAttribute, key.Session.Tenant);
         activity?.SetTag(SmpcTelemetry.SessionAttribute, key.Session.Id);
+        await quotas.RequireDailyAsync(key.Session.Tenant, UsageKind.PayloadBytes, http.Request.ContentLength ?? 0);
         var manifest = await PayloadStreaming.UploadAsync(payload, await payload.BeginAsync(), http.Request.Body, limits.ChunkBytes, http.RequestAborted);
+        await quotas.RecordAsync(key.Session.Tenant, UsageKind.PayloadBytes, manifest.Length);
         activity?.SetTag(SmpcTelemetry.BytesAttribute, manifest.Length);
         return TypedResults.Created($"/v1/tenants/{key.Session.Tenant}/sessions/{key.Session.Id}/payloads/{name}", ToResponse(name, manifest));
     }

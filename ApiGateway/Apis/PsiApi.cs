@@ -1,3 +1,4 @@
+using Smpc.Grains.Interfaces.Tenancy;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Smpc.ApiGateway.Auth;
@@ -70,7 +71,7 @@ public static class PsiApi
     private static PsiColumnRequest Column(PsiColumn c) => new(c.Name, c.Kind, c.CountryCode);
 
     private static async Task<Results<Ok<SessionResponse>, ProblemHttpResult>> UploadAsync(
-        string tenantId, string sessionId, string payload, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
+        string tenantId, string sessionId, string payload, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, Hosting.Quotas quotas)
     {
         var which = Which(payload);
         if (!PayloadStreaming.IsOctetStream(http))
@@ -83,9 +84,16 @@ public static class PsiApi
         var upload = await session.BeginPsiUploadAsync(caller, which);
         if (!PayloadStreaming.AllowBody(http, upload.MaxBytes))
             return PayloadsApi.ProblemMappingShortcuts.TooLarge($"The {payload} may hold at most {upload.MaxBytes} bytes ({upload.MaxBytes / upload.ElementBytes} elements of {upload.ElementBytes} bytes).");
+        var declared = http.Request.ContentLength ?? 0;
+        await quotas.RequireDailyAsync(caller.Tenant!, UsageKind.PayloadBytes, declared);
+        await quotas.RequireDailyAsync(caller.Tenant!, UsageKind.PsiElements, declared / upload.ElementBytes);
         var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, http.RequestAborted, allowEmpty: true);
-        activity?.SetTag(SmpcTelemetry.ElementsAttribute, (manifest?.Length ?? 0) / upload.ElementBytes);
-        return Ok(await session.CommitPsiUploadAsync(caller, which, empty: manifest is null));
+        var elements = (manifest?.Length ?? 0) / upload.ElementBytes;
+        activity?.SetTag(SmpcTelemetry.ElementsAttribute, elements);
+        var committed = await session.CommitPsiUploadAsync(caller, which, empty: manifest is null);
+        await quotas.RecordAsync(caller.Tenant!, UsageKind.PayloadBytes, manifest?.Length ?? 0);
+        await quotas.RecordAsync(caller.Tenant!, UsageKind.PsiElements, elements);
+        return Ok(committed);
     }
 
     private static async Task DownloadAsync(string tenantId, string sessionId, string payload, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)

@@ -72,7 +72,7 @@ public static class SecureAggregationApi
     }
 
     private static async Task<Results<Ok<SessionResponse>, ProblemHttpResult>> SubmitMaskedInputAsync(
-        string tenantId, string sessionId, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
+        string tenantId, string sessionId, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, Hosting.Quotas quotas)
     {
         if (!PayloadStreaming.IsOctetStream(http))
             return PayloadsApi.ProblemMappingShortcuts.UnsupportedMediaType($"Masked vectors are sent as {PayloadStreaming.OctetStream}.");
@@ -82,8 +82,11 @@ public static class SecureAggregationApi
         var upload = await session.BeginMaskedInputAsync(caller);
         if (!PayloadStreaming.AllowBody(http, upload.TotalBytes))
             return PayloadsApi.ProblemMappingShortcuts.TooLarge($"The masked vector must hold exactly {upload.TotalBytes} bytes.");
+        await quotas.RequireDailyAsync(caller.Tenant!, Grains.Interfaces.Tenancy.UsageKind.PayloadBytes, upload.TotalBytes);
         await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, http.RequestAborted);
-        return Ok(await session.CommitMaskedInputAsync(caller));
+        var committed = await session.CommitMaskedInputAsync(caller);
+        await quotas.RecordAsync(caller.Tenant!, Grains.Interfaces.Tenancy.UsageKind.PayloadBytes, upload.TotalBytes);
+        return Ok(committed);
     }
 
     private static ISessionGrain Session(string tenantId, string sessionId, IGrainFactory grains) =>

@@ -15,17 +15,21 @@ public static class SessionsApi
     {
         var sessions = v1.MapGroup("/tenants/{tenantId}/sessions").WithTags("Sessions");
         sessions.MapPost("/", CreateAsync).WithName("CreateSession")
-            .WithSummary("Modeller: creates a session for itself with registered pods (idempotent for identical data).")
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+            .WithSummary("Modeller: creates a session for itself with registered pods (idempotent for identical data); 429 beyond the tenant's concurrent-session quota.")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         sessions.MapGet("/{sessionId}", GetAsync).WithName("GetSession")
             .WithSummary("Reads a session (its modeller, its pods, the tenant admin). With waitForVersion it long-polls: it answers when the version differs, or after waitSeconds (≤ 20).")
             .ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
     }
 
-    private static async Task<Created<SessionResponse>> CreateAsync(string tenantId, CreateSessionRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    private static async Task<Created<SessionResponse>> CreateAsync(
+        string tenantId, CreateSessionRequest request, ClaimsPrincipal user, IGrainFactory grains, Hosting.Quotas quotas)
     {
         var key = new EntityKey(RouteIds.Tenant(tenantId), RouteIds.BodyId(request.Id, "id"));
+        var caller = user.ToCaller();
+        // Only the tenant's own modellers take its session slots (anyone else is refused by the grain anyway).
+        if (caller.Tenant == key.Tenant && caller.Role == Grains.Interfaces.Access.CallerRole.Modeller) await quotas.RequireSessionSlotAsync(key.Tenant, key.Id);
         var kind = request.Kind switch
         {
             SessionKinds.SecureAggregation => SessionKind.SecureAggregation,
@@ -43,7 +47,7 @@ public static class SessionsApi
             _ => null,
         };
         var parent = request.Parent is null ? null : RouteIds.BodyId(request.Parent, "parent");
-        var info = await grains.GetSession(key).CreateAsync(user.ToCaller(),
+        var info = await grains.GetSession(key).CreateAsync(caller,
             new CreateSession(RouteIds.BodyId(request.ModellerId, "modellerId"), kind, request.PodIds ?? [], aggregation, psi, federated, parent));
         return TypedResults.Created($"/v1/tenants/{key.Tenant}/sessions/{key.Id}", ToResponse(info));
     }

@@ -1,11 +1,8 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Smpc.ApiGateway.Auth;
 using Smpc.Client.Contracts;
-using Smpc.Grains.Interfaces.Keys;
-using Smpc.Grains.Interfaces.Tenancy;
 
 namespace Smpc.ApiGateway.Hosting;
 
@@ -40,6 +37,9 @@ public static class RequestHygiene
         builder.Services.Configure<RequestHygieneOptions>(builder.Configuration.GetSection("Smpc:Gateway:RateLimit"));
         builder.Services.Configure<RequestHygieneOptions>(o => o.CorsOrigins = builder.Configuration.GetSection("Smpc:Gateway:Cors:Origins").Get<string[]>() ?? []);
         builder.Services.AddSingleton<CredentialRateLimiter>();
+        builder.Services.Configure<QuotaOptions>(builder.Configuration.GetSection("Smpc:Gateway:Quotas"));
+        builder.Services.AddSingleton<TenantLimitsCache>();
+        builder.Services.AddSingleton<Quotas>();
         var origins = builder.Configuration.GetSection("Smpc:Gateway:Cors:Origins").Get<string[]>() ?? [];
         if (origins.Length > 0)
             builder.Services.AddCors(o => o.AddPolicy(CorsPolicy, p => p.WithOrigins(origins).WithHeaders("Authorization", "Content-Type")
@@ -92,9 +92,8 @@ public static class RequestHygiene
     }
 
     /// <summary>One token bucket per credential (or client address), sized by the tenant's limits or the defaults.</summary>
-    internal sealed class CredentialRateLimiter(IOptions<RequestHygieneOptions> options, IGrainFactory grains, TimeProvider time) : IDisposable
+    internal sealed class CredentialRateLimiter(IOptions<RequestHygieneOptions> options, TenantLimitsCache tenants) : IDisposable
     {
-        private readonly ConcurrentDictionary<string, (TenantLimits? Limits, DateTimeOffset Until)> _tenants = new();
         private readonly PartitionedRateLimiter<HttpContext> _limiter = PartitionedRateLimiter.Create<HttpContext, (string Who, double Rate, int Burst)>(http =>
         {
             var partition = ((string Who, double Rate, int Burst))http.Items[typeof(CredentialRateLimiter)]!;
@@ -112,7 +111,7 @@ public static class RequestHygiene
         {
             var defaults = options.Value;
             var caller = http.User.Identity?.IsAuthenticated == true ? http.User.ToCaller() : null;
-            var limits = caller?.Tenant is { } tenant ? await TenantLimitsAsync(tenant) : null;
+            var limits = caller?.Tenant is { } tenant ? await tenants.GetAsync(tenant) : null;
             var who = caller?.KeyId ?? caller?.Role.ToString() ?? "ip:" + http.Connection.RemoteIpAddress;
             http.Items[typeof(CredentialRateLimiter)] = (who, limits?.RequestsPerSecond ?? defaults.RequestsPerSecond, limits?.Burst ?? defaults.Burst);
             return _limiter.AttemptAcquire(http);
@@ -120,15 +119,6 @@ public static class RequestHygiene
 
         /// <summary>A period of at least one token: slow rates (below 1/s) refill one token every 1/rate seconds.</summary>
         private static TimeSpan PeriodFor(double rate) => rate >= 1 ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(1 / rate);
-
-        private async ValueTask<TenantLimits?> TenantLimitsAsync(string tenant)
-        {
-            var now = time.GetUtcNow();
-            if (_tenants.TryGetValue(tenant, out var cached) && cached.Until > now) return cached.Limits;
-            var limits = EntityKey.IsValidId(tenant) ? await grains.GetTenant(tenant).GetLimitsAsync() : null;
-            _tenants[tenant] = (limits, now + options.Value.LimitsCacheTime);
-            return limits;
-        }
 
         public void Dispose() => _limiter.Dispose();
     }

@@ -14,6 +14,7 @@ public sealed class SmpcExceptionHandler(IProblemDetailsService problems, ILogge
         {
             SmpcException e => Describe(e),
             BadHttpRequestException e => (e.StatusCode, ProblemMapping.TypeForStatus(e.StatusCode), "Bad request", e.Message),
+            Hosting.QuotaExceededException e => (StatusCodes.Status429TooManyRequests, ProblemTypes.QuotaExceeded, "Quota exceeded", e.Message),
             // The cluster cannot be reached or did not answer in time: the request may be retried.
             SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or Orleans.Runtime.Messaging.ConnectionFailedException or GatewayTooBusyException =>
                 (StatusCodes.Status503ServiceUnavailable, ProblemTypes.ServiceUnavailable, "Service unavailable", "The cluster is not reachable right now; retry later."),
@@ -22,6 +23,8 @@ public sealed class SmpcExceptionHandler(IProblemDetailsService problems, ILogge
         if (status >= 500) logger.LogError(exception, "Request failed with {Status}", status);
 
         httpContext.Response.StatusCode = status;
+        if (exception is Hosting.QuotaExceededException quota)
+            httpContext.Response.Headers.RetryAfter = quota.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,

@@ -19,4 +19,5 @@ public static class ProblemTypes
     public const string Unauthenticated = Base + "unauthenticated";
     public const string Forbidden = Base + "forbidden";
     public const string TooManyRequests = Base + "too-many-requests";
+    public const string QuotaExceeded = Base + "quota-exceeded";
 }

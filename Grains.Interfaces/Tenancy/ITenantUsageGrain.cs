@@ -1,0 +1,35 @@
+namespace Smpc.Grains.Interfaces.Tenancy;
+
+/// <summary>What a daily quota counts.</summary>
+public enum UsageKind
+{
+    /// <summary>Bytes of payloads stored (masked vectors, PSI sets, releases, generic payloads).</summary>
+    PayloadBytes = 1,
+    /// <summary>PSI set elements stored (either side's sets).</summary>
+    PsiElements = 2,
+}
+
+/// <summary>A tenant's usage on one UTC day, counted across every gateway. Keyed <c>"{tenant}/{yyyy-MM-dd}"</c>.</summary>
+[Alias("smpc.tenant-usage")]
+public interface ITenantUsageGrain : IGrainWithStringKey
+{
+    /// <summary>Whether <paramref name="amount"/> more of <paramref name="kind"/> fits under <paramref name="limit"/> today (nothing is counted yet).</summary>
+    [Alias("fits")] Task<bool> FitsAsync(UsageKind kind, long amount, long limit);
+
+    /// <summary>Counts <paramref name="amount"/> of <paramref name="kind"/> that was stored.</summary>
+    [Alias("add")] Task AddAsync(UsageKind kind, long amount);
+
+    /// <summary>Today's totals so far.</summary>
+    [Alias("get")] Task<IReadOnlyDictionary<UsageKind, long>> GetAsync();
+}
+
+/// <summary>The sessions of a tenant that are running, for its concurrent-session quota. Keyed by tenant.</summary>
+[Alias("smpc.tenant-sessions")]
+public interface ITenantSessionsGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Admits session <paramref name="sessionId"/> if fewer than <paramref name="limit"/> others are running (ended ones are
+    /// forgotten first); true for a session already admitted.
+    /// </summary>
+    [Alias("try-open")] Task<bool> TryOpenAsync(string sessionId, int limit);
+}
