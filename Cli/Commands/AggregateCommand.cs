@@ -34,16 +34,17 @@ public static class AggregateCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var output = new Option<FileInfo?>("--out") { Description = "Write the result to .json, .csv or .npy" };
+        var pin = PinOption.Create();
         var command = new Command("aggregate", "Modeller: runs a secure aggregation and computes the result locally; the service never sees it.")
         {
-            id, modeller, pods, fields, operation, input, weight, threshold, timeout, phaseTimeouts, output, tenant,
+            id, modeller, pods, fields, operation, input, weight, threshold, timeout, phaseTimeouts, output, pin, tenant,
         };
         command.SetAction((r, ct) => run(r, async client =>
         {
             var perPhase = (r.GetValue(phaseTimeouts) ?? []).Select(t => t.Split('=')).ToDictionary(p => p[0], p => int.Parse(p[1], CultureInfo.InvariantCulture));
             var spec = new AggregationRequest([.. r.GetValue(fields)!.Select(ParseField)], r.GetValue(operation)!, "", r.GetValue(input)!,
                 r.GetValue(threshold), r.GetValue(timeout), r.GetValue(weight), perPhase.Count > 0 ? perPhase : null);
-            var outcome = await RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, spec, ct);
+            var outcome = await RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, spec, ct, PinOption.Parse(r.GetValue(pin)));
             Print(outcome);
             if (r.GetValue(output) is { } file) Write(outcome, file);
         }));
@@ -52,9 +53,10 @@ public static class AggregateCommand
 
     /// <summary>Creates, watches (one status line per change) and unmasks.</summary>
     public static async Task<AggregationOutcome> RunAsync(
-        SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, AggregationRequest spec, CancellationToken ct)
+        SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, AggregationRequest spec, CancellationToken ct,
+        IReadOnlyDictionary<string, string>? pins = null)
     {
-        using var modeller = await ModellerAggregation.CreateAsync(client, tenant, sessionId, modellerId, pods, spec, ct: ct);
+        using var modeller = await ModellerAggregation.CreateAsync(client, tenant, sessionId, modellerId, pods, spec, pinnedFingerprints: pins, ct: ct);
         AnsiConsole.MarkupLineInterpolated($"[grey]session[/] {sessionId} [grey]created with[/] {pods.Count} [grey]pods, threshold[/] {modeller.Session.Aggregation!.Threshold}");
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var watcher = WatchAsync(client, tenant, sessionId, watching.Token);

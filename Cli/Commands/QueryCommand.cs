@@ -28,10 +28,11 @@ public static class QueryCommand
         };
         var sql = new Option<string?>("--sql") { Description = "Override the spec's SQL" };
         var minCount = new Option<long?>("--min-pooled-count") { Description = "Override the spec's minimum pooled count per cell" };
+        var pin = PinOption.Create();
         var output = new Option<FileInfo?>("--out") { Description = "Write the result table to .csv or .json (default: print only)" };
         var command = new Command("query", "Modeller: a federated SQL query; each pod runs it on its own data and only pooled counts, sums and means reach you.")
         {
-            id, modeller, pods, spec, sql, minCount, output, tenant,
+            id, modeller, pods, spec, pin, sql, minCount, output, tenant,
         };
         command.SetAction((r, ct) => run(r, async client =>
         {
@@ -41,7 +42,7 @@ public static class QueryCommand
             if (r.GetValue(minCount) is { } min) query = query with { MinPooledCount = min };
             try
             {
-                var outcome = await RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, query, ct);
+                var outcome = await RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, query, ct, PinOption.Parse(r.GetValue(pin)));
                 Print(outcome);
                 if (r.GetValue(output) is { } file) Write(outcome.Table, file);
             }
@@ -56,14 +57,15 @@ public static class QueryCommand
 
     /// <summary>Runs the query with a live status line per step.</summary>
     public static async Task<FederatedQueryOutcome> RunAsync(
-        SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, QueryRequest query, CancellationToken ct)
+        SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, QueryRequest query, CancellationToken ct,
+        IReadOnlyDictionary<string, string>? pins = null)
     {
         AnsiConsole.MarkupLineInterpolated($"[grey]query[/] {sessionId} [grey]over[/] {string.Join(", ", pods)}[grey]:[/] {query.Sql}");
         FederatedQueryOutcome? outcome = null;
         await AnsiConsole.Status().StartAsync("creating the session", async status =>
         {
             var started = DateTimeOffset.UtcNow;
-            outcome = await FederatedQueryRun.RunAsync(client, tenant, sessionId, modellerId, pods, query, progress: step =>
+            outcome = await FederatedQueryRun.RunAsync(client, tenant, sessionId, modellerId, pods, query, pins, progress: step =>
             {
                 status.Status($"{step}  [grey]({(DateTimeOffset.UtcNow - started).TotalSeconds:F1} s)[/]");
                 AnsiConsole.MarkupLineInterpolated($"[blue]›[/] {step}");

@@ -25,10 +25,11 @@ public static class TrainCommand
             Description = "The training as JSON: {trainer: linear|logistic, source, features:[…], label, rounds, learningRate, localEpochs, tolerance}",
             Required = true,
         };
+        var pin = PinOption.Create();
         var output = new Option<FileInfo?>("--out") { Description = "Write the model (parameters, feature names, standardisation) as JSON" };
         var command = new Command("train", "Modeller: federated training (FedAvg over secure aggregation); you receive only the averaged model.")
         {
-            id, modeller, pods, spec, output, tenant,
+            id, modeller, pods, spec, pin, output, tenant,
         };
         command.SetAction((r, ct) => run(r, async client =>
         {
@@ -36,7 +37,7 @@ public static class TrainCommand
                 ?? throw new ArgumentException("The spec file is empty.");
             try
             {
-                var outcome = await RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, request, ct);
+                var outcome = await RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, request, ct, PinOption.Parse(r.GetValue(pin)));
                 if (r.GetValue(output) is { } file)
                 {
                     File.WriteAllText(file.FullName, JsonSerializer.Serialize(new
@@ -58,10 +59,11 @@ public static class TrainCommand
 
     /// <summary>Runs training, printing one line per round.</summary>
     public static async Task<FederatedTrainingOutcome> RunAsync(
-        SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, TrainingRequest request, CancellationToken ct)
+        SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, TrainingRequest request, CancellationToken ct,
+        IReadOnlyDictionary<string, string>? pins = null)
     {
         AnsiConsole.MarkupLineInterpolated($"[grey]training[/] {sessionId}: {request.Trainer} on {request.Label} ~ {string.Join(" + ", request.Features)} [grey]over[/] {string.Join(", ", pods)}, up to {request.Rounds} rounds");
-        var outcome = await FederatedTrainingRun.RunAsync(client, tenant, sessionId, modellerId, pods, request,
+        var outcome = await FederatedTrainingRun.RunAsync(client, tenant, sessionId, modellerId, pods, request, pins,
             progress: round => AnsiConsole.MarkupLineInterpolated(
                 $"[blue]›[/] round {round.Round,3}  loss [green]{round.Loss,10:F5}[/]  Δθ {round.UpdateNorm,9:F5}  {round.Pods} pods  {round.Duration.TotalSeconds,6:F2} s"),
             log: line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"), ct: ct);
