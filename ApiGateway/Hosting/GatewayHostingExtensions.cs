@@ -51,6 +51,7 @@ public static class GatewayHostingExtensions
             .RequireAuthorization()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .MapKeysApi()
+            .MapAuditApi()
             .MapTenantsApi()
             .MapMembersApi()
             .MapSessionsApi()

@@ -1,3 +1,4 @@
+using Smpc.Grains.Audit;
 using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
@@ -54,6 +55,7 @@ public sealed class CredentialGrain(
         {
             state.State.RevokedAt = at;
             await state.WriteOrRollbackAsync(this, after == TimeSpan.Zero ? "credential.revoke" : "credential.revoke-later");
+            await AuditTrail.RecordAsync(this, state.State.Tenant, AuditEvents.CredentialRevoked(caller, state.State.Role, state.State.Subject, KeyId, after, at));
         }
 
         return ToInfo();

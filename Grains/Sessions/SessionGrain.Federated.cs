@@ -95,6 +95,7 @@ public sealed partial class SessionGrain
         f.MemberKeys[pod] = new MemberKey(publicKey, signature);
         await SaveAsync("federated.member-key");
         CountStep("member-key");
+        await AuditJoinedAsync(caller, "published its member key");
         return ToInfo();
     }
 
@@ -186,6 +187,7 @@ public sealed partial class SessionGrain
         RequireRunning();
         using var activity = SessionSpan("federated.decline");
         await EndFederatedAsync(failure);
+        await AuditDeclinedAsync(caller, reason.Trim(), failure);
         return ToInfo();
     }
 
@@ -224,6 +226,7 @@ public sealed partial class SessionGrain
         RequireRunning();
         using var activity = SessionSpan("federated.finish");
         await EndFederatedAsync(reason);
+        await AuditEndedAsync(caller, reason);
         return ToInfo();
     }
 
@@ -231,6 +234,7 @@ public sealed partial class SessionGrain
     {
         if (state.State.Phase != SessionPhase.Running || Federated.Deadline is not { } deadline || time.GetUtcNow() < deadline) return;
         await EndFederatedAsync($"The session's lifetime ({Federated.Spec!.Lifetime}) ended before the modeller finished it.");
+        await AuditEndedAsync(null, Federated.FailureReason);
     }
 
     /// <summary>Ends the session (completed when <paramref name="failureReason"/> is null) and deletes its releases.</summary>

@@ -117,6 +117,7 @@ public sealed partial class SessionGrain
         }
 
         await SavePsiAsync("psi.accept");
+        await AuditJoinedAsync(caller, $"accepted the session ({p.Spec!.Protocol}{(p.CountedByPod ? ", counted by the pod" : "")})");
         return ToInfo();
     }
 
@@ -132,6 +133,7 @@ public sealed partial class SessionGrain
             throw SmpcException.WrongPhase($"The session is already {state.State.Phase}.");
         using var activity = PsiSpan("psi.decline");
         await FailPsiAsync(failure);
+        await AuditDeclinedAsync(caller, reason.Trim(), failure);
         return ToInfo();
     }
 
@@ -227,6 +229,7 @@ public sealed partial class SessionGrain
         p.PodCount = count;
         state.State.Phase = SessionPhase.Answered;
         await SavePsiAsync("psi.count");
+        await AuditPodCountAsync(caller);
         return ToInfo();
     }
 
@@ -251,6 +254,7 @@ public sealed partial class SessionGrain
         state.State.Phase = SessionPhase.Completed;
         SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "completed"));
         await SavePsiAsync("psi.complete");
+        await AuditPsiCompletedAsync(caller, count is not null);
         await DeletePsiPayloadsAsync();
         return ToInfo();
     }
@@ -273,6 +277,7 @@ public sealed partial class SessionGrain
             }.OfType<string>()),
         };
         await FailPsiAsync($"The session's deadline passed while waiting for {waiting}.");
+        await AuditEndedAsync(null, p.FailureReason);
     }
 
     private async Task FailPsiAsync(string reason)

@@ -129,6 +129,7 @@ public sealed partial class SessionGrain
         a.KeyBundles[party] = bundle;
         if (a.KeyBundles.Count == state.State.PodIds.Count) CloseKeyExchange();
         await SaveAsync("secagg.keys");
+        await AuditJoinedAsync(caller, $"published its key bundle (party {party})");
         return ToInfo();
     }
 
@@ -276,6 +277,7 @@ public sealed partial class SessionGrain
         state.State.Phase = SessionPhase.Completed;
         await SaveAsync("secagg.complete");
         SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "completed"));
+        await AuditEndedAsync(caller, null, $"result from parties {string.Join(", ", a.Included)}");
         return ToInfo();
     }
 
@@ -398,6 +400,7 @@ public sealed partial class SessionGrain
         }
 
         await SaveAsync("secagg.deadline");
+        if (state.State.Phase == SessionPhase.Failed) await AuditEndedAsync(null, a.FailureReason);
     }
 
     private void Fail(string reason)

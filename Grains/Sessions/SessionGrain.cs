@@ -108,6 +108,7 @@ public sealed partial class SessionGrain(
         // After the session is durable: a crash before this loop leaves pods unaware, and the idempotent retry of the create heals it.
         await Task.WhenAll(pods.Select(p => GrainFactory.GetPod(new EntityKey(key.Tenant, p)).AddSessionAsync(key.Id)));
         SmpcTelemetry.SessionsCreated.Add(1, new KeyValuePair<string, object?>("smpc.session.kind", command.Kind.ToString()));
+        await AuditCreatedAsync(caller);
         return ToInfo();
     }
 

@@ -1,3 +1,4 @@
+using Smpc.Grains.Audit;
 using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
@@ -48,6 +49,7 @@ public abstract class MemberGrain(IPersistentState<MemberState> state, TimeProvi
             state.State.RegisteredAt = time.GetUtcNow();
             state.State.KeyIds.Add(keyId);
             await state.WriteOrRollbackAsync(this, $"{kind}.register");
+            await AuditTrail.RecordAsync(this, key.Tenant, AuditEvents.MemberRegistered(caller, kind, key.Id, identityPublicKey, keyId));
             created = true;
         }
 
@@ -72,6 +74,7 @@ public abstract class MemberGrain(IPersistentState<MemberState> state, TimeProvi
         await GrainFactory.GetGrain<ICredentialGrain>(keyId).IssueAsync(Role, Key.Tenant, Key.Id, keyHash);
         state.State.KeyIds.Add(keyId);
         await state.WriteOrRollbackAsync(this, $"{kind}.issue-key");
+        await AuditTrail.RecordAsync(this, Key.Tenant, AuditEvents.CredentialIssued(caller, Role, Key.Id, keyId));
     }
 
     private MemberInfo ToInfo() => new(Key.Tenant, Key.Id, state.State.DisplayName!, state.State.RegisteredAt, state.State.IdentityPublicKey);

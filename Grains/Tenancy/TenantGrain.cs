@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Smpc.Grains.Audit;
 using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
@@ -39,6 +40,7 @@ public sealed class TenantGrain(
         state.State.CreatedAt = time.GetUtcNow();
         state.State.AdminKeyIds.Add(adminKeyId);
         await state.WriteOrRollbackAsync(this, "tenant.create");
+        await AuditTrail.RecordAsync(this, TenantId, AuditEvents.TenantCreated(caller), AuditEvents.CredentialIssued(caller, CallerRole.TenantAdmin, null, adminKeyId));
         return new(ToInfo(), Created: true);
     }
 
@@ -63,6 +65,7 @@ public sealed class TenantGrain(
         if (state.State.Limits == limits) return limits;
         state.State.Limits = limits;
         await state.WriteOrRollbackAsync(this, "tenant.limits");
+        await AuditTrail.RecordAsync(this, TenantId, AuditEvents.LimitsChanged(caller, limits));
         return limits;
     }
 
@@ -80,6 +83,7 @@ public sealed class TenantGrain(
         await GrainFactory.GetGrain<ICredentialGrain>(keyId).IssueAsync(CallerRole.TenantAdmin, TenantId, null, keyHash);
         state.State.AdminKeyIds.Add(keyId);
         await state.WriteOrRollbackAsync(this, "tenant.issue-admin-key");
+        await AuditTrail.RecordAsync(this, TenantId, AuditEvents.CredentialIssued(caller, CallerRole.TenantAdmin, null, keyId));
     }
 
     async Task ITenantGrain.AddMemberAsync(MemberKind kind, string id)

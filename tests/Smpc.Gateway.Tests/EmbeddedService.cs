@@ -37,6 +37,9 @@ public sealed class EmbeddedService : IAsyncLifetime
     /// <summary>A client acting as the operator.</summary>
     public SmpcClient Operator { get; private set; } = null!;
 
+    /// <summary>The service's own grain factory: for tests that play a service gone bad (tampering with stored state).</summary>
+    public IGrainFactory Grains => _app!.Services.GetRequiredService<IGrainFactory>();
+
     public async Task InitializeAsync()
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";

@@ -1,0 +1,54 @@
+namespace Smpc.Grains.Interfaces.Audit;
+
+/// <summary>The stable names of audit events; clients filter on them, so a name never changes once shipped.</summary>
+public static class AuditEventType
+{
+    /// <summary>The operator created the tenant (its first admin key follows as <see cref="CredentialIssued"/>).</summary>
+    public const string TenantCreated = "tenant.created";
+
+    /// <summary>The operator set or cleared the tenant's rate limits and quotas.</summary>
+    public const string TenantLimitsChanged = "tenant.limits-changed";
+
+    /// <summary>An API key was issued (admin, pod or modeller); the entry names its key id, never its secret or hash.</summary>
+    public const string CredentialIssued = "credential.issued";
+
+    /// <summary>An API key was revoked with immediate effect.</summary>
+    public const string CredentialRevoked = "credential.revoked";
+
+    /// <summary>An API key's revocation was scheduled (a rotation's overlap); the detail says when it takes effect.</summary>
+    public const string CredentialRevocationScheduled = "credential.revocation-scheduled";
+
+    /// <summary>The tenant admin registered a pod; the detail carries its identity key's fingerprint.</summary>
+    public const string PodRegistered = "pod.registered";
+
+    /// <summary>A pod's identity key changed (reserved: the service has no route that changes one today).</summary>
+    public const string PodIdentityChanged = "pod.identity-changed";
+
+    /// <summary>The tenant admin registered a modeller.</summary>
+    public const string ModellerRegistered = "modeller.registered";
+
+    /// <summary>A modeller created a session.</summary>
+    public const string SessionCreated = "session.created";
+
+    /// <summary>A pod took its first step in a session (key bundle, PSI acceptance or federated member key).</summary>
+    public const string SessionJoined = "session.joined";
+
+    /// <summary>A session completed.</summary>
+    public const string SessionCompleted = "session.completed";
+
+    /// <summary>A session failed; the detail is its failure reason.</summary>
+    public const string SessionFailed = "session.failed";
+
+    /// <summary>An intersection size was reported (by the pod in pod-counted PSI, or recorded by the modeller); the number itself is not logged.</summary>
+    public const string PsiCountReported = "psi.count-reported";
+
+    /// <summary>A pod declined a PSI or federated session under its policy; the detail is its reason.</summary>
+    public const string PolicyDeclined = "policy.declined";
+
+    /// <summary>Every event type, for validation and documentation.</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        TenantCreated, TenantLimitsChanged, CredentialIssued, CredentialRevoked, CredentialRevocationScheduled, PodRegistered, PodIdentityChanged,
+        ModellerRegistered, SessionCreated, SessionJoined, SessionCompleted, SessionFailed, PsiCountReported, PolicyDeclined,
+    ];
+}

@@ -1,0 +1,8 @@
+namespace Smpc.Grains.Audit;
+
+/// <summary>Stored state of a tenant's audit log: only its head; the entries are in pages.</summary>
+public sealed class AuditLogState
+{
+    /// <summary>The last sequence number appended (0: an empty log).</summary>
+    public long Head { get; set; }
+}
