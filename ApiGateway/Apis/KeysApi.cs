@@ -22,16 +22,26 @@ public static class KeysApi
 
         var keys = v1.MapGroup("/tenants/{tenantId}/keys").WithTags("Keys");
         keys.MapGet("/{keyId}", async Task<Ok<CredentialResponse>> (string tenantId, string keyId, ClaimsPrincipal user, IGrainFactory grains) =>
-                TypedResults.Ok(ToResponse(await Credential(tenantId, keyId, grains).GetAsync(user.ToCaller()))))
+                TypedResults.Ok(ToResponse(await InTenantAsync(tenantId, keyId, user, grains))))
             .WithName("GetKey").WithSummary("Tenant admin: what is stored of a key (never its secret).")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         keys.MapDelete("/{keyId}", async Task<Ok<CredentialResponse>> (string tenantId, string keyId, ClaimsPrincipal user, IGrainFactory grains, int afterSeconds = 0) =>
-                TypedResults.Ok(ToResponse(await Credential(tenantId, keyId, grains).RevokeAsync(user.ToCaller(), TimeSpan.FromSeconds(afterSeconds)))))
+            {
+                await InTenantAsync(tenantId, keyId, user, grains);
+                return TypedResults.Ok(ToResponse(await Credential(tenantId, keyId, grains).RevokeAsync(user.ToCaller(), TimeSpan.FromSeconds(afterSeconds))));
+            })
             .WithName("RevokeKey")
             .WithSummary("Tenant admin: revokes a key of the tenant, at once on every gateway, or after afterSeconds (≤ 30 days: a rotation's overlap). Idempotent; an earlier time wins.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
+    }
+
+    /// <summary>The key, if it belongs to the tenant the path names; a key of any other tenant is not found there.</summary>
+    private static async Task<CredentialInfo> InTenantAsync(string tenantId, string keyId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var info = await Credential(tenantId, keyId, grains).GetAsync(user.ToCaller());
+        return info.Tenant == tenantId ? info : throw SmpcException.NotFound($"Key '{keyId}'");
     }
 
     private static ICredentialGrain Credential(string tenantId, string keyId, IGrainFactory grains)

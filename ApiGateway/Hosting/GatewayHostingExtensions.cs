@@ -68,9 +68,11 @@ public static class GatewayHostingExtensions
         if (http.Request.HasJsonContentType())
         {
             var limit = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<RestGatewayOptions>>().Value.MaxJsonBytes;
+            // Refuse a declared oversize body before lowering Kestrel's limit: with the default limit Kestrel can still drain
+            // the unread body and answer 413, instead of resetting the connection mid-upload.
+            if (http.Request.ContentLength > limit) throw new BadHttpRequestException($"JSON bodies are limited to {limit} bytes.", StatusCodes.Status413PayloadTooLarge);
             var feature = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>();
             if (feature is { IsReadOnly: false }) feature.MaxRequestBodySize = limit;
-            if (http.Request.ContentLength > limit) throw new BadHttpRequestException($"JSON bodies are limited to {limit} bytes.", StatusCodes.Status413PayloadTooLarge);
         }
 
         return next(http);
