@@ -123,19 +123,9 @@ internal abstract partial class GroupDomain
         {
             long? value = key switch
             {
-                long l => l,
-                int i => i,
-                short s => s,
-                sbyte b => b,
-                byte b => b,
-                ushort u => u,
-                uint u => u,
-                ulong u when u <= long.MaxValue => (long)u,
-                double d when double.IsFinite(d) && d == Math.Floor(d) && d >= -9.2e18 && d <= 9.2e18 => (long)d,
-                float f when float.IsFinite(f) && f == MathF.Floor(f) && f >= -9.2e18f && f <= 9.2e18f => (long)f,
-                decimal m when m == decimal.Truncate(m) && m >= long.MinValue && m <= long.MaxValue => (long)m,
                 string s when long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed) => parsed,
-                _ => null,
+                string => null,
+                _ => SqlIntegers.From(key, 9.2e18),
             };
             if (value is not { } v || v < _from || v >= _to) return null;
             return (int)(((Int128)v - _from) / _width);

@@ -170,20 +170,12 @@ internal sealed class QueryAccumulator
 
     private static long ToCount(string column, object? value)
     {
+        // Doubles only up to 9e15, where every whole number is still exact.
         long? count = value switch
         {
             null or DBNull => 0,
-            long l => l,
-            int i => i,
-            short s => s,
-            sbyte b => b,
-            byte b => b,
-            ushort u => u,
-            uint u => u,
-            ulong u when u <= long.MaxValue => (long)u,
-            double d when double.IsFinite(d) && d == Math.Floor(d) && Math.Abs(d) <= 9e15 => (long)d,
-            decimal m when m == decimal.Truncate(m) && m >= long.MinValue && m <= long.MaxValue => (long)m,
-            _ => null,
+            float => null,
+            _ => SqlIntegers.From(value, 9e15),
         };
         if (count is not { } n || n < 0)
         {
