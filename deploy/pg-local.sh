@@ -26,9 +26,9 @@ case "$cmd" in
       as_owner "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
-    # 300 connections: two silos plus a gateway plus tests, each with its own Npgsql pool.
+    # 300 connections by default: silos, gateways and tests, each with its own Npgsql pool (SMPC_PG_MAX_CONNECTIONS overrides).
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >&2
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=${SMPC_PG_MAX_CONNECTIONS:-300}" start >&2
     echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
     ;;
   stop)
