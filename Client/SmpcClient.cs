@@ -12,6 +12,9 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
     /// <summary>The same service, acting with another API key (the HttpClient is shared).</summary>
     public SmpcClient WithKey(string? otherKey) => new(http, otherKey);
 
+    /// <summary>The API key this client acts with (null: anonymous).</summary>
+    public string? ApiKey => apiKey;
+
     /// <summary>The client's activity source; its spans carry trace context into the gateway.</summary>
     public static readonly ActivitySource Activity = new("Smpc.Client");
 

@@ -45,6 +45,23 @@ internal static class PayloadStreaming
         return await payload.CompleteAsync(uploadId, total, Convert.ToHexStringLower(sha.GetHashAndReset()));
     }
 
+    /// <summary>
+    /// Reads a whole body of 1..<paramref name="maxBytes"/> bytes (one chunk of a resumable upload). Call <see cref="AllowBody"/>
+    /// first: Kestrel then refuses a longer undeclared body with 413 and a body shorter than its Content-Length with 400.
+    /// </summary>
+    public static async Task<byte[]> ReadChunkAsync(HttpContext http, int maxBytes)
+    {
+        var declared = http.Request.ContentLength;
+        if (declared == 0) throw SmpcException.Invalid("A chunk must not be empty.");
+        var buffer = new byte[declared ?? maxBytes];
+        var filled = await http.Request.Body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, http.RequestAborted);
+        if (filled == 0) throw SmpcException.Invalid("A chunk must not be empty.");
+        if (declared is { } length && filled != length) throw SmpcException.Invalid($"The chunk ended after {filled} of its {length} bytes.");
+        if (declared is null && filled == maxBytes && await http.Request.Body.ReadAsync(new byte[1], http.RequestAborted) > 0)
+            throw new SmpcException(SmpcErrorCode.TooLarge, $"A chunk may hold at most {maxBytes} bytes.");
+        return filled == buffer.Length ? buffer : buffer[..filled];
+    }
+
     /// <summary>Writes a stored payload to the response with its length and RFC 9530 digest, prefetching one chunk ahead.</summary>
     public static async Task DownloadAsync(IPayloadGrain payload, HttpContext http)
     {

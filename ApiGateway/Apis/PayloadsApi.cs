@@ -1,14 +1,14 @@
-using Smpc.Grains.Interfaces.Tenancy;
 using System.Security.Claims;
-using Smpc.ApiGateway.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Smpc.ApiGateway.Auth;
 using Smpc.ApiGateway.Hosting;
 using Smpc.Client.Contracts;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Payloads;
+using Smpc.Grains.Interfaces.Tenancy;
 
 namespace Smpc.ApiGateway.Apis;
 
@@ -35,8 +35,114 @@ public static class PayloadsApi
                 TypedResults.Ok(ToResponse(name, await grains.GetPayload(await PayloadKeyAsync(tenantId, sessionId, name, user, grains)).GetManifestAsync())))
             .WithName("GetPayloadManifest").WithSummary("Reads a stored payload's length, chunking and SHA-256.")
             .ProducesProblem(StatusCodes.Status404NotFound);
+
+        // Resumable uploads: one request per fixed-size chunk, so a client whose gateway fails resumes where the service
+        // stopped, through any gateway, without sending again what was stored.
+        payloads.MapPost("/{name}/uploads", BeginResumableAsync).WithName("BeginResumableUpload")
+            .WithSummary("Begins a resumable upload (abandoning an unfinished one of the payload); its chunks are then sent one request each, in order.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        payloads.MapGet("/{name}/uploads/{uploadId}", GetResumableAsync).WithName("GetResumableUpload")
+            .WithSummary("How far a resumable upload got: the chunks and bytes stored (resume at chunk chunksStored), and whether it was completed.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        payloads.MapPut("/{name}/uploads/{uploadId}/chunks/{index}", PutChunkAsync).WithName("PutResumableUploadChunk")
+            .WithSummary("Stores chunk index (application/octet-stream, exactly chunkBytes bytes but for the last); chunks go in order, re-sending the last stored one is idempotent.")
+            .Accepts<Stream>(OctetStream)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        payloads.MapPost("/{name}/uploads/{uploadId}/complete", CompleteResumableAsync).WithName("CompleteResumableUpload")
+            .WithSummary("Stores the payload after checking the stored chunks against the declared length and SHA-256; a retry answers the same payload.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return v1;
     }
+
+    private static async Task<Created<ResumableUploadResponse>> BeginResumableAsync(
+        string tenantId, string sessionId, string name, ClaimsPrincipal user, IGrainFactory grains, IOptions<RestGatewayOptions> options)
+    {
+        var key = await PayloadKeyAsync(tenantId, sessionId, name, user, grains);
+        var limits = options.Value;
+        using var activity = StartUploadActivity("payload.upload.begin", key);
+        // Fixed chunking is what makes resuming possible: chunk i starts at byte i × chunkBytes of the client's content.
+        var uploadId = await grains.GetPayload(key).BeginAsync(new PayloadConstraints(0, limits.ChunkBytes, null, MaxLength: limits.MaxPayloadBytes));
+        return TypedResults.Created(UploadPath(key, uploadId), new ResumableUploadResponse(uploadId, limits.ChunkBytes, 0, 0, false));
+    }
+
+    private static async Task<Ok<ResumableUploadResponse>> GetResumableAsync(
+        string tenantId, string sessionId, string name, string uploadId, ClaimsPrincipal user, IGrainFactory grains, IOptions<RestGatewayOptions> options)
+    {
+        var key = await PayloadKeyAsync(tenantId, sessionId, name, user, grains);
+        var id = UploadId(uploadId);
+        using var activity = StartUploadActivity("payload.upload.status", key);
+        return TypedResults.Ok(ToResponse(await grains.GetPayload(key).GetUploadAsync(id), options.Value.ChunkBytes));
+    }
+
+    private static async Task<Results<Ok<ResumableUploadResponse>, ProblemHttpResult>> PutChunkAsync(
+        string tenantId, string sessionId, string name, string uploadId, int index, HttpContext http, ClaimsPrincipal user, IGrainFactory grains,
+        IOptions<RestGatewayOptions> options, Quotas quotas)
+    {
+        if (!PayloadStreaming.IsOctetStream(http)) return ProblemMappingShortcuts.UnsupportedMediaType($"Chunks are sent as {OctetStream}.");
+        var chunkBytes = options.Value.ChunkBytes;
+        if (!PayloadStreaming.AllowBody(http, chunkBytes)) return ProblemMappingShortcuts.TooLarge($"A chunk may hold at most {chunkBytes} bytes.");
+
+        var key = await PayloadKeyAsync(tenantId, sessionId, name, user, grains);
+        var id = UploadId(uploadId);
+        var payload = grains.GetPayload(key);
+        using var activity = StartUploadActivity("payload.upload.chunk", key);
+        activity?.SetTag(SmpcTelemetry.ChunkIndexAttribute, index);
+        var data = await PayloadStreaming.ReadChunkAsync(http, chunkBytes);
+        activity?.SetTag(SmpcTelemetry.BytesAttribute, data.Length);
+        await quotas.RequireDailyAsync(key.Session.Tenant, UsageKind.PayloadBytes, data.Length);
+        try
+        {
+            await payload.WriteChunkAsync(id, index, data);
+        }
+        catch (SmpcException e) when (e.Code == SmpcErrorCode.WrongPhase)
+        {
+            // Not the pending upload: an unknown or superseded one is not found (GetUploadAsync says so); a completed one takes no more chunks.
+            await payload.GetUploadAsync(id);
+            throw SmpcException.WrongPhase($"Upload '{id}' is completed; it takes no more chunks.");
+        }
+
+        SmpcTelemetry.BytesRelayed.Add(data.Length);
+        return TypedResults.Ok(ToResponse(await payload.GetUploadAsync(id), chunkBytes));
+    }
+
+    private static async Task<Created<PayloadResponse>> CompleteResumableAsync(
+        string tenantId, string sessionId, string name, string uploadId, CompleteUploadRequest body, ClaimsPrincipal user, IGrainFactory grains, Quotas quotas)
+    {
+        var key = await PayloadKeyAsync(tenantId, sessionId, name, user, grains);
+        var id = UploadId(uploadId);
+        if (body.Sha256 is not { Length: 64 } sha256 || !sha256.All(char.IsAsciiHexDigit))
+            throw SmpcException.Invalid("sha256 is the payload's SHA-256 as 64 hex digits.");
+        if (body.Length <= 0) throw SmpcException.Invalid("length is the payload's length in bytes (at least 1).");
+
+        var payload = grains.GetPayload(key);
+        using var activity = StartUploadActivity("payload.upload.complete", key);
+        activity?.SetTag(SmpcTelemetry.BytesAttribute, body.Length);
+        var before = await payload.GetUploadAsync(id); // an unknown or superseded upload is not found
+        var manifest = await payload.CompleteCheckedAsync(id, body.Length, Convert.ToHexStringLower(Convert.FromHexString(sha256)));
+        if (!before.Completed) await quotas.RecordAsync(key.Session.Tenant, UsageKind.PayloadBytes, manifest.Length); // a retried completion is counted once
+        return TypedResults.Created($"/v1/tenants/{key.Session.Tenant}/sessions/{key.Session.Id}/payloads/{key.Name}", ToResponse(key.Name, manifest));
+    }
+
+    private static System.Diagnostics.Activity? StartUploadActivity(string name, PayloadKey key)
+    {
+        var activity = SmpcTelemetry.Gateway.StartActivity(name);
+        activity?.SetTag(SmpcTelemetry.TenantAttribute, key.Session.Tenant);
+        activity?.SetTag(SmpcTelemetry.SessionAttribute, key.Session.Id);
+        activity?.SetTag(SmpcTelemetry.PayloadAttribute, key.Name);
+        return activity;
+    }
+
+    /// <summary>The upload id of a route; one that cannot be an id is not found, like an unknown one.</summary>
+    private static Guid UploadId(string uploadId) =>
+        Guid.TryParseExact(uploadId, "D", out var id) ? id : throw SmpcException.NotFound($"Upload '{uploadId}'");
+
+    private static string UploadPath(PayloadKey key, Guid uploadId) =>
+        $"/v1/tenants/{key.Session.Tenant}/sessions/{key.Session.Id}/payloads/{key.Name}/uploads/{uploadId}";
+
+    private static ResumableUploadResponse ToResponse(PayloadUploadStatus status, int chunkBytes) =>
+        new(status.UploadId, chunkBytes, status.ChunksStored, status.BytesStored, status.Completed);
 
     private static async Task<Results<Created<PayloadResponse>, ProblemHttpResult>> UploadAsync(
         string tenantId, string sessionId, string name, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, IOptions<RestGatewayOptions> options, Quotas quotas)

@@ -27,8 +27,12 @@ public sealed class ApiKeyAuthenticationHandler(
     {
         var header = Request.Headers.Authorization.ToString();
         if (string.IsNullOrEmpty(header)) return AuthenticateResult.NoResult();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return AuthenticateResult.Fail("Use the Bearer scheme.");
-        var presented = header["Bearer ".Length..].Trim();
+        string? presented;
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) presented = header["Bearer ".Length..].Trim();
+        // Browsers can only prompt for Basic: accepted on the dashboard's paths alone, so a cached password never reaches /v1.
+        else if (DashboardGatewayExtensions.IsDashboardRequest(Context)) presented = DashboardGatewayExtensions.BasicPassword(header);
+        else return AuthenticateResult.Fail("Use the Bearer scheme.");
+        if (string.IsNullOrEmpty(presented)) return AuthenticateResult.Fail("Use the Bearer scheme, or Basic with the key as the password.");
 
         Caller? caller = null;
         var operatorHash = gateway.Value.OperatorKeyHash();
@@ -47,6 +51,14 @@ public sealed class ApiKeyAuthenticationHandler(
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (DashboardGatewayExtensions.IsDashboardRequest(Context))
+        {
+            // Basic first, so a browser prompts; the operator key is the password.
+            Response.Headers.WWWAuthenticate = new([$"Basic realm=\"{DashboardGatewayExtensions.BasicRealm}\", charset=\"UTF-8\"", "Bearer"]);
+            return WriteProblemAsync(StatusCodes.Status401Unauthorized, ProblemTypes.Unauthenticated, "Unauthenticated",
+                "The dashboard is for the operator: send the operator key as 'Authorization: Bearer smpc_op_…' or as the HTTP Basic password.");
+        }
+
         Response.Headers.WWWAuthenticate = "Bearer";
         return WriteProblemAsync(StatusCodes.Status401Unauthorized, ProblemTypes.Unauthenticated, "Unauthenticated",
             "Send a valid API key as 'Authorization: Bearer smpc_…'.");

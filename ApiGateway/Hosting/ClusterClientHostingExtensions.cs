@@ -23,6 +23,7 @@ public static class ClusterClientHostingExtensions
                 o.ConnectionString = connectionString;
             });
             client.AddActivityPropagation();
+            client.Services.AddSmpcExceptionSerialization();
         });
         return builder;
     }

@@ -24,6 +24,7 @@ public static class GatewayHostingExtensions
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
+        builder.AddSmpcDashboard();
         builder.AddSmpcRequestHygiene();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
@@ -35,7 +36,7 @@ public static class GatewayHostingExtensions
         return builder;
     }
 
-    /// <summary>Maps /v1, /health and /openapi/v1.json with problem responses for every error.</summary>
+    /// <summary>Maps /v1, /health, /openapi/v1.json and the operator's dashboard with problem responses for every error.</summary>
     public static WebApplication MapSmpcGateway(this WebApplication app)
     {
         app.UseSmpcSecurityHeaders();
@@ -45,6 +46,7 @@ public static class GatewayHostingExtensions
         app.UseAuthentication();
         app.UseSmpcRateLimit();
         app.UseAuthorization();
+        app.MapSmpcDashboard();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthApi();
         app.MapGroup("/v1")

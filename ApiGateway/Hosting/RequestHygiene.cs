@@ -57,7 +57,10 @@ public static class RequestHygiene
                 var headers = http.Response.Headers;
                 headers.XContentTypeOptions = "nosniff";
                 headers.XFrameOptions = "DENY";
-                headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
+                // The API serves no documents; the operator's dashboard is a page and gets only what it needs.
+                headers.ContentSecurityPolicy = DashboardGatewayExtensions.IsDashboardRequest(http)
+                    ? DashboardGatewayExtensions.ContentSecurityPolicy
+                    : "default-src 'none'; frame-ancestors 'none'";
                 headers["Referrer-Policy"] = "no-referrer";
                 headers["Cross-Origin-Resource-Policy"] = "same-origin";
                 headers.CacheControl = "no-store"; // keys are shown once; nothing here belongs in a cache

@@ -18,6 +18,15 @@ public interface IPayloadGrain : IGrainWithStringKey
     /// <summary>Seals the upload after checking its length and SHA-256 (lower-case hex).</summary>
     [Alias("complete")] Task<PayloadManifest> CompleteAsync(Guid uploadId, long length, string sha256);
 
+    /// <summary>The progress of an upload (so a client can resume it), or of the committed one; an unknown or superseded upload is not found.</summary>
+    [Alias("get-upload")] Task<PayloadUploadStatus> GetUploadAsync(Guid uploadId);
+
+    /// <summary>
+    /// Seals the upload after reading its chunks back from storage and checking them against the length and SHA-256 (lower-case
+    /// hex) its client declares, for uploads whose bytes no single gateway saw whole; a retry of a completed upload answers the same manifest.
+    /// </summary>
+    [Alias("complete-checked")] Task<PayloadManifest> CompleteCheckedAsync(Guid uploadId, long length, string sha256);
+
     /// <summary>The manifest of the completed payload, or a not-found error.</summary>
     [Alias("manifest")] Task<PayloadManifest> GetManifestAsync();
 

@@ -21,6 +21,7 @@ public sealed class HealthGrain(SmpcDatabase database) : Grain, IHealthGrain
         }
         catch (Exception ex)
         {
+            database.ResetAfterFailure(ex);
             throw SmpcException.StorageUnavailable("health", ex);
         }
     }

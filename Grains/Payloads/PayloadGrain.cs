@@ -43,7 +43,7 @@ public sealed class PayloadGrain(
 
         var hash = Convert.ToHexStringLower(SHA256.HashData(data));
         var pending = state.State.PendingChunks;
-        if (index == pending.Count - 1 && pending[index].Sha256 == hash) return; // retried chunk: already durable
+        if (index >= 0 && index == pending.Count - 1 && pending[index].Sha256 == hash) return; // retried chunk: already durable
         if (index != pending.Count) throw SmpcException.Conflict($"Expected chunk {pending.Count}, got chunk {index}.");
         if (state.State.PendingConstraints is { } rules) CheckChunk(rules, pending.Sum(c => (long)c.Length), data);
 
@@ -62,7 +62,30 @@ public sealed class PayloadGrain(
         SmpcTelemetry.PayloadBytesStored.Add(data.Length);
     }
 
-    async Task<PayloadManifest> IPayloadGrain.CompleteAsync(Guid uploadId, long length, string sha256)
+    Task<PayloadManifest> IPayloadGrain.CompleteAsync(Guid uploadId, long length, string sha256) => CommitAsync(uploadId, length, sha256, verify: false);
+
+    Task<PayloadManifest> IPayloadGrain.CompleteCheckedAsync(Guid uploadId, long length, string sha256) => CommitAsync(uploadId, length, sha256, verify: true);
+
+    Task<PayloadUploadStatus> IPayloadGrain.GetUploadAsync(Guid uploadId)
+    {
+        using var activity = SmpcTelemetry.Grains.StartActivity("payload.upload.status");
+        activity?.SetTag(SmpcTelemetry.PayloadAttribute, Key);
+        if (state.State.PendingUploadId == uploadId)
+        {
+            var pending = state.State.PendingChunks;
+            return Task.FromResult(new PayloadUploadStatus(uploadId, pending.Count, pending.Sum(c => (long)c.Length), Completed: false));
+        }
+
+        return CompletedUpload(uploadId) is { } done
+            ? Task.FromResult(new PayloadUploadStatus(uploadId, done.Chunks.Count, done.Length, Completed: true))
+            : throw SmpcException.NotFound($"Upload '{uploadId}' of payload '{Key}'");
+    }
+
+    /// <summary>
+    /// Seals the pending upload: checks its length (and, with <paramref name="verify"/>, reads its chunks back and checks the
+    /// SHA-256 the client declares), then switches the manifest to it. A retry of a completed upload answers as before.
+    /// </summary>
+    private async Task<PayloadManifest> CommitAsync(Guid uploadId, long length, string sha256, bool verify)
     {
         using var activity = SmpcTelemetry.Grains.StartActivity("payload.commit");
         activity?.SetTag(SmpcTelemetry.PayloadAttribute, Key);
@@ -70,8 +93,14 @@ public sealed class PayloadGrain(
 
         if (state.State.PendingUploadId != uploadId)
         {
-            // A retried completion of the upload that is already committed answers as before.
-            if (state.State.Committed?.UploadId == uploadId) return ToManifest(state.State.Committed);
+            // A retried completion of an upload that is already committed (or was an identical re-upload) answers as before.
+            if (CompletedUpload(uploadId) is { } done)
+            {
+                if (verify && (done.Length != length || done.Sha256 != sha256))
+                    throw SmpcException.Invalid($"This upload was completed with {done.Length} bytes of SHA-256 {done.Sha256}, not {length} bytes of {sha256}.");
+                return ToManifest(done);
+            }
+
             throw SmpcException.WrongPhase("This upload is not in progress.");
         }
 
@@ -81,16 +110,20 @@ public sealed class PayloadGrain(
         if (state.State.PendingConstraints is { ExactLength: > 0 } rules && stored != rules.ExactLength)
             throw SmpcException.Invalid($"This payload must hold exactly {rules.ExactLength} bytes; {stored} arrived.");
         if (pending.Count == 0) throw SmpcException.Invalid("An empty payload cannot be completed.");
+        if (verify) await VerifyPendingAsync(uploadId, pending, sha256);
 
         var committed = state.State.Committed;
         if (committed is not null)
         {
             // Immutable once committed: the same bytes again are a retry; other bytes are a conflict.
+            var same = committed.Sha256 == sha256 && committed.Length == length;
             state.State.PendingUploadId = null;
             state.State.PendingChunks = [];
+            state.State.PendingConstraints = null;
+            if (same) state.State.DuplicateUploadId = uploadId;
             await state.WriteOrRollbackAsync(this, "payload.commit");
             await DeleteUploadAsync(uploadId);
-            if (committed.Sha256 == sha256 && committed.Length == length) return ToManifest(committed);
+            if (same) return ToManifest(committed);
             throw SmpcException.Conflict("This payload was already stored with different content.");
         }
 
@@ -107,6 +140,41 @@ public sealed class PayloadGrain(
         state.State.PendingConstraints = null;
         await state.WriteOrRollbackAsync(this, "payload.commit");
         return ToManifest(state.State.Committed);
+    }
+
+    /// <summary>The committed upload if <paramref name="uploadId"/> is it or the identical re-upload completed last.</summary>
+    private CommittedUpload? CompletedUpload(Guid uploadId) =>
+        state.State.Committed is { } c && (c.UploadId == uploadId || state.State.DuplicateUploadId == uploadId) ? c : null;
+
+    /// <summary>
+    /// Reads the pending chunks back, one at a time so memory stays bounded, and checks that they hash to what the client
+    /// declares: the chunks of a resumable upload arrive through many requests (and gateways), so no gateway saw the whole.
+    /// </summary>
+    private async Task VerifyPendingAsync(Guid uploadId, List<ChunkEntry> pending, string sha256)
+    {
+        using var activity = SmpcTelemetry.Grains.StartActivity("payload.commit.verify");
+        activity?.SetTag(SmpcTelemetry.PayloadAttribute, Key);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        for (var i = 0; i < pending.Count; i++)
+        {
+            byte[]? data;
+            try
+            {
+                data = await chunks.ReadAsync(Key, uploadId, i);
+            }
+            catch (Exception ex)
+            {
+                SmpcTelemetry.StorageFailures.Add(1);
+                throw SmpcException.StorageUnavailable("payload.chunk.read", ex);
+            }
+
+            if (data is null || data.Length != pending[i].Length || Convert.ToHexStringLower(SHA256.HashData(data)) != pending[i].Sha256)
+                throw SmpcException.StorageUnavailable("payload.chunk.read", new InvalidDataException($"Chunk {i} is missing or corrupt in storage."));
+            hash.AppendData(data);
+        }
+
+        var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+        if (actual != sha256) throw SmpcException.Invalid($"The stored bytes hash to SHA-256 {actual}, not the declared {sha256}.");
     }
 
     Task<PayloadManifest> IPayloadGrain.GetManifestAsync() =>

@@ -7,6 +7,9 @@ public sealed class PayloadState
     public Guid? PendingUploadId { get; set; }
     public List<ChunkEntry> PendingChunks { get; set; } = [];
     public Interfaces.Payloads.PayloadConstraints? PendingConstraints { get; set; }
+
+    /// <summary>The last upload completed as an identical re-upload of <see cref="Committed"/>: its completion may be retried.</summary>
+    public Guid? DuplicateUploadId { get; set; }
 }
 
 /// <summary>A sealed upload.</summary>

@@ -441,7 +441,7 @@ public sealed partial class SessionGrain
         if ((state.State.Aggregation?.Deadline ?? state.State.Psi?.Deadline ?? state.State.Federated?.Deadline) is not { } deadline) return;
         var due = deadline - time.GetUtcNow();
         if (due < TimeSpan.Zero) due = TimeSpan.Zero;
-        _deadlineTimer = this.RegisterGrainTimer(_ => AdvanceIfDueAsync(), new GrainTimerCreationOptions(due + TimeSpan.FromMilliseconds(50), Timeout.InfiniteTimeSpan));
+        _deadlineTimer = this.RegisterGrainTimer(_ => AdvanceOrReloadAsync(), new GrainTimerCreationOptions(due + TimeSpan.FromMilliseconds(50), Timeout.InfiniteTimeSpan));
     }
 
     private PayloadKey MaskedPayload(int party) => new(Key, $"masked-{party}");

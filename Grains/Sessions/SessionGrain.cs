@@ -11,7 +11,8 @@ namespace Smpc.Grains.Sessions;
 [GrainType("session")]
 public sealed partial class SessionGrain(
     [PersistentState("session", SmpcDatabase.GrainStorageName)] IPersistentState<SessionState> state,
-    TimeProvider time) : Grain, ISessionGrain
+    TimeProvider time,
+    Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime) : Grain, ISessionGrain, IIncomingGrainCallFilter
 {
     /// <summary>Most pods one session may name. Secure aggregation keeps its n² share envelopes in grain state, which bounds n.</summary>
     public const int MaxPods = 50;
@@ -25,6 +26,56 @@ public sealed partial class SessionGrain(
     private SessionInfo? _snapshot;
 
     private EntityKey Key => EntityKey.Parse(this.GetPrimaryKeyString());
+
+    /// <summary>
+    /// A call that fails on storage may have changed the state in memory before the failure (e.g. a masked vector counted,
+    /// then summing the vectors failed): the state is reloaded from storage, or the grain deactivated if even that fails,
+    /// so a retry of the same message finds the session exactly as stored and does the step again.
+    /// </summary>
+    async Task IIncomingGrainCallFilter.Invoke(IIncomingGrainCallContext context)
+    {
+        try
+        {
+            await context.Invoke();
+        }
+        catch (Exception ex) when (ex is not SmpcException { Code: not SmpcErrorCode.StorageUnavailable })
+        {
+            try
+            {
+                await state.ReadStateAsync();
+                _snapshot = state.RecordExists ? ToInfo() : null;
+            }
+            catch (Exception)
+            {
+                this.DeactivateOnIdle();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>The deadline timer's step; like a failed call, a failed advance leaves the state as stored (see the call filter).</summary>
+    private async Task AdvanceOrReloadAsync()
+    {
+        try
+        {
+            await AdvanceIfDueAsync();
+        }
+        catch (Exception)
+        {
+            try
+            {
+                await state.ReadStateAsync();
+                _snapshot = state.RecordExists ? ToInfo() : null;
+                _deadlineTimer?.Dispose(); // try again shortly (storage is probably down)
+                _deadlineTimer = this.RegisterGrainTimer(_ => AdvanceOrReloadAsync(), new GrainTimerCreationOptions(TimeSpan.FromSeconds(2), Timeout.InfiniteTimeSpan));
+            }
+            catch (Exception)
+            {
+                this.DeactivateOnIdle();
+            }
+        }
+    }
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -130,7 +181,8 @@ public sealed partial class SessionGrain(
         if (_snapshot.Version == knownVersion)
         {
             var wait = timeout <= TimeSpan.Zero ? TimeSpan.Zero : timeout > MaxWait ? MaxWait : timeout;
-            await Task.WhenAny(_changed.Task, Task.Delay(wait));
+            // A stopping silo answers long polls at once, so they never hold up a graceful shutdown; clients poll again.
+            await Task.WhenAny(_changed.Task, Task.Delay(wait, lifetime.ApplicationStopping));
         }
 
         return _snapshot;

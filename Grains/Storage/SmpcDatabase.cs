@@ -53,6 +53,24 @@ public sealed class SmpcDatabase
         return connection;
     }
 
+    /// <summary>
+    /// After a connection-level failure (e.g. PostgreSQL restarted), drops the idle pooled connections, which are all broken
+    /// now, so the next calls open fresh ones instead of failing one stale connection at a time. Other errors are ignored.
+    /// </summary>
+    public void ResetAfterFailure(Exception failure)
+    {
+        if (Provider != DatabaseProvider.PostgreSql || !IsConnectionFailure(failure)) return;
+        _postgres?.Clear();
+        NpgsqlConnection.ClearAllPools(); // the Orleans providers' pool (keyed by connection string)
+    }
+
+    private static bool IsConnectionFailure(Exception? failure)
+    {
+        for (var e = failure; e is not null; e = e.InnerException)
+            if (e is NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or IOException) return true;
+        return false;
+    }
+
     /// <summary>Adds a named parameter (the same <c>@name</c> syntax works on both databases).</summary>
     public static void AddParameter(DbCommand command, string name, object value)
     {

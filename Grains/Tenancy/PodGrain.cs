@@ -9,7 +9,8 @@ namespace Smpc.Grains.Tenancy;
 [GrainType("pod")]
 public sealed class PodGrain(
     [PersistentState("pod", SmpcDatabase.GrainStorageName)] IPersistentState<MemberState> state,
-    TimeProvider time) : MemberGrain(state, time, MemberKind.Pod), IPodGrain
+    TimeProvider time,
+    Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime) : MemberGrain(state, time, MemberKind.Pod), IPodGrain
 {
     Task<Registration<MemberInfo>> IPodGrain.RegisterAsync(Caller caller, string displayName, byte[] identityPublicKey, string keyId, byte[] keyHash) =>
         RegisterCoreAsync(caller, displayName, identityPublicKey, keyId, keyHash);
@@ -40,7 +41,8 @@ public sealed class PodGrain(
         if (!caller.Is(CallerRole.Pod, Key.Tenant, Key.Id)) throw SmpcException.Forbidden("Only the pod itself waits for its work.");
         // "-" (never a valid id) stands for "no sessions yet".
         if ((_sessions.LastOrDefault() ?? "-") == (string.IsNullOrEmpty(newestKnown) ? "-" : newestKnown))
-            await Task.WhenAny(_sessionsChanged.Task, Task.Delay(timeout > TimeSpan.FromSeconds(20) ? TimeSpan.FromSeconds(20) : timeout));
+            // A stopping silo answers at once (see SessionGrain.WaitForChangeAsync).
+            await Task.WhenAny(_sessionsChanged.Task, Task.Delay(timeout > TimeSpan.FromSeconds(20) ? TimeSpan.FromSeconds(20) : timeout, lifetime.ApplicationStopping));
         return _sessions;
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Orleans.Configuration;
+using Smpc.ApiGateway.Hosting;
 using Smpc.Grains.Storage;
 
 namespace Smpc.Silo.Hosting;
@@ -34,6 +35,7 @@ public static class SiloHostingExtensions
         });
         silo.UseSystemTextJsonGrainStorageSerializer();
         silo.AddIncomingGrainCallFilter<StorageExceptionFilter>();
+        silo.Services.AddSmpcExceptionSerialization();
         return silo;
     }
 
@@ -45,6 +47,7 @@ public static class SiloHostingExtensions
             o.ClusterId = options.ClusterId;
             o.ServiceId = options.ServiceId;
         });
+        if (!string.IsNullOrWhiteSpace(options.SiloName)) silo.Configure<SiloOptions>(o => o.SiloName = options.SiloName);
         if (options.Mode == HostingMode.Embedded)
         {
             silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
@@ -73,6 +76,7 @@ public static class SiloHostingExtensions
 
         silo.AddSmpcStorage(database);
         silo.AddActivityPropagation();
+        silo.AddSmpcDashboard();
         return silo;
     }
 }

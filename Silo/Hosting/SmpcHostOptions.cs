@@ -16,6 +16,9 @@ public sealed class SmpcHostOptions
     /// <summary>Grain state is keyed by the service id: keep it stable across deployments.</summary>
     public string ServiceId { get; set; } = "smpc";
 
+    /// <summary>The silo's name in the membership table and the dashboard (default: Orleans picks one); e.g. the pod or process name.</summary>
+    public string? SiloName { get; set; }
+
     /// <summary>Silo-to-silo port.</summary>
     public int SiloPort { get; set; } = 11111;
 

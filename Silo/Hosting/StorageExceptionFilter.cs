@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Orleans.Storage;
 using Smpc.Grains.Interfaces.Errors;
+using Smpc.Grains.Storage;
 
 namespace Smpc.Silo.Hosting;
 
@@ -8,7 +9,7 @@ namespace Smpc.Silo.Hosting;
 /// Storage provider exceptions (e.g. PostgresException) cannot be serialized to callers, who would see a CodecNotFoundException;
 /// this filter turns them into a serializable storage-unavailable error.
 /// </summary>
-internal sealed class StorageExceptionFilter : IIncomingGrainCallFilter
+internal sealed class StorageExceptionFilter(SmpcDatabase database) : IIncomingGrainCallFilter
 {
     public async Task Invoke(IIncomingGrainCallContext context)
     {
@@ -18,6 +19,7 @@ internal sealed class StorageExceptionFilter : IIncomingGrainCallFilter
         }
         catch (Exception ex) when (IsStorageFailure(ex))
         {
+            database.ResetAfterFailure(ex);
             throw SmpcException.StorageUnavailable(context.InterfaceMethod?.Name ?? "grain call", ex);
         }
     }

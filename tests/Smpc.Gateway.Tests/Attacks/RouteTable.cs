@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Smpc.Client.Contracts;
 using Smpc.TestSupport;
@@ -154,7 +155,38 @@ internal static class RouteTable
         yield return new("PUT", S + "/payloads/{name}", Access.Tenant, "+++NNN", "NNN", _ => Octets(16));
         yield return new("GET", S + "/payloads/{name}", Access.Tenant, "+++NNN", "NNN");
         yield return new("GET", S + "/payloads/{name}/manifest", Access.Tenant, "+++NNN", "NNN");
+
+        // Resumable uploads ("agg", payload "resumable", whose upload is completed): the same access as the payload PUT.
+        yield return new("POST", S + "/payloads/{name}/uploads", Access.Tenant, "+++NNN", "NNN");
+        yield return new("GET", S + "/payloads/{name}/uploads/{uploadId}", Access.Tenant, "+++NNN", "NNN");
+        yield return new("PUT", S + "/payloads/{name}/uploads/{uploadId}/chunks/{index}", Access.Tenant, "+++NNN", "NNN", _ => Octets(16));
+        yield return new("POST", S + "/payloads/{name}/uploads/{uploadId}/complete", Access.Tenant, "+++NNN", "NNN",
+            _ => Json(new CompleteUploadRequest(16, new string('0', 64))));
     }
+
+    /// <summary>The payload of the victim's "agg" session the upload routes name: stored by a resumable upload of m1's.</summary>
+    public const string ResumablePayload = "resumable";
+
+    private static readonly ConditionalWeakTable<AttackWorld, Task<Guid>> ResumableUploads = [];
+
+    /// <summary>The (completed) resumable upload the upload routes name, made once per world on first use.</summary>
+    public static Task<Guid> ResumableUploadAsync(AttackWorld world) => ResumableUploads.GetValue(world, CreateResumableUploadAsync);
+
+    private static async Task<Guid> CreateResumableUploadAsync(AttackWorld world)
+    {
+        var m1 = world.Victim.Client("m1");
+        var t = world.Victim.Tenant;
+        byte[] bytes = [.. System.Text.Encoding.UTF8.GetBytes("a resumable upload of " + t)];
+        var upload = await m1.BeginResumableUploadAsync(t, AttackWorld.Agg, ResumablePayload);
+        await m1.PutUploadChunkAsync(t, AttackWorld.Agg, ResumablePayload, upload.UploadId, 0, bytes);
+        await m1.CompleteResumableUploadAsync(t, AttackWorld.Agg, ResumablePayload, upload.UploadId, bytes.Length,
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
+        return upload.UploadId;
+    }
+
+    /// <summary>The id of the world's resumable upload once it is made (<see cref="SendAsync"/> makes it); a random one before, for requests refused before any lookup.</summary>
+    private static string UploadIdOf(AttackWorld world) =>
+        (ResumableUploads.TryGetValue(world, out var upload) && upload.IsCompletedSuccessfully ? upload.Result : Guid.NewGuid()).ToString("D");
 
     /// <summary>The rule of a documented route; a route the table does not classify fails the test that asks.</summary>
     public static RouteRule Rule(string method, string template) =>
@@ -170,7 +202,10 @@ internal static class RouteTable
         .Replace("{sessionId}", template.Contains("/psi/", StringComparison.Ordinal) ? AttackWorld.Psi
             : template.Contains("/federated/", StringComparison.Ordinal) ? AttackWorld.Fed : AttackWorld.Agg, StringComparison.Ordinal)
         .Replace("{payload}", PsiPayloads.Query, StringComparison.Ordinal)
-        .Replace("{name}", template.Contains("/releases/", StringComparison.Ordinal) ? AttackWorld.Release : AttackWorld.Input, StringComparison.Ordinal);
+        .Replace("{uploadId}", UploadIdOf(world), StringComparison.Ordinal)
+        .Replace("{index}", "0", StringComparison.Ordinal)
+        .Replace("{name}", template.Contains("/releases/", StringComparison.Ordinal) ? AttackWorld.Release
+            : template.Contains("/uploads", StringComparison.Ordinal) ? ResumablePayload : AttackWorld.Input, StringComparison.Ordinal);
 
     /// <summary>The status and problem type a table character stands for; null for '+'.</summary>
     public static (HttpStatusCode Status, string Type)? Outcome(char code) => code switch
@@ -187,6 +222,9 @@ internal static class RouteTable
     /// <summary>The raw key of an insider of the victim (or the operator).</summary>
     public static string InsiderKey(AttackWorld world, string who) => who == "operator" ? world.Service.OperatorKey : world.Victim.Key(who);
 
-    public static async Task<Answer> SendAsync(AttackWorld world, RouteRule rule, string? key, Func<AttackWorld, HttpContent?>? body = null) =>
-        await AttackHttp.SendAsync(world.Service.Http, new HttpMethod(rule.Method), Fill(world, rule.Template), key, (body ?? rule.Body)?.Invoke(world));
+    public static async Task<Answer> SendAsync(AttackWorld world, RouteRule rule, string? key, Func<AttackWorld, HttpContent?>? body = null)
+    {
+        if (rule.Template.Contains("{uploadId}", StringComparison.Ordinal)) await ResumableUploadAsync(world);
+        return await AttackHttp.SendAsync(world.Service.Http, new HttpMethod(rule.Method), Fill(world, rule.Template), key, (body ?? rule.Body)?.Invoke(world));
+    }
 }
