@@ -16,7 +16,6 @@ public sealed class SmpcDatabase
     /// <summary>ADO.NET invariant Orleans maps to Microsoft.Data.Sqlite.</summary>
     public const string SqliteInvariant = "System.Data.SQLite";
 
-    private readonly NpgsqlDataSource? _postgres;
 
     public SmpcDatabase(DatabaseProvider provider, string connectionString, string serviceId)
     {
@@ -25,7 +24,6 @@ public sealed class SmpcDatabase
         Provider = provider;
         ConnectionString = connectionString;
         ServiceId = serviceId;
-        if (provider == DatabaseProvider.PostgreSql) _postgres = NpgsqlDataSource.Create(connectionString);
     }
 
     /// <summary>Which database this is.</summary>
@@ -47,8 +45,9 @@ public sealed class SmpcDatabase
     /// <summary>Opens a connection.</summary>
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
-        if (_postgres is not null) return await _postgres.OpenConnectionAsync(cancellationToken);
-        var connection = new SqliteConnection(ConnectionString);
+        // PostgreSQL: the same connection string, hence the same Npgsql pool, as the Orleans providers use: one pool per
+        // silo, so `Maximum Pool Size` is the silo's whole budget of connections (docs/operations.md).
+        DbConnection connection = Provider == DatabaseProvider.PostgreSql ? new NpgsqlConnection(ConnectionString) : new SqliteConnection(ConnectionString);
         await connection.OpenAsync(cancellationToken);
         return connection;
     }
@@ -60,8 +59,7 @@ public sealed class SmpcDatabase
     public void ResetAfterFailure(Exception failure)
     {
         if (Provider != DatabaseProvider.PostgreSql || !IsConnectionFailure(failure)) return;
-        _postgres?.Clear();
-        NpgsqlConnection.ClearAllPools(); // the Orleans providers' pool (keyed by connection string)
+        NpgsqlConnection.ClearAllPools();
     }
 
     private static bool IsConnectionFailure(Exception? failure)

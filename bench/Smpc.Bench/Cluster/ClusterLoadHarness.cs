@@ -39,7 +39,7 @@ public static class ClusterLoadHarness
             {
                 ["SMPC_SILOS"] = silos.ToString(CultureInfo.InvariantCulture),
                 ["SMPC_GATEWAYS"] = "2",
-                ["Smpc__Gateway__RateLimit__RequestsPerSecond"] = "1000000",
+                ["Smpc__Gateway__RateLimit__RequestsPerSecond"] = "100000",
                 ["Smpc__Gateway__RateLimit__Burst"] = "1000000",
                 ["Logging__LogLevel__Default"] = "Warning",
             };
@@ -85,6 +85,12 @@ public static class ClusterLoadHarness
         using var stop = new CancellationTokenSource(duration);
         var gateways = cluster.GatewayUrls;
         long errors = 0, answered = 0;
+        var kinds = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        void Error(string kind)
+        {
+            Interlocked.Increment(ref errors);
+            kinds.AddOrUpdate(kind, 1, (_, n) => n + 1);
+        }
 
         // Pods waiting for work: long polls of 5 s that are answered empty and renewed.
         var waiting = Enumerable.Range(0, longPolls).Select(async i =>
@@ -98,10 +104,10 @@ public static class ClusterLoadHarness
                     using var request = new HttpRequestMessage(HttpMethod.Get, url);
                     request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", pod.Key);
                     using var response = await http.SendAsync(request, stop.Token);
-                    if (response.IsSuccessStatusCode) Interlocked.Increment(ref answered); else Interlocked.Increment(ref errors);
+                    if (response.IsSuccessStatusCode) Interlocked.Increment(ref answered); else Error("long poll " + (int)response.StatusCode);
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
-                catch (HttpRequestException) { Interlocked.Increment(ref errors); }
+                catch (HttpRequestException ex) { Error("long poll " + ex.HttpRequestError); }
             }
         }).ToList();
 
@@ -110,7 +116,7 @@ public static class ClusterLoadHarness
         {
             var latencies = new List<double>(64 * 1024);
             var key = world.ModellerKeys[i % world.ModellerKeys.Count];
-            var url = new Uri(gateways[i % gateways.Count], $"v1/tenants/{world.Tenant}/sessions/{world.StatusSessions[i % world.StatusSessions.Count]}");
+            var url = new Uri(gateways[i % gateways.Count], $"v1/tenants/{world.Tenant}/sessions/{world.StatusSessions[i % world.ModellerKeys.Count]}");
             while (!stop.IsCancellationRequested)
             {
                 var started = Stopwatch.GetTimestamp();
@@ -120,10 +126,10 @@ public static class ClusterLoadHarness
                     request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
                     using var response = await http.SendAsync(request, stop.Token);
                     await response.Content.LoadIntoBufferAsync(stop.Token);
-                    if (!response.IsSuccessStatusCode) Interlocked.Increment(ref errors);
+                    if (!response.IsSuccessStatusCode) Error("status " + (int)response.StatusCode);
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
-                catch (HttpRequestException) { Interlocked.Increment(ref errors); }
+                catch (HttpRequestException ex) { Error("status " + ex.HttpRequestError); }
                 latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
 
@@ -133,6 +139,7 @@ public static class ClusterLoadHarness
         var all = (await Task.WhenAll(pollers)).SelectMany(l => l).Order().ToArray();
         var elapsed = clock.Elapsed;
         await Task.WhenAll(waiting);
+        if (!kinds.IsEmpty) Console.WriteLine("    errors: " + string.Join(", ", kinds.OrderBy(k => k.Key).Select(k => $"{k.Key} ×{k.Value}")));
         return new ControlResult(all.Length, errors, elapsed, Percentile(all, 0.50), Percentile(all, 0.99), answered);
     }
 
@@ -182,7 +189,7 @@ public static class ClusterLoadHarness
             var gateways = cluster.GatewayUrls;
             var @operator = new SmpcClient(new HttpClient { BaseAddress = gateways[0], Timeout = TimeSpan.FromMinutes(2) }, cluster.OperatorKey);
             var created = await @operator.CreateTenantAsync(new CreateTenantRequest("load", "Load"));
-            await @operator.SetTenantLimitsAsync("load", new TenantLimitsRequest(1_000_000, 1_000_000, MaxConcurrentSessions: 10_000));
+            await @operator.SetTenantLimitsAsync("load", new TenantLimitsRequest(100_000, 1_000_000, MaxConcurrentSessions: 10_000));
             var admin = @operator.WithKey(created.AdminKey!.ApiKey);
             var podList = new List<(string, string, Ed25519KeyPair)>();
             for (var i = 1; i <= pods; i++)
@@ -201,9 +208,10 @@ public static class ClusterLoadHarness
                 modellerKeys.Add(registered.ApiKey!.ApiKey);
             }
 
-            // Sessions whose status the modellers poll (spread over the silos by the grain placement).
+            // Sessions whose status the modellers poll (spread over the silos by the grain placement): one per modeller, so
+            // poller i polls session i with its owner's key.
             var statusSessions = new List<string>();
-            for (var i = 0; i < 16; i++)
+            for (var i = 0; i < modellerKeys.Count; i++)
             {
                 var modeller = admin.WithKey(modellerKeys[i % modellerKeys.Count]);
                 await modeller.CreateSessionAsync("load", new CreateSessionRequest($"status-{i}", modellerIds[i % modellerIds.Count], SessionKinds.SecureAggregation,
