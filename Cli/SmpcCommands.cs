@@ -18,7 +18,7 @@ public static class SmpcCommands
 
     private static readonly Option<string> Url = new("--url")
     {
-        Description = "Base URL of the service (env SMPC_URL)",
+        Description = "Base URL of the service, or several gateways separated by commas (env SMPC_URL)",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SMPC_URL") ?? "http://127.0.0.1:5080",
         Recursive = true,
     };
@@ -146,10 +146,10 @@ public static class SmpcCommands
 
     internal static async Task<int> RunAsync(ParseResult result, Func<SmpcClient, Task> action)
     {
-        using var http = new HttpClient { BaseAddress = new Uri(result.GetValue(Url)!.TrimEnd('/') + "/") };
         try
         {
-            await action(new SmpcClient(http, result.GetValue(Key)));
+            // One gateway or several (comma-separated): fails over between them and retries while the service is briefly unavailable.
+            await action(SmpcClient.Resilient(SmpcClient.ParseGateways(result.GetValue(Url)!), result.GetValue(Key)));
             return 0;
         }
         catch (SmpcApiException e)

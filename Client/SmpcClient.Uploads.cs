@@ -23,6 +23,22 @@ public sealed partial class SmpcClient
         return new SmpcClient(http, apiKey);
     }
 
+    /// <summary>
+    /// The client the agent and the <c>smpc</c> commands use: fails over between gateways (<see cref="ForGateways"/>) and
+    /// retries requests that can be sent again while the service is briefly unavailable (<see cref="TransientRetryHandler"/>).
+    /// </summary>
+    public static SmpcClient Resilient(IReadOnlyList<Uri> gateways, string? apiKey = null, TimeSpan? timeout = null)
+    {
+        var inner = new SocketsHttpHandler { ConnectTimeout = GatewayConnectTimeout, PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        var retry = new TransientRetryHandler(new GatewayFailoverHandler(gateways, 0, inner));
+        var baseAddress = gateways[0].AbsoluteUri.EndsWith('/') ? gateways[0] : new Uri(gateways[0].AbsoluteUri + "/");
+        return new SmpcClient(new HttpClient(retry) { BaseAddress = baseAddress, Timeout = timeout ?? TimeSpan.FromMinutes(5) }, apiKey);
+    }
+
+    /// <summary>Parses one gateway URL or several separated by commas (e.g. <c>SMPC_URL=http://gw1:8080,http://gw2:8080</c>).</summary>
+    public static IReadOnlyList<Uri> ParseGateways(string urls) =>
+        [.. urls.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u => new Uri(u.TrimEnd('/') + "/"))];
+
     /// <summary>Begins a resumable upload of a payload; its chunks are then sent with <see cref="PutUploadChunkAsync"/>.</summary>
     public Task<ResumableUploadResponse> BeginResumableUploadAsync(string tenantId, string sessionId, string name, CancellationToken ct = default) =>
         SendAsync<ResumableUploadResponse>(HttpMethod.Post, UploadsPath(tenantId, sessionId, name), null, ct);

@@ -24,8 +24,9 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
             ?? throw new InvalidDataException($"{path} is not a pod agent configuration.");
         var key = config.ApiKey ?? Environment.GetEnvironmentVariable(config.ApiKeyEnvironmentVariable)
             ?? throw new InvalidDataException($"No API key: set apiKey in {path} or the environment variable {config.ApiKeyEnvironmentVariable}.");
-        var http = new HttpClient { BaseAddress = new Uri(config.Url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(5) };
-        return new PodAgent(config, Path.GetDirectoryName(Path.GetFullPath(path))!, new SmpcClient(http, key), log);
+        // `url` may list several gateways (comma-separated): the agent fails over between them.
+        var client = SmpcClient.Resilient(SmpcClient.ParseGateways(config.Url), key, TimeSpan.FromMinutes(5));
+        return new PodAgent(config, Path.GetDirectoryName(Path.GetFullPath(path))!, client, log);
     }
 
     /// <summary>How long one request for new work may wait (0 = poll every <see cref="PodAgentConfig.PollSeconds"/>).</summary>
