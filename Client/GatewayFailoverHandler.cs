@@ -62,7 +62,7 @@ public sealed class GatewayFailoverHandler : DelegatingHandler
                 var next = NextUntried(tried, index);
                 // Move every later request off the failed gateway, unless a concurrent request already moved on.
                 Interlocked.CompareExchange(ref _current, next ?? (index + 1) % _gateways.Length, index);
-                if (next is null || !NothingSent(ex) || !IsReplayable(request.Content)) throw;
+                if (next is null || !NothingSent(ex) || !TransientRetryHandler.IsReplayable(request.Content)) throw;
                 index = next.Value;
             }
         }
@@ -97,7 +97,4 @@ public sealed class GatewayFailoverHandler : DelegatingHandler
     private static bool NothingSent(Exception ex) =>
         IsConnectTimeout(ex)
         || ex is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError };
-
-    /// <summary>Whether the body can be produced again: none, or one held in memory (bytes, text, JSON of an object).</summary>
-    private static bool IsReplayable(HttpContent? content) => content is null or ByteArrayContent or ReadOnlyMemoryContent or JsonContent;
 }

@@ -6,7 +6,7 @@ namespace Smpc.Client;
 /// <summary>
 /// Retries a request while the service is briefly unavailable (a silo failing over, PostgreSQL restarting, a gateway
 /// gone): network failures, 502/503/504 and 429, with exponential backoff that honours <c>Retry-After</c>, for at most
-/// <see cref="MaxElapsed"/>. Only requests whose body can be sent again are retried (none, bytes, strings, JSON); every
+/// <see cref="MaxElapsed"/>. Only requests whose body can be sent again are retried (none, bytes, strings, forms, memory, JSON); every
 /// protocol step of the service is idempotent, so a retried step is safe. Streamed bodies are left to the caller.
 /// </summary>
 public sealed class TransientRetryHandler : DelegatingHandler
@@ -24,7 +24,7 @@ public sealed class TransientRetryHandler : DelegatingHandler
     public TransientRetryHandler(HttpMessageHandler inner) : base(inner) { }
 
     /// <summary>True when a request can be sent again as it is.</summary>
-    public static bool IsReplayable(HttpContent? content) => content is null or ByteArrayContent or ReadOnlyMemoryContent or JsonContent or FormUrlEncodedContent;
+    public static bool IsReplayable(HttpContent? content) => content is null or ByteArrayContent or ReadOnlyMemoryContent or JsonContent;
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
