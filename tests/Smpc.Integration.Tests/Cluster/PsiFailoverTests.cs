@@ -81,23 +81,25 @@ public sealed class PsiFailoverTests(ClusterFixture fixture, ITestOutputHelper o
         return $"{phase}: killed {silo}, session answered again after {recovery.TotalSeconds:F1} s";
     }
 
+    /// <summary>Waits without sleeping: the pod's long poll for work until the session exists, then the session's own long poll until <paramref name="condition"/> holds.</summary>
     private static async Task<SessionResponse> WaitForAsync(ClusterTenant t, Func<SessionResponse, bool> condition)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
+        var newest = "-";
+        while (!(await t.Pods["p1"].ListPodSessionsAsync(t.Tenant, "p1")).Contains("psi1"))
         {
-            try
-            {
-                var session = await t.Admin.GetSessionAsync(t.Tenant, "psi1");
-                if (condition(session)) return session;
-            }
-            catch (SmpcApiException ex) when (ex.Status == System.Net.HttpStatusCode.NotFound && clock.Elapsed < TimeSpan.FromMinutes(1))
-            {
-            }
-
-            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), "the session did not reach the expected state");
-            await Task.Delay(50);
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), "the modeller did not create the session");
+            newest = (await t.Pods["p1"].WaitForPodSessionsAsync(t.Tenant, "p1", newest, 5)).LastOrDefault() ?? "-";
         }
+
+        var session = await t.Admin.GetSessionAsync(t.Tenant, "psi1");
+        while (!condition(session))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"the session did not reach the expected state; it is {session.Phase}");
+            session = await t.Admin.WaitForSessionChangeAsync(t.Tenant, "psi1", session.Version, 5);
+        }
+
+        return session;
     }
 
     private static async Task WriteCsvAsync(string path, string header, IEnumerable<string> rows) =>
