@@ -53,13 +53,22 @@ public sealed class MalformedInputAttackTests(EmbeddedService service)
     }
 
     /// <summary>Sends the attack (as the route's allowed caller) and checks the answer and that the victim is unchanged.</summary>
-    private async Task RefusedAsync(string method, string template, Func<AttackWorld, Task<Answer?>> send, HttpStatusCode status, string type)
+    /// <remarks>With <paramref name="mayBeCut"/>, the gateway may close the connection while the client is still sending (it
+    /// refused the body part-way, and an HTTP/1.1 client can then fail to read the 413): a null answer is accepted, the
+    /// victim must still be unchanged.</remarks>
+    private async Task RefusedAsync(string method, string template, Func<AttackWorld, Task<Answer?>> send, HttpStatusCode status, string type, bool mayBeCut = false)
     {
         var rule = RouteTable.Rule(method, template);
         var world = await AttackWorld.GetAsync(service);
         var before = await world.SnapshotAsync();
 
         var answer = await send(world);
+
+        if (answer is null && mayBeCut)
+        {
+            Assert.Equal(before, await world.SnapshotAsync());
+            return;
+        }
 
         Assert.NotNull(answer);
         Expect.Problem(status, type, answer, rule.Key);
@@ -123,9 +132,9 @@ public sealed class MalformedInputAttackTests(EmbeddedService service)
         await RefusedAsync(method, template, w => variant switch
         {
             "declared, Expect: 100-continue" => Sent(SendAsync(w, method, template, AttackHttp.Bytes(body, Json), expectContinue: true)),
-            "chunked" => Sent(SendAsync(w, method, template, new UnknownLengthContent(body, Json))),
+            "chunked" => SentOrCut(SendAsync(w, method, template, new UnknownLengthContent(body, Json))),
             _ => AttackHttp.RawAsync(service.Http, method, RouteTable.Fill(w, template), AllowedKey(w, method, template), Json, body.Length, [], endBody: false, TimeSpan.FromSeconds(10)),
-        }, HttpStatusCode.RequestEntityTooLarge, ProblemTypes.PayloadTooLarge);
+        }, HttpStatusCode.RequestEntityTooLarge, ProblemTypes.PayloadTooLarge, mayBeCut: variant == "chunked");
     }
 
     /// <summary>
@@ -165,6 +174,19 @@ public sealed class MalformedInputAttackTests(EmbeddedService service)
     }
 
     private static async Task<Answer?> Sent(Task<Answer> answer) => await answer;
+
+    /// <summary>The answer, or null when the server closed the connection while the body was still being sent (seen under load).</summary>
+    private static async Task<Answer?> SentOrCut(Task<Answer> answer)
+    {
+        try
+        {
+            return await answer;
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is IOException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>A body sent chunked: no Content-Length to refuse it by, so the gateway must cut it off while reading.</summary>
     private sealed class UnknownLengthContent : ByteArrayContent
