@@ -40,7 +40,7 @@ public sealed class CredentialGrainTests(TwoSiloCluster cluster) : IClassFixture
 
         Assert.NotNull(revoked.RevokedAt);
         Assert.Null(await grain.VerifyAsync(hash));
-        var secret = key[(key.LastIndexOf('_') + 1)..];
+        var secret = Smpc.TestSupport.KeySecrets.Of(key);
         var stored = await cluster.Storage.ScalarAsync($"SELECT count(*) FROM OrleansStorage WHERE instr(CAST(PayloadBinary AS TEXT), '{secret}') > 0");
         Assert.Equal(0, stored);
     }
