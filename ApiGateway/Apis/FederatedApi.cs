@@ -27,6 +27,8 @@ public static class FederatedApi
         federated.MapPut("/member-keys/{podId}", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, string podId, MemberKeyRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
             {
                 var caller = user.ToCaller();
+                // Another tenant's session is not found (as in the grain), before the pod-id check could tell it exists.
+                caller.RequireTenant(RouteIds.Tenant(tenantId), $"Session '{sessionId}'");
                 if (caller.Subject != podId) throw SmpcException.Forbidden("A pod publishes only its own member key.");
                 return Ok(await Session(tenantId, sessionId, grains).SubmitMemberKeyAsync(caller, Base64(body.PublicKey, "publicKey", 64), Base64(body.Signature, "signature", 128)));
             })
@@ -147,11 +149,9 @@ public static class FederatedApi
         var upload = await session.BeginReleaseAsync(caller, name);
         if (!PayloadStreaming.AllowBody(http, upload.MaxBytes)) return PayloadsApi.ProblemMappingShortcuts.TooLarge($"A release may hold at most {upload.MaxBytes} bytes.");
         await quotas.RequireDailyAsync(caller.Tenant!, Grains.Interfaces.Tenancy.UsageKind.PayloadBytes, http.Request.ContentLength ?? 0);
-        var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, http.RequestAborted);
+        var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, quotas.Meter(caller.Tenant!), http.RequestAborted);
         activity?.SetTag(SmpcTelemetry.BytesAttribute, manifest?.Length ?? 0);
-        var committed = await session.CommitReleaseAsync(caller, name);
-        await quotas.RecordAsync(caller.Tenant!, Grains.Interfaces.Tenancy.UsageKind.PayloadBytes, manifest?.Length ?? 0);
-        return Ok(committed);
+        return Ok(await session.CommitReleaseAsync(caller, name));
     }
 
     private static byte[] Base64(string? value, string field, int maxLength)

@@ -11,12 +11,13 @@ internal static class PayloadStreaming
 {
     public const string OctetStream = "application/octet-stream";
 
-    /// <summary>Sends the body as chunks of <paramref name="chunkBytes"/> and completes the upload with its length and SHA-256.</summary>
-    public static async Task<PayloadManifest> UploadAsync(IPayloadGrain payload, Guid uploadId, Stream body, int chunkBytes, CancellationToken cancellationToken) =>
-        await UploadAsync(payload, uploadId, body, chunkBytes, cancellationToken, allowEmpty: false) ?? throw SmpcException.Invalid("A payload must not be empty.");
+    /// <summary>Sends the body as chunks of <paramref name="chunkBytes"/>, each counted by <paramref name="meter"/> first, and completes the upload with its length and SHA-256.</summary>
+    public static async Task<PayloadManifest> UploadAsync(IPayloadGrain payload, Guid uploadId, Stream body, int chunkBytes, Hosting.UploadMeter meter, CancellationToken cancellationToken) =>
+        await UploadAsync(payload, uploadId, body, chunkBytes, meter, cancellationToken, allowEmpty: false) ?? throw SmpcException.Invalid("A payload must not be empty.");
 
     /// <summary>As above; with <paramref name="allowEmpty"/> an empty body completes nothing and returns null.</summary>
-    public static async Task<PayloadManifest?> UploadAsync(IPayloadGrain payload, Guid uploadId, Stream body, int chunkBytes, CancellationToken cancellationToken, bool allowEmpty)
+    public static async Task<PayloadManifest?> UploadAsync(
+        IPayloadGrain payload, Guid uploadId, Stream body, int chunkBytes, Hosting.UploadMeter meter, CancellationToken cancellationToken, bool allowEmpty)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = ArrayPool<byte>.Shared.Rent(chunkBytes);
@@ -28,6 +29,7 @@ internal static class PayloadStreaming
             {
                 var filled = await body.ReadAtLeastAsync(buffer.AsMemory(0, chunkBytes), chunkBytes, throwOnEndOfStream: false, cancellationToken);
                 if (filled == 0) break;
+                await meter.CountAsync(filled); // before storing: an undeclared (chunked) body stops at the quota
                 var chunk = buffer.AsSpan(0, filled).ToArray();
                 sha.AppendData(chunk);
                 await payload.WriteChunkAsync(uploadId, index++, chunk);

@@ -91,7 +91,10 @@ public static class PayloadsApi
         activity?.SetTag(SmpcTelemetry.ChunkIndexAttribute, index);
         var data = await PayloadStreaming.ReadChunkAsync(http, chunkBytes);
         activity?.SetTag(SmpcTelemetry.BytesAttribute, data.Length);
-        await quotas.RequireDailyAsync(key.Session.Tenant, UsageKind.PayloadBytes, data.Length);
+        // Counted when stored, not at completion: chunks of uploads that are never completed count too, so concurrent
+        // unfinished uploads cannot pass the quota. A chunk for an unknown or completed upload is refused before it counts.
+        if ((await payload.GetUploadAsync(id)).Completed) throw SmpcException.WrongPhase($"Upload '{id}' is completed; it takes no more chunks.");
+        await quotas.ConsumeDailyAsync(key.Session.Tenant, UsageKind.PayloadBytes, data.Length);
         try
         {
             await payload.WriteChunkAsync(id, index, data);
@@ -108,7 +111,7 @@ public static class PayloadsApi
     }
 
     private static async Task<Created<PayloadResponse>> CompleteResumableAsync(
-        string tenantId, string sessionId, string name, string uploadId, CompleteUploadRequest body, ClaimsPrincipal user, IGrainFactory grains, Quotas quotas)
+        string tenantId, string sessionId, string name, string uploadId, CompleteUploadRequest body, ClaimsPrincipal user, IGrainFactory grains)
     {
         var key = await PayloadKeyAsync(tenantId, sessionId, name, user, grains);
         var id = UploadId(uploadId);
@@ -119,9 +122,8 @@ public static class PayloadsApi
         var payload = grains.GetPayload(key);
         using var activity = StartUploadActivity("payload.upload.complete", key);
         activity?.SetTag(SmpcTelemetry.BytesAttribute, body.Length);
-        var before = await payload.GetUploadAsync(id); // an unknown or superseded upload is not found
+        await payload.GetUploadAsync(id); // an unknown or superseded upload is not found
         var manifest = await payload.CompleteCheckedAsync(id, body.Length, Convert.ToHexStringLower(Convert.FromHexString(sha256)));
-        if (!before.Completed) await quotas.RecordAsync(key.Session.Tenant, UsageKind.PayloadBytes, manifest.Length); // a retried completion is counted once
         return TypedResults.Created($"/v1/tenants/{key.Session.Tenant}/sessions/{key.Session.Id}/payloads/{key.Name}", ToResponse(key.Name, manifest));
     }
 
@@ -157,8 +159,7 @@ public static class PayloadsApi
         activity?.SetTag(SmpcTelemetry.TenantAttribute, key.Session.Tenant);
         activity?.SetTag(SmpcTelemetry.SessionAttribute, key.Session.Id);
         await quotas.RequireDailyAsync(key.Session.Tenant, UsageKind.PayloadBytes, http.Request.ContentLength ?? 0);
-        var manifest = await PayloadStreaming.UploadAsync(payload, await payload.BeginAsync(), http.Request.Body, limits.ChunkBytes, http.RequestAborted);
-        await quotas.RecordAsync(key.Session.Tenant, UsageKind.PayloadBytes, manifest.Length);
+        var manifest = await PayloadStreaming.UploadAsync(payload, await payload.BeginAsync(), http.Request.Body, limits.ChunkBytes, quotas.Meter(key.Session.Tenant), http.RequestAborted);
         activity?.SetTag(SmpcTelemetry.BytesAttribute, manifest.Length);
         return TypedResults.Created($"/v1/tenants/{key.Session.Tenant}/sessions/{key.Session.Id}/payloads/{name}", ToResponse(name, manifest));
     }

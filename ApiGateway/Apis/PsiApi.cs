@@ -85,15 +85,14 @@ public static class PsiApi
         if (!PayloadStreaming.AllowBody(http, upload.MaxBytes))
             return PayloadsApi.ProblemMappingShortcuts.TooLarge($"The {payload} may hold at most {upload.MaxBytes} bytes ({upload.MaxBytes / upload.ElementBytes} elements of {upload.ElementBytes} bytes).");
         var declared = http.Request.ContentLength ?? 0;
+        // A declared length over a quota is refused before anything is read; every body is counted as it streams.
         await quotas.RequireDailyAsync(caller.Tenant!, UsageKind.PayloadBytes, declared);
         await quotas.RequireDailyAsync(caller.Tenant!, UsageKind.PsiElements, declared / upload.ElementBytes);
-        var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, http.RequestAborted, allowEmpty: true);
+        var meter = quotas.Meter(caller.Tenant!, upload.ElementBytes);
+        var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, meter, http.RequestAborted, allowEmpty: true);
         var elements = (manifest?.Length ?? 0) / upload.ElementBytes;
         activity?.SetTag(SmpcTelemetry.ElementsAttribute, elements);
-        var committed = await session.CommitPsiUploadAsync(caller, which, empty: manifest is null);
-        await quotas.RecordAsync(caller.Tenant!, UsageKind.PayloadBytes, manifest?.Length ?? 0);
-        await quotas.RecordAsync(caller.Tenant!, UsageKind.PsiElements, elements);
-        return Ok(committed);
+        return Ok(await session.CommitPsiUploadAsync(caller, which, empty: manifest is null));
     }
 
     private static async Task DownloadAsync(string tenantId, string sessionId, string payload, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)

@@ -83,10 +83,8 @@ public static class SecureAggregationApi
         if (!PayloadStreaming.AllowBody(http, upload.TotalBytes))
             return PayloadsApi.ProblemMappingShortcuts.TooLarge($"The masked vector must hold exactly {upload.TotalBytes} bytes.");
         await quotas.RequireDailyAsync(caller.Tenant!, Grains.Interfaces.Tenancy.UsageKind.PayloadBytes, upload.TotalBytes);
-        await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, http.RequestAborted);
-        var committed = await session.CommitMaskedInputAsync(caller);
-        await quotas.RecordAsync(caller.Tenant!, Grains.Interfaces.Tenancy.UsageKind.PayloadBytes, upload.TotalBytes);
-        return Ok(committed);
+        await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, quotas.Meter(caller.Tenant!), http.RequestAborted);
+        return Ok(await session.CommitMaskedInputAsync(caller));
     }
 
     private static ISessionGrain Session(string tenantId, string sessionId, IGrainFactory grains) =>

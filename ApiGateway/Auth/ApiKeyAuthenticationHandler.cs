@@ -31,8 +31,8 @@ public sealed class ApiKeyAuthenticationHandler(
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) presented = header["Bearer ".Length..].Trim();
         // Browsers can only prompt for Basic: accepted on the dashboard's paths alone, so a cached password never reaches /v1.
         else if (DashboardGatewayExtensions.IsDashboardRequest(Context)) presented = DashboardGatewayExtensions.BasicPassword(header);
-        else return AuthenticateResult.Fail("Use the Bearer scheme.");
-        if (string.IsNullOrEmpty(presented)) return AuthenticateResult.Fail("Use the Bearer scheme, or Basic with the key as the password.");
+        else return Failed("Use the Bearer scheme.");
+        if (string.IsNullOrEmpty(presented)) return Failed("Use the Bearer scheme, or Basic with the key as the password.");
 
         Caller? caller = null;
         var operatorHash = gateway.Value.OperatorKeyHash();
@@ -45,8 +45,16 @@ public sealed class ApiKeyAuthenticationHandler(
             caller = await grains.GetGrain<ICredentialGrain>(keyId).VerifyAsync(secretHash);
         }
 
-        if (caller is null) return AuthenticateResult.Fail("The API key is unknown, malformed or revoked.");
-        return AuthenticateResult.Success(new AuthenticationTicket(CallerClaims.ToPrincipal(caller, SchemeName), SchemeName));
+        return caller is null
+            ? Failed("The API key is unknown, malformed or revoked.")
+            : AuthenticateResult.Success(new AuthenticationTicket(CallerClaims.ToPrincipal(caller, SchemeName), SchemeName));
+    }
+
+    // Every failure spends the address's failed-authentication budget (RequestHygiene.AddressGuard).
+    private AuthenticateResult Failed(string reason)
+    {
+        Context.RequestServices.GetRequiredService<RequestHygiene.AddressGuard>().RecordFailure(Context);
+        return AuthenticateResult.Fail(reason);
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)

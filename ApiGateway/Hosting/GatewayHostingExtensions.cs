@@ -21,6 +21,17 @@ public static class GatewayHostingExtensions
             o.SerializerOptions.MaxDepth = 32;
             o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
         });
+        // One line per request at Information ("Request starting … {path}") is noise, and a path may hold what a user pasted
+        // there: request lines are Warning-only unless the operator turns this category on explicitly.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o =>
+        {
+            o.AddServerHeader = false; // no product banner
+            // Long request lines reach the gateway, which refuses them with a problem (RequestHygiene.RefuseOddTargets),
+            // instead of Kestrel's bare 414.
+            o.Limits.MaxRequestLineSize = RequestHygiene.MaxRequestLineBytes;
+            KestrelRejections.Use(o);
+        });
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
@@ -42,7 +53,10 @@ public static class GatewayHostingExtensions
         app.UseSmpcSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseSmpcTargetChecks();
+        app.UseRouting(); // after the target checks: the router never sees (nor logs) a refused target
         app.Use(LimitJsonBodies);
+        app.UseSmpcAddressLimit();
         app.UseAuthentication();
         app.UseSmpcRateLimit();
         app.UseAuthorization();

@@ -44,8 +44,10 @@ public sealed class TenantLimitsCache(IGrainFactory grains, TimeProvider time, I
 
 /// <summary>
 /// The quotas that hold across gateways: sessions running at once (checked when a session is created), and payload bytes
-/// and PSI elements per UTC day (checked before an upload against its declared length, counted after it is stored). The
-/// counters live in grains; concurrent uploads may overshoot a daily quota by what they were already sending.
+/// and PSI elements per UTC day. Uploads are counted as they stream, chunk by chunk, each chunk checked and counted in one
+/// grain turn before it is stored (<see cref="UploadMeter"/>), so neither an undeclared (chunked) length nor concurrent
+/// uploads can pass a daily quota; a declared length over the quota is refused before anything is read. Bytes received are
+/// counted even if the upload is later refused.
 /// </summary>
 public sealed class Quotas(TenantLimitsCache limits, IOptions<QuotaOptions> defaults, IGrainFactory grains, TimeProvider time)
 {
@@ -60,23 +62,54 @@ public sealed class Quotas(TenantLimitsCache limits, IOptions<QuotaOptions> defa
     /// <summary>Throws <see cref="QuotaExceededException"/> if <paramref name="amount"/> more of <paramref name="kind"/> would pass today's quota.</summary>
     public async Task RequireDailyAsync(string tenant, UsageKind kind, long amount)
     {
-        var tenantLimits = await limits.GetAsync(tenant);
-        var limit = kind == UsageKind.PayloadBytes
-            ? tenantLimits?.PayloadBytesPerDay ?? defaults.Value.PayloadBytesPerDay
-            : tenantLimits?.PsiElementsPerDay ?? defaults.Value.PsiElementsPerDay;
-        if (!await Today(tenant).FitsAsync(kind, amount, limit))
-        {
-            var now = time.GetUtcNow();
-            var midnight = new DateTimeOffset(now.UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
-            var what = kind == UsageKind.PayloadBytes ? "payload bytes" : "PSI elements";
-            throw new QuotaExceededException($"Tenant '{tenant}' would pass its quota of {limit.ToString("N0", CultureInfo.InvariantCulture)} {what} per day; it resets at 00:00 UTC.",
-                Math.Max(1, (int)Math.Ceiling((midnight - now).TotalSeconds)));
-        }
+        var limit = await DailyLimitAsync(tenant, kind);
+        if (!await Today(tenant).FitsAsync(kind, amount, limit)) throw Exceeded(tenant, kind, limit);
     }
 
-    /// <summary>Counts what was stored.</summary>
-    public Task RecordAsync(string tenant, UsageKind kind, long amount) => Today(tenant).AddAsync(kind, amount);
+    private async Task<long> DailyLimitAsync(string tenant, UsageKind kind)
+    {
+        var tenantLimits = await limits.GetAsync(tenant);
+        return kind == UsageKind.PayloadBytes
+            ? tenantLimits?.PayloadBytesPerDay ?? defaults.Value.PayloadBytesPerDay
+            : tenantLimits?.PsiElementsPerDay ?? defaults.Value.PsiElementsPerDay;
+    }
+
+    private QuotaExceededException Exceeded(string tenant, UsageKind kind, long limit)
+    {
+        var now = time.GetUtcNow();
+        var midnight = new DateTimeOffset(now.UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
+        var what = kind == UsageKind.PayloadBytes ? "payload bytes" : "PSI elements";
+        return new QuotaExceededException($"Tenant '{tenant}' would pass its quota of {limit.ToString("N0", CultureInfo.InvariantCulture)} {what} per day; it resets at 00:00 UTC.",
+            Math.Max(1, (int)Math.Ceiling((midnight - now).TotalSeconds)));
+    }
+
+    /// <summary>Counts <paramref name="amount"/> more of <paramref name="kind"/>, or throws <see cref="QuotaExceededException"/> (counting nothing) if it would pass today's quota.</summary>
+    public async Task ConsumeDailyAsync(string tenant, UsageKind kind, long amount)
+    {
+        var limit = await DailyLimitAsync(tenant, kind);
+        if (!await Today(tenant).TryAddAsync(kind, amount, limit)) throw Exceeded(tenant, kind, limit);
+    }
+
+    /// <summary>A meter for one upload of <paramref name="tenant"/>: PSI uploads also count whole elements of <paramref name="elementBytes"/>.</summary>
+    public UploadMeter Meter(string tenant, int elementBytes = 0) => new(this, tenant, elementBytes);
 
     private ITenantUsageGrain Today(string tenant) =>
         grains.GetGrain<ITenantUsageGrain>($"{tenant}/{time.GetUtcNow().UtcDateTime:yyyy-MM-dd}");
+}
+
+/// <summary>Counts one upload against its tenant's daily quotas as it streams: each chunk is counted before it is stored.</summary>
+public sealed class UploadMeter(Quotas quotas, string tenant, int elementBytes)
+{
+    /// <summary>Bytes counted so far.</summary>
+    public long Bytes { get; private set; }
+
+    /// <summary>Counts the next <paramref name="chunkBytes"/> bytes (and the whole elements they complete), or throws <see cref="QuotaExceededException"/>.</summary>
+    public async Task CountAsync(int chunkBytes)
+    {
+        await quotas.ConsumeDailyAsync(tenant, UsageKind.PayloadBytes, chunkBytes);
+        var before = Bytes;
+        Bytes += chunkBytes;
+        if (elementBytes > 0 && Bytes / elementBytes - before / elementBytes is > 0 and var elements)
+            await quotas.ConsumeDailyAsync(tenant, UsageKind.PsiElements, elements);
+    }
 }

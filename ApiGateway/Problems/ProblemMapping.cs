@@ -6,7 +6,7 @@ using Smpc.Grains.Interfaces.Errors;
 namespace Smpc.ApiGateway.Problems;
 
 /// <summary>Maps every failure to an RFC 9457 problem with a stable type.</summary>
-public static class ProblemMapping
+public static partial class ProblemMapping
 {
     /// <summary>Seconds a client should wait before retrying after a 503.</summary>
     public const int RetryAfterSeconds = 2;
@@ -32,7 +32,8 @@ public static class ProblemMapping
     /// <summary>The stable type for a bare status code (routing, binding and server failures).</summary>
     public static string TypeForStatus(int status) => status switch
     {
-        StatusCodes.Status400BadRequest => ProblemTypes.MalformedRequest,
+        StatusCodes.Status400BadRequest or StatusCodes.Status408RequestTimeout or StatusCodes.Status411LengthRequired
+            or StatusCodes.Status414UriTooLong or StatusCodes.Status431RequestHeaderFieldsTooLarge => ProblemTypes.MalformedRequest,
         StatusCodes.Status401Unauthorized => ProblemTypes.Unauthenticated,
         StatusCodes.Status403Forbidden => ProblemTypes.Forbidden,
         StatusCodes.Status404NotFound => ProblemTypes.RouteNotFound,
@@ -45,10 +46,40 @@ public static class ProblemMapping
         _ => ProblemTypes.Internal,
     };
 
-    /// <summary>Fills in a stable type where ASP.NET produced a generic problem, and adds the trace id.</summary>
+    /// <summary>Our title for a bare status code, whoever produced the response.</summary>
+    public static string TitleForStatus(int status) => status switch
+    {
+        StatusCodes.Status400BadRequest => "Bad request",
+        StatusCodes.Status401Unauthorized => "Unauthenticated",
+        StatusCodes.Status403Forbidden => "Forbidden",
+        StatusCodes.Status404NotFound => "Not found",
+        StatusCodes.Status405MethodNotAllowed => "Method not allowed",
+        StatusCodes.Status408RequestTimeout => "Request timeout",
+        StatusCodes.Status409Conflict => "Conflict",
+        StatusCodes.Status411LengthRequired => "Length required",
+        StatusCodes.Status413PayloadTooLarge => "Payload too large",
+        StatusCodes.Status414UriTooLong => "URI too long",
+        StatusCodes.Status415UnsupportedMediaType => "Unsupported media type",
+        StatusCodes.Status429TooManyRequests => "Too many requests",
+        StatusCodes.Status431RequestHeaderFieldsTooLarge => "Request headers too large",
+        StatusCodes.Status503ServiceUnavailable => "Service unavailable",
+        _ => status >= 500 ? "Internal error" : "Bad request",
+    };
+
+    /// <summary>
+    /// Replaces anything that looks like an API key (<c>smpc_…</c>) with a placeholder: a key pasted into a URL or body must
+    /// not come back in a problem, nor reach a log.
+    /// </summary>
+    public static string? Redact(string? text) => text is null ? null : KeyLike().Replace(text, "smpc_[redacted]");
+
+    [System.Text.RegularExpressions.GeneratedRegex("smpc_[A-Za-z0-9_-]+", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex KeyLike();
+
+    /// <summary>Fills in a stable type where ASP.NET produced a generic problem, redacts key-like text, and adds the trace id.</summary>
     public static void Customize(ProblemDetailsContext context)
     {
         var problem = context.ProblemDetails;
+        problem.Detail = Redact(problem.Detail);
         var status = problem.Status ?? context.HttpContext.Response.StatusCode;
         if (problem.Type is null || problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
             problem.Type = TypeForStatus(status);

@@ -40,6 +40,6 @@ public static partial class ApiKey
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    [GeneratedRegex("^smpc_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^smpc_([0-9a-f]{16})_([A-Za-z0-9_-]{43})\\z", RegexOptions.CultureInvariant)]
     private static partial Regex KeyRegex();
 }

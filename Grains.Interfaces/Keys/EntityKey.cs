@@ -1,11 +1,10 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Text.RegularExpressions;
 
 namespace Smpc.Grains.Interfaces.Keys;
 
 /// <summary>A tenant-scoped grain key of the form <c>"{tenant}/{id}"</c>; the only place keys are built or parsed.</summary>
 [GenerateSerializer, Immutable, Alias("smpc.entity-key")]
-public readonly partial record struct EntityKey
+public readonly record struct EntityKey
 {
     /// <summary>Identifiers are lower-case ASCII letters, digits and hyphens, 1–63 characters, starting with a letter or digit.</summary>
     public const string IdPattern = "^[a-z0-9][a-z0-9-]{0,62}$";
@@ -23,7 +22,17 @@ public readonly partial record struct EntityKey
     }
 
     /// <summary>True when <paramref name="value"/> is a valid tenant or entity id.</summary>
-    public static bool IsValidId([NotNullWhen(true)] string? value) => value is not null && IdRegex().IsMatch(value);
+    /// <remarks>A plain character check, not a regex: .NET's <c>$</c> also matches before a final newline, so "x\n" passed.</remarks>
+    public static bool IsValidId([NotNullWhen(true)] string? value)
+    {
+        if (value is null || value.Length is 0 or > 63 || value[0] == '-') return false;
+        foreach (var ch in value)
+        {
+            if (ch is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')) return false;
+        }
+
+        return true;
+    }
 
     /// <summary>Parses a grain key string.</summary>
     public static EntityKey Parse(string key) =>
@@ -44,7 +53,4 @@ public readonly partial record struct EntityKey
 
     /// <summary>The grain key string.</summary>
     public override string ToString() => $"{Tenant}/{Id}";
-
-    [GeneratedRegex(IdPattern, RegexOptions.CultureInvariant)]
-    private static partial Regex IdRegex();
 }

@@ -16,6 +16,12 @@ public interface ITenantUsageGrain : IGrainWithStringKey
     /// <summary>Whether <paramref name="amount"/> more of <paramref name="kind"/> fits under <paramref name="limit"/> today (nothing is counted yet).</summary>
     [Alias("fits")] Task<bool> FitsAsync(UsageKind kind, long amount, long limit);
 
+    /// <summary>
+    /// Counts <paramref name="amount"/> of <paramref name="kind"/> if it fits under <paramref name="limit"/> (check and count in
+    /// one turn, so concurrent uploads cannot both pass); false, counting nothing, if it does not.
+    /// </summary>
+    [Alias("try-add")] Task<bool> TryAddAsync(UsageKind kind, long amount, long limit);
+
     /// <summary>Counts <paramref name="amount"/> of <paramref name="kind"/> that was stored.</summary>
     [Alias("add")] Task AddAsync(UsageKind kind, long amount);
 

@@ -39,6 +39,8 @@ public sealed class CredentialGrain(
         // Compare even for unknown or revoked keys so timing says nothing about which case it was.
         var stored = state.RecordExists ? state.State.SecretHash : new byte[32];
         var equal = secretHash is { Length: 32 } && ApiKey.HashesEqual(stored, secretHash);
+        // A key id that was never issued (a guess, a flood of random keys) keeps no activation: memory stays bounded.
+        if (!state.RecordExists) DeactivateOnIdle();
         if (!equal || !state.RecordExists || state.State.RevokedAt <= time.GetUtcNow()) return Task.FromResult<Caller?>(null);
         return Task.FromResult<Caller?>(new Caller(state.State.Role, state.State.Tenant, state.State.Subject, KeyId));
     }

@@ -38,9 +38,16 @@ public sealed class SmpcDatabase
     /// <summary>The ADO.NET invariant the Orleans providers use for this database.</summary>
     public string Invariant => Provider == DatabaseProvider.PostgreSql ? PostgreSqlInvariant : SqliteInvariant;
 
+    /// <summary>
+    /// How long a SQLite command waits for a lock held by another connection before it fails (and the request gets 503
+    /// storage-unavailable): long enough for any one write of this service, far below Orleans' 30-s call timeout, so a
+    /// database held locked by something else is reported as a storage failure, not as an unreachable cluster.
+    /// </summary>
+    public const int SqliteBusyTimeoutSeconds = 5;
+
     /// <summary>A SQLite connection string for a data file, with a busy timeout suited to concurrent writers.</summary>
     public static string SqliteConnectionString(string path) =>
-        new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+        new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = SqliteBusyTimeoutSeconds }.ToString();
 
     /// <summary>Opens a connection.</summary>
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)

@@ -55,11 +55,11 @@ public sealed class TenantGrain(
 
     async Task<TenantLimits?> ITenantGrain.SetLimitsAsync(Caller caller, TenantLimits? limits)
     {
+        // Another tenant's limits are not found (a tenant admin may not learn which tenants exist); its own are forbidden.
+        if (caller.Role != CallerRole.Operator) caller.RequireTenant(TenantId, What);
         caller.RequireRole(CallerRole.Operator);
         if (!state.RecordExists) throw SmpcException.NotFound(What);
-        if (limits is not null && (!double.IsFinite(limits.RequestsPerSecond) || limits.RequestsPerSecond <= 0 || limits.RequestsPerSecond > 100_000
-            || limits.Burst < 1 || limits.Burst > 1_000_000))
-            throw SmpcException.Invalid("requestsPerSecond must be in (0, 100000] and burst in [1, 1000000].");
+        if (limits is not null && TenantLimits.RateProblem(limits.RequestsPerSecond, limits.Burst) is { } problem) throw SmpcException.Invalid(problem);
         if (limits is { MaxConcurrentSessions: < 1 } or { PayloadBytesPerDay: < 1 } or { PsiElementsPerDay: < 1 })
             throw SmpcException.Invalid("maxConcurrentSessions, payloadBytesPerDay and psiElementsPerDay are positive when given.");
         if (state.State.Limits == limits) return limits;

@@ -19,6 +19,16 @@ public sealed class TenantUsageGrain(
     Task<bool> ITenantUsageGrain.FitsAsync(UsageKind kind, long amount, long limit) =>
         Task.FromResult(state.State.Totals.GetValueOrDefault(kind) + Math.Max(0, amount) <= limit);
 
+    async Task<bool> ITenantUsageGrain.TryAddAsync(UsageKind kind, long amount, long limit)
+    {
+        var total = state.State.Totals.GetValueOrDefault(kind);
+        if (amount <= 0) return total <= limit;
+        if (total + amount > limit) return false;
+        state.State.Totals[kind] = total + amount;
+        await state.WriteOrRollbackAsync(this, "usage.add");
+        return true;
+    }
+
     async Task ITenantUsageGrain.AddAsync(UsageKind kind, long amount)
     {
         if (amount <= 0) return;

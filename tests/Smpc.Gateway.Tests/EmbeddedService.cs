@@ -10,7 +10,7 @@ using Smpc.TestSupport;
 namespace Smpc.Gateway.Tests;
 
 /// <summary>The embedded service (silo + REST, SQLite) on real Kestrel on a loopback port, with finished spans collected in memory.</summary>
-public sealed class EmbeddedService : IAsyncLifetime
+public class EmbeddedService : IAsyncLifetime
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "smpc-gw-" + Guid.NewGuid().ToString("N")[..8]);
     private WebApplication? _app;
@@ -40,6 +40,13 @@ public sealed class EmbeddedService : IAsyncLifetime
     /// <summary>The service's own grain factory: for tests that play a service gone bad (tampering with stored state).</summary>
     public IGrainFactory Grains => _app!.Services.GetRequiredService<IGrainFactory>();
 
+    /// <summary>
+    /// Settings on top of the defaults. The shared service lifts the per-address failed-authentication budget: the attack
+    /// suite sends hundreds of forged keys from one address on purpose, and that budget has its own tests and service.
+    /// </summary>
+    protected virtual IEnumerable<string> Settings =>
+        ["--Smpc:Gateway:RateLimit:FailedAuthenticationsPerSecond=100000", "--Smpc:Gateway:RateLimit:FailedAuthenticationsBurst=1000000"];
+
     public async Task InitializeAsync()
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";
@@ -54,6 +61,7 @@ public sealed class EmbeddedService : IAsyncLifetime
                 $"--Smpc:Gateway:OperatorKeySha256={Smpc.ApiGateway.Auth.OperatorKeys.HashHex(OperatorKey)}",
                 "--Logging:LogLevel:Default=Debug",
                 "--Logging:Console:LogLevel:Default=Warning",
+                .. Settings,
             ],
             builder =>
             {

@@ -96,7 +96,7 @@ internal static class RouteTable
         yield return new("POST", "/v1/tenants", Access.Tenant, "FFFFF+", "FFF", w => Json(new CreateTenantRequest(w.IntruderTenant, "Intruder")));
         yield return new("GET", T, Access.Tenant, "++++++", "NNN");
         yield return new("POST", T + "/admin-keys", Access.Tenant, "+FFFF+", "NNN");
-        yield return new("PUT", T + "/limits", Access.Tenant, "FFFFF+", "FFF", _ => Json(new TenantLimitsRequest(50_000, 500_000)));
+        yield return new("PUT", T + "/limits", Access.Tenant, "FFFFF+", "NNN", _ => Json(new TenantLimitsRequest(50_000, 500_000)));
 
         // Audit log: the admin's; a pod reads the entries about itself.
         yield return new("GET", T + "/audit", Access.Tenant, "+FFFFN", "NNN");
@@ -139,9 +139,9 @@ internal static class RouteTable
         yield return new("POST", S + "/psi/count", Access.Tenant, "FF+NNN", "NNN", _ => Json(new PsiCountRequest(1)));
         yield return new("POST", S + "/psi/complete", Access.Tenant, "F+FNNN", "NNN", _ => Json(new PsiCountRequest(null)));
 
-        // Federated ("fed"). The gateway refuses a member key for a pod other than the caller before it looks anything up,
-        // so callers without that subject (admins, modellers, the operator, another pod) are forbidden even in another tenant.
-        yield return new("PUT", S + "/federated/member-keys/{podId}", Access.Tenant, "FF+FFF", "FFN", _ => Json(new MemberKeyRequest(B64(32), B64(64))));
+        // Federated ("fed"). The gateway refuses a member key for a pod other than the caller once the caller is inside the
+        // tenant (admins, modellers, another pod: forbidden); the operator and other tenants' callers do not find the session.
+        yield return new("PUT", S + "/federated/member-keys/{podId}", Access.Tenant, "FF+FFN", "NNN", _ => Json(new MemberKeyRequest(B64(32), B64(64))));
         yield return new("PUT", S + "/federated/sealed-keys", Access.Tenant, "F+FNNN", "NNN",
             _ => Json(new SealedKeysRequest(new Dictionary<string, string> { ["p1"] = B64(80), ["p2"] = B64(80), ["p3"] = B64(80) })));
         yield return new("PUT", S + "/federated/releases/{name}", Access.Tenant, "F+FNNN", "NNN", _ => Octets(64));
