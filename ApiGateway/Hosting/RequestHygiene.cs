@@ -201,48 +201,99 @@ public static class RequestHygiene
     }
 
     /// <summary>Token buckets per client address: one for all requests, one for failed authentications.</summary>
-    internal sealed class AddressGuard : IDisposable
+    /// <remarks>On real time, like the per-credential limiter, not the service clock that tests move.</remarks>
+    internal sealed class AddressGuard(IOptions<RequestHygieneOptions> options)
     {
-        private readonly PartitionedRateLimiter<string> _requests;
-        private readonly PartitionedRateLimiter<string> _failures;
-
-        public AddressGuard(IOptions<RequestHygieneOptions> options)
-        {
-            var o = options.Value;
-            _requests = PartitionedRateLimiter.Create<string, string>(a => RateLimitPartition.GetTokenBucketLimiter(a, _ => Bucket(o.AddressRequestsPerSecond, o.AddressBurst)));
-            _failures = PartitionedRateLimiter.Create<string, string>(a => RateLimitPartition.GetTokenBucketLimiter(a, _ => Bucket(o.FailedAuthenticationsPerSecond, o.FailedAuthenticationsBurst)));
-        }
+        private static readonly TimeProvider time = TimeProvider.System;
+        private readonly AddressBuckets _requests = new(options.Value.AddressRequestsPerSecond, options.Value.AddressBurst, time);
+        private readonly AddressBuckets _failures = new(options.Value.FailedAuthenticationsPerSecond, options.Value.FailedAuthenticationsBurst, time);
 
         /// <summary>Null to let the request on, or the seconds to wait and why.</summary>
         public (int RetryAfter, string Detail)? Admit(HttpContext http)
         {
             var address = Address(http);
-            using (var lease = _requests.AttemptAcquire(address))
-            {
-                if (!lease.IsAcquired) return (RetryAfter(lease), "This client address's request rate is reached; retry later.");
-            }
-
+            if (_requests.TryTake(address) is { } wait) return (wait, "This client address's request rate is reached; retry later.");
             if (!http.Request.Headers.ContainsKey("Authorization")) return null;
-            // Zero permits: asks whether the budget has any left, without spending it (only failures spend it).
-            using var check = _failures.AttemptAcquire(address, 0);
-            return check.IsAcquired ? null : (Math.Max(1, RetryAfter(check)), "Too many failed authentications from this client address; retry later with a valid key.");
+            // Only failures spend this budget; here it is only asked whether any is left.
+            return _failures.Empty(address) is { } retry ? (retry, "Too many failed authentications from this client address; retry later with a valid key.") : null;
         }
 
         /// <summary>Spends one failed authentication of the request's address.</summary>
-        public void RecordFailure(HttpContext http)
-        {
-            using var _ = _failures.AttemptAcquire(Address(http));
-        }
+        public void RecordFailure(HttpContext http) => _failures.TryTake(Address(http));
 
         private static string Address(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+    }
 
-        private static int RetryAfter(RateLimitLease lease) =>
-            lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 1;
+    /// <summary>
+    /// Token buckets keyed by client address. Bounded: when more than <see cref="MaxAddresses"/> are
+    /// tracked, buckets that have refilled completely (idle addresses) are dropped, which forgets nothing that matters.
+    /// </summary>
+    internal sealed class AddressBuckets(double rate, int burst, TimeProvider time)
+    {
+        private const int MaxAddresses = 100_000;
+        private readonly double _rate = double.IsFinite(rate) ? Math.Clamp(rate, TenantLimits.MinRequestsPerSecond, TenantLimits.MaxRequestsPerSecond) : TenantLimits.MinRequestsPerSecond;
+        private readonly double _burst = Math.Clamp(burst, 1, TenantLimits.MaxBurst);
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
 
-        public void Dispose()
+        /// <summary>Takes a token: null when one was there, else the whole seconds until one will be.</summary>
+        public int? TryTake(string address)
         {
-            _requests.Dispose();
-            _failures.Dispose();
+            var bucket = Get(address);
+            lock (bucket)
+            {
+                Refill(bucket);
+                if (bucket.Tokens >= 1)
+                {
+                    bucket.Tokens -= 1;
+                    return null;
+                }
+
+                return Wait(bucket);
+            }
+        }
+
+        /// <summary>Null when a token is there (none is taken), else the whole seconds until one will be.</summary>
+        public int? Empty(string address)
+        {
+            if (!_buckets.TryGetValue(address, out var bucket)) return null;
+            lock (bucket)
+            {
+                Refill(bucket);
+                return bucket.Tokens >= 1 ? null : Wait(bucket);
+            }
+        }
+
+        private Bucket Get(string address)
+        {
+            if (_buckets.Count > MaxAddresses)
+            {
+                foreach (var (key, idle) in _buckets)
+                {
+                    lock (idle)
+                    {
+                        Refill(idle);
+                        if (idle.Tokens >= _burst) _buckets.TryRemove(key, out _);
+                    }
+                }
+            }
+
+            return _buckets.GetOrAdd(address, _ => new Bucket { Tokens = _burst, At = time.GetUtcNow() });
+        }
+
+        private void Refill(Bucket bucket)
+        {
+            var now = time.GetUtcNow();
+            var elapsed = (now - bucket.At).TotalSeconds;
+            if (elapsed > 0) bucket.Tokens = Math.Min(_burst, bucket.Tokens + elapsed * _rate);
+            bucket.At = now;
+        }
+
+        private int Wait(Bucket bucket) => Math.Max(1, (int)Math.Ceiling((1 - bucket.Tokens) / _rate));
+
+        private sealed class Bucket
+        {
+            public double Tokens;
+            public DateTimeOffset At;
         }
     }
 

@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Smpc.Client.Contracts;
+using Smpc.Gateway.Tests.Attacks;
+
+namespace Smpc.Gateway.Tests.Hardening;
+
+/// <summary>An embedded service with the default per-address failed-authentication budget (the shared one lifts it).</summary>
+public sealed class DefaultBudgetService : EmbeddedService
+{
+    protected override IEnumerable<string> Settings => [];
+}
+
+[CollectionDefinition(Name)]
+public sealed class DefaultBudgetServiceCollection : ICollectionFixture<DefaultBudgetService>
+{
+    public const string Name = "embedded service with default address budgets";
+}
+
+/// <summary>
+/// Floods of well-formed random keys (finding 1 of the outside probe): every such key used to activate and keep a credential
+/// grain for 15 minutes, growing silo memory without bound. Now one address is cut off after its failed-authentication
+/// budget before any grain is touched, and keys that were never issued keep no activation, whatever the addresses.
+/// </summary>
+[Collection(DefaultBudgetServiceCollection.Name)]
+public sealed class RandomKeyFloodTests(DefaultBudgetService service)
+{
+    private const int Budget = 50; // RequestHygieneOptions.FailedAuthenticationsBurst
+
+    [Fact]
+    public async Task OneAddressFloodingRandomKeys_IsCutOffAfterItsBudget_BeforeAnyKeyLookup()
+    {
+        var before = await CredentialActivationsAsync();
+        var answers = new List<Answer>();
+        for (var i = 0; i < 200; i++) answers.Add(await AttackHttp.SendAsync(service.Http, HttpMethod.Get, "v1/me", RandomKey()));
+
+        var unauthenticated = answers.Count(a => a.Status == HttpStatusCode.Unauthorized);
+        var refused = answers.Where(a => a.Status == HttpStatusCode.TooManyRequests).ToList();
+        Assert.Equal(200, unauthenticated + refused.Count);
+        Assert.InRange(unauthenticated, Budget, Budget + 20); // the burst, plus 5 a second while the loop ran
+        Assert.All(refused, a => Assert.Equal(ProblemTypes.TooManyRequests, a.Type));
+        Assert.All(refused, a => Assert.True(int.Parse(a.RetryAfter!, System.Globalization.CultureInfo.InvariantCulture) >= 1));
+        await WaitForActivationsAtMostAsync(before + 5);
+
+        // Requests without a key from the same address are not refused for that (the public routes stay reachable).
+        Assert.Equal(HttpStatusCode.OK, (await AttackHttp.SendAsync(service.Http, HttpMethod.Get, "health/live", null)).Status);
+    }
+
+    [Fact]
+    public async Task RandomKeysFromManyAddresses_KeepNoCredentialActivations()
+    {
+        const int addresses = 40, perAddress = 25; // within each address's budget: every key is really looked up
+        var before = await CredentialActivationsAsync();
+
+        var floods = Enumerable.Range(2, addresses).Select(async a =>
+        {
+            using var http = FromAddress(IPAddress.Parse($"127.0.3.{a}"));
+            var statuses = new List<HttpStatusCode>();
+            for (var i = 0; i < perAddress; i++) statuses.Add((await AttackHttp.SendAsync(http, HttpMethod.Get, "v1/me", RandomKey())).Status);
+            return statuses;
+        });
+        var all = (await Task.WhenAll(floods)).SelectMany(s => s).ToList();
+
+        Assert.Equal(addresses * perAddress, all.Count(s => s == HttpStatusCode.Unauthorized));
+        // 1,000 unknown key ids were looked up; none keeps an activation (they used to live 15 minutes each).
+        await WaitForActivationsAtMostAsync(before + 5);
+    }
+
+    private HttpClient FromAddress(IPAddress local)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                socket.Bind(new IPEndPoint(local, 0));
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = service.Http.BaseAddress };
+    }
+
+    private async Task<int> CredentialActivationsAsync()
+    {
+        var stats = await service.Grains.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics();
+        return stats.Where(s => s.GrainType.Contains("CredentialGrain", StringComparison.Ordinal)).Sum(s => s.ActivationCount);
+    }
+
+    /// <summary>Deactivation follows each call; statistics catch up within moments (no fixed sleep: poll with a generous bound).</summary>
+    private async Task WaitForActivationsAtMostAsync(int bound)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        int now;
+        while ((now = await CredentialActivationsAsync()) > bound && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.True(now <= bound, $"{now} credential activations remain (at most {bound} expected)");
+    }
+
+    private static string RandomKey() =>
+        $"smpc_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}_{Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_')}";
+}
