@@ -45,6 +45,24 @@ public sealed class SmpcDatabase
     /// </summary>
     public const int SqliteBusyTimeoutSeconds = 5;
 
+    /// <summary>Free bytes an embedded (SQLite) data volume needs for the node to report ready: room for a few 4-MiB payload chunks.</summary>
+    public const long MinFreeDiskBytes = 32L * 1024 * 1024;
+
+    /// <summary>Free bytes on the volume of a SQLite database file, or null (PostgreSQL, or the volume cannot be read).</summary>
+    public long? FreeDiskBytes()
+    {
+        if (Provider != DatabaseProvider.Sqlite) return null;
+        try
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(new SqliteConnectionStringBuilder(ConnectionString).DataSource));
+            return directory is null ? null : new DriveInfo(directory).AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>A SQLite connection string for a data file, with a busy timeout suited to concurrent writers.</summary>
     public static string SqliteConnectionString(string path) =>
         new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = SqliteBusyTimeoutSeconds }.ToString();

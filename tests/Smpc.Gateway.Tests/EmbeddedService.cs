@@ -13,6 +13,15 @@ namespace Smpc.Gateway.Tests;
 public class EmbeddedService : IAsyncLifetime
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "smpc-gw-" + Guid.NewGuid().ToString("N")[..8]);
+
+    /// <summary>The service's data directory (SQLite database and operator key).</summary>
+    public string DataDirectory => _dataDirectory;
+
+    /// <summary>Runs before the service starts, e.g. to mount a size-limited file system on the data directory.</summary>
+    protected virtual Task PrepareDataDirectoryAsync(string directory) => Task.CompletedTask;
+
+    /// <summary>Runs after the service stopped and before its data directory is deleted.</summary>
+    protected virtual Task ReleaseDataDirectoryAsync(string directory) => Task.CompletedTask;
     private WebApplication? _app;
 
     public List<Activity> Spans { get; } = [];
@@ -49,6 +58,8 @@ public class EmbeddedService : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        Directory.CreateDirectory(_dataDirectory);
+        await PrepareDataDirectoryAsync(_dataDirectory);
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         _app = await SmpcApp.BuildAsync(
             [
@@ -92,6 +103,7 @@ public class EmbeddedService : IAsyncLifetime
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        await ReleaseDataDirectoryAsync(_dataDirectory);
         try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { }
     }
 }
