@@ -404,7 +404,8 @@ for country, v, note in [
     ("39", "+39 02 1234 5678", "Italian leading zero kept"), ("39", "02 1234 5678", None), ("61", "(02) 1234 5678", None),
     ("61", "0011 44 20 7946 0958", "Australian international prefix"), ("81", "03-1234-5678", None), ("81", "010-44-20-7946-0958", None),
     (None, "+44 20 7946 0958", None), (None, "0044 20 7946 0958", "00 without a default country"),
-    (None, "(0044) 20 7946 0958", None),
+    (None, "(0044) 20 7946 0958", None), ("44", "0800 FLOWERS", "vanity letters: keypad digits"),
+    ("1", "1-800-FLOWERS", "vanity letters: keypad digits"),
     # refused spellings
     ("44", "12345", None), ("44", "+44 20 79", None), ("44", "+44 20 7946 0958 1234 5678", None), ("44", "n/a", None),
     ("44", "unknown", None), ("44", "-", None), ("44", "+", None), ("44", "+999 1234 5678", "unassigned calling code"),

@@ -123,6 +123,7 @@ public sealed class RecordEncoderTests
     [Theory]
     [InlineData("44", "GB")]
     [InlineData("1", "US")]
+    [InlineData("7", "RU")]
     [InlineData("gb", "GB")]
     [InlineData("DE", "DE")]
     [InlineData("800", null)]   // a non-geographic code has no region for national numbers
