@@ -111,10 +111,23 @@ public static class PsiCommand
     {
         var psi = outcome.Session.Psi!;
         AnsiConsole.MarkupLineInterpolated($"[green]{outcome.Count:N0}[/] of your {psi.ModellerSetSize:N0} records are in the pod's set of {psi.PodSetSize:N0} ([grey]{psi.Protocol} {psi.Mode}[/])");
-        if (outcome.Stats.Skipped > 0)
-            AnsiConsole.MarkupLineInterpolated($"[yellow]{outcome.Stats.Skipped:N0} of your rows were skipped[/] (blank or not canonicalisable; first: {outcome.Stats.FirstProblem ?? "blank key columns"})");
+        PrintSkipped(outcome.Stats);
         if (outcome.OutputPath is { } path) AnsiConsole.MarkupLineInterpolated($"[green]matching rows written to[/] {path}");
         AnsiConsole.MarkupLineInterpolated($"[grey]recorded in the session:[/] {(psi.ReportedCount is { } c ? $"count {c}" : "completed, no count")}");
+    }
+
+    /// <summary>Skipped rows by reason; above 1% a red warning, since those rows cannot match however the pod spells them.</summary>
+    public static void PrintSkipped(PsiReadStats stats)
+    {
+        if (stats.Skipped == 0) return;
+        var share = (double)stats.Skipped / Math.Max(stats.Rows, 1);
+        if (stats.SkippedTooMany)
+            AnsiConsole.MarkupLineInterpolated($"[bold red]WARNING: {stats.Skipped:N0} of your {stats.Rows:N0} rows ({share:P1}) were skipped and cannot match; check the column kinds and country codes[/]");
+        else
+            AnsiConsole.MarkupLineInterpolated($"[yellow]{stats.Skipped:N0} of your {stats.Rows:N0} rows were skipped[/]");
+        foreach (var (reason, count) in stats.SkippedByReason.OrderByDescending(r => r.Value).ThenBy(r => r.Key, StringComparer.Ordinal))
+            AnsiConsole.MarkupLineInterpolated($"  [grey]{reason,-28}[/] {count,12:N0}");
+        AnsiConsole.MarkupLineInterpolated($"  [grey]first: {stats.FirstProblem ?? "blank key columns"}[/]");
     }
 
     private static RecordSourceConfig Source(FileInfo? csv, FileInfo? sqlite, string? postgres, string? table, string? query)

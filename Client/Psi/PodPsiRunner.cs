@@ -159,8 +159,9 @@ public sealed class PodPsiRunner(SmpcClient client, string tenant, string podId,
         cache.Commit();
         Tag(span, stats.Rows - stats.Skipped, watch);
         span?.SetTag("smpc.psi.skipped", stats.Skipped);
-        log($"session {session.Id}: encoded {distinct} distinct records of {stats.Rows} in {watch.Elapsed.TotalSeconds:F1}s"
-            + (stats.Skipped > 0 ? $"; skipped {stats.Skipped} ({stats.FirstProblem ?? "blank key columns"})" : ""));
+        log((stats.SkippedTooMany ? "WARNING: over 1% of rows skipped; " : "")
+            + $"session {session.Id}: encoded {distinct} distinct records of {stats.Rows} in {watch.Elapsed.TotalSeconds:F1}s"
+            + (stats.Skipped > 0 ? $"; skipped {stats.Skipped} by reason: {stats.ReasonSummary()} (first: {stats.FirstProblem ?? "blank key columns"})" : ""));
     }
 
     private async Task<SessionResponse> CountAsync(SessionResponse session, IPsiQueryResponder responder, CancellationToken ct)
@@ -258,7 +259,8 @@ public sealed class PodPsiRunner(SmpcClient client, string tenant, string podId,
         public static SetCache Open(PodPsiRunner runner, PsiStatusResponse psi)
         {
             if (runner.Policy.SetReuseHours <= 0) return new SetCache(null, null, fresh: true);
-            var identity = JsonSerializer.Serialize(new { psi.Protocol, psi.KeyBits, psi.Source, runner.Sources[psi.Source].Path, runner.Sources[psi.Source].Table, runner.Sources[psi.Source].Query, psi.PodColumns });
+            // The encoder version is part of the identity: a set encoded under older canonical rules must not be reused.
+            var identity = JsonSerializer.Serialize(new { RecordEncoder.Version, psi.Protocol, psi.KeyBits, psi.Source, runner.Sources[psi.Source].Path, runner.Sources[psi.Source].Table, runner.Sources[psi.Source].Query, psi.PodColumns });
             var name = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..24];
             var directory = Path.Combine(runner.StateDirectory, "psi-sets");
             Directory.CreateDirectory(directory);

@@ -9,12 +9,32 @@ namespace Smpc.Client.Psi;
 /// <summary>A batch of canonically encoded records and the source rows (0-based) they came from.</summary>
 public sealed record PsiRecordBatch(List<byte[]> Records, List<long> Rows);
 
-/// <summary>What reading a source found: rows read, rows skipped (blank key columns or values the encoder refuses), and the first refusal.</summary>
+/// <summary>What reading a source found: rows read, rows skipped (blank key columns or values the encoder refuses) by reason, and the first refusal.</summary>
 public sealed class PsiReadStats
 {
+    /// <summary>More than this share of skipped rows earns a loud warning: matches are being lost, not just noise.</summary>
+    public const double WarnSkippedShare = 0.01;
+
     public long Rows { get; set; }
     public long Skipped { get; set; }
     public string? FirstProblem { get; set; }
+
+    /// <summary>Skipped rows per stable reason code (<see cref="RecordRefusal"/>: blank, phone-too-short, email-invalid, …).</summary>
+    public Dictionary<string, long> SkippedByReason { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Whether more than <see cref="WarnSkippedShare"/> of the rows were skipped.</summary>
+    public bool SkippedTooMany => Rows > 0 && Skipped > Rows * WarnSkippedShare;
+
+    /// <summary>"phone-too-short 12, blank 3": reasons by count, largest first.</summary>
+    public string ReasonSummary() =>
+        string.Join(", ", SkippedByReason.OrderByDescending(r => r.Value).ThenBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key} {r.Value}"));
+
+    /// <summary>Counts one skipped row under <paramref name="reason"/>.</summary>
+    public void Skip(string reason)
+    {
+        Skipped++;
+        SkippedByReason[reason] = SkippedByReason.GetValueOrDefault(reason) + 1;
+    }
 }
 
 /// <summary>Streams a record source as encoded PSI records (the shared canonical encoder), batch by batch.</summary>
@@ -36,9 +56,9 @@ public static class PsiRecords
         {
             var number = stats.Rows++;
             for (var i = 0; i < indices.Length; i++) values[i] = row[indices[i]];
-            if (values.All(string.IsNullOrWhiteSpace))
+            if (values.All(RecordEncoder.IsAbsent))
             {
-                stats.Skipped++;
+                stats.Skip(RecordRefusal.Blank);
                 continue;
             }
 
@@ -49,7 +69,7 @@ public static class PsiRecords
             }
             catch (ProtocolException ex)
             {
-                stats.Skipped++;
+                stats.Skip((ex as InputRejectedException)?.Reason ?? RecordRefusal.Malformed);
                 stats.FirstProblem ??= $"row {number + 1}: {ex.Message}";
                 continue;
             }

@@ -48,8 +48,8 @@ public sealed partial class SessionGrain
         {
             if (string.IsNullOrWhiteSpace(column.Name) || column.Name.Length > 128) throw SmpcException.Invalid($"Column {i + 1}: a name of 1 to 128 characters is needed.");
             if (!ColumnKinds.ContainsKey(column.Kind ?? "")) throw SmpcException.Invalid($"Column '{column.Name}': kind must be one of {string.Join(", ", ColumnKinds.Keys)}.");
-            if (column.CountryCode is { } cc && (column.Kind != "phone" || cc.Length is 0 or > 3 || !cc.All(char.IsAsciiDigit)))
-                throw SmpcException.Invalid($"Column '{column.Name}': countryCode is 1 to 3 digits and applies to phone columns only.");
+            if (column.CountryCode is { } cc && (column.Kind != "phone" || RecordEncoder.PhoneRegion(cc) is null))
+                throw SmpcException.Invalid($"Column '{column.Name}': countryCode is a country calling code (e.g. 44) or region (e.g. GB) and applies to phone columns only.");
         }
 
         for (var i = 0; i < mine.Count; i++)

@@ -3,19 +3,19 @@ namespace Smpc.Protocols.PrivateSetIntersection;
 /// <summary>How a PSI column's value is normalised before encoding (rules in docs/protocols/psi.md).</summary>
 public enum ColumnKind : byte
 {
-    /// <summary>Trim, NFC, collapse whitespace runs to one space, case-fold.</summary>
+    /// <summary>NFKC, full case folding, NFKC, White_Space runs to one space and trimmed (Unicode 15.0).</summary>
     Text = 1,
 
-    /// <summary>Trim and NFC only (identifiers where case matters).</summary>
+    /// <summary>Trim White_Space and NFC only (identifiers where case matters).</summary>
     CaseSensitiveText = 2,
 
-    /// <summary>E-mail: text rules, one '@', "+tag" removed, Gmail dots removed, googlemail.com → gmail.com.</summary>
+    /// <summary>E-mail: text rules, one '@', "+tag" removed, "xn--" labels decoded to Unicode, Gmail dots removed, googlemail.com → gmail.com.</summary>
     Email = 3,
 
-    /// <summary>Phone: NFKC, separators removed, 00 → +, national numbers get the column's country code; E.164 result.</summary>
+    /// <summary>Phone: NFKC, then libphonenumber with the column's default country; a possible number in E.164, extensions dropped.</summary>
     Phone = 4,
 
-    /// <summary>A signed 64-bit integer in canonical decimal.</summary>
+    /// <summary>A signed 64-bit integer (NFKC, trimmed, optional sign, ASCII digits) in canonical decimal.</summary>
     Integer = 5,
 }
 

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using PhoneNumbers;
+using Smpc.Protocols.PrivateSetIntersection.Unicode;
 
 namespace Smpc.Protocols.PrivateSetIntersection;
 
@@ -8,19 +10,27 @@ namespace Smpc.Protocols.PrivateSetIntersection;
 /// The canonical record encoder shared by both PSI sides: typed, normalised, length-prefixed columns.
 /// </summary>
 /// <remarks>
-/// 1. Each selected column value is normalised by its <see cref="ColumnKind"/> (null, empty or blank → absent).
-/// 2. The record is "smpc/psi/record/v1" ‖ BE16 column count ‖ per column: kind byte ‖ 0x00 (absent) or
+/// The rules are specified step by step in docs/protocols/psi.md ("Canonical records"); every encoder must pass the
+/// conformance vectors in docs/protocols/vectors/psi-records.json, which an independent implementation generates.
+/// 1. Each selected column value is canonicalised by its <see cref="ColumnKind"/> (null or only White_Space → absent);
+///    a value that cannot be is refused with a stable reason code (<see cref="RecordRefusal"/>).
+/// 2. The record is "smpc/psi/record/v2" ‖ BE16 column count ‖ per column: kind byte ‖ 0x00 (absent) or
 ///    0x01 ‖ BE32 byte length ‖ UTF-8 bytes.
 /// The length prefixes make the encoding injective: ("ab", "c") and ("a", "bc") never collide.
 /// </remarks>
 public sealed class RecordEncoder
 {
-    private static readonly byte[] Prefix = "smpc/psi/record/v1"u8.ToArray();
+    /// <summary>The record prefix, which names the version of the canonicalisation rules.</summary>
+    public const string Version = "smpc/psi/record/v2";
+
+    private static readonly byte[] Prefix = System.Text.Encoding.UTF8.GetBytes(Version);
+    private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
 
     // Under InvariantGlobalization .NET cannot normalise non-ASCII text; two hosts would then encode the
     // same name differently and miss matches silently, so such values are refused instead.
     private static readonly bool NormalizationAvailable = "e\u0301".Normalize(NormalizationForm.FormC) == "\u00e9";
     private readonly ColumnSpec[] columns;
+    private readonly string?[] regions;
 
     /// <summary>Creates an encoder for the given columns, in order.</summary>
     public RecordEncoder(IReadOnlyList<ColumnSpec> columns)
@@ -31,27 +41,46 @@ public sealed class RecordEncoder
             throw new ProtocolException(ProtocolError.InvalidParameters, "a record needs 1..65535 columns");
         }
 
-        foreach (var c in columns)
+        this.columns = [.. columns];
+        regions = new string?[this.columns.Length];
+        for (var i = 0; i < this.columns.Length; i++)
         {
-            if (c.Kind == ColumnKind.Phone && c.DefaultCountryCode is { } cc && (cc.Length is 0 or > 3 || !cc.All(char.IsAsciiDigit)))
+            var c = this.columns[i];
+            if (c.Kind == ColumnKind.Phone && c.DefaultCountryCode is { } cc)
             {
-                throw new InputRejectedException(ProtocolError.InvalidParameters, c.Name, $"column '{c.Name}': country code must be 1–3 digits");
+                regions[i] = PhoneRegion(cc)
+                    ?? throw new InputRejectedException(ProtocolError.InvalidParameters, c.Name, $"column '{c.Name}': country code must be a calling code (1–3 digits, e.g. 44) or a region (e.g. GB)");
             }
         }
-
-        this.columns = [.. columns];
     }
 
     /// <summary>The columns, in encoding order.</summary>
     public IReadOnlyList<ColumnSpec> Columns => columns;
 
-    /// <summary>Encodes one record; refuses values that cannot be canonicalised, naming the column.</summary>
+    /// <summary>
+    /// The libphonenumber region for a phone column's default country: a calling code ("44" → "GB", "1" → "US", the
+    /// code's main region) or a supported ISO 3166 region ("GB", any case). Null when it names no country.
+    /// </summary>
+    public static string? PhoneRegion(string countryCode)
+    {
+        ArgumentNullException.ThrowIfNull(countryCode);
+        if (countryCode.Length is >= 1 and <= 3 && countryCode.All(char.IsAsciiDigit))
+        {
+            var region = Phones.GetRegionCodeForCountryCode(int.Parse(countryCode, CultureInfo.InvariantCulture));
+            return Phones.GetSupportedRegions().Contains(region) ? region : null;
+        }
+
+        var upper = countryCode.ToUpperInvariant();
+        return countryCode.Length == 2 && countryCode.All(char.IsAsciiLetter) && Phones.GetSupportedRegions().Contains(upper) ? upper : null;
+    }
+
+    /// <summary>Encodes one record; refuses values that cannot be canonicalised, naming the column and the reason.</summary>
     public byte[] Encode(IReadOnlyList<string?> values)
     {
         ArgumentNullException.ThrowIfNull(values);
         if (values.Count != columns.Length)
         {
-            throw new InputRejectedException(ProtocolError.InvalidRecord, "*", $"record has {values.Count} values, expected {columns.Length}");
+            throw new InputRejectedException(ProtocolError.InvalidRecord, "*", $"record has {values.Count} values, expected {columns.Length}", RecordRefusal.Malformed);
         }
 
         var output = new List<byte>(64);
@@ -79,142 +108,202 @@ public sealed class RecordEncoder
         return [.. output];
     }
 
+    /// <summary>Whether <paramref name="value"/> is absent: null, empty, or only White_Space code points.</summary>
+    public static bool IsAbsent(string? value)
+    {
+        if (value is null) return true;
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (!UnicodeTables.IsWhiteSpace(value[i])) return false;
+        }
+
+        return true;
+    }
+
     /// <summary>The canonical text of column <paramref name="column"/>'s value, or null when absent.</summary>
     public string? Canonicalize(int column, string? value)
     {
         var spec = columns[column];
-        if (string.IsNullOrWhiteSpace(value))
+        if (value is null)
         {
             return null;
         }
 
-        if (!NormalizationAvailable && !System.Text.Ascii.IsValid(value))
+        if (!IsWellFormed(value))
+        {
+            throw Invalid(spec, RecordRefusal.InvalidUnicode, "is not well-formed Unicode (unpaired surrogate)");
+        }
+
+        if (IsAbsent(value))
+        {
+            return null;
+        }
+
+        if (!NormalizationAvailable && !Ascii.IsValid(value))
         {
             throw new InputRejectedException(
                 ProtocolError.NativeLibraryUnavailable,
                 spec.Name,
-                $"column '{spec.Name}': non-ASCII text needs Unicode normalisation (ICU), which is off in this process (InvariantGlobalization=true)");
+                $"column '{spec.Name}': non-ASCII text needs Unicode normalisation (ICU), which is off in this process (InvariantGlobalization=true)",
+                RecordRefusal.NormalizationUnavailable);
         }
 
         return spec.Kind switch
         {
-            ColumnKind.Text => FoldText(value),
-            ColumnKind.CaseSensitiveText => value.Trim().Normalize(NormalizationForm.FormC),
+            ColumnKind.Text => FoldText(value) is { Length: > 0 } text ? text : null,
+            ColumnKind.CaseSensitiveText => TrimWhiteSpace(value).Normalize(NormalizationForm.FormC),
             ColumnKind.Email => Email(spec, value),
-            ColumnKind.Phone => Phone(spec, value),
-            ColumnKind.Integer => long.TryParse(value.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
-                ? n.ToString(CultureInfo.InvariantCulture)
-                : throw Invalid(spec, "is not a 64-bit integer"),
-            _ => throw new InputRejectedException(ProtocolError.InvalidParameters, spec.Name, $"column '{spec.Name}' has unknown kind {spec.Kind}"),
+            ColumnKind.Phone => Phone(spec, regions[column], value),
+            ColumnKind.Integer => Integer(spec, value),
+            _ => throw new InputRejectedException(ProtocolError.InvalidParameters, spec.Name, $"column '{spec.Name}' has unknown kind {spec.Kind}", RecordRefusal.Malformed),
         };
     }
 
+    /// <summary>Text steps 1–3: NFKC, full case folding, NFKC.</summary>
+    private static string Fold(string value) =>
+        UnicodeTables.FoldCase(value.Normalize(NormalizationForm.FormKC)).Normalize(NormalizationForm.FormKC);
+
+    /// <summary>Text steps 1–4: <see cref="Fold"/>, then every White_Space run becomes one space, with none at either end.</summary>
     private static string FoldText(string value)
     {
-        var nfc = value.Trim().Normalize(NormalizationForm.FormC);
-        var collapsed = new StringBuilder(nfc.Length);
+        var folded = Fold(value);
+        var collapsed = new StringBuilder(folded.Length);
         var inSpace = false;
-        foreach (var ch in nfc)
+        foreach (var ch in folded)
         {
-            if (char.IsWhiteSpace(ch))
+            // Every White_Space code point is in the BMP, so testing UTF-16 units is exact.
+            if (UnicodeTables.IsWhiteSpace(ch))
             {
                 inSpace = true;
                 continue;
             }
 
-            if (inSpace)
+            if (inSpace && collapsed.Length > 0)
             {
                 collapsed.Append(' ');
-                inSpace = false;
             }
 
+            inSpace = false;
             collapsed.Append(ch);
         }
 
-        // Simple case folding: upper then lower folds ς/σ/Σ and K/k/K (Kelvin) together; then re-normalise.
-        return collapsed.ToString().ToUpperInvariant().ToLowerInvariant().Normalize(NormalizationForm.FormC);
+        return collapsed.ToString();
+    }
+
+    private static string TrimWhiteSpace(string value)
+    {
+        int start = 0, end = value.Length;
+        while (start < end && UnicodeTables.IsWhiteSpace(value[start])) start++;
+        while (end > start && UnicodeTables.IsWhiteSpace(value[end - 1])) end--;
+        return value[start..end];
+    }
+
+    private static bool IsWellFormed(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1])) i++;
+            else if (char.IsSurrogate(value[i])) return false;
+        }
+
+        return true;
     }
 
     private static string Email(ColumnSpec spec, string value)
     {
         var folded = FoldText(value);
-        var at = folded.IndexOf('@', StringComparison.Ordinal);
-        if (at <= 0 || at != folded.LastIndexOf('@') || at == folded.Length - 1 || folded.Any(char.IsWhiteSpace))
+        var parts = folded.Split('@');
+        if (parts.Length != 2 || parts[0].Length == 0 || folded.Contains(' ', StringComparison.Ordinal))
         {
-            throw Invalid(spec, "is not an e-mail address (local@domain)");
+            throw Invalid(spec, RecordRefusal.EmailInvalid, "is not an e-mail address (one '@', a local part, no spaces)");
         }
 
-        var local = folded[..at];
-        var domain = folded[(at + 1)..].TrimEnd('.');
+        var labels = parts[1].TrimEnd('.').Split('.');
+        if (labels.Length < 2 || labels.Any(l => l.Length == 0))
+        {
+            throw Invalid(spec, RecordRefusal.EmailDomainInvalid, "has no domain of two or more non-empty labels");
+        }
+
+        for (var i = 0; i < labels.Length; i++)
+        {
+            if (!labels[i].StartsWith("xn--", StringComparison.Ordinal)) continue;
+            var decoded = Punycode.Decode(labels[i][4..]) is { } unicode ? Fold(unicode) : null;
+            if (decoded is null || decoded.Length == 0 || decoded.Any(c => c is '.' or '@' || UnicodeTables.IsWhiteSpace(c)))
+            {
+                throw Invalid(spec, RecordRefusal.EmailDomainInvalid, "has an 'xn--' domain label that is not valid Punycode for a label");
+            }
+
+            labels[i] = decoded;
+        }
+
+        var domain = string.Join('.', labels);
+        var local = parts[0];
         var plus = local.IndexOf('+', StringComparison.Ordinal);
-        if (plus == 0)
-        {
-            throw Invalid(spec, "has an empty local part before '+'");
-        }
-
-        if (plus > 0)
-        {
-            local = local[..plus];
-        }
-
+        if (plus >= 0) local = local[..plus];
         if (domain is "gmail.com" or "googlemail.com")
         {
             local = local.Replace(".", string.Empty, StringComparison.Ordinal);
             domain = "gmail.com";
         }
 
-        if (local.Length == 0 || domain.Length == 0 || !domain.Contains('.', StringComparison.Ordinal))
-        {
-            throw Invalid(spec, "is not an e-mail address (local@domain.tld)");
-        }
-
-        return local + "@" + domain;
+        return local.Length == 0
+            ? throw Invalid(spec, RecordRefusal.EmailInvalid, "has an empty local part (before any '+tag')")
+            : local + "@" + domain;
     }
 
-    private static string Phone(ColumnSpec spec, string value)
+    private static string Phone(ColumnSpec spec, string? region, string value)
     {
-        var text = value.Normalize(NormalizationForm.FormKC).Trim().Replace("(0)", string.Empty, StringComparison.Ordinal);
-        var digits = new StringBuilder(text.Length);
-        var international = false;
-        for (var i = 0; i < text.Length; i++)
+        var text = value.Normalize(NormalizationForm.FormKC);
+        if (region is null)
         {
-            var ch = text[i];
-            if (ch == '+' && i == 0)
-            {
-                international = true;
-            }
-            else if (char.IsAsciiDigit(ch))
-            {
-                digits.Append(ch);
-            }
-            else if (ch is not (' ' or '-' or '.' or '(' or ')' or '/'))
-            {
-                throw Invalid(spec, $"contains '{ch}', which is not allowed in a phone number");
-            }
+            // Without a default country only '+' introduces a country code; read a leading "00" as '+' too.
+            var first = text.AsSpan().IndexOfAny("+0123456789");
+            if (first >= 0 && text.AsSpan(first).StartsWith("00", StringComparison.Ordinal)) text = text[..first] + "+" + text[(first + 2)..];
         }
 
-        var number = digits.ToString();
-        if (!international && number.StartsWith("00", StringComparison.Ordinal))
+        PhoneNumber number;
+        try
         {
-            international = true;
-            number = number[2..];
+            number = Phones.Parse(text, region ?? "ZZ");
         }
-
-        if (!international)
+        catch (NumberParseException ex)
         {
-            if (spec.DefaultCountryCode is null)
+            throw ex.ErrorType switch
             {
-                throw Invalid(spec, "is a national number but the column has no default country code");
-            }
-
-            number = spec.DefaultCountryCode + (number.StartsWith('0') ? number[1..] : number);
+                ErrorType.INVALID_COUNTRY_CODE when region is null && !text.Contains('+', StringComparison.Ordinal) =>
+                    Invalid(spec, RecordRefusal.PhoneNoCountry, "is a national number but the column has no default country code"),
+                ErrorType.INVALID_COUNTRY_CODE => Invalid(spec, RecordRefusal.PhoneInvalidCountryCode, "has an unknown country calling code"),
+                ErrorType.TOO_SHORT_AFTER_IDD or ErrorType.TOO_SHORT_NSN => Invalid(spec, RecordRefusal.PhoneTooShort, "is too short to be a phone number"),
+                ErrorType.TOO_LONG => Invalid(spec, RecordRefusal.PhoneTooLong, "is too long to be a phone number"),
+                _ => Invalid(spec, RecordRefusal.PhoneNotANumber, "is not a phone number"),
+            };
         }
 
-        return number.Length is < 8 or > 15 || number[0] == '0'
-            ? throw Invalid(spec, "does not have 8–15 digits in E.164 form")
-            : "+" + number;
+        return Phones.IsPossibleNumberWithReason(number) switch
+        {
+            PhoneNumberUtil.ValidationResult.IS_POSSIBLE => Phones.Format(number, PhoneNumberFormat.E164),
+            PhoneNumberUtil.ValidationResult.IS_POSSIBLE_LOCAL_ONLY => throw Invalid(spec, RecordRefusal.PhoneLocalOnly, "is a local number without its area code"),
+            PhoneNumberUtil.ValidationResult.INVALID_COUNTRY_CODE => throw Invalid(spec, RecordRefusal.PhoneInvalidCountryCode, "has an unknown country calling code"),
+            PhoneNumberUtil.ValidationResult.TOO_SHORT => throw Invalid(spec, RecordRefusal.PhoneTooShort, "is too short for its country"),
+            PhoneNumberUtil.ValidationResult.TOO_LONG => throw Invalid(spec, RecordRefusal.PhoneTooLong, "is too long for its country"),
+            _ => throw Invalid(spec, RecordRefusal.PhoneInvalidLength, "has no possible length for its country"),
+        };
     }
 
-    private static InputRejectedException Invalid(ColumnSpec spec, string reason) =>
-        new(ProtocolError.InvalidRecord, spec.Name, $"column '{spec.Name}': value {reason}");
+    private static string Integer(ColumnSpec spec, string value)
+    {
+        var text = TrimWhiteSpace(value.Normalize(NormalizationForm.FormKC));
+        var digits = text.Length > 0 && text[0] is '+' or '-' ? text.AsSpan(1) : text.AsSpan();
+        if (digits.Length == 0 || digits.ContainsAnyExceptInRange('0', '9'))
+        {
+            throw Invalid(spec, RecordRefusal.IntegerInvalid, "is not an integer (optional sign, ASCII digits)");
+        }
+
+        return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
+            ? n.ToString(CultureInfo.InvariantCulture)
+            : throw Invalid(spec, RecordRefusal.IntegerOutOfRange, "is outside the signed 64-bit range");
+    }
+
+    private static InputRejectedException Invalid(ColumnSpec spec, string reason, string message) =>
+        new(ProtocolError.InvalidRecord, spec.Name, $"column '{spec.Name}': value {message} [{reason}]", reason);
 }

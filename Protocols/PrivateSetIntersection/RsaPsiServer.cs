@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using Smpc.Protocols.Randomness;
 using Org.BouncyCastle.Crypto.Parameters;
+using Smpc.Protocols.Randomness;
 
 namespace Smpc.Protocols.PrivateSetIntersection;
 

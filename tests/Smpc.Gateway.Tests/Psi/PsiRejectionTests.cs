@@ -89,7 +89,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
 
     public static TheoryData<string> BadSpecs => new()
     {
-        "unknown-protocol", "unknown-mode", "kinds-differ", "no-columns", "rsa-1024", "ecdh-keybits", "negative-size", "two-pods", "no-psi", "timeout-1s",
+        "unknown-protocol", "unknown-mode", "kinds-differ", "no-columns", "rsa-1024", "ecdh-keybits", "negative-size", "two-pods", "no-psi", "timeout-1s", "no-such-country",
     };
 
     [Theory]
@@ -109,6 +109,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
             "ecdh-keybits" => good with { KeyBits = 2048 },
             "negative-size" => good with { ModellerSetSize = -1 },
             "timeout-1s" => good with { TimeoutSeconds = 1 },
+            "no-such-country" => good with { ModellerColumns = [.. good.ModellerColumns.Select(c => c.Kind == "phone" ? c with { CountryCode = "XX" } : c)] },
             "no-psi" => null,
             _ => good,
         };

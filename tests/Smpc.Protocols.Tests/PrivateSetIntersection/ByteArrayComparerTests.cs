@@ -7,7 +7,7 @@ public sealed class ByteArrayComparerTests
     [Fact]
     public void HashCode_DependsOnTheLastByte_NotJustAPrefix()
     {
-        // Encoded records all start with "smpc/psi/record/v1"; only a whole-array hash keeps Distinct linear.
+        // Encoded records all start with "smpc/psi/record/v2" (RecordEncoder.Version); only a whole-array hash keeps Distinct linear.
         var codes = Enumerable.Range(0, 256)
             .Select(i => PsiTestData.Encoder.Encode(["someone@example.org", "name " + (char)('a' + (i % 26)) + (i / 26)]))
             .Select(r => ByteArrayComparer.Instance.GetHashCode(r))
