@@ -22,8 +22,9 @@ public static class GatewayHostingExtensions
             o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
         });
         // One line per request at Information ("Request starting … {path}") is noise, and a path may hold what a user pasted
-        // there: request lines are Warning-only unless the operator turns this category on explicitly.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        // there: request lines are Warning-only unless the operator sets this category's level explicitly.
+        if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] is null)
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o =>
         {
             o.AddServerHeader = false; // no product banner

@@ -53,8 +53,12 @@ public class EmbeddedService : IAsyncLifetime
     /// Settings on top of the defaults. The shared service lifts the per-address failed-authentication budget: the attack
     /// suite sends hundreds of forged keys from one address on purpose, and that budget has its own tests and service.
     /// </summary>
+    /// <remarks>It also logs request lines (off by default), which some attack tests read to see how a request ended.</remarks>
     protected virtual IEnumerable<string> Settings =>
-        ["--Smpc:Gateway:RateLimit:FailedAuthenticationsPerSecond=100000", "--Smpc:Gateway:RateLimit:FailedAuthenticationsBurst=1000000"];
+    [
+        "--Smpc:Gateway:RateLimit:FailedAuthenticationsPerSecond=100000", "--Smpc:Gateway:RateLimit:FailedAuthenticationsBurst=1000000",
+        "--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information",
+    ];
 
     public async Task InitializeAsync()
     {

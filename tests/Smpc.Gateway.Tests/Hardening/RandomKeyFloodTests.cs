@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Smpc.Client.Contracts;
 using Smpc.Gateway.Tests.Attacks;
+using Smpc.TestSupport;
 
 namespace Smpc.Gateway.Tests.Hardening;
 
@@ -100,4 +101,30 @@ public sealed class RandomKeyFloodTests(DefaultBudgetService service)
 
     private static string RandomKey() =>
         $"smpc_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}_{Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_')}";
+}
+
+/// <summary>A key pasted into a URL (finding 7), with the service's default logging: never echoed, never logged.</summary>
+[Collection(DefaultBudgetServiceCollection.Name)]
+public sealed class KeyInUrlTests(DefaultBudgetService service)
+{
+    [Fact]
+    public async Task AKeyPastedIntoAUrl_IsNeitherEchoedNorLogged()
+    {
+        var t = await Scenario.TenantAsync(service);
+        var secret = KeySecrets.Of(t.ModellerKey.ApiKey);
+        var before = service.Logs.Lines.Count;
+
+        var inPath = await AttackHttp.SendAsync(service.Http, HttpMethod.Get, $"v1/tenants/{t.Tenant}/sessions/{t.ModellerKey.ApiKey}", t.ModellerKey.ApiKey);
+        var inQuery = await AttackHttp.SendAsync(service.Http, HttpMethod.Get, $"v1/tenants/{t.Tenant}/sessions?key={t.ModellerKey.ApiKey}", t.ModellerKey.ApiKey);
+
+        foreach (var answer in new[] { inPath, inQuery })
+        {
+            Expect.Problem(HttpStatusCode.BadRequest, ProblemTypes.MalformedRequest, answer, "a key in the URL");
+            Assert.DoesNotContain(secret, answer.Body, StringComparison.Ordinal);
+            Assert.Contains("Authorization header", answer.Detail, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain(service.Logs.Lines.Skip(before), line => line.Contains(secret, StringComparison.Ordinal));
+    }
+
 }
