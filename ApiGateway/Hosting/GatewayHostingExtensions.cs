@@ -21,10 +21,7 @@ public static class GatewayHostingExtensions
             o.SerializerOptions.MaxDepth = 32;
             o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
         });
-        // One line per request at Information ("Request starting … {path}") is noise, and a path may hold what a user pasted
-        // there: request lines are Warning-only unless the operator sets this category's level explicitly.
-        if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] is null)
-            builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        QuietByDefault(builder);
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o =>
         {
             o.AddServerHeader = false; // no product banner
@@ -46,6 +43,22 @@ public static class GatewayHostingExtensions
             return Task.CompletedTask;
         }));
         return builder;
+    }
+
+    /// <summary>Categories that log per request at Information (ASP.NET's request lines, routing, results; authentication outcomes).</summary>
+    /// <remarks>Orleans' start-up dump of every option (about 200 lines) is detail too.</remarks>
+    private static readonly string[] PerRequestCategories = ["Microsoft.AspNetCore", "Smpc.ApiGateway.Auth", "Polly", "Orleans.Runtime.SiloOptionsLogger"];
+
+    /// <summary>
+    /// Logs are quiet by default: lifecycle and warnings at Information, per-request detail only when asked for, with
+    /// <c>Smpc:Logging:Detail=true</c> or an explicit level for a category. Request lines also hold paths, where users
+    /// sometimes paste what does not belong there.
+    /// </summary>
+    private static void QuietByDefault(IHostApplicationBuilder builder)
+    {
+        if (builder.Configuration.GetValue<bool>("Smpc:Logging:Detail")) return;
+        foreach (var category in PerRequestCategories)
+            if (builder.Configuration[$"Logging:LogLevel:{category}"] is null) builder.Logging.AddFilter(category, LogLevel.Warning);
     }
 
     /// <summary>Maps /v1, /health, /openapi/v1.json and the operator's dashboard with problem responses for every error.</summary>

@@ -199,10 +199,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         lock (finished)
         {
             finished.Add(id);
-            Directory.CreateDirectory(Path.GetDirectoryName(_statePath)!);
-            var temp = _statePath + ".tmp";
-            File.WriteAllText(temp, JsonSerializer.Serialize(finished));
-            File.Move(temp, _statePath, overwrite: true);
+            new PartyStateFile(_statePath).Save(JsonSerializer.SerializeToUtf8Bytes(finished)); // owner-only, durable rename
         }
     }
 

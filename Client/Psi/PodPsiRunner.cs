@@ -216,10 +216,7 @@ public sealed class PodPsiRunner(SmpcClient client, string tenant, string podId,
             var usage = File.Exists(path) ? JsonSerializer.Deserialize<Dictionary<string, long>>(await File.ReadAllTextAsync(path)) ?? [] : [];
             var used = usage.GetValueOrDefault(today);
             if (used + records > policy.MaxModellerRecordsPerDay) return false;
-            Directory.CreateDirectory(stateDirectory);
-            var temp = path + ".tmp";
-            await File.WriteAllTextAsync(temp, JsonSerializer.Serialize(new Dictionary<string, long> { [today] = used + records }));
-            File.Move(temp, path, overwrite: true);
+            new Smpc.Client.SecureAggregation.PartyStateFile(path).Save(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, long> { [today] = used + records }));
             return true;
         }
         finally

@@ -28,7 +28,8 @@ public static class SchemaMigrator
         {
             var path = new SqliteConnectionStringBuilder(database.ConnectionString).DataSource;
             var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+            if (!string.IsNullOrEmpty(directory)) OwnerOnly.Directory(directory);
+            OwnerOnly.DatabaseFiles(path);
         }
 
         await using var connection = await database.OpenAsync(cancellationToken);

@@ -57,7 +57,7 @@ public static class SmpcApp
             return;
         }
 
-        Directory.CreateDirectory(options.DataDirectory);
+        Smpc.Grains.Storage.OwnerOnly.Directory(options.DataDirectory);
         var path = Path.Combine(options.DataDirectory, "operator-key.sha256");
         if (!File.Exists(path))
         {
