@@ -83,6 +83,10 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
         SendAsync<SessionResponse>(HttpMethod.Get,
             $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}?waitForVersion={knownVersion}&waitSeconds={waitSeconds}", null, ct);
 
+    /// <summary>Its modeller or the tenant admin: cancels the session (idempotent); pods stop and later protocol messages are refused.</summary>
+    public Task<SessionResponse> CancelSessionAsync(string tenantId, string sessionId, string? reason = null, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}/cancel", new CancelSessionRequest(reason), ct);
+
     /// <summary>Streams <paramref name="content"/> to the service as one payload.</summary>
     public async Task<PayloadResponse> UploadPayloadAsync(string tenantId, string sessionId, string name, Stream content, CancellationToken ct = default)
     {

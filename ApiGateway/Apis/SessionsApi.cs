@@ -20,6 +20,9 @@ public static class SessionsApi
         sessions.MapGet("/{sessionId}", GetAsync).WithName("GetSession")
             .WithSummary("Reads a session (its modeller, its pods, the tenant admin). With waitForVersion it long-polls: it answers when the version differs, or after waitSeconds (≤ 20).")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        sessions.MapPost("/{sessionId}/cancel", CancelAsync).WithName("CancelSession")
+            .WithSummary("Its modeller or the tenant admin: cancels the session (and a federated session's rounds) with an optional reason; idempotent. Later protocol messages get 409.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return v1;
     }
 
@@ -62,6 +65,13 @@ public static class SessionsApi
         return TypedResults.Ok(ToResponse(info));
     }
 
+    private static async Task<Ok<SessionResponse>> CancelAsync(
+        string tenantId, string sessionId, CancelSessionRequest? request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var info = await grains.GetSession(RouteIds.Key(tenantId, sessionId, "Session")).CancelAsync(user.ToCaller(), request?.Reason);
+        return TypedResults.Ok(ToResponse(info));
+    }
+
     internal static SessionResponse ToResponse(SessionInfo s) => new(
         s.Tenant, s.Id, s.ModellerId,
         s.Kind switch
@@ -72,7 +82,8 @@ public static class SessionsApi
             _ => SessionKinds.Training,
         },
         s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? ToResponse(a) : null, s.TraceParent, s.Psi is { } p ? PsiApi.ToResponse(p) : null,
-        s.Federated is { } f ? FederatedApi.ToResponse(s.Kind, f) : null, s.Parent);
+        s.Federated is { } f ? FederatedApi.ToResponse(s.Kind, f) : null, s.Parent,
+        s.Cancellation is { } c ? new CancellationResponse(c.Role, c.By, c.Reason, c.At) : null);
 
     private static string PhaseName(SessionPhase phase) => phase switch
     {
@@ -86,6 +97,7 @@ public static class SessionsApi
         SessionPhase.Exchange => SessionPhases.Exchange,
         SessionPhase.Answered => SessionPhases.Answered,
         SessionPhase.Running => SessionPhases.Running,
+        SessionPhase.Cancelled => SessionPhases.Cancelled,
         _ => SessionPhases.Failed,
     };
 

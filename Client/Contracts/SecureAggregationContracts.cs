@@ -46,4 +46,5 @@ public static class SessionPhases
     public const string Running = "running";
     public const string Completed = "completed";
     public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
 }

@@ -85,6 +85,7 @@ public sealed partial class SessionGrain
         caller.RequireTenant(Key.Tenant, what);
         if (!state.RecordExists || !MaySee(caller)) throw SmpcException.NotFound(what);
         caller.RequireRole(CallerRole.Pod);
+        RefuseIfCancelled();
         return state.State.PodIds.IndexOf(caller.Subject!) + 1;
     }
 
@@ -94,6 +95,7 @@ public sealed partial class SessionGrain
         caller.RequireTenant(Key.Tenant, what);
         if (!state.RecordExists || !MaySee(caller)) throw SmpcException.NotFound(what);
         caller.RequireRole(CallerRole.Modeller);
+        RefuseIfCancelled();
     }
 
     private void RequirePhase(SessionPhase phase, int? party = null)
@@ -287,6 +289,7 @@ public sealed partial class SessionGrain
         var what = $"Session '{Key.Id}'";
         caller.RequireTenant(Key.Tenant, what);
         if (!state.RecordExists || !MaySee(caller) || caller.Role == CallerRole.TenantAdmin) throw SmpcException.NotFound(what);
+        RefuseIfCancelled();
         await AdvanceIfDueAsync();
         return await read();
     }
