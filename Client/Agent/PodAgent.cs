@@ -109,7 +109,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
     {
         input = null;
         if (session.Kind != SessionKinds.SecureAggregation || session.Aggregation is not { } a) return "not a secure-aggregation session";
-        if (session.Phase is SessionPhases.Completed or SessionPhases.Failed) return $"already {session.Phase}";
+        if (session.HasEnded()) return $"already {session.Phase}";
         var resuming = File.Exists(PartyState(session.Id).Path);
         if (session.Phase != SessionPhases.KeyExchange && !resuming) return $"joined too late (phase {session.Phase})";
         if (config.Policy.Modellers.Count > 0 && !config.Policy.Modellers.Contains(session.ModellerId)) return $"modeller {session.ModellerId} is not allowed";

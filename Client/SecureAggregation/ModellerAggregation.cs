@@ -95,6 +95,7 @@ public sealed class ModellerAggregation : IDisposable
         {
             var a = session.Aggregation!;
             if (session.Phase == SessionPhases.Failed) throw new SecureAggregationFailedException(session, a.FailureReason ?? "the session failed");
+            if (session.CancelledText() is { } cancelled) throw new SecureAggregationFailedException(session, $"the session was {cancelled}");
             var enough = a.UnmaskResponses.Count >= a.Threshold && (a.UnmaskResponses.Count == a.MaskedInputs.Count || a.PhaseDeadline is null);
             if (session.Phase is SessionPhases.Unmasking or SessionPhases.Completed && enough) return session;
             session = await _client.WaitForSessionChangeAsync(Session.Tenant, Session.Id, session.Version, 20, ct);
