@@ -140,6 +140,10 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
         return await ReadAsync<SessionResponse>(response, ct);
     }
 
+    /// <summary>Pod: declines a secure-aggregation session (or reports its own failure) with one of <see cref="DeclineCategories"/>.</summary>
+    public Task<SessionResponse> DeclineAggregationAsync(string tenantId, string sessionId, string category, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, SecAgg(tenantId, sessionId, "decline"), new DeclineAggregationRequest(category), ct);
+
     public async Task<byte[]> GetUnmaskRequestAsync(string tenantId, string sessionId, CancellationToken ct = default) =>
         Convert.FromBase64String((await SendAsync<ProtocolMessage>(HttpMethod.Get, SecAgg(tenantId, sessionId, "unmask-request"), null, ct)).Data);
 

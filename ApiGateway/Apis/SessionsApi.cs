@@ -81,7 +81,7 @@ public static class SessionsApi
             SessionKind.FederatedQuery => SessionKinds.Query,
             _ => SessionKinds.Training,
         },
-        s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? ToResponse(a) : null, s.TraceParent, s.Psi is { } p ? PsiApi.ToResponse(p) : null,
+        s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? ToResponse(a, s.PodIds) : null, s.TraceParent, s.Psi is { } p ? PsiApi.ToResponse(p) : null,
         s.Federated is { } f ? FederatedApi.ToResponse(s.Kind, f) : null, s.Parent,
         s.Cancellation is { } c ? new CancellationResponse(c.Role, c.By, c.Reason, c.At) : null);
 
@@ -143,9 +143,16 @@ public static class SessionsApi
 
     private static readonly Dictionary<string, SessionPhase> PhaseByName = Enum.GetValues<SessionPhase>().ToDictionary(PhaseName, p => p);
 
-    private static AggregationStatusResponse ToResponse(AggregationStatus a) => new(
+    private static AggregationStatusResponse ToResponse(AggregationStatus a, IReadOnlyList<string> pods) => new(
         a.ProtocolSessionId, a.Threshold,
         [.. a.Spec.Fields.Select(f => new AggregationFieldRequest(f.Name, f.Length, f.Min, f.Max, f.Precision, f.Shape))],
         Operations.Single(o => o.Value == a.Spec.Operation).Key, a.Spec.Input, a.Spec.WeightField, Convert.ToBase64String(a.Spec.ModellerPublicKey),
-        a.Spec.PhaseTimeouts?.ToDictionary(p => PhaseName(p.Key), p => (int)p.Value.TotalSeconds), a.PhaseDeadline, a.KeyBundles, a.ShareSenders, a.MaskedInputs, a.UnmaskResponses, a.Dropped, a.Included, a.FailureReason);
+        a.Spec.PhaseTimeouts?.ToDictionary(p => PhaseName(p.Key), p => (int)p.Value.TotalSeconds), a.PhaseDeadline, a.KeyBundles, a.ShareSenders, a.MaskedInputs, a.UnmaskResponses, a.Dropped, a.Included, a.FailureReason,
+        [.. pods.Select((pod, i) => PodStatus(a, pod, i + 1))]);
+
+    private static AggregationPodResponse PodStatus(AggregationStatus a, string pod, int party) =>
+        a.Declined?.GetValueOrDefault(party) is { } category ? new(pod, party, PodStatuses.Declined, category)
+        : a.Included?.Contains(party) == true ? new(pod, party, PodStatuses.Included)
+        : a.Dropped.Contains(party) ? new(pod, party, PodStatuses.Dropped)
+        : new(pod, party, PodStatuses.Active);
 }

@@ -37,6 +37,9 @@ public interface ISessionGrain : IGrainWithStringKey
     /// <summary>Step 3: records the pod's completed masked-vector payload.</summary>
     [Alias("secagg.masked.commit")] Task<SessionInfo> CommitMaskedInputAsync(Caller caller);
 
+    /// <summary>A pod declines (or reports its own failure) with a reason category; it is dropped at once and the phase closes as soon as every pod has acted or declined.</summary>
+    [Alias("secagg.decline")] Task<SessionInfo> DeclineAggregationAsync(Caller caller, string category);
+
     /// <summary>The unmask request (survivors and share senders), for survivors and the modeller (from step 4 on).</summary>
     [Alias("secagg.unmask.get")] Task<byte[]> GetUnmaskRequestAsync(Caller caller);
 

@@ -127,6 +127,7 @@ internal static class RouteTable
         yield return new("POST", S + "/secagg/share-envelopes", Access.Tenant, "FF+NNN", "NNN", _ => Json(new ProtocolMessages(["AQID"])));
         yield return new("GET", S + "/secagg/share-envelopes", Access.Tenant, "FF+NNN", "NNN");
         yield return new("PUT", S + "/secagg/masked-input", Access.Tenant, "FF+NNN", "NNN", _ => Octets(24));
+        yield return new("POST", S + "/secagg/decline", Access.Tenant, "FF+NNN", "NNN", _ => Json(new DeclineAggregationRequest("policy")));
         yield return new("GET", S + "/secagg/unmask-request", Access.Tenant, "N++NNN", "NNN");
         yield return new("POST", S + "/secagg/unmask-response", Access.Tenant, "FF+NNN", "NNN", _ => Json(new ProtocolMessage("AQID")));
         yield return new("GET", S + "/secagg/material", Access.Tenant, "F+FNNN", "NNN");
