@@ -150,9 +150,13 @@ public static class SessionsApi
         a.Spec.PhaseTimeouts?.ToDictionary(p => PhaseName(p.Key), p => (int)p.Value.TotalSeconds), a.PhaseDeadline, a.KeyBundles, a.ShareSenders, a.MaskedInputs, a.UnmaskResponses, a.Dropped, a.Included, a.FailureReason,
         [.. pods.Select((pod, i) => PodStatus(a, pod, i + 1))]);
 
-    private static AggregationPodResponse PodStatus(AggregationStatus a, string pod, int party) =>
-        a.Declined?.GetValueOrDefault(party) is { } category ? new(pod, party, PodStatuses.Declined, category)
-        : a.Included?.Contains(party) == true ? new(pod, party, PodStatuses.Included)
-        : a.Dropped.Contains(party) ? new(pod, party, PodStatuses.Dropped)
-        : new(pod, party, PodStatuses.Active);
+    /// <summary>A survivor that declined in the unmasking step is still included (its masked vector is in the sum), with its category.</summary>
+    private static AggregationPodResponse PodStatus(AggregationStatus a, string pod, int party)
+    {
+        var category = a.Declined?.GetValueOrDefault(party);
+        return a.Included?.Contains(party) == true ? new(pod, party, PodStatuses.Included, category)
+            : category is not null ? new(pod, party, PodStatuses.Declined, category)
+            : a.Dropped.Contains(party) ? new(pod, party, PodStatuses.Dropped)
+            : new(pod, party, PodStatuses.Active);
+    }
 }

@@ -23,7 +23,8 @@ public sealed record AggregationStatusResponse(
 
 /// <summary>
 /// One pod of a secure-aggregation session: <c>Status</c> is <c>active</c>, <c>declined</c> (with its <c>DeclineCategory</c>),
-/// <c>dropped</c> (no answer before a phase closed) or <c>included</c> (in the result).
+/// <c>dropped</c> (no answer before a phase closed) or <c>included</c> (in the result; a survivor that declined to answer
+/// the unmask request keeps its category).
 /// </summary>
 public sealed record AggregationPodResponse(string Pod, int Party, string Status, string? DeclineCategory = null);
 
