@@ -1,9 +1,13 @@
 using System.Net;
 using Smpc.Client;
 using Smpc.Client.Contracts;
+using Smpc.Client.Federated;
 using Smpc.Client.SecureAggregation;
 using Smpc.Gateway.Tests.Audit;
 using Smpc.Grains.Interfaces.Keys;
+using Smpc.Protocols.Crypto;
+using Smpc.Protocols.Federated;
+using Smpc.Protocols.Randomness;
 
 namespace Smpc.Gateway.Tests.Sessions;
 
@@ -113,5 +117,35 @@ public sealed class SessionCancelTests(EmbeddedService service)
         Assert.Equal(HttpStatusCode.BadRequest, tooLong.Status);
         // Cancelled is an end state: it no longer takes one of the tenant's concurrent-session slots.
         Assert.True(await service.Grains.GetSession(new EntityKey(t.Tenant, "c5")).HasEndedAsync());
+    }
+
+    [Fact]
+    public async Task Cancel_OfAFederatedSession_CancelsItsRunningRounds_AndDeletesItsReleases()
+    {
+        var t = await Scenario.TenantAsync(service);
+        string[] pods = ["p1", "p2", "p3"];
+        await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("fq", "m1", SessionKinds.Query, pods, Query: HospitalAdmissions.AgeBandQuery()));
+        foreach (var pod in pods)
+        {
+            using var member = X25519KeyPair.Generate(SystemRandomSource.Instance);
+            var signature = FederatedChannel.SignMemberKey(t.Identities[pod], t.Tenant, "fq", pod, member.PublicKey);
+            await t.Pods[pod].PutMemberKeyAsync(t.Tenant, "fq", pod, new MemberKeyRequest(Convert.ToBase64String(member.PublicKey), Convert.ToBase64String(signature)));
+        }
+
+        await t.Modeller.PutSealedKeysAsync(t.Tenant, "fq", pods.ToDictionary(p => p, _ => new byte[SealedBox.Overhead + FederatedChannel.ContentKeySize]));
+        await t.Modeller.UploadReleaseAsync(t.Tenant, "fq", "counts", new byte[64]);
+        await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest(
+            "fq-counts", "m1", SessionKinds.SecureAggregation, pods, Scenario.SmallAggregation() with { Input = "counts" }, Parent: "fq"));
+
+        var parent = await t.Admin.CancelSessionAsync(t.Tenant, "fq", "the study was withdrawn");
+
+        Assert.Equal(SessionPhases.Cancelled, parent.Phase);
+        var round = await t.Modeller.GetSessionAsync(t.Tenant, "fq-counts");
+        Assert.Equal(SessionPhases.Cancelled, round.Phase);
+        Assert.Equal(("TenantAdmin", "its federated session fq was cancelled: the study was withdrawn"), (round.Cancellation!.Role, round.Cancellation.Reason));
+        var release = await Assert.ThrowsAsync<SmpcApiException>(() => t.Pods["p1"].DownloadReleaseAsync(t.Tenant, "fq", "counts"));
+        Assert.Equal(HttpStatusCode.Conflict, release.Status);
+        var member2 = await Assert.ThrowsAsync<SmpcApiException>(() => t.Modeller.ReportRoundMetricsAsync(t.Tenant, "fq", "counts", new Dictionary<string, double> { ["loss"] = 1 }));
+        Assert.Equal((HttpStatusCode.Conflict, ProblemTypes.WrongPhase), (member2.Status, member2.Type));
     }
 }
