@@ -85,6 +85,31 @@ public sealed class SecureAggregationDeclineTests(EmbeddedService service)
     }
 
     [Fact]
+    public async Task ASurvivorDecliningToUnmask_StaysIncluded_AndTheModellerFinishesWithoutWaitingForIt()
+    {
+        var t = await Scenario.TenantAsync(service, ["p1", "p2", "p3", "p4"]);
+        using var modeller = await ModellerAggregation.CreateAsync(t.Modeller, t.Tenant, "d4", "m1", ["p1", "p2", "p3", "p4"], Spec());
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var runners = new[] { "p1", "p2", "p3", "p4" }.Select(p => new PodAggregationRunner(t.Pods[p], t.Tenant, "d4", p, t.Identities[p], _ => [1, 2])
+        {
+            StopAfter = p == "p4" ? PodStep.MaskedInput : PodStep.None,
+        }.RunAsync(cts.Token)).ToList();
+        await runners[3];
+        var s = await t.Modeller.GetSessionAsync(t.Tenant, "d4");
+        while (s.Phase != SessionPhases.Unmasking) s = await t.Modeller.WaitForSessionChangeAsync(t.Tenant, "d4", s.Version, 5);
+
+        await t.Pods["p4"].DeclineAggregationAsync(t.Tenant, "d4", DeclineCategories.Internal);
+        var outcome = await modeller.WaitForResultAsync(cts.Token);
+
+        // Its masked vector is in the sum, so it is included; it merely did not answer the unmask request.
+        Assert.Equal([1, 2, 3, 4], outcome.IncludedParties);
+        Assert.Equal([4.0, 8.0], outcome.Values["x"]);
+        Assert.Empty(outcome.LeftOut);
+        Assert.Equal(new AggregationPodResponse("p4", 4, PodStatuses.Included, DeclineCategories.Internal), outcome.Session.Aggregation!.Pods![3]);
+        await Task.WhenAll(runners);
+    }
+
+    [Fact]
     public async Task Decline_TakesOnlyAKnownCategory_FromTheSessionsPods_OnceOnly()
     {
         var t = await Scenario.TenantWithSessionAsync(service, "d3");
