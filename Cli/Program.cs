@@ -3,4 +3,5 @@ using Smpc.Cli;
 
 // smpc: the command line of Smpc.Orleans. Later issues add the pod agent and the modeller commands.
 using var tracing = CliTelemetry.Start();
-return await SmpcCommands.Build().Parse(args).InvokeAsync();
+// Ctrl-C cancels the command's token; a modeller then cancels its session, which needs a few seconds before the process exits.
+return await SmpcCommands.Build().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(10) });

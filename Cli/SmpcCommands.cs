@@ -120,7 +120,10 @@ public static class SmpcCommands
         var id = new Argument<string>("id") { Description = "Session id" };
         var show = new Command("show", "Shows a session and its progress.") { id, Tenant };
         show.SetAction((r, ct) => RunAsync(r, async c => Print(await c.GetSessionAsync(r.GetValue(Tenant)!, r.GetValue(id)!, ct))));
-        return new Command("session", "Protocol sessions (create secure aggregations with `smpc aggregate`).") { show };
+        var reason = new Option<string?>("--reason") { Description = "Why (stored with the session and in the audit log)" };
+        var cancel = new Command("cancel", "Its modeller or the tenant admin: cancels a session; its pods stop and later protocol messages are refused.") { id, reason, Tenant };
+        cancel.SetAction((r, ct) => RunAsync(r, async c => Print(await c.CancelSessionAsync(r.GetValue(Tenant)!, r.GetValue(id)!, r.GetValue(reason), ct))));
+        return new Command("session", "Protocol sessions (create secure aggregations with `smpc aggregate`).") { show, cancel };
     }
 
     private static Command PayloadCommands()
@@ -161,6 +164,11 @@ public static class SmpcCommands
         {
             AnsiConsole.MarkupLineInterpolated($"[red]Cannot reach {result.GetValue(Url)}[/]: {e.Message}");
             return 2;
+        }
+        catch (OperationCanceledException)
+        {
+            AnsiConsole.MarkupLine("[yellow]interrupted[/]");
+            return 130;
         }
     }
 

@@ -83,6 +83,10 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
         SendAsync<SessionResponse>(HttpMethod.Get,
             $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}?waitForVersion={knownVersion}&waitSeconds={waitSeconds}", null, ct);
 
+    /// <summary>Its modeller or the tenant admin: cancels the session (idempotent); pods stop and later protocol messages are refused.</summary>
+    public Task<SessionResponse> CancelSessionAsync(string tenantId, string sessionId, string? reason = null, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}/cancel", new CancelSessionRequest(reason), ct);
+
     /// <summary>Streams <paramref name="content"/> to the service as one payload.</summary>
     public async Task<PayloadResponse> UploadPayloadAsync(string tenantId, string sessionId, string name, Stream content, CancellationToken ct = default)
     {
@@ -135,6 +139,10 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
         using var response = await http.SendAsync(request, ct);
         return await ReadAsync<SessionResponse>(response, ct);
     }
+
+    /// <summary>Pod: declines a secure-aggregation session (or reports its own failure) with one of <see cref="DeclineCategories"/>.</summary>
+    public Task<SessionResponse> DeclineAggregationAsync(string tenantId, string sessionId, string category, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, SecAgg(tenantId, sessionId, "decline"), new DeclineAggregationRequest(category), ct);
 
     public async Task<byte[]> GetUnmaskRequestAsync(string tenantId, string sessionId, CancellationToken ct = default) =>
         Convert.FromBase64String((await SendAsync<ProtocolMessage>(HttpMethod.Get, SecAgg(tenantId, sessionId, "unmask-request"), null, ct)).Data);

@@ -40,6 +40,11 @@ public static class SecureAggregationApi
             .Accepts<Stream>(PayloadStreaming.OctetStream)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        secagg.MapPost("/decline", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, DeclineAggregationRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
+                Ok(await Session(tenantId, sessionId, grains).DeclineAggregationAsync(user.ToCaller(), body.Category ?? "")))
+            .WithName("DeclineAggregation")
+            .WithSummary("Pod: declines (or reports its own failure) with a reason category (policy, input-out-of-bounds, input-not-finite, input-missing, shape-mismatch, internal), never a value; it is dropped at once.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         secagg.MapGet("/unmask-request", async Task<Ok<ProtocolMessage>> (string tenantId, string sessionId, ClaimsPrincipal user, IGrainFactory grains) =>
                 TypedResults.Ok(new ProtocolMessage(Convert.ToBase64String(await Session(tenantId, sessionId, grains).GetUnmaskRequestAsync(user.ToCaller())))))
             .WithName("GetUnmaskRequest").WithSummary("Survivors and modeller: the share senders and survivors the unmasking is about.")

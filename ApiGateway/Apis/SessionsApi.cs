@@ -20,6 +20,9 @@ public static class SessionsApi
         sessions.MapGet("/{sessionId}", GetAsync).WithName("GetSession")
             .WithSummary("Reads a session (its modeller, its pods, the tenant admin). With waitForVersion it long-polls: it answers when the version differs, or after waitSeconds (≤ 20).")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        sessions.MapPost("/{sessionId}/cancel", CancelAsync).WithName("CancelSession")
+            .WithSummary("Its modeller or the tenant admin: cancels the session (and a federated session's rounds) with an optional reason; idempotent. Later protocol messages get 409.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return v1;
     }
 
@@ -62,6 +65,13 @@ public static class SessionsApi
         return TypedResults.Ok(ToResponse(info));
     }
 
+    private static async Task<Ok<SessionResponse>> CancelAsync(
+        string tenantId, string sessionId, CancelSessionRequest? request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var info = await grains.GetSession(RouteIds.Key(tenantId, sessionId, "Session")).CancelAsync(user.ToCaller(), request?.Reason);
+        return TypedResults.Ok(ToResponse(info));
+    }
+
     internal static SessionResponse ToResponse(SessionInfo s) => new(
         s.Tenant, s.Id, s.ModellerId,
         s.Kind switch
@@ -71,8 +81,9 @@ public static class SessionsApi
             SessionKind.FederatedQuery => SessionKinds.Query,
             _ => SessionKinds.Training,
         },
-        s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? ToResponse(a) : null, s.TraceParent, s.Psi is { } p ? PsiApi.ToResponse(p) : null,
-        s.Federated is { } f ? FederatedApi.ToResponse(s.Kind, f) : null, s.Parent);
+        s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? ToResponse(a, s.PodIds) : null, s.TraceParent, s.Psi is { } p ? PsiApi.ToResponse(p) : null,
+        s.Federated is { } f ? FederatedApi.ToResponse(s.Kind, f) : null, s.Parent,
+        s.Cancellation is { } c ? new CancellationResponse(c.Role, c.By, c.Reason, c.At) : null);
 
     private static string PhaseName(SessionPhase phase) => phase switch
     {
@@ -86,6 +97,7 @@ public static class SessionsApi
         SessionPhase.Exchange => SessionPhases.Exchange,
         SessionPhase.Answered => SessionPhases.Answered,
         SessionPhase.Running => SessionPhases.Running,
+        SessionPhase.Cancelled => SessionPhases.Cancelled,
         _ => SessionPhases.Failed,
     };
 
@@ -131,9 +143,20 @@ public static class SessionsApi
 
     private static readonly Dictionary<string, SessionPhase> PhaseByName = Enum.GetValues<SessionPhase>().ToDictionary(PhaseName, p => p);
 
-    private static AggregationStatusResponse ToResponse(AggregationStatus a) => new(
+    private static AggregationStatusResponse ToResponse(AggregationStatus a, IReadOnlyList<string> pods) => new(
         a.ProtocolSessionId, a.Threshold,
         [.. a.Spec.Fields.Select(f => new AggregationFieldRequest(f.Name, f.Length, f.Min, f.Max, f.Precision, f.Shape))],
         Operations.Single(o => o.Value == a.Spec.Operation).Key, a.Spec.Input, a.Spec.WeightField, Convert.ToBase64String(a.Spec.ModellerPublicKey),
-        a.Spec.PhaseTimeouts?.ToDictionary(p => PhaseName(p.Key), p => (int)p.Value.TotalSeconds), a.PhaseDeadline, a.KeyBundles, a.ShareSenders, a.MaskedInputs, a.UnmaskResponses, a.Dropped, a.Included, a.FailureReason);
+        a.Spec.PhaseTimeouts?.ToDictionary(p => PhaseName(p.Key), p => (int)p.Value.TotalSeconds), a.PhaseDeadline, a.KeyBundles, a.ShareSenders, a.MaskedInputs, a.UnmaskResponses, a.Dropped, a.Included, a.FailureReason,
+        [.. pods.Select((pod, i) => PodStatus(a, pod, i + 1))]);
+
+    /// <summary>A survivor that declined in the unmasking step is still included (its masked vector is in the sum), with its category.</summary>
+    private static AggregationPodResponse PodStatus(AggregationStatus a, string pod, int party)
+    {
+        var category = a.Declined?.GetValueOrDefault(party);
+        return a.Included?.Contains(party) == true ? new(pod, party, PodStatuses.Included, category)
+            : category is not null ? new(pod, party, PodStatuses.Declined, category)
+            : a.Dropped.Contains(party) ? new(pod, party, PodStatuses.Dropped)
+            : new(pod, party, PodStatuses.Active);
+    }
 }

@@ -34,21 +34,55 @@ public static class AggregateCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var output = new Option<FileInfo?>("--out") { Description = "Write the result to .json, .csv or .npy" };
+        var minPods = new Option<int?>("--min-pods") { Description = "Fewest pods the result must include, or the command fails (exit code 4); default all pods" };
         var pin = PinOption.Create();
         var command = new Command("aggregate", "Modeller: runs a secure aggregation and computes the result locally; the service never sees it.")
         {
-            id, modeller, pods, fields, operation, input, weight, threshold, timeout, phaseTimeouts, output, pin, tenant,
+            id, modeller, pods, fields, operation, input, weight, threshold, timeout, phaseTimeouts, output, minPods, pin, tenant,
         };
-        command.SetAction((r, ct) => run(r, async client =>
+        command.SetAction(async (r, ct) =>
         {
-            var perPhase = (r.GetValue(phaseTimeouts) ?? []).Select(t => t.Split('=')).ToDictionary(p => p[0], p => int.Parse(p[1], CultureInfo.InvariantCulture));
-            var spec = new AggregationRequest([.. r.GetValue(fields)!.Select(ParseField)], r.GetValue(operation)!, "", r.GetValue(input)!,
-                r.GetValue(threshold), r.GetValue(timeout), r.GetValue(weight), perPhase.Count > 0 ? perPhase : null);
-            var outcome = await RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, spec, ct, PinOption.Parse(r.GetValue(pin)));
-            Print(outcome);
-            if (r.GetValue(output) is { } file) Write(outcome, file);
-        }));
+            var exit = 0;
+            var code = await run(r, async client =>
+            {
+                var perPhase = (r.GetValue(phaseTimeouts) ?? []).Select(t => t.Split('=')).ToDictionary(p => p[0], p => int.Parse(p[1], CultureInfo.InvariantCulture));
+                var spec = new AggregationRequest([.. r.GetValue(fields)!.Select(ParseField)], r.GetValue(operation)!, "", r.GetValue(input)!,
+                    r.GetValue(threshold), r.GetValue(timeout), r.GetValue(weight), perPhase.Count > 0 ? perPhase : null);
+                AggregationOutcome outcome;
+                try
+                {
+                    outcome = await CancelOnFailure.RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!,
+                        () => RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, spec, ct, PinOption.Parse(r.GetValue(pin))), ct);
+                }
+                catch (SecureAggregationFailedException failed)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]session {failed.Session.Id} failed:[/] {failed.Message}");
+                    PrintLeftOut(failed.LeftOut);
+                    throw new SmpcApiException(System.Net.HttpStatusCode.Conflict, ProblemTypes.WrongPhase, "Secure aggregation failed", failed.Message);
+                }
+
+                Print(outcome);
+                PrintLeftOut(outcome.LeftOut);
+                if (r.GetValue(output) is { } file) Write(outcome, file);
+                var needed = r.GetValue(minPods) ?? r.GetValue(pods)!.Length;
+                if (outcome.IncludedParties.Count < needed)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]the result includes {outcome.IncludedParties.Count} pods, fewer than --min-pods {needed}[/]");
+                    exit = MinPodsExitCode;
+                }
+            });
+            return code != 0 ? code : exit;
+        });
         return command;
+    }
+
+    /// <summary>The exit code when the result includes fewer pods than <c>--min-pods</c>.</summary>
+    public const int MinPodsExitCode = 4;
+
+    /// <summary>Prints the pods the result leaves out, and why (a decline's category, a dropout).</summary>
+    public static void PrintLeftOut(IReadOnlyList<LeftOutPod> leftOut)
+    {
+        foreach (var pod in leftOut) AnsiConsole.MarkupLineInterpolated($"[yellow]left out[/] {pod.Pod} (party {pod.Party}): {pod.Reason}");
     }
 
     /// <summary>Creates, watches (one status line per change) and unmasks.</summary>
@@ -81,7 +115,8 @@ public static class AggregateCommand
                 var s = await client.GetSessionAsync(tenant, sessionId, ct);
                 var a = s.Aggregation!;
                 var line = $"{s.Phase,-15} bundles {a.KeyBundles.Count}/{s.PodIds.Count}  shares {a.ShareSenders.Count}  masked {a.MaskedInputs.Count}  unmask {a.UnmaskResponses.Count} (need {a.Threshold})" +
-                    (a.Dropped.Count > 0 ? $"  dropped {string.Join(",", a.Dropped)}" : "");
+                    (a.Dropped.Count > 0 ? $"  dropped {string.Join(",", a.Dropped)}" : "") +
+                    string.Concat((a.Pods ?? []).Where(p => p.DeclineCategory is not null).Select(p => $"  {p.Pod} declined ({p.DeclineCategory})"));
                 if (line != last) AnsiConsole.MarkupLineInterpolated($"[grey]{DateTime.Now:HH:mm:ss}[/] {line}");
                 last = line;
                 await Task.Delay(250, ct);

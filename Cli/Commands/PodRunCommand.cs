@@ -13,8 +13,16 @@ public static class PodRunCommand
         command.SetAction(async (r, ct) =>
         {
             var agent = PodAgent.FromFile(r.GetValue(config)!.FullName, line => Console.WriteLine($"{DateTime.Now:HH:mm:ss} {line}"));
-            await agent.RunAsync(ct);
-            return 0;
+            try
+            {
+                await agent.RunAsync(ct);
+                return 0;
+            }
+            catch (PodIdentityMismatchException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 3;
+            }
         });
         return command;
     }

@@ -52,8 +52,8 @@ public static class PsiCommand
             var outPath = spec.Mode == PsiModeNames.Intersection ? (r.GetValue(output)?.FullName ?? Path.GetFullPath($"{session}-matches.csv")) : null;
             try
             {
-                var outcome = await RunAsync(client, r.GetValue(tenant)!, session, r.GetValue(modeller)!, r.GetValue(pod)!, spec, source, Environment.CurrentDirectory, outPath,
-                    !r.GetValue(noReport), ct);
+                var outcome = await CancelOnFailure.RunAsync(client, r.GetValue(tenant)!, session, () => RunAsync(client, r.GetValue(tenant)!, session, r.GetValue(modeller)!, r.GetValue(pod)!,
+                    spec, source, Environment.CurrentDirectory, outPath, !r.GetValue(noReport), ct), ct);
                 Print(outcome);
             }
             catch (PsiFailedException failed)

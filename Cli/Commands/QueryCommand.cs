@@ -42,7 +42,8 @@ public static class QueryCommand
             if (r.GetValue(minCount) is { } min) query = query with { MinPooledCount = min };
             try
             {
-                var outcome = await RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, query, ct, PinOption.Parse(r.GetValue(pin)));
+                var outcome = await CancelOnFailure.RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!,
+                    () => RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, query, ct, PinOption.Parse(r.GetValue(pin))), ct);
                 Print(outcome);
                 if (r.GetValue(output) is { } file) Write(outcome.Table, file);
             }

@@ -37,7 +37,8 @@ public static class TrainCommand
                 ?? throw new ArgumentException("The spec file is empty.");
             try
             {
-                var outcome = await RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, request, ct, PinOption.Parse(r.GetValue(pin)));
+                var outcome = await CancelOnFailure.RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!,
+                    () => RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, request, ct, PinOption.Parse(r.GetValue(pin))), ct);
                 if (r.GetValue(output) is { } file)
                 {
                     File.WriteAllText(file.FullName, JsonSerializer.Serialize(new

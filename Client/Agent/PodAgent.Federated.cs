@@ -95,7 +95,7 @@ public sealed partial class PodAgent
         FederatedJoin? join = null;
         try
         {
-            if (round.Phase is SessionPhases.Completed or SessionPhases.Failed)
+            if (round.HasEnded())
             {
                 MarkFinished(finished, round.Id);
                 return;

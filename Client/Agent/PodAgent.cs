@@ -3,6 +3,7 @@ using System.Text.Json;
 using Smpc.Client.Contracts;
 using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
+using Smpc.Protocols;
 using Smpc.Protocols.Crypto;
 
 namespace Smpc.Client.Agent;
@@ -37,6 +38,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
     {
         using var identity = IdentityKeyFile.Load(Resolve(baseDirectory, config.IdentityKeyFile));
         var finished = LoadFinished();
+        await VerifyIdentityAsync(identity.Fingerprint, ct);
         log($"pod {config.Tenant}/{config.Pod} (identity {identity.Fingerprint}) polling {config.Url}; {finished.Count} sessions already finished");
         var backoff = TimeSpan.Zero;
         string? newest = null; // null: list once; then long-poll for a newer session
@@ -70,10 +72,11 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
                         continue;
                     }
 
-                    var refusal = Refuse(session, out var input);
+                    var refusal = Assess(session, out var input);
                     if (refusal is not null)
                     {
-                        log($"session {id}: declined ({refusal})");
+                        log($"session {id}: declined ({refusal.Message})");
+                        if (refusal.Category is { } category) await DeclineAsync(session.Id, category, ct);
                         MarkFinished(finished, id);
                         continue;
                     }
@@ -104,28 +107,94 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         await Task.WhenAll(_running.Values).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// Refuses to start (<see cref="PodIdentityMismatchException"/>, naming both fingerprints) when the identity key file
+    /// holds another key than the one registered for the pod: every bundle it signed would be refused, or worse, pinned.
+    /// </summary>
+    private async Task VerifyIdentityAsync(string fingerprint, CancellationToken ct)
+    {
+        var backoff = TimeSpan.Zero;
+        while (true)
+        {
+            try
+            {
+                var registered = (await client.GetPodAsync(config.Tenant, config.Pod, ct)).IdentityFingerprint;
+                if (registered != fingerprint) throw new PodIdentityMismatchException(config.Pod, fingerprint, registered);
+                return;
+            }
+            catch (Exception ex) when (Transient.Is(ex, ct))
+            {
+                backoff = Transient.Next(backoff);
+                log($"service unavailable ({ex.Message}); retrying in {backoff.TotalSeconds:F1}s");
+                await Task.Delay(backoff, ct);
+            }
+        }
+    }
+
     /// <summary>The pod's policy: why it will not take part, or null (and the input it will contribute).</summary>
-    public string? Refuse(SessionResponse session, out double[]? input)
+    public string? Refuse(SessionResponse session, out double[]? input) => Assess(session, out input)?.Message;
+
+    /// <summary>
+    /// The pod's policy and its input's checks, before it joins: a refusal with the category to tell the session, or null
+    /// (and the input it will contribute, already known to encode within the session's bounds).
+    /// </summary>
+    public PodRefusal? Assess(SessionResponse session, out double[]? input)
     {
         input = null;
-        if (session.Kind != SessionKinds.SecureAggregation || session.Aggregation is not { } a) return "not a secure-aggregation session";
-        if (session.Phase is SessionPhases.Completed or SessionPhases.Failed) return $"already {session.Phase}";
+        if (session.Kind != SessionKinds.SecureAggregation || session.Aggregation is not { } a) return new(null, "not a secure-aggregation session");
+        if (session.HasEnded()) return new(null, $"already {session.Phase}");
         var resuming = File.Exists(PartyState(session.Id).Path);
-        if (session.Phase != SessionPhases.KeyExchange && !resuming) return $"joined too late (phase {session.Phase})";
-        if (config.Policy.Modellers.Count > 0 && !config.Policy.Modellers.Contains(session.ModellerId)) return $"modeller {session.ModellerId} is not allowed";
-        if (config.Policy.Operations.Count > 0 && !config.Policy.Operations.Contains(a.Operation)) return $"operation {a.Operation} is not allowed";
-        if (!config.Inputs.TryGetValue(a.Input, out var named)) return $"no input named '{a.Input}'";
+        if (session.Phase != SessionPhases.KeyExchange && !resuming) return new(null, $"joined too late (phase {session.Phase})");
+        if (config.Policy.Modellers.Count > 0 && !config.Policy.Modellers.Contains(session.ModellerId))
+            return new(DeclineCategories.Policy, $"modeller {session.ModellerId} is not allowed");
+        if (config.Policy.Operations.Count > 0 && !config.Policy.Operations.Contains(a.Operation))
+            return new(DeclineCategories.Policy, $"operation {a.Operation} is not allowed");
+        if (!config.Inputs.TryGetValue(a.Input, out var named)) return new(DeclineCategories.InputMissing, $"no input named '{a.Input}'");
         try
         {
             input = InputLoader.Load(named, baseDirectory);
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or JsonException or UnauthorizedAccessException)
         {
-            return $"input '{a.Input}' cannot be read: {ex.Message}";
+            return new(DeclineCategories.InputMissing, $"input '{a.Input}' cannot be read: {ex.Message}");
         }
 
         var expected = a.Fields.Sum(f => f.Length);
-        return input.Length == expected ? null : $"input '{a.Input}' has {input.Length} values, the session expects {expected}";
+        if (input.Length != expected)
+            return new(DeclineCategories.ShapeMismatch, $"input '{a.Input}' has {input.Length} values, the session expects {expected}");
+        try
+        {
+            _ = AggregationSession.Parameters(session).Codec.Encode(input); // the bounds and finiteness the masked vector will need
+        }
+        catch (InputRejectedException ex)
+        {
+            input = null;
+            return new(Category(ex), $"input '{a.Input}': {ex.Message}");
+        }
+
+        return null;
+    }
+
+    /// <summary>The category of a refused input (the exception names the field, never the value).</summary>
+    public static string Category(InputRejectedException ex) => ex.Error switch
+    {
+        ProtocolError.NonFiniteValue => DeclineCategories.InputNotFinite,
+        ProtocolError.ValueOutOfBounds => DeclineCategories.InputOutOfBounds,
+        ProtocolError.Malformed => DeclineCategories.ShapeMismatch,
+        _ => DeclineCategories.Internal,
+    };
+
+    /// <summary>Tells the session the pod will not take part (best effort: the phase deadline drops it anyway).</summary>
+    private async Task DeclineAsync(string sessionId, string category, CancellationToken ct)
+    {
+        try
+        {
+            await client.DeclineAggregationAsync(config.Tenant, sessionId, category, ct);
+        }
+        catch (Exception ex) when (ex is SmpcApiException or HttpRequestException || Transient.Is(ex, ct))
+        {
+            log($"session {sessionId}: could not tell the service ({ex.Message}); the phase deadline will drop this pod");
+        }
     }
 
     private async Task RunSessionAsync(SessionResponse session, double[] input, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
@@ -160,7 +229,10 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         }
         catch (Exception ex)
         {
-            log($"session {session.Id}: stopped: {ex.Message}");
+            // Failing, the pod tells the session at once, so the others need not wait for its deadline.
+            var category = ex is InputRejectedException rejected ? Category(rejected) : DeclineCategories.Internal;
+            log($"session {session.Id}: stopped ({category}): {ex.Message}");
+            await DeclineAsync(session.Id, category, ct);
             MarkFinished(finished, session.Id);
         }
     }

@@ -53,9 +53,11 @@ public static class AuditEventTypes
     public const string SessionCompleted = "session.completed";
     /// <summary>A session failed (detail: the reason).</summary>
     public const string SessionFailed = "session.failed";
+    /// <summary>A session was cancelled by its modeller or the tenant admin (detail: the reason given).</summary>
+    public const string SessionCancelled = "session.cancelled";
     /// <summary>A PSI intersection size was reported (not the number).</summary>
     public const string PsiCountReported = "psi.count-reported";
-    /// <summary>A pod declined a session under its policy (detail: its reason).</summary>
+    /// <summary>A pod declined a session under its policy (detail: its reason, or for secure aggregation its reason category).</summary>
     public const string PolicyDeclined = "policy.declined";
 
     /// <summary>The media type of an export: one JSON entry per line.</summary>

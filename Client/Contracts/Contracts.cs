@@ -47,7 +47,13 @@ public sealed record CreateSessionRequest(
 public sealed record SessionResponse(
     string Tenant, string Id, string ModellerId, string Kind, IReadOnlyList<string> PodIds, string Phase, DateTimeOffset CreatedAt, int Version,
     AggregationStatusResponse? Aggregation = null, string? TraceParent = null, PsiStatusResponse? Psi = null,
-    FederatedStatusResponse? Federated = null, string? Parent = null);
+    FederatedStatusResponse? Federated = null, string? Parent = null, CancellationResponse? Cancellation = null);
+
+/// <summary>Cancels a session (its modeller or the tenant admin); the reason, if any, is stored and shown with the session.</summary>
+public sealed record CancelSessionRequest(string? Reason = null);
+
+/// <summary>Who cancelled a session (<c>Role</c> and, for a modeller, <c>By</c>), when, and why.</summary>
+public sealed record CancellationResponse(string Role, string? By, string? Reason, DateTimeOffset At);
 
 /// <summary>The manifest of a stored payload (its bytes are fetched separately as application/octet-stream).</summary>
 public sealed record PayloadResponse(string Name, long Length, int ChunkCount, string Sha256, DateTimeOffset CompletedAt);

@@ -14,11 +14,42 @@ public sealed record AggregationRequest(
     IReadOnlyList<AggregationFieldRequest> Fields, string Operation, string ModellerPublicKey, string Input,
     int? Threshold = null, int PhaseTimeoutSeconds = 300, string? WeightField = null, IReadOnlyDictionary<string, int>? PhaseTimeouts = null);
 
-/// <summary>Progress of a secure-aggregation session, by party number (1..n, the order of <c>podIds</c>).</summary>
+/// <summary>Progress of a secure-aggregation session, by party number (1..n, the order of <c>podIds</c>); <c>Pods</c> tells each pod's status.</summary>
 public sealed record AggregationStatusResponse(
     string ProtocolSessionId, int Threshold, IReadOnlyList<AggregationFieldRequest> Fields, string Operation, string Input, string? WeightField,
     string ModellerPublicKey, IReadOnlyDictionary<string, int>? PhaseTimeouts, DateTimeOffset? PhaseDeadline, IReadOnlyList<int> KeyBundles, IReadOnlyList<int> ShareSenders,
-    IReadOnlyList<int> MaskedInputs, IReadOnlyList<int> UnmaskResponses, IReadOnlyList<int> Dropped, IReadOnlyList<int>? Included, string? FailureReason);
+    IReadOnlyList<int> MaskedInputs, IReadOnlyList<int> UnmaskResponses, IReadOnlyList<int> Dropped, IReadOnlyList<int>? Included, string? FailureReason,
+    IReadOnlyList<AggregationPodResponse>? Pods = null);
+
+/// <summary>
+/// One pod of a secure-aggregation session: <c>Status</c> is <c>active</c>, <c>declined</c> (with its <c>DeclineCategory</c>),
+/// <c>dropped</c> (no answer before a phase closed) or <c>included</c> (in the result; a survivor that declined to answer
+/// the unmask request keeps its category).
+/// </summary>
+public sealed record AggregationPodResponse(string Pod, int Party, string Status, string? DeclineCategory = null);
+
+/// <summary>A pod declines a secure-aggregation session, or reports its own failure, with one of <see cref="DeclineCategories"/> and never a value.</summary>
+public sealed record DeclineAggregationRequest(string Category);
+
+/// <summary>Wire names of the reasons a pod declines a secure-aggregation session.</summary>
+public static class DeclineCategories
+{
+    public const string Policy = "policy";
+    public const string InputOutOfBounds = "input-out-of-bounds";
+    public const string InputNotFinite = "input-not-finite";
+    public const string InputMissing = "input-missing";
+    public const string ShapeMismatch = "shape-mismatch";
+    public const string Internal = "internal";
+}
+
+/// <summary>Wire names of a pod's status in a secure-aggregation session.</summary>
+public static class PodStatuses
+{
+    public const string Active = "active";
+    public const string Declined = "declined";
+    public const string Dropped = "dropped";
+    public const string Included = "included";
+}
 
 /// <summary>One protocol message, base64.</summary>
 public sealed record ProtocolMessage(string Data);
@@ -46,4 +77,5 @@ public static class SessionPhases
     public const string Running = "running";
     public const string Completed = "completed";
     public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
 }

@@ -128,7 +128,7 @@ public sealed class FederatedModeller : IDisposable
         var session = await _client.GetSessionAsync(Session.Tenant, Session.Id, ct);
         while (session.Phase == SessionPhases.Running)
             session = await _client.WaitForSessionChangeAsync(Session.Tenant, Session.Id, session.Version, 20, ct);
-        return session.Federated?.FailureReason ?? $"the session is {session.Phase}";
+        return session.Federated?.FailureReason ?? session.CancelledText() ?? $"the session is {session.Phase}";
     }
 
     /// <summary>Publishes metrics of a round.</summary>
@@ -152,6 +152,7 @@ public sealed class FederatedModeller : IDisposable
     {
         if (session.Phase == SessionPhases.Failed) throw new FederatedSessionFailedException(session.Federated?.FailureReason ?? "the session failed");
         if (session.Phase == SessionPhases.Completed) throw new FederatedSessionFailedException("the session is already completed");
+        if (session.CancelledText() is { } cancelled) throw new FederatedSessionFailedException($"the session was {cancelled}");
     }
 
     public void Dispose() => CryptographicOperations.ZeroMemory(_contentKey);

@@ -198,8 +198,8 @@ public sealed class PodPsiRunner(SmpcClient client, string tenant, string podId,
     {
         while (true)
         {
-            if (session.Phase is SessionPhases.Failed or SessionPhases.Completed)
-                throw new PsiFailedException(session, session.Psi?.FailureReason ?? $"The session is {session.Phase}.");
+            if (session.HasEnded())
+                throw new PsiFailedException(session, session.Psi?.FailureReason ?? session.CancelledText() ?? $"The session is {session.Phase}.");
             if (done(session)) return session;
             session = await Transient.RetryAsync(() => client.WaitForSessionChangeAsync(tenant, session.Id, session.Version, 20, ct), ct);
         }

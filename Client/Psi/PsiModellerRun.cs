@@ -195,6 +195,7 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
         while (true)
         {
             if (session.Phase == SessionPhases.Failed) throw new PsiFailedException(session, session.Psi?.FailureReason ?? "The session failed.");
+            if (session.CancelledText() is { } cancelled) throw new PsiFailedException(session, $"The session was {cancelled}.");
             if (done(session)) return session;
             Progress?.Report(new PsiProgress($"waiting for {what}", 0, null));
             session = await Transient.RetryAsync(() => client.WaitForSessionChangeAsync(tenant, session.Id, session.Version, 20, ct), ct);

@@ -6,7 +6,11 @@ using Smpc.Protocols.SecureAggregation;
 namespace Smpc.Client.SecureAggregation;
 
 /// <summary>The result, computed in the modeller's process: per field, the sum, mean or weighted mean over the included pods.</summary>
-public sealed record AggregationOutcome(SessionResponse Session, IReadOnlyDictionary<string, double[]> Values, IReadOnlyList<int> IncludedParties, AggregateResult Raw);
+public sealed record AggregationOutcome(SessionResponse Session, IReadOnlyDictionary<string, double[]> Values, IReadOnlyList<int> IncludedParties, AggregateResult Raw)
+{
+    /// <summary>The pods the result leaves out, and why.</summary>
+    public IReadOnlyList<LeftOutPod> LeftOut => LeftOutPod.Of(Session);
+}
 
 /// <summary>
 /// The modeller's side of secure aggregation: creates the session with a fresh X25519 session key, waits for the
@@ -95,6 +99,7 @@ public sealed class ModellerAggregation : IDisposable
         {
             var a = session.Aggregation!;
             if (session.Phase == SessionPhases.Failed) throw new SecureAggregationFailedException(session, a.FailureReason ?? "the session failed");
+            if (session.CancelledText() is { } cancelled) throw new SecureAggregationFailedException(session, $"the session was {cancelled}");
             var enough = a.UnmaskResponses.Count >= a.Threshold && (a.UnmaskResponses.Count == a.MaskedInputs.Count || a.PhaseDeadline is null);
             if (session.Phase is SessionPhases.Unmasking or SessionPhases.Completed && enough) return session;
             session = await _client.WaitForSessionChangeAsync(Session.Tenant, Session.Id, session.Version, 20, ct);
@@ -108,4 +113,7 @@ public sealed class ModellerAggregation : IDisposable
 public sealed class SecureAggregationFailedException(SessionResponse session, string reason) : Exception(reason)
 {
     public SessionResponse Session { get; } = session;
+
+    /// <summary>The pods that did not take part to the end, and why.</summary>
+    public IReadOnlyList<LeftOutPod> LeftOut => LeftOutPod.Of(Session);
 }

@@ -79,7 +79,7 @@ public sealed class PodAggregationRunner(
                 backoff = TimeSpan.Zero;
                 var status = session.Aggregation ?? throw new InvalidOperationException("Not a secure-aggregation session.");
                 var me = session.PodIds.ToList().IndexOf(podId) + 1;
-                if (session.Phase is SessionPhases.Completed or SessionPhases.Failed || status.Dropped.Contains(me))
+                if (session.HasEnded() || status.Dropped.Contains(me))
                 {
                     StateFile?.Delete();
                     return session;
@@ -97,6 +97,14 @@ public sealed class PodAggregationRunner(
                     // Every step is idempotent on the service: the same message is simply sent again.
                     backoff = Transient.Next(backoff);
                     continue;
+                }
+                catch (SmpcApiException ex) when (ex.Status == System.Net.HttpStatusCode.Conflict)
+                {
+                    // Refused as wrong-phase: the session may have ended under this step (cancelled, failed) or dropped this pod.
+                    var now = await client.GetSessionAsync(tenant, sessionId, ct);
+                    if (!now.HasEnded() && now.Aggregation?.Dropped.Contains(me) != true) throw;
+                    StateFile?.Delete();
+                    return now;
                 }
 
                 if (acted == PodStep.Unmask)

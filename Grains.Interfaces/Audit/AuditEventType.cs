@@ -39,16 +39,19 @@ public static class AuditEventType
     /// <summary>A session failed; the detail is its failure reason.</summary>
     public const string SessionFailed = "session.failed";
 
+    /// <summary>The modeller or the tenant admin cancelled a session; the detail is the reason given, if any.</summary>
+    public const string SessionCancelled = "session.cancelled";
+
     /// <summary>An intersection size was reported (by the pod in pod-counted PSI, or recorded by the modeller); the number itself is not logged.</summary>
     public const string PsiCountReported = "psi.count-reported";
 
-    /// <summary>A pod declined a PSI or federated session under its policy; the detail is its reason.</summary>
+    /// <summary>A pod declined a session under its policy; the detail is its reason (for secure aggregation, its reason category only).</summary>
     public const string PolicyDeclined = "policy.declined";
 
     /// <summary>Every event type, for validation and documentation.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         TenantCreated, TenantLimitsChanged, CredentialIssued, CredentialRevoked, CredentialRevocationScheduled, PodRegistered, PodIdentityChanged,
-        ModellerRegistered, SessionCreated, SessionJoined, SessionCompleted, SessionFailed, PsiCountReported, PolicyDeclined,
+        ModellerRegistered, SessionCreated, SessionJoined, SessionCompleted, SessionFailed, SessionCancelled, PsiCountReported, PolicyDeclined,
     ];
 }

@@ -13,7 +13,8 @@ public sealed record AggregationStatus(
     [property: Id(7)] IReadOnlyList<int> UnmaskResponses,
     [property: Id(8)] IReadOnlyList<int> Dropped,
     [property: Id(9)] IReadOnlyList<int>? Included,
-    [property: Id(10)] string? FailureReason);
+    [property: Id(10)] string? FailureReason,
+    [property: Id(11)] IReadOnlyDictionary<int, string>? Declined = null);
 
 /// <summary>What the modeller needs to unmask: every key bundle, the unmask request, the responses sealed to it, and the masked sum's payload.</summary>
 [GenerateSerializer, Immutable, Alias("smpc.unmask-material")]

@@ -37,6 +37,9 @@ public interface ISessionGrain : IGrainWithStringKey
     /// <summary>Step 3: records the pod's completed masked-vector payload.</summary>
     [Alias("secagg.masked.commit")] Task<SessionInfo> CommitMaskedInputAsync(Caller caller);
 
+    /// <summary>A pod declines (or reports its own failure) with a reason category; it is dropped at once and the phase closes as soon as every pod has acted or declined.</summary>
+    [Alias("secagg.decline")] Task<SessionInfo> DeclineAggregationAsync(Caller caller, string category);
+
     /// <summary>The unmask request (survivors and share senders), for survivors and the modeller (from step 4 on).</summary>
     [Alias("secagg.unmask.get")] Task<byte[]> GetUnmaskRequestAsync(Caller caller);
 
@@ -70,7 +73,10 @@ public interface ISessionGrain : IGrainWithStringKey
     /// <summary>PSI, modeller: finishes the session, reporting the count it chose to record (the matching records never reach the service).</summary>
     [Alias("psi.complete")] Task<SessionInfo> CompletePsiAsync(Caller caller, long? count);
 
-    /// <summary>For the tenant's session quota: true once the session has completed or failed, or if it was never created.</summary>
+    /// <summary>Its modeller or the tenant admin cancels the session (and a federated session's rounds); idempotent once cancelled.</summary>
+    [Alias("cancel")] Task<SessionInfo> CancelAsync(Caller caller, string? reason);
+
+    /// <summary>For the tenant's session quota: true once the session has completed, failed or been cancelled, or if it was never created.</summary>
     [Alias("has-ended"), AlwaysInterleave] Task<bool> HasEndedAsync();
 
     /// <summary>Federated, parent: a round (a secure-aggregation session of the same modeller, over pods of this session) joins it; idempotent.</summary>

@@ -25,4 +25,6 @@ public enum SessionPhase
     Answered = 10,
     /// <summary>Federated query or training: rounds run until the modeller finishes or a pod declines.</summary>
     Running = 11,
+    /// <summary>Ended early by its modeller or the tenant admin; every later protocol message is refused.</summary>
+    Cancelled = 12,
 }

@@ -17,6 +17,8 @@ public sealed class AggregationState
     public SortedSet<int> MaskedInputs { get; set; } = [];
     public SortedDictionary<int, byte[]> Responses { get; set; } = [];
     public SortedSet<int> Dropped { get; set; } = [];
+    /// <summary>Parties that declined, with their reason category (never a value or free text).</summary>
+    public SortedDictionary<int, string> Declined { get; set; } = [];
     /// <summary>U1, fixed when the key exchange closes.</summary>
     public List<int>? KeyHolders { get; set; }
     /// <summary>U2, fixed when the share exchange closes.</summary>

@@ -171,6 +171,7 @@ public sealed partial class SessionGrain
         var what = $"Session '{Key.Id}'";
         caller.RequireTenant(Key.Tenant, what);
         if (!state.RecordExists || !MaySee(caller) || caller.Role is not (CallerRole.Pod or CallerRole.Modeller)) throw SmpcException.NotFound(what);
+        RefuseIfCancelled();
         await AdvanceIfDueAsync();
         if (!Federated.Releases.Contains(name)) throw SmpcException.NotFound($"Release '{name}'");
         if (state.State.Phase != SessionPhase.Running) throw SmpcException.WrongPhase($"The session is {state.State.Phase}; its releases are deleted.");
@@ -247,7 +248,13 @@ public sealed partial class SessionGrain
         SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", failureReason is null ? "completed" : "failed"));
         await SaveAsync("federated.end");
         CountStep("end");
-        foreach (var name in f.Releases)
+        await DeleteReleasesAsync();
+    }
+
+    /// <summary>Once a session ends its releases are of no use to anyone: delete them (best effort).</summary>
+    private async Task DeleteReleasesAsync()
+    {
+        foreach (var name in Federated.Releases)
         {
             try
             {

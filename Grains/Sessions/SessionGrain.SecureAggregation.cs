@@ -75,7 +75,7 @@ public sealed partial class SessionGrain
     {
         if (state.State.Aggregation is not { Spec: not null } a) return null;
         return new AggregationStatus(ProtocolSessionId, a.Threshold, a.Spec, a.Deadline, [.. a.KeyBundles.Keys], [.. a.Envelopes.Keys],
-            [.. a.MaskedInputs], [.. a.Responses.Keys], [.. a.Dropped], a.Included, a.FailureReason);
+            [.. a.MaskedInputs], [.. a.Responses.Keys], [.. a.Dropped], a.Included, a.FailureReason, new Dictionary<int, string>(a.Declined));
     }
 
     /// <summary>The calling pod's party index (1..n), or not-found for anyone who is not one of the session's pods.</summary>
@@ -85,6 +85,7 @@ public sealed partial class SessionGrain
         caller.RequireTenant(Key.Tenant, what);
         if (!state.RecordExists || !MaySee(caller)) throw SmpcException.NotFound(what);
         caller.RequireRole(CallerRole.Pod);
+        RefuseIfCancelled();
         return state.State.PodIds.IndexOf(caller.Subject!) + 1;
     }
 
@@ -94,10 +95,13 @@ public sealed partial class SessionGrain
         caller.RequireTenant(Key.Tenant, what);
         if (!state.RecordExists || !MaySee(caller)) throw SmpcException.NotFound(what);
         caller.RequireRole(CallerRole.Modeller);
+        RefuseIfCancelled();
     }
 
     private void RequirePhase(SessionPhase phase, int? party = null)
     {
+        if (party is { } declined && Aggregation.Declined.TryGetValue(declined, out var category))
+            throw SmpcException.WrongPhase($"Party {declined} declined this session ({category}) and can no longer take part.");
         if (state.State.Phase == phase) return;
         if (party is { } p && Aggregation.Dropped.Contains(p))
             throw SmpcException.WrongPhase($"Party {p} was declared dropped in this round and can no longer take part.");
@@ -127,7 +131,7 @@ public sealed partial class SessionGrain
             throw SmpcException.Invalid("The key bundle is signed with an identity key other than the pod's registered one.");
 
         a.KeyBundles[party] = bundle;
-        if (a.KeyBundles.Count == state.State.PodIds.Count) CloseKeyExchange();
+        await SettleAsync();
         await SaveAsync("secagg.keys");
         await AuditJoinedAsync(caller, $"published its key bundle (party {party})");
         return ToInfo();
@@ -167,7 +171,7 @@ public sealed partial class SessionGrain
         if (!recipients.SetEquals(expected))
             throw SmpcException.Invalid($"Envelopes are missing for parties {string.Join(", ", expected.Except(recipients))}.");
         a.Envelopes[party] = [.. envelopes];
-        if (a.Envelopes.Count == a.KeyHolders.Count) CloseShareExchange();
+        await SettleAsync();
         await SaveAsync("secagg.shares");
         return ToInfo();
     }
@@ -215,7 +219,7 @@ public sealed partial class SessionGrain
         if (manifest.Length != expected) throw SmpcException.Invalid($"The masked vector must hold {expected} bytes, not {manifest.Length}.");
 
         a.MaskedInputs.Add(party);
-        if (a.MaskedInputs.Count == a.ShareSenders.Count) await CloseMaskedInputAsync();
+        await SettleAsync();
         await SaveAsync("secagg.masked");
         return ToInfo();
     }
@@ -247,6 +251,7 @@ public sealed partial class SessionGrain
         if (parsed.SessionId != ProtocolSessionId || parsed.Party != party)
             throw SmpcException.Invalid($"The unmask response must be party {party}'s for session '{ProtocolSessionId}'.");
         a.Responses[party] = response;
+        await SettleAsync();
         await SaveAsync("secagg.unmask");
         return ToInfo();
     }
@@ -281,12 +286,96 @@ public sealed partial class SessionGrain
         return ToInfo();
     }
 
+    async Task<SessionInfo> ISessionGrain.DeclineAggregationAsync(Caller caller, string category)
+    {
+        var party = PartyOf(caller);
+        await AdvanceIfDueAsync();
+        var a = Aggregation;
+        if (!DeclineCategories.All.Contains(category))
+            throw SmpcException.Invalid($"category must be one of {string.Join(", ", DeclineCategories.All)}.");
+        if (a.Declined.TryGetValue(party, out var earlier))
+        {
+            if (earlier == category) return ToInfo();
+            throw SmpcException.Conflict($"Party {party} already declined ({earlier}).");
+        }
+
+        if (state.State.Phase is not (SessionPhase.KeyExchange or SessionPhase.ShareExchange or SessionPhase.MaskedInput or SessionPhase.Unmasking))
+            throw SmpcException.WrongPhase($"The session is {state.State.Phase}; there is nothing left to decline.{(a.FailureReason is { } r ? $" It failed: {r}" : "")}");
+        using var activity = Span("secagg.decline", party);
+        activity?.SetTag("smpc.decline.category", category);
+        a.Declined[party] = category;
+        // Its contribution to the open phase is withdrawn (nothing of it was released yet); once its masked vector is in the
+        // sum (unmasking) it stays included and simply will not answer.
+        switch (state.State.Phase)
+        {
+            case SessionPhase.KeyExchange: a.KeyBundles.Remove(party); a.Dropped.Add(party); break;
+            case SessionPhase.ShareExchange: a.Envelopes.Remove(party); a.Dropped.Add(party); break;
+            case SessionPhase.MaskedInput: a.MaskedInputs.Remove(party); a.Dropped.Add(party); break;
+        }
+
+        await SettleAsync();
+        await SaveAsync("secagg.decline");
+        if (state.State.Phase == SessionPhase.Failed)
+            await AuditAsync(caller, (Interfaces.Audit.AuditEventType.PolicyDeclined, category), (Interfaces.Audit.AuditEventType.SessionFailed, a.FailureReason));
+        else
+            await AuditAsync(caller, (Interfaces.Audit.AuditEventType.PolicyDeclined, category));
+        return ToInfo();
+    }
+
+    /// <summary>
+    /// Closes the open phase as soon as every party expected in it has acted or declined (with at least t acting), and fails
+    /// the session as soon as declines leave fewer than t parties who still can.
+    /// </summary>
+    private async Task SettleAsync()
+    {
+        var a = Aggregation;
+        var (acted, expected, step) = PhaseProgress();
+        if (expected.Count == 0) return;
+        var pending = expected.Where(p => !acted.Contains(p) && !a.Declined.ContainsKey(p)).ToList();
+        var actedCount = expected.Count(acted.Contains);
+        if (actedCount + pending.Count < a.Threshold)
+        {
+            Fail($"Only {actedCount + pending.Count} of the {a.Threshold} parties needed can still {step}; declined: {DeclinedText(expected)}.");
+            return;
+        }
+
+        if (pending.Count > 0) return;
+        switch (state.State.Phase)
+        {
+            case SessionPhase.KeyExchange: CloseKeyExchange(); break;
+            case SessionPhase.ShareExchange: CloseShareExchange(); break;
+            case SessionPhase.MaskedInput: await CloseMaskedInputAsync(); break;
+            case SessionPhase.Unmasking when expected.Any(a.Declined.ContainsKey): a.Deadline = null; break; // every survivor answered or declined
+        }
+    }
+
+    /// <summary>The open phase's parties that acted, the parties expected to, and the step's name.</summary>
+    private (IReadOnlySet<int> Acted, IReadOnlyList<int> Expected, string Step) PhaseProgress()
+    {
+        var a = Aggregation;
+        return state.State.Phase switch
+        {
+            SessionPhase.KeyExchange => (a.KeyBundles.Keys.ToHashSet(), Enumerable.Range(1, state.State.PodIds.Count).ToList(), "publish a key bundle"),
+            SessionPhase.ShareExchange => (a.Envelopes.Keys.ToHashSet(), a.KeyHolders!, "send share envelopes"),
+            SessionPhase.MaskedInput => (a.MaskedInputs, a.ShareSenders!, "submit a masked vector"),
+            SessionPhase.Unmasking => (a.Responses.Keys.ToHashSet(), a.Survivors!, "answer the unmask request"),
+            _ => (new HashSet<int>(), [], ""),
+        };
+    }
+
+    private string DeclinedText(IEnumerable<int> parties)
+    {
+        var declined = parties.Where(Aggregation.Declined.ContainsKey).Select(p => $"{PodName(p)} ({Aggregation.Declined[p]})").ToList();
+        return declined.Count == 0 ? "none" : string.Join(", ", declined);
+    }
+
     /// <summary>Runs a read for the session's pods and modeller after applying any due deadline.</summary>
     private async Task<T> ReadAsync<T>(Caller caller, Func<Task<T>> read)
     {
         var what = $"Session '{Key.Id}'";
         caller.RequireTenant(Key.Tenant, what);
         if (!state.RecordExists || !MaySee(caller) || caller.Role == CallerRole.TenantAdmin) throw SmpcException.NotFound(what);
+        RefuseIfCancelled();
         await AdvanceIfDueAsync();
         return await read();
     }
@@ -386,7 +475,8 @@ public sealed partial class SessionGrain
 
         if (acted < a.Threshold)
         {
-            Fail($"Only {acted} of the {a.Threshold} parties needed did {step} before the deadline; late: {string.Join(", ", late.Select(PodName))}.");
+            var declined = a.Declined.Keys.Any(expected.Contains) ? $"; declined: {DeclinedText(expected)}" : "";
+            Fail($"Only {acted} of the {a.Threshold} parties needed did {step} before the deadline; late: {string.Join(", ", late.Where(p => !a.Declined.ContainsKey(p)).Select(PodName))}{declined}.");
         }
         else
         {

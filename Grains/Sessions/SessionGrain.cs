@@ -189,7 +189,7 @@ public sealed partial class SessionGrain(
     }
 
     Task<bool> ISessionGrain.HasEndedAsync() =>
-        Task.FromResult(_snapshot is null || _snapshot.Phase is SessionPhase.Completed or SessionPhase.Failed);
+        Task.FromResult(_snapshot is null || _snapshot.Phase is SessionPhase.Completed or SessionPhase.Failed or SessionPhase.Cancelled);
 
     /// <summary>Wakes every long poll: call after each durable change.</summary>
     private void NotifyChanged()
@@ -227,7 +227,7 @@ public sealed partial class SessionGrain(
     private SessionInfo ToInfo() => new(
         Key.Tenant, Key.Id, state.State.ModellerId!, state.State.Kind, state.State.PodIds,
         state.State.Phase, state.State.CreatedAt, state.State.Version, AggregationStatus(), state.State.TraceParent, PsiStatus(),
-        FederatedStatus(), state.State.Parent);
+        FederatedStatus(), state.State.Parent, state.State.Cancellation);
 
     private static bool IsFederated(SessionKind kind) => kind is SessionKind.FederatedQuery or SessionKind.FederatedTraining;
 

@@ -26,4 +26,7 @@ public sealed class SessionState
 
     /// <summary>A secure-aggregation round of a federated session: the parent session's id.</summary>
     public string? Parent { get; set; }
+
+    /// <summary>Set when the modeller or the tenant admin cancelled the session.</summary>
+    public SessionCancellation? Cancellation { get; set; }
 }

@@ -99,6 +99,74 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task APodWhoseInputIsOutOfBounds_Declines_AndAggregateNamesIt_FailingBelowMinPods()
+    {
+        await using var silo = await StartServiceAsync();
+        var admin = await TenantAdminAsync(silo);
+        var url = silo.BaseAddress!.ToString().TrimEnd('/');
+        double[][] inputs = [[10, 20], [30, 40], [50, 60], [70, 1000]]; // pod-4's 1000 is outside the bounds 0..100
+        var agents = new List<ServiceProcess>();
+        try
+        {
+            for (var i = 0; i < 4; i++) agents.Add(StartAgent(await PrepareAgentAsync(admin, url, $"pod-{i + 1}", inputs[i], "v", [])));
+            var alice = (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("alice", "Alice"))).ApiKey!.ApiKey;
+            var environment = new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url };
+            string[] Aggregate(string session, params string[] more) =>
+                ["aggregate", session, "--tenant", "acme", "--modeller", "alice", "--pod", "pod-1", "--pod", "pod-2", "--pod", "pod-3", "--pod", "pod-4",
+                    "--field", "v:2:0:100", "--operation", "sum", "--input", "v", "--phase-timeout", "3600", .. more];
+
+            // The phases are an hour long: finishing at all proves that nobody waited for pod-4's deadline.
+            var (code, printed) = await ServiceProcess.RunToCompletionAsync(Cli, environment, Aggregate("s1"));
+            output.WriteLine(printed);
+            Assert.True(code == 4, printed);
+            Assert.Contains("left out pod-4 (party 4): declined: input-out-of-bounds", printed, StringComparison.Ordinal);
+            Assert.Contains("fewer than --min-pods 4", printed, StringComparison.Ordinal);
+
+            (code, printed) = await ServiceProcess.RunToCompletionAsync(Cli, environment, Aggregate("s2", "--min-pods", "3"));
+            output.WriteLine(printed);
+            Assert.True(code == 0, printed);
+            Assert.Contains("left out pod-4 (party 4): declined: input-out-of-bounds", printed, StringComparison.Ordinal);
+            // The pod's own message (which names the field and its bounds) stays in its log; the service has the category only.
+            Assert.Contains("input 'v': field 'v'", agents[3].Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var agent in agents) await agent.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AggregateInterruptedWithCtrlC_CancelsItsSession()
+    {
+        await using var silo = await StartServiceAsync();
+        var admin = await TenantAdminAsync(silo);
+        var url = silo.BaseAddress!.ToString().TrimEnd('/');
+        var pods = new List<(string Config, string Key)>();
+        foreach (var pod in new[] { "pod-1", "pod-2", "pod-3" }) pods.Add(await PrepareAgentAsync(admin, url, pod, [1], "v", [])); // registered, never started
+        var alice = (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("alice", "Alice"))).ApiKey!.ApiKey;
+        var modeller = new SmpcClient(new HttpClient { BaseAddress = silo.BaseAddress }, alice);
+        await using var aggregate = ServiceProcess.Start("aggregate", Cli, null, new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url },
+            "aggregate", "s1", "--tenant", "acme", "--modeller", "alice", "--pod", "pod-1", "--pod", "pod-2", "--pod", "pod-3",
+            "--field", "v:1:0:100", "--operation", "sum", "--input", "v");
+        // The modeller's process creates the session: wait for it the way a pod does, by long-polling for work.
+        var pod1 = new SmpcClient(new HttpClient { BaseAddress = silo.BaseAddress, Timeout = TimeSpan.FromSeconds(30) }, pods[0].Key);
+        var newest = "-";
+        for (var polls = 0; !newest.Equals("s1", StringComparison.Ordinal); polls++)
+        {
+            Assert.True(polls < 10, "the aggregate process did not create the session");
+            newest = (await pod1.WaitForPodSessionsAsync("acme", "pod-1", newest)).LastOrDefault() ?? "-";
+        }
+
+        using (var interrupt = System.Diagnostics.Process.Start("kill", ["-INT", aggregate.Pid.ToString(CultureInfo.InvariantCulture)])) await interrupt.WaitForExitAsync();
+        await aggregate.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        var session = await modeller.GetSessionAsync("acme", "s1");
+        Assert.True(session.Phase == SessionPhases.Cancelled, aggregate.Output);
+        Assert.Equal(("Modeller", "alice", "the modeller's run was interrupted"), (session.Cancellation!.Role, session.Cancellation.By, session.Cancellation.Reason));
+        Assert.Contains("session s1 cancelled", aggregate.Output, StringComparison.Ordinal);
+    }
+
     /// <summary>An embedded silo process with its data in this test's folder.</summary>
     private async Task<ServiceProcess> StartServiceAsync()
     {

@@ -118,6 +118,8 @@ internal static class RouteTable
         yield return new("POST", T + "/sessions", Access.Tenant, "F+FFFN", "NNN", _ => Json(new CreateSessionRequest(
             AttackWorld.IntruderSession, "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"], AttackTenant.LongAggregation())));
         yield return new("GET", S, Access.Tenant, "+++NNN", "NNN");
+        // Cancel: its modeller and the admin; its pods are forbidden; whoever does not see the session does not find it.
+        yield return new("POST", S + "/cancel", Access.Tenant, "++FNNN", "NNN", _ => Json(new CancelSessionRequest("intruder")));
 
         // Secure aggregation ("agg"): pod steps, modeller steps, and reads only its pods and modeller make (the admin gets 404).
         yield return new("POST", S + "/secagg/key-bundle", Access.Tenant, "FF+NNN", "NNN", _ => Json(new ProtocolMessage("AQID")));
@@ -125,6 +127,7 @@ internal static class RouteTable
         yield return new("POST", S + "/secagg/share-envelopes", Access.Tenant, "FF+NNN", "NNN", _ => Json(new ProtocolMessages(["AQID"])));
         yield return new("GET", S + "/secagg/share-envelopes", Access.Tenant, "FF+NNN", "NNN");
         yield return new("PUT", S + "/secagg/masked-input", Access.Tenant, "FF+NNN", "NNN", _ => Octets(24));
+        yield return new("POST", S + "/secagg/decline", Access.Tenant, "FF+NNN", "NNN", _ => Json(new DeclineAggregationRequest("policy")));
         yield return new("GET", S + "/secagg/unmask-request", Access.Tenant, "N++NNN", "NNN");
         yield return new("POST", S + "/secagg/unmask-response", Access.Tenant, "FF+NNN", "NNN", _ => Json(new ProtocolMessage("AQID")));
         yield return new("GET", S + "/secagg/material", Access.Tenant, "F+FNNN", "NNN");

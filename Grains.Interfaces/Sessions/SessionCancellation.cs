@@ -1,0 +1,9 @@
+namespace Smpc.Grains.Interfaces.Sessions;
+
+/// <summary>Who cancelled a session (role and subject; the admin has none), when, and the reason they gave (if any).</summary>
+[GenerateSerializer, Immutable, Alias("smpc.session-cancellation")]
+public sealed record SessionCancellation(
+    [property: Id(0)] string Role,
+    [property: Id(1)] string? By,
+    [property: Id(2)] string? Reason,
+    [property: Id(3)] DateTimeOffset At);
