@@ -3,6 +3,7 @@ using System.Text.Json;
 using Smpc.Client.Contracts;
 using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
+using Smpc.Protocols;
 using Smpc.Protocols.Crypto;
 
 namespace Smpc.Client.Agent;
@@ -70,7 +71,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
                         continue;
                     }
 
-                    var refusal = Refuse(session, out var input);
+                    var refusal = Refuse(session, out var input, out var weight);
                     if (refusal is not null)
                     {
                         log($"session {id}: declined ({refusal})");
@@ -78,7 +79,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
                         continue;
                     }
 
-                    _running[id] = RunSessionAsync(session, input!, identity, finished, ct);
+                    _running[id] = RunSessionAsync(session, input!, weight, identity, finished, ct);
                 }
 
                 backoff = TimeSpan.Zero;
@@ -104,10 +105,11 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         await Task.WhenAll(_running.Values).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
-    /// <summary>The pod's policy: why it will not take part, or null (and the input it will contribute).</summary>
-    public string? Refuse(SessionResponse session, out double[]? input)
+    /// <summary>The pod's policy: why it will not take part, or null (and the input x it will contribute, with its weight for a weighted mean).</summary>
+    public string? Refuse(SessionResponse session, out double[]? input, out double? weight)
     {
         input = null;
+        weight = null;
         if (session.Kind != SessionKinds.SecureAggregation || session.Aggregation is not { } a) return "not a secure-aggregation session";
         if (session.Phase is SessionPhases.Completed or SessionPhases.Failed) return $"already {session.Phase}";
         var resuming = File.Exists(PartyState(session.Id).Path);
@@ -118,21 +120,43 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         try
         {
             input = InputLoader.Load(named, baseDirectory);
+            if (a.Weight is not null) weight = InputLoader.Weight(named, baseDirectory);
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or JsonException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException or JsonException or UnauthorizedAccessException or FormatException)
         {
+            input = null;
             return $"input '{a.Input}' cannot be read: {ex.Message}";
         }
 
         var expected = a.Fields.Sum(f => f.Length);
-        return input.Length == expected ? null : $"input '{a.Input}' has {input.Length} values, the session expects {expected}";
+        if (input.Length != expected)
+        {
+            var hint = a.Weight is not null && input.Length == expected + 1
+                ? $"; for a weighted mean give x alone and the weight as inputs.{a.Input}.weight or weightRowsOf (the agent forms w·x)"
+                : "";
+            return $"input '{a.Input}' has {input.Length} values, the session expects {expected}{hint}";
+        }
+
+        if (weight is { } w)
+        {
+            try
+            {
+                Array.Clear(AggregationSession.WeightedLayout(session)!.Encode(input, w)); // x and w each within their own bounds, before joining
+            }
+            catch (InputRejectedException ex)
+            {
+                return $"input '{a.Input}' refused: {ex.Message}";
+            }
+        }
+
+        return null;
     }
 
-    private async Task RunSessionAsync(SessionResponse session, double[] input, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
+    private async Task RunSessionAsync(SessionResponse session, double[] input, double? weight, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
     {
         try
         {
-            await RunAggregationAsync(session, input, identity, finished, ct);
+            await RunAggregationAsync(session, input, weight, identity, finished, ct);
         }
         finally
         {
@@ -140,7 +164,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         }
     }
 
-    private async Task RunAggregationAsync(SessionResponse session, double[] input, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
+    private async Task RunAggregationAsync(SessionResponse session, double[] input, double? weight, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
     {
         var stateFile = PartyState(session.Id);
         var verb = File.Exists(stateFile.Path) ? "resuming" : "joining";
@@ -150,6 +174,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
             var runner = new PodAggregationRunner(client, config.Tenant, session.Id, config.Pod, identity, _ => input, pinnedFingerprints: config.Pins)
             {
                 StateFile = stateFile,
+                Weight = weight is { } w ? _ => w : null,
             };
             var final = await runner.RunAsync(ct);
             log($"session {session.Id}: {final.Phase}{(final.Aggregation?.FailureReason is { } r ? $" ({r})" : "")}");
