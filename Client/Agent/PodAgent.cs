@@ -120,7 +120,6 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         try
         {
             input = InputLoader.Load(named, baseDirectory);
-            if (a.Weight is not null) weight = InputLoader.Weight(named, baseDirectory);
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or JsonException or UnauthorizedAccessException or FormatException)
         {
@@ -137,15 +136,22 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
             return $"input '{a.Input}' has {input.Length} values, the session expects {expected}{hint}";
         }
 
-        if (weight is { } w)
+        if (a.Weight is not null)
         {
             try
             {
+                var w = InputLoader.Weight(named, baseDirectory);
+                weight = w;
                 Array.Clear(AggregationSession.WeightedLayout(session)!.Encode(input, w)); // x and w each within their own bounds, before joining
             }
             catch (InputRejectedException ex)
             {
+                weight = null;
                 return $"input '{a.Input}' refused: {ex.Message}";
+            }
+            catch (Exception ex) when (ex is IOException or InvalidDataException or JsonException or UnauthorizedAccessException or FormatException)
+            {
+                return $"input '{a.Input}': {ex.Message}";
             }
         }
 
