@@ -4,6 +4,7 @@ using Smpc.Client;
 using Smpc.Client.Agent;
 using Smpc.Client.Contracts;
 using Smpc.Client.SecureAggregation;
+using Smpc.Gateway.Tests.Federated;
 
 namespace Smpc.Gateway.Tests;
 
@@ -174,6 +175,51 @@ public sealed class SecureAggregationEndToEndTests(EmbeddedService service)
         }
 
         Assert.True(worst < 1e-18m, $"the decimal means are exact to 28 digits; worst error {worst}");
+    }
+
+    [Fact]
+    public async Task WeightedMean_ThroughTheRealPodAgents_UsesEachPodsConfiguredWeight_AndAnOldShapedPodDeclinesWithHowTo()
+    {
+        // Pods 1–3 hold 100 000 plain values in an .npy file; p1 and p3 configure their weight, p2 counts its samples.csv rows.
+        // p4 still has the old shape (its weight appended to x, no weight configured): its agent declines and says how.
+        decimal[] weights = [1_520.25m, 7m, 99_999.99m];
+        var pods = await FederatedPods.StartAsync(service, ["p1", "p2", "p3", "p4"], (pod, folder, config) =>
+        {
+            var p = pod[1] - '0';
+            var x = Enumerable.Range(0, WeightedLength).Select(k => (double)X(p, k)).ToArray();
+            if (p == 4)
+            {
+                File.WriteAllBytes(Path.Combine(folder, "x.npy"), InputLoader.ToNpy([.. x, 12]));
+                return config with { Inputs = new() { ["readings"] = new PodInput { File = "x.npy" } } };
+            }
+
+            File.WriteAllBytes(Path.Combine(folder, "x.npy"), InputLoader.ToNpy(x));
+            File.WriteAllLines(Path.Combine(folder, "samples.csv"), ["id,age", .. Enumerable.Range(0, 7).Select(i => $"{i},{30 + i}")]);
+            var input = p == 2 ? new PodInput { File = "x.npy", WeightRowsOf = "samples.csv" } : new PodInput { File = "x.npy", Weight = (double)weights[p - 1] };
+            return config with { Inputs = new() { ["readings"] = input } };
+        });
+        await using var _ = pods;
+
+        using var modeller = await ModellerAggregation.CreateAsync(pods.Modeller, pods.Tenant, "agents-w", "m1", ["p1", "p2", "p3", "p4"],
+            WeightedMean() with { PhaseTimeoutSeconds = PhaseTimeoutSeconds });
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var result = modeller.WaitForResultAsync(cts.Token);
+        while ((await pods.Modeller.GetSessionAsync(pods.Tenant, "agents-w", cts.Token)).Aggregation!.KeyBundles.Count < 3) await Task.Delay(20, cts.Token);
+        while (!pods.Log.Any(l => l.StartsWith("p4: session agents-w: declined", StringComparison.Ordinal))) await Task.Delay(20, cts.Token);
+        service.Clock.Advance(TimeSpan.FromSeconds(PhaseTimeoutSeconds + 1)); // p4 never joins: close the key exchange with the other three
+        var outcome = await result;
+
+        Assert.Equal(["p1", "p2", "p3"], outcome.IncludedPods);
+        var weightSum = weights.Sum();
+        Assert.Equal(weightSum, outcome.WeightSum);
+        for (var k = 0; k < WeightedLength; k += 997)
+        {
+            var expected = Enumerable.Range(1, 3).Sum(p => weights[p - 1] * X(p, k)) / weightSum;
+            Assert.True(Math.Abs((decimal)outcome.Values["x"][k] - expected) <= 1m / XPrecision, $"element {k}");
+        }
+
+        var declined = pods.Log.Single(l => l.StartsWith("p4: session agents-w: declined", StringComparison.Ordinal));
+        Assert.Contains("has 100001 values, the session expects 100000; for a weighted mean give x alone and the weight as inputs.readings.weight", declined, StringComparison.Ordinal);
     }
 
     [Fact]
