@@ -127,8 +127,11 @@ public static class AggregateCommand
             default:
                 File.WriteAllText(file.FullName, JsonSerializer.Serialize(new
                 {
-                    operation = outcome.Session.Aggregation!.Operation, includedParties = outcome.IncludedParties, includedPods = outcome.IncludedPods,
-                    weightSum = outcome.WeightSum, values = outcome.Values,
+                    operation = outcome.Session.Aggregation!.Operation,
+                    includedParties = outcome.IncludedParties,
+                    includedPods = outcome.IncludedPods,
+                    weightSum = outcome.WeightSum,
+                    values = outcome.Values,
                 },
                     new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
                 break;
