@@ -138,7 +138,8 @@ public static class SessionsApi
 
         return new AggregationSpec(
             [.. request.Fields.Select(f => new AggregationField(f.Name ?? "", f.Length, f.Precision ?? 10_000_000_000, f.Min, f.Max, f.Shape))],
-            operation, request.Threshold, modellerKey, TimeSpan.FromSeconds(request.PhaseTimeoutSeconds), request.Input ?? "", request.WeightField, perPhase);
+            operation, request.Threshold, modellerKey, TimeSpan.FromSeconds(request.PhaseTimeoutSeconds), request.Input ?? "", request.WeightField, perPhase,
+            request.Weight is { } w ? new AggregationWeight(w.Min, w.Max, w.Precision ?? 1) : null);
     }
 
     private static readonly Dictionary<string, SessionPhase> PhaseByName = Enum.GetValues<SessionPhase>().ToDictionary(PhaseName, p => p);
@@ -146,7 +147,7 @@ public static class SessionsApi
     private static AggregationStatusResponse ToResponse(AggregationStatus a, IReadOnlyList<string> pods) => new(
         a.ProtocolSessionId, a.Threshold,
         [.. a.Spec.Fields.Select(f => new AggregationFieldRequest(f.Name, f.Length, f.Min, f.Max, f.Precision, f.Shape))],
-        Operations.Single(o => o.Value == a.Spec.Operation).Key, a.Spec.Input, a.Spec.WeightField, Convert.ToBase64String(a.Spec.ModellerPublicKey),
+        Operations.Single(o => o.Value == a.Spec.Operation).Key, a.Spec.Input, a.Spec.Weight is { } w ? new AggregationWeightRequest(w.Min, w.Max, w.Precision) : null, Convert.ToBase64String(a.Spec.ModellerPublicKey),
         a.Spec.PhaseTimeouts?.ToDictionary(p => PhaseName(p.Key), p => (int)p.Value.TotalSeconds), a.PhaseDeadline, a.KeyBundles, a.ShareSenders, a.MaskedInputs, a.UnmaskResponses, a.Dropped, a.Included, a.FailureReason,
         [.. pods.Select((pod, i) => PodStatus(a, pod, i + 1))]);
 

@@ -23,9 +23,18 @@ public static class AggregateCommand
             Required = true,
             AllowMultipleArgumentsPerToken = true,
         };
-        var operation = new Option<string>("--operation") { Description = "sum, mean or weighted-mean", DefaultValueFactory = _ => "mean" };
-        var input = new Option<string>("--input") { Description = "The named input each pod contributes", Required = true };
-        var weight = new Option<string?>("--weight-field") { Description = "weighted-mean: the field holding each pod's weight" };
+        var operation = new Option<string>("--operation")
+        {
+            Description = "sum, mean or weighted-mean (Σ w·x / Σ w: --field gives the bounds of x, --weight those of each pod's weight)",
+            DefaultValueFactory = _ => "mean",
+        };
+        var input = new Option<string>("--input") { Description = "The named input each pod contributes (plain x, also for weighted-mean)", Required = true };
+        var weight = new Option<string?>("--weight")
+        {
+            Description = "weighted-mean: bounds of each pod's weight as min:max[:precision], min > 0, precision default 1 (counts). " +
+                "Each pod's agent supplies its weight (inputs.<name>.weight or weightRowsOf) and sends w·x itself: never pre-multiply",
+        };
+        var weightField = new Option<string?>("--weight-field") { Description = "Retired (pods pre-multiplied w·x): use --weight; the service refuses it and says how", Hidden = true };
         var threshold = new Option<int?>("--threshold") { Description = "Pods needed to finish (default ⌈2n/3⌉)" };
         var timeout = new Option<int>("--phase-timeout") { Description = "Seconds each phase waits for late pods", DefaultValueFactory = _ => 300 };
         var phaseTimeouts = new Option<string[]>("--phase-timeout-for")
@@ -38,7 +47,7 @@ public static class AggregateCommand
         var pin = PinOption.Create();
         var command = new Command("aggregate", "Modeller: runs a secure aggregation and computes the result locally; the service never sees it.")
         {
-            id, modeller, pods, fields, operation, input, weight, threshold, timeout, phaseTimeouts, output, minPods, pin, tenant,
+            id, modeller, pods, fields, operation, input, weight, weightField, threshold, timeout, phaseTimeouts, output, minPods, pin, tenant,
         };
         command.SetAction(async (r, ct) =>
         {
@@ -47,7 +56,8 @@ public static class AggregateCommand
             {
                 var perPhase = (r.GetValue(phaseTimeouts) ?? []).Select(t => t.Split('=')).ToDictionary(p => p[0], p => int.Parse(p[1], CultureInfo.InvariantCulture));
                 var spec = new AggregationRequest([.. r.GetValue(fields)!.Select(ParseField)], r.GetValue(operation)!, "", r.GetValue(input)!,
-                    r.GetValue(threshold), r.GetValue(timeout), r.GetValue(weight), perPhase.Count > 0 ? perPhase : null);
+                    r.GetValue(threshold), r.GetValue(timeout), r.GetValue(weightField), perPhase.Count > 0 ? perPhase : null,
+                    r.GetValue(weight) is { } w ? ParseWeight(w) : null);
                 AggregationOutcome outcome;
                 try
                 {
@@ -129,6 +139,8 @@ public static class AggregateCommand
 
     public static void Print(AggregationOutcome outcome)
     {
+        AnsiConsole.MarkupLineInterpolated($"[grey]included pods[/] {string.Join(", ", outcome.IncludedPods)}");
+        if (outcome.WeightSum is { } weightSum) AnsiConsole.MarkupLineInterpolated($"[grey]Σw[/] {weightSum.ToString(CultureInfo.InvariantCulture)}");
         var table = new Table().AddColumns("field", $"{outcome.Session.Aggregation!.Operation} over {outcome.IncludedParties.Count} pods");
         foreach (var (name, values) in outcome.Values)
             table.AddRow(name, string.Join(", ", values.Take(12).Select(v => v.ToString("G10", CultureInfo.InvariantCulture))) + (values.Length > 12 ? ", …" : ""));
@@ -148,12 +160,27 @@ public static class AggregateCommand
                 File.WriteAllLines(file.FullName, ["field,index,value", .. outcome.Values.SelectMany(f => f.Value.Select((v, i) => $"{f.Key},{i},{v.ToString("R", CultureInfo.InvariantCulture)}"))]);
                 break;
             default:
-                File.WriteAllText(file.FullName, JsonSerializer.Serialize(new { operation = outcome.Session.Aggregation!.Operation, includedParties = outcome.IncludedParties, values = outcome.Values },
+                File.WriteAllText(file.FullName, JsonSerializer.Serialize(new
+                {
+                    operation = outcome.Session.Aggregation!.Operation,
+                    includedParties = outcome.IncludedParties,
+                    includedPods = outcome.IncludedPods,
+                    weightSum = outcome.WeightSum,
+                    values = outcome.Values,
+                },
                     new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
                 break;
         }
 
         AnsiConsole.MarkupLineInterpolated($"[green]result written to[/] {file.FullName}");
+    }
+
+    private static AggregationWeightRequest ParseWeight(string text)
+    {
+        var parts = text.Split(':');
+        if (parts.Length is < 2 or > 3) throw new ArgumentException($"--weight '{text}' must be min:max[:precision]");
+        var inv = CultureInfo.InvariantCulture;
+        return new AggregationWeightRequest(double.Parse(parts[0], inv), double.Parse(parts[1], inv), parts.Length == 3 ? long.Parse(parts[2], inv) : null);
     }
 
     private static AggregationFieldRequest ParseField(string text)

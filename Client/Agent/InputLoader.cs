@@ -22,6 +22,45 @@ public static class InputLoader
         };
     }
 
+    /// <summary>
+    /// The pod's weight for a weighted mean: <see cref="PodInput.Weight"/>, or the row count of <see cref="PodInput.WeightRowsOf"/>
+    /// (CSV data rows after an optional header, .npy first dimension, JSON top-level array length).
+    /// </summary>
+    public static double Weight(PodInput input, string baseDirectory)
+    {
+        if (input.Weight is not null && input.WeightRowsOf is not null) throw new InvalidDataException("set weight or weightRowsOf, not both");
+        if (input.Weight is { } weight) return weight;
+        if (string.IsNullOrWhiteSpace(input.WeightRowsOf))
+            throw new InvalidDataException("a weighted mean needs this pod's weight: set weight (a number) or weightRowsOf (a file whose rows are the samples); x stays plain, the agent forms w·x");
+        var path = Path.IsPathRooted(input.WeightRowsOf) ? input.WeightRowsOf : Path.Combine(baseDirectory, input.WeightRowsOf);
+        return Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".csv" => CsvRows(File.ReadLines(path)),
+            ".npy" => NpyRows(File.ReadAllBytes(path)),
+            ".json" => JsonDocument.Parse(File.ReadAllText(path)).RootElement is { ValueKind: JsonValueKind.Array } root
+                ? root.GetArrayLength()
+                : throw new InvalidDataException("weightRowsOf: a JSON file must hold a top-level array of rows"),
+            var other => throw new InvalidDataException($"weightRowsOf: unsupported file type '{other}' (use .csv, .npy or .json)"),
+        };
+    }
+
+    /// <summary>Data rows of a CSV: non-blank lines, less a first line that is not all numbers (a header).</summary>
+    public static int CsvRows(IEnumerable<string> lines)
+    {
+        var rows = lines.Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
+        var header = rows.Count > 0 && rows[0].Split(',').Any(c => !double.TryParse(c.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+        return rows.Count - (header ? 1 : 0);
+    }
+
+    private static int NpyRows(byte[] bytes)
+    {
+        if (bytes.Length < 10 || bytes[0] != 0x93 || Encoding.ASCII.GetString(bytes, 1, 5) != "NUMPY") throw new InvalidDataException("Not a .npy file.");
+        var (headerLength, start) = bytes[6] == 1 ? (BitConverter.ToUInt16(bytes, 8), 10) : ((int)BitConverter.ToUInt32(bytes, 8), 12);
+        var shape = Between(Encoding.ASCII.GetString(bytes, start, headerLength), "'shape': (", ")");
+        var first = shape.Split(',')[0].Trim();
+        return first.Length == 0 ? 1 : int.Parse(first, CultureInfo.InvariantCulture); // a 0-d array is one row
+    }
+
     public static double[] Json(string text)
     {
         var values = new List<double>();

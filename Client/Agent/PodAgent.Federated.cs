@@ -132,7 +132,7 @@ public sealed partial class PodAgent
                 return;
             }
 
-            await RunAggregationAsync(round, input, identity, finished, ct);
+            await RunAggregationAsync(round, input, null, identity, finished, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -72,7 +72,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
                         continue;
                     }
 
-                    var refusal = Assess(session, out var input);
+                    var refusal = Assess(session, out var input, out var weight);
                     if (refusal is not null)
                     {
                         log($"session {id}: declined ({refusal.Message})");
@@ -81,7 +81,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
                         continue;
                     }
 
-                    _running[id] = RunSessionAsync(session, input!, identity, finished, ct);
+                    _running[id] = RunSessionAsync(session, input!, weight, identity, finished, ct);
                 }
 
                 backoff = TimeSpan.Zero;
@@ -131,16 +131,17 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         }
     }
 
-    /// <summary>The pod's policy: why it will not take part, or null (and the input it will contribute).</summary>
-    public string? Refuse(SessionResponse session, out double[]? input) => Assess(session, out input)?.Message;
+    /// <summary>The pod's policy: why it will not take part, or null (and the input x it will contribute, with its weight for a weighted mean).</summary>
+    public string? Refuse(SessionResponse session, out double[]? input, out double? weight) => Assess(session, out input, out weight)?.Message;
 
     /// <summary>
     /// The pod's policy and its input's checks, before it joins: a refusal with the category to tell the session, or null
-    /// (and the input it will contribute, already known to encode within the session's bounds).
+    /// (and the input x it will contribute, with its weight for a weighted mean, already known to encode within the bounds).
     /// </summary>
-    public PodRefusal? Assess(SessionResponse session, out double[]? input)
+    public PodRefusal? Assess(SessionResponse session, out double[]? input, out double? weight)
     {
         input = null;
+        weight = null;
         if (session.Kind != SessionKinds.SecureAggregation || session.Aggregation is not { } a) return new(null, "not a secure-aggregation session");
         if (session.HasEnded()) return new(null, $"already {session.Phase}");
         var resuming = File.Exists(PartyState(session.Id).Path);
@@ -154,22 +155,46 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         {
             input = InputLoader.Load(named, baseDirectory);
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or JsonException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException or JsonException or UnauthorizedAccessException or FormatException)
         {
+            input = null;
             return new(DeclineCategories.InputMissing, $"input '{a.Input}' cannot be read: {ex.Message}");
         }
 
         var expected = a.Fields.Sum(f => f.Length);
         if (input.Length != expected)
-            return new(DeclineCategories.ShapeMismatch, $"input '{a.Input}' has {input.Length} values, the session expects {expected}");
+        {
+            var hint = a.Weight is not null && input.Length == expected + 1
+                ? $"; for a weighted mean give x alone and the weight as inputs.{a.Input}.weight or weightRowsOf (the agent forms w·x)"
+                : "";
+            var length = input.Length;
+            input = null;
+            return new(DeclineCategories.ShapeMismatch, $"input '{a.Input}' has {length} values, the session expects {expected}{hint}");
+        }
+
         try
         {
-            _ = AggregationSession.Parameters(session).Codec.Encode(input); // the bounds and finiteness the masked vector will need
+            if (a.Weight is not null)
+            {
+                weight = InputLoader.Weight(named, baseDirectory);
+                Array.Clear(AggregationSession.WeightedLayout(session)!.Encode(input, weight.Value)); // x and w each within their own bounds
+            }
+            else
+            {
+                _ = AggregationSession.Parameters(session).Codec.Encode(input); // the bounds and finiteness the masked vector will need
+            }
         }
         catch (InputRejectedException ex)
         {
             input = null;
+            weight = null;
             return new(Category(ex), $"input '{a.Input}': {ex.Message}");
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or JsonException or UnauthorizedAccessException or FormatException)
+        {
+            input = null;
+            weight = null;
+            return new(DeclineCategories.InputMissing, $"input '{a.Input}': {ex.Message}");
         }
 
         return null;
@@ -197,11 +222,11 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         }
     }
 
-    private async Task RunSessionAsync(SessionResponse session, double[] input, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
+    private async Task RunSessionAsync(SessionResponse session, double[] input, double? weight, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
     {
         try
         {
-            await RunAggregationAsync(session, input, identity, finished, ct);
+            await RunAggregationAsync(session, input, weight, identity, finished, ct);
         }
         finally
         {
@@ -209,7 +234,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         }
     }
 
-    private async Task RunAggregationAsync(SessionResponse session, double[] input, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
+    private async Task RunAggregationAsync(SessionResponse session, double[] input, double? weight, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
     {
         var stateFile = PartyState(session.Id);
         var verb = File.Exists(stateFile.Path) ? "resuming" : "joining";
@@ -219,6 +244,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
             var runner = new PodAggregationRunner(client, config.Tenant, session.Id, config.Pod, identity, _ => input, pinnedFingerprints: config.Pins)
             {
                 StateFile = stateFile,
+                Weight = weight is { } w ? _ => w : null,
             };
             var final = await runner.RunAsync(ct);
             log($"session {session.Id}: {final.Phase}{(final.Aggregation?.FailureReason is { } r ? $" ({r})" : "")}");

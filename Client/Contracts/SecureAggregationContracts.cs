@@ -5,18 +5,24 @@ namespace Smpc.Client.Contracts;
 /// <summary>One named field (tensor) of the vector: length, declared bounds, fixed-point precision (default 10^10; 1 = exact integers), optional row-major shape.</summary>
 public sealed record AggregationFieldRequest(string Name, int Length, double Min, double Max, long? Precision = null, IReadOnlyList<int>? Shape = null);
 
+/// <summary>A weighted mean's weight: each pod's w in [Min, Max] with Min &gt; 0, a multiple of 1/Precision (default 1: counts).</summary>
+public sealed record AggregationWeightRequest(double Min, double Max, long? Precision = null);
+
 /// <summary>
 /// What a secure-aggregation session computes. <c>Operation</c>: sum, mean or weighted-mean; <c>ModellerPublicKey</c>: the
 /// modeller's X25519 session key (base64); <c>PhaseTimeouts</c>: seconds per phase (key-exchange, share-exchange,
-/// masked-input, unmasking), overriding <c>PhaseTimeoutSeconds</c>.
+/// masked-input, unmasking), overriding <c>PhaseTimeoutSeconds</c>. A weighted mean declares the bounds of x in
+/// <c>Fields</c> and of each pod's weight in <c>Weight</c>; pods send w·x and w themselves. <c>WeightField</c> is the
+/// retired pre-multiplied shape and is refused with how to ask instead.
 /// </summary>
 public sealed record AggregationRequest(
     IReadOnlyList<AggregationFieldRequest> Fields, string Operation, string ModellerPublicKey, string Input,
-    int? Threshold = null, int PhaseTimeoutSeconds = 300, string? WeightField = null, IReadOnlyDictionary<string, int>? PhaseTimeouts = null);
+    int? Threshold = null, int PhaseTimeoutSeconds = 300, string? WeightField = null, IReadOnlyDictionary<string, int>? PhaseTimeouts = null,
+    AggregationWeightRequest? Weight = null);
 
 /// <summary>Progress of a secure-aggregation session, by party number (1..n, the order of <c>podIds</c>); <c>Pods</c> tells each pod's status.</summary>
 public sealed record AggregationStatusResponse(
-    string ProtocolSessionId, int Threshold, IReadOnlyList<AggregationFieldRequest> Fields, string Operation, string Input, string? WeightField,
+    string ProtocolSessionId, int Threshold, IReadOnlyList<AggregationFieldRequest> Fields, string Operation, string Input, AggregationWeightRequest? Weight,
     string ModellerPublicKey, IReadOnlyDictionary<string, int>? PhaseTimeouts, DateTimeOffset? PhaseDeadline, IReadOnlyList<int> KeyBundles, IReadOnlyList<int> ShareSenders,
     IReadOnlyList<int> MaskedInputs, IReadOnlyList<int> UnmaskResponses, IReadOnlyList<int> Dropped, IReadOnlyList<int>? Included, string? FailureReason,
     IReadOnlyList<AggregationPodResponse>? Pods = null);

@@ -11,9 +11,19 @@ public static class AggregationSession
     public static SessionParameters Parameters(SessionResponse session)
     {
         var a = session.Aggregation ?? throw new InvalidOperationException($"Session {session.Id} is not a secure-aggregation session.");
-        var layout = new VectorLayout(a.Fields.Select(f => new FieldSpec(f.Name, f.Length, f.Precision ?? FieldSpec.DefaultPrecision, f.Min, f.Max)));
+        var layout = WeightedLayout(session)?.WireLayout ?? new VectorLayout(Fields(a));
         return SessionParameters.Create(a.ProtocolSessionId, session.PodIds.Count, layout, Convert.FromBase64String(a.ModellerPublicKey), a.Threshold);
     }
+
+    /// <summary>A weighted-mean session's layout (x fields, the weight, and the w·x wire vector), or null for sum and mean.</summary>
+    public static WeightedMeanLayout? WeightedLayout(SessionResponse session)
+    {
+        var a = session.Aggregation ?? throw new InvalidOperationException($"Session {session.Id} is not a secure-aggregation session.");
+        return a.Weight is { } w ? new WeightedMeanLayout(Fields(a), new WeightSpec(w.Min, w.Max, w.Precision ?? 1), session.PodIds.Count) : null;
+    }
+
+    private static IEnumerable<FieldSpec> Fields(AggregationStatusResponse a) =>
+        a.Fields.Select(f => new FieldSpec(f.Name, f.Length, f.Precision ?? FieldSpec.DefaultPrecision, f.Min, f.Max));
 
     /// <summary>
     /// Party number → identity fingerprint for every pod of the session. Configured pins win; the others are read from the

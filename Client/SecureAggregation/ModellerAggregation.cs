@@ -5,11 +5,19 @@ using Smpc.Protocols.SecureAggregation;
 
 namespace Smpc.Client.SecureAggregation;
 
-/// <summary>The result, computed in the modeller's process: per field, the sum, mean or weighted mean over the included pods.</summary>
-public sealed record AggregationOutcome(SessionResponse Session, IReadOnlyDictionary<string, double[]> Values, IReadOnlyList<int> IncludedParties, AggregateResult Raw)
+/// <summary>
+/// The result, computed in the modeller's process: per field, the sum, mean or weighted mean over the included pods (party
+/// numbers and pod ids); a weighted mean also carries Σw and its exact decimal means in <see cref="Weighted"/>.
+/// </summary>
+public sealed record AggregationOutcome(
+    SessionResponse Session, IReadOnlyDictionary<string, double[]> Values, IReadOnlyList<int> IncludedParties, AggregateResult Raw,
+    IReadOnlyList<string> IncludedPods, WeightedMeanResult? Weighted = null)
 {
     /// <summary>The pods the result leaves out, and why.</summary>
     public IReadOnlyList<LeftOutPod> LeftOut => LeftOutPod.Of(Session);
+
+    /// <summary>Σw over the included pods (weighted means only).</summary>
+    public decimal? WeightSum => Weighted?.WeightSum;
 }
 
 /// <summary>
@@ -79,16 +87,14 @@ public sealed class ModellerAggregation : IDisposable
             span?.SetTag("smpc.session", session.Id);
             span?.SetTag("smpc.included", result.IncludedParties.Count);
             var a = session.Aggregation!;
-            var values = a.Fields.Where(f => a.Operation != "weighted-mean" || f.Name != a.WeightField).ToDictionary(
+            var weighted = AggregationSession.WeightedLayout(session)?.Decode(result);
+            var values = a.Fields.ToDictionary(
                 f => f.Name,
-                f => a.Operation switch
-                {
-                    "mean" => result.Mean(f.Name),
-                    "weighted-mean" => result.WeightedMean(f.Name, a.WeightField!),
-                    _ => result.Sum(f.Name),
-                });
+                f => weighted is not null ? weighted.Mean(f.Name) : a.Operation == "mean" ? result.Mean(f.Name) : result.Sum(f.Name));
+            if (weighted is not null) span?.SetTag("smpc.weighted", true);
             var completed = await _client.CompleteAggregationAsync(session.Tenant, session.Id, result.IncludedParties, ct);
-            return new AggregationOutcome(completed, values, result.IncludedParties, result);
+            var pods = result.IncludedParties.Select(p => session.PodIds[p - 1]).ToList();
+            return new AggregationOutcome(completed, values, result.IncludedParties, result, pods, weighted);
         }
     }
 

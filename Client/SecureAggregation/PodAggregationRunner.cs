@@ -44,6 +44,12 @@ public sealed class PodAggregationRunner(
     /// <summary>Stop (drop out) after this step; for tests and drills.</summary>
     public PodStep StopAfter { get; init; } = PodStep.None;
 
+    /// <summary>
+    /// This pod's weight in a weighted-mean session (a configured number or its sample count). The runner forms w·x from
+    /// the plain input x: never pre-multiply. Required for weighted means, ignored otherwise.
+    /// </summary>
+    public Func<SessionResponse, double>? Weight { get; init; }
+
     /// <summary>Keeps the party's state on disk so the pod resumes after a restart (the agent sets it; null keeps it in memory only).</summary>
     public PartyStateFile? StateFile { get; init; }
 
@@ -125,6 +131,23 @@ public sealed class PodAggregationRunner(
         }
     }
 
+    /// <summary>Masks the plain input, or for a weighted mean x with this pod's weight (checked separately, w·x formed here).</summary>
+    private ulong[] Mask(SecureAggregationParty party, IReadOnlyList<ShareEnvelope> received, SessionResponse session)
+    {
+        if (AggregationSession.WeightedLayout(session) is not { } weighted) return party.CreateMaskedInput(received, input(session));
+        var weight = Weight ?? throw new InvalidOperationException(
+            $"Session {session.Id} is a weighted mean: give this pod's weight (PodAggregationRunner.Weight; agent config inputs.<name>.weight, a number or \"rows\") and its plain x; the runner forms w·x.");
+        var encoded = weighted.Encode(input(session), weight(session));
+        try
+        {
+            return party.CreateMaskedInputFromEncoded(received, encoded);
+        }
+        finally
+        {
+            Array.Clear(encoded);
+        }
+    }
+
     /// <summary>The saved party, a new one while keys are still being exchanged, or null when it is too late to join.</summary>
     private async Task<SecureAggregationParty?> OpenPartyAsync(SessionResponse session, int me, CancellationToken ct)
     {
@@ -193,7 +216,7 @@ public sealed class PodAggregationRunner(
                     using (Span("secagg.shares.receive", session, me))
                         received = [.. (await client.GetShareEnvelopesAsync(tenant, sessionId, ct)).Select(e => ShareEnvelope.Parse(e))];
                     using var span = Span("secagg.masked.submit", session, me);
-                    var masked = party.CreateMaskedInput(received, input(session)); // identical on a resumed retry
+                    var masked = Mask(party, received, session); // identical on a resumed retry
                     Save(party);
                     await client.SubmitMaskedInputAsync(tenant, sessionId, masked, ct);
                     party.ConfirmMaskedInputAccepted();

@@ -28,7 +28,8 @@ public sealed record AggregationSpec(
     [property: Id(4)] TimeSpan PhaseTimeout,
     [property: Id(5)] string Input,
     [property: Id(6)] string? WeightField,
-    [property: Id(7)] IReadOnlyDictionary<SessionPhase, TimeSpan>? PhaseTimeouts = null)
+    [property: Id(7)] IReadOnlyDictionary<SessionPhase, TimeSpan>? PhaseTimeouts = null,
+    [property: Id(8)] AggregationWeight? Weight = null)
 {
     /// <summary>How long <paramref name="phase"/> waits for late pods: its own timeout if set, else <see cref="PhaseTimeout"/>.</summary>
     public TimeSpan TimeoutFor(SessionPhase phase) => PhaseTimeouts?.GetValueOrDefault(phase) is { } own && own > TimeSpan.Zero ? own : PhaseTimeout;
@@ -41,6 +42,6 @@ public enum AggregationOperation
     Sum = 1,
     /// <summary>Σ x_i / |included|.</summary>
     Mean = 2,
-    /// <summary>Σ w_i·x_i / Σ w_i, with the weight submitted as its own field.</summary>
+    /// <summary>Σ w_i·x_i / Σ w_i: pods supply x (the fields) and w (bounded by <see cref="AggregationSpec.Weight"/>); the pod agent forms w·x.</summary>
     WeightedMean = 3,
 }

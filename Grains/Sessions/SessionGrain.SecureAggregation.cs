@@ -24,6 +24,12 @@ public sealed partial class SessionGrain
     private const string MaskedSumName = "masked-sum";
     private IGrainTimer? _deadlineTimer;
 
+    private const string WeightedMeanHowTo =
+        "Ask for a weighted mean with the bounds of x in 'fields' and of each pod's weight separately: " +
+        "\"operation\": \"weighted-mean\", \"fields\": [{\"name\": \"theta\", \"length\": 2, \"min\": -1, \"max\": 1, \"precision\": 1000000}], " +
+        "\"weight\": {\"min\": 1, \"max\": 100000, \"precision\": 1} (CLI: --operation weighted-mean --weight 1:100000). " +
+        "Each pod supplies plain x and its weight (agent config inputs.<name>.weight: a number or \"rows\"); its agent sends w·x and w, so do not pre-multiply or add a weight field.";
+
     private AggregationState Aggregation =>
         state.State.Aggregation ?? throw SmpcException.Invalid("This is not a secure-aggregation session.");
 
@@ -42,8 +48,9 @@ public sealed partial class SessionGrain
                 throw SmpcException.Invalid($"Field '{field.Name}': shape [{string.Join(", ", field.Shape)}] must have positive dimensions whose product is its length {field.Length}.");
         if (!EntityKey.IsValidId(spec.Input)) throw SmpcException.Invalid("input must name the pods' input (an id).");
         if (!Enum.IsDefined(spec.Operation)) throw SmpcException.Invalid("operation must be sum, mean or weighted-mean.");
-        if (spec.Operation == AggregationOperation.WeightedMean && !spec.Fields.Any(f => f.Name == spec.WeightField && f.Length == 1))
-            throw SmpcException.Invalid("weighted-mean needs weightField to name a field of length 1.");
+        if (spec.WeightField is not null) throw SmpcException.Invalid($"weightField is no longer accepted (pods pre-multiplied w·x by hand). {WeightedMeanHowTo}");
+        if (spec.Operation == AggregationOperation.WeightedMean && spec.Weight is null) throw SmpcException.Invalid($"weighted-mean needs 'weight'. {WeightedMeanHowTo}");
+        if (spec.Operation != AggregationOperation.WeightedMean && spec.Weight is not null) throw SmpcException.Invalid("'weight' applies only to operation weighted-mean.");
         var parameters = Parameters(spec, podCount, "validation");
         return new AggregationState { Spec = spec, Threshold = parameters.Threshold };
     }
@@ -53,7 +60,10 @@ public sealed partial class SessionGrain
     {
         try
         {
-            var layout = new VectorLayout(spec.Fields.Select(f => new FieldSpec(f.Name, f.Length, f.Precision, f.Min, f.Max)));
+            var fields = spec.Fields.Select(f => new FieldSpec(f.Name, f.Length, f.Precision, f.Min, f.Max));
+            var layout = spec.Weight is { } w
+                ? new WeightedMeanLayout(fields, new WeightSpec(w.Min, w.Max, w.Precision), podCount).WireLayout
+                : new VectorLayout(fields);
             var parameters = SessionParameters.Create(sessionId, podCount, layout, spec.ModellerPublicKey, spec.Threshold);
             _ = parameters.Codec; // the codec proves that n bounded inputs cannot wrap the field
             return parameters;
@@ -68,7 +78,7 @@ public sealed partial class SessionGrain
 
     private static bool SameSpec(AggregationSpec? a, AggregationSpec? b) =>
         a is null ? b is null : b is not null && a.Fields.SequenceEqual(b.Fields) && a.Operation == b.Operation && a.Threshold == b.Threshold
-            && a.ModellerPublicKey.AsSpan().SequenceEqual(b.ModellerPublicKey) && a.PhaseTimeout == b.PhaseTimeout && a.Input == b.Input && a.WeightField == b.WeightField
+            && a.ModellerPublicKey.AsSpan().SequenceEqual(b.ModellerPublicKey) && a.PhaseTimeout == b.PhaseTimeout && a.Input == b.Input && a.WeightField == b.WeightField && a.Weight == b.Weight
             && (a.PhaseTimeouts ?? new Dictionary<SessionPhase, TimeSpan>()).OrderBy(p => p.Key).SequenceEqual((b.PhaseTimeouts ?? new Dictionary<SessionPhase, TimeSpan>()).OrderBy(p => p.Key));
 
     private AggregationStatus? AggregationStatus()

@@ -2,7 +2,7 @@ using Smpc.Protocols.Encoding;
 
 namespace Smpc.Protocols.SecureAggregation;
 
-/// <summary>The unmasked aggregate: Σ_{i∈U3} encode(x_i), with decoded sums, means and weighted means per field.</summary>
+/// <summary>The unmasked aggregate: Σ_{i∈U3} encode(x_i), with decoded sums and means per field (weighted means: <see cref="WeightedMeanLayout.Decode"/>).</summary>
 public sealed class AggregateResult
 {
     private readonly FixedPointCodec codec;
@@ -50,19 +50,6 @@ public sealed class AggregateResult
 
     /// <summary>Sum divided by the number of included parties.</summary>
     public double[] Mean(string field) => [.. Sum(field).Select(v => v / IncludedParties.Count)];
-
-    /// <summary>Σ w_i·x_i / Σ w_i, where pods submitted w·x in <paramref name="weightedValueField"/> and w in <paramref name="weightField"/> (length 1 or equal).</summary>
-    public double[] WeightedMean(string weightedValueField, string weightField)
-    {
-        var values = Sum(weightedValueField);
-        var weights = Sum(weightField);
-        if (weights.Length != 1 && weights.Length != values.Length)
-        {
-            throw new ArgumentException("the weight field must have length 1 or the value field's length", nameof(weightField));
-        }
-
-        return [.. values.Select((v, i) => v / weights[weights.Length == 1 ? 0 : i])];
-    }
 
     private (int Offset, int Length) Locate(string field)
     {

@@ -19,7 +19,7 @@ namespace Smpc.Protocols.SecureAggregation;
 ///    j ∈ U2 \ U3, checked against S_j. Then
 ///    Σ_{i∈U3} encode(x_i) = z − Σ_{i∈U3} PRG(b_i) − Σ_{i∈U3, j∈U2\U3} ±PRG(s_ij), with + when j &gt; i
 ///    (i added the mask) and − when j &lt; i, where s_ij = HKDF(X25519(sk_j, S_i), …).
-/// 5. Decode; sums, means (÷ |U3|) and weighted means (Σ w·x ÷ Σ w).
+/// 5. Decode; sums, means (÷ |U3|); weighted means (Σ w·x ÷ Σ w) through WeightedMeanLayout.
 /// The decrypted shares are wiped once <see cref="Finish"/> succeeds (it answers once) or on <see cref="Dispose"/>.
 /// </remarks>
 public sealed class SecureAggregationUnmasker : IDisposable

@@ -31,4 +31,27 @@ public sealed class InputLoaderTests
     [Fact]
     public void Json_FlattensNestedArraysRowMajor() =>
         Assert.Equal([1, 2, 3, 4], InputLoader.Json("[[1, 2], [3, 4]]"));
+
+    [Fact]
+    public void Weight_IsTheConfiguredNumber_OrTheRowCountOfItsFile()
+    {
+        var folder = Directory.CreateTempSubdirectory("smpc-weight-").FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(folder, "rows.npy"), InputLoader.ToNpy(new double[12], [4, 3]));
+            File.WriteAllText(Path.Combine(folder, "rows.json"), "[[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]]");
+            File.WriteAllLines(Path.Combine(folder, "rows.csv"), ["1,2", "3,4", "", "5,6"]); // no header: every non-blank line is a row
+
+            Assert.Equal(12.5, InputLoader.Weight(new PodInput { Weight = 12.5 }, folder));
+            Assert.Equal(4, InputLoader.Weight(new PodInput { WeightRowsOf = "rows.npy" }, folder));
+            Assert.Equal(5, InputLoader.Weight(new PodInput { WeightRowsOf = "rows.json" }, folder));
+            Assert.Equal(3, InputLoader.Weight(new PodInput { WeightRowsOf = "rows.csv" }, folder));
+            Assert.Throws<InvalidDataException>(() => InputLoader.Weight(new PodInput { Weight = 1, WeightRowsOf = "rows.csv" }, folder));
+            Assert.Contains("x stays plain", Assert.Throws<InvalidDataException>(() => InputLoader.Weight(new PodInput { Values = [1] }, folder)).Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using Smpc.Client;
+using Smpc.Client.Agent;
 using Smpc.Client.Contracts;
 using Smpc.Client.SecureAggregation;
+using Smpc.Gateway.Tests.Federated;
 
 namespace Smpc.Gateway.Tests;
 
@@ -34,13 +36,14 @@ public sealed class SecureAggregationEndToEndTests(EmbeddedService service)
     private static double[] InputOf(int party, int length) => [.. Enumerable.Range(0, length).Select(k => Math.Round(((party * 7.3) - (k * 1.9)) % 50, 4))];
 
     private async Task<(AggregationOutcome? Outcome, SessionResponse Final, Dictionary<int, double[]> Inputs, TenantClients Tenant)> RunAsync(
-        int podCount, AggregationRequest spec, Func<int, Plan>? plans = null, Func<int, double[]>? inputs = null)
+        int podCount, AggregationRequest spec, Func<int, Plan>? plans = null, Func<int, double[]>? inputs = null, Func<int, double>? weights = null)
     {
         plans ??= _ => Plan.Full;
         var pods = Enumerable.Range(1, podCount).Select(i => $"p{i}").ToArray();
         var t = await Scenario.TenantAsync(service, pods);
         using var modeller = await ModellerAggregation.CreateAsync(t.Modeller, t.Tenant, "agg", "m1", pods, spec with { PhaseTimeoutSeconds = PhaseTimeoutSeconds });
         var values = Enumerable.Range(1, podCount).ToDictionary(p => p, p => inputs?.Invoke(p) ?? InputOf(p, spec.Fields.Sum(f => f.Length)));
+        Func<SessionResponse, double>? WeightOf(int p) => weights is null ? null : _ => weights(p);
 
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var podTasks = Enumerable.Range(1, podCount).Where(p => !plans(p).NeverStarts).Select(p =>
@@ -48,6 +51,7 @@ public sealed class SecureAggregationEndToEndTests(EmbeddedService service)
             {
                 PollInterval = TimeSpan.FromMilliseconds(20),
                 StopAfter = plans(p).StopAfter,
+                Weight = WeightOf(p),
             }.RunAsync(cts.Token)).ToList();
         var clockDriver = DriveDeadlinesAsync(t.Modeller, t.Tenant, podCount, plans, cts.Token);
 
@@ -132,18 +136,161 @@ public sealed class SecureAggregationEndToEndTests(EmbeddedService service)
         _ = inputs;
     }
 
-    [Fact]
-    public async Task WeightedMean_DividesByTheSummedWeights()
-    {
-        var spec = new AggregationRequest(
-            [new AggregationFieldRequest("theta", 2, -1e6, 1e6), new AggregationFieldRequest("n", 1, 0, 1e6)], "weighted-mean", "", "update", WeightField: "n");
-        // Pods submit n_i·θ_i and n_i.
-        double[][] theta = [[1, 2], [3, 4], [5, 6]];
-        double[] n = [10, 30, 60];
-        var (outcome, _, _, _) = await RunAsync(3, spec, inputs: p => [theta[p - 1][0] * n[p - 1], theta[p - 1][1] * n[p - 1], n[p - 1]]);
+    private const int WeightedLength = 100_000;
+    private const long XPrecision = 1_000_000;
 
-        Assert.Equal((1 * 10 + 3 * 30 + 5 * 60) / 100.0, outcome!.Values["theta"][0], 1e-9);
-        Assert.Equal((2 * 10 + 4 * 30 + 6 * 60) / 100.0, outcome.Values["theta"][1], 1e-9);
+    // x_{p,k} with six decimals in [−1000, 1000], as an exact decimal; pods get it as a double (which rounds back to it at 10^6).
+    private static decimal X(int pod, int k) => ((((pod * 7_919L) + (k * 104_729L)) % 2_000_000_001L) - 1_000_000_000L) / 1_000_000m;
+
+    private static readonly decimal[] Weights = [1_520.25m, 3.5m, 99_999.99m, 1m, 42m];
+
+    private static AggregationRequest WeightedMean() => new(
+        [new AggregationFieldRequest("x", WeightedLength, -1_000, 1_000, XPrecision)], "weighted-mean", "", "readings",
+        Weight: new AggregationWeightRequest(0.01, 1_000_000, 100));
+
+    [Fact]
+    public async Task WeightedMean_OfPodsWith100kValuesAndTheirOwnWeights_EqualsTheExactDecimalAnswerWithinThePrecision()
+    {
+        // Five pods, each with 100 000 plain values and its own weight; pod 5 never starts, so the result is over pods 1–4.
+        var (outcome, final, _, _) = await RunAsync(5, WeightedMean(), p => p == 5 ? Plan.Absent : Plan.Full,
+            inputs: p => [.. Enumerable.Range(0, WeightedLength).Select(k => (double)X(p, k))], weights: p => (double)Weights[p - 1]);
+
+        Assert.NotNull(outcome);
+        int[] included = [1, 2, 3, 4];
+        Assert.Equal(included, outcome!.IncludedParties);
+        Assert.Equal(["p1", "p2", "p3", "p4"], outcome.IncludedPods);
+        Assert.Equal(included, final.Aggregation!.Included!);
+        var weightSum = included.Sum(p => Weights[p - 1]);
+        Assert.Equal(weightSum, outcome.WeightSum);
+
+        var got = outcome.Values["x"];
+        var exact = outcome.Weighted!.Means["x"];
+        Assert.Equal(WeightedLength, got.Length);
+        var worst = 0m;
+        for (var k = 0; k < WeightedLength; k++)
+        {
+            var expected = included.Sum(p => Weights[p - 1] * X(p, k)) / weightSum;
+            worst = Math.Max(worst, Math.Abs(exact[k] - expected));
+            Assert.True(Math.Abs((decimal)got[k] - expected) <= 1m / XPrecision, $"element {k}: {got[k]} vs {expected}");
+        }
+
+        Assert.True(worst < 1e-18m, $"the decimal means are exact to 28 digits; worst error {worst}");
+    }
+
+    [Fact]
+    public async Task WeightedMean_ThroughTheRealPodAgents_UsesEachPodsConfiguredWeight_AndAnOldShapedPodDeclinesWithHowTo()
+    {
+        // Pods 1–3 hold 100 000 plain values in an .npy file; p1 and p3 configure their weight, p2 counts its samples.csv rows.
+        // p4 still has the old shape (its weight appended to x, no weight configured): its agent declines and says how.
+        decimal[] weights = [1_520.25m, 7m, 99_999.99m];
+        var pods = await FederatedPods.StartAsync(service, ["p1", "p2", "p3", "p4"], (pod, folder, config) =>
+        {
+            var p = pod[1] - '0';
+            var x = Enumerable.Range(0, WeightedLength).Select(k => (double)X(p, k)).ToArray();
+            if (p == 4)
+            {
+                File.WriteAllBytes(Path.Combine(folder, "x.npy"), InputLoader.ToNpy([.. x, 12]));
+                return config with { Inputs = new() { ["readings"] = new PodInput { File = "x.npy" } } };
+            }
+
+            File.WriteAllBytes(Path.Combine(folder, "x.npy"), InputLoader.ToNpy(x));
+            File.WriteAllLines(Path.Combine(folder, "samples.csv"), ["id,age", .. Enumerable.Range(0, 7).Select(i => $"{i},{30 + i}")]);
+            var input = p == 2 ? new PodInput { File = "x.npy", WeightRowsOf = "samples.csv" } : new PodInput { File = "x.npy", Weight = (double)weights[p - 1] };
+            return config with { Inputs = new() { ["readings"] = input } };
+        });
+        await using var _ = pods;
+
+        using var modeller = await ModellerAggregation.CreateAsync(pods.Modeller, pods.Tenant, "agents-w", "m1", ["p1", "p2", "p3", "p4"],
+            WeightedMean() with { PhaseTimeoutSeconds = PhaseTimeoutSeconds });
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var result = modeller.WaitForResultAsync(cts.Token);
+        while ((await pods.Modeller.GetSessionAsync(pods.Tenant, "agents-w", cts.Token)).Aggregation!.KeyBundles.Count < 3) await Task.Delay(20, cts.Token);
+        while (!pods.Log.Any(l => l.StartsWith("p4: session agents-w: declined", StringComparison.Ordinal))) await Task.Delay(20, cts.Token);
+        service.Clock.Advance(TimeSpan.FromSeconds(PhaseTimeoutSeconds + 1)); // p4 never joins: close the key exchange with the other three
+        var outcome = await result;
+
+        Assert.Equal(["p1", "p2", "p3"], outcome.IncludedPods);
+        var weightSum = weights.Sum();
+        Assert.Equal(weightSum, outcome.WeightSum);
+        for (var k = 0; k < WeightedLength; k += 997)
+        {
+            var expected = Enumerable.Range(1, 3).Sum(p => weights[p - 1] * X(p, k)) / weightSum;
+            Assert.True(Math.Abs((decimal)outcome.Values["x"][k] - expected) <= 1m / XPrecision, $"element {k}");
+        }
+
+        var declined = pods.Log.Single(l => l.StartsWith("p4: session agents-w: declined", StringComparison.Ordinal));
+        Assert.Contains("has 100001 values, the session expects 100000; for a weighted mean give x alone and the weight as inputs.readings.weight", declined, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WeightedMean_AskedTheOldWay_IsRefusedWithHowToAskNow()
+    {
+        var t = await Scenario.TenantAsync(service);
+        async Task<SmpcApiException> RefusedAsync(AggregationRequest spec, string id) =>
+            await Assert.ThrowsAsync<SmpcApiException>(() => ModellerAggregation.CreateAsync(t.Modeller, t.Tenant, id, "m1", ["p1", "p2", "p3"], spec));
+
+        // The old contract: x pre-multiplied by w in one field and w in another, named by weightField.
+        var old = await RefusedAsync(new AggregationRequest(
+            [new AggregationFieldRequest("theta", 2, -1e6, 1e6), new AggregationFieldRequest("n", 1, 0, 1e6)], "weighted-mean", "", "update", WeightField: "n"), "old");
+        Assert.Equal(HttpStatusCode.BadRequest, old.Status);
+        Assert.Contains("weightField is no longer accepted", old.Detail, StringComparison.Ordinal);
+        Assert.Contains("\"weight\": {\"min\": 1", old.Detail, StringComparison.Ordinal);
+        Assert.Contains("--weight", old.Detail, StringComparison.Ordinal);
+        Assert.Contains("do not pre-multiply", old.Detail, StringComparison.Ordinal);
+
+        var missing = await RefusedAsync(new AggregationRequest([new AggregationFieldRequest("theta", 2, -1, 1, 1_000_000)], "weighted-mean", "", "update"), "missing");
+        Assert.Contains("weighted-mean needs 'weight'", missing.Detail, StringComparison.Ordinal);
+        Assert.Contains("do not pre-multiply", missing.Detail, StringComparison.Ordinal);
+
+        var reserved = await RefusedAsync(WeightedMean() with { Fields = [new AggregationFieldRequest("x", 2, -1, 1, 100), new AggregationFieldRequest("weight", 1, 0, 100, 1)] }, "reserved");
+        Assert.Contains("'weight' is reserved", reserved.Detail, StringComparison.Ordinal);
+
+        // A shape whose w·x cannot fit the field: default precision 10^10 on x with weights up to 10^6.
+        var tooWide = await RefusedAsync(WeightedMean() with { Fields = [new AggregationFieldRequest("x", 2, -100, 100)] }, "wide");
+        Assert.Contains("w·x", tooWide.Detail, StringComparison.Ordinal);
+        Assert.Contains("lower the field's precision or bounds, or the weight's maximum or precision", tooWide.Detail, StringComparison.Ordinal);
+
+        var notWeighted = await RefusedAsync(Mean(2) with { Weight = new AggregationWeightRequest(1, 10) }, "mean-with-weight");
+        Assert.Contains("only to operation weighted-mean", notWeighted.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WeightedMean_PodAgent_RefusesXWithTheWeightAppendedOrABadWeight_AndTakesItsWeightFromItsConfigOrRowCount()
+    {
+        var t = await Scenario.TenantAsync(service);
+        using var modeller = await ModellerAggregation.CreateAsync(t.Modeller, t.Tenant, "agent-w", "m1", ["p1", "p2", "p3"],
+            new AggregationRequest([new AggregationFieldRequest("x", 2, -10, 10, 1_000)], "weighted-mean", "", "readings", Weight: new AggregationWeightRequest(1, 1_000)));
+        var session = modeller.Session;
+        var folder = Directory.CreateTempSubdirectory("smpc-weighted-").FullName;
+        try
+        {
+            File.WriteAllLines(Path.Combine(folder, "samples.csv"), ["age,los", "31,4", "58,2", "44,7"]);
+            string? Refuse(PodInput input, out double[]? x, out double? w) =>
+                new PodAgent(new PodAgentConfig { Tenant = t.Tenant, Pod = "p1", Inputs = { ["readings"] = input } }, folder, t.Pods["p1"], _ => { })
+                    .Refuse(session, out x, out w);
+
+            // The old shape: x with the weight appended and no weight configured.
+            var oldShape = Refuse(new PodInput { Values = [2.5, -1, 30] }, out _, out _);
+            Assert.Contains("has 3 values, the session expects 2", oldShape, StringComparison.Ordinal);
+            Assert.Contains("inputs.readings.weight", oldShape, StringComparison.Ordinal);
+
+            var noWeight = Refuse(new PodInput { Values = [2.5, -1] }, out _, out _);
+            Assert.Contains("needs this pod's weight", noWeight, StringComparison.Ordinal);
+
+            Assert.Contains("the weight is outside its declared bounds [1, 1000]", Refuse(new PodInput { Values = [2.5, -1], Weight = 5_000 }, out _, out _), StringComparison.Ordinal);
+            Assert.Contains("field 'x': a value is outside its declared bounds", Refuse(new PodInput { Values = [25, -1], Weight = 5 }, out _, out _), StringComparison.Ordinal);
+            Assert.Contains("not a finite number", Refuse(new PodInput { Values = [double.NaN, -1], Weight = 5 }, out _, out _), StringComparison.Ordinal);
+
+            Assert.Null(Refuse(new PodInput { Values = [2.5, -1], Weight = 30 }, out var x, out var w));
+            Assert.Equal([2.5, -1], x!);
+            Assert.Equal(30, w);
+            Assert.Null(Refuse(new PodInput { Values = [2.5, -1], WeightRowsOf = "samples.csv" }, out _, out var rows));
+            Assert.Equal(3, rows);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]

@@ -33,7 +33,14 @@ internal sealed class SessionHarness : IDisposable
     public SecureAggregationParty this[int party] => Parties[party - 1];
 
     /// <summary>Runs the protocol; dropRound[i] = 0 none, 1 before keys, 2 before shares, 3 before masked input, 4 before responding.</summary>
-    public AggregateResult Run(IReadOnlyDictionary<int, double[]> inputs, IReadOnlyDictionary<int, int> dropRound)
+    public AggregateResult Run(IReadOnlyDictionary<int, double[]> inputs, IReadOnlyDictionary<int, int> dropRound) =>
+        Run(dropRound, (i, received) => this[i].CreateMaskedInput(received, inputs[i]));
+
+    /// <summary>Runs the protocol with already encoded vectors (e.g. a weighted mean's w·x and w).</summary>
+    public AggregateResult RunEncoded(IReadOnlyDictionary<int, ulong[]> encoded, IReadOnlyDictionary<int, int> dropRound) =>
+        Run(dropRound, (i, received) => this[i].CreateMaskedInputFromEncoded(received, encoded[i]));
+
+    private AggregateResult Run(IReadOnlyDictionary<int, int> dropRound, Func<int, IReadOnlyList<ShareEnvelope>, ulong[]> submit)
     {
         int Drop(int i) => dropRound.TryGetValue(i, out var r) ? r : 0;
         var all = Enumerable.Range(1, Parameters.PartyCount).ToArray();
@@ -44,7 +51,7 @@ internal sealed class SessionHarness : IDisposable
         var masked = new Dictionary<int, ulong[]>();
         foreach (var i in u2.Where(i => Drop(i) != 3))
         {
-            masked[i] = this[i].CreateMaskedInput([.. envelopes.Where(e => e.To == i)], inputs[i]);
+            masked[i] = submit(i, [.. envelopes.Where(e => e.To == i)]);
         }
 
         var u3 = masked.Keys.Order().ToArray();
