@@ -187,7 +187,7 @@ public sealed class PodAggregationRunner(
                     using var span = Span("secagg.masked.submit", session, me);
                     var masked = party.CreateMaskedInput(received, input(session)); // identical on a resumed retry
                     Save(party);
-                    await client.SubmitMaskedInputAsync(tenant, sessionId, masked, ct);
+                    await client.SubmitMaskedInputAsync(tenant, sessionId, masked, ct, party: me);
                     party.ConfirmMaskedInputAccepted();
                     Save(party);
                     return PodStep.MaskedInput;
