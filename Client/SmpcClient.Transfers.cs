@@ -30,6 +30,7 @@ public sealed partial class SmpcClient
         long received = 0;
         long? total = null;
         string? digest = null;
+        var consumerFailed = false;
         var retry = new RetryState(this, transfer, activity);
         while (true)
         {
@@ -69,8 +70,17 @@ public sealed partial class SmpcClient
                     skip -= from;
                     if (from == n) continue;
                     var fresh = buffer.AsMemory(from, n - from);
+                    try
+                    {
+                        await write(fresh);
+                    }
+                    catch
+                    {
+                        consumerFailed = true; // the caller's failure (a refused element, a full disk) is not the network's: no retry
+                        throw;
+                    }
+
                     hash.AppendData(fresh.Span);
-                    await write(fresh);
                     received += fresh.Length;
                     retry.Progressed();
                 }
@@ -78,7 +88,7 @@ public sealed partial class SmpcClient
                 if (total is { } t && received != t) throw new IOException($"{transfer}: the body ended after {received} of {t} bytes.");
                 break;
             }
-            catch (Exception ex) when (retry.ShouldRetry(ex, ct))
+            catch (Exception ex) when (!consumerFailed && retry.ShouldRetry(ex, ct))
             {
                 await retry.WaitAsync(ex, received, ct);
             }
