@@ -68,6 +68,49 @@ public sealed class CutTransferTests(EmbeddedService service)
         Assert.Contains(retries, r => r.Transfer == "secagg.masked.upload");
     }
 
+    [Fact]
+    public async Task APayloadDownloadCutTwice_ResumesToExactlyTheStoredBytes()
+    {
+        var (t, bytes, path) = await StoreAsync();
+        await using var proxy = new CuttingProxy(service.Http.BaseAddress!);
+        using var http = ProxyHttp(proxy);
+        proxy.Cut($"GET {path} ", CutDirection.ServerToClient, 30_000, times: 2);
+        var retries = new List<TransferRetry>();
+        var modeller = new SmpcClient(http, t.Modeller.ApiKey).WithTransfers(new TransferRetryPolicy { OnRetry = retries.Add });
+
+        using var downloaded = new MemoryStream();
+        Assert.Equal(bytes.Length, await modeller.DownloadPayloadAsync(t.Tenant, "s1", "blob", downloaded));
+
+        Assert.Equal(bytes, downloaded.ToArray());
+        Assert.Equal(2, proxy.Cuts.Count);
+        Assert.Equal([1, 2], retries.Select(r => r.Retry));
+        Assert.True(retries[0].ResumeAt > 0 && retries[1].ResumeAt > retries[0].ResumeAt);
+    }
+
+    [Fact]
+    public async Task ADownloadCutEveryTime_GivesUpAfterItsRetries_WithTheLastFailure()
+    {
+        var (t, _, path) = await StoreAsync();
+        await using var proxy = new CuttingProxy(service.Http.BaseAddress!);
+        using var http = ProxyHttp(proxy);
+        proxy.Cut($"GET {path} ", CutDirection.ServerToClient, 30_000, times: 100);
+        var retries = new List<TransferRetry>();
+        var modeller = new SmpcClient(http, t.Modeller.ApiKey).WithTransfers(new TransferRetryPolicy { MaxRetries = 2, OnRetry = retries.Add });
+
+        await Assert.ThrowsAnyAsync<IOException>(() => modeller.DownloadPayloadAsync(t.Tenant, "s1", "blob", Stream.Null));
+
+        Assert.Equal([1, 2], retries.Select(r => r.Retry));
+        Assert.Equal(3, proxy.Cuts.Count); // the first try and two retries, then no more
+    }
+
+    private async Task<(TenantClients T, byte[] Bytes, string Path)> StoreAsync()
+    {
+        var t = await Scenario.TenantWithSessionAsync(service);
+        var bytes = System.Security.Cryptography.RandomNumberGenerator.GetBytes(200_000);
+        await t.Pods["p1"].UploadPayloadAsync(t.Tenant, "s1", "blob", new MemoryStream(bytes));
+        return (t, bytes, $"/v1/tenants/{t.Tenant}/sessions/s1/payloads/blob");
+    }
+
     /// <summary>Runs an ecdh intersection; with <paramref name="cuts"/>, every party talks through a cutting proxy.</summary>
     private async Task<(PsiOutcome Outcome, List<string?[]> Rows)> RunPsiAsync(Action<CuttingProxy, string>? cuts, List<TransferRetry>? retries = null)
     {
