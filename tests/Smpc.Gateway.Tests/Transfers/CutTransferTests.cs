@@ -47,6 +47,27 @@ public sealed class CutTransferTests(EmbeddedService service)
     }
 
     [Fact]
+    public async Task PodCountedEcdhCardinality_WithStreamsCutBothWays_GivesTheSameCount()
+    {
+        var policy = new PodPsiPolicy { MinCount = 1 }; // the pod counts: the modeller uploads the double-blinded set
+        var (uncut, _) = await RunPsiAsync(cuts: null, mode: PsiModeNames.Cardinality, policy: policy);
+        var retries = new List<TransferRetry>();
+        var (cut, _) = await RunPsiAsync((proxy, tenant) =>
+        {
+            var psi = $"/v1/tenants/{tenant}/sessions/psi1/psi/";
+            proxy.Cut($"GET {psi}pod-set ", CutDirection.ServerToClient, 40_000);
+            proxy.Cut($"PUT {psi}double-blinded ", CutDirection.ClientToServer, 40_000);
+            proxy.Cut($"GET {psi}double-blinded ", CutDirection.ServerToClient, 40_000);
+        }, retries, PsiModeNames.Cardinality, policy);
+
+        Assert.True(cut.Session.Psi!.CountedByPod);
+        Assert.Equal(PsiScenario.ExpectedHits.Length, uncut.Count);
+        Assert.Equal(uncut.Count, cut.Count);
+        Assert.Equal(uncut.Session.Psi!.PodCount, cut.Session.Psi.PodCount);
+        Assert.Equal(["psi.double-blinded.download", "psi.double-blinded.upload", "psi.pod-set.download"], retries.Select(r => r.Transfer).Order());
+    }
+
+    [Fact]
     public async Task SecureAggregation_WithStreamsCutBothWays_GivesTheSameResult()
     {
         var uncut = await RunAggregationAsync(cuts: null);
@@ -112,7 +133,8 @@ public sealed class CutTransferTests(EmbeddedService service)
     }
 
     /// <summary>Runs an ecdh intersection; with <paramref name="cuts"/>, every party talks through a cutting proxy.</summary>
-    private async Task<(PsiOutcome Outcome, List<string?[]> Rows)> RunPsiAsync(Action<CuttingProxy, string>? cuts, List<TransferRetry>? retries = null)
+    private async Task<(PsiOutcome Outcome, List<string?[]> Rows)> RunPsiAsync(
+        Action<CuttingProxy, string>? cuts, List<TransferRetry>? retries = null, string mode = PsiModeNames.Intersection, PodPsiPolicy? policy = null)
     {
         using var scenario = new PsiScenario();
         scenario.Write(
@@ -127,10 +149,10 @@ public sealed class CutTransferTests(EmbeddedService service)
             t = Through(t, http, retries!);
         }
 
-        var (outcome, failure, _) = await scenario.RunAsync(t, PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Intersection));
+        var (outcome, failure, _) = await scenario.RunAsync(t, PsiScenario.Spec(PsiProtocolNames.Ecdh, mode), policy);
         Assert.Null(failure);
         Assert.Equal(0, proxy.Pending); // every cut happened
-        return (outcome!, await scenario.ReadOutputAsync());
+        return (outcome!, mode == PsiModeNames.Intersection ? await scenario.ReadOutputAsync() : []);
     }
 
     /// <summary>Runs a mean over 3 pods of 20,000 values each (160 KB masked vectors); with <paramref name="cuts"/>, through a cutting proxy.</summary>
