@@ -152,7 +152,9 @@ public static class SmpcCommands
         try
         {
             // One gateway or several (comma-separated): fails over between them and retries while the service is briefly unavailable.
-            await action(SmpcClient.Resilient(SmpcClient.ParseGateways(result.GetValue(Url)!), result.GetValue(Key)));
+            // A retried upload or download (a cut connection) is a warning on stderr, so a long run shows why it paused.
+            await action(SmpcClient.Resilient(SmpcClient.ParseGateways(result.GetValue(Url)!), result.GetValue(Key))
+                .WithTransfers(TransferRetryPolicy.Default with { OnRetry = retry => Console.Error.WriteLine(retry.ToString()) }));
             return 0;
         }
         catch (SmpcApiException e)

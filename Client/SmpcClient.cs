@@ -10,7 +10,7 @@ namespace Smpc.Client;
 public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
 {
     /// <summary>The same service, acting with another API key (the HttpClient is shared).</summary>
-    public SmpcClient WithKey(string? otherKey) => new(http, otherKey);
+    public SmpcClient WithKey(string? otherKey) => new(http, otherKey) { Transfers = Transfers };
 
     /// <summary>The API key this client acts with (null: anonymous).</summary>
     public string? ApiKey => apiKey;
@@ -100,18 +100,9 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
         return await ReadAsync<PayloadResponse>(response, ct);
     }
 
-    /// <summary>Streams a stored payload into <paramref name="destination"/>; returns the byte count.</summary>
-    public async Task<long> DownloadPayloadAsync(string tenantId, string sessionId, string name, Stream destination, CancellationToken ct = default)
-    {
-        using var activity = Activity.StartActivity("payload.download", ActivityKind.Client);
-        using var request = Request(HttpMethod.Get, PayloadPath(tenantId, sessionId, name));
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-        await EnsureSuccessAsync(response, ct);
-        await using var body = await response.Content.ReadAsStreamAsync(ct);
-        var before = destination.CanSeek ? destination.Position : 0;
-        await body.CopyToAsync(destination, 1 << 20, ct);
-        return destination.CanSeek ? destination.Position - before : response.Content.Headers.ContentLength ?? -1;
-    }
+    /// <summary>Streams a stored payload into <paramref name="destination"/>, resuming after a cut (<see cref="Transfers"/>); returns the byte count.</summary>
+    public Task<long> DownloadPayloadAsync(string tenantId, string sessionId, string name, Stream destination, CancellationToken ct = default) =>
+        ReceiveAsync("payload.download", PayloadPath(tenantId, sessionId, name), chunk => destination.WriteAsync(chunk, ct).AsTask(), ct);
 
     public Task<PayloadResponse> GetPayloadManifestAsync(string tenantId, string sessionId, string name, CancellationToken ct = default) =>
         SendAsync<PayloadResponse>(HttpMethod.Get, PayloadPath(tenantId, sessionId, name) + "/manifest", null, ct);
@@ -128,16 +119,16 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
     public async Task<IReadOnlyList<byte[]>> GetShareEnvelopesAsync(string tenantId, string sessionId, CancellationToken ct = default) =>
         Decode(await SendAsync<ProtocolMessages>(HttpMethod.Get, SecAgg(tenantId, sessionId, "share-envelopes"), null, ct));
 
-    /// <summary>Uploads a masked vector as little-endian 8-byte elements (application/octet-stream).</summary>
-    public async Task<SessionResponse> SubmitMaskedInputAsync(string tenantId, string sessionId, ulong[] masked, CancellationToken ct = default)
+    /// <summary>
+    /// Uploads a masked vector as little-endian 8-byte elements (application/octet-stream), sent again whole after a transient
+    /// failure (<see cref="Transfers"/>). With <paramref name="party"/> a retry refused because the first try was stored and the
+    /// phase moved on is recognised as done.
+    /// </summary>
+    public Task<SessionResponse> SubmitMaskedInputAsync(string tenantId, string sessionId, ulong[] masked, CancellationToken ct = default, int? party = null)
     {
-        using var activity = Activity.StartActivity("secagg.masked.upload", ActivityKind.Client);
         var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(masked.AsSpan()).ToArray();
-        using var request = Request(HttpMethod.Put, SecAgg(tenantId, sessionId, "masked-input"));
-        request.Content = new ByteArrayContent(bytes);
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        using var response = await http.SendAsync(request, ct);
-        return await ReadAsync<SessionResponse>(response, ct);
+        return SendUploadAsync("secagg.masked.upload", tenantId, sessionId, SecAgg(tenantId, sessionId, "masked-input"), () => OctetStream(new ByteArrayContent(bytes)),
+            party is { } me ? s => s.Aggregation?.MaskedInputs.Contains(me) == true : null, ct);
     }
 
     /// <summary>Pod: declines a secure-aggregation session (or reports its own failure) with one of <see cref="DeclineCategories"/>.</summary>
@@ -153,14 +144,12 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
     public Task<UnmaskMaterialResponse> GetUnmaskMaterialAsync(string tenantId, string sessionId, CancellationToken ct = default) =>
         SendAsync<UnmaskMaterialResponse>(HttpMethod.Get, SecAgg(tenantId, sessionId, "material"), null, ct);
 
-    /// <summary>The survivors' masked vectors summed mod q, as field elements.</summary>
+    /// <summary>The survivors' masked vectors summed mod q, as field elements (a cut download resumes, see <see cref="Transfers"/>).</summary>
     public async Task<ulong[]> GetMaskedSumAsync(string tenantId, string sessionId, CancellationToken ct = default)
     {
-        using var request = Request(HttpMethod.Get, SecAgg(tenantId, sessionId, "masked-sum"));
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-        await EnsureSuccessAsync(response, ct);
-        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
-        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(bytes).ToArray();
+        using var bytes = new MemoryStream();
+        await ReceiveAsync("secagg.masked_sum.download", SecAgg(tenantId, sessionId, "masked-sum"), chunk => bytes.WriteAsync(chunk, ct).AsTask(), ct);
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(bytes.GetBuffer().AsSpan(0, (int)bytes.Length)).ToArray();
     }
 
     public Task<SessionResponse> CompleteAggregationAsync(string tenantId, string sessionId, IReadOnlyList<int> includedParties, CancellationToken ct = default) =>
@@ -178,38 +167,66 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
     public Task<SessionResponse> CompletePsiAsync(string tenantId, string sessionId, long? count, CancellationToken ct = default) =>
         SendAsync<SessionResponse>(HttpMethod.Post, Psi(tenantId, sessionId, "complete"), new PsiCountRequest(count), ct);
 
-    /// <summary>Streams a PSI set (see <see cref="PsiPayloads"/>) written by <paramref name="write"/>; <paramref name="length"/> when known (0: an empty set).</summary>
+    /// <summary>
+    /// Uploads a PSI set (see <see cref="PsiPayloads"/>) written by <paramref name="write"/>; <paramref name="length"/> when known
+    /// (0: an empty set). The writer runs once, into a spool, so a cut upload is sent again with the same bytes.
+    /// </summary>
     public async Task<SessionResponse> UploadPsiSetAsync(string tenantId, string sessionId, string set, Func<Stream, Task> write, long? length = null, CancellationToken ct = default)
     {
-        using var activity = Activity.StartActivity($"psi.{set}.upload", ActivityKind.Client);
-        using var request = Request(HttpMethod.Put, Psi(tenantId, sessionId, set));
-        request.Content = new PushContent(write, length);
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-        return await ReadAsync<SessionResponse>(response, ct);
+        await using var spool = await SpoolAsync(write, length, ct);
+        return await UploadPsiSetAsync(tenantId, sessionId, set, spool, ct);
     }
 
-    /// <summary>Streams a PSI set, handing it over in batches of whole <paramref name="elementBytes"/>-byte elements (at most <paramref name="batchElements"/>); returns the element count.</summary>
+    /// <summary>
+    /// Uploads a PSI set from <paramref name="content"/> (seekable; from its position to its end), sent again from that position
+    /// after a transient failure (<see cref="Transfers"/>). A retry refused because the first try was stored and the session
+    /// moved on (its answer was lost) is recognised as done from the session's state.
+    /// </summary>
+    public Task<SessionResponse> UploadPsiSetAsync(string tenantId, string sessionId, string set, Stream content, CancellationToken ct = default)
+    {
+        if (!content.CanSeek) throw new ArgumentException("A PSI set is uploaded from a seekable stream, so a retry can send it again.", nameof(content));
+        var start = content.Position;
+        var length = content.Length - start;
+        Func<SessionResponse, bool> stored = set switch
+        {
+            PsiPayloads.PodSet => s => s.Psi?.PodSetSize is not null,
+            PsiPayloads.Query => s => s.Psi?.QueryStored == true,
+            PsiPayloads.Reply => s => s.Psi?.ReplyStored == true,
+            _ => s => s.Psi?.DoubleBlindedStored == true,
+        };
+        return SendUploadAsync($"psi.{set}.upload", tenantId, sessionId, Psi(tenantId, sessionId, set), () => new PushContent(async stream =>
+        {
+            content.Position = start;
+            await content.CopyToAsync(stream, 1 << 20, ct);
+        }, length), stored, ct);
+    }
+
+    /// <summary>
+    /// Downloads a PSI set, handing it over in batches of whole <paramref name="elementBytes"/>-byte elements (at most
+    /// <paramref name="batchElements"/>), each element exactly once even when a cut download resumes (<see cref="Transfers"/>);
+    /// returns the element count.
+    /// </summary>
     public async Task<long> ReadPsiSetAsync(
         string tenantId, string sessionId, string set, int elementBytes, int batchElements, Func<byte[], Task> onBatch, CancellationToken ct = default)
     {
-        using var activity = Activity.StartActivity($"psi.{set}.download", ActivityKind.Client);
-        using var request = Request(HttpMethod.Get, Psi(tenantId, sessionId, set));
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-        await EnsureSuccessAsync(response, ct);
-        await using var body = await response.Content.ReadAsStreamAsync(ct);
         var buffer = new byte[elementBytes * batchElements];
-        long total = 0;
-        while (true)
+        var filled = 0;
+        var bytes = await ReceiveAsync($"psi.{set}.download", Psi(tenantId, sessionId, set), async chunk =>
         {
-            var filled = await body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, ct);
-            if (filled == 0) break;
-            if (filled % elementBytes != 0) throw new InvalidDataException($"The {set} ends mid-element ({filled % elementBytes} stray bytes).");
-            await onBatch(filled == buffer.Length ? buffer.ToArray() : buffer[..filled]);
-            total += filled / elementBytes;
-            if (filled < buffer.Length) break;
-        }
-
-        return total;
+            while (!chunk.IsEmpty)
+            {
+                var take = Math.Min(chunk.Length, buffer.Length - filled);
+                chunk[..take].CopyTo(buffer.AsMemory(filled));
+                filled += take;
+                chunk = chunk[take..];
+                if (filled < buffer.Length) continue;
+                await onBatch(buffer.ToArray());
+                filled = 0;
+            }
+        }, ct);
+        if (filled % elementBytes != 0) throw new InvalidDataException($"The {set} ends mid-element ({filled % elementBytes} stray bytes).");
+        if (filled > 0) await onBatch(buffer[..filled]);
+        return bytes / elementBytes;
     }
 
     /// <summary>Pod: publishes its signed member key for a federated session.</summary>
@@ -221,26 +238,17 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
         SendAsync<SessionResponse>(HttpMethod.Put, Federated(tenantId, sessionId, "sealed-keys"),
             new SealedKeysRequest(boxes.ToDictionary(b => b.Key, b => Convert.ToBase64String(b.Value))), ct);
 
-    /// <summary>Modeller: uploads a release (ciphertext) of a federated session.</summary>
-    public async Task<SessionResponse> UploadReleaseAsync(string tenantId, string sessionId, string name, byte[] release, CancellationToken ct = default)
-    {
-        using var activity = Activity.StartActivity("federated.release.upload", ActivityKind.Client);
-        using var body = new ByteArrayContent(release);
-        body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        using var request = Request(HttpMethod.Put, Federated(tenantId, sessionId, $"releases/{Escape(name)}"));
-        request.Content = body;
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-        return await ReadAsync<SessionResponse>(response, ct);
-    }
+    /// <summary>Modeller: uploads a release (ciphertext) of a federated session, sent again whole after a transient failure (<see cref="Transfers"/>).</summary>
+    public Task<SessionResponse> UploadReleaseAsync(string tenantId, string sessionId, string name, byte[] release, CancellationToken ct = default) =>
+        SendUploadAsync("federated.release.upload", tenantId, sessionId, Federated(tenantId, sessionId, $"releases/{Escape(name)}"),
+            () => OctetStream(new ByteArrayContent(release)), stored: null, ct);
 
-    /// <summary>Downloads a release (ciphertext) of a federated session.</summary>
+    /// <summary>Downloads a release (ciphertext) of a federated session; a cut download resumes (<see cref="Transfers"/>).</summary>
     public async Task<byte[]> DownloadReleaseAsync(string tenantId, string sessionId, string name, CancellationToken ct = default)
     {
-        using var activity = Activity.StartActivity("federated.release.download", ActivityKind.Client);
-        using var request = Request(HttpMethod.Get, Federated(tenantId, sessionId, $"releases/{Escape(name)}"));
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-        await EnsureSuccessAsync(response, ct);
-        return await response.Content.ReadAsByteArrayAsync(ct);
+        using var bytes = new MemoryStream();
+        await ReceiveAsync("federated.release.download", Federated(tenantId, sessionId, $"releases/{Escape(name)}"), chunk => bytes.WriteAsync(chunk, ct).AsTask(), ct);
+        return bytes.ToArray();
     }
 
     /// <summary>Pod: declines a federated session; it fails with this reason.</summary>
@@ -282,6 +290,12 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
             length = _length ?? 0;
             return _length is not null;
         }
+    }
+
+    private static HttpContent OctetStream(HttpContent content)
+    {
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        return content;
     }
 
     private static string SecAgg(string tenantId, string sessionId, string step) =>

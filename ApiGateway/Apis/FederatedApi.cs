@@ -54,8 +54,9 @@ public static class FederatedApi
                 var key = await Session(tenantId, sessionId, grains).GetReleaseAsync(user.ToCaller(), name);
                 await PayloadStreaming.DownloadAsync(grains.GetPayload(PayloadKey.Parse(key)), http);
             })
-            .WithName("DownloadRelease").WithSummary("Pods and modeller: downloads a release as application/octet-stream.")
-            .Produces(StatusCodes.Status200OK, contentType: PayloadStreaming.OctetStream).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+            .WithName("DownloadRelease").WithSummary("Pods and modeller: downloads a release as application/octet-stream; a Range header resumes a cut download (206).")
+            .Produces(StatusCodes.Status200OK, contentType: PayloadStreaming.OctetStream).Produces(StatusCodes.Status206PartialContent, contentType: PayloadStreaming.OctetStream)
+            .ProducesProblem(StatusCodes.Status416RangeNotSatisfiable).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         federated.MapPost("/decline", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, DeclineRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
                 Ok(await Session(tenantId, sessionId, grains).DeclineFederatedAsync(user.ToCaller(), body.Reason ?? "")))
             .WithName("DeclineFederated").WithSummary("Pod: declines under its policy; the session fails with the pod's reason.")

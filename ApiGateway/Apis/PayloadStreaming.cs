@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using Smpc.Client.Contracts;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Payloads;
@@ -64,22 +65,49 @@ internal static class PayloadStreaming
         return filled == buffer.Length ? buffer : buffer[..filled];
     }
 
-    /// <summary>Writes a stored payload to the response with its length and RFC 9530 digest, prefetching one chunk ahead.</summary>
+    /// <summary>
+    /// Writes a stored payload to the response with its length and RFC 9530 digest, prefetching one chunk ahead. A single
+    /// <c>Range: bytes=a-b</c> (or <c>a-</c>, or <c>-n</c>) is answered 206 with <c>Content-Range</c>, so a client resumes a cut
+    /// download where it stopped; the digest is always that of the whole payload. A range past the end is answered 416.
+    /// </summary>
     public static async Task DownloadAsync(IPayloadGrain payload, HttpContext http)
     {
         var manifest = await payload.GetManifestAsync();
-        http.Response.ContentType = OctetStream;
-        http.Response.ContentLength = manifest.Length;
+        http.Response.Headers.AcceptRanges = "bytes";
         http.Response.Headers["Repr-Digest"] = $"sha-256=:{Convert.ToBase64String(Convert.FromHexString(manifest.Sha256))}:";
-        var next = payload.ReadChunkAsync(0);
-        for (var i = 0; i < manifest.ChunkLengths.Count; i++)
+        long first = 0, last = manifest.Length - 1;
+        switch (ByteRange.Parse(http.Request.Headers.Range.ToString(), manifest.Length))
         {
-            var chunk = await next;
-            if (i + 1 < manifest.ChunkLengths.Count) next = payload.ReadChunkAsync(i + 1);
-            await http.Response.Body.WriteAsync(chunk, http.RequestAborted);
+            case { Satisfiable: false }:
+                http.Response.Headers.ContentRange = $"bytes */{manifest.Length}";
+                await Problems.ProblemMapping.Problem(StatusCodes.Status416RangeNotSatisfiable, ProblemTypes.RangeNotSatisfiable, "Range not satisfiable",
+                    $"The payload holds {manifest.Length} bytes; ask for a range that starts before its end.").ExecuteAsync(http);
+                return;
+            case { } range:
+                (first, last) = (range.First, range.Last);
+                http.Response.StatusCode = StatusCodes.Status206PartialContent;
+                http.Response.Headers.ContentRange = $"bytes {first}-{last}/{manifest.Length}";
+                break;
         }
 
-        SmpcTelemetry.BytesRelayed.Add(manifest.Length);
+        http.Response.ContentType = OctetStream;
+        http.Response.ContentLength = last - first + 1;
+        // Skip whole chunks before the range, then the head of the first chunk sent.
+        var index = 0;
+        long chunkStart = 0;
+        while (index < manifest.ChunkLengths.Count && chunkStart + manifest.ChunkLengths[index] <= first) chunkStart += manifest.ChunkLengths[index++];
+        var next = index < manifest.ChunkLengths.Count ? payload.ReadChunkAsync(index) : null;
+        for (var i = index; i < manifest.ChunkLengths.Count && chunkStart <= last; i++)
+        {
+            var chunk = await next!;
+            if (i + 1 < manifest.ChunkLengths.Count && chunkStart + chunk.Length <= last) next = payload.ReadChunkAsync(i + 1);
+            var from = (int)Math.Max(0, first - chunkStart);
+            var to = (int)Math.Min(chunk.Length, last - chunkStart + 1);
+            await http.Response.Body.WriteAsync(chunk.AsMemory(from, to - from), http.RequestAborted);
+            chunkStart += chunk.Length;
+        }
+
+        SmpcTelemetry.BytesRelayed.Add(last - first + 1);
     }
 
     /// <summary>Raises the body limit of this request to <paramref name="limit"/>; false when the declared length is already over it.</summary>

@@ -29,8 +29,9 @@ public static class PayloadsApi
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         payloads.MapGet("/{name}", DownloadAsync).WithName("DownloadPayload")
-            .WithSummary("Streams a stored payload as application/octet-stream, with its SHA-256 in Repr-Digest.")
-            .Produces(StatusCodes.Status200OK, contentType: OctetStream).ProducesProblem(StatusCodes.Status404NotFound);
+            .WithSummary("Streams a stored payload as application/octet-stream, with its SHA-256 in Repr-Digest; a Range header resumes a cut download (206).")
+            .Produces(StatusCodes.Status200OK, contentType: OctetStream).Produces(StatusCodes.Status206PartialContent, contentType: OctetStream)
+            .ProducesProblem(StatusCodes.Status416RangeNotSatisfiable).ProducesProblem(StatusCodes.Status404NotFound);
         payloads.MapGet("/{name}/manifest", async Task<Ok<PayloadResponse>> (string tenantId, string sessionId, string name, ClaimsPrincipal user, IGrainFactory grains) =>
                 TypedResults.Ok(ToResponse(name, await grains.GetPayload(await PayloadKeyAsync(tenantId, sessionId, name, user, grains)).GetManifestAsync())))
             .WithName("GetPayloadManifest").WithSummary("Reads a stored payload's length, chunking and SHA-256.")

@@ -39,8 +39,9 @@ public static class PsiApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         psi.MapGet("/{payload}", DownloadAsync).WithName("DownloadPsiSet")
-            .WithSummary("Downloads a set as application/octet-stream: pod-set and reply (modeller), query and double-blinded (pod).")
-            .Produces(StatusCodes.Status200OK, contentType: PayloadStreaming.OctetStream)
+            .WithSummary("Downloads a set as application/octet-stream: pod-set and reply (modeller), query and double-blinded (pod); a Range header resumes a cut download (206).")
+            .Produces(StatusCodes.Status200OK, contentType: PayloadStreaming.OctetStream).Produces(StatusCodes.Status206PartialContent, contentType: PayloadStreaming.OctetStream)
+            .ProducesProblem(StatusCodes.Status416RangeNotSatisfiable)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         psi.MapPost("/count", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiCountRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
                 Ok(await Session(tenantId, sessionId, grains).ReportPsiCountAsync(user.ToCaller(), body.Count ?? throw SmpcException.Invalid("count is required."))))

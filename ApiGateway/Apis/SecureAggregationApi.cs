@@ -66,8 +66,9 @@ public static class SecureAggregationApi
                 var material = await Session(tenantId, sessionId, grains).GetUnmaskMaterialAsync(user.ToCaller());
                 await PayloadStreaming.DownloadAsync(grains.GetPayload(PayloadKey.Parse(material.MaskedSumPayload)), http);
             })
-            .WithName("GetMaskedSum").WithSummary("Modeller: the survivors' masked vectors summed mod q, as application/octet-stream.")
-            .Produces(StatusCodes.Status200OK, contentType: PayloadStreaming.OctetStream)
+            .WithName("GetMaskedSum").WithSummary("Modeller: the survivors' masked vectors summed mod q, as application/octet-stream; a Range header resumes a cut download (206).")
+            .Produces(StatusCodes.Status200OK, contentType: PayloadStreaming.OctetStream).Produces(StatusCodes.Status206PartialContent, contentType: PayloadStreaming.OctetStream)
+            .ProducesProblem(StatusCodes.Status416RangeNotSatisfiable)
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         secagg.MapPost("/complete", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, CompleteAggregationRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
                 Ok(await Session(tenantId, sessionId, grains).CompleteAsync(user.ToCaller(), body.IncludedParties ?? [])))

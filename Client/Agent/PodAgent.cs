@@ -26,7 +26,8 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         var key = config.ApiKey ?? Environment.GetEnvironmentVariable(config.ApiKeyEnvironmentVariable)
             ?? throw new InvalidDataException($"No API key: set apiKey in {path} or the environment variable {config.ApiKeyEnvironmentVariable}.");
         // `url` may list several gateways (comma-separated): the agent fails over between them.
-        var client = SmpcClient.Resilient(SmpcClient.ParseGateways(config.Url), key, TimeSpan.FromMinutes(5));
+        var client = SmpcClient.Resilient(SmpcClient.ParseGateways(config.Url), key, TimeSpan.FromMinutes(5))
+            .WithTransfers(TransferRetryPolicy.Default with { OnRetry = retry => log(retry.ToString()) }); // every retried transfer shows in the agent's log
         return new PodAgent(config, Path.GetDirectoryName(Path.GetFullPath(path))!, client, log);
     }
 

@@ -20,4 +20,5 @@ public static class ProblemTypes
     public const string Forbidden = Base + "forbidden";
     public const string TooManyRequests = Base + "too-many-requests";
     public const string QuotaExceeded = Base + "quota-exceeded";
+    public const string RangeNotSatisfiable = Base + "range-not-satisfiable";
 }

@@ -128,7 +128,7 @@ public sealed class PodPsiRunner(SmpcClient client, string tenant, string podId,
         if (cache.CachedSetPath is { } cached)
         {
             await using var file = File.OpenRead(cached);
-            await client.UploadPsiSetAsync(tenant, session.Id, PsiPayloads.PodSet, stream => file.CopyToAsync(stream, ct), file.Length, ct);
+            await client.UploadPsiSetAsync(tenant, session.Id, PsiPayloads.PodSet, file, ct);
             span?.SetTag("smpc.psi.reused", true);
             Tag(span, file.Length / PsiTag.Size, watch);
             log($"session {session.Id}: reused the encoded set ({file.Length / PsiTag.Size} elements)");

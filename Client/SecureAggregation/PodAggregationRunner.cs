@@ -218,7 +218,7 @@ public sealed class PodAggregationRunner(
                     using var span = Span("secagg.masked.submit", session, me);
                     var masked = Mask(party, received, session); // identical on a resumed retry
                     Save(party);
-                    await client.SubmitMaskedInputAsync(tenant, sessionId, masked, ct);
+                    await client.SubmitMaskedInputAsync(tenant, sessionId, masked, ct, party: me);
                     party.ConfirmMaskedInputAccepted();
                     Save(party);
                     return PodStep.MaskedInput;
