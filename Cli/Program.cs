@@ -1,6 +1,5 @@
-using System.CommandLine;
 using Smpc.Cli;
 
-// smpc: the command line of Smpc.Orleans. Later issues add the pod agent and the modeller commands.
+// smpc: the command line of Smpc.Orleans. Every failure is one line and a documented exit code (docs/cli.md).
 using var tracing = CliTelemetry.Start();
-return await SmpcCommands.Build().Parse(args).InvokeAsync();
+return await SmpcCommands.InvokeAsync(args);

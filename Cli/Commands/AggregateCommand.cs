@@ -41,7 +41,7 @@ public static class AggregateCommand
         };
         command.SetAction((r, ct) => run(r, async client =>
         {
-            var perPhase = (r.GetValue(phaseTimeouts) ?? []).Select(t => t.Split('=')).ToDictionary(p => p[0], p => int.Parse(p[1], CultureInfo.InvariantCulture));
+            var perPhase = (r.GetValue(phaseTimeouts) ?? []).Select(ParsePhaseTimeout).ToDictionary(p => p.Phase, p => p.Seconds);
             var spec = new AggregationRequest([.. r.GetValue(fields)!.Select(ParseField)], r.GetValue(operation)!, "", r.GetValue(input)!,
                 r.GetValue(threshold), r.GetValue(timeout), r.GetValue(weight), perPhase.Count > 0 ? perPhase : null);
             var outcome = await RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, spec, ct, PinOption.Parse(r.GetValue(pin)));
@@ -121,13 +121,28 @@ public static class AggregateCommand
         AnsiConsole.MarkupLineInterpolated($"[green]result written to[/] {file.FullName}");
     }
 
+    private static (string Phase, int Seconds) ParsePhaseTimeout(string text)
+    {
+        var parts = text.Split('=', 2);
+        return parts.Length == 2 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            ? (parts[0], seconds)
+            : throw new ArgumentException($"--phase-timeout-for '{text}' must be PHASE=SECONDS, e.g. masked-input=600.");
+    }
+
     private static AggregationFieldRequest ParseField(string text)
     {
         var parts = text.Split(':');
-        if (parts.Length is < 4 or > 5) throw new ArgumentException($"--field '{text}' must be name:length:min:max[:precision]");
-        var inv = CultureInfo.InvariantCulture;
-        var dims = parts[1].Split('x').Select(d => int.Parse(d, inv)).ToArray();
-        return new AggregationFieldRequest(parts[0], dims.Aggregate(1, (a, d) => a * d), double.Parse(parts[2], inv), double.Parse(parts[3], inv),
-            parts.Length == 5 ? long.Parse(parts[4], inv) : null, dims.Length > 1 ? dims : null);
+        if (parts.Length is < 4 or > 5) throw new ArgumentException($"--field '{text}' must be name:length:min:max[:precision], e.g. los:3:0:365.");
+        try
+        {
+            var inv = CultureInfo.InvariantCulture;
+            var dims = parts[1].Split('x').Select(d => int.Parse(d, inv)).ToArray();
+            return new AggregationFieldRequest(parts[0], dims.Aggregate(1, (a, d) => a * d), double.Parse(parts[2], inv), double.Parse(parts[3], inv),
+                parts.Length == 5 ? long.Parse(parts[4], inv) : null, dims.Length > 1 ? dims : null);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            throw new ArgumentException($"--field '{text}': length, min, max and precision must be numbers (name:length:min:max[:precision], e.g. los:3:0:365).", e);
+        }
     }
 }
