@@ -19,14 +19,14 @@ public static class SmpcCommands
     private static readonly Option<string> Url = new("--url")
     {
         Description = "Base URL of the service, or several gateways separated by commas (env SMPC_URL)",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SMPC_URL") ?? "http://127.0.0.1:5080",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SMPC_URL") is { Length: > 0 } url ? url : "http://127.0.0.1:5080",
         Recursive = true,
     };
 
     private static readonly Option<string?> Key = new("--key")
     {
         Description = "API key (env SMPC_KEY): operator, tenant admin, pod or modeller",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SMPC_KEY"),
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SMPC_KEY") is { Length: > 0 } key ? key : null,
         Recursive = true,
     };
 
@@ -48,10 +48,7 @@ public static class SmpcCommands
             DefaultValueFactory = _ => int.TryParse(Environment.GetEnvironmentVariable("SMPC_RETRY_SECONDS"), out var s) ? s : 60,
             Recursive = true,
         };
-        option.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() < 0) r.AddError("--retry-for must be 0 or more seconds.");
-        });
+        CliOptions.Range(option, 0, int.MaxValue, "--retry-for must be 0 or more seconds.");
         return option;
     }
 
@@ -87,10 +84,22 @@ public static class SmpcCommands
     /// </summary>
     public static async Task<int> InvokeAsync(string[] args)
     {
-        var parsed = Build().Parse(args);
+        ParseResult parsed;
+        try
+        {
+            parsed = Build().Parse(args);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"error: internal error while reading the command line ({e.GetType().Name}: {OneLine(e.Message)}). Please report it.");
+            return ExitCodes.Internal;
+        }
+
         if (parsed.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"error: {parsed.Errors[0].Message} Run '{CommandPath(parsed.CommandResult.Command)} --help' for usage.");
+            // A mistyped word explains more than what is then missing, so unrecognised tokens are reported first.
+            var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+            Console.Error.WriteLine($"error: {OneLine(error.Message)} Run '{CommandPath(parsed.CommandResult.Command)} --help' for usage.");
             return ExitCodes.Usage;
         }
 
@@ -101,12 +110,16 @@ public static class SmpcCommands
         catch (Exception e)
         {
             var (code, message) = CliErrors.Describe(e, parsed.GetValue(Url));
-            Console.Error.WriteLine($"error: {message}");
+            Console.Error.WriteLine($"error: {OneLine(message)}");
             if (parsed.GetValue(Verbose)) Console.Error.WriteLine(e);
             else if (code == ExitCodes.Internal) Console.Error.WriteLine("(the stack trace is printed with --verbose)");
             return code;
         }
     }
+
+    /// <summary>Messages (ours, the parser's, the service's) may hold line breaks: the report stays one line.</summary>
+    private static string OneLine(string message) =>
+        string.Join(' ', message.Split((char[])['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static string CommandPath(Command command)
     {

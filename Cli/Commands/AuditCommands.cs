@@ -20,10 +20,7 @@ public static class AuditCommands
         ArgumentNullException.ThrowIfNull(run);
         var filters = new Filters();
         var lines = new Option<int>("--lines", "-n") { Description = "How many of the newest entries to show (1–500)", DefaultValueFactory = _ => 20 };
-        lines.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 1 or > 500) r.AddError("--lines must be 1 to 500.");
-        });
+        CliOptions.Range(lines, 1, 500, "--lines must be 1 to 500.");
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new entries as they arrive (Ctrl+C stops)" };
         var output = OutputOption.Create();
         var tail = new Command("tail", "Shows the newest entries of the audit log (--pod: those about one pod, which the pod itself may read).")

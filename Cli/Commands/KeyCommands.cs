@@ -18,10 +18,7 @@ public static class KeyCommands
 
         var keyId = new Argument<string>("key-id") { Description = "The key's id (16 hex digits, the keyId printed when it was issued)" };
         var after = new Option<int>("--after") { Description = "Revoke after this many seconds instead of at once (≤ 30 days: a rotation's overlap)", DefaultValueFactory = _ => 0 };
-        after.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 0 or > 30 * 24 * 3600) r.AddError("--after must be 0 to 2592000 seconds (30 days).");
-        });
+        CliOptions.Range(after, 0, 30 * 24 * 3600, "--after must be 0 to 2592000 seconds (30 days).");
         var revoke = new Command("revoke", "Tenant admin: revokes a key of the tenant on every gateway, at once or after --after seconds.") { keyId, tenant, after };
         revoke.SetAction((r, ct) => run(r, async c =>
         {
@@ -32,10 +29,7 @@ public static class KeyCommands
         var (rPod, rModeller, rAdmin) = Subjects();
         var old = new Option<string>("--old") { Description = "The key id to replace", Required = true };
         var overlap = new Option<int>("--overlap") { Description = "Seconds the old key keeps working after the new one is issued", DefaultValueFactory = _ => 3600 };
-        overlap.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 0 or > 30 * 24 * 3600) r.AddError("--overlap must be 0 to 2592000 seconds (30 days).");
-        });
+        CliOptions.Range(overlap, 0, 30 * 24 * 3600, "--overlap must be 0 to 2592000 seconds (30 days).");
         var rotate = new Command("rotate", "Tenant admin: issues a new key for the same pod, modeller or admin and revokes --old after --overlap seconds.")
         {
             tenant, rPod, rModeller, rAdmin, old, overlap,

@@ -14,10 +14,7 @@ public static class SessionCommands
         ArgumentNullException.ThrowIfNull(run);
         var output = OutputOption.Create();
         var limit = new Option<int>("--limit") { Description = "Most sessions to list, newest first (1–500)", DefaultValueFactory = _ => 100 };
-        limit.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 1 or > 500) r.AddError("--limit must be 1 to 500.");
-        });
+        CliOptions.Range(limit, 1, 500, "--limit must be 1 to 500.");
         var list = new Command("list", "Lists the sessions the key may see, newest first: a tenant admin all, a modeller its own, a pod those it is in.")
         {
             tenant, limit, output,

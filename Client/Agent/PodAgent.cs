@@ -35,7 +35,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         var config = JsonSerializer.Deserialize<PodAgentConfig>(text, new JsonSerializerOptions(JsonSerializerDefaults.Web))
             ?? throw new InvalidDataException($"{path} is not a pod agent configuration.");
         if (overrides.Url is { } url) config = config with { Url = url };
-        var key = overrides.ApiKey ?? config.ApiKey ?? Environment.GetEnvironmentVariable(config.ApiKeyEnvironmentVariable)
+        var key = overrides.ApiKey ?? config.ApiKey ?? (Environment.GetEnvironmentVariable(config.ApiKeyEnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null)
             ?? throw new InvalidDataException(
                 $"No API key for pod {config.Tenant}/{config.Pod}: pass --key, set the environment variable {config.ApiKeyEnvironmentVariable}, or apiKey in {Path.GetFileName(path)}.");
         // `url` may list several gateways (comma-separated): the agent fails over between them.
