@@ -25,11 +25,24 @@ public static class PodRunCommand
             var (budget, progress) = SmpcCommands.Retry(r, url ?? "the service");
             var agent = PodAgent.FromFile(path, line => Console.WriteLine($"{DateTime.Now:HH:mm:ss} {line}"), new PodAgentOverrides(url, key, budget, progress.Report));
             Smpc.Client.Identity.IdentityKeyFile.Load(Resolve(path, agent.Config.IdentityKeyFile)).Dispose(); // a missing key file fails now, not later
-            await agent.VerifyKeyAsync(ct);
             if (r.GetValue(check))
             {
+                await agent.VerifyKeyAsync(ct);
                 Console.WriteLine($"{Path.GetFileName(path)}: valid; the key acts as pod {agent.Config.Tenant}/{agent.Config.Pod} at {agent.Config.Url}.");
                 return ExitCodes.Ok;
+            }
+
+            // A running agent waits for a service that is not up yet (progress lines meanwhile); a wrong key stops it at once.
+            while (true)
+            {
+                try
+                {
+                    await agent.VerifyKeyAsync(ct);
+                    break;
+                }
+                catch (Exception e) when (Smpc.Client.Transient.Is(e, ct))
+                {
+                }
             }
 
             await agent.RunAsync(ct);
