@@ -19,18 +19,38 @@ public static class SmpcCommands
     private static readonly Option<string> Url = new("--url")
     {
         Description = "Base URL of the service, or several gateways separated by commas (env SMPC_URL)",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SMPC_URL") ?? "http://127.0.0.1:5080",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SMPC_URL") is { Length: > 0 } url ? url : "http://127.0.0.1:5080",
         Recursive = true,
     };
 
     private static readonly Option<string?> Key = new("--key")
     {
         Description = "API key (env SMPC_KEY): operator, tenant admin, pod or modeller",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SMPC_KEY"),
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SMPC_KEY") is { Length: > 0 } key ? key : null,
         Recursive = true,
     };
 
+    private static readonly Option<bool> Verbose = new("--verbose")
+    {
+        Description = "On an error, print the full exception and its stack trace after the one-line message",
+        Recursive = true,
+    };
+
+    private static readonly Option<int> RetryFor = CreateRetryFor();
+
     private static readonly Option<string> Tenant = new("--tenant") { Description = "Tenant id", Required = true };
+
+    private static Option<int> CreateRetryFor()
+    {
+        var option = new Option<int>("--retry-for")
+        {
+            Description = "Seconds one request keeps retrying while the service is unreachable or unavailable, with a progress line every 5 s (env SMPC_RETRY_SECONDS; default 60; 0: fail at once)",
+            DefaultValueFactory = _ => int.TryParse(Environment.GetEnvironmentVariable("SMPC_RETRY_SECONDS"), out var s) ? s : 60,
+            Recursive = true,
+        };
+        CliOptions.Range(option, 0, int.MaxValue, "--retry-for must be 0 or more seconds.");
+        return option;
+    }
 
     /// <summary>Builds the root command.</summary>
     public static RootCommand Build()
@@ -38,6 +58,8 @@ public static class SmpcCommands
         var root = new RootCommand("Smpc.Orleans: secure aggregation, federated SQL and training, and private set intersection as a service.");
         root.Options.Add(Url);
         root.Options.Add(Key);
+        root.Options.Add(RetryFor);
+        root.Options.Add(Verbose);
         root.Subcommands.Add(Health());
         root.Subcommands.Add(TenantCommands());
         root.Subcommands.Add(Me());
@@ -51,8 +73,106 @@ public static class SmpcCommands
         root.Subcommands.Add(Commands.TrainCommand.Build(Tenant, RunAsync));
         root.Subcommands.Add(Commands.DemoCommand.Build());
         root.Subcommands.Add(PayloadCommands());
+        root.Subcommands.Add(Commands.KeyCommands.Build(Tenant, RunAsync));
+        root.Subcommands.Add(Commands.AuditCommands.Build(Tenant, RunAsync));
         return root;
     }
+
+    /// <summary>
+    /// Parses and runs a command line. Every failure ends as one line on stderr and an exit code of <see cref="ExitCodes"/>
+    /// (the stack trace only with --verbose): parse errors here, everything the commands throw through <see cref="CliErrors"/>.
+    /// </summary>
+    public static async Task<int> InvokeAsync(string[] args)
+    {
+        ParseResult parsed;
+        try
+        {
+            parsed = Build().Parse(args);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"error: internal error while reading the command line ({e.GetType().Name}: {OneLine(e.Message)}). Please report it.");
+            return ExitCodes.Internal;
+        }
+
+        if (parsed.Errors.Count > 0)
+        {
+            // A mistyped word explains more than what is then missing, so unrecognised tokens are reported first.
+            var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+            Console.Error.WriteLine($"error: {OneLine(error.Message)} Run '{CommandPath(parsed.CommandResult.Command)} --help' for usage.");
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(10) });
+        }
+        catch (Exception e)
+        {
+            var (code, message) = CliErrors.Describe(e, parsed.GetValue(Url));
+            Console.Error.WriteLine($"error: {OneLine(message)}");
+            if (parsed.GetValue(Verbose)) Console.Error.WriteLine(e);
+            else if (code == ExitCodes.Internal) Console.Error.WriteLine("(the stack trace is printed with --verbose)");
+            return code;
+        }
+    }
+
+    /// <summary>Messages (ours, the parser's, the service's) may hold line breaks: the report stays one line.</summary>
+    private static string OneLine(string message) =>
+        string.Join(' ', message.Split((char[])['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private static string CommandPath(Command command)
+    {
+        var names = new List<string>();
+        for (Command? c = command; c is not null; c = c.Parents.OfType<Command>().FirstOrDefault())
+            names.Insert(0, c is RootCommand ? "smpc" : c.Name);
+        return string.Join(' ', names);
+    }
+
+    /// <summary>The gateways of --url (or SMPC_URL), checked: absolute http or https addresses.</summary>
+    internal static IReadOnlyList<Uri> Gateways(string? urls)
+    {
+        IReadOnlyList<Uri> gateways;
+        try
+        {
+            gateways = SmpcClient.ParseGateways(urls ?? "");
+        }
+        catch (UriFormatException)
+        {
+            gateways = [];
+        }
+
+        if (gateways.Count == 0 || gateways.Any(g => g.Scheme is not ("http" or "https")))
+            throw CliException.Usage($"--url '{urls}' is not an http(s) address; give e.g. http://127.0.0.1:5080 (several: comma-separated).");
+        return gateways;
+    }
+
+    /// <summary>The client of a command: the gateways of --url, the key, and --retry-for with progress lines on stderr.</summary>
+    internal static SmpcClient CreateClient(ParseResult result, string? key, string? url = null, TimeSpan? timeout = null)
+    {
+        url ??= result.GetValue(Url)!;
+        var budget = TimeSpan.FromSeconds(result.GetValue(RetryFor));
+        var progress = new RetryProgress(url, budget, Console.Error);
+        // One gateway or several (comma-separated): fails over between them and retries while the service is briefly unavailable.
+        // A retried upload or download (a cut connection) is a warning on stderr, so a long run shows why it paused.
+        return SmpcClient.Resilient(Gateways(url), key, timeout, budget, progress.Report)
+            .WithTransfers(TransferRetryPolicy.Default with { OnRetry = retry => Console.Error.WriteLine(retry.ToString()) });
+    }
+
+    /// <summary>The retry budget of --retry-for and a progress reporter for <paramref name="url"/>, for clients built elsewhere (the pod agent's).</summary>
+    internal static (TimeSpan Budget, RetryProgress Progress) Retry(ParseResult result, string url)
+    {
+        var budget = TimeSpan.FromSeconds(result.GetValue(RetryFor));
+        return (budget, new RetryProgress(url, budget, Console.Error));
+    }
+
+    /// <summary>
+    /// The --url and --key typed on the command line (null when not), for the pod agent: they override its configuration,
+    /// while SMPC_URL and SMPC_KEY do not (in a shell they usually hold the admin's or a modeller's key).
+    /// </summary>
+    internal static (string? Url, string? Key) Typed(ParseResult result) =>
+        (result.GetResult(Url) is { Implicit: false } ? result.GetValue(Url) : null,
+         result.GetResult(Key) is { Implicit: false } ? result.GetValue(Key) : null);
 
     private static Command Health()
     {
@@ -102,7 +222,7 @@ public static class SmpcCommands
             r.GetValue(Tenant)!, new RegisterPodRequest(r.GetValue(id)!, r.GetValue(name)!, r.GetValue(identity)!), ct))));
         var show = new Command("show", "Shows a pod and its identity fingerprint.") { id, Tenant };
         show.SetAction((r, ct) => RunAsync(r, async c => Print(await c.GetPodAsync(r.GetValue(Tenant)!, r.GetValue(id)!, ct))));
-        return new Command("pod", "Pods of a tenant.") { register, show, Commands.PodRunCommand.Build() };
+        return new Command("pod", "Pods of a tenant.") { register, show, Commands.PodRunCommand.Build(Typed) };
     }
 
     private static Command ModellerCommands()
@@ -115,16 +235,7 @@ public static class SmpcCommands
         return new Command("modeller", "Modellers of a tenant.") { register };
     }
 
-    private static Command SessionCommands()
-    {
-        var id = new Argument<string>("id") { Description = "Session id" };
-        var show = new Command("show", "Shows a session and its progress.") { id, Tenant };
-        show.SetAction((r, ct) => RunAsync(r, async c => Print(await c.GetSessionAsync(r.GetValue(Tenant)!, r.GetValue(id)!, ct))));
-        var reason = new Option<string?>("--reason") { Description = "Why (stored with the session and in the audit log)" };
-        var cancel = new Command("cancel", "Its modeller or the tenant admin: cancels a session; its pods stop and later protocol messages are refused.") { id, reason, Tenant };
-        cancel.SetAction((r, ct) => RunAsync(r, async c => Print(await c.CancelSessionAsync(r.GetValue(Tenant)!, r.GetValue(id)!, r.GetValue(reason), ct))));
-        return new Command("session", "Protocol sessions (create secure aggregations with `smpc aggregate`).") { show, cancel };
-    }
+    private static Command SessionCommands() => Commands.SessionCommands.Build(Tenant, RunAsync);
 
     private static Command PayloadCommands()
     {
@@ -147,32 +258,13 @@ public static class SmpcCommands
         return new Command("payload", "Large session payloads.") { put, get };
     }
 
+    /// <summary>Runs a command's work with the client of --url and --key; failures are reported by <see cref="InvokeAsync"/>.</summary>
     internal static async Task<int> RunAsync(ParseResult result, Func<SmpcClient, Task> action)
     {
-        try
-        {
-            // One gateway or several (comma-separated): fails over between them and retries while the service is briefly unavailable.
-            // A retried upload or download (a cut connection) is a warning on stderr, so a long run shows why it paused.
-            await action(SmpcClient.Resilient(SmpcClient.ParseGateways(result.GetValue(Url)!), result.GetValue(Key))
-                .WithTransfers(TransferRetryPolicy.Default with { OnRetry = retry => Console.Error.WriteLine(retry.ToString()) }));
-            return 0;
-        }
-        catch (SmpcApiException e)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[red]{(int)e.Status} {e.Title}[/]: {e.Detail} [grey]({e.Type})[/]");
-            return 1;
-        }
-        catch (HttpRequestException e)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[red]Cannot reach {result.GetValue(Url)}[/]: {e.Message}");
-            return 2;
-        }
-        catch (OperationCanceledException)
-        {
-            AnsiConsole.MarkupLine("[yellow]interrupted[/]");
-            return 130;
-        }
+        await action(CreateClient(result, result.GetValue(Key)));
+        return ExitCodes.Ok;
     }
 
-    private static void Print<T>(T value) => Console.WriteLine(JsonSerializer.Serialize(value, Pretty));
+    /// <summary>Writes <paramref name="value"/> as indented JSON to stdout.</summary>
+    internal static void Print<T>(T value) => Console.WriteLine(JsonSerializer.Serialize(value, Pretty));
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Smpc.Client.Contracts;
@@ -27,10 +28,19 @@ public sealed partial class SmpcClient
     /// The client the agent and the <c>smpc</c> commands use: fails over between gateways (<see cref="ForGateways"/>) and
     /// retries requests that can be sent again while the service is briefly unavailable (<see cref="TransientRetryHandler"/>).
     /// </summary>
-    public static SmpcClient Resilient(IReadOnlyList<Uri> gateways, string? apiKey = null, TimeSpan? timeout = null)
+    /// <param name="gateways">One or more gateways (absolute URIs).</param>
+    /// <param name="apiKey">The key to act with (null: anonymous).</param>
+    /// <param name="timeout">How long one call may take, retries included (default 5 minutes).</param>
+    /// <param name="retryFor">How long one request keeps retrying (default <see cref="TransientRetryHandler.MaxElapsed"/>'s).</param>
+    /// <param name="onRetry">Called before each retry, e.g. to print progress.</param>
+    public static SmpcClient Resilient(
+        IReadOnlyList<Uri> gateways, string? apiKey = null, TimeSpan? timeout = null, TimeSpan? retryFor = null, Action<HttpStatusCode?, Exception?>? onRetry = null)
     {
         var inner = new SocketsHttpHandler { ConnectTimeout = GatewayConnectTimeout, PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
-        var retry = new TransientRetryHandler(new GatewayFailoverHandler(gateways, 0, inner));
+        var failover = new GatewayFailoverHandler(gateways, 0, inner);
+        var retry = retryFor is { } budget
+            ? new TransientRetryHandler(failover) { OnRetry = onRetry, MaxElapsed = budget }
+            : new TransientRetryHandler(failover) { OnRetry = onRetry };
         var baseAddress = gateways[0].AbsoluteUri.EndsWith('/') ? gateways[0] : new Uri(gateways[0].AbsoluteUri + "/");
         return new SmpcClient(new HttpClient(retry) { BaseAddress = baseAddress, Timeout = timeout ?? TimeSpan.FromMinutes(5) }, apiKey);
     }

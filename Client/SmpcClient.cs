@@ -49,6 +49,14 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
         SendAsync<CredentialResponse>(HttpMethod.Delete,
             $"v1/tenants/{Escape(tenantId)}/keys/{Escape(keyId)}" + (after is { } a ? $"?afterSeconds={(long)a.TotalSeconds}" : ""), null, ct);
 
+    /// <summary>Tenant admin: issues another API key for a modeller (rotation); shown once.</summary>
+    public Task<IssuedKeyResponse> IssueModellerKeyAsync(string tenantId, string modellerId, CancellationToken ct = default) =>
+        SendAsync<IssuedKeyResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/modellers/{Escape(modellerId)}/keys", null, ct);
+
+    /// <summary>Tenant admin: what is stored of a key (never its secret).</summary>
+    public Task<CredentialResponse> GetKeyAsync(string tenantId, string keyId, CancellationToken ct = default) =>
+        SendAsync<CredentialResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/keys/{Escape(keyId)}", null, ct);
+
     public Task<IssuedKeyResponse> IssuePodKeyAsync(string tenantId, string podId, CancellationToken ct = default) =>
         SendAsync<IssuedKeyResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/pods/{Escape(podId)}/keys", null, ct);
 
@@ -74,6 +82,10 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
 
     public Task<SessionResponse> CreateSessionAsync(string tenantId, CreateSessionRequest request, CancellationToken ct = default) =>
         SendAsync<SessionResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/sessions", request, ct);
+
+    /// <summary>The sessions the caller may see, newest first (admin: all of the tenant's; modeller: its own; pod: those it is in).</summary>
+    public Task<IReadOnlyList<SessionResponse>> ListSessionsAsync(string tenantId, int limit = 100, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<SessionResponse>>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/sessions?limit={limit}", null, ct);
 
     public Task<SessionResponse> GetSessionAsync(string tenantId, string sessionId, CancellationToken ct = default) =>
         SendAsync<SessionResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}", null, ct);

@@ -5,7 +5,7 @@ namespace Smpc.Client;
 
 /// <summary>
 /// Retries a request while the service is briefly unavailable (a silo failing over, PostgreSQL restarting, a gateway
-/// gone): network failures, 502/503/504 and 429, with exponential backoff that honours <c>Retry-After</c>, for at most
+/// gone): network failures and connect timeouts, 502/503/504 and 429, with exponential backoff that honours <c>Retry-After</c>, for at most
 /// <see cref="MaxElapsed"/>. Only requests whose body can be sent again are retried (none, bytes, strings, forms, memory, JSON); every
 /// protocol step of the service is idempotent, so a retried step is safe. Streamed bodies are left to the caller.
 /// </summary>
@@ -40,7 +40,7 @@ public sealed class TransientRetryHandler : DelegatingHandler
             {
                 response = await base.SendAsync(request, cancellationToken);
             }
-            catch (HttpRequestException ex) when (!cancellationToken.IsCancellationRequested && started.Elapsed < MaxElapsed)
+            catch (Exception ex) when ((ex is HttpRequestException || IsConnectTimeout(ex)) && !cancellationToken.IsCancellationRequested && started.Elapsed < MaxElapsed)
             {
                 backoff = Transient.Next(backoff);
                 OnRetry?.Invoke(null, ex);
@@ -58,6 +58,9 @@ public sealed class TransientRetryHandler : DelegatingHandler
             await Task.Delay(wait, cancellationToken);
         }
     }
+
+    /// <summary>SocketsHttpHandler's ConnectTimeout (an address that does not answer): a cancellation the caller did not ask for.</summary>
+    private static bool IsConnectTimeout(Exception ex) => ex is OperationCanceledException { InnerException: TimeoutException };
 
     private static bool IsTransient(HttpStatusCode status) =>
         status is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout or HttpStatusCode.TooManyRequests;

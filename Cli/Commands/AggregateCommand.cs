@@ -43,7 +43,7 @@ public static class AggregateCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var output = new Option<FileInfo?>("--out") { Description = "Write the result to .json, .csv or .npy" };
-        var minPods = new Option<int?>("--min-pods") { Description = "Fewest pods the result must include, or the command fails (exit code 4); default all pods" };
+        var minPods = new Option<int?>("--min-pods") { Description = "Fewest pods the result must include, or the command fails (exit code 7); default all pods" };
         var pin = PinOption.Create();
         var command = new Command("aggregate", "Modeller: runs a secure aggregation and computes the result locally; the service never sees it.")
         {
@@ -54,7 +54,7 @@ public static class AggregateCommand
             var exit = 0;
             var code = await run(r, async client =>
             {
-                var perPhase = (r.GetValue(phaseTimeouts) ?? []).Select(t => t.Split('=')).ToDictionary(p => p[0], p => int.Parse(p[1], CultureInfo.InvariantCulture));
+                var perPhase = (r.GetValue(phaseTimeouts) ?? []).Select(ParsePhaseTimeout).ToDictionary(p => p.Phase, p => p.Seconds);
                 var spec = new AggregationRequest([.. r.GetValue(fields)!.Select(ParseField)], r.GetValue(operation)!, "", r.GetValue(input)!,
                     r.GetValue(threshold), r.GetValue(timeout), r.GetValue(weightField), perPhase.Count > 0 ? perPhase : null,
                     r.GetValue(weight) is { } w ? ParseWeight(w) : null);
@@ -87,7 +87,7 @@ public static class AggregateCommand
     }
 
     /// <summary>The exit code when the result includes fewer pods than <c>--min-pods</c>.</summary>
-    public const int MinPodsExitCode = 4;
+    public const int MinPodsExitCode = ExitCodes.TooFewPods;
 
     /// <summary>Prints the pods the result leaves out, and why (a decline's category, a dropout).</summary>
     public static void PrintLeftOut(IReadOnlyList<LeftOutPod> leftOut)
@@ -183,13 +183,28 @@ public static class AggregateCommand
         return new AggregationWeightRequest(double.Parse(parts[0], inv), double.Parse(parts[1], inv), parts.Length == 3 ? long.Parse(parts[2], inv) : null);
     }
 
+    private static (string Phase, int Seconds) ParsePhaseTimeout(string text)
+    {
+        var parts = text.Split('=', 2);
+        return parts.Length == 2 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            ? (parts[0], seconds)
+            : throw new ArgumentException($"--phase-timeout-for '{text}' must be PHASE=SECONDS, e.g. masked-input=600.");
+    }
+
     private static AggregationFieldRequest ParseField(string text)
     {
         var parts = text.Split(':');
-        if (parts.Length is < 4 or > 5) throw new ArgumentException($"--field '{text}' must be name:length:min:max[:precision]");
-        var inv = CultureInfo.InvariantCulture;
-        var dims = parts[1].Split('x').Select(d => int.Parse(d, inv)).ToArray();
-        return new AggregationFieldRequest(parts[0], dims.Aggregate(1, (a, d) => a * d), double.Parse(parts[2], inv), double.Parse(parts[3], inv),
-            parts.Length == 5 ? long.Parse(parts[4], inv) : null, dims.Length > 1 ? dims : null);
+        if (parts.Length is < 4 or > 5) throw new ArgumentException($"--field '{text}' must be name:length:min:max[:precision], e.g. los:3:0:365.");
+        try
+        {
+            var inv = CultureInfo.InvariantCulture;
+            var dims = parts[1].Split('x').Select(d => int.Parse(d, inv)).ToArray();
+            return new AggregationFieldRequest(parts[0], dims.Aggregate(1, (a, d) => a * d), double.Parse(parts[2], inv), double.Parse(parts[3], inv),
+                parts.Length == 5 ? long.Parse(parts[4], inv) : null, dims.Length > 1 ? dims : null);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            throw new ArgumentException($"--field '{text}': length, min, max and precision must be numbers (name:length:min:max[:precision], e.g. los:3:0:365).", e);
+        }
     }
 }

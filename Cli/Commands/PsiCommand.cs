@@ -58,8 +58,7 @@ public static class PsiCommand
             }
             catch (PsiFailedException failed)
             {
-                AnsiConsole.MarkupLineInterpolated($"[red]session {failed.Session.Id} failed:[/] {failed.Message}");
-                throw new SmpcApiException(System.Net.HttpStatusCode.Conflict, ProblemTypes.WrongPhase, "PSI session failed", failed.Message);
+                throw new CliException(ExitCodes.Refused, $"PSI session {failed.Session.Id} failed: {failed.Message}");
             }
         }));
         return command;
@@ -144,8 +143,10 @@ public static class PsiCommand
         [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(part =>
         {
             var bits = part.Split(':');
-            return bits.Length is 2 or 3 ? new PsiColumnRequest(bits[0], bits[1], bits.Length == 3 ? bits[2] : null)
-                : throw new ArgumentException($"Column '{part}' must be name:kind or name:phone:countrycode.");
+            if (bits.Length is not (2 or 3)) throw new ArgumentException($"Column '{part}' must be name:kind or name:phone:countrycode.");
+            if (!Smpc.Protocols.PrivateSetIntersection.ColumnKindNames.All.ContainsKey(bits[1]))
+                throw new ArgumentException($"Column '{part}': unknown kind '{bits[1]}' (kinds: {string.Join(", ", Smpc.Protocols.PrivateSetIntersection.ColumnKindNames.All.Keys)}).");
+            return new PsiColumnRequest(bits[0], bits[1], bits.Length == 3 ? bits[2] : null);
         })];
 
     /// <summary>Reports on the calling thread (Spectre's context is not thread-safe for concurrent updates from the thread pool).</summary>

@@ -49,8 +49,7 @@ public static class QueryCommand
             }
             catch (FederatedSessionFailedException failed)
             {
-                AnsiConsole.MarkupLineInterpolated($"[red]query {r.GetValue(id)} failed:[/] {failed.Message}");
-                throw new SmpcApiException(System.Net.HttpStatusCode.Conflict, ProblemTypes.WrongPhase, "Query failed", failed.Message);
+                throw new CliException(ExitCodes.Refused, $"query {r.GetValue(id)} failed: {failed.Message}");
             }
         }));
         return command;

@@ -51,8 +51,7 @@ public static class TrainCommand
             }
             catch (FederatedSessionFailedException failed)
             {
-                AnsiConsole.MarkupLineInterpolated($"[red]training {r.GetValue(id)} failed:[/] {failed.Message}");
-                throw new SmpcApiException(System.Net.HttpStatusCode.Conflict, ProblemTypes.WrongPhase, "Training failed", failed.Message);
+                throw new CliException(ExitCodes.Refused, $"training {r.GetValue(id)} failed: {failed.Message}");
             }
         }));
         return command;

@@ -19,16 +19,57 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
     private readonly string _statePath = Path.Combine(Resolve(baseDirectory, config.StateDirectory), "sessions.json");
 
     /// <summary>Loads a configuration file and builds the agent with its own HTTP client.</summary>
-    public static PodAgent FromFile(string path, Action<string> log)
+    public static PodAgent FromFile(string path, Action<string> log) => FromFile(path, log, new PodAgentOverrides());
+
+    /// <summary>
+    /// Loads a configuration file, checked against docs/agent-config.schema.json first, and builds the agent with its own HTTP
+    /// client. The key is the first of <see cref="PodAgentOverrides.ApiKey"/>, the file's <c>apiKey</c> and the environment
+    /// variable it names; the URL the first of <see cref="PodAgentOverrides.Url"/> and the file's <c>url</c>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a valid configuration (the message names the JSON path), or no key is given.</exception>
+    public static PodAgent FromFile(string path, Action<string> log, PodAgentOverrides overrides)
     {
-        var config = JsonSerializer.Deserialize<PodAgentConfig>(File.ReadAllText(path), new JsonSerializerOptions(JsonSerializerDefaults.Web))
+        ArgumentNullException.ThrowIfNull(overrides);
+        var text = File.ReadAllText(path);
+        AgentConfigSchema.Require(text, Path.GetFileName(path));
+        var config = JsonSerializer.Deserialize<PodAgentConfig>(text, new JsonSerializerOptions(JsonSerializerDefaults.Web))
             ?? throw new InvalidDataException($"{path} is not a pod agent configuration.");
-        var key = config.ApiKey ?? Environment.GetEnvironmentVariable(config.ApiKeyEnvironmentVariable)
-            ?? throw new InvalidDataException($"No API key: set apiKey in {path} or the environment variable {config.ApiKeyEnvironmentVariable}.");
+        if (overrides.Url is { } url) config = config with { Url = url };
+        var key = overrides.ApiKey ?? config.ApiKey ?? (Environment.GetEnvironmentVariable(config.ApiKeyEnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null)
+            ?? throw new InvalidDataException(
+                $"No API key for pod {config.Tenant}/{config.Pod}: pass --key, set the environment variable {config.ApiKeyEnvironmentVariable}, or apiKey in {Path.GetFileName(path)}.");
         // `url` may list several gateways (comma-separated): the agent fails over between them.
-        var client = SmpcClient.Resilient(SmpcClient.ParseGateways(config.Url), key, TimeSpan.FromMinutes(5))
+        var client = SmpcClient.Resilient(Gateways(config.Url, overrides.Url is null ? $"{Path.GetFileName(path)}: $.url" : "--url"), key,
+            TimeSpan.FromMinutes(5), overrides.RetryFor, overrides.OnRetry)
             .WithTransfers(TransferRetryPolicy.Default with { OnRetry = retry => log(retry.ToString()) }); // every retried transfer shows in the agent's log
         return new PodAgent(config, Path.GetDirectoryName(Path.GetFullPath(path))!, client, log);
+    }
+
+    private static IReadOnlyList<Uri> Gateways(string urls, string where)
+    {
+        try
+        {
+            var gateways = SmpcClient.ParseGateways(urls);
+            if (gateways.Count > 0 && gateways.All(g => g.Scheme is "http" or "https")) return gateways;
+        }
+        catch (UriFormatException)
+        {
+        }
+
+        throw new InvalidDataException($"{where}: '{urls}' is not an http(s) address; give e.g. http://127.0.0.1:5080 (several: comma-separated).");
+    }
+
+    /// <summary>The configuration as loaded (after overrides).</summary>
+    public PodAgentConfig Config => config;
+
+    /// <summary>Checks with the service that the key acts as this pod; throws <see cref="SmpcApiException"/> (403) naming who it acts as otherwise.</summary>
+    public async Task VerifyKeyAsync(CancellationToken ct)
+    {
+        var me = await client.WhoAmIAsync(ct);
+        if (me.Role != "Pod" || me.Tenant != config.Tenant || me.Subject != config.Pod)
+            throw new SmpcApiException(System.Net.HttpStatusCode.Forbidden, null, "Wrong key",
+                $"The API key acts as {me.Role} {me.Tenant}/{me.Subject}, not as pod {config.Tenant}/{config.Pod}: give the pod's own key.");
     }
 
     /// <summary>How long one request for new work may wait (0 = poll every <see cref="PodAgentConfig.PollSeconds"/>).</summary>

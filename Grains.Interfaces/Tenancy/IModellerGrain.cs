@@ -15,6 +15,12 @@ public interface IModellerGrain : IGrainWithStringKey
     /// <summary>True when registered (service-internal).</summary>
     [Alias("exists")] Task<bool> ExistsAsync();
 
+    /// <summary>Records that the modeller created a session (service-internal, idempotent).</summary>
+    [Alias("add-session")] Task AddSessionAsync(string sessionId);
+
+    /// <summary>The sessions the modeller created, newest last; for the modeller itself and its tenant's admin.</summary>
+    [Alias("list-sessions")] Task<IReadOnlyList<string>> ListSessionsAsync(Caller caller);
+
     /// <summary>Issues another API key for the modeller (rotation), for the tenant's admin.</summary>
     [Alias("issue-key")] Task IssueKeyAsync(Caller caller, string keyId, [Immutable] byte[] keyHash);
 }

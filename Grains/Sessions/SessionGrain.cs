@@ -109,6 +109,7 @@ public sealed partial class SessionGrain(
             {
                 if (command.Parent is not null) await JoinParentAsync(caller, command, pods);
                 await Task.WhenAll(pods.Select(p => GrainFactory.GetPod(new EntityKey(key.Tenant, p)).AddSessionAsync(key.Id)));
+                await GrainFactory.GetModeller(new EntityKey(key.Tenant, command.ModellerId)).AddSessionAsync(key.Id);
                 return ToInfo();
             }
             throw SmpcException.Conflict($"Session '{key.Id}' already exists with other parameters.");
@@ -158,6 +159,7 @@ public sealed partial class SessionGrain(
         NotifyChanged();
         // After the session is durable: a crash before this loop leaves pods unaware, and the idempotent retry of the create heals it.
         await Task.WhenAll(pods.Select(p => GrainFactory.GetPod(new EntityKey(key.Tenant, p)).AddSessionAsync(key.Id)));
+        await GrainFactory.GetModeller(new EntityKey(key.Tenant, command.ModellerId)).AddSessionAsync(key.Id);
         SmpcTelemetry.SessionsCreated.Add(1, new KeyValuePair<string, object?>("smpc.session.kind", command.Kind.ToString()));
         await AuditCreatedAsync(caller);
         return ToInfo();

@@ -8,6 +8,6 @@ public sealed class MemberState
     /// <summary>Ed25519 identity public key (pods); peers pin its fingerprint.</summary>
     public byte[] IdentityPublicKey { get; set; } = [];
     public List<string> KeyIds { get; set; } = [];
-    /// <summary>Sessions a pod takes part in (bounded by <see cref="PodGrain.MaxListedSessions"/>).</summary>
+    /// <summary>Sessions a pod takes part in, or a modeller created (bounded by <see cref="PodGrain.MaxListedSessions"/>).</summary>
     public List<string> Sessions { get; set; } = [];
 }

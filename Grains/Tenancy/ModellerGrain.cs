@@ -1,4 +1,5 @@
 using Smpc.Grains.Interfaces.Access;
+using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Tenancy;
 using Smpc.Grains.Storage;
 
@@ -18,4 +19,21 @@ public sealed class ModellerGrain(
     Task<bool> IModellerGrain.ExistsAsync() => ExistsCoreAsync();
 
     Task IModellerGrain.IssueKeyAsync(Caller caller, string keyId, byte[] keyHash) => IssueKeyCoreAsync(caller, keyId, keyHash);
+
+    async Task IModellerGrain.AddSessionAsync(string sessionId)
+    {
+        var sessions = Persisted.State.Sessions;
+        if (sessions.Contains(sessionId)) return;
+        sessions.Add(sessionId);
+        if (sessions.Count > PodGrain.MaxListedSessions) sessions.RemoveAt(0);
+        await Persisted.WriteOrRollbackAsync(this, "modeller.add-session");
+    }
+
+    Task<IReadOnlyList<string>> IModellerGrain.ListSessionsAsync(Caller caller)
+    {
+        caller.RequireTenant(Key.Tenant, $"Modeller '{Key.Id}'");
+        if (!caller.Is(CallerRole.Modeller, Key.Tenant, Key.Id) && caller.Role != CallerRole.TenantAdmin)
+            throw SmpcException.Forbidden("Only the modeller itself and its tenant's admin list its sessions.");
+        return Task.FromResult<IReadOnlyList<string>>([.. Persisted.State.Sessions]);
+    }
 }

@@ -119,7 +119,7 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
             // The phases are an hour long: finishing at all proves that nobody waited for pod-4's deadline.
             var (code, printed) = await ServiceProcess.RunToCompletionAsync(Cli, environment, Aggregate("s1"));
             output.WriteLine(printed);
-            Assert.True(code == 4, printed);
+            Assert.True(code == 7, printed); // ExitCodes.TooFewPods (docs/cli.md)
             Assert.Contains("left out pod-4 (party 4): declined: input-out-of-bounds", printed, StringComparison.Ordinal);
             Assert.Contains("fewer than --min-pods 4", printed, StringComparison.Ordinal);
 

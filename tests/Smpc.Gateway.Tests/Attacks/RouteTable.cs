@@ -117,6 +117,8 @@ internal static class RouteTable
         // Sessions: m2 names m1 as the modeller, which only m1 may.
         yield return new("POST", T + "/sessions", Access.Tenant, "F+FFFN", "NNN", _ => Json(new CreateSessionRequest(
             AttackWorld.IntruderSession, "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"], AttackTenant.LongAggregation())));
+        // Listing: everyone inside the tenant gets the sessions it may see (m2 and p4 an empty list); the operator sees no tenant's.
+        yield return new("GET", T + "/sessions", Access.Tenant, "+++++N", "NNN");
         yield return new("GET", S, Access.Tenant, "+++NNN", "NNN");
         // Cancel: its modeller and the admin; its pods are forbidden; whoever does not see the session does not find it.
         yield return new("POST", S + "/cancel", Access.Tenant, "++FNNN", "NNN", _ => Json(new CancelSessionRequest("intruder")));
