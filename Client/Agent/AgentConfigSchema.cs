@@ -21,6 +21,7 @@ public static class AgentConfigSchema
     [
         "$schema", "$id", "$defs", "$ref", "title", "description", "default", "examples", "type", "properties", "additionalProperties",
         "propertyNames", "items", "enum", "minimum", "exclusiveMinimum", "minLength", "pattern", "minProperties", "maxProperties", "required",
+        "oneOf", "not",
     ];
 
     private static readonly Lazy<JsonDocument> Schema = new(Load);
@@ -82,8 +83,12 @@ public static class AgentConfigSchema
                 case "properties" or "$defs":
                     foreach (var p in keyword.Value.EnumerateObject()) CheckSchema(p.Value, $"{where}/{keyword.Name}/{p.Name}");
                     break;
-                case "additionalProperties" or "items" or "propertyNames":
+                case "additionalProperties" or "items" or "propertyNames" or "not":
                     CheckSchema(keyword.Value, $"{where}/{keyword.Name}");
+                    break;
+                case "oneOf":
+                    var n = 0;
+                    foreach (var alternative in keyword.Value.EnumerateArray()) CheckSchema(alternative, $"{where}/oneOf/{n++}");
                     break;
             }
         }
@@ -165,6 +170,26 @@ public static class AgentConfigSchema
                 Check(property.Value, additional, at, errors);
         }
 
+        // oneOf and not, as the schema uses them: alternatives that each require one key, and a pair that must not come together.
+        if (schema.TryGetProperty("oneOf", out var oneOf))
+        {
+            var alternatives = oneOf.EnumerateArray().ToList();
+            var matching = alternatives.Count(alternative =>
+            {
+                var found = new List<string>();
+                Check(value, alternative, path, found);
+                return found.Count == 0;
+            });
+            if (matching != 1) errors.Add($"{path}: give exactly one of {string.Join(", ", alternatives.SelectMany(RequiredKeys))}");
+        }
+
+        if (schema.TryGetProperty("not", out var not))
+        {
+            var found = new List<string>();
+            Check(value, not, path, found);
+            if (found.Count == 0) errors.Add($"{path}: give {string.Join(" or ", RequiredKeys(not))}, not {(RequiredKeys(not).Count() == 2 ? "both" : "all of them")}");
+        }
+
         if (schema.TryGetProperty("minProperties", out var minP) && count < minP.GetInt32()
             || schema.TryGetProperty("maxProperties", out var maxP) && count > maxP.GetInt32())
         {
@@ -173,6 +198,9 @@ public static class AgentConfigSchema
             errors.Add(lo == hi ? $"{path}: give exactly {(lo == 1 ? "one" : lo.ToString(CultureInfo.InvariantCulture))} of {keys}" : $"{path}: give {lo} to {hi} of {keys}");
         }
     }
+
+    private static IEnumerable<string> RequiredKeys(JsonElement schema) =>
+        schema.TryGetProperty("required", out var required) ? required.EnumerateArray().Select(r => r.GetString()!) : [];
 
     private static void CheckString(string text, JsonElement schema, string path, List<string> errors)
     {

@@ -56,7 +56,7 @@ public sealed class FederatedMember : IDisposable
     public static void Discard(string stateDirectory, string sessionId)
     {
         foreach (var path in new[] { sessionId + ".member", sessionId + ".rounds" }.Select(n => Path.Combine(stateDirectory, n)))
-            if (File.Exists(path)) File.Delete(path);
+            new PartyStateFile(path).Delete(); // overwritten with zeros, then deleted
     }
 
     /// <summary>Publishes the member key, signed with the pod's identity key (idempotent).</summary>
