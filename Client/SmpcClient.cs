@@ -143,7 +143,7 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
             party is { } me ? s => s.Aggregation?.MaskedInputs.Contains(me) == true : null, ct);
     }
 
-    /// <summary>Pod: declines a secure-aggregation session (or reports its own failure) with one of <see cref="DeclineCategories"/>.</summary>
+    /// <summary>Pod: declines a secure-aggregation session (or reports its own failure) with one of <see cref="Smpc.Protocols.SecureAggregation.DeclineCategories"/>.</summary>
     public Task<SessionResponse> DeclineAggregationAsync(string tenantId, string sessionId, string category, CancellationToken ct = default) =>
         SendAsync<SessionResponse>(HttpMethod.Post, SecAgg(tenantId, sessionId, "decline"), new DeclineAggregationRequest(category), ct);
 

@@ -204,9 +204,9 @@ public static class RequestHygiene
     /// <remarks>On real time, like the per-credential limiter, not the service clock that tests move.</remarks>
     internal sealed class AddressGuard(IOptions<RequestHygieneOptions> options)
     {
-        private static readonly TimeProvider time = TimeProvider.System;
-        private readonly AddressBuckets _requests = new(options.Value.AddressRequestsPerSecond, options.Value.AddressBurst, time);
-        private readonly AddressBuckets _failures = new(options.Value.FailedAuthenticationsPerSecond, options.Value.FailedAuthenticationsBurst, time);
+        private static readonly TimeProvider Clock = TimeProvider.System;
+        private readonly AddressBuckets _requests = new(options.Value.AddressRequestsPerSecond, options.Value.AddressBurst, Clock);
+        private readonly AddressBuckets _failures = new(options.Value.FailedAuthenticationsPerSecond, options.Value.FailedAuthenticationsBurst, Clock);
 
         /// <summary>Null to let the request on, or the seconds to wait and why.</summary>
         public (int RetryAfter, string Detail)? Admit(HttpContext http)

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Smpc.Client.Contracts;
 using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
+using Smpc.Protocols.SecureAggregation;
 using Smpc.Protocols;
 using Smpc.Protocols.Crypto;
 

@@ -34,19 +34,8 @@ public sealed record AggregationStatusResponse(
 /// </summary>
 public sealed record AggregationPodResponse(string Pod, int Party, string Status, string? DeclineCategory = null);
 
-/// <summary>A pod declines a secure-aggregation session, or reports its own failure, with one of <see cref="DeclineCategories"/> and never a value.</summary>
+/// <summary>A pod declines a secure-aggregation session, or reports its own failure, with a category (policy, input-out-of-bounds, input-not-finite, input-missing, shape-mismatch or internal) and never a value.</summary>
 public sealed record DeclineAggregationRequest(string Category);
-
-/// <summary>Wire names of the reasons a pod declines a secure-aggregation session.</summary>
-public static class DeclineCategories
-{
-    public const string Policy = "policy";
-    public const string InputOutOfBounds = "input-out-of-bounds";
-    public const string InputNotFinite = "input-not-finite";
-    public const string InputMissing = "input-missing";
-    public const string ShapeMismatch = "shape-mismatch";
-    public const string Internal = "internal";
-}
 
 /// <summary>Wire names of a pod's status in a secure-aggregation session.</summary>
 public static class PodStatuses

@@ -21,6 +21,8 @@ public sealed class OtlpExportTests : IDisposable
         receiver.Prefixes.Add($"http://127.0.0.1:{port}/");
         receiver.Start();
         var received = new ConcurrentQueue<(string Path, byte[] Body)>();
+        var histogram = Encoding.UTF8.GetBytes("http.server.request.duration");
+        var both = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _ = Task.Run(async () =>
         {
             while (receiver.IsListening)
@@ -40,6 +42,8 @@ public sealed class OtlpExportTests : IDisposable
                 received.Enqueue((context.Request.Url!.AbsolutePath, body.ToArray()));
                 context.Response.StatusCode = 200;
                 context.Response.Close();
+                if (received.Any(r => r.Path == "/v1/traces") && received.Any(r => r.Path == "/v1/metrics" && r.Body.AsSpan().IndexOf(histogram) >= 0))
+                    both.TrySetResult();
             }
         });
 
@@ -55,11 +59,15 @@ public sealed class OtlpExportTests : IDisposable
         var client = Services.OperatorFor(silo);
         await Services.SeedAsync(client, "acme"); // requests: server-duration histograms, spans
 
-        var histogram = Encoding.UTF8.GetBytes("http.server.request.duration");
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (DateTime.UtcNow < deadline
-            && !(received.Any(r => r.Path == "/v1/traces") && received.Any(r => r.Path == "/v1/metrics" && r.Body.AsSpan().IndexOf(histogram) >= 0)))
-            await Task.Delay(200);
+        // The receiver signals once both have arrived; the bound only keeps a broken exporter from hanging the suite.
+        try
+        {
+            await both.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            // the assertions below say what is missing
+        }
 
         Assert.Contains(received, r => r.Path == "/v1/traces");
         Assert.Contains(received, r => r.Path == "/v1/metrics" && r.Body.AsSpan().IndexOf(histogram) >= 0);

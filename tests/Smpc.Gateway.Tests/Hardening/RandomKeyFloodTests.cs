@@ -90,7 +90,10 @@ public sealed class RandomKeyFloodTests(DefaultBudgetService service)
         return stats.Where(s => s.GrainType.Contains("CredentialGrain", StringComparison.Ordinal)).Sum(s => s.ActivationCount);
     }
 
-    /// <summary>Deactivation follows each call; statistics catch up within moments (no fixed sleep: poll with a generous bound).</summary>
+    /// <summary>
+    /// Deactivation follows each call asynchronously and Orleans raises no event for it, so this re-reads the exact
+    /// condition (activation statistics) until it holds, with a generous bound; it never sleeps a fixed time to assume it.
+    /// </summary>
     private async Task WaitForActivationsAtMostAsync(int bound)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

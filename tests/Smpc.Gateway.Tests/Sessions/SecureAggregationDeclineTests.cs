@@ -4,6 +4,7 @@ using Smpc.Client.Agent;
 using Smpc.Client.Contracts;
 using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
+using Smpc.Protocols.SecureAggregation;
 using Smpc.Gateway.Tests.Audit;
 using Smpc.Gateway.Tests.Federated;
 

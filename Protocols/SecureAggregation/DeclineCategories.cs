@@ -1,8 +1,8 @@
-namespace Smpc.Grains.Interfaces.Sessions;
+namespace Smpc.Protocols.SecureAggregation;
 
 /// <summary>
 /// Why a pod declined or failed a secure-aggregation session: a category and never a value (the free text a pod logs
-/// stays with the pod). The names are stable wire names.
+/// stays with the pod). The names are stable wire names, one list for the pod agent and the session grain.
 /// </summary>
 public static class DeclineCategories
 {
