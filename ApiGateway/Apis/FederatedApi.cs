@@ -2,14 +2,14 @@ using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Smpc.ApiGateway.Auth;
-using Smpc.Client.Contracts;
-using Smpc.Client.FederatedQuery;
-using Smpc.Client.Training;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Payloads;
 using Smpc.Grains.Interfaces.Sessions;
+using Smpc.Protocols.Federated.Query;
+using Smpc.Protocols.Federated.Training;
 
 namespace Smpc.ApiGateway.Apis;
 
@@ -36,7 +36,7 @@ public static class FederatedApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         federated.MapPut("/sealed-keys", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, SealedKeysRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
             {
-                if (body.Boxes is null || body.Boxes.Count > SessionGrainLimits.MaxPods) throw SmpcException.Invalid("boxes maps each pod to its sealed content key.");
+                if (body.Boxes is null || body.Boxes.Count > SessionLimits.MaxPods) throw SmpcException.Invalid("boxes maps each pod to its sealed content key.");
                 var boxes = body.Boxes.ToDictionary(b => b.Key, b => Base64(b.Value, $"boxes.{b.Key}", 256));
                 return Ok(await Session(tenantId, sessionId, grains).SubmitSealedKeysAsync(user.ToCaller(), boxes));
             })
@@ -172,10 +172,4 @@ public static class FederatedApi
         grains.GetSession(RouteIds.Key(tenantId, sessionId, "Session"));
 
     private static Ok<SessionResponse> Ok(SessionInfo info) => TypedResults.Ok(SessionsApi.ToResponse(info));
-
-    /// <summary>Limits the gateway shares with the session grain.</summary>
-    private static class SessionGrainLimits
-    {
-        public const int MaxPods = 50;
-    }
 }
