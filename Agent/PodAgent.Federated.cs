@@ -32,8 +32,8 @@ public sealed partial class PodAgent
 
     private async Task RunFederatedAsync(SessionResponse session, TaskCompletionSource<FederatedJoin?> ready, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
     {
-        IFederatedPodDriver? participant = null;
-        FederatedPodChannel? member = null;
+        IFederatedPodDriver? driver = null;
+        FederatedPodChannel? channel = null;
         FederatedJoin? join = null;
         try
         {
@@ -44,10 +44,10 @@ public sealed partial class PodAgent
                 return;
             }
 
-            participant = session.Kind == SessionKinds.Query
+            driver = session.Kind == SessionKinds.Query
                 ? new QueryPodDriver(config, baseDirectory, log)
                 : new TrainingPodDriver(config, Trainers, baseDirectory, log);
-            var refusal = await participant.PrepareAsync(session, ct);
+            var refusal = await driver.PrepareAsync(session, ct);
             if (refusal is not null)
             {
                 log($"session {session.Id}: declined ({refusal})");
@@ -56,11 +56,11 @@ public sealed partial class PodAgent
                 return;
             }
 
-            member = FederatedPodChannel.LoadOrCreate(client, config.Tenant, session.Id, config.Pod, StateDirectory);
-            await member.PublishAsync(identity, ct);
+            channel = FederatedPodChannel.LoadOrCreate(client, config.Tenant, session.Id, config.Pod, StateDirectory);
+            await channel.PublishAsync(identity, ct);
             log($"session {session.Id}: joined ({session.Kind} for modeller {session.ModellerId})");
-            join = new FederatedJoin(participant, member);
-            (participant, member) = (null, null); // the join owns them now
+            join = new FederatedJoin(driver, channel);
+            (driver, channel) = (null, null); // the join owns them now
             ready.TrySetResult(join);
 
             // Serve rounds until the modeller finishes (or a pod declines).
@@ -88,8 +88,8 @@ public sealed partial class PodAgent
         {
             ready.TrySetResult(null);
             lock (_federated) _federated.TryRemove(session.Id, out _);
-            participant?.Dispose();
-            member?.Dispose();
+            driver?.Dispose();
+            channel?.Dispose();
             join?.Release(); // disposes once the last round using it is done
             lock (_federated) _running.TryRemove(session.Id, out _);
         }
@@ -125,9 +125,9 @@ public sealed partial class PodAgent
                 var label = round.Aggregation!.Input;
                 parent = await client.GetSessionAsync(config.Tenant, parent.Id, ct);
                 if (parent.Phase != SessionPhases.Running) throw new FederatedRefusalException($"session {parent.Id} is {parent.Phase}");
-                if (!join.Member.ClaimRound(label, round.Id))
-                    throw new FederatedRefusalException($"round '{label}' already ran as session {join.Member.Rounds()[label]}; a pod answers each round once");
-                input = await join.Participant.InputAsync(round, parent, join.Member, ct);
+                if (!join.Channel.ClaimRound(label, round.Id))
+                    throw new FederatedRefusalException($"round '{label}' already ran as session {join.Channel.Rounds()[label]}; a pod answers each round once");
+                input = await join.Driver.InputAsync(round, parent, join.Channel, ct);
             }
             catch (FederatedRefusalException refusal)
             {
@@ -178,13 +178,13 @@ public sealed partial class PodAgent
     /// The pod's part in one federated session, shared by the session's task and its rounds' tasks: disposed (and its
     /// member key forgotten once the session ended) when the last of them lets go.
     /// </summary>
-    private sealed class FederatedJoin(IFederatedPodDriver participant, FederatedPodChannel member)
+    private sealed class FederatedJoin(IFederatedPodDriver driver, FederatedPodChannel channel)
     {
         private int _holders = 1;
 
-        public IFederatedPodDriver Participant { get; } = participant;
+        public IFederatedPodDriver Driver { get; } = driver;
 
-        public FederatedPodChannel Member { get; } = member;
+        public FederatedPodChannel Channel { get; } = channel;
 
         /// <summary>Set when the session has ended: the member key and round ledger are deleted at the last release.</summary>
         public bool Forget { get; set; }
@@ -202,9 +202,9 @@ public sealed partial class PodAgent
         public void Release()
         {
             if (Interlocked.Decrement(ref _holders) != 0) return;
-            if (Forget) Member.Forget();
-            Participant.Dispose();
-            Member.Dispose();
+            if (Forget) Channel.Forget();
+            Driver.Dispose();
+            Channel.Dispose();
         }
     }
 }

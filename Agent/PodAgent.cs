@@ -287,12 +287,12 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         log($"session {session.Id}: {verb} ({session.Aggregation!.Operation} of '{session.Aggregation.Input}', {input.Length} values, modeller {session.ModellerId})");
         try
         {
-            var runner = new SecureAggregationPodDriver(client, config.Tenant, session.Id, config.Pod, identity, _ => input, pinnedFingerprints: config.Pins)
+            var driver = new SecureAggregationPodDriver(client, config.Tenant, session.Id, config.Pod, identity, _ => input, pinnedFingerprints: config.Pins)
             {
                 StateFile = stateFile,
                 Weight = weight is { } w ? _ => w : null,
             };
-            var final = await runner.RunAsync(ct);
+            var final = await driver.RunAsync(ct);
             log($"session {session.Id}: {final.Phase}{(final.Aggregation?.FailureReason is { } r ? $" ({r})" : "")}");
             MarkFinished(finished, session.Id);
         }
@@ -312,10 +312,10 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
     private async Task RunPsiAsync(SessionResponse session, HashSet<string> finished, CancellationToken ct)
     {
         var stateDirectory = Path.GetDirectoryName(_statePath)!;
-        var runner = new PsiPodDriver(client, config.Tenant, config.Pod, config.Sources, config.Psi, baseDirectory, stateDirectory, log);
+        var driver = new PsiPodDriver(client, config.Tenant, config.Pod, config.Sources, config.Psi, baseDirectory, stateDirectory, log);
         try
         {
-            var final = await runner.RunAsync(session, ct);
+            var final = await driver.RunAsync(session, ct);
             log($"session {session.Id}: {final.Phase}{(final.Psi?.FailureReason is { } r ? $" ({r})" : "")}");
             MarkFinished(finished, session.Id);
         }
@@ -324,7 +324,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         }
         catch (Exception ex)
         {
-            log($"session {session.Id}: stopped: {ex.Message}"); // the runner has declined the session already
+            log($"session {session.Id}: stopped: {ex.Message}"); // the driver has declined the session already
             MarkFinished(finished, session.Id);
         }
         finally

@@ -12,5 +12,5 @@ public interface IFederatedPodDriver : IDisposable
     /// The pod's vector for one round of <paramref name="parent"/>; throws <see cref="FederatedRefusalException"/> when the
     /// pod will not contribute (a round it does not know, other fields or pods than the declared ones, a bad release).
     /// </summary>
-    Task<double[]> InputAsync(SessionResponse round, SessionResponse parent, FederatedPodChannel member, CancellationToken ct);
+    Task<double[]> InputAsync(SessionResponse round, SessionResponse parent, FederatedPodChannel channel, CancellationToken ct);
 }

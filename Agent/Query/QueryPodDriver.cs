@@ -53,7 +53,7 @@ internal sealed class QueryPodDriver(PodAgentConfig config, string baseDirectory
         }
     }
 
-    public async Task<double[]> InputAsync(SessionResponse round, SessionResponse parent, FederatedPodChannel member, CancellationToken ct)
+    public async Task<double[]> InputAsync(SessionResponse round, SessionResponse parent, FederatedPodChannel channel, CancellationToken ct)
     {
         var (query, shape, result) = (_query!, _shape!, _result!);
         var label = round.Aggregation!.Input;
@@ -68,8 +68,8 @@ internal sealed class QueryPodDriver(PodAgentConfig config, string baseDirectory
             case "values":
                 // Only the pods whose counts were pooled: any other set would make counts and sums disagree, or, with
                 // another values round, let sums be subtracted.
-                RequirePods(round, await IncludedInAsync(parent, "counts", member, ct));
-                var release = await member.ReadReleaseAsync<QueryRelease>("counts", ct);
+                RequirePods(round, await IncludedInAsync(parent, "counts", channel, ct));
+                var release = await channel.ReadReleaseAsync<QueryRelease>("counts", ct);
                 if (QueryRelease.Refusal(shape, release, result, query.MinPooledCount) is { } refusal) throw new FederatedRefusalException(refusal);
                 RequireFields(round, shape.ValueRoundFields(release.ReleasedCells.Length));
                 span?.SetTag("smpc.query.released_cells", release.ReleasedCells.Length);
@@ -87,11 +87,11 @@ internal sealed class QueryPodDriver(PodAgentConfig config, string baseDirectory
     }
 
     /// <summary>The pods whose vectors round <paramref name="label"/> of <paramref name="parent"/> included, as its session reports them.</summary>
-    private static async Task<IReadOnlyList<string>> IncludedInAsync(SessionResponse parent, string label, FederatedPodChannel member, CancellationToken ct)
+    private static async Task<IReadOnlyList<string>> IncludedInAsync(SessionResponse parent, string label, FederatedPodChannel channel, CancellationToken ct)
     {
         var ran = parent.Federated?.Rounds.FirstOrDefault(r => r.Round == label)
             ?? throw new FederatedRefusalException($"round '{label}' has not run");
-        var session = await member.GetSessionAsync(ran.SessionId, ct);
+        var session = await channel.GetSessionAsync(ran.SessionId, ct);
         if (session.Phase != SessionPhases.Completed || session.Aggregation?.Included is not { } included)
             throw new FederatedRefusalException($"round '{label}' has not completed");
         return [.. included.Select(party => session.PodIds[party - 1])];

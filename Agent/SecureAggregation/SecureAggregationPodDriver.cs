@@ -47,7 +47,7 @@ public sealed class SecureAggregationPodDriver(
     public PodStep StopAfter { get; init; } = PodStep.None;
 
     /// <summary>
-    /// This pod's weight in a weighted-mean session (a configured number or its sample count). The runner forms w·x from
+    /// This pod's weight in a weighted-mean session (a configured number or its sample count). The driver forms w·x from
     /// the plain input x: never pre-multiply. Required for weighted means, ignored otherwise.
     /// </summary>
     public Func<SessionResponse, double>? Weight { get; init; }

@@ -45,7 +45,7 @@ internal sealed class TrainingPodDriver(PodAgentConfig config, TrainerRegistry t
         return null;
     }
 
-    public async Task<double[]> InputAsync(SessionResponse round, SessionResponse parent, FederatedPodChannel member, CancellationToken ct)
+    public async Task<double[]> InputAsync(SessionResponse round, SessionResponse parent, FederatedPodChannel channel, CancellationToken ct)
     {
         var (request, trainer, raw) = (_request!, _trainer!, _raw!);
         var label = round.Aggregation!.Input;
@@ -61,12 +61,12 @@ internal sealed class TrainingPodDriver(PodAgentConfig config, TrainerRegistry t
         if (!label.StartsWith("round-", StringComparison.Ordinal) || !int.TryParse(label["round-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var number)
             || label != $"round-{number.ToString(CultureInfo.InvariantCulture)}" || number < 1 || number > request.Rounds)
             throw new FederatedRefusalException($"training has no round '{label}' (rounds are round-1 to round-{request.Rounds})");
-        var earlier = member.Rounds().Keys.Where(l => l != label && l.StartsWith("round-", StringComparison.Ordinal))
+        var earlier = channel.Rounds().Keys.Where(l => l != label && l.StartsWith("round-", StringComparison.Ordinal))
             .Select(l => int.TryParse(l["round-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0).DefaultIfEmpty(0).Max();
         if (number <= earlier) throw new FederatedRefusalException($"round {number} comes after round {earlier}");
         using var span = SmpcClient.StartSessionActivity("train.round", round);
         span?.SetTag("smpc.round", number);
-        var broadcast = await member.ReadReleaseAsync<TrainingBroadcast>(label, ct);
+        var broadcast = await channel.ReadReleaseAsync<TrainingBroadcast>(label, ct);
         if (broadcast.Round != number) throw new FederatedRefusalException($"release '{label}' is for round {broadcast.Round}");
         QueryPodDriver.RequireFields(round, FedAvgRound.Fields(request, trainer.ParameterCount(raw.FeatureCount)));
         try
