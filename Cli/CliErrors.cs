@@ -1,6 +1,10 @@
 using System.Net;
 using System.Text.Json;
 using Smpc.Client;
+using Smpc.Client.Federated;
+using Smpc.Client.Psi;
+using Smpc.Client.SecureAggregation;
+using Smpc.Protocols.Federated.Query;
 
 namespace Smpc.Cli;
 
@@ -34,10 +38,10 @@ public static class CliErrors
             ArgumentException e => (ExitCodes.Usage, Trim(e.Message)),
             FormatException e => (ExitCodes.Usage, e.Message),
             OverflowException e => (ExitCodes.Usage, e.Message),
-            Smpc.Client.SecureAggregation.SecureAggregationFailedException e => (ExitCodes.Refused, $"the session failed: {e.Message}"),
-            Smpc.Client.Psi.PsiFailedException e => (ExitCodes.Refused, $"the session failed: {e.Message}"),
-            Smpc.Client.Federated.FederatedSessionFailedException e => (ExitCodes.Refused, $"the session failed: {e.Message}"),
-            Smpc.Client.FederatedQuery.QuerySpecException e => (ExitCodes.Input, e.Message),
+            SecureAggregationFailedException e => (ExitCodes.Refused, $"the session failed: {e.Message}"),
+            PsiFailedException e => (ExitCodes.Refused, $"the session failed: {e.Message}"),
+            FederatedSessionFailedException e => (ExitCodes.Refused, $"the session failed: {e.Message}"),
+            QuerySpecException e => (ExitCodes.Input, e.Message),
             _ => (ExitCodes.Internal, $"internal error ({error.GetType().Name}: {error.Message}). Rerun with --verbose and report the trace."),
         };
     }

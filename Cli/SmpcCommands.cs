@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Spectre.Console;
 
 namespace Smpc.Cli;
@@ -205,7 +205,7 @@ public static class SmpcCommands
         var create = new Command("new", "Creates a pod's Ed25519 identity key; prints the public key to register and its fingerprint.") { output };
         create.SetAction(r =>
         {
-            using var pair = Smpc.Client.Identity.IdentityKeyFile.Create(r.GetValue(output)!.FullName);
+            using var pair = Smpc.Agent.Identity.IdentityKeyFile.Create(r.GetValue(output)!.FullName);
             Print(new { publicKey = Convert.ToBase64String(pair.PublicKey), fingerprint = pair.Fingerprint, file = r.GetValue(output)!.FullName });
             return 0;
         });

@@ -1,4 +1,4 @@
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 
 namespace Smpc.Client;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 
 namespace Smpc.Client;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 
 namespace Smpc.Client;
 

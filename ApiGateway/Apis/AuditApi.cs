@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Smpc.ApiGateway.Auth;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Audit;
 using Smpc.Grains.Interfaces.Keys;
 

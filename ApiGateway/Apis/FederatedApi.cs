@@ -2,14 +2,14 @@ using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Smpc.ApiGateway.Auth;
-using Smpc.Client.Contracts;
-using Smpc.Client.FederatedQuery;
-using Smpc.Client.Training;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Payloads;
 using Smpc.Grains.Interfaces.Sessions;
+using Smpc.Protocols.Federated.Query;
+using Smpc.Protocols.Federated.Training;
 
 namespace Smpc.ApiGateway.Apis;
 
@@ -36,7 +36,7 @@ public static class FederatedApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         federated.MapPut("/sealed-keys", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, SealedKeysRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
             {
-                if (body.Boxes is null || body.Boxes.Count > SessionGrainLimits.MaxPods) throw SmpcException.Invalid("boxes maps each pod to its sealed content key.");
+                if (body.Boxes is null || body.Boxes.Count > SessionLimits.MaxPods) throw SmpcException.Invalid("boxes maps each pod to its sealed content key.");
                 var boxes = body.Boxes.ToDictionary(b => b.Key, b => Base64(b.Value, $"boxes.{b.Key}", 256));
                 return Ok(await Session(tenantId, sessionId, grains).SubmitSealedKeysAsync(user.ToCaller(), boxes));
             })
@@ -95,25 +95,7 @@ public static class FederatedApi
     {
         if (training is null) throw SmpcException.Invalid("A training session needs 'training' (trainer, source, features, label).");
         if (!EntityKey.IsValidId(training.Source)) throw SmpcException.Invalid("training.source must name one of the pods' data sources (an id).");
-        if (string.IsNullOrWhiteSpace(training.Trainer) || training.Trainer.Length > 64) throw SmpcException.Invalid("training.trainer names a trainer (e.g. linear, logistic).");
-        if (training.Features is not { Count: > 0 and <= 10_000 } || training.Features.Any(string.IsNullOrWhiteSpace) || training.Features.Distinct().Count() != training.Features.Count)
-            throw SmpcException.Invalid("training.features names 1 to 10000 distinct columns.");
-        if (string.IsNullOrWhiteSpace(training.Label) || training.Features.Contains(training.Label)) throw SmpcException.Invalid("training.label names a column that is not a feature.");
-        if (training.Rounds is < 1 or > 1000) throw SmpcException.Invalid("training.rounds must be between 1 and 1000.");
-        if (training.LocalEpochs is < 1 or > 10_000) throw SmpcException.Invalid("training.localEpochs must be between 1 and 10000.");
-        if (training.BatchSize < 0) throw SmpcException.Invalid("training.batchSize must be 0 (full batch) or positive.");
-        if (!double.IsFinite(training.LearningRate) || training.LearningRate <= 0) throw SmpcException.Invalid("training.learningRate must be positive.");
-        if (!double.IsFinite(training.Tolerance) || training.Tolerance < 0) throw SmpcException.Invalid("training.tolerance must be 0 or positive.");
-        if (training.RoundTimeoutSeconds is < 5 or > 86_400) throw SmpcException.Invalid("training.roundTimeoutSeconds must be between 5 and 86400.");
-        try
-        {
-            _ = Standardisation.Fields(training, training.Features.Count);
-            _ = FedAvgRound.Fields(training, Trainers.Builtin.TryGet(training.Trainer, out var trainer) ? trainer.ParameterCount(training.Features.Count) : training.Features.Count + 1);
-        }
-        catch (ArgumentException ex)
-        {
-            throw SmpcException.Invalid($"training: {ex.Message}");
-        }
+        if (TrainingRequests.SessionProblem(training) is { } problem) throw SmpcException.Invalid(problem);
 
         return new FederatedSpec(JsonSerializer.Serialize(training, Json), Lifetime(training.Rounds + 1, training.RoundTimeoutSeconds));
     }
@@ -172,10 +154,4 @@ public static class FederatedApi
         grains.GetSession(RouteIds.Key(tenantId, sessionId, "Session"));
 
     private static Ok<SessionResponse> Ok(SessionInfo info) => TypedResults.Ok(SessionsApi.ToResponse(info));
-
-    /// <summary>Limits the gateway shares with the session grain.</summary>
-    private static class SessionGrainLimits
-    {
-        public const int MaxPods = 50;
-    }
 }

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Payloads;

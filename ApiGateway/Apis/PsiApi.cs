@@ -1,13 +1,13 @@
-using Smpc.Grains.Interfaces.Tenancy;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Smpc.ApiGateway.Auth;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Payloads;
 using Smpc.Grains.Interfaces.Sessions;
+using Smpc.Grains.Interfaces.Tenancy;
 
 namespace Smpc.ApiGateway.Apis;
 

@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Smpc.ApiGateway.Auth;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Tenancy;

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Smpc.ApiGateway.Hosting;
 using Smpc.ApiGateway.Problems;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Access;
 
 namespace Smpc.ApiGateway.Auth;

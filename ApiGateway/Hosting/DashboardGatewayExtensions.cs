@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Authentication;
 using Orleans.Dashboard;
 using Orleans.Runtime;
 using Smpc.ApiGateway.Problems;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Access;
 
 namespace Smpc.ApiGateway.Hosting;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Smpc.ApiGateway.Auth;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Tenancy;
 
 namespace Smpc.ApiGateway.Hosting;

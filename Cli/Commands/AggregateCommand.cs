@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Smpc.Agent;
 using Smpc.Client;
-using Smpc.Client.Agent;
-using Smpc.Client.Contracts;
 using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
 using Spectre.Console;
 
 namespace Smpc.Cli.Commands;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 
 namespace Smpc.Cli.Commands;
 

@@ -1,18 +1,22 @@
 using System.CommandLine;
 using System.Globalization;
+using Smpc.Agent;
+using Smpc.Agent.DataSources;
+using Smpc.Agent.Identity;
+using Smpc.Agent.Psi;
+using Smpc.Agent.Query;
+using Smpc.Agent.SecureAggregation;
+using Smpc.Agent.Training;
 using Smpc.ApiGateway.Auth;
 using Smpc.Client;
-using Smpc.Client.Agent;
-using Smpc.Client.Contracts;
 using Smpc.Client.Federated;
-using Smpc.Client.FederatedQuery;
-using Smpc.Client.Identity;
 using Smpc.Client.Psi;
-using Smpc.Client.Psi.Sources;
 using Smpc.Client.SecureAggregation;
-using Smpc.Client.Training;
+using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
+using Smpc.Protocols.Federated.Training;
 using Smpc.Protocols.Randomness;
+using Smpc.Samples;
 using Smpc.Silo.Hosting;
 using Spectre.Console;
 
@@ -144,8 +148,8 @@ public static class DemoCommand
                         ["hospital"] = new RecordSourceConfig { Kind = "sqlite", Path = "hospital.db" },
                         ["patients"] = new RecordSourceConfig { Kind = "csv", Path = "patients.csv" },
                     },
-                    Query = new PodQueryPolicy { Tables = new() { ["admissions"] = ["age", "ward", "length_of_stay"] }, MinRowsPerGroup = 5 },
-                    Training = new PodTrainingPolicy { Columns = new() { ["patients"] = ["*"] } },
+                    Query = new QueryPolicy { Tables = new() { ["admissions"] = ["age", "ward", "length_of_stay"] }, MinRowsPerGroup = 5 },
+                    Training = new TrainingPolicy { Columns = new() { ["patients"] = ["*"] } },
                 };
                 var agent = new PodAgent(config, home, admin.WithKey(registered.ApiKey.ApiKey), line => Step($"{hospital} agent: {line}")) { LongPollSeconds = 2 };
                 agents.Add(Task.Run(() => agent.RunAsync(stop.Token), CancellationToken.None));
@@ -198,7 +202,7 @@ public static class DemoCommand
             var theirs = CustomerListGenerator.PodColumns.Skip(1).Take(3).Zip(["text", "email", "phone"], (n, k) => new PsiColumnRequest(n, k, k == "phone" ? "44" : null)).ToList();
             foreach (var (session, protocol, mode) in new[] { ("overlap", PsiProtocolNames.Ecdh, PsiModeNames.Intersection), ("overlap-count", PsiProtocolNames.RsaBlind, PsiModeNames.Cardinality) })
             {
-                var runner = new PodPsiRunner(pod, tenant, "bob-bank", sources, new PodPsiPolicy(), folder, Path.Combine(folder, "bob-state"), m => Step("bob-bank agent: " + m));
+                var runner = new PsiPodDriver(pod, tenant, "bob-bank", sources, new PsiPolicy(), folder, Path.Combine(folder, "bob-state"), m => Step("bob-bank agent: " + m));
                 var serving = ServePsiAsync(runner, pod, tenant, session, ct);
                 var spec = new PsiRequest(mode, mine, theirs, "customers", 0, protocol, protocol == PsiProtocolNames.RsaBlind ? 2048 : null, 300);
                 var output = mode == PsiModeNames.Intersection ? Path.Combine(folder, "matches.csv") : null;
@@ -221,7 +225,7 @@ public static class DemoCommand
         }
     }
 
-    private static async Task ServePsiAsync(PodPsiRunner runner, SmpcClient pod, string tenant, string session, CancellationToken ct)
+    private static async Task ServePsiAsync(PsiPodDriver runner, SmpcClient pod, string tenant, string session, CancellationToken ct)
     {
         while (true)
         {
@@ -252,7 +256,7 @@ public static class DemoCommand
             }
         }
 
-        var podTasks = pods.Select(p => new PodAggregationRunner(podClients[p], tenant, sessionId, p, identities[p], _ => inputs[p])
+        var podTasks = pods.Select(p => new SecureAggregationPodDriver(podClients[p], tenant, sessionId, p, identities[p], _ => inputs[p])
         {
             PollInterval = TimeSpan.FromMilliseconds(50),
         }.RunAsync(ct)).ToList();

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 
 namespace Smpc.Cli.Commands;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Smpc.Client.Agent;
+using Smpc.Agent;
 
 namespace Smpc.Cli.Commands;
 
@@ -24,7 +24,7 @@ public static class PodRunCommand
             var path = r.GetValue(config)!.FullName;
             var (budget, progress) = SmpcCommands.Retry(r, url ?? "the service");
             var agent = PodAgent.FromFile(path, line => Console.WriteLine($"{DateTime.Now:HH:mm:ss} {line}"), new PodAgentOverrides(url, key, budget, progress.Report));
-            Smpc.Client.Identity.IdentityKeyFile.Load(Resolve(path, agent.Config.IdentityKeyFile)).Dispose(); // a missing key file fails now, not later
+            Smpc.Agent.Identity.IdentityKeyFile.Load(Resolve(path, agent.Config.IdentityKeyFile)).Dispose(); // a missing key file fails now, not later
             if (r.GetValue(check))
             {
                 await agent.VerifyKeyAsync(ct);

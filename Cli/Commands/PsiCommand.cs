@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Smpc.Agent.DataSources;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.Psi;
-using Smpc.Client.Psi.Sources;
+using Smpc.Contracts;
 using Spectre.Console;
 
 namespace Smpc.Cli.Commands;
@@ -100,7 +100,7 @@ public static class PsiCommand
                     entry.Task.Description = $"{step,-12} {p.Done.ToString("N0", CultureInfo.InvariantCulture),12} elements  {rate.ToString("N0", CultureInfo.InvariantCulture),10}/s";
                 });
                 var run = new PsiModellerRun(client, tenant, modellerId) { Progress = progress, ReportCount = reportCount };
-                outcome = await run.RunAsync(sessionId, podId, spec, source, baseDirectory, outputPath, ct);
+                outcome = await run.RunAsync(sessionId, podId, spec, RecordSources.Opener(source, baseDirectory), outputPath, ct);
                 foreach (var task in tasks.Values) task.Task.StopTask();
             });
         return outcome!;

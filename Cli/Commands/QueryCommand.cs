@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.Federated;
-using Smpc.Client.FederatedQuery;
+using Smpc.Contracts;
+using Smpc.Protocols.Federated.Query;
 using Spectre.Console;
 
 namespace Smpc.Cli.Commands;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 
 namespace Smpc.Cli.Commands;
 

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.Federated;
+using Smpc.Contracts;
+using Smpc.Protocols.Federated.Training;
 using Spectre.Console;
 
 namespace Smpc.Cli.Commands;

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Smpc.Client.Contracts;
 using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
 using Smpc.Protocols.Federated;
 using Smpc.Protocols.Randomness;
 

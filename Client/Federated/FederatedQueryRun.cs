@@ -1,5 +1,5 @@
-using Smpc.Client.Contracts;
-using Smpc.Client.FederatedQuery;
+using Smpc.Contracts;
+using Smpc.Protocols.Federated.Query;
 
 namespace Smpc.Client.Federated;
 

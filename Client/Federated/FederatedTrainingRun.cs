@@ -1,5 +1,5 @@
-using Smpc.Client.Contracts;
-using Smpc.Client.Training;
+using Smpc.Contracts;
+using Smpc.Protocols.Federated.Training;
 
 namespace Smpc.Client.Federated;
 

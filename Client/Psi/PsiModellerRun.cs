@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Smpc.Client.Contracts;
-using Smpc.Client.Psi.Sources;
+using Smpc.Client.Records;
+using Smpc.Contracts;
 using Smpc.Protocols.PrivateSetIntersection;
 using Smpc.Protocols.Randomness;
 
@@ -33,16 +33,21 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
     /// <summary>Progress reports (steps: read, blind, wait, pod-set, double-blind, reply, match, write).</summary>
     public IProgress<PsiProgress>? Progress { get; init; }
 
-    /// <summary>Runs a whole session against <paramref name="podId"/> with the modeller's records from <paramref name="source"/>.</summary>
+    /// <summary>
+    /// Runs a whole session against <paramref name="podId"/> with the modeller's records from the source
+    /// <paramref name="openRecords"/> opens (a CSV file or a database, e.g. Smpc.Agent's <c>RecordSources.Opener</c>); in
+    /// intersection mode the source is opened again to copy the matched rows to <paramref name="outputPath"/>.
+    /// </summary>
     public async Task<PsiOutcome> RunAsync(
-        string sessionId, string podId, PsiRequest spec, RecordSourceConfig source, string baseDirectory, string? outputPath, CancellationToken ct = default)
+        string sessionId, string podId, PsiRequest spec, Func<CancellationToken, Task<IRecordSource>> openRecords, string? outputPath, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(openRecords);
         var stats = new PsiReadStats();
         var records = new List<byte[]>();
         var rows = new List<long>();
         IReadOnlyList<string> header;
-        await using (var reader = await RecordSources.OpenAsync(source, baseDirectory, ct))
+        await using (var reader = await openRecords(ct))
         {
             header = reader.Columns;
             await foreach (var batch in PsiRecords.ReadAsync(reader, spec.ModellerColumns, BatchElements, stats, ct))
@@ -63,7 +68,7 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
             if (outputPath is not null)
             {
                 written = outputPath;
-                await WriteRowsAsync(source, baseDirectory, header, matchedRows, outputPath, ct);
+                await WriteRowsAsync(openRecords, header, matchedRows, outputPath, ct);
             }
         }
 
@@ -202,12 +207,12 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
         }
     }
 
-    private static async Task WriteRowsAsync(RecordSourceConfig source, string baseDirectory, IReadOnlyList<string> header, IReadOnlyList<long> matchedRows, string outputPath, CancellationToken ct)
+    private static async Task WriteRowsAsync(Func<CancellationToken, Task<IRecordSource>> openRecords, IReadOnlyList<string> header, IReadOnlyList<long> matchedRows, string outputPath, CancellationToken ct)
     {
         var wanted = new HashSet<long>(matchedRows);
         var directory = Path.GetDirectoryName(Path.GetFullPath(outputPath));
         if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
-        await using var reader = await RecordSources.OpenAsync(source, baseDirectory, ct);
+        await using var reader = await openRecords(ct);
         await using var writer = new CsvRowWriter(outputPath, header);
         long row = 0;
         await foreach (var values in reader.ReadRowsAsync(ct))

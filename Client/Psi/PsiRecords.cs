@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using Smpc.Client.Contracts;
-using Smpc.Client.Psi.Sources;
+using Smpc.Client.Records;
+using Smpc.Contracts;
 using Smpc.Protocols;
 using Smpc.Protocols.PrivateSetIntersection;
 
@@ -49,7 +49,7 @@ public static class PsiRecords
         IRecordSource source, IReadOnlyList<PsiColumnRequest> columns, int batchSize, PsiReadStats stats, [EnumeratorCancellation] CancellationToken ct = default)
     {
         var encoder = Encoder(columns);
-        var indices = RecordSources.Resolve(source, [.. columns.Select(c => c.Name)]);
+        var indices = RecordColumns.Resolve(source, [.. columns.Select(c => c.Name)]);
         var batch = new PsiRecordBatch([], []);
         var values = new string?[indices.Length];
         await foreach (var row in source.ReadRowsAsync(ct))

@@ -1,4 +1,4 @@
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Protocols.Encoding;
 using Smpc.Protocols.SecureAggregation;
 

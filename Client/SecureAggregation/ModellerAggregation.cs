@@ -1,4 +1,4 @@
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Randomness;
 using Smpc.Protocols.SecureAggregation;

@@ -1,3 +1,4 @@
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
@@ -15,7 +16,7 @@ public sealed partial class SessionGrain(
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime) : Grain, ISessionGrain, IIncomingGrainCallFilter
 {
     /// <summary>Most pods one session may name. Secure aggregation keeps its n² share envelopes in grain state, which bounds n.</summary>
-    public const int MaxPods = 50;
+    public const int MaxPods = SessionLimits.MaxPods;
 
     /// <summary>Longest a long poll waits (below Orleans' default 30-s response timeout).</summary>
     public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(20);

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Randomness;
 

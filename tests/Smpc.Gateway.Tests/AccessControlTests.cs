@@ -1,7 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 
 namespace Smpc.Gateway.Tests;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 
 namespace Smpc.Gateway.Tests;
 

@@ -1,5 +1,6 @@
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Randomness;
 

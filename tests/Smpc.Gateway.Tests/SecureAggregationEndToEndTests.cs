@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Net;
+using Smpc.Agent;
+using Smpc.Agent.SecureAggregation;
 using Smpc.Client;
-using Smpc.Client.Agent;
-using Smpc.Client.Contracts;
 using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
 using Smpc.Gateway.Tests.Federated;
 
 namespace Smpc.Gateway.Tests;
@@ -47,7 +48,7 @@ public sealed class SecureAggregationEndToEndTests(EmbeddedService service)
 
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var podTasks = Enumerable.Range(1, podCount).Where(p => !plans(p).NeverStarts).Select(p =>
-            new PodAggregationRunner(t.Pods[$"p{p}"], t.Tenant, "agg", $"p{p}", t.Identities[$"p{p}"], _ => values[p])
+            new SecureAggregationPodDriver(t.Pods[$"p{p}"], t.Tenant, "agg", $"p{p}", t.Identities[$"p{p}"], _ => values[p])
             {
                 PollInterval = TimeSpan.FromMilliseconds(20),
                 StopAfter = plans(p).StopAfter,

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using Smpc.Client.Contracts;
+using Smpc.Agent.SecureAggregation;
 using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
 
 namespace Smpc.Gateway.Tests;
 
@@ -28,7 +29,7 @@ public sealed class ServiceLearnsNothingTests(EmbeddedService service)
         };
         var spec = new AggregationRequest([new AggregationFieldRequest("w", 4, -10_000, 10_000)], "mean", "", "w", PhaseTimeoutSeconds: 60);
         using var modeller = await ModellerAggregation.CreateAsync(t.Modeller, t.Tenant, "secret", "m1", pods, spec);
-        var runners = pods.Select(p => new PodAggregationRunner(t.Pods[p], t.Tenant, "secret", p, t.Identities[p], _ => inputs[p])
+        var runners = pods.Select(p => new SecureAggregationPodDriver(t.Pods[p], t.Tenant, "secret", p, t.Identities[p], _ => inputs[p])
         { PollInterval = TimeSpan.FromMilliseconds(20) }.RunAsync()).ToList();
         var outcome = await modeller.WaitForResultAsync();
         await Task.WhenAll(runners);

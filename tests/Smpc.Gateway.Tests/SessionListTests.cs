@@ -1,6 +1,6 @@
 using System.Net;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 
 namespace Smpc.Gateway.Tests;
 

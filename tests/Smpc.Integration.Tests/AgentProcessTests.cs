@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.TestSupport;
 using Xunit.Abstractions;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.TestSupport;
 using Xunit.Abstractions;
 
@@ -48,7 +48,7 @@ public sealed class CliWorld : IAsyncLifetime
         var @operator = Services.OperatorFor(_silo);
         AdminKey = (await @operator.CreateTenantAsync(new CreateTenantRequest("acme", "Acme"))).AdminKey!.ApiKey;
         var admin = @operator.WithKey(AdminKey);
-        using var identity = Smpc.Client.Identity.IdentityKeyFile.Create(Path.Combine(Work, "p1.identity.json"));
+        using var identity = Smpc.Agent.Identity.IdentityKeyFile.Create(Path.Combine(Work, "p1.identity.json"));
         PodKey = (await admin.RegisterPodAsync("acme", new RegisterPodRequest("p1", "Pod 1", Convert.ToBase64String(identity.PublicKey)))).ApiKey!.ApiKey;
         ModellerKey = (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("m1", "Modeller 1"))).ApiKey!.ApiKey;
     }

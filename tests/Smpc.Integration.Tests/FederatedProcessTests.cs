@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.Federated;
-using Smpc.Client.Training;
+using Smpc.Contracts;
+using Smpc.Samples;
 using Smpc.TestSupport;
 using Xunit.Abstractions;
 

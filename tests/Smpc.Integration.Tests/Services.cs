@@ -1,5 +1,5 @@
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.TestSupport;
 
 namespace Smpc.Integration.Tests;

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
+using Smpc.Agent.SecureAggregation;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Randomness;
 using Smpc.TestSupport;
@@ -156,7 +157,7 @@ public static class ClusterLoadHarness
             var sessionId = $"load-{s}";
             var modellerClient = world.Client(world.ModellerKeys[s % world.ModellerKeys.Count], s);
             using var modeller = await ModellerAggregation.CreateAsync(modellerClient, world.Tenant, sessionId, world.ModellerIds[s % world.ModellerIds.Count], ids, spec);
-            var runners = world.Pods.Select((p, i) => new PodAggregationRunner(world.Client(p.Key, s + i), world.Tenant, sessionId, p.Id, p.Identity, _ => inputs[p.Id]).RunAsync()).ToList();
+            var runners = world.Pods.Select((p, i) => new SecureAggregationPodDriver(world.Client(p.Key, s + i), world.Tenant, sessionId, p.Id, p.Identity, _ => inputs[p.Id]).RunAsync()).ToList();
             var outcome = await modeller.WaitForResultAsync();
             await Task.WhenAll(runners);
             var expected = inputs.Values.Average(v => v[0]);

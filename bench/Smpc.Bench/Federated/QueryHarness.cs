@@ -4,13 +4,15 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
+using Smpc.Agent;
+using Smpc.Agent.DataSources;
+using Smpc.Agent.Identity;
+using Smpc.Agent.Query;
 using Smpc.Client;
-using Smpc.Client.Agent;
-using Smpc.Client.Contracts;
 using Smpc.Client.Federated;
-using Smpc.Client.FederatedQuery;
-using Smpc.Client.Identity;
-using Smpc.Client.Psi.Sources;
+using Smpc.Contracts;
+using Smpc.Protocols.Federated.Query;
+using Smpc.Samples;
 using Smpc.TestSupport;
 
 namespace Smpc.Bench;
@@ -36,7 +38,7 @@ public static class QueryHarness
         if (podCount < 1 || rows < 1) throw new ArgumentException("--pods and --rows must be positive");
         var work = FederatedBench.WorkFolder("query");
         var pods = Enumerable.Range(1, podCount).Select(i => $"h{i}").ToArray();
-        var policy = new PodQueryPolicy { Tables = new() { ["admissions"] = ["age", "ward", "length_of_stay"] }, MinRowsPerGroup = 5 };
+        var policy = new QueryPolicy { Tables = new() { ["admissions"] = ["age", "ward", "length_of_stay"] }, MinRowsPerGroup = 5 };
         var query = HospitalAdmissions.AgeBandQuery(10);
 
         FederatedBench.Header($"federated SQL query: {podCount} pods x {rows:N0} admissions (SQLite), {nameof(HospitalAdmissions.AgeBandQuery)}(10) = 10 age bands x {HospitalAdmissions.Wards.Count} wards",
@@ -70,10 +72,10 @@ public static class QueryHarness
         // Baseline: the pod executor on the pooled file (same SQL, shape and policy), and on one pod's file alone (no contention).
         var shape = QueryShape.Create(query, policy.MaxCells);
         watch.Restart();
-        var pooled = await PodQueryExecutor.RunAsync(shape, query, Source, new RecordSourceConfig { Kind = "sqlite", Path = pooledPath }, policy, work);
+        var pooled = await QueryExecutor.RunAsync(shape, query, Source, new RecordSourceConfig { Kind = "sqlite", Path = pooledPath }, policy, work);
         var pooledSeconds = watch.Elapsed.TotalSeconds;
         watch.Restart();
-        _ = await PodQueryExecutor.RunAsync(shape, query, Source, new RecordSourceConfig { Kind = "sqlite", Path = Path.Combine(pods[0], "hospital.db") }, policy, work);
+        _ = await QueryExecutor.RunAsync(shape, query, Source, new RecordSourceConfig { Kind = "sqlite", Path = Path.Combine(pods[0], "hospital.db") }, policy, work);
         var singlePodSeconds = watch.Elapsed.TotalSeconds;
 
         var trace = FederatedBench.TraceId(outcome.Session);
@@ -96,7 +98,7 @@ public static class QueryHarness
         Row("    of which encoding: query.encode, max over pods per round, summed", encoding, total);
         Row("  release of the pooled counts: federated.release on the modeller", release, total);
         Row("  rest: session create, finish, result table", total - channel - aggregation - release, total);
-        Row("baseline: pooled SQL, PodQueryExecutor on one file of all rows", pooledSeconds, total);
+        Row("baseline: pooled SQL, QueryExecutor on one file of all rows", pooledSeconds, total);
         Row("context: one pod's file alone, same executor (no other pod running)", singlePodSeconds, total);
         Console.WriteLine();
         Console.WriteLine($"ratio federated wall time / pooled SQL: {total / pooledSeconds:F2}");

@@ -1,14 +1,17 @@
 using System.Diagnostics;
 using System.Globalization;
-using Smpc.Client.Contracts;
+using Smpc.Agent;
+using Smpc.Agent.DataSources;
+using Smpc.Agent.Training;
 using Smpc.Client.Federated;
-using Smpc.Client.Psi.Sources;
-using Smpc.Client.Training;
+using Smpc.Contracts;
+using Smpc.Protocols.Federated.Training;
+using Smpc.Samples;
 
 namespace Smpc.Bench;
 
 /// <summary>
-/// End-to-end federated training (FedAvg) through a real silo process: <c>--pods</c> real <see cref="Smpc.Client.Agent.PodAgent"/>s
+/// End-to-end federated training (FedAvg) through a real silo process: <c>--pods</c> real <see cref="PodAgent"/>s
 /// in this process, each over a CSV of <c>--rows</c> rows of <see cref="SyntheticClassification"/> data with
 /// <c>--parameters</c> − 1 features (one model, its own sample), and the modeller (<see cref="FederatedTrainingRun"/>) here
 /// too, running every round (Tolerance 0). Measured: the time per round and the pods' local training per round
@@ -68,7 +71,7 @@ public static class TrainingHarness
         await using var agents = await service.StartPodsAsync(pods, (pod, config) => config with
         {
             Sources = new() { [Source] = new RecordSourceConfig { Kind = "csv", Path = "patients.csv" } },
-            Training = new PodTrainingPolicy { Columns = new() { [Source] = ["*"] } },
+            Training = new TrainingPolicy { Columns = new() { [Source] = ["*"] } },
         });
 
         var watch = Stopwatch.StartNew();

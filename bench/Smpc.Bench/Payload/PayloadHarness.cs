@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.TestSupport;
 
 namespace Smpc.Bench;

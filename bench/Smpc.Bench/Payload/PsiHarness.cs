@@ -2,12 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Smpc.Agent.DataSources;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.Psi;
-using Smpc.Client.Psi.Sources;
+using Smpc.Contracts;
 using Smpc.Protocols.PrivateSetIntersection;
 using Smpc.Protocols.Randomness;
+using Smpc.Samples;
 using Smpc.TestSupport;
 
 namespace Smpc.Bench;
@@ -82,7 +83,7 @@ public static class PsiHarness
             steps[step] = steps.TryGetValue(step, out var t) ? (t.First, now) : (now, now);
         });
         var outcome = await new PsiModellerRun(modeller, "bench", "m") { Progress = progress }.RunAsync("bench-1", "pod", spec,
-            new RecordSourceConfig { Kind = "csv", Path = "modeller.csv" }, work, Path.Combine(work, "matches.csv"));
+            RecordSources.Opener(new RecordSourceConfig { Kind = "csv", Path = "modeller.csv" }, work), Path.Combine(work, "matches.csv"));
         var total = watch.Elapsed.TotalSeconds;
         Console.WriteLine("modeller steps (first..last progress report, s): " + string.Join(", ", steps.Select(s => $"{s.Key} {s.Value.First:F1}..{s.Value.Last:F1}")));
         var found = File.ReadLines(Path.Combine(work, "matches.csv")).Skip(1).Select(l => l.Split(',')[0]).Order(StringComparer.Ordinal);

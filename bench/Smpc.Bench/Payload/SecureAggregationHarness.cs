@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
+using Smpc.Agent.SecureAggregation;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Randomness;
 using Smpc.Protocols.SecureAggregation;
@@ -107,7 +108,7 @@ public static class SecureAggregationHarness
         var stayers = names.Length - lost;
         if (masked)
         {
-            var runners = names.Select((n, i) => new PodAggregationRunner(clients[n], "bench", sessionId, n, identities[n], _ => inputs[n])
+            var runners = names.Select((n, i) => new SecureAggregationPodDriver(clients[n], "bench", sessionId, n, identities[n], _ => inputs[n])
             {
                 PollInterval = TimeSpan.FromMilliseconds(20),
                 StopAfter = i < stayers ? PodStep.None : PodStep.Shares,

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Randomness;
 
@@ -84,7 +84,7 @@ internal sealed class AttackTenant(EmbeddedService service, string tenant)
             protocol == PsiProtocolNames.RsaBlind ? 2048 : null, 86_400);
 
     /// <summary>A federated query whose lifetime (4.5 days) outlasts any test run, whatever other tests do to the clock.</summary>
-    public static QueryRequest LongQuery() => Smpc.Client.Federated.HospitalAdmissions.AgeBandQuery() with { RoundTimeoutSeconds = 43_200 };
+    public static QueryRequest LongQuery() => Smpc.Samples.HospitalAdmissions.AgeBandQuery() with { RoundTimeoutSeconds = 43_200 };
 }
 
 /// <summary>Assertions shared by the attack tests.</summary>

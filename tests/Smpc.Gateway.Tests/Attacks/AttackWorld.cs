@@ -2,7 +2,7 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Federated;
 using Smpc.Protocols.Randomness;

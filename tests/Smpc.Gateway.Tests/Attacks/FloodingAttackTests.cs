@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 
 namespace Smpc.Gateway.Tests.Attacks;
 

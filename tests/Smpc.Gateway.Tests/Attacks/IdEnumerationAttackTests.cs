@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 
 namespace Smpc.Gateway.Tests.Attacks;
 

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Federated;
 using Smpc.Protocols.PrivateSetIntersection;

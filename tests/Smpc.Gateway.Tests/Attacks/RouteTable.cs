@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.TestSupport;
 
 namespace Smpc.Gateway.Tests.Attacks;

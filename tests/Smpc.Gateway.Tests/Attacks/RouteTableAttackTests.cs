@@ -1,5 +1,5 @@
 using System.Net;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 
 namespace Smpc.Gateway.Tests.Attacks;
 

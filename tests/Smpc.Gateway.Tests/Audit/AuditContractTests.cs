@@ -1,5 +1,5 @@
 using System.Reflection;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Audit;
 
 namespace Smpc.Gateway.Tests.Audit;

@@ -1,7 +1,9 @@
 using System.Diagnostics;
-using Smpc.Client.Contracts;
+using Smpc.Agent.Psi;
+using Smpc.Agent.SecureAggregation;
 using Smpc.Client.Psi;
 using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
 using Smpc.Gateway.Tests.Psi;
 using Smpc.Protocols.Crypto;
 using static Smpc.Gateway.Tests.Audit.AuditReading;
@@ -92,7 +94,7 @@ public sealed class AuditEventsTests(EmbeddedService service)
         var t = await Scenario.TenantAsync(service, pods);
         var spec = new AggregationRequest([new AggregationFieldRequest("w", 2, -100, 100)], "sum", "", "w", PhaseTimeoutSeconds: 60);
         using var modeller = await ModellerAggregation.CreateAsync(t.Modeller, t.Tenant, "agg", "m1", pods, spec);
-        var runners = pods.Select(p => new PodAggregationRunner(t.Pods[p], t.Tenant, "agg", p, t.Identities[p], _ => [1, 2])
+        var runners = pods.Select(p => new SecureAggregationPodDriver(t.Pods[p], t.Tenant, "agg", p, t.Identities[p], _ => [1, 2])
         { PollInterval = TimeSpan.FromMilliseconds(20) }.RunAsync()).ToList();
         await modeller.WaitForResultAsync();
         await Task.WhenAll(runners);
@@ -154,7 +156,7 @@ public sealed class AuditEventsTests(EmbeddedService service)
         using var scenario = new PsiScenario();
         scenario.Write(PsiScenario.ModellerRows, PsiScenario.PodRows);
         var t = await Scenario.TenantAsync(service, ["p1"]);
-        var (outcome, failure, _) = await scenario.RunAsync(t, PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Cardinality), new PodPsiPolicy { MinCount = 2 });
+        var (outcome, failure, _) = await scenario.RunAsync(t, PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Cardinality), new PsiPolicy { MinCount = 2 });
         Assert.Null(failure);
         Assert.Equal(5, outcome!.Count);
 

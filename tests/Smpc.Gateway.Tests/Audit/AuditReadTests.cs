@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Access;
 using static Smpc.Gateway.Tests.Audit.AuditReading;
 

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
+using Smpc.Agent;
+using Smpc.Agent.Identity;
 using Smpc.Client;
-using Smpc.Client.Agent;
-using Smpc.Client.Contracts;
-using Smpc.Client.Identity;
+using Smpc.Contracts;
 
 namespace Smpc.Gateway.Tests.Federated;
 

@@ -1,9 +1,11 @@
 using Microsoft.Data.Sqlite;
-using Smpc.Client.Agent;
-using Smpc.Client.Contracts;
+using Smpc.Agent;
+using Smpc.Agent.DataSources;
+using Smpc.Agent.Query;
 using Smpc.Client.Federated;
-using Smpc.Client.FederatedQuery;
-using Smpc.Client.Psi.Sources;
+using Smpc.Contracts;
+using Smpc.Protocols.Federated.Query;
+using Smpc.Samples;
 
 namespace Smpc.Gateway.Tests.Federated;
 
@@ -26,13 +28,13 @@ public sealed class FederatedQueryEndToEndTests(EmbeddedService service)
         _ => [.. HospitalAdmissions.Generate(33, 350).Where(a => a.Age < 80)],
     };
 
-    private static PodAgentConfig Configure(string pod, string folder, PodAgentConfig config, Action<PodQueryPolicy>? _ = null)
+    private static PodAgentConfig Configure(string pod, string folder, PodAgentConfig config, Action<QueryPolicy>? _ = null)
     {
         HospitalAdmissions.Write(Path.Combine(folder, "hospital.db"), RowsOf(pod));
         return config with
         {
             Sources = new() { ["hospital"] = new RecordSourceConfig { Kind = "sqlite", Path = "hospital.db" } },
-            Query = new PodQueryPolicy { Tables = new() { ["admissions"] = ["age", "ward", "length_of_stay"] }, MinRowsPerGroup = 3 },
+            Query = new QueryPolicy { Tables = new() { ["admissions"] = ["age", "ward", "length_of_stay"] }, MinRowsPerGroup = 3 },
         };
     }
 

@@ -1,11 +1,12 @@
 using System.Net;
 using System.Text;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.Federated;
+using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Federated;
 using Smpc.Protocols.Randomness;
+using Smpc.Samples;
 
 namespace Smpc.Gateway.Tests.Federated;
 

@@ -1,8 +1,9 @@
-using Smpc.Client.Agent;
-using Smpc.Client.Contracts;
+using Smpc.Agent.DataSources;
+using Smpc.Agent.Training;
 using Smpc.Client.Federated;
-using Smpc.Client.Psi.Sources;
-using Smpc.Client.Training;
+using Smpc.Contracts;
+using Smpc.Protocols.Federated.Training;
+using Smpc.Samples;
 
 namespace Smpc.Gateway.Tests.Federated;
 
@@ -28,7 +29,7 @@ public sealed class FederatedTrainingEndToEndTests(EmbeddedService service)
         return config with
         {
             Sources = new() { ["patients"] = new RecordSourceConfig { Kind = "csv", Path = "patients.csv" } },
-            Training = new PodTrainingPolicy { Columns = new() { ["patients"] = ["*"] } },
+            Training = new TrainingPolicy { Columns = new() { ["patients"] = ["*"] } },
         };
     });
 
@@ -114,7 +115,7 @@ public sealed class FederatedTrainingEndToEndTests(EmbeddedService service)
             return config with
             {
                 Sources = new() { ["patients"] = new RecordSourceConfig { Kind = "csv", Path = "patients.csv" } },
-                Training = new PodTrainingPolicy { Columns = new() { ["patients"] = pod == "b" ? ["x1", "x2", "y"] : ["*"] } },
+                Training = new TrainingPolicy { Columns = new() { ["patients"] = pod == "b" ? ["x1", "x2", "y"] : ["*"] } },
             };
         });
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Smpc.ApiGateway.Auth;
 using Smpc.ApiGateway.Hosting;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Silo.Hosting;
 using Smpc.TestSupport;
 

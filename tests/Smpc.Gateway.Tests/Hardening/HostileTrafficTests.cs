@@ -4,7 +4,8 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Smpc.Client.Contracts;
+using Smpc.Client;
+using Smpc.Contracts;
 using Smpc.Gateway.Tests.Attacks;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Tenancy;
@@ -261,7 +262,7 @@ public sealed class HostileTrafficTests(EmbeddedService service)
 
     private static JsonContent Json(object body) => JsonContent.Create(body);
 
-    private static string KeyOf(Smpc.Client.SmpcClient client) => client.ApiKey ?? throw new InvalidOperationException("client without a key");
+    private static string KeyOf(SmpcClient client) => client.ApiKey ?? throw new InvalidOperationException("client without a key");
 
     /// <summary>A stream HttpClient cannot measure, so it sends the body chunked.</summary>
     private sealed class UnseekableStream(byte[] data) : MemoryStream(data)

@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
-using Smpc.Client.Contracts;
 using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Protocols;
 using Smpc.Protocols.Crypto;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Protocols.PrivateSetIntersection;
 
 namespace Smpc.Gateway.Tests.Hardening;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Gateway.Tests.Attacks;
 using Smpc.TestSupport;
 

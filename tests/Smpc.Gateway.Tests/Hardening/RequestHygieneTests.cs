@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 
 namespace Smpc.Gateway.Tests.Hardening;
 

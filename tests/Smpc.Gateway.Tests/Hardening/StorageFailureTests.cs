@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Data.Sqlite;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.Gateway.Tests.Attacks;
 
 namespace Smpc.Gateway.Tests.Hardening;

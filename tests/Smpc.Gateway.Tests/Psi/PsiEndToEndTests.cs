@@ -1,5 +1,6 @@
-using Smpc.Client.Contracts;
+using Smpc.Agent.Psi;
 using Smpc.Client.Psi;
+using Smpc.Contracts;
 
 namespace Smpc.Gateway.Tests.Psi;
 
@@ -37,7 +38,7 @@ public sealed class PsiEndToEndTests(EmbeddedService service)
         using var scenario = new PsiScenario();
         scenario.Write(PsiScenario.ModellerRows, PsiScenario.PodRows);
         var t = await Scenario.TenantAsync(service, ["p1"]);
-        var (outcome, failure, _) = await scenario.RunAsync(t, PsiScenario.Spec(protocol, PsiModeNames.Cardinality), new PodPsiPolicy { MinCount = minCount });
+        var (outcome, failure, _) = await scenario.RunAsync(t, PsiScenario.Spec(protocol, PsiModeNames.Cardinality), new PsiPolicy { MinCount = minCount });
 
         Assert.Null(failure);
         Assert.Equal(5, outcome!.Count);
@@ -84,7 +85,7 @@ public sealed class PsiEndToEndTests(EmbeddedService service)
         using var scenario = new PsiScenario();
         scenario.Write(PsiScenario.ModellerRows, PsiScenario.PodRows);
         var t = await Scenario.TenantAsync(service, ["p1"]);
-        var policy = new PodPsiPolicy { SetReuseHours = 1 };
+        var policy = new PsiPolicy { SetReuseHours = 1 };
         var first = await scenario.RunAsync(t, PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Intersection), policy, "reuse-1");
         var cached = Directory.GetFiles(Path.Combine(scenario.Folder, "pod-state", "psi-sets"), "*.set").Single();
         var stamp = File.GetLastWriteTimeUtc(cached);

@@ -1,9 +1,10 @@
 using System.Net;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Smpc.Agent.Psi;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.Psi;
+using Smpc.Contracts;
 using Smpc.Protocols.PrivateSetIntersection;
 using Smpc.Protocols.Randomness;
 
@@ -368,7 +369,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
 
     // 8. Policy refusals in full runs
 
-    private async Task<PsiFailedException> RefusedRunAsync(PsiRequest spec, PodPsiPolicy policy, string reason)
+    private async Task<PsiFailedException> RefusedRunAsync(PsiRequest spec, PsiPolicy policy, string reason)
     {
         using var scenario = new PsiScenario();
         scenario.Write(PsiScenario.ModellerRows, PsiScenario.PodRows);
@@ -388,26 +389,26 @@ public sealed class PsiRejectionTests(EmbeddedService service)
 
     [Fact]
     public async Task Policy_AForeignModeller_IsDeclined() =>
-        await RefusedRunAsync(PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Intersection), new PodPsiPolicy { Modellers = ["someone-else"] },
+        await RefusedRunAsync(PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Intersection), new PsiPolicy { Modellers = ["someone-else"] },
             "modeller m1 may not run PSI against this pod");
 
     [Fact]
     public async Task Policy_AnOversizedModellerSet_IsDeclined()
     {
-        var failure = await RefusedRunAsync(PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Intersection), new PodPsiPolicy { MaxModellerSetSize = 3 },
+        var failure = await RefusedRunAsync(PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Intersection), new PsiPolicy { MaxModellerSetSize = 3 },
             "the modeller's set of 8 records exceeds the pod's maximum of 3");
         Assert.False(failure.Session.Psi!.Accepted);
     }
 
     [Fact]
     public async Task Policy_ADisallowedMode_IsDeclined() =>
-        await RefusedRunAsync(PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Intersection), new PodPsiPolicy { Modes = [PsiModeNames.Cardinality] },
+        await RefusedRunAsync(PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Intersection), new PsiPolicy { Modes = [PsiModeNames.Cardinality] },
             "mode intersection is not allowed");
 
     [Fact]
     public async Task Policy_ACountBelowTheMinimum_IsWithheld()
     {
-        var failure = await RefusedRunAsync(PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Cardinality), new PodPsiPolicy { MinCount = 100 },
+        var failure = await RefusedRunAsync(PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Cardinality), new PsiPolicy { MinCount = 100 },
             "below the pod's minimum of 100");
         Assert.True(failure.Session.Psi!.CountedByPod);
         Assert.True(failure.Session.Psi.DoubleBlindedStored);
@@ -415,12 +416,12 @@ public sealed class PsiRejectionTests(EmbeddedService service)
 
     [Fact]
     public async Task Policy_AMinimumCount_DeclinesRsaBlindCardinality() =>
-        await RefusedRunAsync(PsiScenario.Spec(PsiProtocolNames.RsaBlind, PsiModeNames.Cardinality), new PodPsiPolicy { MinCount = 1 },
+        await RefusedRunAsync(PsiScenario.Spec(PsiProtocolNames.RsaBlind, PsiModeNames.Cardinality), new PsiPolicy { MinCount = 1 },
             "only ecdh cardinality");
 
     [Fact]
     public async Task Policy_AnUnknownSource_IsDeclined() =>
-        await RefusedRunAsync(PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Intersection) with { Source = "nope" }, new PodPsiPolicy(),
+        await RefusedRunAsync(PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Intersection) with { Source = "nope" }, new PsiPolicy(),
             "no data source named 'nope'");
 
     [Fact]
@@ -429,7 +430,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
         using var scenario = new PsiScenario();
         scenario.Write(PsiScenario.ModellerRows, PsiScenario.PodRows);
         var t = await Scenario.TenantAsync(service, ["p1"]);
-        var policy = new PodPsiPolicy { MaxModellerRecordsPerDay = 10 };
+        var policy = new PsiPolicy { MaxModellerRecordsPerDay = 10 };
         var spec = PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Cardinality);
 
         var first = await scenario.RunAsync(t, spec, policy, "daily-1");

@@ -1,7 +1,9 @@
+using Smpc.Agent.DataSources;
+using Smpc.Agent.Psi;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.Psi;
-using Smpc.Client.Psi.Sources;
+using Smpc.Client.Records;
+using Smpc.Contracts;
 
 namespace Smpc.Gateway.Tests.Psi;
 
@@ -67,12 +69,12 @@ internal sealed class PsiScenario : IDisposable
             foreach (var row in podRows) writer.WriteRow(row);
     }
 
-    public PodPsiRunner Pod(SmpcClient pod, string tenant, PodPsiPolicy? policy = null) =>
+    public PsiPodDriver Pod(SmpcClient pod, string tenant, PsiPolicy? policy = null) =>
         new(pod, tenant, "p1", new Dictionary<string, RecordSourceConfig> { ["customers"] = new() { Kind = "csv", Path = "pod.csv" } },
-            policy ?? new PodPsiPolicy(), Folder, Path.Combine(Folder, "pod-state"), m => Console.Error.WriteLine("POD " + m));
+            policy ?? new PsiPolicy(), Folder, Path.Combine(Folder, "pod-state"), m => Console.Error.WriteLine("POD " + m));
 
     /// <summary>The pod's side: waits for the session to be listed, then runs it.</summary>
-    public static async Task<SessionResponse> ServeAsync(PodPsiRunner runner, SmpcClient pod, string tenant, string sessionId)
+    public static async Task<SessionResponse> ServeAsync(PsiPodDriver runner, SmpcClient pod, string tenant, string sessionId)
     {
         for (var i = 0; ; i++)
         {
@@ -86,7 +88,7 @@ internal sealed class PsiScenario : IDisposable
 
     /// <summary>Runs both sides; returns the modeller's outcome (or its failure) and the pod's last view.</summary>
     public async Task<(PsiOutcome? Outcome, PsiFailedException? Failure, SessionResponse Pod)> RunAsync(
-        TenantClients t, PsiRequest spec, PodPsiPolicy? policy = null, string sessionId = "psi1")
+        TenantClients t, PsiRequest spec, PsiPolicy? policy = null, string sessionId = "psi1")
     {
         var podTask = ServeAsync(Pod(t.Pods["p1"], t.Tenant, policy), t.Pods["p1"], t.Tenant, sessionId);
         var modeller = new PsiModellerRun(t.Modeller, t.Tenant, "m1") { Progress = new Progress<PsiProgress>(p => Console.Error.WriteLine($"MOD {p}")) };
@@ -94,7 +96,7 @@ internal sealed class PsiScenario : IDisposable
         PsiFailedException? failure = null;
         try
         {
-            outcome = await modeller.RunAsync(sessionId, "p1", spec, new RecordSourceConfig { Kind = "csv", Path = "modeller.csv" }, Folder, OutputCsv);
+            outcome = await modeller.RunAsync(sessionId, "p1", spec, RecordSources.Opener(new RecordSourceConfig { Kind = "csv", Path = "modeller.csv" }, Folder), OutputCsv);
         }
         catch (PsiFailedException ex)
         {

@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using Smpc.Client.Contracts;
+using Smpc.Agent.Psi;
 using Smpc.Client.Psi;
+using Smpc.Contracts;
 using Smpc.Protocols.PrivateSetIntersection;
 
 namespace Smpc.Gateway.Tests.Psi;
@@ -33,7 +34,7 @@ public sealed class PsiServiceLearnsNothingTests(EmbeddedService service)
         var sessions = new Dictionary<string, SessionResponse>();
         foreach (var (id, protocol, mode, minCount) in Runs)
         {
-            var (outcome, failure, _) = await scenario.RunAsync(t, PsiScenario.Spec(protocol, mode), new PodPsiPolicy { MinCount = minCount }, id);
+            var (outcome, failure, _) = await scenario.RunAsync(t, PsiScenario.Spec(protocol, mode), new PsiPolicy { MinCount = minCount }, id);
             Assert.Null(failure);
             Assert.Equal(5, outcome!.Count); // the runs did find the intersection
             Assert.Equal(SessionPhases.Completed, outcome.Session.Phase);

@@ -1,12 +1,13 @@
 using System.Net;
+using Smpc.Agent;
+using Smpc.Agent.Identity;
+using Smpc.Agent.SecureAggregation;
 using Smpc.Client;
-using Smpc.Client.Agent;
-using Smpc.Client.Contracts;
-using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
-using Smpc.Protocols.SecureAggregation;
+using Smpc.Contracts;
 using Smpc.Gateway.Tests.Audit;
 using Smpc.Gateway.Tests.Federated;
+using Smpc.Protocols.SecureAggregation;
 
 namespace Smpc.Gateway.Tests.Sessions;
 
@@ -30,7 +31,7 @@ public sealed class SecureAggregationDeclineTests(EmbeddedService service)
 
     private static PodAgentConfig Configure(string pod, PodAgentConfig config, string problem) => pod != "p4" ? config with { Inputs = new() { ["x"] = new PodInput { Values = [1, 2] } } } : problem switch
     {
-        "policy" => config with { Inputs = new() { ["x"] = new PodInput { Values = [1, 2] } }, Policy = new PodPolicy { Modellers = ["someone-else"] } },
+        "policy" => config with { Inputs = new() { ["x"] = new PodInput { Values = [1, 2] } }, Policy = new SecureAggregationPolicy { Modellers = ["someone-else"] } },
         "out-of-bounds" => config with { Inputs = new() { ["x"] = new PodInput { Values = [1, 1000] } } },
         "nan" => config with { Inputs = new() { ["x"] = new PodInput { Values = [double.NaN, 2] } } },
         "wrong-length" => config with { Inputs = new() { ["x"] = new PodInput { Values = [1, 2, 3] } } },
@@ -70,7 +71,7 @@ public sealed class SecureAggregationDeclineTests(EmbeddedService service)
         var t = await Scenario.TenantAsync(service);
         using var modeller = await ModellerAggregation.CreateAsync(t.Modeller, t.Tenant, "d2", "m1", ["p1", "p2", "p3"], Spec());
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var p1 = new PodAggregationRunner(t.Pods["p1"], t.Tenant, "d2", "p1", t.Identities["p1"], _ => [1, 2]).RunAsync(cts.Token);
+        var p1 = new SecureAggregationPodDriver(t.Pods["p1"], t.Tenant, "d2", "p1", t.Identities["p1"], _ => [1, 2]).RunAsync(cts.Token);
         var waiting = modeller.WaitForResultAsync(cts.Token);
 
         await t.Pods["p2"].DeclineAggregationAsync(t.Tenant, "d2", DeclineCategories.InputNotFinite);
@@ -91,7 +92,7 @@ public sealed class SecureAggregationDeclineTests(EmbeddedService service)
         var t = await Scenario.TenantAsync(service, ["p1", "p2", "p3", "p4"]);
         using var modeller = await ModellerAggregation.CreateAsync(t.Modeller, t.Tenant, "d4", "m1", ["p1", "p2", "p3", "p4"], Spec());
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var runners = new[] { "p1", "p2", "p3", "p4" }.Select(p => new PodAggregationRunner(t.Pods[p], t.Tenant, "d4", p, t.Identities[p], _ => [1, 2])
+        var runners = new[] { "p1", "p2", "p3", "p4" }.Select(p => new SecureAggregationPodDriver(t.Pods[p], t.Tenant, "d4", p, t.Identities[p], _ => [1, 2])
         {
             StopAfter = p == "p4" ? PodStep.MaskedInput : PodStep.None,
         }.RunAsync(cts.Token)).ToList();

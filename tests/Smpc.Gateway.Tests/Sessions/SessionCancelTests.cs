@@ -1,13 +1,15 @@
 using System.Net;
+using Smpc.Agent.SecureAggregation;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.Federated;
 using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
 using Smpc.Gateway.Tests.Audit;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Federated;
 using Smpc.Protocols.Randomness;
+using Smpc.Samples;
 
 namespace Smpc.Gateway.Tests.Sessions;
 
@@ -19,7 +21,7 @@ public sealed class SessionCancelTests(EmbeddedService service)
 
     /// <summary>Pods p1 and p2 publish their key bundles and wait; p3 never starts, so the key exchange stays open.</summary>
     private static List<Task<SessionResponse>> StartPods(TenantClients t, string session, CancellationToken ct) =>
-        [.. new[] { "p1", "p2" }.Select(p => new PodAggregationRunner(t.Pods[p], t.Tenant, session, p, t.Identities[p], _ => [1, 2]).RunAsync(ct))];
+        [.. new[] { "p1", "p2" }.Select(p => new SecureAggregationPodDriver(t.Pods[p], t.Tenant, session, p, t.Identities[p], _ => [1, 2]).RunAsync(ct))];
 
     private static async Task WaitForBundlesAsync(TenantClients t, string session, int count)
     {

@@ -1,7 +1,9 @@
+using Smpc.Agent.Psi;
+using Smpc.Agent.SecureAggregation;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.Psi;
 using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
 using Smpc.Gateway.Tests.Psi;
 using Smpc.TestSupport;
 
@@ -49,7 +51,7 @@ public sealed class CutTransferTests(EmbeddedService service)
     [Fact]
     public async Task PodCountedEcdhCardinality_WithStreamsCutBothWays_GivesTheSameCount()
     {
-        var policy = new PodPsiPolicy { MinCount = 1 }; // the pod counts: the modeller uploads the double-blinded set
+        var policy = new PsiPolicy { MinCount = 1 }; // the pod counts: the modeller uploads the double-blinded set
         var (uncut, _) = await RunPsiAsync(cuts: null, mode: PsiModeNames.Cardinality, policy: policy);
         var retries = new List<TransferRetry>();
         var (cut, _) = await RunPsiAsync((proxy, tenant) =>
@@ -134,7 +136,7 @@ public sealed class CutTransferTests(EmbeddedService service)
 
     /// <summary>Runs an ecdh intersection; with <paramref name="cuts"/>, every party talks through a cutting proxy.</summary>
     private async Task<(PsiOutcome Outcome, List<string?[]> Rows)> RunPsiAsync(
-        Action<CuttingProxy, string>? cuts, List<TransferRetry>? retries = null, string mode = PsiModeNames.Intersection, PodPsiPolicy? policy = null)
+        Action<CuttingProxy, string>? cuts, List<TransferRetry>? retries = null, string mode = PsiModeNames.Intersection, PsiPolicy? policy = null)
     {
         using var scenario = new PsiScenario();
         scenario.Write(
@@ -173,7 +175,7 @@ public sealed class CutTransferTests(EmbeddedService service)
         using var modeller = await ModellerAggregation.CreateAsync(t.Modeller, t.Tenant, "agg", "m1", pods, spec);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var runners = Enumerable.Range(1, pods.Length).Select(p =>
-            new PodAggregationRunner(t.Pods[$"p{p}"], t.Tenant, "agg", $"p{p}", t.Identities[$"p{p}"],
+            new SecureAggregationPodDriver(t.Pods[$"p{p}"], t.Tenant, "agg", $"p{p}", t.Identities[$"p{p}"],
                 _ => [.. Enumerable.Range(0, Length).Select(k => Math.Round(((p * 7.3) - (k * 1.9)) % 50, 4))])
             {
                 PollInterval = TimeSpan.FromMilliseconds(20),

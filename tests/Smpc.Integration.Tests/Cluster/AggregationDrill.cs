@@ -1,6 +1,8 @@
+using Smpc.Agent;
+using Smpc.Agent.SecureAggregation;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
 
 namespace Smpc.Integration.Tests.Cluster;
 
@@ -61,7 +63,7 @@ internal sealed class AggregationDrill : IDisposable
     /// <summary>The given pods take <paramref name="step"/> (None: answer the unmask request) and stop.</summary>
     public async Task StepAsync(IEnumerable<string> pods, PodStep step, CancellationToken ct)
     {
-        var runs = Task.WhenAll(pods.Select(p => new PodAggregationRunner(_podClients[p], Tenant.Tenant, SessionId, p, Tenant.Identities[p], _ => Inputs[p])
+        var runs = Task.WhenAll(pods.Select(p => new SecureAggregationPodDriver(_podClients[p], Tenant.Tenant, SessionId, p, Tenant.Identities[p], _ => Inputs[p])
         {
             StopAfter = step,
             StateFile = new PartyStateFile(Path.Combine(_work, p + ".party")),

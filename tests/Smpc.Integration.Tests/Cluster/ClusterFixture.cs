@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Runtime;
 using Smpc.Client;
-using Smpc.Client.Contracts;
+using Smpc.Contracts;
 using Smpc.TestSupport;
 
 namespace Smpc.Integration.Tests.Cluster;

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
-using Smpc.Client.Contracts;
+using Smpc.Client;
+using Smpc.Contracts;
 using Xunit.Abstractions;
 
 namespace Smpc.Integration.Tests.Cluster;
@@ -21,9 +22,9 @@ public sealed class GatewayFailoverTests(ClusterFixture fixture, ITestOutputHelp
         // The library's failover client (SmpcClient.ForGateways), with a handler in front that kills gateway1 mid-chunk and counts every chunk sent.
         var killer = new KillDuringChunk(4, () => fixture.Cluster.KillAsync("gateway1"))
         {
-            InnerHandler = new Smpc.Client.GatewayFailoverHandler(fixture.Cluster.GatewayUrls, 0, new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(3) }),
+            InnerHandler = new GatewayFailoverHandler(fixture.Cluster.GatewayUrls, 0, new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(3) }),
         };
-        var modeller = new Smpc.Client.SmpcClient(new HttpClient(killer) { BaseAddress = fixture.Cluster.GatewayUrls[0], Timeout = TimeSpan.FromMinutes(2) }, t.Modeller.ApiKey);
+        var modeller = new SmpcClient(new HttpClient(killer) { BaseAddress = fixture.Cluster.GatewayUrls[0], Timeout = TimeSpan.FromMinutes(2) }, t.Modeller.ApiKey);
         try
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Smpc.Agent.SecureAggregation;
+using Smpc.Client;
 using Smpc.Client.SecureAggregation;
 using Xunit.Abstractions;
 
@@ -73,7 +75,7 @@ public sealed class PostgresRestartTests(ClusterFixture fixture, ITestOutputHelp
         foreach (var name in fixture.Cluster.Silos.Concat(fixture.Cluster.Gateways))
         {
             // The probe retries as the service asks (503 with Retry-After), for at most 30 s.
-            using var probe = new HttpClient(new Smpc.Client.TransientRetryHandler { MaxElapsed = TimeSpan.FromSeconds(30) })
+            using var probe = new HttpClient(new TransientRetryHandler { MaxElapsed = TimeSpan.FromSeconds(30) })
             { BaseAddress = fixture.Cluster.UrlOf(name), Timeout = TimeSpan.FromSeconds(60) };
             var status = (await probe.GetAsync("health/ready")).StatusCode;
             Assert.True(status == HttpStatusCode.OK, $"{name} is not ready 30 s after the database came back:\n{Tail(fixture.Cluster.LogOf(name))}");

@@ -1,7 +1,8 @@
+using Smpc.Agent.DataSources;
+using Smpc.Agent.Psi;
 using Smpc.Client;
-using Smpc.Client.Contracts;
 using Smpc.Client.Psi;
-using Smpc.Client.Psi.Sources;
+using Smpc.Contracts;
 using Xunit.Abstractions;
 
 namespace Smpc.Integration.Tests.Cluster;
@@ -35,15 +36,15 @@ public sealed class PsiFailoverTests(ClusterFixture fixture, ITestOutputHelper o
 
         var spec = new PsiRequest(PsiModeNames.Intersection, [new("mail", "email")], [new("email", "email")], "customers", 0, PsiProtocolNames.Ecdh, TimeoutSeconds: 600);
         var modeller = new PsiModellerRun(modellerClient, t.Tenant, "m1");
-        var outcomeTask = modeller.RunAsync("psi1", "p1", spec, new RecordSourceConfig { Kind = "csv", Path = "modeller.csv" }, _work, Path.Combine(_work, "matches.csv"));
+        var outcomeTask = modeller.RunAsync("psi1", "p1", spec, RecordSources.Opener(new RecordSourceConfig { Kind = "csv", Path = "modeller.csv" }, _work), Path.Combine(_work, "matches.csv"));
         var recoveries = new List<string>();
 
         var session = await WaitForAsync(t, s => true);
         Assert.Equal(SessionPhases.AwaitingPod, session.Phase);
         recoveries.Add(await KillAsync(t, SessionPhases.AwaitingPod));
 
-        var pod = new PodPsiRunner(podClient, t.Tenant, "p1", new Dictionary<string, RecordSourceConfig> { ["customers"] = new() { Kind = "csv", Path = "pod.csv" } },
-            new PodPsiPolicy(), _work, Path.Combine(_work, "pod-state"), m => output.WriteLine("pod: " + m));
+        var pod = new PsiPodDriver(podClient, t.Tenant, "p1", new Dictionary<string, RecordSourceConfig> { ["customers"] = new() { Kind = "csv", Path = "pod.csv" } },
+            new PsiPolicy(), _work, Path.Combine(_work, "pod-state"), m => output.WriteLine("pod: " + m));
         var podTask = pod.RunAsync(await podClient.GetSessionAsync(t.Tenant, "psi1"), CancellationToken.None);
         await uploadGate.Reached.WaitAsync(TimeSpan.FromMinutes(1));
         session = await WaitForAsync(t, s => s.Psi!.Accepted);

@@ -1,0 +1,128 @@
+using System.Text.Json;
+using Smpc.Client;
+using Smpc.Client.SecureAggregation;
+using Smpc.Contracts;
+using Smpc.Protocols.Crypto;
+using Smpc.Protocols.Federated;
+using Smpc.Protocols.Randomness;
+
+namespace Smpc.Agent.Federated;
+
+/// <summary>
+/// A pod's side of a federated session's channel: its member key (kept owner-only in the agent's state directory so a
+/// restarted agent resumes), the content key the modeller sealed to it, and the releases it decrypts.
+/// </summary>
+public sealed class FederatedPodChannel : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly SmpcClient _client;
+    private readonly string _tenant;
+    private readonly string _session;
+    private readonly string _pod;
+    private readonly X25519KeyPair _memberKey;
+    private readonly PartyStateFile _file;
+    private byte[]? _contentKey;
+
+    private FederatedPodChannel(SmpcClient client, string tenant, string session, string pod, X25519KeyPair memberKey, PartyStateFile file)
+    {
+        _client = client;
+        _tenant = tenant;
+        _session = session;
+        _pod = pod;
+        _memberKey = memberKey;
+        _file = file;
+    }
+
+    /// <summary>Loads the pod's member key for <paramref name="sessionId"/> from <paramref name="stateDirectory"/>, or creates and saves a fresh one.</summary>
+    public static FederatedPodChannel LoadOrCreate(SmpcClient client, string tenant, string sessionId, string pod, string stateDirectory)
+    {
+        var file = new PartyStateFile(Path.Combine(stateDirectory, sessionId + ".member"));
+        var stored = file.Load();
+        X25519KeyPair key;
+        if (stored is { Length: X25519KeyPair.KeySize })
+        {
+            key = X25519KeyPair.FromPrivateKey(stored);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(stored);
+        }
+        else
+        {
+            key = X25519KeyPair.Generate(SystemRandomSource.Instance);
+            file.Save(key.PrivateKey.ToArray());
+        }
+
+        return new FederatedPodChannel(client, tenant, sessionId, pod, key, file);
+    }
+
+    /// <summary>Deletes whatever a pod kept for <paramref name="sessionId"/> (member key, round ledger), e.g. when it never joined.</summary>
+    public static void Discard(string stateDirectory, string sessionId)
+    {
+        foreach (var path in new[] { sessionId + ".member", sessionId + ".rounds" }.Select(n => Path.Combine(stateDirectory, n)))
+            new PartyStateFile(path).Delete(); // overwritten with zeros, then deleted
+    }
+
+    /// <summary>Publishes the member key, signed with the pod's identity key (idempotent).</summary>
+    public Task<SessionResponse> PublishAsync(Ed25519KeyPair identity, CancellationToken ct = default)
+    {
+        var signature = FederatedChannel.SignMemberKey(identity, _tenant, _session, _pod, _memberKey.PublicKey);
+        var request = new MemberKeyRequest(Convert.ToBase64String(_memberKey.PublicKey), Convert.ToBase64String(signature));
+        return Transient.RetryAsync(() => _client.PutMemberKeyAsync(_tenant, _session, _pod, request, ct), ct);
+    }
+
+    /// <summary>Decrypts release <paramref name="name"/> (JSON) with the content key sealed to this pod.</summary>
+    public async Task<T> ReadReleaseAsync<T>(string name, CancellationToken ct = default)
+    {
+        if (_contentKey is null)
+        {
+            var session = await Transient.RetryAsync(() => _client.GetSessionAsync(_tenant, _session, ct), ct);
+            if (session.Federated?.SealedKeys.GetValueOrDefault(_pod) is not { } box)
+                throw new InvalidOperationException($"Session {_session} has no content key sealed to pod {_pod} yet.");
+            _contentKey = FederatedChannel.OpenContentKey(_memberKey, Convert.FromBase64String(box), _tenant, _session, _pod);
+        }
+
+        var sealedRelease = await Transient.RetryAsync(() => _client.DownloadReleaseAsync(_tenant, _session, name, ct), ct);
+        var plaintext = FederatedChannel.OpenRelease(_contentKey, _tenant, _session, name, sealedRelease);
+        return JsonSerializer.Deserialize<T>(plaintext, Json) ?? throw new InvalidDataException($"Release '{name}' is empty.");
+    }
+
+    /// <summary>
+    /// Records that round <paramref name="label"/> runs as session <paramref name="roundSessionId"/>; false if the label already
+    /// ran as another session. A pod answers each round once: two sums of one round over different pods (or dropouts)
+    /// would give away one pod's vector. The ledger is kept beside the member key, so a restart does not forget it.
+    /// </summary>
+    public bool ClaimRound(string label, string roundSessionId)
+    {
+        lock (_file)
+        {
+            var ledger = Rounds();
+            if (ledger.TryGetValue(label, out var existing)) return existing == roundSessionId;
+            ledger[label] = roundSessionId;
+            var temp = LedgerPath + ".tmp";
+            File.WriteAllText(temp, JsonSerializer.Serialize(ledger));
+            File.Move(temp, LedgerPath, overwrite: true);
+            return true;
+        }
+    }
+
+    /// <summary>The rounds this pod has answered: label → round session id.</summary>
+    public Dictionary<string, string> Rounds() =>
+        File.Exists(LedgerPath) ? JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(LedgerPath)) ?? [] : [];
+
+    private string LedgerPath => Path.ChangeExtension(_file.Path, ".rounds");
+
+    /// <summary>Reads another session of the tenant as this pod sees it (e.g. an earlier round), retrying while the service is unavailable.</summary>
+    public Task<SessionResponse> GetSessionAsync(string sessionId, CancellationToken ct = default) =>
+        Transient.RetryAsync(() => _client.GetSessionAsync(_tenant, sessionId, ct), ct);
+
+    /// <summary>Forgets the member key (and the round ledger) once the session has ended.</summary>
+    public void Forget()
+    {
+        _file.Delete();
+        if (File.Exists(LedgerPath)) File.Delete(LedgerPath);
+    }
+
+    public void Dispose()
+    {
+        _memberKey.Dispose();
+        if (_contentKey is not null) System.Security.Cryptography.CryptographicOperations.ZeroMemory(_contentKey);
+    }
+}

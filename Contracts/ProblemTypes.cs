@@ -1,0 +1,24 @@
+namespace Smpc.Contracts;
+
+/// <summary>Stable RFC 9457 problem <c>type</c> URIs; clients branch on these, never on titles or messages.</summary>
+public static class ProblemTypes
+{
+    private const string Base = "https://smpc.dev/problems/";
+    public const string NotFound = Base + "not-found";
+    public const string RouteNotFound = Base + "route-not-found";
+    public const string Conflict = Base + "conflict";
+    public const string Validation = Base + "validation";
+    public const string WrongPhase = Base + "wrong-phase";
+    public const string MalformedRequest = Base + "malformed-request";
+    public const string UnsupportedMediaType = Base + "unsupported-media-type";
+    public const string PayloadTooLarge = Base + "payload-too-large";
+    public const string MethodNotAllowed = Base + "method-not-allowed";
+    public const string StorageUnavailable = Base + "storage-unavailable";
+    public const string ServiceUnavailable = Base + "service-unavailable";
+    public const string Internal = Base + "internal";
+    public const string Unauthenticated = Base + "unauthenticated";
+    public const string Forbidden = Base + "forbidden";
+    public const string TooManyRequests = Base + "too-many-requests";
+    public const string QuotaExceeded = Base + "quota-exceeded";
+    public const string RangeNotSatisfiable = Base + "range-not-satisfiable";
+}
