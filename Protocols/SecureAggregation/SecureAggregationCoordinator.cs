@@ -147,6 +147,13 @@ public sealed class SecureAggregationCoordinator
         RequireMaskedInputOpen(state, party);
     });
 
+    /// <summary>Whether party <paramref name="party"/> may open an upload of its masked vector now (also again, while the phase is open).</summary>
+    public Refusal? CheckMaskedUpload(SecureAggregationRoundState state, int party) => Check(() =>
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        RequireMaskedInputOpen(state, party);
+    });
+
     /// <summary>Step 3: party <paramref name="party"/> committed a masked vector of <paramref name="storedBytes"/> bytes.</summary>
     public Step CommitMaskedInput(SecureAggregationRoundState state, int party, long storedBytes, DateTimeOffset now) => Run(state, () =>
     {

@@ -1,11 +1,12 @@
+using Microsoft.Extensions.Hosting;
 using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Payloads;
 using Smpc.Grains.Interfaces.Sessions;
+using Smpc.Grains.Sessions.Legacy;
 using Smpc.Grains.Storage;
-using Smpc.Protocols;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Federated;
 
@@ -17,10 +18,53 @@ namespace Smpc.Grains.Sessions;
 /// between rounds (ciphertext the service cannot open) and the metrics the modeller publishes. Each round is an ordinary
 /// secure-aggregation session that names this one as its parent. A pod that declines ends the session with its reason.
 /// </summary>
-public sealed partial class SessionGrain
+[GrainType("session-federated")]
+public sealed class FederatedSessionGrain(
+    [PersistentState("federated", SmpcDatabase.GrainStorageName)] IPersistentState<FederatedSessionState> state,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime) : SessionGrainBase<FederatedSessionState>(state, time, lifetime), IFederatedSessionGrain
 {
-    /// <summary>Largest request JSON a federated session stores.</summary>
-    public const int MaxFederatedRequestBytes = 64 * 1024;
+    protected override DateTimeOffset? Deadline => Session.Federated.Deadline;
+
+    protected override bool Handles(SessionKind kind) => CreateRules.IsFederated(kind);
+
+    protected override bool SameSession(CreateSession command) => Session.Federated.Spec == command.Federated;
+
+    protected override void Initialize(CreateSession command, DateTimeOffset now)
+    {
+        Session.Federated = new FederatedState { Spec = command.Federated, Deadline = now + command.Federated!.Lifetime };
+        Session.Phase = SessionPhase.Running;
+    }
+
+    protected override void Import(LegacySessionState legacy) => Session.Federated = legacy.Federated ?? new FederatedState();
+
+    protected override void OnCancelled() => Session.Federated.Deadline = null;
+
+    /// <summary>Releases are deleted and the rounds cancelled with the session (a repeated cancel only finishes the rounds).</summary>
+    protected override async Task AfterCancelAsync(Caller caller, string? reason, bool repeated)
+    {
+        if (!repeated) await DeleteReleasesAsync();
+        await CancelRoundsAsync(caller, reason);
+    }
+
+    /// <summary>Cancels a federated session's rounds that have not ended (each refuses its later messages on its own).</summary>
+    private async Task CancelRoundsAsync(Caller caller, string? reason)
+    {
+        var because = $"its federated session {Key.Id} was cancelled" + (reason is null ? "" : $": {reason}");
+        foreach (var round in Federated.Rounds)
+        {
+            var grain = GrainFactory.GetSession(new EntityKey(Key.Tenant, round.SessionId));
+            if (await grain.HasEndedAsync()) continue;
+            try
+            {
+                await grain.CancelAsync(caller, because.Length > MaxCancelReasonLength ? because[..MaxCancelReasonLength] : because);
+            }
+            catch (SmpcException ex) when (ex.Code is SmpcErrorCode.WrongPhase or SmpcErrorCode.NotFound)
+            {
+                // ended meanwhile, or never stored (a round the parent lists whose create did not finish)
+            }
+        }
+    }
 
     /// <summary>Most rounds (and releases) one federated session may run.</summary>
     public const int MaxFederatedRounds = 10_000;
@@ -28,25 +72,16 @@ public sealed partial class SessionGrain
     /// <summary>Largest release (e.g. a model's global parameters): 64 MiB of ciphertext.</summary>
     public const long MaxReleaseBytes = 64L * 1024 * 1024;
 
-    private FederatedState Federated => state.State.Federated ?? throw SmpcException.Invalid("This is not a federated query or training session.");
+    private FederatedState Federated => Session.Federated;
 
-    private static FederatedState CreateFederated(FederatedSpec? spec)
+    protected override SessionInfo Describe(SessionInfo common)
     {
-        if (spec is null || string.IsNullOrWhiteSpace(spec.RequestJson)) throw SmpcException.Invalid("A federated session needs its query or training request.");
-        if (System.Text.Encoding.UTF8.GetByteCount(spec.RequestJson) > MaxFederatedRequestBytes)
-            throw SmpcException.Invalid($"The request may be at most {MaxFederatedRequestBytes} bytes of JSON.");
-        if (spec.Lifetime < TimeSpan.FromSeconds(10) || spec.Lifetime > TimeSpan.FromDays(7)) throw SmpcException.Invalid("A federated session lives between 10 seconds and 7 days.");
-        return new FederatedState { Spec = spec };
+        if (Session.Federated is not { Spec: not null } f) return common;
+        return common with { Federated = new FederatedStatus(f.Spec, new Dictionary<string, MemberKey>(f.MemberKeys), new Dictionary<string, byte[]>(f.SealedKeys), [.. f.Rounds], [.. f.Releases],
+            [.. f.Metrics], f.Deadline, f.FailureReason) };
     }
 
-    private FederatedStatus? FederatedStatus()
-    {
-        if (state.State.Federated is not { Spec: not null } f) return null;
-        return new FederatedStatus(f.Spec, new Dictionary<string, MemberKey>(f.MemberKeys), new Dictionary<string, byte[]>(f.SealedKeys), [.. f.Rounds], [.. f.Releases],
-            [.. f.Metrics], f.Deadline, f.FailureReason);
-    }
-
-    async Task<SessionInfo> ISessionGrain.AddRoundAsync(Caller caller, string round, string sessionId, IReadOnlyList<string> podIds)
+    async Task<SessionInfo> IFederatedSessionGrain.AddRoundAsync(Caller caller, string round, string sessionId, IReadOnlyList<string> podIds)
     {
         RequireModeller(caller);
         await AdvanceIfDueAsync();
@@ -61,19 +96,19 @@ public sealed partial class SessionGrain
         }
 
         RequireRunning();
-        var strangers = podIds.Where(p => !state.State.PodIds.Contains(p)).ToList();
+        var strangers = podIds.Where(p => !Session.PodIds.Contains(p)).ToList();
         if (strangers.Count > 0) throw SmpcException.Invalid($"A round may include only pods of session '{Key.Id}'; not: {string.Join(", ", strangers)}.");
-        if (f.SealedKeys.Count < state.State.PodIds.Count) throw SmpcException.WrongPhase("Rounds start once the content key is sealed to every pod.");
+        if (f.SealedKeys.Count < Session.PodIds.Count) throw SmpcException.WrongPhase("Rounds start once the content key is sealed to every pod.");
         if (f.Rounds.Count >= MaxFederatedRounds) throw SmpcException.Invalid($"A federated session runs at most {MaxFederatedRounds} rounds.");
         using var activity = SessionSpan("federated.round");
         activity?.SetTag("smpc.round", round);
-        f.Rounds.Add(new FederatedRound(round, sessionId, time.GetUtcNow(), [.. podIds]));
+        f.Rounds.Add(new FederatedRound(round, sessionId, Time.GetUtcNow(), [.. podIds]));
         await SaveAsync("federated.round");
         CountStep("round");
         return ToInfo();
     }
 
-    async Task<SessionInfo> ISessionGrain.SubmitMemberKeyAsync(Caller caller, byte[] publicKey, byte[] signature)
+    async Task<SessionInfo> IFederatedSessionGrain.SubmitMemberKeyAsync(Caller caller, byte[] publicKey, byte[] signature)
     {
         _ = PartyOf(caller);
         await AdvanceIfDueAsync();
@@ -99,7 +134,7 @@ public sealed partial class SessionGrain
         return ToInfo();
     }
 
-    async Task<SessionInfo> ISessionGrain.SubmitSealedKeysAsync(Caller caller, IReadOnlyDictionary<string, byte[]> boxes)
+    async Task<SessionInfo> IFederatedSessionGrain.SubmitSealedKeysAsync(Caller caller, IReadOnlyDictionary<string, byte[]> boxes)
     {
         RequireModeller(caller);
         await AdvanceIfDueAsync();
@@ -111,9 +146,9 @@ public sealed partial class SessionGrain
         }
 
         RequireRunning();
-        var missing = state.State.PodIds.Where(p => !f.MemberKeys.ContainsKey(p)).ToList();
+        var missing = Session.PodIds.Where(p => !f.MemberKeys.ContainsKey(p)).ToList();
         if (missing.Count > 0) throw SmpcException.WrongPhase($"Waiting for member keys from: {string.Join(", ", missing)}.");
-        if (boxes.Count != state.State.PodIds.Count || state.State.PodIds.Any(p => !boxes.ContainsKey(p)))
+        if (boxes.Count != Session.PodIds.Count || Session.PodIds.Any(p => !boxes.ContainsKey(p)))
             throw SmpcException.Invalid("Seal the content key to every pod of the session, and only to them.");
         if (boxes.Values.Any(b => b.Length != SealedBox.Overhead + FederatedChannel.ContentKeySize))
             throw SmpcException.Invalid($"A sealed content key is {SealedBox.Overhead + FederatedChannel.ContentKeySize} bytes.");
@@ -124,7 +159,7 @@ public sealed partial class SessionGrain
         return ToInfo();
     }
 
-    async Task<PsiUpload> ISessionGrain.BeginReleaseAsync(Caller caller, string name)
+    async Task<PsiUpload> IFederatedSessionGrain.BeginReleaseAsync(Caller caller, string name)
     {
         RequireModeller(caller);
         await AdvanceIfDueAsync();
@@ -143,7 +178,7 @@ public sealed partial class SessionGrain
         return new PsiUpload(key.ToString(), uploadId, rules.ChunkBytes, MaxReleaseBytes, 1);
     }
 
-    async Task<SessionInfo> ISessionGrain.CommitReleaseAsync(Caller caller, string name)
+    async Task<SessionInfo> IFederatedSessionGrain.CommitReleaseAsync(Caller caller, string name)
     {
         RequireModeller(caller);
         await AdvanceIfDueAsync();
@@ -166,25 +201,25 @@ public sealed partial class SessionGrain
         return ToInfo();
     }
 
-    async Task<string> ISessionGrain.GetReleaseAsync(Caller caller, string name)
+    async Task<string> IFederatedSessionGrain.GetReleaseAsync(Caller caller, string name)
     {
         var what = $"Session '{Key.Id}'";
         caller.RequireTenant(Key.Tenant, what);
-        if (!state.RecordExists || !MaySee(caller) || caller.Role is not (CallerRole.Pod or CallerRole.Modeller)) throw SmpcException.NotFound(what);
+        if (!Exists || !MaySee(caller) || caller.Role is not (CallerRole.Pod or CallerRole.Modeller)) throw SmpcException.NotFound(what);
         RefuseIfCancelled();
         await AdvanceIfDueAsync();
         if (!Federated.Releases.Contains(name)) throw SmpcException.NotFound($"Release '{name}'");
-        if (state.State.Phase != SessionPhase.Running) throw SmpcException.WrongPhase($"The session is {state.State.Phase}; its releases are deleted.");
+        if (Session.Phase != SessionPhase.Running) throw SmpcException.WrongPhase($"The session is {Session.Phase}; its releases are deleted.");
         return ReleaseKey(name).ToString();
     }
 
-    async Task<SessionInfo> ISessionGrain.DeclineFederatedAsync(Caller caller, string reason)
+    async Task<SessionInfo> IFederatedSessionGrain.DeclineFederatedAsync(Caller caller, string reason)
     {
         _ = PartyOf(caller);
         await AdvanceIfDueAsync();
         if (string.IsNullOrWhiteSpace(reason) || reason.Length > 500) throw SmpcException.Invalid("A reason of 1 to 500 characters is needed.");
         var failure = $"Pod {caller.Subject} declined: {reason.Trim()}";
-        if (state.State.Phase == SessionPhase.Failed && Federated.FailureReason == failure) return ToInfo();
+        if (Session.Phase == SessionPhase.Failed && Federated.FailureReason == failure) return ToInfo();
         RequireRunning();
         using var activity = SessionSpan("federated.decline");
         await EndFederatedAsync(failure);
@@ -192,7 +227,7 @@ public sealed partial class SessionGrain
         return ToInfo();
     }
 
-    async Task<SessionInfo> ISessionGrain.ReportRoundMetricsAsync(Caller caller, string round, IReadOnlyDictionary<string, double> values)
+    async Task<SessionInfo> IFederatedSessionGrain.ReportRoundMetricsAsync(Caller caller, string round, IReadOnlyDictionary<string, double> values)
     {
         RequireModeller(caller);
         await AdvanceIfDueAsync();
@@ -210,20 +245,20 @@ public sealed partial class SessionGrain
             throw SmpcException.Invalid("Metric names are 1 to 64 characters and values finite numbers.");
         using var activity = SessionSpan("federated.metrics");
         activity?.SetTag("smpc.round", round);
-        f.Metrics.Add(new RoundMetrics(round, new Dictionary<string, double>(values), time.GetUtcNow()));
+        f.Metrics.Add(new RoundMetrics(round, new Dictionary<string, double>(values), Time.GetUtcNow()));
         await SaveAsync("federated.metrics");
         CountStep("metrics");
         return ToInfo();
     }
 
-    async Task<SessionInfo> ISessionGrain.FinishFederatedAsync(Caller caller, string? failureReason)
+    async Task<SessionInfo> IFederatedSessionGrain.FinishFederatedAsync(Caller caller, string? failureReason)
     {
         RequireModeller(caller);
         await AdvanceIfDueAsync();
         if (failureReason is { Length: > 500 }) throw SmpcException.Invalid("A reason is at most 500 characters.");
         var reason = string.IsNullOrWhiteSpace(failureReason) ? null : $"The modeller ended the session: {failureReason.Trim()}";
         var target = reason is null ? SessionPhase.Completed : SessionPhase.Failed;
-        if (state.State.Phase == target && Federated.FailureReason == reason) return ToInfo();
+        if (Session.Phase == target && Federated.FailureReason == reason) return ToInfo();
         RequireRunning();
         using var activity = SessionSpan("federated.finish");
         await EndFederatedAsync(reason);
@@ -231,9 +266,9 @@ public sealed partial class SessionGrain
         return ToInfo();
     }
 
-    private async Task AdvanceFederatedIfDueAsync()
+    protected override async Task AdvanceIfDueAsync()
     {
-        if (state.State.Phase != SessionPhase.Running || Federated.Deadline is not { } deadline || time.GetUtcNow() < deadline) return;
+        if (Session.Phase != SessionPhase.Running || Federated.Deadline is not { } deadline || Time.GetUtcNow() < deadline) return;
         await EndFederatedAsync($"The session's lifetime ({Federated.Spec!.Lifetime}) ended before the modeller finished it.");
         await AuditEndedAsync(null, Federated.FailureReason);
     }
@@ -242,7 +277,7 @@ public sealed partial class SessionGrain
     private async Task EndFederatedAsync(string? failureReason)
     {
         var f = Federated;
-        state.State.Phase = failureReason is null ? SessionPhase.Completed : SessionPhase.Failed;
+        Session.Phase = failureReason is null ? SessionPhase.Completed : SessionPhase.Failed;
         f.FailureReason = failureReason;
         f.Deadline = null;
         SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", failureReason is null ? "completed" : "failed"));
@@ -269,12 +304,12 @@ public sealed partial class SessionGrain
 
     /// <summary>Counts a durable step (after its save) for the <c>smpc.federated.steps</c> metric.</summary>
     private void CountStep(string step) => SmpcTelemetry.FederatedSteps.Add(1,
-        new KeyValuePair<string, object?>("smpc.step", step), new KeyValuePair<string, object?>("smpc.session.kind", state.State.Kind.ToString()));
+        new KeyValuePair<string, object?>("smpc.step", step), new KeyValuePair<string, object?>("smpc.session.kind", Session.Kind.ToString()));
 
     private void RequireRunning()
     {
-        if (state.State.Phase != SessionPhase.Running)
-            throw SmpcException.WrongPhase($"The session is {state.State.Phase}{(Federated.FailureReason is { } r ? $" ({r})" : "")}.");
+        if (Session.Phase != SessionPhase.Running)
+            throw SmpcException.WrongPhase($"The session is {Session.Phase}{(Federated.FailureReason is { } r ? $" ({r})" : "")}.");
     }
 
     private PayloadKey ReleaseKey(string name) => new(Key, "release-" + name);

@@ -1,9 +1,12 @@
+using Microsoft.Extensions.Hosting;
 using Smpc.Grains.Interfaces.Access;
+using Smpc.Grains.Interfaces.Audit;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Payloads;
 using Smpc.Grains.Interfaces.Sessions;
+using Smpc.Grains.Sessions.Legacy;
 using Smpc.Grains.Storage;
 using Smpc.Protocols;
 using Smpc.Protocols.PrivateSetIntersection;
@@ -16,61 +19,44 @@ namespace Smpc.Grains.Sessions;
 /// pod-counted cardinality, the modeller uploads the double-blinded set and the pod reports the count). The service checks
 /// sizes and every query and reply element, stores only blinded or encoded elements, and deletes them when the session ends.
 /// </summary>
-public sealed partial class SessionGrain
+[GrainType("session-psi")]
+public sealed class PsiSessionGrain(
+    [PersistentState("psi", SmpcDatabase.GrainStorageName)] IPersistentState<PsiSessionState> state,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime) : SessionGrainBase<PsiSessionState>(state, time, lifetime), IPsiSessionGrain
 {
-    /// <summary>The largest set either side may bring (50M elements: 1.6 GB of encoded set).</summary>
-    public const long MaxPsiSetElements = 50_000_000;
+    protected override DateTimeOffset? Deadline => Session.Psi.Deadline;
 
-    private static IReadOnlyDictionary<string, ColumnKind> ColumnKinds => ColumnKindNames.All;
+    protected override bool Handles(SessionKind kind) => kind == SessionKind.PrivateSetIntersection;
 
-    private PsiState Psi => state.State.Psi ?? throw SmpcException.Invalid("This is not a PSI session.");
+    protected override bool SameSession(CreateSession command) => CreateRules.SamePsiSpec(Session.Psi.Spec, command.Psi);
+
+    protected override void Initialize(CreateSession command, DateTimeOffset now)
+    {
+        var spec = CreateRules.PsiSpec(command.Psi);
+        Session.Psi = new PsiState { Spec = spec, Deadline = now + spec.Timeout };
+        Session.Phase = SessionPhase.AwaitingPod;
+    }
+
+    protected override void Import(LegacySessionState legacy) => Session.Psi = legacy.Psi ?? new PsiState();
+
+    protected override void OnCancelled() => Session.Psi.Deadline = null;
+
+    /// <summary>Stored sets are deleted once the session is cancelled.</summary>
+    protected override Task AfterCancelAsync(Caller caller, string? reason, bool repeated) => repeated ? Task.CompletedTask : DeletePsiPayloadsAsync();
+
+    private PsiState Psi => Session.Psi;
 
     private bool IsRsa => Psi.Spec!.Protocol == PsiProtocols.RsaBlind;
 
-    /// <summary>Validates a PSI spec and fills its defaults.</summary>
-    private static PsiState CreatePsi(PsiSpec? spec)
+    protected override SessionInfo Describe(SessionInfo common)
     {
-        if (spec is null) throw SmpcException.Invalid("A PSI session needs 'psi' (protocol, mode, columns on both sides, the pod's source, the modeller's set size).");
-        if (spec.Protocol is not (PsiProtocols.Ecdh or PsiProtocols.RsaBlind)) throw SmpcException.Invalid("psi.protocol must be 'ecdh' or 'rsa-blind'.");
-        if (spec.Mode is not (PsiModes.Intersection or PsiModes.Cardinality)) throw SmpcException.Invalid("psi.mode must be 'intersection' or 'cardinality'.");
-        if (!EntityKey.IsValidId(spec.Source)) throw SmpcException.Invalid("psi.source must name one of the pod's data sources (an id).");
-        if (spec.ModellerSetSize < 0 || spec.ModellerSetSize > MaxPsiSetElements)
-            throw SmpcException.Invalid($"psi.modellerSetSize must be between 0 and {MaxPsiSetElements}.");
-        if (spec.Timeout < TimeSpan.FromSeconds(5) || spec.Timeout > TimeSpan.FromDays(7)) throw SmpcException.Invalid("psi.timeoutSeconds must be between 5 seconds and 7 days.");
-        var keyBits = spec.Protocol == PsiProtocols.RsaBlind ? (spec.KeyBits == 0 ? RsaPsiPublicKey.DefaultBits : spec.KeyBits) : 0;
-        if (spec.Protocol == PsiProtocols.RsaBlind && keyBits is not (2048 or 3072 or 4096)) throw SmpcException.Invalid("psi.keyBits must be 2048, 3072 or 4096.");
-        if (spec.Protocol == PsiProtocols.Ecdh && spec.KeyBits != 0) throw SmpcException.Invalid("psi.keyBits applies to rsa-blind only.");
-        var mine = spec.ModellerColumns ?? [];
-        var theirs = spec.PodColumns ?? [];
-        if (mine.Count is 0 or > 16) throw SmpcException.Invalid("psi.modellerColumns must name 1 to 16 columns.");
-        if (theirs.Count != mine.Count) throw SmpcException.Invalid("psi.podColumns must name as many columns as psi.modellerColumns.");
-        foreach (var (column, i) in mine.Select((c, i) => (c, i)).Concat(theirs.Select((c, i) => (c, i))))
-        {
-            if (string.IsNullOrWhiteSpace(column.Name) || column.Name.Length > 128) throw SmpcException.Invalid($"Column {i + 1}: a name of 1 to 128 characters is needed.");
-            if (!ColumnKinds.ContainsKey(column.Kind ?? "")) throw SmpcException.Invalid($"Column '{column.Name}': kind must be one of {string.Join(", ", ColumnKinds.Keys)}.");
-            if (column.CountryCode is { } cc && (column.Kind != "phone" || RecordEncoder.PhoneRegion(cc) is null))
-                throw SmpcException.Invalid($"Column '{column.Name}': countryCode is a country calling code (e.g. 44) or region (e.g. GB) and applies to phone columns only.");
-        }
-
-        for (var i = 0; i < mine.Count; i++)
-            if (mine[i].Kind != theirs[i].Kind)
-                throw SmpcException.Invalid($"Column {i + 1}: '{mine[i].Name}' is {mine[i].Kind} but the pod's '{theirs[i].Name}' is {theirs[i].Kind}; matched columns need the same kind.");
-        return new PsiState { Spec = spec with { KeyBits = keyBits, ModellerColumns = [.. mine], PodColumns = [.. theirs] } };
+        if (Session.Psi is not { Spec: not null } p) return common;
+        return common with { Psi = new PsiStatus(p.Spec, p.Deadline, p.PublicKey, p.Accepted, p.CountedByPod, p.ServerSetSize, p.QueryStored, p.ReplyStored, p.DoubleBlindedStored,
+            p.PodCount, p.ReportedCount, p.FailureReason) };
     }
 
-    private static bool SamePsiSpec(PsiSpec? a, PsiSpec? b) =>
-        a is null ? b is null : b is not null && a.Protocol == b.Protocol && a.Mode == b.Mode && a.Source == b.Source && a.ModellerSetSize == b.ModellerSetSize
-            && (a.KeyBits == b.KeyBits || (b.KeyBits == 0 && a.KeyBits == RsaPsiPublicKey.DefaultBits)) && a.Timeout == b.Timeout
-            && a.ModellerColumns.SequenceEqual(b.ModellerColumns) && a.PodColumns.SequenceEqual(b.PodColumns);
-
-    private PsiStatus? PsiStatus()
-    {
-        if (state.State.Psi is not { Spec: not null } p) return null;
-        return new PsiStatus(p.Spec, p.Deadline, p.PublicKey, p.Accepted, p.CountedByPod, p.ServerSetSize, p.QueryStored, p.ReplyStored, p.DoubleBlindedStored,
-            p.PodCount, p.ReportedCount, p.FailureReason);
-    }
-
-    async Task<SessionInfo> ISessionGrain.AcceptPsiAsync(Caller caller, PsiAccept accept)
+    async Task<SessionInfo> IPsiSessionGrain.AcceptPsiAsync(Caller caller, PsiAccept accept)
     {
         PsiPod(caller);
         await AdvanceIfDueAsync();
@@ -109,35 +95,35 @@ public sealed partial class SessionGrain
         p.Accepted = true;
         p.PublicKey = accept.PublicKey;
         p.CountedByPod = accept.CountedByPod;
-        state.State.Phase = SessionPhase.Exchange;
+        Session.Phase = SessionPhase.Exchange;
         if (p.Spec!.ModellerSetSize == 0)
         {
             p.QueryStored = true;
             p.ReplyStored = true;
         }
 
-        await SavePsiAsync("psi.accept");
+        await SaveAsync("psi.accept");
         await AuditJoinedAsync(caller, $"accepted the session ({p.Spec!.Protocol}{(p.CountedByPod ? ", counted by the pod" : "")})");
         return ToInfo();
     }
 
-    async Task<SessionInfo> ISessionGrain.DeclinePsiAsync(Caller caller, string reason)
+    async Task<SessionInfo> IPsiSessionGrain.DeclinePsiAsync(Caller caller, string reason)
     {
         PsiPod(caller);
         await AdvanceIfDueAsync();
         if (string.IsNullOrWhiteSpace(reason) || reason.Length > 500) throw SmpcException.Invalid("A reason of 1 to 500 characters is needed.");
         var p = Psi;
         var failure = $"The pod declined: {reason.Trim()}";
-        if (state.State.Phase == SessionPhase.Failed && p.FailureReason == failure) return ToInfo();
-        if (state.State.Phase is SessionPhase.Completed or SessionPhase.Failed or SessionPhase.Answered)
-            throw SmpcException.WrongPhase($"The session is already {state.State.Phase}.");
+        if (Session.Phase == SessionPhase.Failed && p.FailureReason == failure) return ToInfo();
+        if (Session.Phase is SessionPhase.Completed or SessionPhase.Failed or SessionPhase.Answered)
+            throw SmpcException.WrongPhase($"The session is already {Session.Phase}.");
         using var activity = PsiSpan("psi.decline");
         await FailPsiAsync(failure);
         await AuditDeclinedAsync(caller, reason.Trim(), failure);
         return ToInfo();
     }
 
-    async Task<PsiUpload> ISessionGrain.BeginPsiUploadAsync(Caller caller, PsiPayload payload)
+    async Task<PsiUpload> IPsiSessionGrain.BeginPsiUploadAsync(Caller caller, PsiPayload payload)
     {
         RequireUploader(caller, payload);
         await AdvanceIfDueAsync();
@@ -148,7 +134,7 @@ public sealed partial class SessionGrain
         return new PsiUpload(key.ToString(), uploadId, rules.ChunkBytes, rules.ExactLength > 0 ? rules.ExactLength : rules.MaxLength, rules.ElementBytes);
     }
 
-    async Task<SessionInfo> ISessionGrain.CommitPsiUploadAsync(Caller caller, PsiPayload payload, bool empty)
+    async Task<SessionInfo> IPsiSessionGrain.CommitPsiUploadAsync(Caller caller, PsiPayload payload, bool empty)
     {
         RequireUploader(caller, payload);
         await AdvanceIfDueAsync();
@@ -187,18 +173,18 @@ public sealed partial class SessionGrain
         }
 
         SmpcTelemetry.PsiElements.Add(count, new KeyValuePair<string, object?>("smpc.psi.payload", Describe(payload)));
-        if (!p.CountedByPod && p.ServerSetSize is not null && p.ReplyStored) state.State.Phase = SessionPhase.Answered;
-        await SavePsiAsync("psi.upload");
+        if (!p.CountedByPod && p.ServerSetSize is not null && p.ReplyStored) Session.Phase = SessionPhase.Answered;
+        await SaveAsync("psi.upload");
         return ToInfo();
     }
 
-    async Task<string?> ISessionGrain.GetPsiPayloadAsync(Caller caller, PsiPayload payload)
+    async Task<string?> IPsiSessionGrain.GetPsiPayloadAsync(Caller caller, PsiPayload payload)
     {
         var receiver = payload is PsiPayload.ServerSet or PsiPayload.Reply ? CallerRole.Modeller : CallerRole.Pod;
         if (receiver == CallerRole.Modeller) PsiModeller(caller); else PsiPod(caller);
         await AdvanceIfDueAsync();
-        if (state.State.Phase is SessionPhase.Completed or SessionPhase.Failed)
-            throw SmpcException.WrongPhase($"The session is {state.State.Phase}; its sets are deleted.{FailureDetail()}");
+        if (Session.Phase is SessionPhase.Completed or SessionPhase.Failed)
+            throw SmpcException.WrongPhase($"The session is {Session.Phase}; its sets are deleted.{FailureDetail()}");
         if (!Stored(payload)) throw SmpcException.WrongPhase($"The {Describe(payload)} has not been stored yet.");
         var p = Psi;
         var empty = payload switch
@@ -210,7 +196,7 @@ public sealed partial class SessionGrain
         return empty ? null : PsiPayloadKey(payload).ToString();
     }
 
-    async Task<SessionInfo> ISessionGrain.ReportPsiCountAsync(Caller caller, long count)
+    async Task<SessionInfo> IPsiSessionGrain.ReportPsiCountAsync(Caller caller, long count)
     {
         PsiPod(caller);
         await AdvanceIfDueAsync();
@@ -227,18 +213,18 @@ public sealed partial class SessionGrain
         if (count < 0 || count > p.Spec!.ModellerSetSize) throw SmpcException.Invalid($"The count must be between 0 and the modeller's set size {p.Spec!.ModellerSetSize}.");
         using var activity = PsiSpan("psi.count");
         p.PodCount = count;
-        state.State.Phase = SessionPhase.Answered;
-        await SavePsiAsync("psi.count");
+        Session.Phase = SessionPhase.Answered;
+        await SaveAsync("psi.count");
         await AuditPodCountAsync(caller);
         return ToInfo();
     }
 
-    async Task<SessionInfo> ISessionGrain.CompletePsiAsync(Caller caller, long? count)
+    async Task<SessionInfo> IPsiSessionGrain.CompletePsiAsync(Caller caller, long? count)
     {
         PsiModeller(caller);
         await AdvanceIfDueAsync();
         var p = Psi;
-        if (state.State.Phase == SessionPhase.Completed)
+        if (Session.Phase == SessionPhase.Completed)
         {
             if (p.ReportedCount == count) return ToInfo();
             throw SmpcException.Conflict("The session was already completed with another reported count.");
@@ -251,19 +237,19 @@ public sealed partial class SessionGrain
         using var activity = PsiSpan("psi.complete");
         p.ReportedCount = count;
         p.Deadline = null;
-        state.State.Phase = SessionPhase.Completed;
+        Session.Phase = SessionPhase.Completed;
         SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "completed"));
-        await SavePsiAsync("psi.complete");
+        await SaveAsync("psi.complete");
         await AuditPsiCompletedAsync(caller, count is not null);
         await DeletePsiPayloadsAsync();
         return ToInfo();
     }
 
-    private async Task AdvancePsiIfDueAsync()
+    protected override async Task AdvanceIfDueAsync()
     {
-        if (state.State.Psi is not { Deadline: { } deadline } p || time.GetUtcNow() < deadline) return;
-        if (state.State.Phase is SessionPhase.Completed or SessionPhase.Failed) return;
-        var waiting = state.State.Phase switch
+        if (Session.Psi is not { Deadline: { } deadline } p || Time.GetUtcNow() < deadline) return;
+        if (Session.Phase is SessionPhase.Completed or SessionPhase.Failed) return;
+        var waiting = Session.Phase switch
         {
             SessionPhase.AwaitingPod => "the pod to accept",
             SessionPhase.Answered => "the modeller to finish",
@@ -282,11 +268,11 @@ public sealed partial class SessionGrain
 
     private async Task FailPsiAsync(string reason)
     {
-        state.State.Phase = SessionPhase.Failed;
+        Session.Phase = SessionPhase.Failed;
         Psi.FailureReason = reason;
         Psi.Deadline = null;
         SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "failed"));
-        await SavePsiAsync("psi.fail");
+        await SaveAsync("psi.fail");
         await DeletePsiPayloadsAsync();
     }
 
@@ -304,14 +290,6 @@ public sealed partial class SessionGrain
                 SmpcTelemetry.StorageFailures.Add(1);
             }
         }
-    }
-
-    private async Task SavePsiAsync(string operation)
-    {
-        state.State.Version++;
-        await state.WriteOrRollbackAsync(this, operation);
-        ScheduleDeadline();
-        NotifyChanged();
     }
 
     private void PsiPod(Caller caller)
@@ -335,11 +313,11 @@ public sealed partial class SessionGrain
 
     private void RequirePsiPhase(SessionPhase phase)
     {
-        if (state.State.Phase == phase) return;
-        throw SmpcException.WrongPhase($"The session is in phase {state.State.Phase}, not {phase}.{FailureDetail()}");
+        if (Session.Phase == phase) return;
+        throw SmpcException.WrongPhase($"The session is in phase {Session.Phase}, not {phase}.{FailureDetail()}");
     }
 
-    private string FailureDetail() => state.State.Psi?.FailureReason is { } reason ? $" It failed: {reason}" : "";
+    private string FailureDetail() => Session.Psi?.FailureReason is { } reason ? $" It failed: {reason}" : "";
 
     private bool Stored(PsiPayload payload) => payload switch
     {
@@ -383,7 +361,7 @@ public sealed partial class SessionGrain
         var modulus = check == PayloadElementCheck.RsaBelowModulus ? RsaPsiPublicKey.Parse(p.PublicKey).Modulus : null;
         return payload switch
         {
-            PsiPayload.ServerSet => new PayloadConstraints(0, chunk, null, size, check, null, MaxPsiSetElements * size),
+            PsiPayload.ServerSet => new PayloadConstraints(0, chunk, null, size, check, null, CreateRules.MaxPsiSetElements * size),
             PsiPayload.Query or PsiPayload.Reply => new PayloadConstraints(p.Spec!.ModellerSetSize * size, chunk, null, size, check, modulus),
             _ => new PayloadConstraints(p.ServerSetSize!.Value * size, chunk, null, size, check),
         };
@@ -412,7 +390,14 @@ public sealed partial class SessionGrain
     private System.Diagnostics.Activity? PsiSpan(string name)
     {
         var activity = SessionSpan(name);
-        activity?.SetTag("smpc.psi.protocol", state.State.Psi?.Spec?.Protocol);
+        activity?.SetTag("smpc.psi.protocol", Session.Psi?.Spec?.Protocol);
         return activity;
     }
+    /// <summary>The pod reported the intersection size (the number is in the session resource, not in the log).</summary>
+    private Task AuditPodCountAsync(Caller caller) => AuditAsync(caller, (AuditEventType.PsiCountReported, "the pod reported the intersection size"));
+
+    /// <summary>The modeller finished a PSI session, recording a count of its own or none.</summary>
+    private Task AuditPsiCompletedAsync(Caller caller, bool countRecorded) => countRecorded && !Psi.CountedByPod
+        ? AuditAsync(caller, (AuditEventType.PsiCountReported, "the modeller recorded the intersection size"), (AuditEventType.SessionCompleted, null))
+        : AuditAsync(caller, (AuditEventType.SessionCompleted, null));
 }
