@@ -17,7 +17,7 @@ public sealed class LegacySessionState
     public int Version { get; set; }
     public string? TraceParent { get; set; }
     public LegacyAggregationState? Aggregation { get; set; }
-    public PsiState? Psi { get; set; }
+    public LegacyPsiState? Psi { get; set; }
     public FederatedState? Federated { get; set; }
     public string? Parent { get; set; }
     public SessionCancellation? Cancellation { get; set; }
