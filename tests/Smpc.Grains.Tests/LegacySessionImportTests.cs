@@ -92,6 +92,37 @@ public sealed class LegacySessionImportTests(TwoSiloCluster cluster) : IClassFix
         Assert.Equal((SmpcErrorCode.Validation, "This is not a secure-aggregation session."), (guarded.Code, guarded.Message)); // ... which the guard tells apart
     }
 
+    [Fact]
+    public async Task AnOldFederatedRow_IsServedByTheFederatedGrain()
+    {
+        var grains = cluster.Grains;
+        var tenant = await Seed.TenantWithMembersAsync(grains);
+        var key = new EntityKey(tenant, "old-fed");
+        var deadline = DateTimeOffset.UtcNow.AddHours(1).ToString("O");
+        await WriteOldRowAsync(key, $$$"""
+            {"ModellerId":"m1","Kind":3,"PodIds":["p1","p2","p3"],"Phase":11,"CreatedAt":"2026-12-01T09:00:00+00:00","Version":5,"TraceParent":null,
+             "Aggregation":null,"Psi":null,
+             "Federated":{"Spec":{"RequestJson":"{\"sql\":\"SELECT 1\"}","Lifetime":"02:00:00"},"Deadline":"{{{deadline}}}",
+                          "MemberKeys":{"p1":{"PublicKey":"AQID","Signature":"BAUG"}},"SealedKeys":{},
+                          "Rounds":[{"Round":"counts","SessionId":"old-fed-counts","CreatedAt":"2026-12-01T09:05:00+00:00","PodIds":null}],
+                          "Releases":["r1"],"Metrics":[{"Round":"counts","Values":{"loss":0.5},"ReportedAt":"2026-12-01T09:06:00+00:00"}],
+                          "FailureReason":null},
+             "Parent":null,"Cancellation":null}
+            """);
+
+        var read = await grains.GetSession(key).GetAsync(Seed.Modeller(tenant));
+        var finished = await grains.GetFederatedSession(key).FinishFederatedAsync(Seed.Modeller(tenant), null);
+
+        Assert.Equal((SessionKind.FederatedQuery, SessionPhase.Running, 5), (read.Kind, read.Phase, read.Version));
+        var f = read.Federated!;
+        Assert.Equal(("{\"sql\":\"SELECT 1\"}", TimeSpan.FromHours(2)), (f.Spec.RequestJson, f.Spec.Lifetime));
+        Assert.Equal([1, 2, 3], f.MemberKeys["p1"].PublicKey);
+        Assert.Equal(("counts", "old-fed-counts"), (Assert.Single(f.Rounds).Round, f.Rounds[0].SessionId));
+        Assert.Equal(["r1"], f.Releases);
+        Assert.Equal(0.5, Assert.Single(f.Metrics).Values["loss"]);
+        Assert.Equal((SessionPhase.Completed, 6), (finished.Phase, finished.Version));
+    }
+
     /// <summary>Writes a session row as the single session grain did: state "session" of grain "session/{key}".</summary>
     private async Task WriteOldRowAsync(EntityKey key, string json)
     {

@@ -18,7 +18,7 @@ public sealed class LegacySessionState
     public string? TraceParent { get; set; }
     public LegacyAggregationState? Aggregation { get; set; }
     public LegacyPsiState? Psi { get; set; }
-    public FederatedState? Federated { get; set; }
+    public LegacyFederatedState? Federated { get; set; }
     public string? Parent { get; set; }
     public SessionCancellation? Cancellation { get; set; }
 }
