@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Smpc.ApiGateway.Auth;
+using Smpc.ApiGateway.Mapping;
 using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
@@ -26,11 +27,11 @@ public static class PsiApi
     {
         var psi = v1.MapGroup("/tenants/{tenantId}/sessions/{sessionId}/psi").WithTags("Private set intersection");
         psi.MapPost("/accept", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiAcceptRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
-                Ok(await Session(tenantId, sessionId, grains).AcceptPsiAsync(user.ToCaller(), new PsiAccept(DecodeKey(body.PublicKey), body.CountedByPod))))
+                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.AcceptPsiAsync(c, new PsiAccept(DecodeKey(body.PublicKey), body.CountedByPod)))))
             .WithName("AcceptPsi").WithSummary("Pod: accepts the session, publishing its fresh RSA public key for rsa-blind (idempotent for the same acceptance).")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         psi.MapPost("/decline", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiDeclineRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
-                Ok(await Session(tenantId, sessionId, grains).DeclinePsiAsync(user.ToCaller(), body.Reason ?? "")))
+                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.DeclinePsiAsync(c, body.Reason ?? ""))))
             .WithName("DeclinePsi").WithSummary("Pod: declines or ends the session under its policy; the session fails with the reason, which the modeller reads.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         psi.MapPut("/{payload}", UploadAsync).WithName("UploadPsiSet")
@@ -44,47 +45,34 @@ public static class PsiApi
             .ProducesProblem(StatusCodes.Status416RangeNotSatisfiable)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         psi.MapPost("/count", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiCountRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
-                Ok(await Session(tenantId, sessionId, grains).ReportPsiCountAsync(user.ToCaller(), body.Count ?? throw SmpcException.Invalid("count is required."))))
+                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.ReportPsiCountAsync(c, body.Count ?? throw SmpcException.Invalid("count is required.")))))
             .WithName("ReportPsiCount").WithSummary("Pod (pod-counted cardinality): the intersection size, at or above its minimum.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         psi.MapPost("/complete", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiCountRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
-                Ok(await Session(tenantId, sessionId, grains).CompletePsiAsync(user.ToCaller(), body.Count)))
+                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.CompletePsiAsync(c, body.Count))))
             .WithName("CompletePsi").WithSummary("Modeller: finishes, recording the count it chooses to report; its matching records never reach the service.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return v1;
     }
 
-    internal static PsiSpec ToSpec(PsiRequest? request)
-    {
-        if (request is null) throw SmpcException.Invalid("A PSI session needs 'psi' (mode, modellerColumns, podColumns, source, modellerSetSize).");
-        return new PsiSpec(request.Protocol ?? PsiProtocols.Ecdh, request.Mode ?? "", Columns(request.ModellerColumns), Columns(request.PodColumns), request.Source ?? "",
-            request.ModellerSetSize, request.KeyBits ?? 0, TimeSpan.FromSeconds(request.TimeoutSeconds));
-    }
 
-    internal static PsiStatusResponse ToResponse(PsiStatus p) => new(
-        p.Spec.Protocol, p.Spec.Mode, [.. p.Spec.ModellerColumns.Select(Column)], [.. p.Spec.PodColumns.Select(Column)], p.Spec.Source, p.Spec.ModellerSetSize,
-        p.Spec.KeyBits == 0 ? null : p.Spec.KeyBits, (int)p.Spec.Timeout.TotalSeconds, p.Deadline, p.PublicKey is null ? null : Convert.ToBase64String(p.PublicKey),
-        p.Accepted, p.CountedByPod, p.ServerSetSize, p.QueryStored, p.ReplyStored, p.DoubleBlindedStored, p.PodCount, p.ReportedCount, p.FailureReason);
 
-    private static List<PsiColumn> Columns(IReadOnlyList<PsiColumnRequest>? columns) =>
-        [.. (columns ?? []).Select(c => new PsiColumn(c?.Name ?? "", c?.Kind ?? "", c?.CountryCode))];
 
-    private static PsiColumnRequest Column(PsiColumn c) => new(c.Name, c.Kind, c.CountryCode);
 
     private static async Task<Results<Ok<SessionResponse>, ProblemHttpResult>> UploadAsync(
         string tenantId, string sessionId, string payload, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, Hosting.Quotas quotas)
     {
         var which = Which(payload);
         if (!PayloadStreaming.IsOctetStream(http))
-            return PayloadsApi.ProblemMappingShortcuts.UnsupportedMediaType($"Sets are sent as {PayloadStreaming.OctetStream}.");
-        var session = Session(tenantId, sessionId, grains);
+            return StreamProblems.UnsupportedMediaType($"Sets are sent as {PayloadStreaming.OctetStream}.");
         var caller = user.ToCaller();
+        Task<T> Session<T>(Func<IPsiSessionGrain, Task<T>> call) => SessionGrains.PsiAsync(grains, tenantId, sessionId, caller, call);
         using var activity = SmpcTelemetry.Gateway.StartActivity($"psi.{payload}.upload");
         activity?.SetTag(SmpcTelemetry.SessionAttribute, sessionId);
-        if (http.Request.ContentLength == 0) return Ok(await session.CommitPsiUploadAsync(caller, which, empty: true));
-        var upload = await session.BeginPsiUploadAsync(caller, which);
+        if (http.Request.ContentLength == 0) return Ok(await Session(s => s.CommitPsiUploadAsync(caller, which, empty: true)));
+        var upload = await Session(s => s.BeginPsiUploadAsync(caller, which));
         if (!PayloadStreaming.AllowBody(http, upload.MaxBytes))
-            return PayloadsApi.ProblemMappingShortcuts.TooLarge($"The {payload} may hold at most {upload.MaxBytes} bytes ({upload.MaxBytes / upload.ElementBytes} elements of {upload.ElementBytes} bytes).");
+            return StreamProblems.TooLarge($"The {payload} may hold at most {upload.MaxBytes} bytes ({upload.MaxBytes / upload.ElementBytes} elements of {upload.ElementBytes} bytes).");
         var declared = http.Request.ContentLength ?? 0;
         // A declared length over a quota is refused before anything is read; every body is counted as it streams.
         await quotas.RequireDailyAsync(caller.Tenant!, UsageKind.PayloadBytes, declared);
@@ -93,7 +81,7 @@ public static class PsiApi
         var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, meter, http.RequestAborted, allowEmpty: true);
         var elements = (manifest?.Length ?? 0) / upload.ElementBytes;
         activity?.SetTag(SmpcTelemetry.ElementsAttribute, elements);
-        return Ok(await session.CommitPsiUploadAsync(caller, which, empty: manifest is null));
+        return Ok(await Session(s => s.CommitPsiUploadAsync(caller, which, empty: manifest is null)));
     }
 
     private static async Task DownloadAsync(string tenantId, string sessionId, string payload, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
@@ -101,7 +89,7 @@ public static class PsiApi
         var which = Which(payload);
         using var activity = SmpcTelemetry.Gateway.StartActivity($"psi.{payload}.download");
         activity?.SetTag(SmpcTelemetry.SessionAttribute, sessionId);
-        var key = await Session(tenantId, sessionId, grains).GetPsiPayloadAsync(user.ToCaller(), which);
+        var key = await Call(tenantId, sessionId, grains, user, (s, c) => s.GetPsiPayloadAsync(c, which));
         if (key is null)
         {
             http.Response.ContentType = PayloadStreaming.OctetStream;
@@ -115,10 +103,13 @@ public static class PsiApi
     private static PsiPayload Which(string payload) =>
         Payloads.TryGetValue(payload, out var which) ? which : throw SmpcException.NotFound($"PSI set '{payload}' (one of {string.Join(", ", Payloads.Keys)})");
 
-    private static ISessionGrain Session(string tenantId, string sessionId, IGrainFactory grains) =>
-        grains.GetSession(RouteIds.Key(tenantId, sessionId, "Session"));
+    private static Task<T> Call<T>(string tenantId, string sessionId, IGrainFactory grains, ClaimsPrincipal user, Func<IPsiSessionGrain, Grains.Interfaces.Access.Caller, Task<T>> call)
+    {
+        var caller = user.ToCaller();
+        return SessionGrains.PsiAsync(grains, tenantId, sessionId, caller, s => call(s, caller));
+    }
 
-    private static Ok<SessionResponse> Ok(SessionInfo info) => TypedResults.Ok(SessionsApi.ToResponse(info));
+    private static Ok<SessionResponse> Ok(SessionInfo info) => TypedResults.Ok(SessionMapping.ToResponse(info));
 
     private static byte[]? DecodeKey(string? base64)
     {

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Smpc.ApiGateway.Auth;
+using Smpc.ApiGateway.Mapping;
 using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
@@ -20,19 +21,19 @@ public static class SecureAggregationApi
     {
         var secagg = v1.MapGroup("/tenants/{tenantId}/sessions/{sessionId}/secagg").WithTags("Secure aggregation");
         secagg.MapPost("/key-bundle", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, ProtocolMessage body, ClaimsPrincipal user, IGrainFactory grains) =>
-                Ok(await Session(tenantId, sessionId, grains).SubmitKeyBundleAsync(user.ToCaller(), Decode(body.Data))))
+                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.SubmitKeyBundleAsync(c, Decode(body.Data)))))
             .WithName("SubmitKeyBundle").WithSummary("Pod, step 1: publishes its signed key bundle (idempotent for the same bytes).")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         secagg.MapGet("/key-bundles", async Task<Ok<ProtocolMessages>> (string tenantId, string sessionId, ClaimsPrincipal user, IGrainFactory grains) =>
-                Many(await Session(tenantId, sessionId, grains).GetKeyBundlesAsync(user.ToCaller())))
+                Many(await Call(tenantId, sessionId, grains, user, (s, c) => s.GetKeyBundlesAsync(c))))
             .WithName("GetKeyBundles").WithSummary("Pods and modeller: every key bundle, once the key exchange has closed.")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         secagg.MapPost("/share-envelopes", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, ProtocolMessages body, ClaimsPrincipal user, IGrainFactory grains) =>
-                Ok(await Session(tenantId, sessionId, grains).SubmitShareEnvelopesAsync(user.ToCaller(), [.. (body.Items ?? []).Select(Decode)])))
+                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.SubmitShareEnvelopesAsync(c, [.. (body.Items ?? []).Select(Decode)]))))
             .WithName("SubmitShareEnvelopes").WithSummary("Pod, step 2: its sealed share envelopes, one per other key-bundle sender; relayed unopened.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         secagg.MapGet("/share-envelopes", async Task<Ok<ProtocolMessages>> (string tenantId, string sessionId, ClaimsPrincipal user, IGrainFactory grains) =>
-                Many(await Session(tenantId, sessionId, grains).GetShareEnvelopesAsync(user.ToCaller())))
+                Many(await Call(tenantId, sessionId, grains, user, (s, c) => s.GetShareEnvelopesAsync(c))))
             .WithName("GetShareEnvelopes").WithSummary("Pod: the envelopes addressed to it, once the share exchange has closed.")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         secagg.MapPut("/masked-input", SubmitMaskedInputAsync).WithName("SubmitMaskedInput")
@@ -41,21 +42,21 @@ public static class SecureAggregationApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         secagg.MapPost("/decline", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, DeclineAggregationRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
-                Ok(await Session(tenantId, sessionId, grains).DeclineAggregationAsync(user.ToCaller(), body.Category ?? "")))
+                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.DeclineAggregationAsync(c, body.Category ?? ""))))
             .WithName("DeclineAggregation")
             .WithSummary("Pod: declines (or reports its own failure) with a reason category (policy, input-out-of-bounds, input-not-finite, input-missing, shape-mismatch, internal), never a value; it is dropped at once.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         secagg.MapGet("/unmask-request", async Task<Ok<ProtocolMessage>> (string tenantId, string sessionId, ClaimsPrincipal user, IGrainFactory grains) =>
-                TypedResults.Ok(new ProtocolMessage(Convert.ToBase64String(await Session(tenantId, sessionId, grains).GetUnmaskRequestAsync(user.ToCaller())))))
+                TypedResults.Ok(new ProtocolMessage(Convert.ToBase64String(await Call(tenantId, sessionId, grains, user, (s, c) => s.GetUnmaskRequestAsync(c))))))
             .WithName("GetUnmaskRequest").WithSummary("Survivors and modeller: the share senders and survivors the unmasking is about.")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         secagg.MapPost("/unmask-response", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, ProtocolMessage body, ClaimsPrincipal user, IGrainFactory grains) =>
-                Ok(await Session(tenantId, sessionId, grains).SubmitUnmaskResponseAsync(user.ToCaller(), Decode(body.Data))))
+                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.SubmitUnmaskResponseAsync(c, Decode(body.Data)))))
             .WithName("SubmitUnmaskResponse").WithSummary("Survivor, step 4: its shares for the modeller, sealed to the modeller's key.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         secagg.MapGet("/material", async Task<Ok<UnmaskMaterialResponse>> (string tenantId, string sessionId, ClaimsPrincipal user, IGrainFactory grains) =>
             {
-                var material = await Session(tenantId, sessionId, grains).GetUnmaskMaterialAsync(user.ToCaller());
+                var material = await Call(tenantId, sessionId, grains, user, (s, c) => s.GetUnmaskMaterialAsync(c));
                 return TypedResults.Ok(new UnmaskMaterialResponse(
                     [.. material.KeyBundles.Select(Convert.ToBase64String)], Convert.ToBase64String(material.UnmaskRequest), [.. material.Responses.Select(Convert.ToBase64String)]));
             })
@@ -63,7 +64,7 @@ public static class SecureAggregationApi
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         secagg.MapGet("/masked-sum", async (string tenantId, string sessionId, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
             {
-                var material = await Session(tenantId, sessionId, grains).GetUnmaskMaterialAsync(user.ToCaller());
+                var material = await Call(tenantId, sessionId, grains, user, (s, c) => s.GetUnmaskMaterialAsync(c));
                 await PayloadStreaming.DownloadAsync(grains.GetPayload(PayloadKey.Parse(material.MaskedSumPayload)), http);
             })
             .WithName("GetMaskedSum").WithSummary("Modeller: the survivors' masked vectors summed mod q, as application/octet-stream; a Range header resumes a cut download (206).")
@@ -71,7 +72,7 @@ public static class SecureAggregationApi
             .ProducesProblem(StatusCodes.Status416RangeNotSatisfiable)
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         secagg.MapPost("/complete", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, CompleteAggregationRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
-                Ok(await Session(tenantId, sessionId, grains).CompleteAsync(user.ToCaller(), body.IncludedParties ?? [])))
+                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.CompleteAsync(c, body.IncludedParties ?? []))))
             .WithName("CompleteAggregation").WithSummary("Modeller: reports that it computed the result from the survivors (the result stays with it).")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return v1;
@@ -81,22 +82,25 @@ public static class SecureAggregationApi
         string tenantId, string sessionId, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, Hosting.Quotas quotas)
     {
         if (!PayloadStreaming.IsOctetStream(http))
-            return PayloadsApi.ProblemMappingShortcuts.UnsupportedMediaType($"Masked vectors are sent as {PayloadStreaming.OctetStream}.");
-        var session = Session(tenantId, sessionId, grains);
+            return StreamProblems.UnsupportedMediaType($"Masked vectors are sent as {PayloadStreaming.OctetStream}.");
         var caller = user.ToCaller();
+        Task<T> Session<T>(Func<ISecureAggregationSessionGrain, Task<T>> call) => SessionGrains.SecureAggregationAsync(grains, tenantId, sessionId, caller, call);
         using var activity = SmpcTelemetry.Gateway.StartActivity("secagg.masked.upload");
-        var upload = await session.BeginMaskedInputAsync(caller);
+        var upload = await Session(s => s.BeginMaskedInputAsync(caller));
         if (!PayloadStreaming.AllowBody(http, upload.TotalBytes))
-            return PayloadsApi.ProblemMappingShortcuts.TooLarge($"The masked vector must hold exactly {upload.TotalBytes} bytes.");
+            return StreamProblems.TooLarge($"The masked vector must hold exactly {upload.TotalBytes} bytes.");
         await quotas.RequireDailyAsync(caller.Tenant!, Grains.Interfaces.Tenancy.UsageKind.PayloadBytes, upload.TotalBytes);
         await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, quotas.Meter(caller.Tenant!), http.RequestAborted);
-        return Ok(await session.CommitMaskedInputAsync(caller));
+        return Ok(await Session(s => s.CommitMaskedInputAsync(caller)));
     }
 
-    private static ISessionGrain Session(string tenantId, string sessionId, IGrainFactory grains) =>
-        grains.GetSession(RouteIds.Key(tenantId, sessionId, "Session"));
+    private static Task<T> Call<T>(string tenantId, string sessionId, IGrainFactory grains, ClaimsPrincipal user, Func<ISecureAggregationSessionGrain, Grains.Interfaces.Access.Caller, Task<T>> call)
+    {
+        var caller = user.ToCaller();
+        return SessionGrains.SecureAggregationAsync(grains, tenantId, sessionId, caller, s => call(s, caller));
+    }
 
-    private static Ok<SessionResponse> Ok(SessionInfo info) => TypedResults.Ok(SessionsApi.ToResponse(info));
+    private static Ok<SessionResponse> Ok(SessionInfo info) => TypedResults.Ok(SessionMapping.ToResponse(info));
 
     private static Ok<ProtocolMessages> Many(IReadOnlyList<byte[]> items) => TypedResults.Ok(new ProtocolMessages([.. items.Select(Convert.ToBase64String)]));
 

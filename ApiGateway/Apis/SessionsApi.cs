@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Smpc.ApiGateway.Auth;
+using Smpc.ApiGateway.Mapping;
 using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
@@ -38,26 +39,8 @@ public static class SessionsApi
         var caller = user.ToCaller();
         // Only the tenant's own modellers take its session slots (anyone else is refused by the grain anyway).
         if (caller.Tenant == key.Tenant && caller.Role == Grains.Interfaces.Access.CallerRole.Modeller) await quotas.RequireSessionSlotAsync(key.Tenant, key.Id);
-        var kind = request.Kind switch
-        {
-            SessionKinds.SecureAggregation => SessionKind.SecureAggregation,
-            SessionKinds.Psi => SessionKind.PrivateSetIntersection,
-            SessionKinds.Query => SessionKind.FederatedQuery,
-            SessionKinds.Training => SessionKind.FederatedTraining,
-            _ => throw SmpcException.Invalid($"kind must be '{SessionKinds.SecureAggregation}', '{SessionKinds.Psi}', '{SessionKinds.Query}' or '{SessionKinds.Training}'."),
-        };
-        var aggregation = kind == SessionKind.SecureAggregation ? ToSpec(request.Aggregation) : null;
-        var psi = kind == SessionKind.PrivateSetIntersection ? PsiApi.ToSpec(request.Psi) : null;
-        var federated = kind switch
-        {
-            SessionKind.FederatedQuery => FederatedApi.ToSpec(request.Query),
-            SessionKind.FederatedTraining => FederatedApi.ToSpec(request.Training),
-            _ => null,
-        };
-        var parent = request.Parent is null ? null : RouteIds.BodyId(request.Parent, "parent");
-        var info = await grains.GetSession(key).CreateAsync(caller,
-            new CreateSession(RouteIds.BodyId(request.ModellerId, "modellerId"), kind, request.PodIds ?? [], aggregation, psi, federated, parent));
-        return TypedResults.Created($"/v1/tenants/{key.Tenant}/sessions/{key.Id}", ToResponse(info));
+        var info = await grains.GetSession(key).CreateAsync(caller, SessionMapping.ToCommand(request));
+        return TypedResults.Created($"/v1/tenants/{key.Tenant}/sessions/{key.Id}", SessionMapping.ToResponse(info));
     }
 
     private static async Task<Ok<SessionResponse>> GetAsync(
@@ -67,14 +50,14 @@ public static class SessionsApi
         var info = waitForVersion is { } known
             ? await session.WaitForChangeAsync(user.ToCaller(), known, TimeSpan.FromSeconds(Math.Clamp(waitSeconds, 0, 20)))
             : await session.GetAsync(user.ToCaller());
-        return TypedResults.Ok(ToResponse(info));
+        return TypedResults.Ok(SessionMapping.ToResponse(info));
     }
 
     private static async Task<Ok<SessionResponse>> CancelAsync(
         string tenantId, string sessionId, CancelSessionRequest? request, ClaimsPrincipal user, IGrainFactory grains)
     {
         var info = await grains.GetSession(RouteIds.Key(tenantId, sessionId, "Session")).CancelAsync(user.ToCaller(), request?.Reason);
-        return TypedResults.Ok(ToResponse(info));
+        return TypedResults.Ok(SessionMapping.ToResponse(info));
     }
 
     /// <summary>Most sessions one list answers.</summary>
@@ -108,95 +91,13 @@ public static class SessionsApi
             }
         }));
         return TypedResults.Ok<IReadOnlyList<SessionResponse>>([.. read.OfType<SessionInfo>()
-            .OrderByDescending(s => s.CreatedAt).ThenBy(s => s.Id, StringComparer.Ordinal).Take(limit).Select(ToResponse)]);
+            .OrderByDescending(s => s.CreatedAt).ThenBy(s => s.Id, StringComparer.Ordinal).Take(limit).Select(SessionMapping.ToResponse)]);
     }
 
-    internal static SessionResponse ToResponse(SessionInfo s) => new(
-        s.Tenant, s.Id, s.ModellerId,
-        s.Kind switch
-        {
-            SessionKind.SecureAggregation => SessionKinds.SecureAggregation,
-            SessionKind.PrivateSetIntersection => SessionKinds.Psi,
-            SessionKind.FederatedQuery => SessionKinds.Query,
-            _ => SessionKinds.Training,
-        },
-        s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? ToResponse(a, s.PodIds) : null, s.TraceParent, s.Psi is { } p ? PsiApi.ToResponse(p) : null,
-        s.Federated is { } f ? FederatedApi.ToResponse(s.Kind, f) : null, s.Parent,
-        s.Cancellation is { } c ? new CancellationResponse(c.Role, c.By, c.Reason, c.At) : null);
 
-    private static string PhaseName(SessionPhase phase) => phase switch
-    {
-        SessionPhase.Created => SessionPhases.Created,
-        SessionPhase.KeyExchange => SessionPhases.KeyExchange,
-        SessionPhase.ShareExchange => SessionPhases.ShareExchange,
-        SessionPhase.MaskedInput => SessionPhases.MaskedInput,
-        SessionPhase.Unmasking => SessionPhases.Unmasking,
-        SessionPhase.Completed => SessionPhases.Completed,
-        SessionPhase.AwaitingPod => SessionPhases.AwaitingPod,
-        SessionPhase.Exchange => SessionPhases.Exchange,
-        SessionPhase.Answered => SessionPhases.Answered,
-        SessionPhase.Running => SessionPhases.Running,
-        SessionPhase.Cancelled => SessionPhases.Cancelled,
-        _ => SessionPhases.Failed,
-    };
 
-    private static readonly Dictionary<string, AggregationOperation> Operations = new(StringComparer.Ordinal)
-    {
-        ["sum"] = AggregationOperation.Sum,
-        ["mean"] = AggregationOperation.Mean,
-        ["weighted-mean"] = AggregationOperation.WeightedMean,
-    };
 
-    private static AggregationSpec ToSpec(AggregationRequest? request)
-    {
-        if (request is null) throw SmpcException.Invalid("A secure-aggregation session needs 'aggregation' (fields, operation, modellerPublicKey, input).");
-        if (request.Fields is not { Count: > 0 }) throw SmpcException.Invalid("aggregation.fields must name at least one field.");
-        if (!Operations.TryGetValue(request.Operation ?? "", out var operation)) throw SmpcException.Invalid("aggregation.operation must be sum, mean or weighted-mean.");
-        byte[] modellerKey;
-        try
-        {
-            modellerKey = Convert.FromBase64String(request.ModellerPublicKey ?? "");
-        }
-        catch (FormatException)
-        {
-            throw SmpcException.Invalid("aggregation.modellerPublicKey must be base64.");
-        }
 
-        Dictionary<SessionPhase, TimeSpan>? perPhase = null;
-        if (request.PhaseTimeouts is { Count: > 0 } timeouts)
-        {
-            perPhase = [];
-            foreach (var (name, seconds) in timeouts)
-            {
-                var phase = PhaseByName.GetValueOrDefault(name);
-                if (phase is not (SessionPhase.KeyExchange or SessionPhase.ShareExchange or SessionPhase.MaskedInput or SessionPhase.Unmasking))
-                    throw SmpcException.Invalid($"phaseTimeouts: '{name}' is not key-exchange, share-exchange, masked-input or unmasking.");
-                perPhase[phase] = TimeSpan.FromSeconds(seconds);
-            }
-        }
 
-        return new AggregationSpec(
-            [.. request.Fields.Select(f => new AggregationField(f.Name ?? "", f.Length, f.Precision ?? 10_000_000_000, f.Min, f.Max, f.Shape))],
-            operation, request.Threshold, modellerKey, TimeSpan.FromSeconds(request.PhaseTimeoutSeconds), request.Input ?? "", request.WeightField, perPhase,
-            request.Weight is { } w ? new AggregationWeight(w.Min, w.Max, w.Precision ?? 1) : null);
-    }
 
-    private static readonly Dictionary<string, SessionPhase> PhaseByName = Enum.GetValues<SessionPhase>().ToDictionary(PhaseName, p => p);
-
-    private static AggregationStatusResponse ToResponse(AggregationStatus a, IReadOnlyList<string> pods) => new(
-        a.ProtocolSessionId, a.Threshold,
-        [.. a.Spec.Fields.Select(f => new AggregationFieldRequest(f.Name, f.Length, f.Min, f.Max, f.Precision, f.Shape))],
-        Operations.Single(o => o.Value == a.Spec.Operation).Key, a.Spec.Input, a.Spec.Weight is { } w ? new AggregationWeightRequest(w.Min, w.Max, w.Precision) : null, Convert.ToBase64String(a.Spec.ModellerPublicKey),
-        a.Spec.PhaseTimeouts?.ToDictionary(p => PhaseName(p.Key), p => (int)p.Value.TotalSeconds), a.PhaseDeadline, a.KeyBundles, a.ShareSenders, a.MaskedInputs, a.UnmaskResponses, a.Dropped, a.Included, a.FailureReason,
-        [.. pods.Select((pod, i) => PodStatus(a, pod, i + 1))]);
-
-    /// <summary>A survivor that declined in the unmasking step is still included (its masked vector is in the sum), with its category.</summary>
-    private static AggregationPodResponse PodStatus(AggregationStatus a, string pod, int party)
-    {
-        var category = a.Declined?.GetValueOrDefault(party);
-        return a.Included?.Contains(party) == true ? new(pod, party, PodStatuses.Included, category)
-            : category is not null ? new(pod, party, PodStatuses.Declined, category)
-            : a.Dropped.Contains(party) ? new(pod, party, PodStatuses.Dropped)
-            : new(pod, party, PodStatuses.Active);
-    }
 }

@@ -41,7 +41,7 @@ public sealed class PodGrain(
         if (!caller.Is(CallerRole.Pod, Key.Tenant, Key.Id)) throw SmpcException.Forbidden("Only the pod itself waits for its work.");
         // "-" (never a valid id) stands for "no sessions yet".
         if ((_sessions.LastOrDefault() ?? "-") == (string.IsNullOrEmpty(newestKnown) ? "-" : newestKnown))
-            // A stopping silo answers at once (see SessionGrain.WaitForChangeAsync).
+            // A stopping silo answers at once (see SessionGrainBase.WaitForChangeAsync).
             await Task.WhenAny(_sessionsChanged.Task, Task.Delay(timeout > TimeSpan.FromSeconds(20) ? TimeSpan.FromSeconds(20) : timeout, lifetime.ApplicationStopping));
         return _sessions;
     }

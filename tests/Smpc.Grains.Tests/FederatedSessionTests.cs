@@ -34,8 +34,8 @@ public sealed class FederatedSessionTests : IAsyncLifetime
         var (_, modellerKeyId, modellerHash) = ApiKey.Generate();
         await grains.GetModeller(new EntityKey(tenant, "m1")).RegisterAsync(Seed.Admin(tenant), "Modeller", modellerKeyId, modellerHash);
         var modeller = Seed.Modeller(tenant);
-        var parent = grains.GetSession(new EntityKey(tenant, "q"));
-        await parent.CreateAsync(modeller, new CreateSession("m1", SessionKind.FederatedQuery, pods, Federated: new FederatedSpec("{\"sql\":\"SELECT 1\"}", TimeSpan.FromHours(1))));
+        var parent = grains.GetFederatedSession(new EntityKey(tenant, "q"));
+        await grains.GetSession(new EntityKey(tenant, "q")).CreateAsync(modeller, new CreateSession("m1", SessionKind.FederatedQuery, pods, Federated: new FederatedSpec("{\"sql\":\"SELECT 1\"}", TimeSpan.FromHours(1))));
         foreach (var pod in pods)
         {
             using var member = X25519KeyPair.Generate(SystemRandomSource.Instance);

@@ -23,14 +23,16 @@ public sealed class SessionDurabilityTests : IAsyncLifetime
         // Placement is random: create sessions until one lives on the secondary silo (killing the primary
         // would also test the test cluster's own membership, which is not what this test is about).
         ISessionGrain? session = null;
+        ISecureAggregationSessionGrain? stateful = null;
         SessionInfo? created = null;
         SiloAddress? host = null;
         for (var i = 0; i < 40 && session is null; i++)
         {
             var candidate = grains.GetSession(new EntityKey(tenant, $"s{i}"));
             var info = await candidate.CreateAsync(Seed.Modeller(tenant), Seed.AggregationSession());
-            var address = await management.GetActivationAddress(candidate);
-            if (address is not null && !address.Equals(primary)) (session, created, host) = (candidate, info, address);
+            // The session's state lives in its kind's grain; its directory entry only names the kind.
+            var address = await management.GetActivationAddress(grains.GetSecureAggregationSession(new EntityKey(tenant, $"s{i}")));
+            if (address is not null && !address.Equals(primary)) (session, stateful, created, host) = (candidate, grains.GetSecureAggregationSession(new EntityKey(tenant, $"s{i}")), info, address);
         }
 
         Assert.NotNull(session);
@@ -43,7 +45,7 @@ public sealed class SessionDurabilityTests : IAsyncLifetime
         Assert.Equal(["p1", "p2", "p3"], read.PodIds);
         Assert.Equal(SessionPhase.KeyExchange, read.Phase);
         Assert.Equal(created.Aggregation!.PhaseDeadline, read.Aggregation!.PhaseDeadline);
-        var newHost = await management.GetActivationAddress(session);
+        var newHost = await management.GetActivationAddress(stateful!);
         Assert.Equal(primary, newHost);
     }
 }

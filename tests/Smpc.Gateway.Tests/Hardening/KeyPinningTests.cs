@@ -83,7 +83,7 @@ public sealed class KeyPinningTests(EmbeddedService service)
             Assert.Equal(1, write.ExecuteNonQuery());
         }
 
-        IGrain grain = session is { } s ? service.Grains.GetSession(s) : service.Grains.GetPod(pod!.Value);
+        IGrain grain = session is { } s ? service.Grains.GetSecureAggregationSession(s) : service.Grains.GetPod(pod!.Value); // the kind's grain holds the state
         await grain.Cast<Orleans.Core.Internal.IGrainManagementExtension>().DeactivateOnIdle();
     }
 

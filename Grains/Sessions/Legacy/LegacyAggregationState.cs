@@ -1,13 +1,9 @@
 using Smpc.Grains.Interfaces.Sessions;
 
-namespace Smpc.Grains.Sessions;
+namespace Smpc.Grains.Sessions.Legacy;
 
-/// <summary>
-/// Stored state of a secure-aggregation round. Everything here is public or ciphertext: signed key bundles, share
-/// envelopes sealed pod-to-pod, the names of masked-vector payloads (uniformly random alone), and unmask responses sealed
-/// to the modeller. The service never holds an input, a mask, a seed or the result.
-/// </summary>
-public sealed class AggregationState
+/// <summary>A secure-aggregation round as the single session grain stored it (see <see cref="LegacySessionState"/>).</summary>
+public sealed class LegacyAggregationState
 {
     public AggregationSpec? Spec { get; set; }
     public int Threshold { get; set; }
@@ -17,13 +13,9 @@ public sealed class AggregationState
     public SortedSet<int> MaskedInputs { get; set; } = [];
     public SortedDictionary<int, byte[]> Responses { get; set; } = [];
     public SortedSet<int> Dropped { get; set; } = [];
-    /// <summary>Parties that declined, with their reason category (never a value or free text).</summary>
     public SortedDictionary<int, string> Declined { get; set; } = [];
-    /// <summary>U1, fixed when the key exchange closes.</summary>
     public List<int>? KeyHolders { get; set; }
-    /// <summary>U2, fixed when the share exchange closes.</summary>
     public List<int>? ShareSenders { get; set; }
-    /// <summary>U3, fixed when the masked-input phase closes.</summary>
     public List<int>? Survivors { get; set; }
     public byte[]? UnmaskRequest { get; set; }
     public string? MaskedSumPayload { get; set; }

@@ -1,12 +1,12 @@
 using Smpc.Grains.Interfaces.Sessions;
 
-namespace Smpc.Grains.Sessions;
+namespace Smpc.Grains.Sessions.Legacy;
 
-/// <summary>
+/// <summary>(As the single session grain stored it.) 
 /// Stored state of a federated query or training session. Releases (ciphertext) live in payloads and are deleted when the
 /// session ends; the rounds are their own secure-aggregation sessions.
 /// </summary>
-public sealed class FederatedState
+public sealed class LegacyFederatedState
 {
     public FederatedSpec? Spec { get; set; }
     public DateTimeOffset? Deadline { get; set; }

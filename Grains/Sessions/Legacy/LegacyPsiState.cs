@@ -1,12 +1,12 @@
 using Smpc.Grains.Interfaces.Sessions;
 
-namespace Smpc.Grains.Sessions;
+namespace Smpc.Grains.Sessions.Legacy;
 
-/// <summary>
+/// <summary>(As the single session grain stored it.) 
 /// Stored state of a PSI session: the spec, the pod's public RSA key, sizes and flags. The sets themselves live in
 /// payloads (blinded or encoded elements only) and are deleted when the session ends.
 /// </summary>
-public sealed class PsiState
+public sealed class LegacyPsiState
 {
     public PsiSpec? Spec { get; set; }
     public DateTimeOffset? Deadline { get; set; }

@@ -1,0 +1,357 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Hosting;
+using Smpc.Grains.Interfaces.Access;
+using Smpc.Grains.Interfaces.Audit;
+using Smpc.Grains.Interfaces.Diagnostics;
+using Smpc.Grains.Interfaces.Errors;
+using Smpc.Grains.Interfaces.Keys;
+using Smpc.Grains.Interfaces.Payloads;
+using Smpc.Grains.Interfaces.Sessions;
+using Smpc.Grains.Sessions.Legacy;
+using Smpc.Grains.Storage;
+using Smpc.Protocols.Coordination;
+using Smpc.Protocols.SecureAggregation;
+using Step = Smpc.Protocols.Coordination.CoordinatorStep<Smpc.Protocols.SecureAggregation.SecureAggregationRoundState, Smpc.Protocols.SecureAggregation.SecureAggregationEvent>;
+
+namespace Smpc.Grains.Sessions;
+
+/// <summary>
+/// Secure aggregation (DESIGN.md §3.1) as the service runs it, over <see cref="SecureAggregationCoordinator"/>: the grain
+/// checks who calls, hands each message to the coordinator with the clock, stores what it decided, keeps the bytes the
+/// coordinator only counts (share envelopes, masked vectors, the masked sum), sums the survivors' vectors when told, and
+/// audits. A round of a federated session joins its parent when created.
+/// </summary>
+[GrainType("session-secagg")]
+public sealed class SecureAggregationSessionGrain(
+    [PersistentState("secagg", SmpcDatabase.GrainStorageName)] IPersistentState<SecureAggregationSessionState> state,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime) : SessionGrainBase<SecureAggregationSessionState>(state, time, lifetime), ISecureAggregationSessionGrain
+{
+    private const string MaskedSumName = "masked-sum";
+    private SecureAggregationCoordinator? _coordinator;
+
+    private string ProtocolSessionId => Key.ToString();
+
+    private SecureAggregationRoundState Round => Session.Round;
+
+    private SecureAggregationCoordinator Coordinator => _coordinator ??= new(Parameters(), Session.PodIds, Timeouts(Session.Spec!));
+
+    protected override DateTimeOffset? Deadline => Round.Deadline;
+
+    protected override bool Handles(SessionKind kind) => kind == SessionKind.SecureAggregation;
+
+    protected override bool SameSession(CreateSession command) => CreateRules.SameAggregationSpec(Session.Spec, command.Aggregation);
+
+    protected override void Initialize(CreateSession command, DateTimeOffset now)
+    {
+        Session.Spec = command.Aggregation;
+        Session.Threshold = CreateRules.AggregationThreshold(command.Aggregation, Session.PodIds.Count);
+        _coordinator = null;
+        Session.Round = Coordinator.Start(now);
+        Session.Phase = SessionPhase.KeyExchange;
+    }
+
+    protected override void Import(LegacySessionState legacy)
+    {
+        var a = legacy.Aggregation ?? new LegacyAggregationState();
+        Session.Spec = a.Spec;
+        Session.Threshold = a.Threshold;
+        Session.Envelopes = a.Envelopes;
+        Session.MaskedSumPayload = a.MaskedSumPayload;
+        Session.Round = new SecureAggregationRoundState
+        {
+            Phase = Phase(legacy.Phase),
+            Deadline = a.Deadline,
+            KeyBundles = a.KeyBundles.ToImmutableSortedDictionary(),
+            Envelopes = a.Envelopes.ToImmutableSortedDictionary(e => e.Key, e => SecureAggregationCoordinator.Digest(e.Value)),
+            MaskedInputs = [.. a.MaskedInputs],
+            Responses = a.Responses.ToImmutableSortedDictionary(),
+            Dropped = [.. a.Dropped],
+            Declined = a.Declined.ToImmutableSortedDictionary(),
+            KeyHolders = a.KeyHolders is { } u1 ? [.. u1] : null,
+            ShareSenders = a.ShareSenders is { } u2 ? [.. u2] : null,
+            Survivors = a.Survivors is { } u3 ? [.. u3] : null,
+            UnmaskRequest = a.UnmaskRequest,
+            Included = a.Included is { } included ? [.. included] : null,
+            FailureReason = a.FailureReason,
+        };
+    }
+
+    protected override void Reloaded() => _coordinator = null;
+
+    protected override void OnCancelled() => Session.Round = Session.Round with { Phase = SecureAggregationPhase.Cancelled, Deadline = null };
+
+    protected override SessionInfo Describe(SessionInfo common)
+    {
+        if (Session.Spec is null) return common;
+        var r = Round;
+        return common with
+        {
+            Aggregation = new AggregationStatus(ProtocolSessionId, Session.Threshold, Session.Spec, r.Deadline, [.. r.KeyBundles.Keys], [.. r.Envelopes.Keys],
+                [.. r.MaskedInputs], [.. r.Responses.Keys], [.. r.Dropped], r.Included is { } included ? [.. included] : null, r.FailureReason,
+                new Dictionary<int, string>(r.Declined)),
+        };
+    }
+
+    /// <summary>A round joins its federated parent before it is acknowledged.</summary>
+    protected override async Task BeforeCreateAsync(Caller caller, CreateSession command, IReadOnlyList<string> pods)
+    {
+        if (command.Parent is null) return;
+        var parent = new EntityKey(Key.Tenant, command.Parent);
+        await SessionKindGuard.CallAsync(GrainFactory, parent, caller, "federated query or training",
+            () => GrainFactory.GetFederatedSession(parent).AddRoundAsync(caller, command.Aggregation?.Input ?? "", Key.Id, pods),
+            SessionKind.FederatedQuery, SessionKind.FederatedTraining);
+    }
+
+    async Task<SessionInfo> ISecureAggregationSessionGrain.SubmitKeyBundleAsync(Caller caller, byte[] bundle)
+    {
+        var party = PartyOf(caller);
+        await AdvanceIfDueAsync();
+        using var activity = Span("secagg.keys.accept", party);
+        var registered = await GrainFactory.GetPod(new EntityKey(Key.Tenant, caller.Subject!)).GetAsync(caller);
+        await ApplyAsync(Coordinator.SubmitKeyBundle(Round, party, bundle, registered.IdentityPublicKey, Time.GetUtcNow()), "secagg.keys", caller);
+        return ToInfo();
+    }
+
+    Task<IReadOnlyList<byte[]>> ISecureAggregationSessionGrain.GetKeyBundlesAsync(Caller caller) => ReadAsync<IReadOnlyList<byte[]>>(caller, () =>
+    {
+        Refuse(Coordinator.CheckKeyBundlesReleased(Round));
+        return [.. Round.KeyBundles.Values];
+    });
+
+    async Task<SessionInfo> ISecureAggregationSessionGrain.SubmitShareEnvelopesAsync(Caller caller, IReadOnlyList<byte[]> envelopes)
+    {
+        var party = PartyOf(caller);
+        await AdvanceIfDueAsync();
+        using var activity = Span("secagg.shares.accept", party);
+        await ApplyAsync(Coordinator.SubmitShareEnvelopes(Round, party, envelopes, Time.GetUtcNow()), "secagg.shares", caller, envelopes);
+        return ToInfo();
+    }
+
+    Task<IReadOnlyList<byte[]>> ISecureAggregationSessionGrain.GetShareEnvelopesAsync(Caller caller)
+    {
+        var party = PartyOf(caller);
+        return ReadAsync<IReadOnlyList<byte[]>>(caller, () =>
+        {
+            Refuse(Coordinator.CheckEnvelopesReleased(Round, party, out var senders));
+            return senders.Select(sender => EnvelopeTo(sender, party)).ToList();
+        });
+    }
+
+    async Task<MaskedUpload> ISecureAggregationSessionGrain.BeginMaskedInputAsync(Caller caller)
+    {
+        var party = PartyOf(caller);
+        await AdvanceIfDueAsync();
+        Refuse(Coordinator.CheckMaskedUpload(Round, party));
+        var parameters = Parameters();
+        var chunkBytes = parameters.ChunkElements * sizeof(ulong);
+        var total = Coordinator.MaskedVectorBytes;
+        var payload = MaskedPayload(party);
+        var uploadId = await GrainFactory.GetPayload(payload).BeginAsync(new PayloadConstraints(total, chunkBytes, parameters.Field.Modulus));
+        return new MaskedUpload(payload.ToString(), uploadId, chunkBytes, total);
+    }
+
+    async Task<SessionInfo> ISecureAggregationSessionGrain.CommitMaskedInputAsync(Caller caller)
+    {
+        var party = PartyOf(caller);
+        await AdvanceIfDueAsync();
+        Refuse(Coordinator.CheckMaskedInput(Round, party));
+        if (Round.MaskedInputs.Contains(party)) return ToInfo(); // the payload grain already refused different bytes
+        using var activity = Span("secagg.masked.accept", party);
+        var manifest = await GrainFactory.GetPayload(MaskedPayload(party)).GetManifestAsync();
+        await ApplyAsync(Coordinator.CommitMaskedInput(Round, party, manifest.Length, Time.GetUtcNow()), "secagg.masked", caller);
+        return ToInfo();
+    }
+
+    Task<byte[]> ISecureAggregationSessionGrain.GetUnmaskRequestAsync(Caller caller) => ReadAsync(caller, () =>
+    {
+        Refuse(Coordinator.CheckUnmaskRequest(Round, caller.Role == CallerRole.Pod ? Session.PodIds.IndexOf(caller.Subject!) + 1 : null));
+        return Round.UnmaskRequest!;
+    });
+
+    async Task<SessionInfo> ISecureAggregationSessionGrain.SubmitUnmaskResponseAsync(Caller caller, byte[] response)
+    {
+        var party = PartyOf(caller);
+        await AdvanceIfDueAsync();
+        using var activity = Span("secagg.unmask.accept", party);
+        await ApplyAsync(Coordinator.SubmitUnmaskResponse(Round, party, response, Time.GetUtcNow()), "secagg.unmask", caller);
+        return ToInfo();
+    }
+
+    async Task<UnmaskMaterial> ISecureAggregationSessionGrain.GetUnmaskMaterialAsync(Caller caller)
+    {
+        RequireModeller(caller);
+        await AdvanceIfDueAsync();
+        Refuse(Coordinator.CheckUnmaskMaterial(Round));
+        return new UnmaskMaterial([.. Round.KeyBundles.Values], Round.UnmaskRequest!, [.. Round.Responses.Values], Session.MaskedSumPayload!);
+    }
+
+    async Task<SessionInfo> ISecureAggregationSessionGrain.CompleteAsync(Caller caller, IReadOnlyList<int> includedParties)
+    {
+        RequireModeller(caller);
+        await AdvanceIfDueAsync();
+        await ApplyAsync(Coordinator.Complete(Round, includedParties), "secagg.complete", caller);
+        return ToInfo();
+    }
+
+    async Task<SessionInfo> ISecureAggregationSessionGrain.DeclineAggregationAsync(Caller caller, string category)
+    {
+        var party = PartyOf(caller);
+        await AdvanceIfDueAsync();
+        using var activity = Span("secagg.decline", party);
+        activity?.SetTag("smpc.decline.category", category);
+        await ApplyAsync(Coordinator.Decline(Round, party, category, Time.GetUtcNow()), "secagg.decline", caller);
+        return ToInfo();
+    }
+
+    /// <summary>Closes the open phase if its deadline has passed (see <see cref="SecureAggregationCoordinator.AdvanceIfDue"/>).</summary>
+    protected override Task AdvanceIfDueAsync() =>
+        Session.Spec is null || Round.Deadline is not { } deadline || Time.GetUtcNow() < deadline
+            ? Task.CompletedTask
+            : ApplyAsync(Coordinator.AdvanceIfDue(Round, Time.GetUtcNow()), "secagg.deadline", null);
+
+    /// <summary>
+    /// Stores what the coordinator decided: the round, the envelope bytes it accepted or withdrew, the masked sum it asked
+    /// for; then saves, and audits what deserves it. A refusal becomes the caller's problem; a repeat changes nothing.
+    /// </summary>
+    private async Task ApplyAsync(Step step, string operation, Caller? caller, IReadOnlyList<byte[]>? envelopes = null)
+    {
+        Refuse(step.Refusal);
+        if (!step.Changed) return;
+        Session.Round = step.State;
+        Session.Phase = Phase(step.State.Phase);
+        var audit = new List<(string Type, string? Detail)>();
+        foreach (var e in step.Events)
+        {
+            switch (e)
+            {
+                case SecureAggregationEvent.PhaseClosed closed:
+                    SmpcTelemetry.PhaseDurations.Record((Time.GetUtcNow() - Session.CreatedAt).TotalSeconds, new KeyValuePair<string, object?>("smpc.phase", closed.From.ToString()));
+                    break;
+                case SecureAggregationEvent.KeyBundleAccepted accepted:
+                    audit.Add((AuditEventType.SessionJoined, $"{caller?.Subject} published its key bundle (party {accepted.Party})"));
+                    break;
+                case SecureAggregationEvent.EnvelopesAccepted accepted:
+                    Session.Envelopes[accepted.Party] = [.. envelopes!];
+                    break;
+                case SecureAggregationEvent.EnvelopesWithdrawn withdrawn:
+                    Session.Envelopes.Remove(withdrawn.Party);
+                    break;
+                case SecureAggregationEvent.SumSurvivors sum:
+                    await SumMaskedInputsAsync(sum.Survivors);
+                    break;
+                case SecureAggregationEvent.PartyDeclined declined:
+                    audit.Add((AuditEventType.PolicyDeclined, declined.Category));
+                    break;
+                case SecureAggregationEvent.RoundFailed failed:
+                    SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "failed"));
+                    audit.Add((AuditEventType.SessionFailed, failed.Reason));
+                    break;
+                case SecureAggregationEvent.RoundCompleted completed:
+                    SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "completed"));
+                    audit.Add((AuditEventType.SessionCompleted, $"result from parties {string.Join(", ", completed.Included)}"));
+                    break;
+            }
+        }
+
+        await SaveAsync(operation);
+        if (audit.Count > 0) await AuditAsync(caller, [.. audit]);
+    }
+
+    /// <summary>
+    /// Sums the survivors' masked vectors mod q chunk by chunk into the masked-sum payload (the seam where the vectors'
+    /// bytes live: the coordinator only names the survivors).
+    /// </summary>
+    private async Task SumMaskedInputsAsync(IReadOnlyList<int> survivors)
+    {
+        var parameters = Parameters();
+        using (var activity = SessionSpan("secagg.sum"))
+        {
+            activity?.SetTag("smpc.parties", survivors.Count);
+            var summer = new MaskedInputSummer(parameters, survivors);
+            foreach (var party in survivors)
+            {
+                var payload = GrainFactory.GetPayload(MaskedPayload(party));
+                for (var chunk = 0; chunk < parameters.ChunkCount; chunk++)
+                {
+                    var bytes = await payload.ReadChunkAsync(chunk);
+                    summer.Accept(new MaskedInputChunk(ProtocolSessionId, party, chunk, MemoryMarshal.Cast<byte, ulong>(bytes).ToArray()));
+                }
+            }
+
+            var sum = MemoryMarshal.AsBytes(summer.GetSum().AsSpan()).ToArray();
+            var sumKey = new PayloadKey(Key, MaskedSumName);
+            var sumGrain = GrainFactory.GetPayload(sumKey);
+            var chunkBytes = parameters.ChunkElements * sizeof(ulong);
+            var upload = await sumGrain.BeginAsync(new PayloadConstraints(sum.Length, chunkBytes, parameters.Field.Modulus));
+            for (var offset = 0; offset < sum.Length; offset += chunkBytes)
+                await sumGrain.WriteChunkAsync(upload, offset / chunkBytes, sum[offset..Math.Min(offset + chunkBytes, sum.Length)]);
+            await sumGrain.CompleteAsync(upload, sum.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(sum)));
+            Session.MaskedSumPayload = sumKey.ToString();
+            SmpcTelemetry.BytesRelayed.Add(sum.Length);
+        }
+
+        using (var activity = SessionSpan("secagg.survivors"))
+        {
+            activity?.SetTag("smpc.survivors", survivors.Count);
+            activity?.SetTag("smpc.dropped", Round.Dropped.Count);
+        }
+    }
+
+    /// <summary>The envelope <paramref name="sender"/> sealed to <paramref name="party"/>.</summary>
+    private byte[] EnvelopeTo(int sender, int party) => Session.Envelopes[sender].Single(e => ShareEnvelope.Parse(e).To == party);
+
+    /// <summary>Runs a read for the session's pods and modeller after applying any due deadline.</summary>
+    private async Task<T> ReadAsync<T>(Caller caller, Func<T> read)
+    {
+        RequireVisible(caller);
+        if (caller.Role == CallerRole.TenantAdmin) throw SmpcException.NotFound($"Session '{Key.Id}'");
+        RefuseIfCancelled();
+        await AdvanceIfDueAsync();
+        return read();
+    }
+
+    private SessionParameters Parameters() => CreateRules.AggregationParameters(Session.Spec!, Session.PodIds.Count, ProtocolSessionId);
+
+    private static SecureAggregationTimeouts Timeouts(AggregationSpec spec) => new(
+        spec.TimeoutFor(SessionPhase.KeyExchange), spec.TimeoutFor(SessionPhase.ShareExchange), spec.TimeoutFor(SessionPhase.MaskedInput), spec.TimeoutFor(SessionPhase.Unmasking));
+
+    private PayloadKey MaskedPayload(int party) => new(Key, $"masked-{party}");
+
+    private Activity? Span(string name, int party)
+    {
+        var activity = SmpcTelemetry.Grains.StartActivity(name);
+        activity?.SetTag(SmpcTelemetry.SessionAttribute, Key.Id);
+        activity?.SetTag("smpc.party", party);
+        return activity;
+    }
+
+    private static void Refuse(Refusal? refusal)
+    {
+        if (refusal is not null) throw refusal.ToException();
+    }
+
+    private static SessionPhase Phase(SecureAggregationPhase phase) => phase switch
+    {
+        SecureAggregationPhase.KeyExchange => SessionPhase.KeyExchange,
+        SecureAggregationPhase.ShareExchange => SessionPhase.ShareExchange,
+        SecureAggregationPhase.MaskedInput => SessionPhase.MaskedInput,
+        SecureAggregationPhase.Unmasking => SessionPhase.Unmasking,
+        SecureAggregationPhase.Completed => SessionPhase.Completed,
+        SecureAggregationPhase.Failed => SessionPhase.Failed,
+        _ => SessionPhase.Cancelled,
+    };
+
+    private static SecureAggregationPhase Phase(SessionPhase phase) => phase switch
+    {
+        SessionPhase.KeyExchange => SecureAggregationPhase.KeyExchange,
+        SessionPhase.ShareExchange => SecureAggregationPhase.ShareExchange,
+        SessionPhase.MaskedInput => SecureAggregationPhase.MaskedInput,
+        SessionPhase.Unmasking => SecureAggregationPhase.Unmasking,
+        SessionPhase.Completed => SecureAggregationPhase.Completed,
+        SessionPhase.Failed => SecureAggregationPhase.Failed,
+        _ => SecureAggregationPhase.Cancelled,
+    };
+}

@@ -1,0 +1,18 @@
+namespace Smpc.Protocols.PrivateSetIntersection;
+
+/// <summary>What the service knows of a PSI session: sizes and flags, and the pod's public RSA key. Never an element or a record.</summary>
+public sealed record PsiExchangeState
+{
+    public PsiPhase Phase { get; init; } = PsiPhase.AwaitingPod;
+    public DateTimeOffset? Deadline { get; init; }
+    public bool Accepted { get; init; }
+    public byte[]? PublicKey { get; init; }
+    public bool CountedByPod { get; init; }
+    public long? ServerSetSize { get; init; }
+    public bool QueryStored { get; init; }
+    public bool ReplyStored { get; init; }
+    public bool DoubleBlindedStored { get; init; }
+    public long? PodCount { get; init; }
+    public long? ReportedCount { get; init; }
+    public string? FailureReason { get; init; }
+}
