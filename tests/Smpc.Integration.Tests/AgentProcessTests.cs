@@ -171,8 +171,7 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
     private async Task<ServiceProcess> StartServiceAsync()
     {
         Directory.CreateDirectory(_work);
-        var silo = Services.StartEmbedded(Path.Combine(_work, "data"), FreePort.Next(), FreePort.Next(), FreePort.Next());
-        await silo.WaitUntilReadyAsync(Services.StartTimeout);
+        var silo = await Services.StartEmbeddedAsync(Path.Combine(_work, "data"));
         return silo;
     }
 

@@ -18,6 +18,19 @@ public sealed class PostgresVisitsFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await PostgresServer.StartAsync();
+        try
+        {
+            await FillAsync();
+        }
+        catch (Exception)
+        {
+            await DisposeAsync(); // the server this fixture started does not outlive its failed start
+            throw;
+        }
+    }
+
+    private async Task FillAsync()
+    {
         ConnectionString = await _server.CreateDatabaseAsync("fedquery");
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
@@ -44,6 +57,7 @@ public sealed class PostgresVisitsFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (_server is not null) await _server.DisposeAsync();
+        _server = null;
     }
 }
 
