@@ -17,10 +17,10 @@ public sealed class PostgresVisitsFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await PostgresServer.StartAsync();
+        var server = _server = await PostgresServer.StartAsync();
         try
         {
-            await FillAsync();
+            await FillAsync(server);
         }
         catch (Exception)
         {
@@ -29,9 +29,9 @@ public sealed class PostgresVisitsFixture : IAsyncLifetime
         }
     }
 
-    private async Task FillAsync()
+    private async Task FillAsync(PostgresServer server)
     {
-        ConnectionString = await _server.CreateDatabaseAsync("fedquery");
+        ConnectionString = await server.CreateDatabaseAsync("fedquery");
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using (var create = new NpgsqlCommand(
