@@ -150,13 +150,11 @@ public sealed class PodQueryPostgresTests(PostgresVisitsFixture pg) : IClassFixt
     public async Task Postgres_LongQuery_IsStoppedAtTheTimeLimit()
     {
         var query = CountOnly("SELECT 'north' AS region, 0 AS age, count(*) AS n FROM visits WHERE pg_sleep(0.05) IS NOT NULL");
-        var started = System.Diagnostics.Stopwatch.StartNew();
 
         var error = await Assert.ThrowsAsync<QueryRefusedException>(() =>
             PodQueryExecutor.RunAsync(QueryShape.Create(query), query, "visits", Source, QueryTestData.Policy(timeLimitSeconds: 0.5), _directory, default));
 
         Assert.Equal("the query exceeded this pod's time limit of 0.5 s", error.Message);
-        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(5));
     }
 
     private static QueryRequest CountOnly(string sql) => QueryTestData.Query(sql: sql) with { Aggregates = [new QueryAggregateRequest("n", "count")] };

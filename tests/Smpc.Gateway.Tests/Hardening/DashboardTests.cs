@@ -151,7 +151,7 @@ public sealed class DashboardTests(EmbeddedService service)
     /// <summary>Polls the dashboard's counters (the silos publish them every second) until they list an active silo.</summary>
     internal static async Task<bool> ShowsAnActiveSiloAsync(Func<Task<HttpResponseMessage>> getCounters)
     {
-        for (var i = 0; i < 200; i++)
+        for (var i = 0; i < 1200; i++) // a bound against a hang: the counters come once a second
         {
             using var response = await getCounters();
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
