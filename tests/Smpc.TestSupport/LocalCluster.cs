@@ -125,15 +125,22 @@ public sealed class LocalCluster : IAsyncDisposable
     /// </summary>
     private static async Task DownAsync(string directory, IReadOnlyDictionary<string, string> environment)
     {
-        var pids = System.IO.Directory.Exists(Path.Combine(directory, "pids"))
-            ? System.IO.Directory.GetFiles(Path.Combine(directory, "pids"), "*.pid").Select(ReadPid).OfType<int>().ToList()
+        // Each with its start time, so that a pid reused after `down` is never mistaken for the cluster's.
+        var started = System.IO.Directory.Exists(Path.Combine(directory, "pids"))
+            ? System.IO.Directory.GetFiles(Path.Combine(directory, "pids"), "*.pid").Select(ReadPid).OfType<int>()
+                .Select(pid => (Pid: pid, Since: StartTimeOf(pid))).Where(p => p.Since is not null).ToList()
             : [];
-        try { await RunScriptAsync(environment, TimeSpan.FromMinutes(2), "down", directory); }
-        catch (TimeoutException) { }
-        catch (InvalidOperationException) { } // no cluster.env: `up` failed before it wrote one
+        try
+        {
+            await RunScriptAsync(environment, TimeSpan.FromMinutes(2), "down", directory); // exits 1 without a cluster.env
+        }
+        catch (TimeoutException)
+        {
+        }
         finally
         {
-            foreach (var pid in pids) KillTree(pid);
+            foreach (var (pid, since) in started)
+                if (StartTimeOf(pid) == since) KillTree(pid);
             await StopPostgresAsync(directory);
         }
 
@@ -155,6 +162,17 @@ public sealed class LocalCluster : IAsyncDisposable
 
     private static int? ReadPid(string path) =>
         int.TryParse(File.ReadAllText(path).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+
+    private static DateTime? StartTimeOf(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return process.StartTime;
+        }
+        catch (ArgumentException) { return null; } // not running
+        catch (InvalidOperationException) { return null; }
+    }
 
     private static void KillTree(int pid)
     {
