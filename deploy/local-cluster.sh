@@ -102,10 +102,10 @@ wait_ready() {
 # The output of a process since its last start.
 last_run_log() { awk '/^--- start /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$dir/logs/$1.log" 2>/dev/null; }
 
-# Sets KEY=VALUE in an env file (replacing an earlier line for KEY).
+# Sets KEY=VALUE in an env file (replacing an earlier line for KEY); the file stays owner-only (it holds the operator key).
 set_setting() {
   local file=$1 key=$2 value=$3
-  { grep -v "^$key=" "$file" 2>/dev/null || true; echo "$key=$value"; } >"$file.new"
+  ( umask 077; { grep -v "^$key=" "$file" 2>/dev/null || true; echo "$key=$value"; } >"$file.new" )
   mv "$file.new" "$file"
 }
 
