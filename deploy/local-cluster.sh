@@ -19,6 +19,14 @@
 #   SMPC_CLUSTER_ID (local), SMPC_OPERATOR_KEY (generated when unset), SMPC_SILO_POOL (40), SMPC_GATEWAY_POOL (5),
 #   SMPC_PG_MAX_CONNECTIONS (200), SMPC_READY_TIMEOUT (120 s), and any Smpc__*, Logging__*, OTEL_* variable, which
 #   every process gets (e.g. Smpc__ProbeTimeout=00:00:02 Smpc__NumMissedProbesLimit=2 for fast failure detection).
+#   SMPC_BEFORE_LAUNCH: a command run as `$SMPC_BEFORE_LAUNCH NAME ENV_FILE` just before a process starts (tests use it
+#   to take a port away from the process at the worst moment).
+#
+# Ports: free_port picks a port nobody listens on but cannot hold it until the process binds it, so on a busy machine
+# another process may take it first. Binding port 0 and reading the port back is not an option for a silo (Orleans
+# advertises its configured endpoint in the membership table before it binds), so instead a process that exits with
+# "address already in use" before it is ready is given new ports and started again (PostgreSQL likewise, in
+# pg-local.sh). The URLs in cluster.env are rewritten then; readers take them from there after every command.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -36,8 +44,8 @@ dir=$(cd "$dir" && pwd)
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# A free loopback port, not handed out before by this script for this cluster.
-taken=" "
+# A free loopback port, not handed out before by this script for this cluster (nor written in its env files).
+taken=" $(cat "$dir"/env/*.env 2>/dev/null | grep -o '[:=][0-9]\{4,5\}\b' | tr -d ':=' | tr '\n' ' ' || true)"
 free_port() {
   local p
   while true; do
@@ -91,6 +99,59 @@ wait_ready() {
   done
 }
 
+# The output of a process since its last start.
+last_run_log() { awk '/^--- start /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$dir/logs/$1.log" 2>/dev/null; }
+
+# Sets KEY=VALUE in an env file (replacing an earlier line for KEY); the file stays owner-only (it holds the operator key).
+set_setting() {
+  local file=$1 key=$2 value=$3
+  ( umask 077; { grep -v "^$key=" "$file" 2>/dev/null || true; echo "$key=$value"; } >"$file.new" )
+  mv "$file.new" "$file"
+}
+
+# Gives a process new ports: writes its env file and its URL into the cluster's settings file.
+assign_ports() {
+  local name=$1 settings=$2 port pool var
+  port=$(free_port)
+  case "$name" in
+    silo*)
+      pool=${SMPC_SILO_POOL:-40}
+      {
+        echo "ASPNETCORE_URLS=http://127.0.0.1:$port"
+        echo "Smpc__SiloName=$name"
+        echo "Smpc__SiloPort=$(free_port)"
+        echo "Smpc__GatewayPort=$(free_port)"
+      } >"$dir/env/$name.env.new" ;;
+    gateway*)
+      pool=${SMPC_GATEWAY_POOL:-5}
+      echo "ASPNETCORE_URLS=http://127.0.0.1:$port" >"$dir/env/$name.env.new" ;;
+  esac
+  # The pool size stays what it was when the cluster was created.
+  if [ -f "$dir/env/$name.env" ]; then
+    grep '^ConnectionStrings__Smpc=' "$dir/env/$name.env" >>"$dir/env/$name.env.new"
+  else
+    echo "ConnectionStrings__Smpc='$PG_CONNECTION;Maximum Pool Size=$pool'" >>"$dir/env/$name.env.new"
+  fi
+  mv "$dir/env/$name.env.new" "$dir/env/$name.env"
+  var="$(echo "$name" | tr '[:lower:]' '[:upper:]' | sed 's/[0-9]*$//')$(echo "$name" | sed 's/^[a-z]*//')_URL"
+  set_setting "$settings" "$var" "http://127.0.0.1:$port"
+}
+
+# Waits until a launched process is ready; one that lost a race for a port is started again on new ones.
+ready() {
+  local name=$1 attempt
+  for attempt in 2 3 4 5 6; do
+    wait_ready "$name" "$(url_of "$name")" && return 0
+    running "$name" && return 1
+    grep -qi 'address already in use' <<<"$(last_run_log "$name")" || return 1
+    echo "$name lost a race for one of its ports; starting it on new ones (attempt $attempt)" >&2
+    assign_ports "$name" "$dir/cluster.env"
+    load_env
+    launch "$name"
+  done
+  wait_ready "$name" "$(url_of "$name")"
+}
+
 # Starts one process (detached, in its own session) from its env file; does not wait.
 launch() {
   local name=$1 dll
@@ -101,6 +162,7 @@ launch() {
   esac
   [ -f "$dir/env/$name.env" ] || { echo "unknown process $name (no $dir/env/$name.env)" >&2; exit 2; }
   running "$name" && return 0
+  if [ -n "${SMPC_BEFORE_LAUNCH:-}" ]; then $SMPC_BEFORE_LAUNCH "$name" "$dir/env/$name.env"; fi
   echo "--- start $(date -u +%FT%TZ)" >>"$dir/logs/$name.log"
   (
     cd "$(dirname "$dll")"
@@ -128,7 +190,9 @@ up() {
       dotnet build "$root/Silo/Smpc.Silo.csproj" -c "$config" -v quiet -nologo >&2
     fi
     local key=${SMPC_OPERATOR_KEY:-smpc_op_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')}
-    local pg_port; pg_port=$(free_port)
+    # PostgreSQL first: pg-local.sh picks its port (and picks again when it loses the port to another process).
+    SMPC_PG_MAX_CONNECTIONS=${SMPC_PG_MAX_CONNECTIONS:-200} pg start "$dir/pg" 0 >/dev/null
+    local pg_port; pg_port=$(cat "$dir/pg/port")
     {
       echo "SILOS=${SMPC_SILOS:-3}"
       echo "GATEWAYS=${SMPC_GATEWAYS:-2}"
@@ -144,26 +208,9 @@ up() {
     # What every process gets, also for `start` from another shell later.
     { env | grep -E '^(Smpc__|Logging__|OTEL_)' | sed "s/'/'\\\\''/g; s/=\(.*\)$/='\1'/" || true; } >"$dir/common.env"
     set -a; . "$dir/cluster.env.tmp"; set +a
-    local i port
-    for i in $(seq 1 "$SILOS"); do
-      port=$(free_port)
-      {
-        echo "ASPNETCORE_URLS=http://127.0.0.1:$port"
-        echo "Smpc__SiloName=silo$i"
-        echo "Smpc__SiloPort=$(free_port)"
-        echo "Smpc__GatewayPort=$(free_port)"
-        echo "ConnectionStrings__Smpc='$PG_CONNECTION;Maximum Pool Size=${SMPC_SILO_POOL:-40}'"
-      } >"$dir/env/silo$i.env"
-      echo "SILO${i}_URL=http://127.0.0.1:$port" >>"$dir/cluster.env.tmp"
-    done
-    for i in $(seq 1 "$GATEWAYS"); do
-      port=$(free_port)
-      {
-        echo "ASPNETCORE_URLS=http://127.0.0.1:$port"
-        echo "ConnectionStrings__Smpc='$PG_CONNECTION;Maximum Pool Size=${SMPC_GATEWAY_POOL:-5}'"
-      } >"$dir/env/gateway$i.env"
-      echo "GATEWAY${i}_URL=http://127.0.0.1:$port" >>"$dir/cluster.env.tmp"
-    done
+    local name
+    rm -f "$dir"/env/*.env
+    for name in $(names); do assign_ports "$name" "$dir/cluster.env.tmp"; done
     # Settings every process shares (after the caller's, so the cluster's own identity wins).
     {
       echo "Smpc__Mode=Cluster"
@@ -181,9 +228,9 @@ up() {
 
   if [ ! -f "$dir/pg/data/postmaster.pid" ]; then
     SMPC_PG_MAX_CONNECTIONS=${SMPC_PG_MAX_CONNECTIONS:-200} pg start "$dir/pg" "$PG_PORT" >/dev/null
-    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qtAc "SELECT 1 FROM pg_database WHERE datname = 'smpc'" | grep -q 1 \
-      || psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE smpc" >/dev/null
   fi
+  psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qtAc "SELECT 1 FROM pg_database WHERE datname = 'smpc'" | grep -q 1 \
+      || psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE smpc" >/dev/null
 
   # The schema: every script is idempotent, so this runs on every `up`.
   if ! (cd "$(dirname "$SILO_DLL")" && set -a && . "$dir/common.env" && . "$dir/env/silo1.env" && set +a \
@@ -193,9 +240,9 @@ up() {
 
   local name
   for name in $(names); do [[ $name == silo* ]] && launch "$name"; done
-  for name in $(names); do [[ $name == silo* ]] && wait_ready "$name" "$(url_of "$name")"; done
+  for name in $(names); do [[ $name == silo* ]] && ready "$name"; done
   for name in $(names); do [[ $name == gateway* ]] && launch "$name"; done
-  for name in $(names); do [[ $name == gateway* ]] && wait_ready "$name" "$(url_of "$name")"; done
+  for name in $(names); do [[ $name == gateway* ]] && ready "$name"; done
   echo "cluster up in $dir: $SILOS silos, $GATEWAYS gateways; gateways at $(for i in $(seq 1 "$GATEWAYS"); do v="GATEWAY${i}_URL"; printf '%s ' "${!v}"; done)"
   echo "operator key and URLs: $dir/cluster.env"
 }
@@ -257,7 +304,7 @@ case "$cmd" in
   status) status ;;
   kill) load_env; stop_one "$name" KILL; echo "$name killed" ;;
   stop) load_env; stop_one "$name" TERM; echo "$name stopped" ;;
-  start) load_env; launch "$name"; wait_ready "$name" "$(url_of "$name")"; echo "$name ready at $(url_of "$name")" ;;
+  start) load_env; launch "$name"; ready "$name"; echo "$name ready at $(url_of "$name")" ;;
   pg-stop) load_env; pg stop "$dir/pg"; echo "postgresql stopped" ;;
   pg-start) load_env; SMPC_PG_MAX_CONNECTIONS=${SMPC_PG_MAX_CONNECTIONS:-200} pg start "$dir/pg" "$PG_PORT" >/dev/null; echo "postgresql started" ;;
 esac

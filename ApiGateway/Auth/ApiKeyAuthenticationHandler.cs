@@ -50,10 +50,10 @@ public sealed class ApiKeyAuthenticationHandler(
             : AuthenticateResult.Success(new AuthenticationTicket(CallerClaims.ToPrincipal(caller, SchemeName), SchemeName));
     }
 
-    // Every failure spends the address's failed-authentication budget (RequestHygiene.AddressGuard).
+    // Every failure spends the address's failed-authentication budget (AddressRateLimiter).
     private AuthenticateResult Failed(string reason)
     {
-        Context.RequestServices.GetRequiredService<RequestHygiene.AddressGuard>().RecordFailure(Context);
+        Context.RequestServices.GetRequiredService<AddressRateLimiter>().RecordFailure(Context);
         return AuthenticateResult.Fail(reason);
     }
 

@@ -25,16 +25,17 @@ public static class GatewayHostingExtensions
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o =>
         {
             o.AddServerHeader = false; // no product banner
-            // Long request lines reach the gateway, which refuses them with a problem (RequestHygiene.RefuseOddTargets),
+            // Long request lines reach the gateway, which refuses them with a problem (RequestTargetChecks.UseSmpcTargetChecks),
             // instead of Kestrel's bare 414.
-            o.Limits.MaxRequestLineSize = RequestHygiene.MaxRequestLineBytes;
+            o.Limits.MaxRequestLineSize = RequestTargetChecks.MaxRequestLineBytes;
             KestrelRejections.Use(o);
         });
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
         builder.AddSmpcDashboard();
-        builder.AddSmpcRequestHygiene();
+        builder.AddSmpcRateLimits();
+        builder.AddSmpcCors();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
             // Stable whatever host or port serves it, so the committed document only changes when the API does.

@@ -15,7 +15,7 @@ namespace Smpc.ApiGateway.Hosting;
 /// <remarks>
 /// Such an answer is recognisable: it is a whole 4xx/5xx header block written in one flush, with <c>Content-Length: 0</c>
 /// and <c>Connection: close</c>, and without <c>X-Content-Type-Options</c>, which every response of the gateway itself
-/// carries (RequestHygiene). Everything else passes through unchanged (plaintext HTTP/1.1 only; TLS and HTTP/2 bytes
+/// carries (SecurityHeaders). Everything else passes through unchanged (plaintext HTTP/1.1 only; TLS and HTTP/2 bytes
 /// never match).
 /// </remarks>
 internal static class KestrelRejections
@@ -72,7 +72,7 @@ internal static class KestrelRejections
             .Append("Content-Length: ").Append(body.Length).Append("\r\n")
             .Append("Connection: close\r\n");
         if (date is not null) response.Append(date).Append("\r\n");
-        foreach (var (name, value) in RequestHygiene.SecurityHeaders) response.Append(name).Append(": ").Append(value).Append("\r\n");
+        foreach (var (name, value) in SecurityHeaders.All) response.Append(name).Append(": ").Append(value).Append("\r\n");
         response.Append("\r\n");
         return [.. Encoding.ASCII.GetBytes(response.ToString()), .. body];
     }

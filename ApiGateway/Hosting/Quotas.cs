@@ -27,7 +27,7 @@ public sealed class QuotaExceededException(string message, int retryAfterSeconds
 }
 
 /// <summary>A gateway's short-lived copy of each tenant's operator-set limits (read from its grain at most every few seconds).</summary>
-public sealed class TenantLimitsCache(IGrainFactory grains, TimeProvider time, IOptions<RequestHygieneOptions> options)
+public sealed class TenantLimitsCache(IGrainFactory grains, TimeProvider time, IOptions<RateLimitOptions> options)
 {
     private readonly ConcurrentDictionary<string, (TenantLimits? Limits, DateTimeOffset Until)> _tenants = new();
 

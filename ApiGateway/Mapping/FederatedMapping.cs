@@ -3,6 +3,8 @@ using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Sessions;
+using Smpc.Protocols.Federated.Query;
+using Smpc.Protocols.Federated.Training;
 
 namespace Smpc.ApiGateway.Mapping;
 

@@ -11,17 +11,17 @@ namespace Smpc.Protocols.PrivateSetIntersection;
 /// <remarks>
 /// With key (n, e, d), k = |n| bytes, H1 onto Z_n and H2 = SHA-256 (<see cref="RsaHashes"/>):
 /// 1. Publish (n, e) (<see cref="PublicKey"/>).
-/// 2. <see cref="EncodeServerSet"/>: T = { H2(H1(y)^d mod n) : y ∈ Y }, de-duplicated and shuffled.
-/// 3. <see cref="SignBlinded"/>: for each blinded b_i (k bytes, 1 &lt; b_i &lt; n − 1) return b_i^d mod n — in order
-///    (intersection mode) or shuffled (cardinality mode). One query per session: a second call under the same
-///    key is refused, so the maximum query size cannot be sidestepped by asking again. A refused query (too
-///    large, invalid element) does not use the session up.
+/// 2. <see cref="EncodeServerBatch"/>: H2(H1(y)^d mod n) for each record y ∈ Y, batch by batch; the caller sorts the whole
+///    encoded set (<see cref="PsiElements.SortUnique(byte[], int)"/>), which de-duplicates it and hides the records' order.
+/// 3. <see cref="BeginQuery"/> claims the session's one query of the client's count (refused over the maximum query size,
+///    or when already claimed: the maximum cannot be sidestepped by asking again under the same key); its responder
+///    returns b_i^d mod n for each blinded b_i (k bytes, 1 &lt; b_i &lt; n − 1), in order, batch by batch. In
+///    cardinality mode the modeller sorts the replies, so their order tells nothing.
 /// The private operation uses CRT and blinding (OpenSSL or BouncyCastle <c>RsaBlindedEngine</c>), on all cores
 /// with one native context per worker thread.
 /// </remarks>
 public sealed class RsaPsiServer : IPsiServer
 {
-    private readonly IRandomSource random;
     private readonly RSA? openSslKey;
     private readonly SafeEvpPKeyHandle? openSslHandle;
     private readonly RsaPrivateCrtKeyParameters? bouncyKey;
@@ -44,7 +44,7 @@ public sealed class RsaPsiServer : IPsiServer
     {
         try
         {
-            this.random = random ?? throw new ArgumentNullException(nameof(random));
+            ArgumentNullException.ThrowIfNull(random);
             Mode = mode;
             MaxQuerySize = maxQuerySize;
             PublicKey = new RsaPsiPublicKey(privateKey.Modulus!, privateKey.Exponent!);
@@ -86,65 +86,6 @@ public sealed class RsaPsiServer : IPsiServer
         return rsa.ExportParameters(includePrivateParameters: true);
     }
 
-    /// <summary>Step 2: the shuffled, de-duplicated tags H2(H1(y)^d) of the server's records.</summary>
-    public byte[][] EncodeServerSet(IReadOnlyList<byte[]> records)
-    {
-        ArgumentNullException.ThrowIfNull(records);
-        var unique = records.Distinct(ByteArrayComparer.Instance).ToArray();
-        var tags = new byte[unique.Length][];
-        RunParallel(unique.Length, (worker, i, buffer) =>
-        {
-            var h = RsaHashes.FullDomainHash(PublicKey, modulusDigest, unique[i]);
-            worker.Sign(h, buffer);
-            tags[i] = RsaHashes.Tag(buffer);
-        });
-        return PsiElements.DeduplicateAndShuffle(tags, random);
-    }
-
-    /// <summary>Step 3: signs blinded values; refuses values outside (1, n − 1), wrong lengths, oversize queries and any second query.</summary>
-    public byte[][] SignBlinded(IReadOnlyList<byte[]> blinded)
-    {
-        ArgumentNullException.ThrowIfNull(blinded);
-        if (Volatile.Read(ref answered) != 0)
-        {
-            throw AlreadyAnswered();
-        }
-
-        if (blinded.Count > MaxQuerySize)
-        {
-            throw new ProtocolException(ProtocolError.PolicyRefused, $"query of {blinded.Count} elements exceeds the pod's maximum of {MaxQuerySize}");
-        }
-
-        for (var i = 0; i < blinded.Count; i++)
-        {
-            if (!RsaHashes.IsValidElement(blinded[i], PublicKey.Modulus))
-            {
-                throw new CryptographicCheckException(ProtocolError.InvalidElement, $"blinded element {i} is not a k-byte value in (1, n − 1)");
-            }
-        }
-
-        // Claimed before signing (every input is valid by now), atomically: of two concurrent queries one is signed.
-        if (Interlocked.Exchange(ref answered, 1) != 0)
-        {
-            throw AlreadyAnswered();
-        }
-
-        var signatures = new byte[blinded.Count][];
-        RunParallel(blinded.Count, (worker, i, _) =>
-        {
-            var s = new byte[PublicKey.ModulusBytes];
-            worker.Sign(blinded[i], s);
-            signatures[i] = s;
-        });
-
-        if (Mode == PsiMode.Cardinality)
-        {
-            random.Shuffle(signatures.AsSpan());
-        }
-
-        return signatures;
-    }
-
     /// <inheritdoc />
     public PsiProtocol Protocol => PsiProtocol.RsaBlind;
 
@@ -177,15 +118,6 @@ public sealed class RsaPsiServer : IPsiServer
     {
         openSslHandle?.Dispose();
         openSslKey?.Dispose();
-    }
-
-    /// <summary>Signs one k-byte value with the session key (for the backend-equivalence tests and benchmarks).</summary>
-    public byte[] SignRaw(ReadOnlySpan<byte> value)
-    {
-        using var worker = CreateWorker();
-        var output = new byte[PublicKey.ModulusBytes];
-        worker.Sign(value, output);
-        return output;
     }
 
     private static (RsaSigningBackend Backend, RSA? Key, SafeEvpPKeyHandle? Handle, RsaPrivateCrtKeyParameters? Bouncy) Load(RSAParameters privateKey, RsaSigningBackend backend)

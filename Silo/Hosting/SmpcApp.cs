@@ -11,10 +11,16 @@ public static class SmpcApp
     /// <summary>Default REST address of the embedded service.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
+    /// <summary>The command-line verb that applies the schema and exits (<c>Smpc.Silo migrate</c>).</summary>
+    public const string MigrateCommand = "migrate";
+
     /// <summary>Builds the application (applying the schema first when the mode says so). <paramref name="configure"/> runs last, before Build.</summary>
-    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
+    public static Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null) =>
+        BuildAsync(WebApplication.CreateBuilder(args), configure);
+
+    /// <summary>Builds the application on a builder the caller made (e.g. with a configuration source of its own added first).</summary>
+    public static async Task<WebApplication> BuildAsync(WebApplicationBuilder builder, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
         var options = ReadOptions(builder.Configuration);
         var database = SiloHostingExtensions.CreateDatabase(options, builder.Configuration);
 

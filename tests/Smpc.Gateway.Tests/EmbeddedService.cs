@@ -62,10 +62,27 @@ public class EmbeddedService : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_dataDirectory);
-        await PrepareDataDirectoryAsync(_dataDirectory);
+        try
+        {
+            Directory.CreateDirectory(_dataDirectory);
+            await PrepareDataDirectoryAsync(_dataDirectory);
+            var url = await BindConflict.RetryAsync(StartOnFreshPortsAsync);
+            Http = new HttpClient { BaseAddress = new Uri(url + "/") };
+            Anonymous = new SmpcClient(Http);
+            Operator = Anonymous.WithKey(OperatorKey);
+        }
+        catch (Exception)
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Builds and starts the service on fresh ports; a start that fails leaves nothing running.</summary>
+    private async Task<string> StartOnFreshPortsAsync()
+    {
         var url = $"http://127.0.0.1:{FreePort.Next()}";
-        _app = await SmpcApp.BuildAsync(
+        var app = await SmpcApp.BuildAsync(
             [
                 $"--urls={url}",
                 $"--Smpc:DataDirectory={_dataDirectory}",
@@ -85,10 +102,18 @@ public class EmbeddedService : IAsyncLifetime
                 builder.Logging.AddProvider(Logs);
                 builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Trace);
             });
-        await _app.StartAsync();
-        Http = new HttpClient { BaseAddress = new Uri(url + "/") };
-        Anonymous = new SmpcClient(Http);
-        Operator = Anonymous.WithKey(OperatorKey);
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (Exception)
+        {
+            try { await app.DisposeAsync(); } catch (Exception) { } // the start's own error is the one to report
+            throw;
+        }
+
+        _app = app;
+        return url;
     }
 
     /// <summary>The spans finished so far (copied under the exporter's lock-free list, so take a snapshot).</summary>
@@ -99,11 +124,12 @@ public class EmbeddedService : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        Http.Dispose();
+        Http?.Dispose();
         if (_app is not null)
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
+            _app = null;
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

@@ -15,7 +15,7 @@ public sealed class TracingTests(EmbeddedService service)
         // The HTTP server span ends last; wait for it rather than sleeping. Other tests create tenants too: find this
         // tenant's grain span first, then the HTTP span of the same trace.
         Activity? http = null;
-        for (var i = 0; i < 100 && http is null; i++)
+        for (var i = 0; i < 1500 && http is null; i++) // a bound against a hang, not a time limit
         {
             var mine = service.SnapshotSpans().FirstOrDefault(a => a.OperationName == "tenant.create" && (a.GetTagItem("smpc.tenant") as string) == tenant);
             http = mine is null ? null : service.SnapshotSpans().FirstOrDefault(a =>

@@ -61,13 +61,17 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
         var alice = (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("alice", "Alice"))).ApiKey!.ApiKey;
         var modeller = new SmpcClient(new HttpClient { BaseAddress = silo.BaseAddress }, alice);
 
-        var agents = new List<ServiceProcess> { StartAgent(configs[0]), StartAgent(configs[1]) };
+        var agents = new List<ServiceProcess>();
         var result = Path.Combine(_work, "result.json");
-        var aggregate = ServiceProcess.Start("aggregate", Cli, null, new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url },
-            "aggregate", "s1", "--tenant", "acme", "--modeller", "alice", "--pod", "pod-1", "--pod", "pod-2", "--pod", "pod-3",
-            "--field", "v:2:0:100", "--operation", "mean", "--input", "v", "--out", result);
+        ServiceProcess? aggregate = null;
         try
         {
+            // Started inside the try: whatever did start is stopped even if a later start fails.
+            agents.Add(StartAgent(configs[0]));
+            agents.Add(StartAgent(configs[1]));
+            aggregate = ServiceProcess.Start("aggregate", Cli, null, new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url },
+                "aggregate", "s1", "--tenant", "acme", "--modeller", "alice", "--pod", "pod-1", "--pod", "pod-2", "--pod", "pod-3",
+                "--field", "v:2:0:100", "--operation", "mean", "--input", "v", "--out", result);
             // The modeller's process creates the session: wait for it the way a pod does, by long-polling for work.
             var pod1 = new SmpcClient(new HttpClient { BaseAddress = silo.BaseAddress, Timeout = TimeSpan.FromSeconds(30) }, configs[0].Key);
             var newest = "-";
@@ -94,7 +98,7 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
         }
         finally
         {
-            await aggregate.DisposeAsync();
+            if (aggregate is not null) await aggregate.DisposeAsync();
             foreach (var agent in agents) await agent.DisposeAsync();
         }
     }
@@ -171,8 +175,7 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
     private async Task<ServiceProcess> StartServiceAsync()
     {
         Directory.CreateDirectory(_work);
-        var silo = Services.StartEmbedded(Path.Combine(_work, "data"), FreePort.Next(), FreePort.Next(), FreePort.Next());
-        await silo.WaitUntilReadyAsync(Services.StartTimeout);
+        var silo = await Services.StartEmbeddedAsync(Path.Combine(_work, "data"));
         return silo;
     }
 

@@ -42,9 +42,21 @@ public sealed class CliWorld : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        try
+        {
+            await StartAndSeedAsync();
+        }
+        catch (Exception)
+        {
+            await DisposeAsync(); // a half-started world stops what it started
+            throw;
+        }
+    }
+
+    private async Task StartAndSeedAsync()
+    {
         Directory.CreateDirectory(Work);
-        _silo = Services.StartEmbedded(Path.Combine(Work, "data"), FreePort.Next(), FreePort.Next(), FreePort.Next());
-        await _silo.WaitUntilReadyAsync(Services.StartTimeout);
+        _silo = await Services.StartEmbeddedAsync(Path.Combine(Work, "data"));
         var @operator = Services.OperatorFor(_silo);
         AdminKey = (await @operator.CreateTenantAsync(new CreateTenantRequest("acme", "Acme"))).AdminKey!.ApiKey;
         var admin = @operator.WithKey(AdminKey);
@@ -56,6 +68,7 @@ public sealed class CliWorld : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (_silo is not null) await _silo.DisposeAsync();
+        _silo = null;
         try { Directory.Delete(Work, recursive: true); } catch (IOException) { }
     }
 }

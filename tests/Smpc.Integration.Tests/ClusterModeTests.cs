@@ -21,11 +21,21 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
         var (exit, migrateOutput) = await ServiceProcess.RunToCompletionAsync(Services.SiloAssembly, env, "migrate");
         Assert.True(exit == 0, migrateOutput);
 
-        await using var siloA = StartSilo("silo A", env);
-        await using var siloB = StartSilo("silo B", env);
-        await Task.WhenAll(siloA.WaitUntilReadyAsync(Services.StartTimeout), siloB.WaitUntilReadyAsync(Services.StartTimeout));
-        await using var gateway = ServiceProcess.Start("gateway", Services.GatewayAssembly, FreePort.Next(), env);
-        await gateway.WaitUntilReadyAsync(Services.StartTimeout);
+        Task<ServiceProcess>[] silos = [StartSiloAsync("silo A", env), StartSiloAsync("silo B", env)];
+        try
+        {
+            await Task.WhenAll(silos);
+        }
+        catch (Exception)
+        {
+            // The silo that did start must not outlive the failed start.
+            foreach (var started in silos.Where(t => t.IsCompletedSuccessfully)) await (await started).DisposeAsync();
+            throw;
+        }
+
+        await using var siloA = await silos[0];
+        await using var siloB = await silos[1];
+        await using var gateway = await ServiceProcess.StartReadyAsync("gateway", Services.GatewayAssembly, _ => env, Services.StartTimeout);
         var client = Services.OperatorFor(gateway);
 
         // Enough tenants that both silos host some of the grains.
@@ -45,15 +55,8 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("ready", (await client.GetReadinessAsync()).Status);
     }
 
-    private static ServiceProcess StartSilo(string name, Dictionary<string, string> env)
-    {
-        var own = new Dictionary<string, string>(env)
-        {
-            ["Smpc__SiloPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Smpc__GatewayPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        };
-        return ServiceProcess.Start(name, Services.SiloAssembly, FreePort.Next(), own);
-    }
+    private static Task<ServiceProcess> StartSiloAsync(string name, Dictionary<string, string> env) =>
+        ServiceProcess.StartReadyAsync(name, Services.SiloAssembly, ports => new Dictionary<string, string>(env).Concat(ports.SiloSettings).ToDictionary(), Services.StartTimeout);
 
     /// <summary>While the dead silo is not yet voted out, calls to its grains fail with retriable 503s; retry those only.</summary>
     private static async Task RetryUntilAnsweredAsync(Func<Task> action, TimeSpan timeout)

@@ -12,14 +12,12 @@ public sealed class EmbeddedModeTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task StateWrittenThroughRest_SurvivesKill9AndRestart()
     {
-        var (http, silo, gateway) = (FreePort.Next(), FreePort.Next(), FreePort.Next());
         var payload = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 7);
         string modellerKey;
 
         var started = Stopwatch.StartNew();
-        await using (var first = Services.StartEmbedded(_data, http, silo, gateway))
+        await using (var first = await Services.StartEmbeddedAsync(_data))
         {
-            await first.WaitUntilReadyAsync(Services.StartTimeout);
             output.WriteLine($"embedded silo ready after {started.ElapsedMilliseconds} ms (cold process start)");
             var client = Services.OperatorFor(first);
             modellerKey = await Services.SeedAsync(client, "acme");
@@ -27,8 +25,7 @@ public sealed class EmbeddedModeTests(ITestOutputHelper output) : IDisposable
             await first.KillAsync(); // SIGKILL right after the last 2xx
         }
 
-        await using var second = Services.StartEmbedded(_data, http, silo, gateway);
-        await second.WaitUntilReadyAsync(Services.StartTimeout);
+        await using var second = await Services.StartEmbeddedAsync(_data);
         var again = Services.OperatorFor(second).WithKey(modellerKey);
         await Services.AssertSeededAsync(again, "acme");
         using var downloaded = new MemoryStream();

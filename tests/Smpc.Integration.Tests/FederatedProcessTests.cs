@@ -25,8 +25,7 @@ public sealed class FederatedProcessTests(ITestOutputHelper output) : IDisposabl
     public async Task ThreeAgents_AnswerSmpcQuery_AndSmpcTrain_AsSeparateProcesses()
     {
         Directory.CreateDirectory(_work);
-        await using var silo = Services.StartEmbedded(Path.Combine(_work, "data"), FreePort.Next(), FreePort.Next(), FreePort.Next());
-        await silo.WaitUntilReadyAsync(Services.StartTimeout);
+        await using var silo = await Services.StartEmbeddedAsync(Path.Combine(_work, "data"));
         var @operator = Services.OperatorFor(silo);
         var admin = @operator.WithKey((await @operator.CreateTenantAsync(new CreateTenantRequest("acme", "Acme"))).AdminKey!.ApiKey);
         var url = silo.BaseAddress!.ToString().TrimEnd('/');

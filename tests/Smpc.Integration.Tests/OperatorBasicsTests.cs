@@ -15,8 +15,7 @@ public sealed class OperatorBasicsTests : IDisposable
         Directory.CreateDirectory(_parent);
         // ASP.NET's own default (Information everywhere), not the quieter levels other process tests use.
         var defaults = new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Information", ["Logging__LogLevel__Smpc"] = "Information" };
-        await using var silo = Services.StartEmbedded(data, FreePort.Next(), FreePort.Next(), FreePort.Next(), defaults);
-        await silo.WaitUntilReadyAsync(Services.StartTimeout);
+        await using var silo = await Services.StartEmbeddedAsync(data, defaults);
         var client = Services.OperatorFor(silo);
         var modeller = client.WithKey(await Services.SeedAsync(client, "acme"));
         await modeller.UploadPayloadAsync("acme", "s1", "input", new MemoryStream(new byte[1000]));

@@ -54,8 +54,7 @@ public sealed class OtlpExportTests : IDisposable
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
             ["OTEL_BSP_SCHEDULE_DELAY"] = "500",
         };
-        await using var silo = Services.StartEmbedded(_data, FreePort.Next(), FreePort.Next(), FreePort.Next(), otlp);
-        await silo.WaitUntilReadyAsync(Services.StartTimeout);
+        await using var silo = await Services.StartEmbeddedAsync(_data, otlp);
         var client = Services.OperatorFor(silo);
         await Services.SeedAsync(client, "acme"); // requests: server-duration histograms, spans
 

@@ -18,19 +18,18 @@ internal static class Services
 
     private static string OperatorKeyHash => Smpc.ApiGateway.Auth.OperatorKeys.HashHex(OperatorKey);
 
-    /// <summary>An embedded silo (SQLite in <paramref name="dataDirectory"/>, REST co-hosted).</summary>
-    public static ServiceProcess StartEmbedded(string dataDirectory, int httpPort, int siloPort, int gatewayPort, IReadOnlyDictionary<string, string>? extra = null)
-    {
-        var env = new Dictionary<string, string>
+    /// <summary>A ready embedded silo (SQLite in <paramref name="dataDirectory"/>, REST co-hosted) on fresh ports, started again on new ones when it loses one.</summary>
+    public static Task<ServiceProcess> StartEmbeddedAsync(string dataDirectory, IReadOnlyDictionary<string, string>? extra = null, Func<ServicePorts>? pickPorts = null) =>
+        ServiceProcess.StartReadyAsync("embedded silo", SiloAssembly, ports =>
         {
-            ["Smpc__DataDirectory"] = dataDirectory,
-            ["Smpc__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Smpc__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Smpc__Gateway__OperatorKeySha256"] = OperatorKeyHash,
-        };
-        foreach (var (k, v) in extra ?? new Dictionary<string, string>()) env[k] = v;
-        return ServiceProcess.Start("embedded silo", SiloAssembly, httpPort, env);
-    }
+            var env = new Dictionary<string, string>(ports.SiloSettings)
+            {
+                ["Smpc__DataDirectory"] = dataDirectory,
+                ["Smpc__Gateway__OperatorKeySha256"] = OperatorKeyHash,
+            };
+            foreach (var (k, v) in extra ?? new Dictionary<string, string>()) env[k] = v;
+            return env;
+        }, StartTimeout, pickPorts);
 
     /// <summary>Cluster-mode environment for a database.</summary>
     public static Dictionary<string, string> ClusterEnvironment(string connectionString, string clusterId)

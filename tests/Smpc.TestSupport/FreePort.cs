@@ -3,7 +3,11 @@ using System.Net.Sockets;
 
 namespace Smpc.TestSupport;
 
-/// <summary>Loopback ports nobody listens on, so parallel tests and real processes never collide.</summary>
+/// <summary>
+/// Loopback ports nobody listens on at the moment of the call. The port is not held: another process may bind it before
+/// the one it is meant for does, so whatever starts a listener on it must retry on a new port when the bind fails
+/// (<see cref="ServiceProcess.StartReadyAsync"/>, <see cref="BindConflict"/>).
+/// </summary>
 public static class FreePort
 {
     private static readonly HashSet<int> Handed = [];

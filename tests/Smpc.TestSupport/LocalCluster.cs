@@ -9,7 +9,7 @@ namespace Smpc.TestSupport;
 /// </summary>
 public sealed class LocalCluster : IAsyncDisposable
 {
-    private readonly Dictionary<string, string> _settings;
+    private Dictionary<string, string> _settings;
     private readonly IReadOnlyDictionary<string, string> _environment;
 
     private LocalCluster(string directory, Dictionary<string, string> settings, IReadOnlyDictionary<string, string> environment)
@@ -40,7 +40,10 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>The REST base addresses of the gateways, in order.</summary>
     public IReadOnlyList<Uri> GatewayUrls => [.. Gateways.Select(UrlOf)];
 
-    /// <summary>Starts a cluster in <paramref name="directory"/> (a fresh temporary folder when null) and waits until every process is ready.</summary>
+    /// <summary>
+    /// Starts a cluster in <paramref name="directory"/> (a fresh temporary folder when null) and waits until every process
+    /// is ready. When the start fails half-way, everything it started (PostgreSQL included) is stopped before the error is thrown.
+    /// </summary>
     /// <param name="environment">Extra settings for every process (e.g. <c>Smpc__ProbeTimeout</c>) and for the script (<c>SMPC_SILOS</c>, …).</param>
     public static async Task<LocalCluster> UpAsync(string? directory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -50,9 +53,17 @@ public sealed class LocalCluster : IAsyncDisposable
             ["SMPC_CONFIGURATION"] = RepoPaths.Configuration,
         };
         env.TryAdd("SMPC_CLUSTER_ID", "it-" + Guid.NewGuid().ToString("N")[..6]);
-        var (exit, output) = await RunScriptAsync(env, TimeSpan.FromMinutes(4), "up", directory);
-        if (exit != 0) throw new InvalidOperationException($"local-cluster.sh up failed ({exit}):\n{output}");
-        return new LocalCluster(directory, ReadSettings(Path.Combine(directory, "cluster.env")), env);
+        try
+        {
+            var (exit, output) = await RunScriptAsync(env, TimeSpan.FromMinutes(4), "up", directory);
+            if (exit != 0) throw new InvalidOperationException($"local-cluster.sh up failed ({exit}):\n{output}");
+            return new LocalCluster(directory, ReadSettings(Path.Combine(directory, "cluster.env")), env);
+        }
+        catch (Exception)
+        {
+            await DownAsync(directory, env);
+            throw;
+        }
     }
 
     /// <summary>The HTTP base address of a process (silo1, gateway2, …).</summary>
@@ -106,16 +117,79 @@ public sealed class LocalCluster : IAsyncDisposable
     }
 
     /// <summary>Stops everything and deletes the folder.</summary>
-    public async ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync() => await DownAsync(Directory, _environment);
+
+    /// <summary>
+    /// <c>down</c>, then SIGKILL of whatever the pid files still name (a process <c>down</c> did not know of, e.g. one
+    /// started by an <c>up</c> that was killed itself); the folder is deleted unless SMPC_KEEP_CLUSTER=1.
+    /// </summary>
+    private static async Task DownAsync(string directory, IReadOnlyDictionary<string, string> environment)
     {
-        await RunScriptAsync(_environment, TimeSpan.FromMinutes(2), "down", Directory);
+        // Each with its start time, so that a pid reused after `down` is never mistaken for the cluster's.
+        var started = System.IO.Directory.Exists(Path.Combine(directory, "pids"))
+            ? System.IO.Directory.GetFiles(Path.Combine(directory, "pids"), "*.pid").Select(ReadPid).OfType<int>()
+                .Select(pid => (Pid: pid, Since: StartTimeOf(pid))).Where(p => p.Since is not null).ToList()
+            : [];
+        try
+        {
+            await RunScriptAsync(environment, TimeSpan.FromMinutes(2), "down", directory); // exits 1 without a cluster.env
+        }
+        catch (TimeoutException)
+        {
+        }
+        finally
+        {
+            foreach (var (pid, since) in started)
+                if (StartTimeOf(pid) == since) KillTree(pid);
+            await StopPostgresAsync(directory);
+        }
+
         if (Environment.GetEnvironmentVariable("SMPC_KEEP_CLUSTER") == "1") return; // keep logs for a post-mortem
-        try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        try { System.IO.Directory.Delete(directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>PostgreSQL may be running without a cluster.env (an <c>up</c> that failed right after starting it).</summary>
+    private static async Task StopPostgresAsync(string directory)
+    {
+        if (!File.Exists(Path.Combine(directory, "pg", "data", "postmaster.pid"))) return;
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(RepoPaths.Root, "deploy", "pg-local.sh"));
+        start.ArgumentList.Add("stop");
+        start.ArgumentList.Add(Path.Combine(directory, "pg"));
+        using var process = Process.Start(start)!;
+        await process.WaitForExitAsync();
+    }
+
+    private static int? ReadPid(string path) =>
+        int.TryParse(File.ReadAllText(path).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+
+    private static DateTime? StartTimeOf(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return process.StartTime;
+        }
+        catch (ArgumentException) { return null; } // not running
+        catch (InvalidOperationException) { return null; }
+    }
+
+    private static void KillTree(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            process.Kill(entireProcessTree: true);
+        }
+        catch (ArgumentException) { } // already gone
+        catch (InvalidOperationException) { }
     }
 
     private async Task RunAsync(params string[] args)
     {
         var (exit, output) = await RunScriptAsync(_environment, TimeSpan.FromMinutes(3), [.. args, Directory]);
+        // A process that lost a port race was restarted on new ports: its URL in cluster.env changed.
+        if (File.Exists(Path.Combine(Directory, "cluster.env"))) _settings = ReadSettings(Path.Combine(Directory, "cluster.env"));
         if (exit != 0) throw new InvalidOperationException($"local-cluster.sh {string.Join(' ', args)} failed ({exit}):\n{output}");
     }
 
@@ -148,7 +222,17 @@ public sealed class LocalCluster : IAsyncDisposable
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(timeout);
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            // The script and what it is waiting on (psql, curl, a build); the detached processes are stopped by DownAsync.
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
         return (process.ExitCode, await stdout + await stderr);
     }
 }

@@ -22,16 +22,24 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>Connection string of the server's maintenance database.</summary>
     public string AdminConnectionString { get; }
 
-    /// <summary>Uses the configured server or starts one.</summary>
+    /// <summary>Uses the configured server or starts one (on a port pg-local.sh picks, and picks again when another process takes it first).</summary>
     public static async Task<PostgresServer> StartAsync()
     {
         var configured = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(configured)) return new PostgresServer(configured, null);
 
         var directory = Path.Combine(Path.GetTempPath(), "smpc-pg-" + Guid.NewGuid().ToString("N")[..8]);
-        var (exit, output) = await RunScriptAsync("start", directory, FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (exit != 0) throw new InvalidOperationException($"Could not start PostgreSQL ({exit}): {output}");
-        return new PostgresServer(output.Trim().Split('\n')[^1].Trim(), directory);
+        try
+        {
+            var (exit, output) = await RunScriptAsync("start", directory, "0");
+            if (exit != 0) throw new InvalidOperationException($"Could not start PostgreSQL ({exit}): {output}");
+            return new PostgresServer(output.Trim().Split('\n')[^1].Trim(), directory);
+        }
+        catch (Exception)
+        {
+            await new PostgresServer("", directory).DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Creates an empty database and returns its connection string.</summary>

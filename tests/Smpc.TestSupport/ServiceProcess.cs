@@ -59,6 +59,41 @@ public sealed class ServiceProcess : IAsyncDisposable
         return new ServiceProcess(Process.Start(start)!, name, baseAddress);
     }
 
+    /// <summary>
+    /// Starts a process on <paramref name="pickPorts"/>' ports (fresh free ones by default) and waits until it is ready.
+    /// A process that exits because one of its ports was taken between the pick and its bind is started again on new
+    /// ports; any other failure kills it and is thrown.
+    /// </summary>
+    /// <remarks>
+    /// Retrying beats binding port 0 here: a silo advertises its configured silo and gateway ports in the membership
+    /// table before it binds them, so it cannot be told "any port" and report back.
+    /// </remarks>
+    public static async Task<ServiceProcess> StartReadyAsync(
+        string name, string assemblyPath, Func<ServicePorts, IReadOnlyDictionary<string, string>> environment, TimeSpan timeout,
+        Func<ServicePorts>? pickPorts = null)
+    {
+        pickPorts ??= ServicePorts.Fresh;
+        for (var attempt = 1; ; attempt++)
+        {
+            var ports = pickPorts();
+            var process = Start(name, assemblyPath, ports.Http, environment(ports));
+            try
+            {
+                await process.WaitUntilReadyAsync(timeout);
+                return process;
+            }
+            catch (Exception) when (attempt < BindConflict.Attempts && process.HasExited && BindConflict.IsIn(process.Output))
+            {
+                await process.DisposeAsync();
+            }
+            catch (Exception)
+            {
+                await process.DisposeAsync();
+                throw;
+            }
+        }
+    }
+
     /// <summary>Runs a command of the same executable to completion (e.g. <c>migrate</c>) and returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunToCompletionAsync(string assemblyPath, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
@@ -76,14 +111,19 @@ public sealed class ServiceProcess : IAsyncDisposable
         _process.WaitForExit();
     }
 
-    /// <summary>Polls <c>/health/ready</c> until it answers 200, the process dies, or the timeout passes.</summary>
+    /// <summary>Polls <c>/health/ready</c> until it answers 200, the process dies, or the timeout (a guard against hangs) passes.</summary>
     public async Task WaitUntilReadyAsync(TimeSpan timeout)
     {
         using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < timeout)
         {
-            if (_process.HasExited) throw new InvalidOperationException($"{Name} exited with {_process.ExitCode}:\n{Output}");
+            if (_process.HasExited)
+            {
+                _process.WaitForExit(); // drain the output readers
+                throw new InvalidOperationException($"{Name} exited with {_process.ExitCode}:\n{Output}");
+            }
+
             try
             {
                 using var response = await http.GetAsync("health/ready");
@@ -97,11 +137,15 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new TimeoutException($"{Name} was not ready after {timeout}:\n{Output}");
     }
 
-    /// <summary>SIGKILL: no shutdown hooks, no flushing; what is durable must already be on disk.</summary>
+    /// <summary>SIGKILL of the process and everything it started: no shutdown hooks, no flushing; what is durable must already be on disk.</summary>
     public async Task KillAsync()
     {
-        if (_process.HasExited) return;
-        _process.Kill(entireProcessTree: true);
+        try
+        {
+            if (_process.HasExited) return;
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException) { return; } // exited between the check and the kill
         await _process.WaitForExitAsync();
     }
 

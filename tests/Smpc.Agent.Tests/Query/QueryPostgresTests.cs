@@ -18,8 +18,21 @@ public sealed class PostgresVisitsFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await PostgresServer.StartAsync();
-        ConnectionString = await _server.CreateDatabaseAsync("fedquery");
+        var server = _server = await PostgresServer.StartAsync();
+        try
+        {
+            await FillAsync(server);
+        }
+        catch (Exception)
+        {
+            await DisposeAsync(); // the server this fixture started does not outlive its failed start
+            throw;
+        }
+    }
+
+    private async Task FillAsync(PostgresServer server)
+    {
+        ConnectionString = await server.CreateDatabaseAsync("fedquery");
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using (var create = new NpgsqlCommand(
@@ -45,6 +58,7 @@ public sealed class PostgresVisitsFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (_server is not null) await _server.DisposeAsync();
+        _server = null;
     }
 }
 
@@ -137,13 +151,11 @@ public sealed class QueryPostgresTests(PostgresVisitsFixture pg) : IClassFixture
     public async Task Postgres_LongQuery_IsStoppedAtTheTimeLimit()
     {
         var query = CountOnly("SELECT 'north' AS region, 0 AS age, count(*) AS n FROM visits WHERE pg_sleep(0.05) IS NOT NULL");
-        var started = System.Diagnostics.Stopwatch.StartNew();
 
         var error = await Assert.ThrowsAsync<QueryRefusedException>(() =>
             QueryExecutor.RunAsync(QueryShape.Create(query), query, "visits", Source, QueryTestData.Policy(timeLimitSeconds: 0.5), _directory, default));
 
         Assert.Equal("the query exceeded this pod's time limit of 0.5 s", error.Message);
-        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(5));
     }
 
     private static QueryRequest CountOnly(string sql) => QueryTestData.Query(sql: sql) with { Aggregates = [new QueryAggregateRequest("n", "count")] };

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Smpc.Contracts;
@@ -28,14 +27,14 @@ public sealed class FloodingAttackTests(EmbeddedService service)
         await limited.Client("m1").CreateSessionAsync(limited.Tenant,
             new CreateSessionRequest("s", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"], AttackTenant.LongAggregation()));
         var before = await StateAsync(limited);
-        await service.Operator.SetTenantLimitsAsync(limited.Tenant, new TenantLimitsRequest(1, Burst));
+        // The slowest rate there is (one token per 1,000 s): no token comes back during the test, so exactly the burst is
+        // the bound, whatever the machine's speed.
+        await service.Operator.SetTenantLimitsAsync(limited.Tenant, new TenantLimitsRequest(0.001, Burst));
         service.Clock.Advance(TimeSpan.FromSeconds(10)); // gateways re-read a tenant's limits every 5 s of the service clock
 
-        var clock = Stopwatch.StartNew();
         var attack = Enumerable.Range(0, Flood).Select(i => Request(limited, flood, $"f{i}")).ToList();
         var others = Enumerable.Range(0, Flood / 2).Select(_ => AttackHttp.SendAsync(service.Http, HttpMethod.Get, "v1/me", bystander.Key("m1"))).ToList();
         var answers = await Task.WhenAll(attack);
-        var elapsed = clock.Elapsed;
         var unaffected = await Task.WhenAll(others);
 
         var refused = answers.Where(a => a.Status == HttpStatusCode.TooManyRequests).ToList();
@@ -47,7 +46,7 @@ public sealed class FloodingAttackTests(EmbeddedService service)
         });
         var accepted = answers.Select((a, i) => (Answer: a, Id: $"f{i}")).Where(a => a.Answer.Status != HttpStatusCode.TooManyRequests).ToList();
         Assert.All(accepted, a => Assert.True(a.Answer.Status is HttpStatusCode.OK or HttpStatusCode.Created, $"{flood} {a.Id}: {a.Answer}"));
-        Assert.InRange(accepted.Count, 1, Burst + (int)Math.Ceiling(elapsed.TotalSeconds)); // the burst, plus 1 token a second
+        Assert.InRange(accepted.Count, 1, Burst);
         Assert.All(unaffected, a => Assert.Equal(HttpStatusCode.OK, a.Status));
 
         // Lift the limit again so the state can be read in full: exactly what the accepted requests created exists.

@@ -1,89 +1,175 @@
 using System.Collections;
+using System.Collections.Concurrent;
 using System.Reflection;
-using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using Smpc.ApiGateway.Hosting;
 using Smpc.Silo.Hosting;
 
 namespace Smpc.Gateway.Tests.Deployment;
 
 /// <summary>
-/// The configuration keys the service's processes read, found from their code: the sections bound to option types
-/// (<c>Configure&lt;T&gt;(…GetSection(…))</c>, <c>GetSection(…).Get&lt;T&gt;()</c> in Silo/ and ApiGateway/) walked by
-/// reflection over public settable properties, plus keys read directly (<c>Configuration["…"]</c>,
-/// <c>GetValue&lt;T&gt;("…")</c>, <c>GetConnectionString("…")</c>).
+/// The configuration keys the service's processes read, found by building them: the silo (<see cref="SmpcApp"/>, in
+/// cluster mode as the manifests run it) and the standalone gateway (<see cref="GatewayApp"/>) are built through their
+/// real builders with a recording configuration source on top, and every option they register is resolved. What is
+/// bound by <c>Configure&lt;T&gt;(section)</c> is taken from the container (section path and type, walked by reflection
+/// over public settable properties); everything else read (<c>GetSection(…).Get&lt;T&gt;()</c>, <c>Configuration["…"]</c>,
+/// <c>GetValue</c>, <c>GetConnectionString</c>) is what the recording source was asked for.
 /// </summary>
-internal sealed partial class ConfigurationSurface
+internal sealed class ConfigurationSurface
 {
-    private static readonly string[] SourceFolders = ["Silo", "ApiGateway"];
-    private static readonly Assembly[] CodeAssemblies = [typeof(SmpcHostOptions).Assembly, typeof(RestGatewayOptions).Assembly];
+    private const string BuildConnectionString = "Host=127.0.0.1;Port=1;Username=x;Database=x";
+    private static readonly string[] Processes = ["silo", "gateway"];
 
-    private ConfigurationSurface(IReadOnlyList<SectionBinding> sections, IReadOnlyDictionary<string, Type> directKeys)
+    private readonly IReadOnlyDictionary<string, IReadOnlySet<string>> _baselineErrors;
+
+    private ConfigurationSurface(IReadOnlyList<SectionBinding> sections, IReadOnlyDictionary<string, string> directKeys,
+        IReadOnlyDictionary<string, string> enumerated, IReadOnlyDictionary<string, IReadOnlySet<string>> baselineErrors)
     {
         Sections = sections;
         DirectKeys = directKeys;
+        Enumerated = enumerated;
+        _baselineErrors = baselineErrors;
     }
 
-    /// <summary>Configuration sections bound to a type, e.g. <c>Smpc</c> → <see cref="SmpcHostOptions"/>.</summary>
+    /// <summary>Configuration sections bound to an options type in a process's container, e.g. <c>Smpc:Gateway</c> → <see cref="RestGatewayOptions"/>.</summary>
     public IReadOnlyList<SectionBinding> Sections { get; }
 
-    /// <summary>Keys read one by one, with the type they are read as (string for indexers).</summary>
-    public IReadOnlyDictionary<string, Type> DirectKeys { get; }
+    /// <summary>Keys a process read one by one (case-insensitive), with the process that read them (silo, gateway).</summary>
+    public IReadOnlyDictionary<string, string> DirectKeys { get; }
 
-    /// <summary>Scans the sources of the silo and the gateway under <paramref name="root"/>.</summary>
-    public static ConfigurationSurface Discover(string root)
+    /// <summary>Sections whose children a process listed, with the process: their numbered children (array elements) are read.</summary>
+    public IReadOnlyDictionary<string, string> Enumerated { get; }
+
+    /// <summary>Builds the silo and the gateway and records what they read.</summary>
+    public static async Task<ConfigurationSurface> DiscoverAsync()
     {
-        var types = CodeAssemblies.SelectMany(a => a.GetTypes()).Where(t => !t.IsNested || t.IsNestedPublic).ToLookup(t => t.Name);
         var sections = new List<SectionBinding>();
-        var direct = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase);
-        foreach (var file in SourceFolders.SelectMany(f => Directory.EnumerateFiles(Path.Combine(root, f), "*.cs", SearchOption.AllDirectories))
-                     .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                                 && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
+        var direct = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var enumerated = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var baseline = new Dictionary<string, IReadOnlySet<string>>();
+        foreach (var process in Processes)
         {
-            var source = File.ReadAllText(file);
-            foreach (var m in ConfigureSection().Matches(source).Concat(GetSection().Matches(source)))
-            {
-                var type = ResolveType(m.Groups["type"].Value, types, file);
-                sections.Add(new(ResolveSection(m.Groups["section"].Value, type, source, types, file), type));
-            }
-
-            foreach (Match m in IndexerKey().Matches(source)) direct.TryAdd(m.Groups["key"].Value, typeof(string));
-            foreach (Match m in GetValueKey().Matches(source)) direct[m.Groups["key"].Value] = ResolveType(m.Groups["type"].Value, types, file);
-            foreach (Match m in ConnectionString().Matches(source)) direct.TryAdd("ConnectionStrings:" + m.Groups["name"].Value, typeof(string));
+            var recorder = new ReadRecorder();
+            var (services, errors) = await BuildAsync(process, recorder, new Dictionary<string, string?>());
+            sections.AddRange(BoundSections(services));
+            foreach (var key in recorder.Keys) direct.TryAdd(key, process);
+            foreach (var parent in recorder.Parents) enumerated.TryAdd(parent, process);
+            baseline[process] = errors;
         }
 
-        return new ConfigurationSurface(sections.Distinct().ToList(), direct);
+        return new ConfigurationSurface([.. sections.Distinct()], direct, enumerated, baseline);
     }
 
-    /// <summary>What a configuration key (colon form) binds to, or null when nothing in the code reads it.</summary>
+    /// <summary>What a configuration key (colon form) binds to, or null when no process reads it.</summary>
     public KeyBinding? Resolve(string key)
     {
         foreach (var section in Sections.OrderByDescending(s => s.Path.Length))
         {
             if (key.Equals(section.Path, StringComparison.OrdinalIgnoreCase) && IsScalar(section.Type))
-                return new(key, section, section.Type);
+                return new(key, section, section.Type, null);
             if (!key.StartsWith(section.Path + ":", StringComparison.OrdinalIgnoreCase)) continue;
-            if (Walk(section.Type, key[(section.Path.Length + 1)..].Split(':')) is { } leaf) return new(key, section, leaf);
+            if (Walk(section.Type, key[(section.Path.Length + 1)..].Split(':')) is { } leaf) return new(key, section, leaf, null);
         }
 
-        return DirectKeys.TryGetValue(key, out var type) ? new(key, null, type) : null;
+        if (DirectKeys.TryGetValue(key, out var process)) return new(key, null, typeof(string), process);
+        // An array element (…:Origins:0) of a section that was listed; a named child of a listed section is not enough,
+        // since binding any class lists its section first.
+        var parent = key.LastIndexOf(':');
+        return parent > 0 && int.TryParse(key[(parent + 1)..], out _) && Enumerated.TryGetValue(key[..parent], out var lister)
+            ? new(key, null, typeof(string), lister)
+            : null;
     }
 
-    /// <summary>Binds <paramref name="value"/> at <paramref name="key"/> the way the service does; returns the binder's error, or null.</summary>
-    public static string? TryBind(KeyBinding binding, string value)
+    /// <summary>
+    /// Binds <paramref name="value"/> at <paramref name="key"/> the way the service does: through the options type of its
+    /// section, or by building the process that reads it with the value set. Returns the error, or null.
+    /// </summary>
+    public async Task<string?> TryBindAsync(KeyBinding binding, string value)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(binding.Key, value)]).Build();
+        if (binding.Section is { } section)
+        {
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(binding.Key, value)]).Build();
+            try
+            {
+                configuration.GetSection(section.Path).Get(section.Type);
+                return null;
+            }
+            catch (InvalidOperationException ex)
+            {
+                return ex.Message;
+            }
+        }
+
+        var process = binding.Process!;
         try
         {
-            if (binding.Section is { } section) configuration.GetSection(section.Path).Get(section.Type);
-            else configuration.GetValue(binding.LeafType, binding.Key);
-            return null;
+            var (_, errors) = await BuildAsync(process, new ReadRecorder(), new Dictionary<string, string?> { [binding.Key] = value });
+            var added = errors.Except(_baselineErrors[process]).ToList();
+            return added.Count == 0 ? null : string.Join("; ", added);
         }
         catch (InvalidOperationException ex)
         {
-            return ex.Message;
+            return $"the {process} does not build: {ex.Message}";
         }
     }
+
+    /// <summary>
+    /// Builds a process as its Program does (nothing started), resolves every option it registered, and disposes it;
+    /// returns its service registrations and the errors the options gave.
+    /// </summary>
+    private static async Task<(IReadOnlyList<ServiceDescriptor> Services, IReadOnlySet<string> Errors)> BuildAsync(
+        string process, ReadRecorder recorder, IReadOnlyDictionary<string, string?> settings)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            // The manifests' shape: PostgreSQL clustering (never contacted by a build) and a configured operator key.
+            ["Smpc:Mode"] = "Cluster",
+            ["ConnectionStrings:Smpc"] = BuildConnectionString,
+            ["Smpc:Gateway:OperatorKeySha256"] = new string('0', 64),
+            ["Logging:LogLevel:Default"] = "None",
+        });
+        builder.Configuration.AddInMemoryCollection(settings);
+        ((IConfigurationBuilder)builder.Configuration).Add(recorder); // last, so it is asked first for every key
+        await using var app = process == "silo" ? await SmpcApp.BuildAsync(builder) : GatewayApp.Build(builder);
+        var services = builder.Services.ToList();
+        var errors = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var type in OptionTypes(services))
+        {
+            try
+            {
+                var options = app.Services.GetRequiredService(typeof(IOptions<>).MakeGenericType(type));
+                _ = options.GetType().GetProperty(nameof(IOptions<object>.Value))!.GetValue(options);
+            }
+            catch (TargetInvocationException ex) when (ex.InnerException is not null)
+            {
+                errors.Add($"{type.Name}: {ex.InnerException.Message}");
+            }
+        }
+
+        return (services, errors);
+    }
+
+    /// <summary>Every options type something configures in the container.</summary>
+    private static IEnumerable<Type> OptionTypes(IEnumerable<ServiceDescriptor> services) =>
+        services.Where(d => d.ServiceType.IsGenericType && d.ServiceType.GetGenericTypeDefinition() == typeof(IConfigureOptions<>))
+            .Select(d => d.ServiceType.GetGenericArguments()[0])
+            .Where(t => !t.ContainsGenericParameters)
+            .Distinct();
+
+    /// <summary>Sections bound by <c>Configure&lt;T&gt;(IConfiguration)</c>: each registers a change-token source holding the section.</summary>
+    private static IEnumerable<SectionBinding> BoundSections(IEnumerable<ServiceDescriptor> services) =>
+        services
+            .Where(d => d.ServiceType.IsGenericType && d.ServiceType.GetGenericTypeDefinition() == typeof(IOptionsChangeTokenSource<>))
+            .Select(d => (Type: d.ServiceType.GetGenericArguments()[0], Source: d.IsKeyedService ? null : d.ImplementationInstance))
+            .Where(s => s.Source is { } source && source.GetType().IsGenericType && source.GetType().GetGenericTypeDefinition() == typeof(ConfigurationChangeTokenSource<>))
+            .Select(s => (s.Type, Section: s.Source!.GetType().GetField("_config", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(s.Source) as IConfigurationSection))
+            .Where(s => s.Section is not null)
+            .Select(s => new SectionBinding(s.Section!.Path, s.Type));
 
     private static Type? Walk(Type type, string[] segments)
     {
@@ -125,67 +211,45 @@ internal sealed partial class ConfigurationSurface
         return typeof(IEnumerable).IsAssignableFrom(type) && type.IsGenericType ? type.GetGenericArguments()[^1] : null;
     }
 
-    private static string ResolveSection(string expression, Type bound, string source, ILookup<string, Type> types, string file)
+    /// <summary>A configuration source that holds nothing and writes down every key and section it is asked about.</summary>
+    private sealed class ReadRecorder : IConfigurationSource, IConfigurationProvider
     {
-        if (expression.StartsWith('"')) return expression.Trim('"');
-        // `SomeOptions.Section`, or a bare `Section` inside the options type (or another type of the same file): read the
-        // constant from the compiled type.
-        var parts = expression.Split('.');
-        var owners = parts.Length > 1
-            ? [ResolveType(parts[^2], types, file)]
-            : new[] { bound }.Concat(DeclaredType().Matches(source).Select(m => m.Groups["name"].Value).SelectMany(n => types[n])).ToArray();
-        return owners
-                   .Select(o => o.GetField(parts[^1], BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)?.GetRawConstantValue() as string)
-                   .FirstOrDefault(v => v is not null)
-               ?? throw new NotSupportedException($"{file}: cannot read the section name {expression}; extend {nameof(ConfigurationSurface)}.");
-    }
+        private readonly ConcurrentDictionary<string, byte> _keys = new(StringComparer.OrdinalIgnoreCase);
+        private readonly ConcurrentDictionary<string, byte> _parents = new(StringComparer.OrdinalIgnoreCase);
 
-    private static Type ResolveType(string name, ILookup<string, Type> types, string file)
-    {
-        Type? builtIn = name switch
+        public IEnumerable<string> Keys => _keys.Keys;
+
+        public IEnumerable<string> Parents => _parents.Keys;
+
+        public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
+
+        public bool TryGet(string key, out string? value)
         {
-            "string" => typeof(string),
-            "string[]" => typeof(string[]),
-            "bool" => typeof(bool),
-            "int" => typeof(int),
-            "long" => typeof(long),
-            "double" => typeof(double),
-            "TimeSpan" => typeof(TimeSpan),
-            _ => null,
-        };
-        if (builtIn is not null) return builtIn;
-        var candidates = types[name.Split('.')[^1]].ToList();
-        return candidates.Count == 1
-            ? candidates[0]
-            : throw new NotSupportedException($"{file}: configuration type '{name}' matches {candidates.Count} types in the service assemblies; extend {nameof(ConfigurationSurface)}.");
+            _keys.TryAdd(key, 0);
+            value = null;
+            return false;
+        }
+
+        public void Set(string key, string? value)
+        {
+        }
+
+        public IChangeToken GetReloadToken() => new CancellationChangeToken(CancellationToken.None);
+
+        public void Load()
+        {
+        }
+
+        public IEnumerable<string> GetChildKeys(IEnumerable<string> earlierKeys, string? parentPath)
+        {
+            if (parentPath is not null) _parents.TryAdd(parentPath, 0);
+            return earlierKeys;
+        }
     }
-
-    // builder.Services.Configure<QuotaOptions>(builder.Configuration.GetSection("Smpc:Gateway:Quotas"))
-    [GeneratedRegex("""Configure<(?<type>[\w.]+)>\(\s*[\w.]*GetSection\((?<section>"[^"]*"|[\w.]+)\)\s*\)""")]
-    private static partial Regex ConfigureSection();
-
-    // configuration.GetSection(SmpcHostOptions.Section).Get<SmpcHostOptions>()
-    [GeneratedRegex("""GetSection\((?<section>"[^"]*"|[\w.]+)\)\s*\.Get<(?<type>[\w.\[\]]+)>\(""")]
-    private static partial Regex GetSection();
-
-    [GeneratedRegex(@"\b(?:class|record|struct)\s+(?<name>\w+)")]
-    private static partial Regex DeclaredType();
-
-    // builder.Configuration["Smpc:ClusterId"]
-    [GeneratedRegex("""[Cc]onfiguration\[\s*"(?<key>[^"]+)"\s*\]""")]
-    private static partial Regex IndexerKey();
-
-    // builder.Configuration.GetValue<bool>("Smpc:Telemetry:Console")
-    [GeneratedRegex("""GetValue<(?<type>[\w.\[\]]+)>\(\s*"(?<key>[^"]+)"\s*\)""")]
-    private static partial Regex GetValueKey();
-
-    // configuration.GetConnectionString("Smpc")
-    [GeneratedRegex("""GetConnectionString\(\s*"(?<name>[^"]+)"\s*\)""")]
-    private static partial Regex ConnectionString();
 }
 
 /// <summary>A configuration section bound to a type.</summary>
 internal sealed record SectionBinding(string Path, Type Type);
 
-/// <summary>A key the service reads: through a section bound to a type, or directly.</summary>
-internal sealed record KeyBinding(string Key, SectionBinding? Section, Type LeafType);
+/// <summary>A key the service reads: through a section bound to a type, or directly by a process (silo, gateway).</summary>
+internal sealed record KeyBinding(string Key, SectionBinding? Section, Type LeafType, string? Process);

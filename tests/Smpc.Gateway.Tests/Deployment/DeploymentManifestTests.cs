@@ -25,10 +25,8 @@ public sealed partial class DeploymentManifestTests(EmbeddedService service)
     private static readonly ContainerImage GatewayImage = ContainerImage.Gateway(Root);
     private static readonly string[] ProbeKinds = ["livenessProbe", "readinessProbe", "startupProbe"];
 
-    /// <summary>The command Silo/Program.cs dispatches to the schema migration (<c>migrate</c>).</summary>
-    private static readonly string? MigrateVerb = MigrateCommand().Match(File.ReadAllText(Path.Combine(Root, "Silo", "Program.cs"))) is { Success: true } m
-        ? m.Groups["command"].Value
-        : null;
+    /// <summary>The command the silo executable dispatches to the schema migration.</summary>
+    private const string MigrateVerb = SmpcApp.MigrateCommand;
 
     private static DeploymentManifests Manifests => LazyManifests.Value;
 
@@ -72,12 +70,19 @@ public sealed partial class DeploymentManifestTests(EmbeddedService service)
     }
 
     [Fact]
-    public void EnvironmentKeys_BindToPropertiesTheServiceReads()
+    public async Task EnvironmentKeys_BindToPropertiesTheServiceReads()
     {
-        var surface = ConfigurationSurface.Discover(Root);
-        // The scan must find the option types, or every key below would be judged against nothing.
-        Assert.Contains(surface.Sections, s => s.Type == typeof(SmpcHostOptions) && s.Path == SmpcHostOptions.Section);
+        var surface = await ConfigurationSurface.DiscoverAsync();
+        // The recording must see what the processes read, or every key below would be judged against nothing; and a key
+        // nothing reads must not resolve.
         Assert.Contains(surface.Sections, s => s.Type == typeof(Smpc.ApiGateway.Hosting.RestGatewayOptions) && s.Path == Smpc.ApiGateway.Hosting.RestGatewayOptions.Section);
+        Assert.Contains(surface.Sections, s => s.Type == typeof(Smpc.ApiGateway.Hosting.RateLimitOptions) && s.Path == Smpc.ApiGateway.Hosting.RateLimitOptions.Section);
+        Assert.Equal("silo", surface.Resolve($"{SmpcHostOptions.Section}:{nameof(SmpcHostOptions.SiloPort)}")?.Process);
+        Assert.NotNull(surface.Resolve("ConnectionStrings:Smpc"));
+        Assert.NotNull(surface.Resolve("Smpc:Gateway:Cors:Origins:0"));
+        Assert.Null(surface.Resolve("Smpc:NoSuchSetting"));
+        Assert.Null(surface.Resolve("Smpc:Gateway:RateLimit:NoSuchRate"));
+        Assert.NotNull(await surface.TryBindAsync(surface.Resolve("Smpc:SiloPort")!, "not-a-port"));
 
         var uses = ServiceKeyUses().ToList();
         Assert.Contains(uses, u => u.File.StartsWith(DeploymentManifests.ComposeFolder, StringComparison.Ordinal));
@@ -89,10 +94,10 @@ public sealed partial class DeploymentManifestTests(EmbeddedService service)
             var key = ConfigurationKey(use.Name);
             if (surface.Resolve(key) is not { } binding)
             {
-                problems.Add($"{use.File}: {use.Where} sets {use.Name}, but nothing in Silo/ or ApiGateway/ reads '{key}' " +
+                problems.Add($"{use.File}: {use.Where} sets {use.Name}, but neither the silo nor the gateway reads '{key}' " +
                              $"(bound sections: {string.Join(", ", surface.Sections.Select(s => $"{s.Path} → {s.Type.Name}"))}).");
             }
-            else if (use.Value is { } value && ConfigurationSurface.TryBind(binding, value) is { } error)
+            else if (use.Value is { } value && await surface.TryBindAsync(binding, value) is { } error)
             {
                 problems.Add($"{use.File}: {use.Where} sets {use.Name}={value}, which does not bind to {(Nullable.GetUnderlyingType(binding.LeafType) ?? binding.LeafType).Name}: {error}");
             }
@@ -331,7 +336,6 @@ public sealed partial class DeploymentManifestTests(EmbeddedService service)
     public void Migration_RunsTheSiloMigrateCommand_BeforeTheSilosStart()
     {
         var command = MigrateVerb;
-        Assert.True(command is not null, "Silo/Program.cs no longer dispatches a command on args[0]; update this test.");
         Assert.True(SiloImage.AppCommandInstruction is null or "Entrypoint",
             $"{SiloImage.ProjectFile}: ContainerAppCommandInstruction is {SiloImage.AppCommandInstruction}; manifests pass '{command}' as arguments after the image's entrypoint.");
 
@@ -648,12 +652,12 @@ public sealed partial class DeploymentManifestTests(EmbeddedService service)
             .Select(s => (s.Key, s.Value));
 
     private static bool IsMigration(Dictionary<string, object?> service) =>
-        MigrateVerb is not null && service.Strings("command").FirstOrDefault() == MigrateVerb;
+        service.Strings("command").FirstOrDefault() == MigrateVerb;
 
     private static bool IsSiloService(Dictionary<string, object?> service) =>
         !IsMigration(service) && Repository(Manifests.Interpolate(service.Text("image") ?? "")) == SiloImage.Repository;
 
-    private static bool IsMigrationContainer(K8sContainer container) => MigrateVerb is not null && container.Node.Strings("args").FirstOrDefault() == MigrateVerb;
+    private static bool IsMigrationContainer(K8sContainer container) => container.Node.Strings("args").FirstOrDefault() == MigrateVerb;
 
     private static bool IsSilo(K8sContainer container) => !IsMigrationContainer(container) && Repository(container.Image) == SiloImage.Repository;
 
@@ -756,9 +760,6 @@ public sealed partial class DeploymentManifestTests(EmbeddedService service)
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, (await output) + (await error));
     }
-
-    [GeneratedRegex(@"args\.FirstOrDefault\(\)\s*==\s*""(?<command>[\w-]+)""")]
-    private static partial Regex MigrateCommand();
 
     [GeneratedRegex(@"^max_connections=(?<max>\d+)$")]
     private static partial Regex MaxConnections();

@@ -151,7 +151,7 @@ public sealed class DashboardTests(EmbeddedService service)
     /// <summary>Polls the dashboard's counters (the silos publish them every second) until they list an active silo.</summary>
     internal static async Task<bool> ShowsAnActiveSiloAsync(Func<Task<HttpResponseMessage>> getCounters)
     {
-        for (var i = 0; i < 200; i++)
+        for (var i = 0; i < 1200; i++) // a bound against a hang: the counters come once a second
         {
             using var response = await getCounters();
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -183,23 +183,50 @@ public sealed class StandaloneGatewayDashboardTests : IAsyncLifetime
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "smpc-dash-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly string _operatorKey = OperatorKeys.Generate();
-    private readonly int _gatewayPort = FreePort.Next();
+    private int _gatewayPort;
     private readonly List<WebApplication> _apps = [];
     private readonly List<HttpClient> _clients = [];
 
     public async Task InitializeAsync()
     {
-        var silo = await SmpcApp.BuildAsync(
-        [
-            $"--urls=http://127.0.0.1:{FreePort.Next()}",
-            $"--Smpc:DataDirectory={_dataDirectory}",
-            $"--Smpc:SiloPort={FreePort.Next()}",
-            $"--Smpc:GatewayPort={_gatewayPort}",
-            "--Smpc:CoHostGateway=false",
-            "--Logging:LogLevel:Default=Warning",
-        ]);
-        _apps.Add(silo);
-        await silo.StartAsync();
+        try
+        {
+            _gatewayPort = await BindConflict.RetryAsync(async () =>
+            {
+                var gatewayPort = FreePort.Next();
+                await StartAppAsync(await SmpcApp.BuildAsync(
+                [
+                    $"--urls=http://127.0.0.1:{FreePort.Next()}",
+                    $"--Smpc:DataDirectory={_dataDirectory}",
+                    $"--Smpc:SiloPort={FreePort.Next()}",
+                    $"--Smpc:GatewayPort={gatewayPort}",
+                    "--Smpc:CoHostGateway=false",
+                    "--Logging:LogLevel:Default=Warning",
+                ]));
+                return gatewayPort;
+            });
+        }
+        catch (Exception)
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts an app and keeps it for <see cref="DisposeAsync"/>; one that fails to start is disposed at once.</summary>
+    private async Task StartAppAsync(WebApplication app)
+    {
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (Exception)
+        {
+            try { await app.DisposeAsync(); } catch (Exception) { } // the start's own error is the one to report
+            throw;
+        }
+
+        _apps.Add(app);
     }
 
     [Fact]
@@ -240,15 +267,18 @@ public sealed class StandaloneGatewayDashboardTests : IAsyncLifetime
     /// <summary>A gateway as ApiGateway/Program.cs builds it, an Orleans client of the test's silo.</summary>
     private async Task<HttpClient> StartGatewayAsync(params string[] settings)
     {
-        var url = $"http://127.0.0.1:{FreePort.Next()}";
-        var builder = WebApplication.CreateBuilder([$"--urls={url}", "--Logging:LogLevel:Default=Warning", .. settings]);
-        builder.Configuration[$"{RestGatewayOptions.Section}:OperatorKeySha256"] = OperatorKeys.HashHex(_operatorKey);
-        builder.AddSmpcGateway();
-        builder.UseOrleansClient(client => client.UseLocalhostClustering(_gatewayPort, serviceId: "smpc", clusterId: "smpc"));
-        var gateway = builder.Build();
-        gateway.MapSmpcGateway();
-        _apps.Add(gateway);
-        await gateway.StartAsync();
+        var url = await BindConflict.RetryAsync(async () =>
+        {
+            var address = $"http://127.0.0.1:{FreePort.Next()}";
+            var builder = WebApplication.CreateBuilder([$"--urls={address}", "--Logging:LogLevel:Default=Warning", .. settings]);
+            builder.Configuration[$"{RestGatewayOptions.Section}:OperatorKeySha256"] = OperatorKeys.HashHex(_operatorKey);
+            builder.AddSmpcGateway();
+            builder.UseOrleansClient(client => client.UseLocalhostClustering(_gatewayPort, serviceId: "smpc", clusterId: "smpc"));
+            var gateway = builder.Build();
+            gateway.MapSmpcGateway();
+            await StartAppAsync(gateway);
+            return address;
+        });
         var http = new HttpClient { BaseAddress = new Uri(url + "/") };
         _clients.Add(http);
         return http;
@@ -266,12 +296,15 @@ public sealed class StandaloneGatewayDashboardTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         foreach (var http in _clients) http.Dispose();
+        _clients.Clear();
         // Gateways first, the silo last.
         foreach (var app in Enumerable.Reverse(_apps))
         {
             await app.StopAsync();
             await app.DisposeAsync();
         }
+
+        _apps.Clear();
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { }

@@ -94,7 +94,7 @@ public sealed class HostileTrafficTests(EmbeddedService service)
         service.Clock.Advance(TimeSpan.FromSeconds(10));
         var today = service.Grains.GetGrain<ITenantUsageGrain>($"{t.Tenant}/{service.Clock.GetUtcNow().UtcDateTime:yyyy-MM-dd}");
         var meter = new Smpc.ApiGateway.Hosting.Quotas(
-            new Smpc.ApiGateway.Hosting.TenantLimitsCache(service.Grains, service.Clock, Microsoft.Extensions.Options.Options.Create(new Smpc.ApiGateway.Hosting.RequestHygieneOptions())),
+            new Smpc.ApiGateway.Hosting.TenantLimitsCache(service.Grains, service.Clock, Microsoft.Extensions.Options.Options.Create(new Smpc.ApiGateway.Hosting.RateLimitOptions())),
             Microsoft.Extensions.Options.Options.Create(new Smpc.ApiGateway.Hosting.QuotaOptions()), service.Grains, service.Clock).Meter(t.Tenant, elementBytes: 32);
 
         // 31 bytes complete no element; the next 33 complete two; 1,000 elements is the day's quota.
@@ -201,7 +201,7 @@ public sealed class HostileTrafficTests(EmbeddedService service)
     {
         if (!head.StartsWith("HTTP/1.1 4", StringComparison.Ordinal)) return "not a 4xx";
         if (!head.Contains("Content-Type: application/problem+json", StringComparison.OrdinalIgnoreCase)) return "not application/problem+json";
-        foreach (var (name, value) in Smpc.ApiGateway.Hosting.RequestHygiene.SecurityHeaders)
+        foreach (var (name, value) in Smpc.ApiGateway.Hosting.SecurityHeaders.All)
             if (!head.Contains($"{name}: {value}", StringComparison.OrdinalIgnoreCase)) return $"no {name}";
         if (head.Contains("\r\nServer:", StringComparison.OrdinalIgnoreCase)) return "names the server";
         try

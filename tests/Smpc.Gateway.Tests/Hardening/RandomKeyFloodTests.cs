@@ -28,7 +28,7 @@ public sealed class DefaultBudgetServiceCollection : ICollectionFixture<DefaultB
 [Collection(DefaultBudgetServiceCollection.Name)]
 public sealed class RandomKeyFloodTests(DefaultBudgetService service)
 {
-    private const int Budget = 50; // RequestHygieneOptions.FailedAuthenticationsBurst
+    private const int Budget = 50; // RateLimitOptions.FailedAuthenticationsBurst
 
     [Fact]
     public async Task OneAddressFloodingRandomKeys_IsCutOffAfterItsBudget_BeforeAnyKeyLookup()

@@ -20,7 +20,9 @@ public sealed class ClusterFixture : IAsyncLifetime
 {
     private IHost? _inspector;
 
-    public LocalCluster Cluster { get; private set; } = null!;
+    private LocalCluster? _cluster;
+
+    public LocalCluster Cluster => _cluster ?? throw new InvalidOperationException("The cluster is not started.");
 
     /// <summary>True when Orleans' default membership timing is in force (the measurement run).</summary>
     public static bool DefaultMembership => Environment.GetEnvironmentVariable("SMPC_IT_DEFAULT_MEMBERSHIP") == "1";
@@ -37,7 +39,21 @@ public sealed class ClusterFixture : IAsyncLifetime
             env["Smpc__NumMissedProbesLimit"] = "2";
         }
 
-        Cluster = await LocalCluster.UpAsync(environment: env);
+        // UpAsync stops what it started when it fails half-way; after it, this fixture's own DisposeAsync does.
+        _cluster = await LocalCluster.UpAsync(environment: env);
+        try
+        {
+            await StartInspectorAsync();
+        }
+        catch (Exception)
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartInspectorAsync()
+    {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.UseOrleansClient(client =>
@@ -55,9 +71,11 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             try { await _inspector.StopAsync(TimeSpan.FromSeconds(5)); } catch (Exception) { }
             _inspector.Dispose();
+            _inspector = null;
         }
 
-        await Cluster.DisposeAsync();
+        if (_cluster is not null) await _cluster.DisposeAsync();
+        _cluster = null;
     }
 
     /// <summary>A client of the whole cluster (both gateways, failing over) that retries transient failures; <paramref name="failures"/> collects what it retried.</summary>

@@ -17,12 +17,12 @@ public sealed class RsaBlindSignaturePsiTests
         var random = new DeterministicTestRandom(1);
         using var pod = new RsaPsiServer(PsiMode.Intersection, random, Key.Value, backend);
         Assert.Equal(backend, pod.Backend);
-        var tags = pod.EncodeServerSet(server);
+        var tags = PodAnswers.EncodedSet(pod, server);
         Assert.Equal(server.Length - 1, tags.Length);
 
         var modeller = new RsaPsiClient(RsaPsiPublicKey.Parse(pod.PublicKey.ToBytes()), PsiMode.Intersection, random);
         var blinded = modeller.Blind(client);
-        var result = modeller.Finish(pod.SignBlinded(blinded), tags);
+        var result = modeller.Finish(PodAnswers.Answer(pod, blinded), tags);
         Assert.Equal(planted, result.MatchedIndices);
         Assert.Equal(planted.Length, result.Count);
     }
@@ -35,8 +35,8 @@ public sealed class RsaBlindSignaturePsiTests
         using var pod = new RsaPsiServer(PsiMode.Cardinality, random, Key.Value);
         var modeller = new RsaPsiClient(pod.PublicKey, PsiMode.Cardinality, random);
         var blinded = modeller.Blind(client);
-        var signatures = pod.SignBlinded(blinded);
-        var result = modeller.Finish(signatures, pod.EncodeServerSet(server));
+        var signatures = PodAnswers.Answer(pod, blinded);
+        var result = modeller.Finish(signatures, PodAnswers.EncodedSet(pod, server));
         Assert.Equal(planted.Length, result.Count);
         Assert.Null(result.MatchedIndices);
     }
@@ -56,14 +56,15 @@ public sealed class RsaBlindSignaturePsiTests
         var nMinusTwo = (byte[])Key.Value.Modulus!.Clone();
         nMinusTwo[^1] -= 2;
         blinded = [.. blinded, two, nMinusTwo];
-        Assert.Equal(openSsl.SignBlinded(blinded), bouncy.SignBlinded(blinded));
+        var signatures = PodAnswers.Answer(openSsl, blinded);
+        Assert.Equal(signatures, PodAnswers.Answer(bouncy, blinded));
 
         // And both equal the textbook m^d mod n.
         var n = new System.Numerics.BigInteger(Key.Value.Modulus, isUnsigned: true, isBigEndian: true);
         var d = new System.Numerics.BigInteger(Key.Value.D, isUnsigned: true, isBigEndian: true);
         var m = new System.Numerics.BigInteger(blinded[0], isUnsigned: true, isBigEndian: true);
         var expected = System.Numerics.BigInteger.ModPow(m, d, n).ToByteArray(isUnsigned: true, isBigEndian: true);
-        Assert.Equal(expected, openSsl.SignRaw(blinded[0]).SkipWhile(b => b == 0).ToArray());
+        Assert.Equal(expected, signatures[0].SkipWhile(b => b == 0).ToArray());
     }
 
     [Fact]
@@ -75,11 +76,14 @@ public sealed class RsaBlindSignaturePsiTests
         one[^1] = 1;
         var minusOne = (byte[])Key.Value.Modulus!.Clone();
         minusOne[^1]--;
-        foreach (var bad in new[] { zero, one, minusOne, Key.Value.Modulus!, Enumerable.Repeat((byte)0xFF, 256).ToArray(), new byte[255] })
+        foreach (var bad in new[] { zero, one, minusOne, Key.Value.Modulus!, Enumerable.Repeat((byte)0xFF, 256).ToArray() })
         {
-            var ex = Assert.Throws<CryptographicCheckException>(() => pod.SignBlinded([bad]));
+            using var fresh = new RsaPsiServer(PsiMode.Intersection, new DeterministicTestRandom(4), Key.Value);
+            var ex = Assert.Throws<CryptographicCheckException>(() => PodAnswers.Answer(fresh, [bad]));
             Assert.Equal(ProtocolError.InvalidElement, ex.Error);
         }
+
+        Assert.Equal(ProtocolError.Malformed, Assert.Throws<MessageRejectedException>(() => PodAnswers.Answer(pod, [new byte[255]])).Error);
     }
 
     [Fact]
@@ -89,7 +93,7 @@ public sealed class RsaBlindSignaturePsiTests
         using var pod = new RsaPsiServer(PsiMode.Intersection, random, Key.Value);
         var modeller = new RsaPsiClient(pod.PublicKey, PsiMode.Intersection, random);
         var blinded = modeller.Blind([[1], [2]]);
-        var signatures = pod.SignBlinded(blinded);
+        var signatures = PodAnswers.Answer(pod, blinded);
         var one = new byte[256];
         one[^1] = 1;
         Assert.Equal(ProtocolError.InvalidElement, Assert.Throws<CryptographicCheckException>(() => modeller.Finish([signatures[0], one], [])).Error);
@@ -102,7 +106,7 @@ public sealed class RsaBlindSignaturePsiTests
         var random = new DeterministicTestRandom(6);
         using var pod = new RsaPsiServer(PsiMode.Intersection, random, Key.Value, maxQuerySize: 2);
         var modeller = new RsaPsiClient(pod.PublicKey, PsiMode.Intersection, random);
-        var ex = Assert.Throws<ProtocolException>(() => pod.SignBlinded(modeller.Blind([[1], [2], [3]])));
+        var ex = Assert.Throws<ProtocolException>(() => PodAnswers.Answer(pod, modeller.Blind([[1], [2], [3]])));
         Assert.Equal(ProtocolError.PolicyRefused, ex.Error);
     }
 
@@ -142,36 +146,21 @@ public sealed class RsaBlindSignaturePsiTests
         var random = new DeterministicTestRandom(8);
         using var pod = new RsaPsiServer(PsiMode.Intersection, random, Key.Value, backend, maxQuerySize: 3);
         var blinded = new RsaPsiClient(pod.PublicKey, PsiMode.Intersection, random).Blind([[1], [2], [3]]);
-        Assert.Equal(3, pod.SignBlinded(blinded).Length);
+        Assert.Equal(3, PodAnswers.Answer(pod, blinded).Length);
 
         var more = new RsaPsiClient(pod.PublicKey, PsiMode.Intersection, random).Blind([[4], [5], [6]]);
-        Assert.Equal(ProtocolError.OutOfOrder, Assert.Throws<MessageRejectedException>(() => pod.SignBlinded(more)).Error);
-        Assert.Equal(ProtocolError.OutOfOrder, Assert.Throws<MessageRejectedException>(() => pod.SignBlinded(blinded)).Error);
+        Assert.Equal(ProtocolError.OutOfOrder, Assert.Throws<MessageRejectedException>(() => PodAnswers.Answer(pod, more)).Error);
+        Assert.Equal(ProtocolError.OutOfOrder, Assert.Throws<MessageRejectedException>(() => PodAnswers.Answer(pod, blinded)).Error);
     }
 
     [Fact]
-    public void Signer_RefusedQuery_DoesNotUseUpTheSession()
+    public void Signer_OversizeQuery_DoesNotUseUpTheSession()
     {
         var random = new DeterministicTestRandom(9);
         using var pod = new RsaPsiServer(PsiMode.Intersection, random, Key.Value, maxQuerySize: 2);
         var blinded = new RsaPsiClient(pod.PublicKey, PsiMode.Intersection, random).Blind([[1], [2], [3]]);
-        Assert.Equal(ProtocolError.PolicyRefused, Assert.Throws<ProtocolException>(() => pod.SignBlinded(blinded)).Error);
-        Assert.Equal(ProtocolError.InvalidElement, Assert.Throws<CryptographicCheckException>(() => pod.SignBlinded([blinded[0], new byte[256]])).Error);
-        Assert.Equal(2, pod.SignBlinded(blinded[..2]).Length);
-    }
-
-    [Fact]
-    public void CardinalityMode_SignerShufflesItsReplies()
-    {
-        var random = new DeterministicTestRandom(10);
-        using var ordered = new RsaPsiServer(PsiMode.Intersection, random, Key.Value);
-        using var shuffling = new RsaPsiServer(PsiMode.Cardinality, random, Key.Value);
-        var blinded = new RsaPsiClient(ordered.PublicKey, PsiMode.Cardinality, random).Blind([.. Enumerable.Range(0, 50).Select(i => BitConverter.GetBytes(i))]);
-        var inOrder = ordered.SignBlinded(blinded);
-        var replies = shuffling.SignBlinded(blinded);
-
-        Assert.Equal(inOrder.Select(b => Hex.Of(b)).Order(StringComparer.Ordinal), replies.Select(b => Hex.Of(b)).Order(StringComparer.Ordinal));
-        Assert.NotEqual(inOrder.Select(b => Hex.Of(b)), replies.Select(b => Hex.Of(b)));
+        Assert.Equal(ProtocolError.PolicyRefused, Assert.Throws<ProtocolException>(() => PodAnswers.Answer(pod, blinded)).Error);
+        Assert.Equal(2, PodAnswers.Answer(pod, blinded[..2]).Length);
     }
 
     [Fact]
@@ -180,8 +169,8 @@ public sealed class RsaBlindSignaturePsiTests
         var random = new DeterministicTestRandom(11);
         using var pod = new RsaPsiServer(PsiMode.Intersection, random, Key.Value);
         var modeller = new RsaPsiClient(pod.PublicKey, PsiMode.Intersection, random);
-        var signatures = pod.SignBlinded(modeller.Blind([[1], [2]]));
-        var tags = pod.EncodeServerSet([[2]]);
+        var signatures = PodAnswers.Answer(pod, modeller.Blind([[1], [2]]));
+        var tags = PodAnswers.EncodedSet(pod, [[2]]);
         Assert.Equal([1], modeller.Finish(signatures, tags).MatchedIndices);
         Assert.Equal(ProtocolError.OutOfOrder, Assert.Throws<MessageRejectedException>(() => modeller.Finish(signatures, tags)).Error);
     }

@@ -7,7 +7,7 @@ namespace Smpc.Gateway.Tests.Hardening;
 
 /// <summary>Security headers, CORS off by default, and the per-credential rate limit, through the real gateway.</summary>
 [Collection(EmbeddedServiceCollection.Name)]
-public sealed class RequestHygieneTests(EmbeddedService service)
+public sealed class SecurityHeadersAndRateLimitTests(EmbeddedService service)
 {
     [Theory]
     [InlineData("/health/live", HttpStatusCode.OK)]
