@@ -9,8 +9,6 @@ using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Payloads;
 using Smpc.Grains.Interfaces.Sessions;
-using Smpc.Protocols.Federated.Query;
-using Smpc.Protocols.Federated.Training;
 
 namespace Smpc.ApiGateway.Apis;
 

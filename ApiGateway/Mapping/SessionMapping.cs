@@ -21,14 +21,10 @@ internal static class SessionMapping
         };
         var aggregation = kind == SessionKind.SecureAggregation ? AggregationMapping.ToSpec(request.Aggregation) : null;
         var psi = kind == SessionKind.PrivateSetIntersection ? PsiMapping.ToSpec(request.Psi) : null;
-        var federated = kind switch
-        {
-            SessionKind.FederatedQuery => FederatedMapping.ToSpec(request.Query),
-            SessionKind.FederatedTraining => FederatedMapping.ToSpec(request.Training),
-            _ => null,
-        };
+        var query = kind == SessionKind.FederatedQuery ? FederatedMapping.ToSpec(request.Query) : null;
+        var training = kind == SessionKind.FederatedTraining ? FederatedMapping.ToSpec(request.Training) : null;
         var parent = request.Parent is null ? null : RouteIds.BodyId(request.Parent, "parent");
-        return new CreateSession(RouteIds.BodyId(request.ModellerId, "modellerId"), kind, request.PodIds ?? [], aggregation, psi, federated, parent);
+        return new CreateSession(RouteIds.BodyId(request.ModellerId, "modellerId"), kind, request.PodIds ?? [], aggregation, psi, parent, query, training);
     }
 
     public static SessionResponse ToResponse(SessionInfo s) => new(
@@ -41,7 +37,7 @@ internal static class SessionMapping
             _ => SessionKinds.Training,
         },
         s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? AggregationMapping.ToResponse(a, s.PodIds) : null, s.TraceParent, s.Psi is { } p ? PsiMapping.ToResponse(p) : null,
-        s.Federated is { } f ? FederatedMapping.ToResponse(s.Kind, f) : null, s.Parent,
+        s.Federated is { } f ? FederatedMapping.ToResponse(f) : null, s.Parent,
         s.Cancellation is { } c ? new CancellationResponse(c.Role, c.By, c.Reason, c.At) : null);
 
     public static string PhaseName(SessionPhase phase) => phase switch

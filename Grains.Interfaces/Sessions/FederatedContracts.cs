@@ -1,14 +1,5 @@
 namespace Smpc.Grains.Interfaces.Sessions;
 
-/// <summary>
-/// What a federated query or training session runs: the modeller's request as JSON (validated by the gateway, which owns
-/// the query and training vocabularies), and how long the whole session may run before it fails.
-/// </summary>
-[GenerateSerializer, Immutable, Alias("smpc.federated-spec")]
-public sealed record FederatedSpec(
-    [property: Id(0)] string RequestJson,
-    [property: Id(1)] TimeSpan Lifetime);
-
 /// <summary>A pod's member key: an X25519 public key and its Ed25519 signature by the pod's identity key.</summary>
 [GenerateSerializer, Immutable, Alias("smpc.member-key")]
 public sealed record MemberKey(
@@ -30,10 +21,12 @@ public sealed record RoundMetrics(
     [property: Id(1)] IReadOnlyDictionary<string, double> Values,
     [property: Id(2)] DateTimeOffset ReportedAt);
 
-/// <summary>Progress of a federated session: keys (public or sealed), rounds, release names, published metrics. Never a result.</summary>
+/// <summary>Progress of a federated session: its spec, keys (public or sealed), rounds, release names, published metrics. Never a result.</summary>
+/// <remarks>Id 0 (the request as JSON) is retired.</remarks>
 [GenerateSerializer, Immutable, Alias("smpc.federated-status")]
 public sealed record FederatedStatus(
-    [property: Id(0)] FederatedSpec Spec,
+    [property: Id(8)] FederatedQuerySpec? Query,
+    [property: Id(9)] FederatedTrainingSpec? Training,
     [property: Id(1)] IReadOnlyDictionary<string, MemberKey> MemberKeys,
     [property: Id(2)] IReadOnlyDictionary<string, byte[]> SealedKeys,
     [property: Id(3)] IReadOnlyList<FederatedRound> Rounds,

@@ -4,6 +4,8 @@ using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Sessions;
 using Smpc.Protocols;
 using Smpc.Protocols.Encoding;
+using Smpc.Protocols.Federated.Query;
+using Smpc.Protocols.Federated.Training;
 using Smpc.Protocols.PrivateSetIntersection;
 using Smpc.Protocols.SecureAggregation;
 
@@ -21,9 +23,6 @@ internal static class CreateRules
     /// <summary>The largest set either side of a PSI session may bring (50M elements: 1.6 GB of encoded set).</summary>
     public const long MaxPsiSetElements = 50_000_000;
 
-    /// <summary>Largest request JSON a federated session stores.</summary>
-    public const int MaxFederatedRequestBytes = 64 * 1024;
-
     private const string WeightedMeanHowTo =
         "Ask for a weighted mean with the bounds of x in 'fields' and of each pod's weight separately: " +
         "\"operation\": \"weighted-mean\", \"fields\": [{\"name\": \"theta\", \"length\": 2, \"min\": -1, \"max\": 1, \"precision\": 1000000}], " +
@@ -36,7 +35,7 @@ internal static class CreateRules
         var pods = ValidatePods(command);
         if (command.Kind == SessionKind.PrivateSetIntersection) _ = PsiSpec(command.Psi); // refuse a bad spec before any lookup
         if (command.Kind == SessionKind.SecureAggregation) _ = AggregationThreshold(command.Aggregation, pods.Count); // and before a round joins its parent
-        if (IsFederated(command.Kind)) ValidateFederated(command.Federated);
+        if (IsFederated(command.Kind)) _ = FederatedLifetime(command);
         if (command.Parent is not null && (command.Kind != SessionKind.SecureAggregation || !EntityKey.IsValidId(command.Parent) || command.Parent == key.Id))
             throw SmpcException.Invalid("Only a secure-aggregation session can be a round of a federated session, named by its id.");
         return pods;
@@ -139,11 +138,41 @@ internal static class CreateRules
             && (a.KeyBits == b.KeyBits || (b.KeyBits == 0 && a.KeyBits == RsaPsiPublicKey.DefaultBits)) && a.Timeout == b.Timeout
             && a.ModellerColumns.SequenceEqual(b.ModellerColumns) && a.PodColumns.SequenceEqual(b.PodColumns);
 
-    public static void ValidateFederated(FederatedSpec? spec)
+    // ---- Federated query and training. The rules live in Protocols/Federated (QueryRequests, TrainingRequests,
+    // FederatedLifetime); this applies them to the command's typed spec, with the REST body's names in its messages. ----
+
+    /// <summary>Largest request a federated session stores, as JSON.</summary>
+    public const int MaxFederatedRequestBytes = 64 * 1024;
+
+    private static readonly System.Text.Json.JsonSerializerOptions FederatedJson = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    /// <summary>Checks a federated command's spec (the one of its kind) and returns how long the session may live.</summary>
+    public static TimeSpan FederatedLifetime(CreateSession command) =>
+        command.Kind == SessionKind.FederatedQuery ? QueryLifetime(command.Query) : TrainingLifetime(command.Training);
+
+    private static TimeSpan QueryLifetime(FederatedQuerySpec? spec)
     {
-        if (spec is null || string.IsNullOrWhiteSpace(spec.RequestJson)) throw SmpcException.Invalid("A federated session needs its query or training request.");
-        if (System.Text.Encoding.UTF8.GetByteCount(spec.RequestJson) > MaxFederatedRequestBytes)
+        if (spec is null) throw SmpcException.Invalid("A query session needs 'query' (sql, source, groupBy, aggregates).");
+        if (!EntityKey.IsValidId(spec.Source)) throw SmpcException.Invalid("query.source must name one of the pods' data sources (an id).");
+        var query = FederatedRequests.ToRequest(spec);
+        if ((QueryRequests.SessionProblem(query) ?? Protocols.Federated.FederatedLifetime.Problem(query)) is { } problem) throw SmpcException.Invalid(problem);
+        RequireFederatedSize(query);
+        return Protocols.Federated.FederatedLifetime.Of(query);
+    }
+
+    private static TimeSpan TrainingLifetime(FederatedTrainingSpec? spec)
+    {
+        if (spec is null) throw SmpcException.Invalid("A training session needs 'training' (trainer, source, features, label).");
+        if (!EntityKey.IsValidId(spec.Source)) throw SmpcException.Invalid("training.source must name one of the pods' data sources (an id).");
+        var training = FederatedRequests.ToRequest(spec);
+        if ((TrainingRequests.SessionProblem(training) ?? Protocols.Federated.FederatedLifetime.Problem(training)) is { } problem) throw SmpcException.Invalid(problem);
+        RequireFederatedSize(training);
+        return Protocols.Federated.FederatedLifetime.Of(training);
+    }
+
+    private static void RequireFederatedSize<T>(T request)
+    {
+        if (System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, FederatedJson).Length > MaxFederatedRequestBytes)
             throw SmpcException.Invalid($"The request may be at most {MaxFederatedRequestBytes} bytes of JSON.");
-        if (spec.Lifetime < TimeSpan.FromSeconds(10) || spec.Lifetime > TimeSpan.FromDays(7)) throw SmpcException.Invalid("A federated session lives between 10 seconds and 7 days.");
     }
 }

@@ -16,7 +16,8 @@ namespace Smpc.Grains.Sessions;
 
 /// <summary>
 /// Federated query and training sessions (DESIGN.md §3.2, §3.3) as the service runs them, over
-/// <see cref="FederatedCoordinator"/>: the parent session holds the modeller's request (as JSON), the pods' signed member
+/// <see cref="FederatedCoordinator"/>: the parent session holds the modeller's typed spec (checked on create against the
+/// rules in <c>Protocols/Federated</c>, see <see cref="CreateRules.FederatedLifetime"/>), the pods' signed member
 /// keys, the content key sealed to each, the releases between rounds (ciphertext in payloads, deleted at the end) and the
 /// metrics the modeller publishes. Each round is a secure-aggregation session that names this one as its parent.
 /// </summary>
@@ -31,25 +32,44 @@ public sealed class FederatedSessionGrain(
 
     private FederatedRunState Run => Session.Run;
 
-    private FederatedCoordinator Coordinator => new(new FederatedSessionRules(Key.Tenant, Key.Id, Session.PodIds, Session.Spec!.Lifetime));
+    private FederatedCoordinator Coordinator => new(new FederatedSessionRules(Key.Tenant, Key.Id, Session.PodIds, Session.Lifetime));
 
-    protected override DateTimeOffset? Deadline => Session.Spec is null ? null : Run.Deadline;
+    /// <summary>True once the session holds its spec (a grain with no session holds none).</summary>
+    private bool HasSpec => Session.Query is not null || Session.Training is not null;
+
+    protected override DateTimeOffset? Deadline => HasSpec ? Run.Deadline : null;
 
     protected override bool Handles(SessionKind kind) => CreateRules.IsFederated(kind);
 
-    protected override bool SameSession(CreateSession command) => Session.Spec == command.Federated;
+    protected override bool SameSession(CreateSession command) =>
+        FederatedRequests.Same(Session.Query, QueryOf(command)) && FederatedRequests.Same(Session.Training, TrainingOf(command));
 
     protected override void Initialize(CreateSession command, DateTimeOffset now)
     {
-        Session.Spec = command.Federated;
+        Session.Query = QueryOf(command);
+        Session.Training = TrainingOf(command);
+        Session.Lifetime = CreateRules.FederatedLifetime(command);
         Session.Run = Coordinator.Start(now);
         Session.Phase = SessionPhase.Running;
     }
 
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        ConvertStoredSpec();
+        return base.OnActivateAsync(cancellationToken);
+    }
+
+    protected override void Reloaded() => ConvertStoredSpec();
+
     protected override void Import(LegacySessionState legacy)
     {
         var f = legacy.Federated ?? new LegacyFederatedState();
-        Session.Spec = f.Spec;
+        if (f.Spec is { } stored)
+        {
+            (Session.Query, Session.Training) = stored.ToSpec(legacy.Kind);
+            Session.Lifetime = stored.Lifetime;
+        }
+
         Session.Run = new FederatedRunState
         {
             Phase = Phase(legacy.Phase),
@@ -74,11 +94,11 @@ public sealed class FederatedSessionGrain(
 
     protected override SessionInfo Describe(SessionInfo common)
     {
-        if (Session.Spec is not { } spec) return common;
+        if (!HasSpec) return common;
         var f = Run;
         return common with
         {
-            Federated = new FederatedStatus(spec,
+            Federated = new FederatedStatus(Session.Query, Session.Training,
                 f.MemberKeys.ToDictionary(m => m.Key, m => new MemberKey(m.Value.PublicKey, m.Value.Signature)),
                 f.SealedKeys.ToDictionary(b => b.Key, b => b.Value),
                 [.. f.Rounds.Select(r => new FederatedRound(r.Round, r.SessionId, r.CreatedAt, r.PodIds))], [.. f.Releases],
@@ -184,7 +204,7 @@ public sealed class FederatedSessionGrain(
     }
 
     protected override Task AdvanceIfDueAsync() =>
-        Session.Spec is null || Run.Deadline is not { } deadline || Time.GetUtcNow() < deadline
+        !HasSpec || Run.Deadline is not { } deadline || Time.GetUtcNow() < deadline
             ? Task.CompletedTask
             : ApplyAsync(Coordinator.AdvanceIfDue(Run, Time.GetUtcNow()), "federated.end", null);
 
@@ -255,6 +275,23 @@ public sealed class FederatedSessionGrain(
             }
         }
     }
+
+    /// <summary>
+    /// A session stored before typed specs holds the request as JSON (<see cref="LegacyFederatedSpec"/>): it is read as the
+    /// typed spec here, and the session's next save stores the typed spec in its place.
+    /// </summary>
+    private void ConvertStoredSpec()
+    {
+        if (Session.Spec is not { } stored) return;
+        (Session.Query, Session.Training) = stored.ToSpec(Session.Kind);
+        Session.Lifetime = stored.Lifetime;
+        Session.Spec = null;
+    }
+
+    /// <summary>The command's spec of the query kind (a spec of the other kind is not this session's).</summary>
+    private static FederatedQuerySpec? QueryOf(CreateSession command) => command.Kind == SessionKind.FederatedQuery ? command.Query : null;
+
+    private static FederatedTrainingSpec? TrainingOf(CreateSession command) => command.Kind == SessionKind.FederatedTraining ? command.Training : null;
 
     private PayloadKey ReleaseKey(string name) => new(Key, "release-" + name);
 

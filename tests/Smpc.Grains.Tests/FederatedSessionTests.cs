@@ -35,7 +35,7 @@ public sealed class FederatedSessionTests : IAsyncLifetime
         await grains.GetModeller(new EntityKey(tenant, "m1")).RegisterAsync(Seed.Admin(tenant), "Modeller", modellerKeyId, modellerHash);
         var modeller = Seed.Modeller(tenant);
         var parent = grains.GetFederatedSession(new EntityKey(tenant, "q"));
-        await grains.GetSession(new EntityKey(tenant, "q")).CreateAsync(modeller, new CreateSession("m1", SessionKind.FederatedQuery, pods, Federated: new FederatedSpec("{\"sql\":\"SELECT 1\"}", TimeSpan.FromHours(1))));
+        await grains.GetSession(new EntityKey(tenant, "q")).CreateAsync(modeller, new CreateSession("m1", SessionKind.FederatedQuery, pods, Query: Seed.QuerySpec()));
         foreach (var pod in pods)
         {
             using var member = X25519KeyPair.Generate(SystemRandomSource.Instance);
@@ -54,7 +54,8 @@ public sealed class FederatedSessionTests : IAsyncLifetime
 
         Assert.Equal((before.Version, before.Phase, before.Kind), (after.Version, after.Phase, after.Kind));
         var (b, a) = (before.Federated!, after.Federated!);
-        Assert.Equal(b.Spec, a.Spec);
+        Assert.Equivalent(Seed.QuerySpec(), a.Query, strict: true);
+        Assert.Null(a.Training);
         Assert.Equal(b.Deadline, a.Deadline);
         Assert.Equal(pods, a.MemberKeys.Keys.Order());
         Assert.All(pods, p => Assert.Equal(b.MemberKeys[p].PublicKey, a.MemberKeys[p].PublicKey));
@@ -69,5 +70,42 @@ public sealed class FederatedSessionTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<SmpcException>(() => grains.GetSession(new EntityKey(tenant, "x")).CreateAsync(modeller,
             new CreateSession("m1", SessionKind.SecureAggregation, pods, Seed.Spec() with { Input = "r" }, Parent: "q-counts")));
         Assert.Equal(SmpcErrorCode.Validation, error.Code);
+    }
+
+    [Fact]
+    public async Task Create_ChecksTheTypedSpec_AgainstTheFederatedRules_InTheGrain()
+    {
+        var grains = _cluster.Grains;
+        var tenant = await Seed.TenantWithMembersAsync(grains);
+        string[] pods = ["p1", "p2", "p3"];
+        async Task<SmpcException> RefusedAsync(string id, SessionKind kind, FederatedQuerySpec? query = null, FederatedTrainingSpec? training = null)
+        {
+            var error = await Assert.ThrowsAsync<SmpcException>(() => grains.GetSession(new EntityKey(tenant, id))
+                .CreateAsync(Seed.Modeller(tenant), new CreateSession("m1", kind, pods, Query: query, Training: training)));
+            Assert.Equal(SmpcErrorCode.Validation, error.Code);
+            return error;
+        }
+
+        var training = new FederatedTrainingSpec("linear", "hospital", ["age"], "stay", 20, 0.1, 5, 0, 1e-4, 300, 100, 1000, 1_000_000);
+        Assert.Equal("A query session needs 'query' (sql, source, groupBy, aggregates).", (await RefusedAsync("a", SessionKind.FederatedQuery, training: training)).Message);
+        Assert.Equal("A training session needs 'training' (trainer, source, features, label).", (await RefusedAsync("b", SessionKind.FederatedTraining, Seed.QuerySpec())).Message);
+        Assert.Equal("query.source must name one of the pods' data sources (an id).", (await RefusedAsync("c", SessionKind.FederatedQuery, Seed.QuerySpec() with { Source = "no such/id" })).Message);
+        Assert.Equal("query.roundTimeoutSeconds must be between 5 and 86400.", (await RefusedAsync("d", SessionKind.FederatedQuery, Seed.QuerySpec() with { RoundTimeoutSeconds = 4 })).Message);
+        Assert.StartsWith("query: the query needs a count aggregate", (await RefusedAsync("e", SessionKind.FederatedQuery,
+            Seed.QuerySpec() with { Aggregates = [new FederatedAggregate("total", "sum", 0, 10, null, null)] })).Message, StringComparison.Ordinal);
+        Assert.Equal("training.rounds must be between 1 and 1000.", (await RefusedAsync("f", SessionKind.FederatedTraining, training: training with { Rounds = 0 })).Message);
+        Assert.Equal("1001 rounds of 4 phases at 3600 s each could take longer than the 7 days a session may live; lower roundTimeoutSeconds or the rounds.",
+            (await RefusedAsync("g", SessionKind.FederatedTraining, training: training with { Rounds = 1000, RoundTimeoutSeconds = 3600 })).Message);
+
+        // The same spec again (other instances, equal values) is an idempotent create; another spec is a conflict.
+        var session = grains.GetSession(new EntityKey(tenant, "t"));
+        var created = await session.CreateAsync(Seed.Modeller(tenant), new CreateSession("m1", SessionKind.FederatedTraining, pods, Training: training));
+        var again = await session.CreateAsync(Seed.Modeller(tenant), new CreateSession("m1", SessionKind.FederatedTraining, pods,
+            Training: training with { Features = ["age"] }));
+        Assert.Equal((created.Version, created.CreatedAt), (again.Version, again.CreatedAt));
+        Assert.Equivalent(training, again.Federated!.Training, strict: true);
+        var conflict = await Assert.ThrowsAsync<SmpcException>(() => session.CreateAsync(Seed.Modeller(tenant),
+            new CreateSession("m1", SessionKind.FederatedTraining, pods, Training: training with { Rounds = 21 })));
+        Assert.Equal(SmpcErrorCode.Conflict, conflict.Code);
     }
 }

@@ -115,7 +115,8 @@ public sealed class LegacySessionImportTests(TwoSiloCluster cluster) : IClassFix
 
         Assert.Equal((SessionKind.FederatedQuery, SessionPhase.Running, 5), (read.Kind, read.Phase, read.Version));
         var f = read.Federated!;
-        Assert.Equal(("{\"sql\":\"SELECT 1\"}", TimeSpan.FromHours(2)), (f.Spec.RequestJson, f.Spec.Lifetime));
+        Assert.Equal(("SELECT 1", null), (f.Query!.Sql, f.Training)); // the request JSON, read as the typed spec
+        Assert.Equal("02:00:00", (await ReadRowAsync("session-federated", "federated", key)).GetProperty("Lifetime").GetString());
         Assert.Equal([1, 2, 3], f.MemberKeys["p1"].PublicKey);
         Assert.Equal(("counts", "old-fed-counts"), (Assert.Single(f.Rounds).Round, f.Rounds[0].SessionId));
         Assert.Equal(["r1"], f.Releases);
@@ -123,11 +124,70 @@ public sealed class LegacySessionImportTests(TwoSiloCluster cluster) : IClassFix
         Assert.Equal((SessionPhase.Completed, 6), (finished.Phase, finished.Version));
     }
 
-    /// <summary>Writes a session row as the single session grain did: state "session" of grain "session/{key}".</summary>
-    private async Task WriteOldRowAsync(EntityKey key, string json)
+    [Fact]
+    public async Task AFederatedRowWithItsRequestAsJson_IsReadAsTheTypedSpec_AndSavedInTheNewFormat()
+    {
+        var grains = cluster.Grains;
+        var tenant = await Seed.TenantWithMembersAsync(grains);
+        var key = new EntityKey(tenant, "json-fed");
+        var deadline = DateTimeOffset.UtcNow.AddHours(1).ToString("O");
+        // The federated grain's own row as it stored it while the gateway kept the REST request as JSON (web names).
+        const string request = """
+            {"sql":"SELECT ward, COUNT(*) AS n FROM admissions GROUP BY ward","source":"hospital",
+             "groupBy":[{"column":"ward","values":["a","b"],"bins":null,"dateBins":null}],
+             "aggregates":[{"name":"n","kind":"count","min":0,"max":0,"precision":null,"countColumn":null}],
+             "minPooledCount":5,"maxRowsPerCell":1000,"roundTimeoutSeconds":60}
+            """;
+        await WriteRowAsync("session-federated", "federated", key, $$$"""
+            {"Spec":{"RequestJson":{{{JsonSerializer.Serialize(request.ReplaceLineEndings("").Replace("  ", "", StringComparison.Ordinal))}}},"Lifetime":"01:00:00"},
+             "Run":{"Phase":1,"Deadline":"{{{deadline}}}","MemberKeys":{"p1":{"PublicKey":"AQID","Signature":"BAUG"}},"SealedKeys":{},
+                    "Rounds":[],"Releases":[],"Metrics":[],"FailureReason":null},
+             "ModellerId":"m1","Kind":3,"PodIds":["p1","p2","p3"],"Phase":11,"CreatedAt":"2026-12-01T09:00:00+00:00","Version":2,
+             "TraceParent":null,"Parent":null,"Cancellation":null}
+            """);
+        var grain = grains.GetFederatedSession(key);
+
+        var read = await grain.GetAsync(Seed.Modeller(tenant));
+
+        Assert.Equal((SessionKind.FederatedQuery, SessionPhase.Running, 2), (read.Kind, read.Phase, read.Version));
+        Assert.Equivalent(Seed.QuerySpec(), read.Federated!.Query, strict: true);
+        Assert.Null(read.Federated.Training);
+        Assert.Equal([1, 2, 3], read.Federated.MemberKeys["p1"].PublicKey);
+        // The modeller's retried create (its REST request mapped as the gateway maps it today) is the same session.
+        var retried = await grains.GetSession(key).CreateAsync(Seed.Modeller(tenant), new CreateSession("m1", SessionKind.FederatedQuery, ["p1", "p2", "p3"], Query: Seed.QuerySpec()));
+        Assert.Equal((2, CreatedAt), (retried.Version, retried.CreatedAt));
+
+        var finished = await grain.FinishFederatedAsync(Seed.Modeller(tenant), null);
+
+        Assert.Equal((SessionPhase.Completed, 3), (finished.Phase, finished.Version));
+        // Saved again: the typed spec and the lifetime, no request JSON; a fresh activation reads the same.
+        var row = await ReadRowAsync("session-federated", "federated", key);
+        Assert.False(row.TryGetProperty("Spec", out var json) && json.ValueKind != JsonValueKind.Null, "the request JSON was written again");
+        Assert.Equal(("hospital", "01:00:00"), (row.GetProperty("Query").GetProperty("Source").GetString(), row.GetProperty("Lifetime").GetString()));
+        await grain.Cast<Orleans.Core.Internal.IGrainManagementExtension>().DeactivateOnIdle();
+        var again = await grain.GetAsync(Seed.Modeller(tenant));
+        Assert.Equal((SessionPhase.Completed, 3), (again.Phase, again.Version));
+        Assert.Equivalent(Seed.QuerySpec(), again.Federated!.Query, strict: true);
+    }
+
+    /// <summary>Writes state <paramref name="stateName"/> of grain <paramref name="grainType"/>/{key} as raw JSON.</summary>
+    private async Task WriteRowAsync(string grainType, string stateName, EntityKey key, string json)
     {
         var storage = cluster.Cluster.GetSiloServiceProvider().GetRequiredKeyedService<IGrainStorage>(SmpcDatabase.GrainStorageName);
         using var document = JsonDocument.Parse(json);
-        await storage.WriteStateAsync("session", GrainId.Create("session", key.ToString()), new GrainState<JsonElement>(document.RootElement.Clone()));
+        await storage.WriteStateAsync(stateName, GrainId.Create(grainType, key.ToString()), new GrainState<JsonElement>(document.RootElement.Clone()));
     }
+
+    /// <summary>Reads state <paramref name="stateName"/> of grain <paramref name="grainType"/>/{key} as raw JSON.</summary>
+    private async Task<JsonElement> ReadRowAsync(string grainType, string stateName, EntityKey key)
+    {
+        var storage = cluster.Cluster.GetSiloServiceProvider().GetRequiredKeyedService<IGrainStorage>(SmpcDatabase.GrainStorageName);
+        var stored = new GrainState<JsonElement>();
+        await storage.ReadStateAsync(stateName, GrainId.Create(grainType, key.ToString()), stored);
+        Assert.True(stored.RecordExists);
+        return stored.State;
+    }
+
+    /// <summary>Writes a session row as the single session grain did: state "session" of grain "session/{key}".</summary>
+    private Task WriteOldRowAsync(EntityKey key, string json) => WriteRowAsync("session", "session", key, json);
 }

@@ -36,6 +36,11 @@ internal static class Seed
         return tenant;
     }
 
+    /// <summary>A federated query spec the create rules accept (one count per ward), as the gateway maps it from a REST request.</summary>
+    public static FederatedQuerySpec QuerySpec() => new(
+        "SELECT ward, COUNT(*) AS n FROM admissions GROUP BY ward", "hospital", [new FederatedGroupBy("ward", ["a", "b"], null, null)],
+        [new FederatedAggregate("n", "count", 0, 0, null, null)], 5, 1000, 60);
+
     public static AggregationSpec Spec() =>
         new([new AggregationField("x", 4, 10_000_000_000, -100, 100)], AggregationOperation.Mean, null, new byte[32], TimeSpan.FromMinutes(5), "x", null);
 

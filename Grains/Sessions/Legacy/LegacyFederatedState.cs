@@ -8,7 +8,7 @@ namespace Smpc.Grains.Sessions.Legacy;
 /// </summary>
 public sealed class LegacyFederatedState
 {
-    public FederatedSpec? Spec { get; set; }
+    public LegacyFederatedSpec? Spec { get; set; }
     public DateTimeOffset? Deadline { get; set; }
     public Dictionary<string, MemberKey> MemberKeys { get; set; } = [];
     public Dictionary<string, byte[]> SealedKeys { get; set; } = [];
