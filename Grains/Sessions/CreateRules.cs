@@ -4,8 +4,6 @@ using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Sessions;
 using Smpc.Protocols;
 using Smpc.Protocols.Encoding;
-using Smpc.Protocols.Federated.Query;
-using Smpc.Protocols.Federated.Training;
 using Smpc.Protocols.PrivateSetIntersection;
 using Smpc.Protocols.SecureAggregation;
 
@@ -22,6 +20,9 @@ internal static class CreateRules
 
     /// <summary>The largest set either side of a PSI session may bring (50M elements: 1.6 GB of encoded set).</summary>
     public const long MaxPsiSetElements = 50_000_000;
+
+    /// <summary>Largest request JSON a federated session stores.</summary>
+    public const int MaxFederatedRequestBytes = 64 * 1024;
 
     private const string WeightedMeanHowTo =
         "Ask for a weighted mean with the bounds of x in 'fields' and of each pod's weight separately: " +
@@ -141,9 +142,6 @@ internal static class CreateRules
     // ---- Federated query and training. The rules live in Protocols/Federated (QueryRequests, TrainingRequests,
     // FederatedLifetime); this applies them to the command's typed spec, with the REST body's names in its messages. ----
 
-    /// <summary>Largest request a federated session stores, as JSON.</summary>
-    public const int MaxFederatedRequestBytes = 64 * 1024;
-
     private static readonly System.Text.Json.JsonSerializerOptions FederatedJson = new(System.Text.Json.JsonSerializerDefaults.Web);
 
     /// <summary>Checks a federated command's spec (the one of its kind) and returns how long the session may live.</summary>
@@ -155,7 +153,7 @@ internal static class CreateRules
         if (spec is null) throw SmpcException.Invalid("A query session needs 'query' (sql, source, groupBy, aggregates).");
         if (!EntityKey.IsValidId(spec.Source)) throw SmpcException.Invalid("query.source must name one of the pods' data sources (an id).");
         var query = FederatedRequests.ToRequest(spec);
-        if ((QueryRequests.SessionProblem(query) ?? Protocols.Federated.FederatedLifetime.Problem(query)) is { } problem) throw SmpcException.Invalid(problem);
+        if ((Protocols.Federated.Query.QueryRequests.SessionProblem(query) ?? Protocols.Federated.FederatedLifetime.Problem(query)) is { } problem) throw SmpcException.Invalid(problem);
         RequireFederatedSize(query);
         return Protocols.Federated.FederatedLifetime.Of(query);
     }
@@ -165,7 +163,7 @@ internal static class CreateRules
         if (spec is null) throw SmpcException.Invalid("A training session needs 'training' (trainer, source, features, label).");
         if (!EntityKey.IsValidId(spec.Source)) throw SmpcException.Invalid("training.source must name one of the pods' data sources (an id).");
         var training = FederatedRequests.ToRequest(spec);
-        if ((TrainingRequests.SessionProblem(training) ?? Protocols.Federated.FederatedLifetime.Problem(training)) is { } problem) throw SmpcException.Invalid(problem);
+        if ((Protocols.Federated.Training.TrainingRequests.SessionProblem(training) ?? Protocols.Federated.FederatedLifetime.Problem(training)) is { } problem) throw SmpcException.Invalid(problem);
         RequireFederatedSize(training);
         return Protocols.Federated.FederatedLifetime.Of(training);
     }
