@@ -10,4 +10,33 @@ internal sealed class RefusedException(RefusalKind kind, string message) : Excep
     public static RefusedException Conflict(string message) => new(RefusalKind.Conflict, message);
 
     public static RefusedException WrongPhase(string message) => new(RefusalKind.WrongPhase, message);
+
+    /// <summary>Runs a coordinator step; a refusal thrown by its checks becomes a refused step on the unchanged state.</summary>
+    public static CoordinatorStep<TState, TEvent> Guard<TState, TEvent>(TState state, Func<CoordinatorStep<TState, TEvent>> step)
+        where TState : class
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        try
+        {
+            return step();
+        }
+        catch (RefusedException refused)
+        {
+            return CoordinatorStep<TState, TEvent>.Refused(state, refused.Refusal);
+        }
+    }
+
+    /// <summary>Runs rule checks: the refusal they throw, or null when they pass.</summary>
+    public static Refusal? Check(Action check)
+    {
+        try
+        {
+            check();
+            return null;
+        }
+        catch (RefusedException refused)
+        {
+            return refused.Refusal;
+        }
+    }
 }

@@ -190,29 +190,7 @@ public sealed class FederatedCoordinator
         state with { Phase = failureReason is null ? FederatedPhase.Completed : FederatedPhase.Failed, FailureReason = failureReason, Deadline = null },
         [new FederatedEvent.StepTaken("end"), new FederatedEvent.Ended(failureReason, declined)]);
 
-    private static Step Run(FederatedRunState state, Func<Step> step)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        try
-        {
-            return step();
-        }
-        catch (RefusedException refused)
-        {
-            return Step.Refused(state, refused.Refusal);
-        }
-    }
+    private static Step Run(FederatedRunState state, Func<Step> step) => RefusedException.Guard(state, step);
 
-    private static Refusal? Check(Action check)
-    {
-        try
-        {
-            check();
-            return null;
-        }
-        catch (RefusedException refused)
-        {
-            return refused.Refusal;
-        }
-    }
+    private static Refusal? Check(Action check) => RefusedException.Check(check);
 }

@@ -246,29 +246,7 @@ public sealed class PsiCoordinator
     private static Step Fail(PsiExchangeState state, string reason, string? declined) =>
         Step.Accepted(state with { Phase = PsiPhase.Failed, FailureReason = reason, Deadline = null }, [new PsiEvent.Failed(reason, declined)]);
 
-    private static Step Run(PsiExchangeState state, Func<Step> step)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        try
-        {
-            return step();
-        }
-        catch (RefusedException refused)
-        {
-            return Step.Refused(state, refused.Refusal);
-        }
-    }
+    private static Step Run(PsiExchangeState state, Func<Step> step) => RefusedException.Guard(state, step);
 
-    private static Refusal? Check(Action check)
-    {
-        try
-        {
-            check();
-            return null;
-        }
-        catch (RefusedException refused)
-        {
-            return refused.Refusal;
-        }
-    }
+    private static Refusal? Check(Action check) => RefusedException.Check(check);
 }

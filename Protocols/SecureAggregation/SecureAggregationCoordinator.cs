@@ -401,29 +401,7 @@ public sealed class SecureAggregationCoordinator
         }
     }
 
-    private static Step Run(SecureAggregationRoundState state, Func<Step> step)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        try
-        {
-            return step();
-        }
-        catch (RefusedException refused)
-        {
-            return Step.Refused(state, refused.Refusal);
-        }
-    }
+    private static Step Run(SecureAggregationRoundState state, Func<Step> step) => RefusedException.Guard(state, step);
 
-    private static Refusal? Check(Action check)
-    {
-        try
-        {
-            check();
-            return null;
-        }
-        catch (RefusedException refused)
-        {
-            return refused.Refusal;
-        }
-    }
+    private static Refusal? Check(Action check) => RefusedException.Check(check);
 }
