@@ -149,8 +149,8 @@ public static class FederatedApi
         activity?.SetTag(SmpcTelemetry.SessionAttribute, sessionId);
         var upload = await session.BeginReleaseAsync(caller, name);
         if (!PayloadStreaming.AllowBody(http, upload.MaxBytes)) return PayloadsApi.ProblemMappingShortcuts.TooLarge($"A release may hold at most {upload.MaxBytes} bytes.");
-        await quotas.RequireDailyAsync(caller.Tenant!, Grains.Interfaces.Tenancy.UsageKind.PayloadBytes, http.Request.ContentLength ?? 0);
-        var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, quotas.Meter(caller.Tenant!), http.RequestAborted);
+        var metered = await quotas.ForUploadAsync(caller.Tenant!, http.Request.ContentLength ?? 0);
+        var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, metered, http.RequestAborted);
         activity?.SetTag(SmpcTelemetry.BytesAttribute, manifest?.Length ?? 0);
         return Ok(await session.CommitReleaseAsync(caller, name));
     }

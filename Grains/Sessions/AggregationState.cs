@@ -4,7 +4,7 @@ namespace Smpc.Grains.Sessions;
 
 /// <summary>
 /// Stored state of a secure-aggregation round. Everything here is public or ciphertext: signed key bundles, share
-/// envelopes sealed pod-to-pod, the names of masked-vector payloads (uniformly random alone), and unmask responses sealed
+/// envelope digests (the envelopes sealed pod-to-pod are payloads), the names of masked-vector payloads (uniformly random alone), and unmask responses sealed
 /// to the modeller. The service never holds an input, a mask, a seed or the result.
 /// </summary>
 public sealed class AggregationState
@@ -13,7 +13,12 @@ public sealed class AggregationState
     public int Threshold { get; set; }
     public DateTimeOffset? Deadline { get; set; }
     public SortedDictionary<int, byte[]> KeyBundles { get; set; } = [];
-    public SortedDictionary<int, List<byte[]>> Envelopes { get; set; } = [];
+    /// <summary>
+    /// Senders of share envelopes so far, with the SHA-256 of what each sent (a retry is compared by it); the envelopes
+    /// themselves (n(n − 1) of them) live in payloads <c>shares-from-{i}</c>, and per recipient in <c>shares-to-{j}</c> once
+    /// the exchange closes, so the session state stays small with 200 pods.
+    /// </summary>
+    public SortedDictionary<int, string> EnvelopeDigests { get; set; } = [];
     public SortedSet<int> MaskedInputs { get; set; } = [];
     public SortedDictionary<int, byte[]> Responses { get; set; } = [];
     public SortedSet<int> Dropped { get; set; } = [];

@@ -5,6 +5,7 @@ using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Payloads;
 using Smpc.Grains.Interfaces.Sessions;
+using Smpc.Grains.Payloads;
 using Smpc.Grains.Storage;
 using Smpc.Protocols;
 using Smpc.Protocols.Encoding;
@@ -84,7 +85,7 @@ public sealed partial class SessionGrain
     private AggregationStatus? AggregationStatus()
     {
         if (state.State.Aggregation is not { Spec: not null } a) return null;
-        return new AggregationStatus(ProtocolSessionId, a.Threshold, a.Spec, a.Deadline, [.. a.KeyBundles.Keys], [.. a.Envelopes.Keys],
+        return new AggregationStatus(ProtocolSessionId, a.Threshold, a.Spec, a.Deadline, [.. a.KeyBundles.Keys], [.. a.EnvelopeDigests.Keys],
             [.. a.MaskedInputs], [.. a.Responses.Keys], [.. a.Dropped], a.Included, a.FailureReason, new Dictionary<int, string>(a.Declined));
     }
 
@@ -158,29 +159,40 @@ public sealed partial class SessionGrain
         var party = PartyOf(caller);
         await AdvanceIfDueAsync();
         var a = Aggregation;
-        if (a.Envelopes.TryGetValue(party, out var existing))
+        var digest = PayloadFraming.Digest(envelopes);
+        if (a.EnvelopeDigests.TryGetValue(party, out var existing))
         {
-            if (existing.Count == envelopes.Count && existing.Zip(envelopes).All(p => p.First.AsSpan().SequenceEqual(p.Second))) return ToInfo();
+            if (existing == digest) return ToInfo();
             throw SmpcException.Conflict($"Party {party} already sent other share envelopes.");
         }
 
         RequirePhase(SessionPhase.ShareExchange, party);
         if (!a.KeyHolders!.Contains(party)) throw SmpcException.WrongPhase($"Party {party} published no key bundle and was dropped.");
         using var activity = Span("secagg.shares.accept", party);
-        var recipients = new SortedSet<int>();
+        var byRecipient = new SortedDictionary<int, byte[]>();
         foreach (var bytes in envelopes)
         {
             var envelope = Parse(bytes, b => ShareEnvelope.Parse(b), "share envelope");
             if (envelope.SessionId != ProtocolSessionId || envelope.From != party)
                 throw SmpcException.Invalid($"Every envelope must be from party {party} of session '{ProtocolSessionId}'.");
-            if (envelope.To == party || !a.KeyHolders.Contains(envelope.To) || !recipients.Add(envelope.To))
+            if (envelope.To == party || !a.KeyHolders.Contains(envelope.To) || !byRecipient.TryAdd(envelope.To, bytes))
                 throw SmpcException.Invalid($"Envelope to party {envelope.To} is not expected (self, unknown or repeated).");
         }
 
         var expected = a.KeyHolders.Where(p => p != party).ToList();
-        if (!recipients.SetEquals(expected))
-            throw SmpcException.Invalid($"Envelopes are missing for parties {string.Join(", ", expected.Except(recipients))}.");
-        a.Envelopes[party] = [.. envelopes];
+        if (!byRecipient.Keys.ToHashSet().SetEquals(expected))
+            throw SmpcException.Invalid($"Envelopes are missing for parties {string.Join(", ", expected.Except(byRecipient.Keys))}.");
+        // Stored in recipient order: the envelope for j is at j's rank among the other key holders (see CloseShareExchangeAsync).
+        try
+        {
+            await PayloadFraming.WriteAsync(GrainFactory.GetPayload(SharesFrom(party)), [.. byRecipient.Values]);
+        }
+        catch (SmpcException e) when (e.Code == SmpcErrorCode.Conflict)
+        {
+            throw SmpcException.Conflict($"Party {party} already sent other share envelopes.");
+        }
+
+        a.EnvelopeDigests[party] = digest;
         await SettleAsync();
         await SaveAsync("secagg.shares");
         return ToInfo();
@@ -194,10 +206,7 @@ public sealed partial class SessionGrain
             var a = Aggregation;
             if (a.ShareSenders is null) throw SmpcException.WrongPhase("Share envelopes are released when the share exchange closes.");
             if (!a.ShareSenders.Contains(party)) throw SmpcException.WrongPhase($"Party {party} was declared dropped in this round.");
-            var mine = a.ShareSenders.Where(sender => sender != party)
-                .Select(sender => a.Envelopes[sender].Single(e => ShareEnvelope.Parse(e).To == party))
-                .ToList();
-            return Task.FromResult<IReadOnlyList<byte[]>>(mine);
+            return PayloadFraming.ReadAsync(GrainFactory.GetPayload(SharesTo(party)));
         });
     }
 
@@ -319,7 +328,7 @@ public sealed partial class SessionGrain
         switch (state.State.Phase)
         {
             case SessionPhase.KeyExchange: a.KeyBundles.Remove(party); a.Dropped.Add(party); break;
-            case SessionPhase.ShareExchange: a.Envelopes.Remove(party); a.Dropped.Add(party); break;
+            case SessionPhase.ShareExchange: a.EnvelopeDigests.Remove(party); a.Dropped.Add(party); break;
             case SessionPhase.MaskedInput: a.MaskedInputs.Remove(party); a.Dropped.Add(party); break;
         }
 
@@ -353,7 +362,7 @@ public sealed partial class SessionGrain
         switch (state.State.Phase)
         {
             case SessionPhase.KeyExchange: CloseKeyExchange(); break;
-            case SessionPhase.ShareExchange: CloseShareExchange(); break;
+            case SessionPhase.ShareExchange: await CloseShareExchangeAsync(); break;
             case SessionPhase.MaskedInput: await CloseMaskedInputAsync(); break;
             case SessionPhase.Unmasking when expected.Any(a.Declined.ContainsKey): a.Deadline = null; break; // every survivor answered or declined
         }
@@ -366,7 +375,7 @@ public sealed partial class SessionGrain
         return state.State.Phase switch
         {
             SessionPhase.KeyExchange => (a.KeyBundles.Keys.ToHashSet(), Enumerable.Range(1, state.State.PodIds.Count).ToList(), "publish a key bundle"),
-            SessionPhase.ShareExchange => (a.Envelopes.Keys.ToHashSet(), a.KeyHolders!, "send share envelopes"),
+            SessionPhase.ShareExchange => (a.EnvelopeDigests.Keys.ToHashSet(), a.KeyHolders!, "send share envelopes"),
             SessionPhase.MaskedInput => (a.MaskedInputs, a.ShareSenders!, "submit a masked vector"),
             SessionPhase.Unmasking => (a.Responses.Keys.ToHashSet(), a.Survivors!, "answer the unmask request"),
             _ => (new HashSet<int>(), [], ""),
@@ -398,11 +407,27 @@ public sealed partial class SessionGrain
         NextPhase(SessionPhase.ShareExchange);
     }
 
-    private void CloseShareExchange()
+    /// <summary>
+    /// Fixes U2 and turns the senders' envelope payloads into one payload per recipient: sender i stored its envelopes in
+    /// recipient order, so the one for j is at j's rank among the key holders other than i (no envelope is parsed again).
+    /// Reads and writes n payloads of n − 1 envelopes each, O(n²) bytes once; each pod then reads only its own.
+    /// </summary>
+    private async Task CloseShareExchangeAsync()
     {
         var a = Aggregation;
-        a.ShareSenders = [.. a.Envelopes.Keys];
+        a.ShareSenders = [.. a.EnvelopeDigests.Keys];
         DropAllBut(a.ShareSenders);
+        using (var activity = SessionSpan("secagg.shares.relay"))
+        {
+            activity?.SetTag("smpc.parties", a.ShareSenders.Count);
+            var rank = a.KeyHolders!.Order().Select((holder, i) => (holder, i)).ToDictionary(h => h.holder, h => h.i);
+            var sent = await Task.WhenAll(a.ShareSenders.Select(sender => PayloadFraming.ReadAsync(GrainFactory.GetPayload(SharesFrom(sender)))));
+            // j's rank among the holders other than i: its rank among all of them, less one if i comes before it.
+            await Task.WhenAll(a.ShareSenders.Select(recipient => PayloadFraming.WriteAsync(GrainFactory.GetPayload(SharesTo(recipient)),
+                [.. a.ShareSenders.Select((sender, i) => (sender, i)).Where(s => s.sender != recipient)
+                    .Select(s => sent[s.i][rank[recipient] - (s.sender < recipient ? 1 : 0)])])));
+        }
+
         NextPhase(SessionPhase.MaskedInput);
     }
 
@@ -417,27 +442,7 @@ public sealed partial class SessionGrain
         {
             activity?.SetTag(SmpcTelemetry.SessionAttribute, Key.Id);
             activity?.SetTag("smpc.parties", a.Survivors.Count);
-            var summer = new MaskedInputSummer(parameters, a.Survivors);
-            foreach (var party in a.Survivors)
-            {
-                var payload = GrainFactory.GetPayload(MaskedPayload(party));
-                for (var chunk = 0; chunk < parameters.ChunkCount; chunk++)
-                {
-                    var bytes = await payload.ReadChunkAsync(chunk);
-                    summer.Accept(new MaskedInputChunk(ProtocolSessionId, party, chunk, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(bytes).ToArray()));
-                }
-            }
-
-            var sum = System.Runtime.InteropServices.MemoryMarshal.AsBytes(summer.GetSum().AsSpan()).ToArray();
-            var sumKey = new PayloadKey(Key, MaskedSumName);
-            var sumGrain = GrainFactory.GetPayload(sumKey);
-            var chunkBytes = parameters.ChunkElements * sizeof(ulong);
-            var upload = await sumGrain.BeginAsync(new PayloadConstraints(sum.Length, chunkBytes, parameters.Field.Modulus));
-            for (var offset = 0; offset < sum.Length; offset += chunkBytes)
-                await sumGrain.WriteChunkAsync(upload, offset / chunkBytes, sum[offset..Math.Min(offset + chunkBytes, sum.Length)]);
-            await sumGrain.CompleteAsync(upload, sum.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(sum)));
-            a.MaskedSumPayload = sumKey.ToString();
-            SmpcTelemetry.BytesRelayed.Add(sum.Length);
+            a.MaskedSumPayload = (await SumMaskedInputsAsync(parameters, a.Survivors)).ToString();
         }
 
         using (var activity = SessionSpan("secagg.survivors"))
@@ -448,6 +453,42 @@ public sealed partial class SessionGrain
         }
 
         NextPhase(SessionPhase.Unmasking);
+    }
+
+    /// <summary>
+    /// Sums the survivors' masked vectors mod q into the payload <see cref="MaskedSumName"/> chunk by chunk: chunk k of every
+    /// survivor is added (<see cref="MaskedChunkSummer"/>) and the sum chunk written before chunk k + 1 is read, so the silo
+    /// holds a few chunks whatever the vector's length. A retry after a failure starts a fresh upload of the sum.
+    /// </summary>
+    private async Task<PayloadKey> SumMaskedInputsAsync(SessionParameters parameters, IReadOnlyList<int> survivors)
+    {
+        // Reads of one chunk index overlap a little (storage latency), bounded so that memory stays a few chunks.
+        const int ReadsInFlight = 4;
+        var sumKey = new PayloadKey(Key, MaskedSumName);
+        var sumGrain = GrainFactory.GetPayload(sumKey);
+        var chunkBytes = parameters.ChunkElements * sizeof(ulong);
+        var total = (long)parameters.Layout.Length * sizeof(ulong);
+        var upload = await sumGrain.BeginAsync(new PayloadConstraints(total, chunkBytes, parameters.Field.Modulus));
+        var inputs = survivors.Select(party => (Party: party, Payload: GrainFactory.GetPayload(MaskedPayload(party)))).ToList();
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        for (var chunk = 0; chunk < parameters.ChunkCount; chunk++)
+        {
+            var summer = MaskedChunkSummer.For(parameters, survivors, chunk);
+            for (var first = 0; first < inputs.Count; first += ReadsInFlight)
+            {
+                var batch = inputs.Skip(first).Take(ReadsInFlight).ToList();
+                var reads = batch.Select(input => input.Payload.ReadChunkAsync(chunk)).ToList();
+                for (var i = 0; i < batch.Count; i++) summer.Add(batch[i].Party, (await reads[i]).AsSpan());
+            }
+
+            var sum = summer.ToBytes();
+            hash.AppendData(sum);
+            await sumGrain.WriteChunkAsync(upload, chunk, sum);
+        }
+
+        await sumGrain.CompleteAsync(upload, total, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        SmpcTelemetry.BytesRelayed.Add(total);
+        return sumKey;
     }
 
     /// <summary>Closes the current phase if its deadline has passed: with at least t parties it goes on without the late ones, with fewer it fails.</summary>
@@ -469,7 +510,7 @@ public sealed partial class SessionGrain
         var (acted, expected, step) = state.State.Phase switch
         {
             SessionPhase.KeyExchange => (a.KeyBundles.Count, Enumerable.Range(1, state.State.PodIds.Count).ToList(), "publish a key bundle"),
-            SessionPhase.ShareExchange => (a.Envelopes.Count, a.KeyHolders!, "send share envelopes"),
+            SessionPhase.ShareExchange => (a.EnvelopeDigests.Count, a.KeyHolders!, "send share envelopes"),
             SessionPhase.MaskedInput => (a.MaskedInputs.Count, a.ShareSenders!, "submit a masked vector"),
             SessionPhase.Unmasking => (a.Responses.Count, a.Survivors!, "answer the unmask request"),
             _ => (0, [], ""),
@@ -478,7 +519,7 @@ public sealed partial class SessionGrain
         var late = state.State.Phase switch
         {
             SessionPhase.KeyExchange => expected.Where(p => !a.KeyBundles.ContainsKey(p)),
-            SessionPhase.ShareExchange => expected.Where(p => !a.Envelopes.ContainsKey(p)),
+            SessionPhase.ShareExchange => expected.Where(p => !a.EnvelopeDigests.ContainsKey(p)),
             SessionPhase.MaskedInput => expected.Where(p => !a.MaskedInputs.Contains(p)),
             _ => expected.Where(p => !a.Responses.ContainsKey(p)),
         };
@@ -493,7 +534,7 @@ public sealed partial class SessionGrain
             switch (state.State.Phase)
             {
                 case SessionPhase.KeyExchange: CloseKeyExchange(); break;
-                case SessionPhase.ShareExchange: CloseShareExchange(); break;
+                case SessionPhase.ShareExchange: await CloseShareExchangeAsync(); break;
                 case SessionPhase.MaskedInput: await CloseMaskedInputAsync(); break;
                 default: a.Deadline = null; break; // enough responses: the modeller can finish whenever it likes
             }
@@ -545,6 +586,10 @@ public sealed partial class SessionGrain
     }
 
     private PayloadKey MaskedPayload(int party) => new(Key, $"masked-{party}");
+
+    private PayloadKey SharesFrom(int party) => new(Key, $"shares-from-{party}");
+
+    private PayloadKey SharesTo(int party) => new(Key, $"shares-to-{party}");
 
     /// <summary>
     /// A service-side step of the session (it may run from a deadline timer, outside any request): a child of the session's

@@ -14,8 +14,14 @@ public sealed partial class SessionGrain(
     TimeProvider time,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime) : Grain, ISessionGrain, IIncomingGrainCallFilter
 {
-    /// <summary>Most pods one session may name. Secure aggregation keeps its n² share envelopes in grain state, which bounds n.</summary>
-    public const int MaxPods = 50;
+    /// <summary>
+    /// Most pods one session may name. Secure aggregation's n(n − 1) share envelopes live in payloads, not grain state, so n
+    /// is bounded by the O(n²) relay at the share exchange's close (≈ 200 × 199 envelopes) and the protocol's 255.
+    /// </summary>
+    public const int MaxPods = 200;
+
+    /// <summary>Most pods a federated session may name: the client sizes training fields and the gateway bounds content-key boxes for 50.</summary>
+    public const int MaxFederatedPods = 50;
 
     /// <summary>Longest a long poll waits (below Orleans' default 30-s response timeout).</summary>
     public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(20);
@@ -218,7 +224,12 @@ public sealed partial class SessionGrain(
         var pods = command.PodIds ?? [];
         if (pods.Any(p => !EntityKey.IsValidId(p))) throw SmpcException.Invalid("podIds contains an invalid id.");
         if (pods.Distinct(StringComparer.Ordinal).Count() != pods.Count) throw SmpcException.Invalid("podIds contains duplicates.");
-        var (min, max) = command.Kind == SessionKind.PrivateSetIntersection ? (1, 1) : (3, MaxPods);
+        var (min, max) = command.Kind switch
+        {
+            SessionKind.PrivateSetIntersection => (1, 1),
+            SessionKind.SecureAggregation => (3, MaxPods),
+            _ => (3, MaxFederatedPods),
+        };
         if (pods.Count < min || pods.Count > max)
             throw SmpcException.Invalid(min == max
                 ? $"A {command.Kind} session takes exactly {min} pod."
