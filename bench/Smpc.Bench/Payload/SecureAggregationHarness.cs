@@ -171,7 +171,11 @@ public static class SecureAggregationHarness
     }
 
     /// <summary>Counts request and response body bytes of pod calls (requests authenticated with a pod key).</summary>
-    private sealed class ByteCounter() : DelegatingHandler(new SocketsHttpHandler())
+    /// <remarks>
+    /// Connections are capped: with 200 pods each looking up its 199 peers' pins at once, an uncapped pool opens ~40,000
+    /// sockets and both processes run out of file descriptors (20,000 here) before the round starts.
+    /// </remarks>
+    private sealed class ByteCounter() : DelegatingHandler(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 })
     {
         private long _podBytes;
 
