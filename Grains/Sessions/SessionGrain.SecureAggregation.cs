@@ -422,10 +422,16 @@ public sealed partial class SessionGrain
             activity?.SetTag("smpc.parties", a.ShareSenders.Count);
             var rank = a.KeyHolders!.Order().Select((holder, i) => (holder, i)).ToDictionary(h => h.holder, h => h.i);
             var sent = await Task.WhenAll(a.ShareSenders.Select(sender => PayloadFraming.ReadAsync(GrainFactory.GetPayload(SharesFrom(sender)))));
-            // j's rank among the holders other than i: its rank among all of them, less one if i comes before it.
-            await Task.WhenAll(a.ShareSenders.Select(recipient => PayloadFraming.WriteAsync(GrainFactory.GetPayload(SharesTo(recipient)),
-                [.. a.ShareSenders.Select((sender, i) => (sender, i)).Where(s => s.sender != recipient)
-                    .Select(s => sent[s.i][rank[recipient] - (s.sender < recipient ? 1 : 0)])])));
+            // j's rank among the holders other than i: its rank among all of them, less one if i comes before it. A recipient's
+            // payload is replaced, not merely written: a close that failed half-way may be retried with another U2, and
+            // nobody reads these payloads before U2 is durably fixed.
+            await Task.WhenAll(a.ShareSenders.Select(async recipient =>
+            {
+                var payload = GrainFactory.GetPayload(SharesTo(recipient));
+                await payload.DeleteAsync();
+                await PayloadFraming.WriteAsync(payload, [.. a.ShareSenders.Select((sender, i) => (sender, i)).Where(s => s.sender != recipient)
+                    .Select(s => sent[s.i][rank[recipient] - (s.sender < recipient ? 1 : 0)])]);
+            }));
         }
 
         NextPhase(SessionPhase.MaskedInput);
