@@ -36,7 +36,7 @@ public static class FederatedApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         federated.MapPut("/sealed-keys", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, SealedKeysRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
             {
-                if (body.Boxes is null || body.Boxes.Count > SessionLimits.MaxPods) throw SmpcException.Invalid("boxes maps each pod to its sealed content key.");
+                if (body.Boxes is null || body.Boxes.Count > SessionLimits.MaxFederatedPods) throw SmpcException.Invalid("boxes maps each pod to its sealed content key.");
                 var boxes = body.Boxes.ToDictionary(b => b.Key, b => Base64(b.Value, $"boxes.{b.Key}", 256));
                 return Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.SubmitSealedKeysAsync(c, boxes)));
             })
@@ -87,8 +87,8 @@ public static class FederatedApi
         activity?.SetTag(SmpcTelemetry.SessionAttribute, sessionId);
         var upload = await Session(s => s.BeginReleaseAsync(caller, name));
         if (!PayloadStreaming.AllowBody(http, upload.MaxBytes)) return StreamProblems.TooLarge($"A release may hold at most {upload.MaxBytes} bytes.");
-        await quotas.RequireDailyAsync(caller.Tenant!, Grains.Interfaces.Tenancy.UsageKind.PayloadBytes, http.Request.ContentLength ?? 0);
-        var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, quotas.Meter(caller.Tenant!), http.RequestAborted);
+        var metered = await quotas.ForUploadAsync(caller.Tenant!, http.Request.ContentLength ?? 0);
+        var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, metered, http.RequestAborted);
         activity?.SetTag(SmpcTelemetry.BytesAttribute, manifest?.Length ?? 0);
         return Ok(await Session(s => s.CommitReleaseAsync(caller, name)));
     }

@@ -12,30 +12,37 @@ internal static class PayloadStreaming
 {
     public const string OctetStream = "application/octet-stream";
 
-    /// <summary>Sends the body as chunks of <paramref name="chunkBytes"/>, each counted by <paramref name="meter"/> first, and completes the upload with its length and SHA-256.</summary>
-    public static async Task<PayloadManifest> UploadAsync(IPayloadGrain payload, Guid uploadId, Stream body, int chunkBytes, Hosting.UploadMeter meter, CancellationToken cancellationToken) =>
-        await UploadAsync(payload, uploadId, body, chunkBytes, meter, cancellationToken, allowEmpty: false) ?? throw SmpcException.Invalid("A payload must not be empty.");
+    /// <summary>
+    /// Sends the body as chunks of <paramref name="chunkBytes"/>, each counted against the tenant's quota by the payload grain
+    /// as it is stored, the last one sealing the upload with its length and SHA-256: one grain call per chunk.
+    /// </summary>
+    public static async Task<PayloadManifest> UploadAsync(IPayloadGrain payload, Guid uploadId, Stream body, int chunkBytes, Hosting.MeteredUpload upload, CancellationToken cancellationToken) =>
+        await UploadAsync(payload, uploadId, body, chunkBytes, upload, cancellationToken, allowEmpty: false) ?? throw SmpcException.Invalid("A payload must not be empty.");
 
     /// <summary>As above; with <paramref name="allowEmpty"/> an empty body completes nothing and returns null.</summary>
     public static async Task<PayloadManifest?> UploadAsync(
-        IPayloadGrain payload, Guid uploadId, Stream body, int chunkBytes, Hosting.UploadMeter meter, CancellationToken cancellationToken, bool allowEmpty)
+        IPayloadGrain payload, Guid uploadId, Stream body, int chunkBytes, Hosting.MeteredUpload upload, CancellationToken cancellationToken, bool allowEmpty)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = ArrayPool<byte>.Shared.Rent(chunkBytes);
+        var declared = upload.Quota.DeclaredBytes;
         long total = 0;
         var index = 0;
+        PayloadManifest? manifest = null;
         try
         {
             while (true)
             {
                 var filled = await body.ReadAtLeastAsync(buffer.AsMemory(0, chunkBytes), chunkBytes, throwOnEndOfStream: false, cancellationToken);
                 if (filled == 0) break;
-                await meter.CountAsync(filled); // before storing: an undeclared (chunked) body stops at the quota
                 var chunk = buffer.AsSpan(0, filled).ToArray();
                 sha.AppendData(chunk);
-                await payload.WriteChunkAsync(uploadId, index++, chunk);
                 total += filled;
-                if (filled < chunkBytes) break;
+                // The last chunk is known without reading on when the body is short of a full chunk or reaches its declared length.
+                var last = filled < chunkBytes || total == declared;
+                var seal = last ? new UploadSeal(total, Convert.ToHexStringLower(sha.GetCurrentHash())) : null;
+                manifest = upload.Check(await payload.WriteChunkAsync(uploadId, index++, chunk, upload.Quota, seal)).Manifest;
+                if (last) break;
             }
         }
         finally
@@ -45,7 +52,8 @@ internal static class PayloadStreaming
 
         if (total == 0) return allowEmpty ? null : throw SmpcException.Invalid("A payload must not be empty.");
         SmpcTelemetry.BytesRelayed.Add(total);
-        return await payload.CompleteAsync(uploadId, total, Convert.ToHexStringLower(sha.GetHashAndReset()));
+        // An undeclared body that ends on a chunk boundary is only known to have ended after its last chunk went.
+        return manifest ?? await payload.CompleteAsync(uploadId, total, Convert.ToHexStringLower(sha.GetHashAndReset()));
     }
 
     /// <summary>

@@ -17,8 +17,8 @@ public static class PayloadsApi
 {
     public const string OctetStream = PayloadStreaming.OctetStream;
 
-    /// <summary>Names the protocol steps use (secure aggregation's masked vectors and sum, PSI's sets, federated releases).</summary>
-    private static readonly string[] ReservedPrefixes = ["masked-", "psi-", "release-"];
+    /// <summary>Names the protocol steps use (secure aggregation's masked vectors, sum and share envelopes, PSI's sets, federated releases).</summary>
+    private static readonly string[] ReservedPrefixes = ["masked-", "shares-", "psi-", "release-"];
 
     public static RouteGroupBuilder MapPayloadsApi(this RouteGroupBuilder v1)
     {
@@ -92,13 +92,14 @@ public static class PayloadsApi
         activity?.SetTag(SmpcTelemetry.ChunkIndexAttribute, index);
         var data = await PayloadStreaming.ReadChunkAsync(http, chunkBytes);
         activity?.SetTag(SmpcTelemetry.BytesAttribute, data.Length);
-        // Counted when stored, not at completion: chunks of uploads that are never completed count too, so concurrent
-        // unfinished uploads cannot pass the quota. A chunk for an unknown or completed upload is refused before it counts.
-        if ((await payload.GetUploadAsync(id)).Completed) throw SmpcException.WrongPhase($"Upload '{id}' is completed; it takes no more chunks.");
-        await quotas.ConsumeDailyAsync(key.Session.Tenant, UsageKind.PayloadBytes, data.Length);
+        // Counted when stored, not at completion, by the payload grain in the turn that stores it: chunks of uploads that are
+        // never completed count too, so concurrent unfinished uploads cannot pass the quota. A chunk for an unknown or
+        // completed upload is refused before it counts.
+        var upload = await quotas.ForUploadAsync(key.Session.Tenant);
+        ChunkReceipt receipt;
         try
         {
-            await payload.WriteChunkAsync(id, index, data);
+            receipt = upload.Check(await payload.WriteChunkAsync(id, index, data, upload.Quota));
         }
         catch (SmpcException e) when (e.Code == SmpcErrorCode.WrongPhase)
         {
@@ -108,7 +109,7 @@ public static class PayloadsApi
         }
 
         SmpcTelemetry.BytesRelayed.Add(data.Length);
-        return TypedResults.Ok(ToResponse(await payload.GetUploadAsync(id), chunkBytes));
+        return TypedResults.Ok(ToResponse(receipt.Upload, chunkBytes));
     }
 
     private static async Task<Created<PayloadResponse>> CompleteResumableAsync(
@@ -159,8 +160,8 @@ public static class PayloadsApi
         using var activity = SmpcTelemetry.Gateway.StartActivity("payload.upload");
         activity?.SetTag(SmpcTelemetry.TenantAttribute, key.Session.Tenant);
         activity?.SetTag(SmpcTelemetry.SessionAttribute, key.Session.Id);
-        await quotas.RequireDailyAsync(key.Session.Tenant, UsageKind.PayloadBytes, http.Request.ContentLength ?? 0);
-        var manifest = await PayloadStreaming.UploadAsync(payload, await payload.BeginAsync(), http.Request.Body, limits.ChunkBytes, quotas.Meter(key.Session.Tenant), http.RequestAborted);
+        var upload = await quotas.ForUploadAsync(key.Session.Tenant, http.Request.ContentLength ?? 0);
+        var manifest = await PayloadStreaming.UploadAsync(payload, await payload.BeginAsync(), http.Request.Body, limits.ChunkBytes, upload, http.RequestAborted);
         activity?.SetTag(SmpcTelemetry.BytesAttribute, manifest.Length);
         return TypedResults.Created($"/v1/tenants/{key.Session.Tenant}/sessions/{key.Session.Id}/payloads/{name}", ToResponse(name, manifest));
     }

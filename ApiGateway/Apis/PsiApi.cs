@@ -73,12 +73,10 @@ public static class PsiApi
         var upload = await Session(s => s.BeginPsiUploadAsync(caller, which));
         if (!PayloadStreaming.AllowBody(http, upload.MaxBytes))
             return StreamProblems.TooLarge($"The {payload} may hold at most {upload.MaxBytes} bytes ({upload.MaxBytes / upload.ElementBytes} elements of {upload.ElementBytes} bytes).");
-        var declared = http.Request.ContentLength ?? 0;
-        // A declared length over a quota is refused before anything is read; every body is counted as it streams.
-        await quotas.RequireDailyAsync(caller.Tenant!, UsageKind.PayloadBytes, declared);
-        await quotas.RequireDailyAsync(caller.Tenant!, UsageKind.PsiElements, declared / upload.ElementBytes);
-        var meter = quotas.Meter(caller.Tenant!, upload.ElementBytes);
-        var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, meter, http.RequestAborted, allowEmpty: true);
+        // The payload grain counts bytes and elements chunk by chunk as it stores them; a declared length over a quota is
+        // refused at the first chunk, before anything is stored.
+        var metered = await quotas.ForUploadAsync(caller.Tenant!, http.Request.ContentLength ?? 0);
+        var manifest = await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, metered, http.RequestAborted, allowEmpty: true);
         var elements = (manifest?.Length ?? 0) / upload.ElementBytes;
         activity?.SetTag(SmpcTelemetry.ElementsAttribute, elements);
         return Ok(await Session(s => s.CommitPsiUploadAsync(caller, which, empty: manifest is null)));

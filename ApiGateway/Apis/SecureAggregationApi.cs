@@ -89,8 +89,10 @@ public static class SecureAggregationApi
         var upload = await Session(s => s.BeginMaskedInputAsync(caller));
         if (!PayloadStreaming.AllowBody(http, upload.TotalBytes))
             return StreamProblems.TooLarge($"The masked vector must hold exactly {upload.TotalBytes} bytes.");
-        await quotas.RequireDailyAsync(caller.Tenant!, Grains.Interfaces.Tenancy.UsageKind.PayloadBytes, upload.TotalBytes);
-        await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, quotas.Meter(caller.Tenant!), http.RequestAborted);
+        // The payload grain counts each chunk against the quota as it stores it; the masked vector's exact length is declared by
+        // its constraints, so a vector that cannot fit today is refused at its first chunk.
+        var metered = await quotas.ForUploadAsync(caller.Tenant!, http.Request.ContentLength ?? 0);
+        await PayloadStreaming.UploadAsync(grains.GetPayload(PayloadKey.Parse(upload.PayloadKey)), upload.UploadId, http.Request.Body, upload.ChunkBytes, metered, http.RequestAborted);
         return Ok(await Session(s => s.CommitMaskedInputAsync(caller)));
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Smpc.Grains.Interfaces.Keys;
+using Smpc.Grains.Interfaces.Payloads;
 using Smpc.Grains.Interfaces.Tenancy;
 
 namespace Smpc.ApiGateway.Hosting;
@@ -44,9 +45,10 @@ public sealed class TenantLimitsCache(IGrainFactory grains, TimeProvider time, I
 
 /// <summary>
 /// The quotas that hold across gateways: sessions running at once (checked when a session is created), and payload bytes
-/// and PSI elements per UTC day. Uploads are counted as they stream, chunk by chunk, each chunk checked and counted in one
-/// grain turn before it is stored (<see cref="UploadMeter"/>), so neither an undeclared (chunked) length nor concurrent
-/// uploads can pass a daily quota; a declared length over the quota is refused before anything is read. Bytes received are
+/// and PSI elements per UTC day. Uploads are counted by the payload grain as they stream, chunk by chunk: each chunk is
+/// checked and counted against the tenant's usage in the payload grain's turn before it is stored, so neither an undeclared
+/// (chunked) length nor concurrent uploads through any gateways can pass a daily quota, and a declared length over the
+/// quota is refused at the first chunk. The gateway supplies the limits (<see cref="ForUploadAsync"/>). Bytes stored are
 /// counted even if the upload is later refused.
 /// </summary>
 public sealed class Quotas(TenantLimitsCache limits, IOptions<QuotaOptions> defaults, IGrainFactory grains, TimeProvider time)
@@ -59,22 +61,19 @@ public sealed class Quotas(TenantLimitsCache limits, IOptions<QuotaOptions> defa
             throw new QuotaExceededException($"Tenant '{tenant}' already runs {limit} sessions, its quota; retry when one ends.", 60);
     }
 
-    /// <summary>Throws <see cref="QuotaExceededException"/> if <paramref name="amount"/> more of <paramref name="kind"/> would pass today's quota.</summary>
-    public async Task RequireDailyAsync(string tenant, UsageKind kind, long amount)
-    {
-        var limit = await DailyLimitAsync(tenant, kind);
-        if (!await Today(tenant).FitsAsync(kind, amount, limit)) throw Exceeded(tenant, kind, limit);
-    }
-
-    private async Task<long> DailyLimitAsync(string tenant, UsageKind kind)
+    /// <summary>An upload of <paramref name="tenant"/> whose client declared <paramref name="declaredBytes"/> (0: unknown), under the tenant's daily limits.</summary>
+    public async Task<MeteredUpload> ForUploadAsync(string tenant, long declaredBytes = 0)
     {
         var tenantLimits = await limits.GetAsync(tenant);
-        return kind == UsageKind.PayloadBytes
-            ? tenantLimits?.PayloadBytesPerDay ?? defaults.Value.PayloadBytesPerDay
-            : tenantLimits?.PsiElementsPerDay ?? defaults.Value.PsiElementsPerDay;
+        var quota = new UploadQuota(
+            tenantLimits?.PayloadBytesPerDay ?? defaults.Value.PayloadBytesPerDay,
+            tenantLimits?.PsiElementsPerDay ?? defaults.Value.PsiElementsPerDay,
+            Math.Max(0, declaredBytes));
+        return new MeteredUpload(this, tenant, quota);
     }
 
-    private QuotaExceededException Exceeded(string tenant, UsageKind kind, long limit)
+    /// <summary>The refusal of a chunk that would pass <paramref name="tenant"/>'s daily quota of <paramref name="kind"/>, retried after midnight UTC.</summary>
+    public QuotaExceededException Exceeded(string tenant, UsageKind kind, long limit)
     {
         var now = time.GetUtcNow();
         var midnight = new DateTimeOffset(now.UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
@@ -82,34 +81,19 @@ public sealed class Quotas(TenantLimitsCache limits, IOptions<QuotaOptions> defa
         return new QuotaExceededException($"Tenant '{tenant}' would pass its quota of {limit.ToString("N0", CultureInfo.InvariantCulture)} {what} per day; it resets at 00:00 UTC.",
             Math.Max(1, (int)Math.Ceiling((midnight - now).TotalSeconds)));
     }
-
-    /// <summary>Counts <paramref name="amount"/> more of <paramref name="kind"/>, or throws <see cref="QuotaExceededException"/> (counting nothing) if it would pass today's quota.</summary>
-    public async Task ConsumeDailyAsync(string tenant, UsageKind kind, long amount)
-    {
-        var limit = await DailyLimitAsync(tenant, kind);
-        if (!await Today(tenant).TryAddAsync(kind, amount, limit)) throw Exceeded(tenant, kind, limit);
-    }
-
-    /// <summary>A meter for one upload of <paramref name="tenant"/>: PSI uploads also count whole elements of <paramref name="elementBytes"/>.</summary>
-    public UploadMeter Meter(string tenant, int elementBytes = 0) => new(this, tenant, elementBytes);
-
-    private ITenantUsageGrain Today(string tenant) =>
-        grains.GetGrain<ITenantUsageGrain>($"{tenant}/{time.GetUtcNow().UtcDateTime:yyyy-MM-dd}");
 }
 
-/// <summary>Counts one upload against its tenant's daily quotas as it streams: each chunk is counted before it is stored.</summary>
-public sealed class UploadMeter(Quotas quotas, string tenant, int elementBytes)
+/// <summary>One client upload as the payload grain meters it: its tenant's daily limits, and the refusal to answer when a chunk would pass one.</summary>
+public sealed class MeteredUpload(Quotas quotas, string tenant, UploadQuota quota)
 {
-    /// <summary>Bytes counted so far.</summary>
-    public long Bytes { get; private set; }
+    /// <summary>The limits (and declared length) the payload grain counts each chunk against.</summary>
+    public UploadQuota Quota { get; } = quota;
 
-    /// <summary>Counts the next <paramref name="chunkBytes"/> bytes (and the whole elements they complete), or throws <see cref="QuotaExceededException"/>.</summary>
-    public async Task CountAsync(int chunkBytes)
+    /// <summary>The receipt of a stored chunk, or <see cref="QuotaExceededException"/> when the chunk was refused over a quota (nothing stored or counted).</summary>
+    public ChunkReceipt Check(ChunkReceipt receipt) => receipt.OverQuota switch
     {
-        await quotas.ConsumeDailyAsync(tenant, UsageKind.PayloadBytes, chunkBytes);
-        var before = Bytes;
-        Bytes += chunkBytes;
-        if (elementBytes > 0 && Bytes / elementBytes - before / elementBytes is > 0 and var elements)
-            await quotas.ConsumeDailyAsync(tenant, UsageKind.PsiElements, elements);
-    }
+        null => receipt,
+        UsageKind.PsiElements => throw quotas.Exceeded(tenant, UsageKind.PsiElements, Quota.PsiElementsPerDay),
+        var kind => throw quotas.Exceeded(tenant, kind.Value, Quota.PayloadBytesPerDay),
+    };
 }

@@ -15,6 +15,14 @@ public interface IPayloadGrain : IGrainWithStringKey
     /// <summary>Stores chunk <paramref name="index"/> of an upload; chunks arrive in order; re-sending the last one is idempotent.</summary>
     [Alias("write-chunk")] Task WriteChunkAsync(Guid uploadId, int index, [Immutable] byte[] data);
 
+    /// <summary>
+    /// Stores chunk <paramref name="index"/> of a client's upload after counting it against its tenant's daily quota in the same
+    /// turn (check and count cannot be split by another upload); with <paramref name="seal"/>, commits the upload after it, so a
+    /// one-request upload costs one call per chunk and no more. A chunk over the quota is neither stored nor counted
+    /// (<see cref="ChunkReceipt.OverQuota"/>); re-sending the last chunk counts nothing again.
+    /// </summary>
+    [Alias("write-chunk-metered")] Task<ChunkReceipt> WriteChunkAsync(Guid uploadId, int index, [Immutable] byte[] data, UploadQuota quota, UploadSeal? seal = null);
+
     /// <summary>Seals the upload after checking its length and SHA-256 (lower-case hex).</summary>
     [Alias("complete")] Task<PayloadManifest> CompleteAsync(Guid uploadId, long length, string sha256);
 

@@ -13,17 +13,12 @@ public enum UsageKind
 [Alias("smpc.tenant-usage")]
 public interface ITenantUsageGrain : IGrainWithStringKey
 {
-    /// <summary>Whether <paramref name="amount"/> more of <paramref name="kind"/> fits under <paramref name="limit"/> today (nothing is counted yet).</summary>
-    [Alias("fits")] Task<bool> FitsAsync(UsageKind kind, long amount, long limit);
-
     /// <summary>
-    /// Counts <paramref name="amount"/> of <paramref name="kind"/> if it fits under <paramref name="limit"/> (check and count in
-    /// one turn, so concurrent uploads cannot both pass); false, counting nothing, if it does not.
+    /// Counts every charge if each fits under its limit together with what its upload still declares to come (check and
+    /// count in one turn, so concurrent uploads through any gateways cannot pass a quota); otherwise counts nothing and
+    /// answers the first kind that would pass its limit.
     /// </summary>
-    [Alias("try-add")] Task<bool> TryAddAsync(UsageKind kind, long amount, long limit);
-
-    /// <summary>Counts <paramref name="amount"/> of <paramref name="kind"/> that was stored.</summary>
-    [Alias("add")] Task AddAsync(UsageKind kind, long amount);
+    [Alias("try-charge")] Task<UsageKind?> TryChargeAsync(IReadOnlyList<UsageCharge> charges);
 
     /// <summary>Today's totals so far.</summary>
     [Alias("get")] Task<IReadOnlyDictionary<UsageKind, long>> GetAsync();

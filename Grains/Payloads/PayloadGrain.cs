@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Payloads;
+using Smpc.Grains.Interfaces.Tenancy;
 using Smpc.Grains.Storage;
 
 namespace Smpc.Grains.Payloads;
@@ -32,20 +33,52 @@ public sealed class PayloadGrain(
 
     async Task IPayloadGrain.WriteChunkAsync(Guid uploadId, int index, byte[] data)
     {
+        if (state.State.PendingUploadId != uploadId) throw SmpcException.WrongPhase("This upload is not in progress (it was completed, superseded or never begun).");
+        await StoreChunkAsync(uploadId, index, data, quota: null);
+    }
+
+    async Task<ChunkReceipt> IPayloadGrain.WriteChunkAsync(Guid uploadId, int index, byte[] data, UploadQuota quota, UploadSeal? seal)
+    {
+        ArgumentNullException.ThrowIfNull(quota);
+        if (state.State.PendingUploadId != uploadId)
+        {
+            // A retried last chunk that sealed the upload answers as before; any other chunk of a completed upload is refused.
+            if (CompletedUpload(uploadId) is { } done && seal is not null && done.Chunks.Count == index + 1 && done.Length == seal.Length && done.Sha256 == seal.Sha256)
+                return new ChunkReceipt(new PayloadUploadStatus(uploadId, done.Chunks.Count, done.Length, Completed: true), Manifest: ToManifest(done));
+            throw SmpcException.WrongPhase(CompletedUpload(uploadId) is not null
+                ? $"Upload '{uploadId}' is completed; it takes no more chunks."
+                : "This upload is not in progress (it was completed, superseded or never begun).");
+        }
+
+        if (await StoreChunkAsync(uploadId, index, data, quota) is { } over)
+            return new ChunkReceipt(PendingStatus(uploadId), over);
+        if (seal is null) return new ChunkReceipt(PendingStatus(uploadId));
+        var manifest = await CommitAsync(uploadId, seal.Length, seal.Sha256, verify: false);
+        return new ChunkReceipt(new PayloadUploadStatus(uploadId, manifest.ChunkLengths.Count, manifest.Length, Completed: true), Manifest: manifest);
+    }
+
+    /// <summary>
+    /// Checks and stores one chunk of the pending upload. With a quota, the chunk is counted against its tenant's daily usage
+    /// after it is checked and before it is stored, in this grain's turn (so no second call can slip between check and count);
+    /// a chunk over the quota is neither stored nor counted, and its quota kind is returned. A retried last chunk counts nothing.
+    /// </summary>
+    private async Task<UsageKind?> StoreChunkAsync(Guid uploadId, int index, byte[] data, UploadQuota? quota)
+    {
         using var activity = SmpcTelemetry.Grains.StartActivity("payload.chunk.write");
         activity?.SetTag(SmpcTelemetry.PayloadAttribute, Key);
         activity?.SetTag(SmpcTelemetry.ChunkIndexAttribute, index);
         activity?.SetTag(SmpcTelemetry.BytesAttribute, data?.Length ?? 0);
 
-        if (state.State.PendingUploadId != uploadId) throw SmpcException.WrongPhase("This upload is not in progress (it was completed, superseded or never begun).");
         if (data is null || data.Length == 0) throw SmpcException.Invalid("A chunk must not be empty.");
         if (data.Length > PayloadChunkStore.MaxChunkBytes) throw new SmpcException(SmpcErrorCode.TooLarge, $"A chunk may hold at most {PayloadChunkStore.MaxChunkBytes} bytes.");
 
         var hash = Convert.ToHexStringLower(SHA256.HashData(data));
         var pending = state.State.PendingChunks;
-        if (index >= 0 && index == pending.Count - 1 && pending[index].Sha256 == hash) return; // retried chunk: already durable
+        if (index >= 0 && index == pending.Count - 1 && pending[index].Sha256 == hash) return null; // retried chunk: already durable and counted
         if (index != pending.Count) throw SmpcException.Conflict($"Expected chunk {pending.Count}, got chunk {index}.");
-        if (state.State.PendingConstraints is { } rules) CheckChunk(rules, pending.Sum(c => (long)c.Length), data);
+        var offset = pending.Sum(c => (long)c.Length);
+        if (state.State.PendingConstraints is { } rules) CheckChunk(rules, offset, data);
+        if (quota is not null && await ChargeAsync(quota, offset, data.Length) is { } over) return over;
 
         try
         {
@@ -60,7 +93,27 @@ public sealed class PayloadGrain(
         pending.Add(new ChunkEntry { Length = data.Length, Sha256 = hash });
         await state.WriteOrRollbackAsync(this, "payload.chunk.write");
         SmpcTelemetry.PayloadBytesStored.Add(data.Length);
+        return null;
     }
+
+    /// <summary>
+    /// Counts a chunk's bytes (and, for PSI sets, its elements) against today's usage of the payload's tenant, in one call to
+    /// its usage grain; the rest of a declared length must fit too, so an upload that cannot fit is refused at its first chunk.
+    /// </summary>
+    private Task<UsageKind?> ChargeAsync(UploadQuota quota, long offset, int length)
+    {
+        var rules = state.State.PendingConstraints;
+        var declared = rules is { ExactLength: > 0 } ? rules.ExactLength : quota.DeclaredBytes;
+        var stillExpected = Math.Max(0, declared - offset - length);
+        List<UsageCharge> charges = [new(UsageKind.PayloadBytes, length, quota.PayloadBytesPerDay, stillExpected)];
+        if (rules is { ElementBytes: > 0 and var size })
+            charges.Add(new(UsageKind.PsiElements, length / size, quota.PsiElementsPerDay, stillExpected / size));
+        var tenant = PayloadKey.Parse(Key).Session.Tenant;
+        return GrainFactory.GetGrain<ITenantUsageGrain>($"{tenant}/{time.GetUtcNow().UtcDateTime:yyyy-MM-dd}").TryChargeAsync(charges);
+    }
+
+    private PayloadUploadStatus PendingStatus(Guid uploadId) =>
+        new(uploadId, state.State.PendingChunks.Count, state.State.PendingChunks.Sum(c => (long)c.Length), Completed: false);
 
     Task<PayloadManifest> IPayloadGrain.CompleteAsync(Guid uploadId, long length, string sha256) => CommitAsync(uploadId, length, sha256, verify: false);
 

@@ -15,9 +15,6 @@ namespace Smpc.Grains.Sessions;
 /// </summary>
 internal static class CreateRules
 {
-    /// <summary>Most pods one session may name. Secure aggregation keeps its n² share envelopes in grain state, which bounds n.</summary>
-    public const int MaxPods = SessionLimits.MaxPods;
-
     /// <summary>The largest set either side of a PSI session may bring (50M elements: 1.6 GB of encoded set).</summary>
     public const long MaxPsiSetElements = 50_000_000;
 
@@ -51,7 +48,12 @@ internal static class CreateRules
         var pods = command.PodIds ?? [];
         if (pods.Any(p => !EntityKey.IsValidId(p))) throw SmpcException.Invalid("podIds contains an invalid id.");
         if (pods.Distinct(StringComparer.Ordinal).Count() != pods.Count) throw SmpcException.Invalid("podIds contains duplicates.");
-        var (min, max) = command.Kind == SessionKind.PrivateSetIntersection ? (1, 1) : (3, MaxPods);
+        var (min, max) = command.Kind switch
+        {
+            SessionKind.PrivateSetIntersection => (1, 1),
+            SessionKind.SecureAggregation => (3, SessionLimits.MaxSecureAggregationPods),
+            _ => (3, SessionLimits.MaxFederatedPods),
+        };
         if (pods.Count < min || pods.Count > max)
             throw SmpcException.Invalid(min == max
                 ? $"A {command.Kind} session takes exactly {min} pod."

@@ -9,6 +9,7 @@ using Smpc.Grains.Interfaces.Errors;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Payloads;
 using Smpc.Grains.Interfaces.Sessions;
+using Smpc.Grains.Payloads;
 using Smpc.Grains.Sessions.Legacy;
 using Smpc.Grains.Storage;
 using Smpc.Protocols.Coordination;
@@ -130,14 +131,18 @@ public sealed class SecureAggregationSessionGrain(
         return ToInfo();
     }
 
-    Task<IReadOnlyList<byte[]>> ISecureAggregationSessionGrain.GetShareEnvelopesAsync(Caller caller)
+    async Task<IReadOnlyList<byte[]>> ISecureAggregationSessionGrain.GetShareEnvelopesAsync(Caller caller)
     {
         var party = PartyOf(caller);
-        return ReadAsync<IReadOnlyList<byte[]>>(caller, () =>
+        var senders = await ReadAsync(caller, () =>
         {
             Refuse(Coordinator.CheckEnvelopesReleased(Round, party, out var senders));
-            return senders.Select(sender => EnvelopeTo(sender, party)).ToList();
+            return senders;
         });
+        // A round imported with its envelopes in state past the share exchange has no per-recipient payloads.
+        if (Session.Envelopes.Count > 0 && senders.All(Session.Envelopes.ContainsKey))
+            return [.. senders.Select(sender => Session.Envelopes[sender].Single(e => ShareEnvelope.Parse(e).To == party))];
+        return await PayloadFraming.ReadAsync(GrainFactory.GetPayload(SharesTo(party)));
     }
 
     async Task<MaskedUpload> ISecureAggregationSessionGrain.BeginMaskedInputAsync(Caller caller)
@@ -227,14 +232,19 @@ public sealed class SecureAggregationSessionGrain(
         {
             switch (e)
             {
+                case SecureAggregationEvent.PhaseClosed { From: SecureAggregationPhase.ShareExchange, To: SecureAggregationPhase.MaskedInput }:
+                    // U2 is fixed: each recipient's envelopes are gathered before U2 is saved, so nobody reads them half-built.
+                    await RelayEnvelopesAsync(step.State.ShareSenders!.Value, step.State.KeyHolders!.Value);
+                    RecordPhaseDuration(SecureAggregationPhase.ShareExchange);
+                    break;
                 case SecureAggregationEvent.PhaseClosed closed:
-                    SmpcTelemetry.PhaseDurations.Record((Time.GetUtcNow() - Session.CreatedAt).TotalSeconds, new KeyValuePair<string, object?>("smpc.phase", closed.From.ToString()));
+                    RecordPhaseDuration(closed.From);
                     break;
                 case SecureAggregationEvent.KeyBundleAccepted accepted:
                     audit.Add((AuditEventType.SessionJoined, $"{caller?.Subject} published its key bundle (party {accepted.Party})"));
                     break;
                 case SecureAggregationEvent.EnvelopesAccepted accepted:
-                    Session.Envelopes[accepted.Party] = [.. envelopes!];
+                    await StoreEnvelopesAsync(accepted.Party, envelopes!);
                     break;
                 case SecureAggregationEvent.EnvelopesWithdrawn withdrawn:
                     Session.Envelopes.Remove(withdrawn.Party);
@@ -260,37 +270,91 @@ public sealed class SecureAggregationSessionGrain(
         if (audit.Count > 0) await AuditAsync(caller, [.. audit]);
     }
 
+    private void RecordPhaseDuration(SecureAggregationPhase closed) =>
+        SmpcTelemetry.PhaseDurations.Record((Time.GetUtcNow() - Session.CreatedAt).TotalSeconds, new KeyValuePair<string, object?>("smpc.phase", closed.ToString()));
+
     /// <summary>
-    /// Sums the survivors' masked vectors mod q chunk by chunk into the masked-sum payload (the seam where the vectors'
-    /// bytes live: the coordinator only names the survivors).
+    /// Stores a sender's accepted envelopes as payload <c>shares-from-{i}</c>, in recipient order (the relay at the share
+    /// exchange's close picks by rank, parsing nothing again); the coordinator keeps only their digest, so the session state
+    /// stays small with 200 pods. Envelopes of a round imported with them in state stay there.
+    /// </summary>
+    private async Task StoreEnvelopesAsync(int party, IReadOnlyList<byte[]> envelopes)
+    {
+        var byRecipient = envelopes.OrderBy(e => ShareEnvelope.Parse(e).To).ToList();
+        try
+        {
+            await PayloadFraming.WriteAsync(GrainFactory.GetPayload(SharesFrom(party)), byRecipient);
+        }
+        catch (SmpcException e) when (e.Code == SmpcErrorCode.Conflict)
+        {
+            throw SmpcException.Conflict($"Party {party} already sent other share envelopes.");
+        }
+    }
+
+    /// <summary>
+    /// Turns the senders' envelope payloads into one payload per recipient (<c>shares-to-{j}</c>): sender i stored its
+    /// envelopes in recipient order over the key holders other than i, so the one for j is at j's rank among them. Reads
+    /// and writes n payloads of n − 1 envelopes each, O(n²) bytes once; each pod then reads only its own.
+    /// </summary>
+    private async Task RelayEnvelopesAsync(IReadOnlyList<int> senders, IReadOnlyList<int> holders)
+    {
+        using var activity = SessionSpan("secagg.shares.relay");
+        activity?.SetTag("smpc.parties", senders.Count);
+        var rank = holders.Order().Select((holder, i) => (holder, i)).ToDictionary(h => h.holder, h => h.i);
+        var sent = await Task.WhenAll(senders.Select(async sender => Session.Envelopes.TryGetValue(sender, out var imported)
+            ? [.. imported.OrderBy(e => ShareEnvelope.Parse(e).To)]
+            : await PayloadFraming.ReadAsync(GrainFactory.GetPayload(SharesFrom(sender)))));
+        // j's rank among the holders other than i: its rank among all of them, less one if i comes before it. A recipient's
+        // payload is replaced, not merely written: a close that failed half-way may be retried with another U2, and nobody
+        // reads these payloads before U2 is durably fixed.
+        await Task.WhenAll(senders.Select(async recipient =>
+        {
+            var payload = GrainFactory.GetPayload(SharesTo(recipient));
+            await payload.DeleteAsync();
+            await PayloadFraming.WriteAsync(payload, [.. senders.Select((sender, i) => (sender, i)).Where(s => s.sender != recipient)
+                .Select(s => sent[s.i][rank[recipient] - (s.sender < recipient ? 1 : 0)])]);
+        }));
+        Session.Envelopes.Clear(); // an imported round's envelopes are in the recipients' payloads now
+    }
+
+    /// <summary>
+    /// Sums the survivors' masked vectors mod q into the payload <see cref="MaskedSumName"/> chunk by chunk: chunk k of every
+    /// survivor is added (<see cref="MaskedChunkSummer"/>) and the sum chunk written before chunk k + 1 is read, so the silo
+    /// holds a few chunks whatever the vector's length. A retry after a failure starts a fresh upload of the sum.
     /// </summary>
     private async Task SumMaskedInputsAsync(IReadOnlyList<int> survivors)
     {
+        // Reads of one chunk index overlap a little (storage latency), bounded so that memory stays a few chunks.
+        const int ReadsInFlight = 4;
         var parameters = Parameters();
         using (var activity = SessionSpan("secagg.sum"))
         {
             activity?.SetTag("smpc.parties", survivors.Count);
-            var summer = new MaskedInputSummer(parameters, survivors);
-            foreach (var party in survivors)
-            {
-                var payload = GrainFactory.GetPayload(MaskedPayload(party));
-                for (var chunk = 0; chunk < parameters.ChunkCount; chunk++)
-                {
-                    var bytes = await payload.ReadChunkAsync(chunk);
-                    summer.Accept(new MaskedInputChunk(ProtocolSessionId, party, chunk, MemoryMarshal.Cast<byte, ulong>(bytes).ToArray()));
-                }
-            }
-
-            var sum = MemoryMarshal.AsBytes(summer.GetSum().AsSpan()).ToArray();
             var sumKey = new PayloadKey(Key, MaskedSumName);
             var sumGrain = GrainFactory.GetPayload(sumKey);
             var chunkBytes = parameters.ChunkElements * sizeof(ulong);
-            var upload = await sumGrain.BeginAsync(new PayloadConstraints(sum.Length, chunkBytes, parameters.Field.Modulus));
-            for (var offset = 0; offset < sum.Length; offset += chunkBytes)
-                await sumGrain.WriteChunkAsync(upload, offset / chunkBytes, sum[offset..Math.Min(offset + chunkBytes, sum.Length)]);
-            await sumGrain.CompleteAsync(upload, sum.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(sum)));
+            var total = Coordinator.MaskedVectorBytes;
+            var upload = await sumGrain.BeginAsync(new PayloadConstraints(total, chunkBytes, parameters.Field.Modulus));
+            var inputs = survivors.Select(party => (Party: party, Payload: GrainFactory.GetPayload(MaskedPayload(party)))).ToList();
+            using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            for (var chunk = 0; chunk < parameters.ChunkCount; chunk++)
+            {
+                var summer = MaskedChunkSummer.For(parameters, survivors, chunk);
+                for (var first = 0; first < inputs.Count; first += ReadsInFlight)
+                {
+                    var batch = inputs.Skip(first).Take(ReadsInFlight).ToList();
+                    var reads = batch.Select(input => input.Payload.ReadChunkAsync(chunk)).ToList();
+                    for (var i = 0; i < batch.Count; i++) summer.Add(batch[i].Party, (await reads[i]).AsSpan());
+                }
+
+                var sum = summer.ToBytes();
+                hash.AppendData(sum);
+                await sumGrain.WriteChunkAsync(upload, chunk, sum);
+            }
+
+            await sumGrain.CompleteAsync(upload, total, Convert.ToHexStringLower(hash.GetHashAndReset()));
             Session.MaskedSumPayload = sumKey.ToString();
-            SmpcTelemetry.BytesRelayed.Add(sum.Length);
+            SmpcTelemetry.BytesRelayed.Add(total);
         }
 
         using (var activity = SessionSpan("secagg.survivors"))
@@ -299,9 +363,6 @@ public sealed class SecureAggregationSessionGrain(
             activity?.SetTag("smpc.dropped", Round.Dropped.Count);
         }
     }
-
-    /// <summary>The envelope <paramref name="sender"/> sealed to <paramref name="party"/>.</summary>
-    private byte[] EnvelopeTo(int sender, int party) => Session.Envelopes[sender].Single(e => ShareEnvelope.Parse(e).To == party);
 
     /// <summary>Runs a read for the session's pods and modeller after applying any due deadline.</summary>
     private async Task<T> ReadAsync<T>(Caller caller, Func<T> read)
@@ -319,6 +380,10 @@ public sealed class SecureAggregationSessionGrain(
         spec.TimeoutFor(SessionPhase.KeyExchange), spec.TimeoutFor(SessionPhase.ShareExchange), spec.TimeoutFor(SessionPhase.MaskedInput), spec.TimeoutFor(SessionPhase.Unmasking));
 
     private PayloadKey MaskedPayload(int party) => new(Key, $"masked-{party}");
+
+    private PayloadKey SharesFrom(int party) => new(Key, $"shares-from-{party}");
+
+    private PayloadKey SharesTo(int party) => new(Key, $"shares-to-{party}");
 
     private Activity? Span(string name, int party)
     {

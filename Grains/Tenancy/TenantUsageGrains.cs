@@ -16,24 +16,15 @@ public sealed class TenantUsageState
 public sealed class TenantUsageGrain(
     [PersistentState("usage", SmpcDatabase.GrainStorageName)] IPersistentState<TenantUsageState> state) : Grain, ITenantUsageGrain
 {
-    Task<bool> ITenantUsageGrain.FitsAsync(UsageKind kind, long amount, long limit) =>
-        Task.FromResult(state.State.Totals.GetValueOrDefault(kind) + Math.Max(0, amount) <= limit);
-
-    async Task<bool> ITenantUsageGrain.TryAddAsync(UsageKind kind, long amount, long limit)
+    async Task<UsageKind?> ITenantUsageGrain.TryChargeAsync(IReadOnlyList<UsageCharge> charges)
     {
-        var total = state.State.Totals.GetValueOrDefault(kind);
-        if (amount <= 0) return total <= limit;
-        if (total + amount > limit) return false;
-        state.State.Totals[kind] = total + amount;
+        var totals = state.State.Totals;
+        foreach (var charge in charges)
+            if (totals.GetValueOrDefault(charge.Kind) + Math.Max(0, charge.Amount) + Math.Max(0, charge.StillExpected) > charge.Limit) return charge.Kind;
+        if (!charges.Any(c => c.Amount > 0)) return null;
+        foreach (var charge in charges.Where(c => c.Amount > 0)) totals[charge.Kind] = totals.GetValueOrDefault(charge.Kind) + charge.Amount;
         await state.WriteOrRollbackAsync(this, "usage.add");
-        return true;
-    }
-
-    async Task ITenantUsageGrain.AddAsync(UsageKind kind, long amount)
-    {
-        if (amount <= 0) return;
-        state.State.Totals[kind] = state.State.Totals.GetValueOrDefault(kind) + amount;
-        await state.WriteOrRollbackAsync(this, "usage.add");
+        return null;
     }
 
     Task<IReadOnlyDictionary<UsageKind, long>> ITenantUsageGrain.GetAsync() =>

@@ -1,100 +1,56 @@
 namespace Smpc.Protocols.SecureAggregation;
 
 /// <summary>
-/// The service's side: adds the survivors' masked vectors mod q, chunk by chunk. It holds no secret at all.
+/// The whole masked sum z = Σ_{i∈U3} y_i mod q, for callers that hold whole vectors (tests, in-process harnesses): a thin
+/// wrapper of <see cref="MaskedChunkSummer"/>, the chunk-wise summer the service runs. It holds no secret.
 /// </summary>
 /// <remarks>
-/// 1. After the collection deadline the service fixes U3, the parties whose upload is complete.
-/// 2. Every chunk of every survivor is accepted exactly once: z[k] = Σ_{i∈U3} y_i[k] mod q.
-/// 3. When all chunks of all survivors are in, z is the masked sum handed to the modeller.
-/// A summer may own only a range of chunks, so several silos can each sum a part of the vector.
+/// Chunks may arrive in any order; every chunk of every survivor is accepted exactly once, through the same checks as the
+/// service's (<see cref="MaskedChunkSummer.Add(int, ReadOnlySpan{ulong})"/>). It holds the whole sum, so the service does
+/// not use it.
 /// </remarks>
 public sealed class MaskedInputSummer
 {
     private readonly SessionParameters parameters;
-    private readonly HashSet<int> survivors;
-    private readonly int firstChunk;
-    private readonly int chunkCount;
-    private readonly ulong[] sum;
-    private readonly Dictionary<int, bool[]> received = [];
-    private int remaining;
+    private readonly int[] survivors;
+    private readonly MaskedChunkSummer?[] chunks;
 
-    /// <summary>Creates a summer for survivors U3 over chunks [firstChunk, firstChunk + chunkCount) (default: all).</summary>
-    public MaskedInputSummer(SessionParameters parameters, IEnumerable<int> survivors, int firstChunk = 0, int? chunkCount = null)
+    /// <summary>Creates a summer for survivors U3 over the whole vector.</summary>
+    public MaskedInputSummer(SessionParameters parameters, IEnumerable<int> survivors)
     {
         this.parameters = parameters ?? throw new ArgumentNullException(nameof(parameters));
         ArgumentNullException.ThrowIfNull(survivors);
-        this.survivors = [];
-        foreach (var s in survivors)
-        {
-            SessionRules.CheckParty(parameters, s);
-            if (!this.survivors.Add(s))
-            {
-                throw new MessageRejectedException(ProtocolError.Duplicate, $"survivor {s} listed twice");
-            }
-        }
-
-        this.firstChunk = firstChunk;
-        this.chunkCount = chunkCount ?? (parameters.ChunkCount - firstChunk);
-        if (firstChunk < 0 || this.chunkCount < 1 || firstChunk + this.chunkCount > parameters.ChunkCount)
-        {
-            throw new ProtocolException(ProtocolError.InvalidParameters, "chunk range outside the vector");
-        }
-
-        var start = (long)firstChunk * parameters.ChunkElements;
-        var end = Math.Min((long)(firstChunk + this.chunkCount) * parameters.ChunkElements, parameters.Layout.Length);
-        sum = new ulong[end - start];
-        foreach (var s in this.survivors)
-        {
-            received[s] = new bool[this.chunkCount];
-        }
-
-        remaining = this.survivors.Count * this.chunkCount;
+        this.survivors = [.. survivors];
+        _ = MaskedChunkSummer.For(parameters, this.survivors, 0); // refuses unknown and repeated survivors up front
+        chunks = new MaskedChunkSummer?[parameters.ChunkCount];
     }
 
     /// <summary>True once every chunk of every survivor has been added.</summary>
-    public bool IsComplete => remaining == 0;
-
-    /// <summary>Number of chunks still missing.</summary>
-    public int MissingChunks => remaining;
+    public bool IsComplete => chunks.All(c => c is { IsComplete: true });
 
     /// <summary>Adds one chunk; refuses unknown parties, out-of-range or wrong-length chunks, non-canonical elements and duplicates.</summary>
     public void Accept(MaskedInputChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         SessionRules.CheckSession(parameters, chunk.SessionId, "masked input chunk");
-        if (!received.TryGetValue(chunk.Party, out var flags))
+        if (chunk.ChunkIndex < 0 || chunk.ChunkIndex >= chunks.Length)
         {
-            throw new MessageRejectedException(ProtocolError.UnknownParty, $"party {chunk.Party} is not a survivor");
+            throw new MessageRejectedException(ProtocolError.Malformed, $"chunk {chunk.ChunkIndex} is outside the vector");
         }
 
-        var local = chunk.ChunkIndex - firstChunk;
-        if (local < 0 || local >= chunkCount)
-        {
-            throw new MessageRejectedException(ProtocolError.Malformed, $"chunk {chunk.ChunkIndex} is outside this summer's range");
-        }
-
-        if (chunk.Elements.Length != parameters.ChunkLength(chunk.ChunkIndex))
-        {
-            throw new MessageRejectedException(ProtocolError.Malformed, $"chunk {chunk.ChunkIndex} has {chunk.Elements.Length} elements, expected {parameters.ChunkLength(chunk.ChunkIndex)}");
-        }
-
-        if (!parameters.Field.AreCanonical(chunk.Elements))
-        {
-            throw new MessageRejectedException(ProtocolError.Malformed, $"chunk {chunk.ChunkIndex} of party {chunk.Party} holds an element ≥ q");
-        }
-
-        if (flags[local])
-        {
-            throw new MessageRejectedException(ProtocolError.Duplicate, $"chunk {chunk.ChunkIndex} of party {chunk.Party} was already added");
-        }
-
-        parameters.Field.AddInPlace(sum.AsSpan(local * parameters.ChunkElements, chunk.Elements.Length), chunk.Elements);
-        flags[local] = true;
-        remaining--;
+        var summer = chunks[chunk.ChunkIndex] ??= MaskedChunkSummer.For(parameters, survivors, chunk.ChunkIndex);
+        summer.Add(chunk.Party, chunk.Elements);
     }
 
-    /// <summary>The masked sum of this summer's chunk range; refused until complete.</summary>
-    public ulong[] GetSum() =>
-        IsComplete ? (ulong[])sum.Clone() : throw new MessageRejectedException(ProtocolError.OutOfOrder, $"{remaining} chunks are still missing");
+    /// <summary>The masked sum z; refused until complete.</summary>
+    public ulong[] GetSum()
+    {
+        var missing = chunks.Sum(c => c?.MissingParties ?? survivors.Length);
+        if (missing > 0)
+        {
+            throw new MessageRejectedException(ProtocolError.OutOfOrder, $"{missing} chunks are still missing");
+        }
+
+        return [.. chunks.SelectMany(c => c!.GetSum())];
+    }
 }

@@ -77,7 +77,7 @@ public sealed record QueryRelease(long[] PooledCounts, long[] SuppressedOn, int[
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"count-round field '{field}' has {values.Length} cells, not {shape.CellCount}"));
         }
 
-        var max = (double)maxPerPod * SessionLimits.MaxPods;
+        var max = (double)maxPerPod * SessionLimits.MaxFederatedPods;
         var result = new long[values.Length];
         for (var cell = 0; cell < values.Length; cell++)
         {

@@ -14,7 +14,7 @@ namespace Smpc.Protocols.Federated.Query;
 /// 2. The modeller releases the pooled counts; cells whose pooled primary count reaches the minimum are released.
 /// 3. Value round: one field per sum or mean aggregate, length = released cells, holding each pod's per-cell sum (a
 ///    mean is sent as mean · count); the pooled mean is Σsum / Σcount.
-/// Every field is checked to fit the field Z_q, q = 2^61 − 1, summed over <see cref="SessionLimits.MaxPods"/> pods.
+/// Every field is checked to fit the field Z_q, q = 2^61 − 1, summed over <see cref="SessionLimits.MaxFederatedPods"/> pods.
 /// </remarks>
 public sealed partial class QueryShape
 {
@@ -255,11 +255,11 @@ public sealed partial class QueryShape
     private static void CheckFits(string name, double bound, long precision)
     {
         var scaled = Math.Ceiling(bound * precision);
-        if (!(scaled < 9.2e18) || (UInt128)(ulong)scaled * SessionLimits.MaxPods > FieldMaxSigned)
+        if (!(scaled < 9.2e18) || (UInt128)(ulong)scaled * SessionLimits.MaxFederatedPods > FieldMaxSigned)
         {
             throw new QuerySpecException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"aggregate '{name}': a pod's cell value up to {bound:R} at precision {precision}, summed over {SessionLimits.MaxPods} pods, overflows the field (2^61 − 1); lower the bounds, maxRowsPerCell or the precision"));
+                $"aggregate '{name}': a pod's cell value up to {bound:R} at precision {precision}, summed over {SessionLimits.MaxFederatedPods} pods, overflows the field (2^61 − 1); lower the bounds, maxRowsPerCell or the precision"));
         }
     }
 

@@ -23,20 +23,20 @@ internal static class FieldSizing
         throw new ArgumentException(string.Create(
             CultureInfo.InvariantCulture,
             $"Training request: field '{name}' would need values up to {bound:G6} at a precision of at least {minPrecision}, which " +
-            $"cannot be summed over {SessionLimits.MaxPods} pods without overflowing the field (2^61 − 1); {remedy}."), "request");
+            $"cannot be summed over {SessionLimits.MaxFederatedPods} pods without overflowing the field (2^61 − 1); {remedy}."), "request");
     }
 
     public static AggregationFieldRequest Integer(string name, int length, long min, long max, string remedy) =>
         Fits(Math.Max(Math.Abs((double)min), Math.Abs((double)max)), 1)
             ? new AggregationFieldRequest(name, length, min, max, 1)
             : throw new ArgumentException(
-                $"Training request: field '{name}' would need integers up to {Math.Max(Math.Abs(min), Math.Abs(max))}, which cannot be summed over {SessionLimits.MaxPods} pods without overflowing the field (2^61 − 1); {remedy}.",
+                $"Training request: field '{name}' would need integers up to {Math.Max(Math.Abs(min), Math.Abs(max))}, which cannot be summed over {SessionLimits.MaxFederatedPods} pods without overflowing the field (2^61 − 1); {remedy}.",
                 "request");
 
     // Exactly FixedPointCodec's test, so a field that passes here is accepted there.
     private static bool Fits(double bound, long precision)
     {
         var scaled = Math.Ceiling(bound * precision);
-        return scaled < 9.2e18 && (UInt128)(ulong)scaled * SessionLimits.MaxPods <= PrimeField.Default.MaxSigned;
+        return scaled < 9.2e18 && (UInt128)(ulong)scaled * SessionLimits.MaxFederatedPods <= PrimeField.Default.MaxSigned;
     }
 }

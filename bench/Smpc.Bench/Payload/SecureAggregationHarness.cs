@@ -16,7 +16,8 @@ namespace Smpc.Bench;
 /// End-to-end secure aggregation through a real silo process and its REST gateway: n pods × L float parameters.
 /// Baseline in the same run: the same choreography through the same endpoints with the pods uploading their encoded
 /// vectors unmasked and the modeller decoding the sum directly, so the ratio isolates the cost of masking and unmasking.
-/// <c>dotnet run -c Release --project bench/Smpc.Bench -- secagg [--pods 10] [--elements 1000000] [--dropouts 3] [--deadline 15]</c>
+/// <c>dotnet run -c Release --project bench/Smpc.Bench -- secagg [--pods 10] [--elements 1000000] [--dropouts 3] [--deadline 15] [--only secure]</c>
+/// (<c>--only secure</c> runs the secure round alone: large vectors and many pods, where the silo's peak RSS and the round's time are the point).
 /// </summary>
 public static class SecureAggregationHarness
 {
@@ -53,8 +54,8 @@ public static class SecureAggregationHarness
         }
 
         var modeller = admin.WithKey((await admin.RegisterModellerAsync("bench", new RegisterModellerRequest("m", "m"))).ApiKey!.ApiKey);
-        var random = new Random(7); // benchmark data, not cryptography
-        var inputs = names.ToDictionary(n => n, _ => Enumerable.Range(0, elements).Select(_ => (random.NextDouble() * 2) - 1).ToArray());
+        // Inputs are regenerated from a seed per pod when a party asks for them, so the harness holds no more of them than it must.
+        var inputs = new PodInputs(elements);
         var deadline = int.Parse(BenchArgs.Arg(args, "--deadline") ?? "15", CultureInfo.InvariantCulture);
         var spec = new AggregationRequest([new AggregationFieldRequest("theta", elements, -1, 1)], "mean", "", "theta", PhaseTimeoutSeconds: 600);
 
@@ -69,8 +70,10 @@ public static class SecureAggregationHarness
         };
         ActivitySource.AddActivityListener(listener);
         var rounds = new List<(string Name, TimeSpan Time, long Bytes)>();
+        var only = BenchArgs.Arg(args, "--only");
         foreach (var (label, masked, lost) in new[] { ("baseline (unmasked, same endpoints)", false, 0), ("secure aggregation", true, 0),
-                     ($"baseline, {dropouts} dropouts", false, dropouts), ($"secure aggregation, {dropouts} dropouts", true, dropouts) })
+                     ($"baseline, {dropouts} dropouts", false, dropouts), ($"secure aggregation, {dropouts} dropouts", true, dropouts) }
+                     .Where(r => only != "secure" || (r.Item2 && r.Item3 == 0)))
         {
             counter.Reset();
             steps.Clear();
@@ -81,7 +84,7 @@ public static class SecureAggregationHarness
             var result = await RoundAsync(modeller, clients, identities, names, inputs, roundSpec, sessionId, masked, lost);
             clock.Stop();
             var expected = names.Take(pods - lost).ToArray();
-            var check = Enumerable.Range(0, 5).Max(k => Math.Abs(result[k] - expected.Average(n => inputs[n][k])));
+            var check = Enumerable.Range(0, 5).Max(k => Math.Abs(result[k] - expected.Average(n => inputs.Head(n)[k])));
             rounds.Add((label, clock.Elapsed, counter.PodBytes / pods));
             Console.WriteLine($"{label,-40} {clock.Elapsed.TotalSeconds,7:F2} s   wire per pod {counter.PodBytes / (double)pods / 1048576,7:F1} MiB   max |error| {check:E1}");
             if (masked) Console.WriteLine("    client step time, summed over parties (ms): " + string.Join(", ", steps.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value:F0}")));
@@ -89,6 +92,14 @@ public static class SecureAggregationHarness
 
         var raw = elements * 8.0;
         Console.WriteLine();
+        if (only == "secure")
+        {
+            Console.WriteLine($"peak RSS: silo + co-hosted gateway {silo.PeakResidentBytes() >> 20} MiB; this process (modeller and all {pods} pods) {BenchArgs.PeakRss() >> 20} MiB");
+            await silo.KillAsync();
+            try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+            return 0;
+        }
+
         var wait = TimeSpan.FromSeconds(deadline);
         Console.WriteLine($"ratio secure / baseline: {rounds[1].Time / rounds[0].Time:F2} (goal <= 1.3)");
         Console.WriteLine($"with {dropouts} dropouts, net of the {deadline}-s deadline each round waits out: {(rounds[3].Time - wait).TotalSeconds:F2} s vs {(rounds[2].Time - wait).TotalSeconds:F2} s, ratio {(rounds[3].Time - wait) / (rounds[2].Time - wait):F2}");
@@ -102,7 +113,7 @@ public static class SecureAggregationHarness
     /// <summary>One round; the last <paramref name="lost"/> pods stop after the share exchange. Returns the mean as the modeller computed it.</summary>
     private static async Task<double[]> RoundAsync(
         SmpcClient modeller, Dictionary<string, SmpcClient> clients, Dictionary<string, Ed25519KeyPair> identities, string[] names,
-        Dictionary<string, double[]> inputs, AggregationRequest spec, string sessionId, bool masked, int lost)
+        PodInputs inputs, AggregationRequest spec, string sessionId, bool masked, int lost)
     {
         using var aggregation = await ModellerAggregation.CreateAsync(modeller, "bench", sessionId, "m", names, spec);
         var stayers = names.Length - lost;
@@ -143,8 +154,29 @@ public static class SecureAggregationHarness
 
 
 
+    /// <summary>Each pod's input in [−1, 1), drawn from a per-pod seed whenever it is asked for (benchmark data, not cryptography).</summary>
+    private sealed class PodInputs(int elements)
+    {
+        public double[] this[string name] => Draw(name, elements);
+
+        /// <summary>The first few elements, for checking the result without holding whole inputs.</summary>
+        public double[] Head(string name) => Draw(name, 5);
+
+        private static double[] Draw(string name, int count)
+        {
+            var random = new Random(7 + int.Parse(name[1..], CultureInfo.InvariantCulture)); // names are p1..pn
+            var values = new double[count];
+            for (var i = 0; i < count; i++) values[i] = (random.NextDouble() * 2) - 1;
+            return values;
+        }
+    }
+
     /// <summary>Counts request and response body bytes of pod calls (requests authenticated with a pod key).</summary>
-    private sealed class ByteCounter() : DelegatingHandler(new SocketsHttpHandler())
+    /// <remarks>
+    /// Connections are capped: with 200 pods each looking up its 199 peers' pins at once, an uncapped pool opens ~40,000
+    /// sockets and both processes run out of file descriptors (20,000 here) before the round starts.
+    /// </remarks>
+    private sealed class ByteCounter() : DelegatingHandler(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 })
     {
         private long _podBytes;
 

@@ -104,7 +104,7 @@ public static class QueryTestData
     public static Dictionary<string, double[]> SecureSum(IReadOnlyList<AggregationFieldRequest> fields, IEnumerable<double[]> inputs)
     {
         var layout = new VectorLayout(fields.Select(f => new FieldSpec(f.Name, f.Length, f.Precision ?? FieldSpec.DefaultPrecision, f.Min, f.Max)));
-        var codec = new FixedPointCodec(PrimeField.Default, layout, SessionLimits.MaxPods);
+        var codec = new FixedPointCodec(PrimeField.Default, layout, SessionLimits.MaxFederatedPods);
         var sum = new ulong[layout.Length];
         foreach (var input in inputs) PrimeField.Default.AddInPlace(sum, codec.Encode(input));
         var decoded = codec.Decode(sum);

@@ -8,6 +8,7 @@ using Smpc.Client;
 using Smpc.Contracts;
 using Smpc.Gateway.Tests.Attacks;
 using Smpc.Grains.Interfaces.Keys;
+using Smpc.Grains.Interfaces.Payloads;
 using Smpc.Grains.Interfaces.Tenancy;
 using Smpc.TestSupport;
 
@@ -93,17 +94,25 @@ public sealed class HostileTrafficTests(EmbeddedService service)
         await service.Operator.SetTenantLimitsAsync(t.Tenant, new TenantLimitsRequest(1_000, 10_000, PsiElementsPerDay: 1_000));
         service.Clock.Advance(TimeSpan.FromSeconds(10));
         var today = service.Grains.GetGrain<ITenantUsageGrain>($"{t.Tenant}/{service.Clock.GetUtcNow().UtcDateTime:yyyy-MM-dd}");
-        var meter = new Smpc.ApiGateway.Hosting.Quotas(
+        var quotas = new Smpc.ApiGateway.Hosting.Quotas(
             new Smpc.ApiGateway.Hosting.TenantLimitsCache(service.Grains, service.Clock, Microsoft.Extensions.Options.Options.Create(new Smpc.ApiGateway.Hosting.RateLimitOptions())),
-            Microsoft.Extensions.Options.Options.Create(new Smpc.ApiGateway.Hosting.QuotaOptions()), service.Grains, service.Clock).Meter(t.Tenant, elementBytes: 32);
+            Microsoft.Extensions.Options.Options.Create(new Smpc.ApiGateway.Hosting.QuotaOptions()), service.Grains, service.Clock);
+        var upload = await quotas.ForUploadAsync(t.Tenant);
+        var payload = service.Grains.GetPayload(new PayloadKey(new EntityKey(t.Tenant, "s1"), "psi-set"));
+        const int Element = 32, PerChunk = 333;
+        var id = await payload.BeginAsync(new PayloadConstraints(0, Element * PerChunk, null, ElementBytes: Element, MaxLength: 1 << 30));
 
-        // 31 bytes complete no element; the next 33 complete two; 1,000 elements is the day's quota.
-        await meter.CountAsync(31);
-        Assert.False((await today.GetAsync()).ContainsKey(UsageKind.PsiElements));
-        await meter.CountAsync(33);
-        Assert.Equal(2, (await today.GetAsync())[UsageKind.PsiElements]);
-        await meter.CountAsync(998 * 32);
-        await Assert.ThrowsAsync<Smpc.ApiGateway.Hosting.QuotaExceededException>(() => meter.CountAsync(32));
+        // The payload grain counts whole elements with each chunk it stores; 1,000 elements is the day's quota.
+        await payload.WriteChunkAsync(id, 0, new byte[Element * PerChunk], upload.Quota);
+        Assert.Equal(PerChunk, (await today.GetAsync())[UsageKind.PsiElements]);
+        await payload.WriteChunkAsync(id, 1, new byte[Element * PerChunk], upload.Quota);
+        await payload.WriteChunkAsync(id, 2, new byte[Element * PerChunk], upload.Quota);
+        var over = await payload.WriteChunkAsync(id, 3, new byte[Element * 2], upload.Quota);
+        Assert.Equal((UsageKind.PsiElements, 3), (over.OverQuota, over.Upload.ChunksStored)); // neither stored nor counted
+        Assert.Equal(999, (await today.GetAsync())[UsageKind.PsiElements]);
+        Assert.Throws<Smpc.ApiGateway.Hosting.QuotaExceededException>(() => upload.Check(over));
+        var last = await payload.WriteChunkAsync(id, 3, new byte[Element], upload.Quota);
+        Assert.Equal((null, 4), (last.OverQuota, last.Upload.ChunksStored));
         Assert.Equal(1_000, (await today.GetAsync())[UsageKind.PsiElements]);
     }
 

@@ -211,12 +211,12 @@ public sealed class QueryShapeTests
         // (q − 1)/2 / 50 / 10^4 ≈ 2.3·10^12: a sum bound just below passes both, just above is refused by both.
         const double Fits = 2.3e12, Overflows = 2.4e12;
         var fits = QueryShape.Create(Valid with { Aggregates = [new("n", "count"), new("s", "sum", -Fits, Fits)] });
-        var codec = new FixedPointCodec(PrimeField.Default, Layout(fits.ValueRoundFields(1)), SessionLimits.MaxPods);
+        var codec = new FixedPointCodec(PrimeField.Default, Layout(fits.ValueRoundFields(1)), SessionLimits.MaxFederatedPods);
 
-        Assert.Equal(SessionLimits.MaxPods, codec.PartyCount);
+        Assert.Equal(SessionLimits.MaxFederatedPods, codec.PartyCount);
         Assert.Throws<QuerySpecException>(() => QueryShape.Create(Valid with { Aggregates = [new("n", "count"), new("s", "sum", -Overflows, 0)] }));
         Assert.Throws<InputRejectedException>(() => new FixedPointCodec(
-            PrimeField.Default, Layout([new AggregationFieldRequest("s", 1, -Overflows, 0, QueryShape.DefaultPrecision)]), SessionLimits.MaxPods));
+            PrimeField.Default, Layout([new AggregationFieldRequest("s", 1, -Overflows, 0, QueryShape.DefaultPrecision)]), SessionLimits.MaxFederatedPods));
     }
 
     private static VectorLayout Layout(IEnumerable<AggregationFieldRequest> fields) =>

@@ -7,7 +7,7 @@ namespace Smpc.Protocols.Tests.Federated.Training;
 /// <summary>What secure aggregation hands the modeller, without the service: each input encoded by the session's codec (sized for 50 pods), summed in Z_q, decoded, split by field.</summary>
 internal static class SecureSums
 {
-    public const int Parties = SessionLimits.MaxPods;
+    public const int Parties = SessionLimits.MaxFederatedPods;
 
     public static FixedPointCodec Codec(IReadOnlyList<AggregationFieldRequest> fields) =>
         new(PrimeField.Default, new VectorLayout(fields.Select(f => new FieldSpec(f.Name, f.Length, f.Precision ?? FieldSpec.DefaultPrecision, f.Min, f.Max))), Parties);
