@@ -35,6 +35,12 @@ public interface IPayloadGrain : IGrainWithStringKey
     /// </summary>
     [Alias("complete-checked")] Task<PayloadManifest> CompleteCheckedAsync(Guid uploadId, long length, string sha256);
 
+    /// <summary>
+    /// Seals a service-written upload whose writer no longer holds the running SHA-256 of its bytes (it resumed after a
+    /// restart): the grain reads the chunks back and takes their SHA-256; a retry of a completed upload answers its manifest.
+    /// </summary>
+    [Alias("complete-hashing")] Task<PayloadManifest> CompleteHashingAsync(Guid uploadId, long length);
+
     /// <summary>The manifest of the completed payload, or a not-found error.</summary>
     [Alias("manifest")] Task<PayloadManifest> GetManifestAsync();
 

@@ -119,6 +119,8 @@ public sealed class PayloadGrain(
 
     Task<PayloadManifest> IPayloadGrain.CompleteCheckedAsync(Guid uploadId, long length, string sha256) => CommitAsync(uploadId, length, sha256, verify: true);
 
+    Task<PayloadManifest> IPayloadGrain.CompleteHashingAsync(Guid uploadId, long length) => CommitAsync(uploadId, length, sha256: null, verify: false);
+
     Task<PayloadUploadStatus> IPayloadGrain.GetUploadAsync(Guid uploadId)
     {
         using var activity = SmpcTelemetry.Grains.StartActivity("payload.upload.status");
@@ -138,7 +140,8 @@ public sealed class PayloadGrain(
     /// Seals the pending upload: checks its length (and, with <paramref name="verify"/>, reads its chunks back and checks the
     /// SHA-256 the client declares), then switches the manifest to it. A retry of a completed upload answers as before.
     /// </summary>
-    private async Task<PayloadManifest> CommitAsync(Guid uploadId, long length, string sha256, bool verify)
+    /// <summary>Commits the pending upload; a null <paramref name="sha256"/> is computed from the stored chunks.</summary>
+    private async Task<PayloadManifest> CommitAsync(Guid uploadId, long length, string? sha256, bool verify)
     {
         using var activity = SmpcTelemetry.Grains.StartActivity("payload.commit");
         activity?.SetTag(SmpcTelemetry.PayloadAttribute, Key);
@@ -149,8 +152,8 @@ public sealed class PayloadGrain(
             // A retried completion of an upload that is already committed (or was an identical re-upload) answers as before.
             if (CompletedUpload(uploadId) is { } done)
             {
-                if (verify && (done.Length != length || done.Sha256 != sha256))
-                    throw SmpcException.Invalid($"This upload was completed with {done.Length} bytes of SHA-256 {done.Sha256}, not {length} bytes of {sha256}.");
+                if ((verify || sha256 is null) && done.Length != length || (verify && done.Sha256 != sha256))
+                    throw SmpcException.Invalid($"This upload was completed with {done.Length} bytes of SHA-256 {done.Sha256}, not {length} bytes{(sha256 is null ? "" : $" of {sha256}")}.");
                 return ToManifest(done);
             }
 
@@ -163,7 +166,9 @@ public sealed class PayloadGrain(
         if (state.State.PendingConstraints is { ExactLength: > 0 } rules && stored != rules.ExactLength)
             throw SmpcException.Invalid($"This payload must hold exactly {rules.ExactLength} bytes; {stored} arrived.");
         if (pending.Count == 0) throw SmpcException.Invalid("An empty payload cannot be completed.");
-        if (verify) await VerifyPendingAsync(uploadId, pending, sha256);
+        if (sha256 is null) sha256 = await HashPendingAsync(uploadId, pending);
+        else if (verify && await HashPendingAsync(uploadId, pending) is var actual && actual != sha256)
+            throw SmpcException.Invalid($"The stored bytes hash to SHA-256 {actual}, not the declared {sha256}.");
 
         var committed = state.State.Committed;
         if (committed is not null)
@@ -203,7 +208,8 @@ public sealed class PayloadGrain(
     /// Reads the pending chunks back, one at a time so memory stays bounded, and checks that they hash to what the client
     /// declares: the chunks of a resumable upload arrive through many requests (and gateways), so no gateway saw the whole.
     /// </summary>
-    private async Task VerifyPendingAsync(Guid uploadId, List<ChunkEntry> pending, string sha256)
+    /// <summary>SHA-256 (lower-case hex) of the pending upload's chunks as read back from storage, each checked against its entry.</summary>
+    private async Task<string> HashPendingAsync(Guid uploadId, List<ChunkEntry> pending)
     {
         using var activity = SmpcTelemetry.Grains.StartActivity("payload.commit.verify");
         activity?.SetTag(SmpcTelemetry.PayloadAttribute, Key);
@@ -226,8 +232,7 @@ public sealed class PayloadGrain(
             hash.AppendData(data);
         }
 
-        var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
-        if (actual != sha256) throw SmpcException.Invalid($"The stored bytes hash to SHA-256 {actual}, not the declared {sha256}.");
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     Task<PayloadManifest> IPayloadGrain.GetManifestAsync() =>

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Hosting;
 using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Audit;
@@ -24,14 +24,33 @@ namespace Smpc.Grains.Sessions;
 /// coordinator only counts (share envelopes, masked vectors, the masked sum), sums the survivors' vectors when told, and
 /// audits. A round of a federated session joins its parent when created.
 /// </summary>
+/// <remarks>
+/// The masked sum runs outside the turn that fixed the survivors: that turn opens the sum's upload and saves, and the grain
+/// then sends itself one <see cref="ISecureAggregationSumSteps"/> message per chunk, so no call waits for the whole sum and
+/// other calls (long polls, declines, cancel) are served between chunks. After a restart the loop resumes from the chunks
+/// the sum's payload already holds.
+/// </remarks>
 [GrainType("session-secagg")]
 public sealed class SecureAggregationSessionGrain(
     [PersistentState("secagg", SmpcDatabase.GrainStorageName)] IPersistentState<SecureAggregationSessionState> state,
     TimeProvider time,
-    IHostApplicationLifetime lifetime) : SessionGrainBase<SecureAggregationSessionState>(state, time, lifetime), ISecureAggregationSessionGrain
+    IHostApplicationLifetime lifetime) : SessionGrainBase<SecureAggregationSessionState>(state, time, lifetime), ISecureAggregationSessionGrain, ISecureAggregationSumSteps
 {
     private const string MaskedSumName = "masked-sum";
+
+    /// <summary>How long the sum waits before trying again after a step failed (storage is probably down).</summary>
+    private static readonly TimeSpan SumRetryDelay = TimeSpan.FromSeconds(2);
+
     private SecureAggregationCoordinator? _coordinator;
+
+    // The sum's progress in memory: the upload it writes, its next chunk and the running SHA-256 of the chunks written
+    // (null after a restart: the payload grain then hashes the stored sum when it is sealed).
+    private Guid? _sumUpload;
+    private int _sumNextChunk;
+    private IncrementalHash? _sumHash;
+    private Activity? _sumSpan;
+    private bool _sumStepSent;
+    private IGrainTimer? _sumRetry;
 
     private string ProtocolSessionId => Key.ToString();
 
@@ -81,6 +100,13 @@ public sealed class SecureAggregationSessionGrain(
     }
 
     protected override void Reloaded() => _coordinator = null;
+
+    /// <summary>A session whose sum a restart interrupted resumes it.</summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        await base.OnActivateAsync(cancellationToken);
+        SendSumStep();
+    }
 
     protected override void OnCancelled() => Session.Round = Session.Round with { Phase = SecureAggregationPhase.Cancelled, Deadline = null };
 
@@ -249,8 +275,8 @@ public sealed class SecureAggregationSessionGrain(
                 case SecureAggregationEvent.EnvelopesWithdrawn withdrawn:
                     Session.Envelopes.Remove(withdrawn.Party);
                     break;
-                case SecureAggregationEvent.SumSurvivors sum:
-                    await SumMaskedInputsAsync(sum.Survivors);
+                case SecureAggregationEvent.SumSurvivors:
+                    await BeginSumAsync();
                     break;
                 case SecureAggregationEvent.PartyDeclined declined:
                     audit.Add((AuditEventType.PolicyDeclined, declined.Category));
@@ -268,6 +294,7 @@ public sealed class SecureAggregationSessionGrain(
 
         await SaveAsync(operation);
         if (audit.Count > 0) await AuditAsync(caller, [.. audit]);
+        SendSumStep(); // U3 is durably fixed: the sum starts after this turn
     }
 
     private void RecordPhaseDuration(SecureAggregationPhase closed) =>
@@ -318,50 +345,127 @@ public sealed class SecureAggregationSessionGrain(
     }
 
     /// <summary>
-    /// Sums the survivors' masked vectors mod q into the payload <see cref="MaskedSumName"/> chunk by chunk: chunk k of every
-    /// survivor is added (<see cref="MaskedChunkSummer"/>) and the sum chunk written before chunk k + 1 is read, so the silo
-    /// holds a few chunks whatever the vector's length. A retry after a failure starts a fresh upload of the sum.
+    /// Opens the masked sum's upload in the turn that fixes U3, so the upload is saved with U3 and the sum, however often it
+    /// is interrupted, writes into that one upload.
     /// </summary>
-    private async Task SumMaskedInputsAsync(IReadOnlyList<int> survivors)
+    private async Task BeginSumAsync()
+    {
+        var parameters = Parameters();
+        var constraints = new PayloadConstraints(Coordinator.MaskedVectorBytes, parameters.ChunkElements * sizeof(ulong), parameters.Field.Modulus);
+        Session.SumUploadId = await GrainFactory.GetPayload(SumKey).BeginAsync(constraints);
+    }
+
+    /// <summary>Sends the next step of the sum unless one is on its way or nothing is being summed.</summary>
+    private void SendSumStep()
+    {
+        if (_sumStepSent || !Exists || !SecureAggregationCoordinator.IsSumming(Round) || Session.SumUploadId is null) return;
+        _sumStepSent = true;
+        // One-way: the task completes once the message is sent; the step runs as a turn of its own after this one.
+        _ = this.AsReference<ISecureAggregationSumSteps>().SumNextChunkAsync();
+    }
+
+    /// <summary>
+    /// One step of the masked sum mod q: chunk k of every survivor is added (<see cref="MaskedChunkSummer"/>) and sum chunk k
+    /// written, so the silo holds a few chunks whatever the vector's length; after the last chunk the sum is sealed and the
+    /// coordinator told, which opens unmasking.
+    /// </summary>
+    async Task ISecureAggregationSumSteps.SumNextChunkAsync()
+    {
+        _sumStepSent = false;
+        if (!Exists || !SecureAggregationCoordinator.IsSumming(Round) || Session.SumUploadId is not { } upload)
+        {
+            EndSumSpan(); // cancelled (or already done) while a step was on its way
+            return;
+        }
+
+        try
+        {
+            if (_sumUpload != upload) await ResumeSumAsync(upload);
+            var parameters = Parameters();
+            if (_sumNextChunk < parameters.ChunkCount)
+            {
+                await SumChunkAsync(parameters, upload, _sumNextChunk);
+                _sumNextChunk++;
+                SendSumStep();
+                return;
+            }
+
+            await SealSumAsync(upload);
+        }
+        catch (Exception)
+        {
+            // Forget the progress (the next step resumes from what the payload holds) and try again shortly.
+            _sumUpload = null;
+            _sumRetry?.Dispose();
+            _sumRetry = this.RegisterGrainTimer(() =>
+            {
+                SendSumStep();
+                return Task.CompletedTask;
+            }, new GrainTimerCreationOptions(SumRetryDelay, Timeout.InfiniteTimeSpan));
+            throw;
+        }
+    }
+
+    /// <summary>Takes up the sum's upload where the payload grain has it: after a restart, only the chunks not yet stored are summed.</summary>
+    private async Task ResumeSumAsync(Guid upload)
+    {
+        var status = await GrainFactory.GetPayload(SumKey).GetUploadAsync(upload);
+        _sumUpload = upload;
+        _sumNextChunk = status.Completed ? Parameters().ChunkCount : status.ChunksStored;
+        _sumHash?.Dispose();
+        _sumHash = status.ChunksStored == 0 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        if (_sumSpan is null)
+        {
+            var trigger = Activity.Current;
+            _sumSpan = SessionSpan("secagg.sum");
+            _sumSpan?.SetTag("smpc.parties", Round.Survivors!.Value.Length);
+            if (_sumNextChunk > 0) _sumSpan?.SetTag("smpc.sum.resumed_at_chunk", _sumNextChunk);
+            Activity.Current = trigger; // the span lasts the whole sum, across turns; it is no turn's parent
+        }
+    }
+
+    /// <summary>Adds chunk <paramref name="chunk"/> of every survivor and writes the sum chunk.</summary>
+    private async Task SumChunkAsync(SessionParameters parameters, Guid upload, int chunk)
     {
         // Reads of one chunk index overlap a little (storage latency), bounded so that memory stays a few chunks.
         const int ReadsInFlight = 4;
-        var parameters = Parameters();
-        using (var activity = SessionSpan("secagg.sum"))
+        var survivors = Round.Survivors!.Value;
+        var summer = MaskedChunkSummer.For(parameters, survivors, chunk);
+        for (var first = 0; first < survivors.Length; first += ReadsInFlight)
         {
-            activity?.SetTag("smpc.parties", survivors.Count);
-            var sumKey = new PayloadKey(Key, MaskedSumName);
-            var sumGrain = GrainFactory.GetPayload(sumKey);
-            var chunkBytes = parameters.ChunkElements * sizeof(ulong);
-            var total = Coordinator.MaskedVectorBytes;
-            var upload = await sumGrain.BeginAsync(new PayloadConstraints(total, chunkBytes, parameters.Field.Modulus));
-            var inputs = survivors.Select(party => (Party: party, Payload: GrainFactory.GetPayload(MaskedPayload(party)))).ToList();
-            using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-            for (var chunk = 0; chunk < parameters.ChunkCount; chunk++)
-            {
-                var summer = MaskedChunkSummer.For(parameters, survivors, chunk);
-                for (var first = 0; first < inputs.Count; first += ReadsInFlight)
-                {
-                    var batch = inputs.Skip(first).Take(ReadsInFlight).ToList();
-                    var reads = batch.Select(input => input.Payload.ReadChunkAsync(chunk)).ToList();
-                    for (var i = 0; i < batch.Count; i++) summer.Add(batch[i].Party, (await reads[i]).AsSpan());
-                }
-
-                var sum = summer.ToBytes();
-                hash.AppendData(sum);
-                await sumGrain.WriteChunkAsync(upload, chunk, sum);
-            }
-
-            await sumGrain.CompleteAsync(upload, total, Convert.ToHexStringLower(hash.GetHashAndReset()));
-            Session.MaskedSumPayload = sumKey.ToString();
-            SmpcTelemetry.BytesRelayed.Add(total);
+            var batch = survivors.Skip(first).Take(ReadsInFlight).ToList();
+            var reads = batch.Select(party => GrainFactory.GetPayload(MaskedPayload(party)).ReadChunkAsync(chunk)).ToList();
+            for (var i = 0; i < batch.Count; i++) summer.Add(batch[i], (await reads[i]).AsSpan());
         }
 
-        using (var activity = SessionSpan("secagg.survivors"))
-        {
-            activity?.SetTag("smpc.survivors", survivors.Count);
-            activity?.SetTag("smpc.dropped", Round.Dropped.Count);
-        }
+        var sum = summer.ToBytes();
+        _sumHash?.AppendData(sum);
+        await GrainFactory.GetPayload(SumKey).WriteChunkAsync(upload, chunk, sum);
+    }
+
+    /// <summary>Seals the sum's payload and tells the coordinator, which opens unmasking (saved and audited like any step).</summary>
+    private async Task SealSumAsync(Guid upload)
+    {
+        var total = Coordinator.MaskedVectorBytes;
+        var sumGrain = GrainFactory.GetPayload(SumKey);
+        if (_sumHash is { } hash) await sumGrain.CompleteAsync(upload, total, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        else await sumGrain.CompleteHashingAsync(upload, total);
+        Session.MaskedSumPayload = SumKey.ToString();
+        await ApplyAsync(Coordinator.SumStored(Round, Time.GetUtcNow()), "secagg.sum", null);
+        SmpcTelemetry.BytesRelayed.Add(total);
+        EndSumSpan();
+        using var activity = SessionSpan("secagg.survivors");
+        activity?.SetTag("smpc.survivors", Round.Survivors!.Value.Length);
+        activity?.SetTag("smpc.dropped", Round.Dropped.Count);
+    }
+
+    private void EndSumSpan()
+    {
+        _sumSpan?.Dispose();
+        _sumSpan = null;
+        _sumHash?.Dispose();
+        _sumHash = null;
+        _sumUpload = null;
     }
 
     /// <summary>Runs a read for the session's pods and modeller after applying any due deadline.</summary>
@@ -380,6 +484,8 @@ public sealed class SecureAggregationSessionGrain(
         spec.TimeoutFor(SessionPhase.KeyExchange), spec.TimeoutFor(SessionPhase.ShareExchange), spec.TimeoutFor(SessionPhase.MaskedInput), spec.TimeoutFor(SessionPhase.Unmasking));
 
     private PayloadKey MaskedPayload(int party) => new(Key, $"masked-{party}");
+
+    private PayloadKey SumKey => new(Key, MaskedSumName);
 
     private PayloadKey SharesFrom(int party) => new(Key, $"shares-from-{party}");
 

@@ -19,5 +19,7 @@ public sealed class SecureAggregationSessionState : SessionRecord
     /// round begun here keeps them in payloads and this stays empty. Emptied when the share exchange closes.
     /// </summary>
     public SortedDictionary<int, List<byte[]>> Envelopes { get; set; } = [];
+    /// <summary>The masked sum's upload, opened when U3 is fixed; the sum resumes into it after a restart.</summary>
+    public Guid? SumUploadId { get; set; }
     public string? MaskedSumPayload { get; set; }
 }

@@ -18,7 +18,8 @@ namespace Smpc.Protocols.SecureAggregation;
 ///    headers and keeps a digest; the service stores the bytes). At the close U2 = the senders.
 /// 3. Masked input: each pod of U2 commits one masked vector of the layout's length (bytes stored by the service). At the
 ///    close U3 = the committers; <see cref="SecureAggregationEvent.SumSurvivors"/> tells the service to sum U3's vectors
-///    mod q; the unmask request (U2, U3) is built.
+///    mod q. The phase stays masked input, without a deadline, refusing new vectors, until the service reports the sum
+///    stored (<see cref="SumStored"/>, which may take minutes for long vectors); then the unmask request (U2, U3) is built.
 /// 4. Unmasking: each survivor answers once, sealed to the modeller; with t answers the modeller may fetch the material
 ///    and completes the round naming exactly U3.
 /// A pod may decline at any open phase: its contribution to that phase is withdrawn (once its vector is in the sum it stays
@@ -75,7 +76,7 @@ public sealed class SecureAggregationCoordinator
             {
                 SecureAggregationPhase.KeyExchange => CloseKeyExchange(state, now, events),
                 SecureAggregationPhase.ShareExchange => CloseShareExchange(state, now, events),
-                SecureAggregationPhase.MaskedInput => CloseMaskedInput(state, now, events),
+                SecureAggregationPhase.MaskedInput => CloseMaskedInput(state, events),
                 _ => state with { Deadline = null }, // enough responses: the modeller can finish whenever it likes
             };
         }
@@ -164,6 +165,27 @@ public sealed class SecureAggregationCoordinator
         return Step.Accepted(Settle(state with { MaskedInputs = state.MaskedInputs.Add(party) }, now, events), events);
     });
 
+    /// <summary>Whether U3 is fixed and the service is summing its masked vectors (the masked-input phase has closed to pods).</summary>
+    public static bool IsSumming(SecureAggregationRoundState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return state.Phase == SecureAggregationPhase.MaskedInput && state.Survivors is not null;
+    }
+
+    /// <summary>
+    /// The service has stored the survivors' masked sum: the unmask request (U2, U3) is built and unmasking opens. A report
+    /// after the round left the sum (cancelled, or already reported) changes nothing.
+    /// </summary>
+    public Step SumStored(SecureAggregationRoundState state, DateTimeOffset now) => Run(state, () =>
+    {
+        if (!IsSumming(state)) return Step.Unchanged(state);
+        var survivors = state.Survivors!.Value;
+        var request = new UnmaskRequest(SessionId, [.. state.ShareSenders!.Value], [.. survivors]).ToBytes();
+        var events = new List<SecureAggregationEvent>();
+        state = NextPhase(state with { UnmaskRequest = request }, SecureAggregationPhase.Unmasking, now, events);
+        return Step.Accepted(Settle(state, now, events), events); // survivors may have declined while the sum ran
+    });
+
     /// <summary>Step 4: survivor <paramref name="party"/> answers the unmask request, sealed to the modeller.</summary>
     public Step SubmitUnmaskResponse(SecureAggregationRoundState state, int party, byte[] response, DateTimeOffset now) => Run(state, () =>
     {
@@ -209,7 +231,7 @@ public sealed class SecureAggregationCoordinator
                 if (state.Envelopes.ContainsKey(party)) events.Add(new SecureAggregationEvent.EnvelopesWithdrawn(party));
                 state = state with { Envelopes = state.Envelopes.Remove(party), Dropped = state.Dropped.Add(party) };
                 break;
-            case SecureAggregationPhase.MaskedInput:
+            case SecureAggregationPhase.MaskedInput when state.Survivors is null:
                 state = state with { MaskedInputs = state.MaskedInputs.Remove(party), Dropped = state.Dropped.Add(party) };
                 break;
         }
@@ -309,6 +331,13 @@ public sealed class SecureAggregationCoordinator
     private static void RequireMaskedInputOpen(SecureAggregationRoundState state, int party)
     {
         RequirePhase(state, SecureAggregationPhase.MaskedInput, party);
+        if (state.Survivors is { } survivors)
+        {
+            throw RefusedException.WrongPhase(survivors.Contains(party)
+                ? "The masked-input phase has closed; the survivors' vectors are being summed."
+                : $"Party {party} was declared dropped in this round (the masked-input phase has closed; the survivors' vectors are being summed).");
+        }
+
         if (!state.ShareSenders!.Value.Contains(party)) throw RefusedException.WrongPhase($"Party {party} was declared dropped in this round.");
     }
 
@@ -329,7 +358,7 @@ public sealed class SecureAggregationCoordinator
         {
             SecureAggregationPhase.KeyExchange => CloseKeyExchange(state, now, events),
             SecureAggregationPhase.ShareExchange => CloseShareExchange(state, now, events),
-            SecureAggregationPhase.MaskedInput => CloseMaskedInput(state, now, events),
+            SecureAggregationPhase.MaskedInput => CloseMaskedInput(state, events),
             SecureAggregationPhase.Unmasking when expected.Any(state.Declined.ContainsKey) => state with { Deadline = null }, // every survivor answered or declined
             _ => state,
         };
@@ -340,9 +369,9 @@ public sealed class SecureAggregationCoordinator
     {
         SecureAggregationPhase.KeyExchange => (state.KeyBundles.Keys.ToHashSet(), Enumerable.Range(1, parameters.PartyCount).ToList(), "publish a key bundle"),
         SecureAggregationPhase.ShareExchange => (state.Envelopes.Keys.ToHashSet(), state.KeyHolders!.Value, "send share envelopes"),
-        SecureAggregationPhase.MaskedInput => (state.MaskedInputs, state.ShareSenders!.Value, "submit a masked vector"),
+        SecureAggregationPhase.MaskedInput when state.Survivors is null => (state.MaskedInputs, state.ShareSenders!.Value, "submit a masked vector"),
         SecureAggregationPhase.Unmasking => (state.Responses.Keys.ToHashSet(), state.Survivors!.Value, "answer the unmask request"),
-        _ => (new HashSet<int>(), [], ""),
+        _ => (new HashSet<int>(), [], ""), // ended, or summing: nobody is expected to act
     };
 
     private SecureAggregationRoundState CloseKeyExchange(SecureAggregationRoundState state, DateTimeOffset now, List<SecureAggregationEvent> events)
@@ -357,13 +386,15 @@ public sealed class SecureAggregationCoordinator
         return NextPhase(DropAllBut(state with { ShareSenders = senders }, senders), SecureAggregationPhase.MaskedInput, now, events);
     }
 
-    /// <summary>Fixes U3, asks the service to sum the survivors' masked vectors, and builds the unmask request.</summary>
-    private SecureAggregationRoundState CloseMaskedInput(SecureAggregationRoundState state, DateTimeOffset now, List<SecureAggregationEvent> events)
+    /// <summary>
+    /// Fixes U3 and asks the service to sum the survivors' masked vectors; no deadline runs while it sums (the phase closes,
+    /// and the unmask request is built, when it reports the sum stored).
+    /// </summary>
+    private SecureAggregationRoundState CloseMaskedInput(SecureAggregationRoundState state, List<SecureAggregationEvent> events)
     {
         ImmutableArray<int> survivors = [.. state.MaskedInputs];
         events.Add(new SecureAggregationEvent.SumSurvivors(survivors));
-        var request = new UnmaskRequest(SessionId, [.. state.ShareSenders!.Value], [.. survivors]).ToBytes();
-        return NextPhase(DropAllBut(state with { Survivors = survivors, UnmaskRequest = request }, survivors), SecureAggregationPhase.Unmasking, now, events);
+        return DropAllBut(state with { Survivors = survivors, Deadline = null }, survivors);
     }
 
     private SecureAggregationRoundState NextPhase(SecureAggregationRoundState state, SecureAggregationPhase next, DateTimeOffset now, List<SecureAggregationEvent> events)

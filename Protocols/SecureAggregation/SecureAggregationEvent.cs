@@ -15,7 +15,7 @@ public abstract record SecureAggregationEvent
     /// <summary>Forget the party's share envelopes: it declined before they were released.</summary>
     public sealed record EnvelopesWithdrawn(int Party) : SecureAggregationEvent;
 
-    /// <summary>Sum these survivors' masked vectors mod q now (U3 is fixed); the unmask request is built.</summary>
+    /// <summary>Sum these survivors' masked vectors mod q (U3 is fixed), then report it with <see cref="SecureAggregationCoordinator.SumStored"/>.</summary>
     public sealed record SumSurvivors(IReadOnlyList<int> Survivors) : SecureAggregationEvent;
 
     /// <summary>A pod declined with a reason category.</summary>

@@ -64,6 +64,13 @@ public sealed class SecureAggregationRejectionTests(EmbeddedService service)
             await run.Pod(p).SubmitShareEnvelopesAsync(run.T.Tenant, "s", run.Party(p).CreateShareEnvelopes(bundles).Select(e => e.ToBytes()));
     }
 
+    /// <summary>Waits (long poll) for unmasking: it opens once the survivors' masked sum is stored, after the call that fixed them.</summary>
+    private static async Task UnmaskingAsync(Run run)
+    {
+        var session = await run.T.Modeller.GetSessionAsync(run.T.Tenant, "s");
+        while (session.Phase == SessionPhases.MaskedInput) session = await run.T.Modeller.WaitForSessionChangeAsync(run.T.Tenant, "s", session.Version, 5);
+    }
+
     private static async Task<ulong[]> MaskedAsync(Run run, int party) =>
         run.Party(party).CreateMaskedInput([.. (await run.Pod(party).GetShareEnvelopesAsync(run.T.Tenant, "s")).Select(e => ShareEnvelope.Parse(e))], [1, 2, 3]);
 
@@ -166,6 +173,8 @@ public sealed class SecureAggregationRejectionTests(EmbeddedService service)
 
         service.Clock.Advance(TimeSpan.FromSeconds(61)); // the masked-input deadline passes with 2 ≥ t = 2 vectors
         var session = await run.T.Modeller.GetSessionAsync(run.T.Tenant, "s");
+        await UnmaskingAsync(run); // the deadline fixed the survivors; unmasking opens once their masked sum is stored
+        session = await run.T.Modeller.GetSessionAsync(run.T.Tenant, "s");
         Assert.Equal(SessionPhases.Unmasking, session.Phase);
         Assert.Equal([3], session.Aggregation!.Dropped);
 
@@ -179,6 +188,7 @@ public sealed class SecureAggregationRejectionTests(EmbeddedService service)
         using var run = await StartAsync();
         await ToMaskedInputAsync(run);
         foreach (var p in new[] { 1, 2, 3 }) await run.Pod(p).SubmitMaskedInputAsync(run.T.Tenant, "s", await MaskedAsync(run, p));
+        await UnmaskingAsync(run);
         var request = UnmaskRequest.Parse(await run.Pod(1).GetUnmaskRequestAsync(run.T.Tenant, "s"));
         var response1 = run.Party(1).CreateUnmaskResponse(request).ToBytes();
 

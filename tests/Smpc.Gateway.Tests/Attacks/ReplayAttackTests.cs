@@ -150,6 +150,8 @@ public sealed class ReplayAttackTests(EmbeddedService service)
         foreach (var p in new[] { 1, 2 }) await run.Pod(p).SubmitMaskedInputAsync(t.Tenant, run.Id, await run.MaskedAsync(p));
         service.Clock.Advance(TimeSpan.FromSeconds(61)); // party 3 misses the masked-input deadline
         var session = await run.GetAsync();
+        // The deadline fixed the survivors; unmasking opens once their masked sum is stored (outside that call's turn).
+        while (session.Phase == SessionPhases.MaskedInput) session = await run.T.Client("m1").WaitForSessionChangeAsync(t.Tenant, run.Id, session.Version, 5);
         Assert.Equal(SessionPhases.Unmasking, session.Phase);
         Assert.Equal([3], session.Aggregation!.Dropped);
         var request = UnmaskRequest.Parse(await run.Pod(1).GetUnmaskRequestAsync(t.Tenant, run.Id));

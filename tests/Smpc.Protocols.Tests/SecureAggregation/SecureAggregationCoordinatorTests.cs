@@ -173,13 +173,51 @@ public sealed class SecureAggregationCoordinatorTests
 
         var step = coordinator.CommitMaskedInput(state, 4, coordinator.MaskedVectorBytes, now);
 
-        Assert.Equal(SecureAggregationPhase.Unmasking, step.State.Phase);
+        // U3 is fixed and the sum asked for; the phase stays open to nobody, with no deadline, until the sum is stored.
+        Assert.Equal(SecureAggregationPhase.MaskedInput, step.State.Phase);
+        Assert.True(SecureAggregationCoordinator.IsSumming(step.State));
+        Assert.Null(step.State.Deadline);
+        Assert.Null(step.State.UnmaskRequest);
         var sum = Assert.Single(step.Events.OfType<SecureAggregationEvent.SumSurvivors>());
         Assert.Equal([1, 2, 3, 4], sum.Survivors);
-        var request = UnmaskRequest.Parse(step.State.UnmaskRequest);
+        now += Timeout * 10;
+        Assert.False(coordinator.AdvanceIfDue(step.State, now).Changed);
+
+        var stored = coordinator.SumStored(step.State, now);
+
+        Assert.Equal(SecureAggregationPhase.Unmasking, stored.State.Phase);
+        Assert.Equal([new SecureAggregationEvent.PhaseClosed(SecureAggregationPhase.MaskedInput, SecureAggregationPhase.Unmasking)], stored.Events);
+        var request = UnmaskRequest.Parse(stored.State.UnmaskRequest);
         Assert.Equal([1, 2, 3, 4], request.ShareSenders);
         Assert.Equal([1, 2, 3, 4], request.Survivors);
-        Assert.Equal(now + Timeout * 4, step.State.Deadline);
+        Assert.Equal(now + Timeout * 4, stored.State.Deadline);
+        Assert.False(coordinator.SumStored(stored.State, now).Changed); // a repeated report
+    }
+
+    [Fact]
+    public void WhileSumming_NoNewVectorIsTaken_ACommittedOneIsARetry_AndADeclineKeepsTheVector()
+    {
+        var state = Masked(Shares(Bundles(1, 2, 3, 4), 1, 2, 3, 4), 1, 2, 3);
+        state = coordinator.AdvanceIfDue(state, now += Timeout * 3).State;
+        Assert.True(SecureAggregationCoordinator.IsSumming(state));
+
+        AssertRefused(coordinator.CommitMaskedInput(state, 4, coordinator.MaskedVectorBytes, now), RefusalKind.WrongPhase,
+            "Party 4 was declared dropped in this round (the masked-input phase has closed; the survivors' vectors are being summed).");
+        Assert.Equal("The masked-input phase has closed; the survivors' vectors are being summed.", coordinator.CheckMaskedUpload(state, 1)!.Message);
+        Assert.Null(coordinator.CheckMaskedInput(state, 1));
+        Assert.False(coordinator.CommitMaskedInput(state, 1, coordinator.MaskedVectorBytes, now).Changed);
+        Assert.Equal(RefusalKind.WrongPhase, coordinator.CheckUnmaskRequest(state, 1)!.Kind);
+
+        // A survivor that declines while the sum runs stays in it (its vector is in) and will not answer; a decline that leaves
+        // fewer than t to answer fails the round once unmasking opens.
+        var all = Masked(Shares(Bundles(1, 2, 3, 4), 1, 2, 3, 4), 1, 2, 3, 4);
+        var declined = Accept(coordinator.Decline(all, 4, DeclineCategories.Internal, now));
+        Assert.Equal([1, 2, 3, 4], declined.Survivors!.Value.ToArray());
+        Assert.Equal([1, 2, 3, 4], declined.MaskedInputs);
+        var unmasking = Accept(coordinator.SumStored(declined, now));
+        Assert.Equal(SecureAggregationPhase.Unmasking, unmasking.Phase);
+        Assert.Equal([1, 2, 3, 4], UnmaskRequest.Parse(unmasking.UnmaskRequest).Survivors);
+        Assert.Equal(SecureAggregationPhase.Failed, Accept(coordinator.SumStored(Accept(coordinator.Decline(declined, 3, DeclineCategories.Internal, now)), now)).Phase);
     }
 
     [Fact]
@@ -204,11 +242,10 @@ public sealed class SecureAggregationCoordinatorTests
 
         var step = coordinator.AdvanceIfDue(state, now);
 
-        Assert.Equal([new SecureAggregationEvent.SumSurvivors([1, 3, 4]), new SecureAggregationEvent.PhaseClosed(SecureAggregationPhase.MaskedInput, SecureAggregationPhase.Unmasking)],
-            step.Events, new EventComparer());
+        Assert.Equal([new SecureAggregationEvent.SumSurvivors([1, 3, 4])], step.Events, new EventComparer());
         Assert.Equal([1, 3, 4], step.State.Survivors!.Value.ToArray());
         Assert.Equal([2], step.State.Dropped);
-        var request = UnmaskRequest.Parse(step.State.UnmaskRequest);
+        var request = UnmaskRequest.Parse(Summed(step.State).UnmaskRequest);
         Assert.Equal([1, 2, 3, 4], request.ShareSenders);
         Assert.Equal([1, 3, 4], request.Survivors);
     }
@@ -216,7 +253,7 @@ public sealed class SecureAggregationCoordinatorTests
     [Fact]
     public void Unmasking_NeedsThresholdResponsesFromSurvivors_ThenCompletesWithExactlyThem()
     {
-        var state = coordinator.AdvanceIfDue(Masked(Shares(Bundles(1, 2, 3, 4), 1, 2, 3, 4), 1, 3, 4), now += Timeout * 3).State;
+        var state = Summed(coordinator.AdvanceIfDue(Masked(Shares(Bundles(1, 2, 3, 4), 1, 2, 3, 4), 1, 3, 4), now += Timeout * 3).State);
         AssertRefused(coordinator.SubmitUnmaskResponse(state, 2, Response(2), now), RefusalKind.WrongPhase, "Party 2 is not a survivor of this round.");
         Assert.Equal("Only survivors answer the unmask request.", coordinator.CheckUnmaskRequest(state, 2)!.Message);
         Assert.Null(coordinator.CheckUnmaskRequest(state, 3));
@@ -246,7 +283,7 @@ public sealed class SecureAggregationCoordinatorTests
     [Fact]
     public void UnmaskingDeadline_WithEnoughResponses_OnlyClearsTheDeadline_AndWithFewerFails()
     {
-        var unmasking = coordinator.AdvanceIfDue(Masked(Shares(Bundles(1, 2, 3, 4), 1, 2, 3, 4), 1, 2, 3), now += Timeout * 3).State;
+        var unmasking = Summed(coordinator.AdvanceIfDue(Masked(Shares(Bundles(1, 2, 3, 4), 1, 2, 3, 4), 1, 2, 3), now += Timeout * 3).State);
         var enough = unmasking;
         foreach (var party in new[] { 1, 2, 3 }) enough = Accept(coordinator.SubmitUnmaskResponse(enough, party, Response(party), now));
         var few = Accept(coordinator.SubmitUnmaskResponse(unmasking, 1, Response(1), now));
@@ -309,7 +346,7 @@ public sealed class SecureAggregationCoordinatorTests
     [Fact]
     public void Decline_InUnmasking_KeepsTheVector_AndEndsTheWaitOnceEverySurvivorActed()
     {
-        var state = coordinator.AdvanceIfDue(Masked(Shares(Bundles(1, 2, 3, 4), 1, 2, 3, 4), 1, 2, 3, 4), now).State;
+        var state = Summed(Masked(Shares(Bundles(1, 2, 3, 4), 1, 2, 3, 4), 1, 2, 3, 4));
         foreach (var party in new[] { 1, 2, 3 }) state = Accept(coordinator.SubmitUnmaskResponse(state, party, Response(party), now));
 
         var step = coordinator.Decline(state, 4, DeclineCategories.Internal, now);
@@ -353,7 +390,7 @@ public sealed class SecureAggregationCoordinatorTests
     [Fact]
     public void State_RoundTripsThroughJson()
     {
-        var state = coordinator.AdvanceIfDue(Masked(Shares(Bundles(1, 2, 3, 4), 1, 2, 3), 1, 2, 3), now + Timeout * 3).State;
+        var state = Summed(coordinator.AdvanceIfDue(Masked(Shares(Bundles(1, 2, 3, 4), 1, 2, 3), 1, 2, 3), now + Timeout * 3).State);
         state = Accept(coordinator.Decline(state, 2, DeclineCategories.Internal, now));
 
         var copy = JsonSerializer.Deserialize<SecureAggregationRoundState>(JsonSerializer.Serialize(state))!;
@@ -394,6 +431,9 @@ public sealed class SecureAggregationCoordinatorTests
         foreach (var party in parties) state = Accept(coordinator.CommitMaskedInput(state, party, coordinator.MaskedVectorBytes, now));
         return state;
     }
+
+    /// <summary>The service reports the masked sum stored: unmasking opens.</summary>
+    private SecureAggregationRoundState Summed(SecureAggregationRoundState state) => Accept(coordinator.SumStored(state, now));
 
     private static byte[] Envelope(int from, int to) => new ShareEnvelope("t1/s1", from, to, [(byte)from, (byte)to]).ToBytes();
 
