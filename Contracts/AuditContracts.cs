@@ -26,39 +26,60 @@ public sealed record AuditPageResponse(IReadOnlyList<AuditEntryResponse> Entries
 public sealed record AuditFilter(
     string? Type = null, string? Session = null, string? Actor = null, DateTimeOffset? Since = null, DateTimeOffset? Until = null, string? Pod = null);
 
-/// <summary>The stable audit event types.</summary>
+/// <summary>The stable names of audit events; clients filter on them, so a name never changes once shipped.</summary>
 public static class AuditEventTypes
 {
-    /// <summary>The operator created the tenant.</summary>
+    /// <summary>The operator created the tenant (its first admin key follows as <see cref="CredentialIssued"/>).</summary>
     public const string TenantCreated = "tenant.created";
-    /// <summary>The operator set or reset the tenant's limits.</summary>
+
+    /// <summary>The operator set or cleared the tenant's rate limits and quotas.</summary>
     public const string TenantLimitsChanged = "tenant.limits-changed";
-    /// <summary>An API key was issued (key id only).</summary>
+
+    /// <summary>An API key was issued (admin, pod or modeller); the entry names its key id, never its secret or hash.</summary>
     public const string CredentialIssued = "credential.issued";
-    /// <summary>An API key was revoked at once.</summary>
+
+    /// <summary>An API key was revoked with immediate effect.</summary>
     public const string CredentialRevoked = "credential.revoked";
-    /// <summary>An API key's revocation was scheduled (a rotation's overlap).</summary>
+
+    /// <summary>An API key's revocation was scheduled (a rotation's overlap); the detail says when it takes effect.</summary>
     public const string CredentialRevocationScheduled = "credential.revocation-scheduled";
-    /// <summary>A pod was registered (detail: its identity key fingerprint).</summary>
+
+    /// <summary>The tenant admin registered a pod; the detail carries its identity key's fingerprint.</summary>
     public const string PodRegistered = "pod.registered";
-    /// <summary>A pod's identity key changed (reserved).</summary>
+
+    /// <summary>A pod's identity key changed (reserved: the service has no route that changes one today).</summary>
     public const string PodIdentityChanged = "pod.identity-changed";
-    /// <summary>A modeller was registered.</summary>
+
+    /// <summary>The tenant admin registered a modeller.</summary>
     public const string ModellerRegistered = "modeller.registered";
+
     /// <summary>A modeller created a session.</summary>
     public const string SessionCreated = "session.created";
-    /// <summary>A pod took its first step in a session.</summary>
+
+    /// <summary>A pod took its first step in a session (key bundle, PSI acceptance or federated member key).</summary>
     public const string SessionJoined = "session.joined";
+
     /// <summary>A session completed.</summary>
     public const string SessionCompleted = "session.completed";
-    /// <summary>A session failed (detail: the reason).</summary>
+
+    /// <summary>A session failed; the detail is its failure reason.</summary>
     public const string SessionFailed = "session.failed";
-    /// <summary>A session was cancelled by its modeller or the tenant admin (detail: the reason given).</summary>
+
+    /// <summary>The modeller or the tenant admin cancelled a session; the detail is the reason given, if any.</summary>
     public const string SessionCancelled = "session.cancelled";
-    /// <summary>A PSI intersection size was reported (not the number).</summary>
+
+    /// <summary>An intersection size was reported (by the pod in pod-counted PSI, or recorded by the modeller); the number itself is not logged.</summary>
     public const string PsiCountReported = "psi.count-reported";
-    /// <summary>A pod declined a session under its policy (detail: its reason, or for secure aggregation its reason category).</summary>
+
+    /// <summary>A pod declined a session under its policy; the detail is its reason (for secure aggregation, its reason category only).</summary>
     public const string PolicyDeclined = "policy.declined";
+
+    /// <summary>Every event type, for validation and documentation.</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        TenantCreated, TenantLimitsChanged, CredentialIssued, CredentialRevoked, CredentialRevocationScheduled, PodRegistered, PodIdentityChanged,
+        ModellerRegistered, SessionCreated, SessionJoined, SessionCompleted, SessionFailed, SessionCancelled, PsiCountReported, PolicyDeclined,
+    ];
 
     /// <summary>The media type of an export: one JSON entry per line.</summary>
     public const string JsonLines = "application/x-ndjson";

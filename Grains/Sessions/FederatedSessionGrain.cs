@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Hosting;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Audit;
 using Smpc.Grains.Interfaces.Diagnostics;
@@ -228,12 +229,12 @@ public sealed class FederatedSessionGrain(
                         new KeyValuePair<string, object?>("smpc.session.kind", Session.Kind.ToString()));
                     break;
                 case FederatedEvent.MemberJoined joined:
-                    audit.Add((AuditEventType.SessionJoined, $"{joined.Pod} published its member key"));
+                    audit.Add((AuditEventTypes.SessionJoined, $"{joined.Pod} published its member key"));
                     break;
                 case FederatedEvent.Ended ended:
                     await DeleteReleasesAsync();
-                    if (ended.Declined is { } reason) audit.Add((AuditEventType.PolicyDeclined, reason));
-                    audit.Add(ended.FailureReason is null ? (AuditEventType.SessionCompleted, null) : (AuditEventType.SessionFailed, ended.FailureReason));
+                    if (ended.Declined is { } reason) audit.Add((AuditEventTypes.PolicyDeclined, reason));
+                    audit.Add(ended.FailureReason is null ? (AuditEventTypes.SessionCompleted, null) : (AuditEventTypes.SessionFailed, ended.FailureReason));
                     break;
             }
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Audit;
 using Smpc.Grains.Interfaces.Diagnostics;
@@ -161,24 +162,24 @@ public sealed class PsiSessionGrain(
             switch (e)
             {
                 case PsiEvent.Accepted accepted:
-                    audit.Add((AuditEventType.SessionJoined, $"{caller?.Subject} {accepted.Detail}"));
+                    audit.Add((AuditEventTypes.SessionJoined, $"{caller?.Subject} {accepted.Detail}"));
                     break;
                 case PsiEvent.SetStored stored:
                     SmpcTelemetry.PsiElements.Add(stored.Elements, new KeyValuePair<string, object?>("smpc.psi.payload", PsiCoordinator.Describe(stored.Set)));
                     break;
                 case PsiEvent.PodCounted:
-                    audit.Add((AuditEventType.PsiCountReported, "the pod reported the intersection size"));
+                    audit.Add((AuditEventTypes.PsiCountReported, "the pod reported the intersection size"));
                     break;
                 case PsiEvent.Completed completed:
                     SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "completed"));
-                    if (completed.ModellerCounted) audit.Add((AuditEventType.PsiCountReported, "the modeller recorded the intersection size"));
-                    audit.Add((AuditEventType.SessionCompleted, null));
+                    if (completed.ModellerCounted) audit.Add((AuditEventTypes.PsiCountReported, "the modeller recorded the intersection size"));
+                    audit.Add((AuditEventTypes.SessionCompleted, null));
                     ended = true;
                     break;
                 case PsiEvent.Failed failed:
                     SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "failed"));
-                    if (failed.Declined is { } reason) audit.Add((AuditEventType.PolicyDeclined, reason));
-                    audit.Add((AuditEventType.SessionFailed, failed.Reason));
+                    if (failed.Declined is { } reason) audit.Add((AuditEventTypes.PolicyDeclined, reason));
+                    audit.Add((AuditEventTypes.SessionFailed, failed.Reason));
                     ended = true;
                     break;
             }

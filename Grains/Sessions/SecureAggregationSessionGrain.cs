@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Hosting;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Audit;
 using Smpc.Grains.Interfaces.Diagnostics;
@@ -267,7 +268,7 @@ public sealed class SecureAggregationSessionGrain(
                     RecordPhaseDuration(closed.From);
                     break;
                 case SecureAggregationEvent.KeyBundleAccepted accepted:
-                    audit.Add((AuditEventType.SessionJoined, $"{caller?.Subject} published its key bundle (party {accepted.Party})"));
+                    audit.Add((AuditEventTypes.SessionJoined, $"{caller?.Subject} published its key bundle (party {accepted.Party})"));
                     break;
                 case SecureAggregationEvent.EnvelopesAccepted accepted:
                     await StoreEnvelopesAsync(accepted.Party, envelopes!);
@@ -279,15 +280,15 @@ public sealed class SecureAggregationSessionGrain(
                     await BeginSumAsync();
                     break;
                 case SecureAggregationEvent.PartyDeclined declined:
-                    audit.Add((AuditEventType.PolicyDeclined, declined.Category));
+                    audit.Add((AuditEventTypes.PolicyDeclined, declined.Category));
                     break;
                 case SecureAggregationEvent.RoundFailed failed:
                     SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "failed"));
-                    audit.Add((AuditEventType.SessionFailed, failed.Reason));
+                    audit.Add((AuditEventTypes.SessionFailed, failed.Reason));
                     break;
                 case SecureAggregationEvent.RoundCompleted completed:
                     SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "completed"));
-                    audit.Add((AuditEventType.SessionCompleted, $"result from parties {string.Join(", ", completed.Included)}"));
+                    audit.Add((AuditEventTypes.SessionCompleted, $"result from parties {string.Join(", ", completed.Included)}"));
                     break;
             }
         }

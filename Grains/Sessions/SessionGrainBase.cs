@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
+using Smpc.Contracts;
 using Smpc.Grains.Audit;
 using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Audit;
@@ -176,7 +177,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         await Task.WhenAll(pods.Select(p => GrainFactory.GetPod(new EntityKey(key.Tenant, p)).AddSessionAsync(key.Id)));
         await GrainFactory.GetModeller(new EntityKey(key.Tenant, command.ModellerId)).AddSessionAsync(key.Id);
         SmpcTelemetry.SessionsCreated.Add(1, new KeyValuePair<string, object?>("smpc.session.kind", command.Kind.ToString()));
-        await AuditAsync(caller, (AuditEventType.SessionCreated, $"{KindName} session" + (Session.Parent is { } parent ? $", a round of session {parent}" : "")));
+        await AuditAsync(caller, (AuditEventTypes.SessionCreated, $"{KindName} session" + (Session.Parent is { } parent ? $", a round of session {parent}" : "")));
         return ToInfo();
     }
 
@@ -232,7 +233,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         OnCancelled();
         await SaveAsync("session.cancel");
         SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "cancelled"));
-        await AuditAsync(caller, (AuditEventType.SessionCancelled, given));
+        await AuditAsync(caller, (AuditEventTypes.SessionCancelled, given));
         // After the cancellation is durable: what is left is clean-up, which a retry of the cancel repeats.
         await AfterCancelAsync(caller, given, repeated: false);
         return ToInfo();
@@ -352,16 +353,16 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
     }
 
     /// <summary>A pod's first step in the session.</summary>
-    protected Task AuditJoinedAsync(Caller caller, string step) => AuditAsync(caller, (AuditEventType.SessionJoined, $"{caller.Subject} {step}"));
+    protected Task AuditJoinedAsync(Caller caller, string step) => AuditAsync(caller, (AuditEventTypes.SessionJoined, $"{caller.Subject} {step}"));
 
     /// <summary>The session ended: completed when <paramref name="failureReason"/> is null, else failed with it.</summary>
     protected Task AuditEndedAsync(Caller? caller, string? failureReason, string? detail = null) => failureReason is null
-        ? AuditAsync(caller, (AuditEventType.SessionCompleted, detail))
-        : AuditAsync(caller, (AuditEventType.SessionFailed, failureReason));
+        ? AuditAsync(caller, (AuditEventTypes.SessionCompleted, detail))
+        : AuditAsync(caller, (AuditEventTypes.SessionFailed, failureReason));
 
     /// <summary>A pod declined under its policy, which failed the session.</summary>
     protected Task AuditDeclinedAsync(Caller caller, string reason, string failure) =>
-        AuditAsync(caller, (AuditEventType.PolicyDeclined, reason), (AuditEventType.SessionFailed, failure));
+        AuditAsync(caller, (AuditEventTypes.PolicyDeclined, reason), (AuditEventTypes.SessionFailed, failure));
 
     /// <summary>
     /// A service-side step of the session (it may run from a deadline timer, outside any request): a child of the session's

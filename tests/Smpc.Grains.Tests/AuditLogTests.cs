@@ -1,4 +1,5 @@
 using Orleans.Core.Internal;
+using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Audit;
 using Smpc.Grains.Interfaces.Errors;
@@ -10,7 +11,7 @@ public sealed class AuditLogTests(TwoSiloCluster cluster) : IClassFixture<TwoSil
 {
     private readonly IGrainFactory _grains = cluster.Grains;
 
-    private static AuditEvent Event(string detail) => new(AuditEventType.SessionJoined, AuditActor.Service, "s1", ["p1"], Detail: detail);
+    private static AuditEvent Event(string detail) => new(AuditEventTypes.SessionJoined, AuditActor.Service, "s1", ["p1"], Detail: detail);
 
     private async Task<List<AuditEntry>> ReadAllAsync(string tenant, int limit = AuditQuery.MaxLimit)
     {
@@ -105,7 +106,7 @@ public sealed class AuditLogTests(TwoSiloCluster cluster) : IClassFixture<TwoSil
     {
         var tenant = Seed.NewTenantId();
         var log = _grains.GetAuditLog(tenant);
-        await log.AppendAsync([Event("p1's"), new AuditEvent(AuditEventType.SessionJoined, AuditActor.Service, "s2", ["p2"], Detail: "p2's")]);
+        await log.AppendAsync([Event("p1's"), new AuditEvent(AuditEventTypes.SessionJoined, AuditActor.Service, "s2", ["p2"], Detail: "p2's")]);
 
         var foreign = await Assert.ThrowsAsync<SmpcException>(() => log.QueryAsync(Caller.Admin("elsewhere"), new AuditQuery()));
         var operatorRead = await Assert.ThrowsAsync<SmpcException>(() => log.QueryAsync(Caller.Operator, new AuditQuery()));
