@@ -53,7 +53,11 @@ public sealed class GatewayFailoverTests(ClusterFixture fixture, ITestOutputHelp
         }
     }
 
-    /// <summary>Kills the gateway a few milliseconds after the PUT of chunk <paramref name="index"/> starts, while its body is in flight.</summary>
+    /// <summary>
+    /// Kills the gateway while the PUT of chunk <paramref name="index"/> is half on the wire: the first half of its body is
+    /// sent and flushed, the gateway is killed, then the rest is written to a dead connection. No timing is involved, so a
+    /// busy machine cannot let the chunk finish before the kill.
+    /// </summary>
     private sealed class KillDuringChunk(int index, Func<Task> kill) : DelegatingHandler
     {
         public bool Killed { get; private set; }
@@ -66,14 +70,53 @@ public sealed class GatewayFailoverTests(ClusterFixture fixture, ITestOutputHelp
             var path = request.RequestUri!.AbsolutePath;
             var at = path.LastIndexOf("/chunks/", StringComparison.Ordinal);
             if (request.Method == HttpMethod.Put && at >= 0)
-                lock (Sent) Sent[int.Parse(path[(at + 8)..], System.Globalization.CultureInfo.InvariantCulture)] = Sent.GetValueOrDefault(int.Parse(path[(at + 8)..], System.Globalization.CultureInfo.InvariantCulture)) + 1;
-            if (Killed || request.Method != HttpMethod.Put || !request.RequestUri!.AbsolutePath.EndsWith($"/chunks/{index}", StringComparison.Ordinal))
+            {
+                var chunk = int.Parse(path[(at + 8)..], System.Globalization.CultureInfo.InvariantCulture);
+                lock (Sent) Sent[chunk] = Sent.GetValueOrDefault(chunk) + 1;
+            }
+
+            if (Killed || request.Method != HttpMethod.Put || request.Content is null || !path.EndsWith($"/chunks/{index}", StringComparison.Ordinal))
                 return await base.SendAsync(request, cancellationToken);
             Killed = true;
-            var sending = base.SendAsync(request, cancellationToken);
-            await Task.Delay(5, cancellationToken);
+            request.Content = new KilledHalfway(request.Content, kill);
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    /// <summary>A request body that sends its first half, runs <paramref name="kill"/>, then sends the rest.</summary>
+    private sealed class KilledHalfway : HttpContent
+    {
+        private readonly HttpContent inner;
+        private readonly Func<Task> kill;
+
+        public KilledHalfway(HttpContent inner, Func<Task> kill)
+        {
+            this.inner = inner;
+            this.kill = kill;
+            foreach (var header in inner.Headers) Headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            var body = await inner.ReadAsByteArrayAsync();
+            var half = body.Length / 2;
+            await stream.WriteAsync(body.AsMemory(0, half));
+            await stream.FlushAsync();
             await kill();
-            return await sending;
+            await stream.WriteAsync(body.AsMemory(half));
+            await stream.FlushAsync();
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = inner.Headers.ContentLength ?? -1;
+            return length >= 0;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
         }
     }
 }
