@@ -128,6 +128,8 @@ public sealed partial class PodAgent
                 if (!join.Channel.ClaimRound(label, round.Id))
                     throw new FederatedRefusalException($"round '{label}' already ran as session {join.Channel.Rounds()[label]}; a pod answers each round once");
                 input = await join.Driver.InputAsync(round, parent, join.Channel, ct);
+                // The same guard as plain sessions, keyed per training session or per query round (RoundLedgerKey).
+                if (Differencing(round, RoundLedgerKey(parent, label), null) is { } differencing) throw new FederatedRefusalException(differencing);
             }
             catch (FederatedRefusalException refusal)
             {
