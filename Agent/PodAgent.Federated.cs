@@ -139,7 +139,7 @@ public sealed partial class PodAgent
                 return;
             }
 
-            await RunAggregationAsync(round, input, null, identity, finished, ct);
+            await RunAggregationAsync(round, input, null, identity, finished, RoundLedgerKey(parent, round.Aggregation!.Input), null, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -288,6 +288,27 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         return parent.Kind == SessionKinds.Training ? "session:" + parent.Id : $"session:{parent.Id}/{label}";
     }
 
+    /// <summary>
+    /// The differencing guard's second look, before this pod's unmask answer makes the sum computable: the pods whose inputs
+    /// are in the sum (U3, which dropouts may have made smaller than the session's pod list) against the minimum and the ledger.
+    /// </summary>
+    private string? Included(SessionResponse session, Protocols.SecureAggregation.UnmaskRequest request, string key, PodInput? named)
+    {
+        var pods = TrustedPodSet(session);
+        if (request.Survivors.Any(p => p < 1 || p > pods.Count)) return $"the unmask request names parties outside 1..{pods.Count}";
+        try
+        {
+            var rule = DifferencingRule.For(config.Policy, named);
+            return _ledger.Confirm(key, session.Id, [.. request.Survivors.Select(p => pods[p - 1])], rule, Clock.GetUtcNow()) is { } reason
+                ? $"differencing guard: {reason}"
+                : null;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return $"differencing guard: the ledger cannot be used ({ex.Message})";
+        }
+    }
+
     /// <summary>The differencing guard: why the session is refused (the message stays in the pod's log), or null once it is recorded.</summary>
     private string? Differencing(SessionResponse session, string key, PodInput? named)
     {
@@ -328,7 +349,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
     {
         try
         {
-            await RunAggregationAsync(session, input, weight, identity, finished, ct);
+            await RunAggregationAsync(session, input, weight, identity, finished, InputLedgerKey(session.Aggregation!.Input), config.Inputs[session.Aggregation.Input], ct);
         }
         finally
         {
@@ -336,7 +357,8 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         }
     }
 
-    private async Task RunAggregationAsync(SessionResponse session, double[] input, double? weight, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
+    private async Task RunAggregationAsync(
+        SessionResponse session, double[] input, double? weight, Ed25519KeyPair identity, HashSet<string> finished, string ledgerKey, PodInput? named, CancellationToken ct)
     {
         var stateFile = PartyState(session.Id);
         var verb = File.Exists(stateFile.Path) ? "resuming" : "joining";
@@ -345,6 +367,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         {
             StateFile = stateFile,
             Weight = weight is { } w ? _ => w : null,
+            BeforeUnmask = (current, request) => Included(current, request, ledgerKey, named),
         };
         try
         {
@@ -360,7 +383,12 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         catch (Exception ex)
         {
             // Failing, the pod tells the session at once, so the others need not wait for its deadline.
-            var category = ex is InputRejectedException rejected ? Category(rejected) : DeclineCategories.Internal;
+            var category = ex switch
+            {
+                InputRejectedException rejected => Category(rejected),
+                PodPolicyRefusedException => DeclineCategories.Policy,
+                _ => DeclineCategories.Internal,
+            };
             log($"session {session.Id}: stopped ({category}): {ex.Message}");
             Leave(session.Id, driver.InputSent);
             await DeclineAsync(session.Id, category, ct);

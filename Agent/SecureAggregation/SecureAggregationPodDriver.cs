@@ -56,6 +56,13 @@ public sealed class SecureAggregationPodDriver(
     public PartyStateFile? StateFile { get; init; }
 
     /// <summary>
+    /// The pod's last word before its answer makes the sum computable: given the session and the unmask request (whose
+    /// <see cref="UnmaskRequest.Survivors"/> are the parties in the sum), a reason to refuse, or null to answer. A refusal
+    /// throws <see cref="PodPolicyRefusedException"/> without answering. Not asked again for a request already answered.
+    /// </summary>
+    public Func<SessionResponse, UnmaskRequest, string?>? BeforeUnmask { get; init; }
+
+    /// <summary>
     /// True once this pod's masked vector may have reached the service (sent, in flight, or found recorded): from then on a
     /// sum may contain the input, so the agent keeps the session in its differencing ledger whatever happens next.
     /// </summary>
@@ -255,6 +262,8 @@ public sealed class SecureAggregationPodDriver(
                 {
                     using var span = Span("secagg.unmask.respond", session, me);
                     var request = UnmaskRequest.Parse(await client.GetUnmaskRequestAsync(tenant, sessionId, ct));
+                    if (party.State != SecureAggregationParty.Step.Responded && BeforeUnmask?.Invoke(session, request) is { } refusal)
+                        throw new PodPolicyRefusedException(refusal);
                     var response = party.CreateUnmaskResponse(request); // identical when resumed after answering
                     Save(party);
                     await client.SubmitUnmaskResponseAsync(tenant, sessionId, response.ToBytes(), ct);

@@ -84,6 +84,28 @@ public sealed class DifferencingLedgerTests : IDisposable
     }
 
     [Fact]
+    public void DroppingAPodFromASumOverTheSamePods_IsRefusedBeforeTheUnmaskAnswer_ButTheSameDropoutsAgainAreNot()
+    {
+        string[] all = ["p1", "p2", "p3", "p4"];
+        var ledger = LedgerOf("p1");
+        Assert.Null(ledger.Admit("input:x", "s1", all, Default, Start));
+        Assert.Null(ledger.Confirm("input:x", "s1", all, Default, Start));
+
+        // The same pod list passes the join check; a service that drops p4 (it "missed the deadline") would make the two
+        // sums differ by x4, so the pods in the sum refuse to answer the unmask request.
+        Assert.Null(ledger.Admit("input:x", "s2", all, Default, Start));
+        Assert.Contains("its set of pods in the sum differs from that of session s1", ledger.Confirm("input:x", "s2", ["p1", "p2", "p3"], Default, Start));
+        Assert.Contains("the sum would hold 2 pods' inputs", ledger.Confirm("input:x", "s2", ["p1", "p2"], Default, Start));
+
+        // Another input where p4 declined both times: both sums are over {p1, p2, p3}.
+        Assert.Null(ledger.Admit("input:y", "s3", all, Default, Start));
+        Assert.Null(ledger.Confirm("input:y", "s3", ["p1", "p2", "p3"], Default, Start));
+        Assert.Null(ledger.Admit("input:y", "s4", all, Default, Start));
+        Assert.Null(ledger.Confirm("input:y", "s4", ["p1", "p2", "p3"], Default, Start));
+        Assert.Equal(["p1", "p2", "p3"], ledger.Sessions("input:y").Single(s => s.Session == "s4").Included);
+    }
+
+    [Fact]
     public void Forget_RemovesOnlyThatSession_AndTheLedgerSurvivesANewInstance()
     {
         Assert.Null(LedgerOf("p1").Admit("input:x", "s1", ["p1", "p2", "p3"], Default, Start));

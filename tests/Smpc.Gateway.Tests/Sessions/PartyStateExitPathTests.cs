@@ -3,6 +3,7 @@ using Smpc.Agent.SecureAggregation;
 using Smpc.Client.SecureAggregation;
 using Smpc.Contracts;
 using Smpc.Gateway.Tests.Federated;
+using Smpc.Protocols.SecureAggregation;
 
 namespace Smpc.Gateway.Tests.Sessions;
 
@@ -102,10 +103,11 @@ public sealed class PartyStateExitPathTests(EmbeddedService service) : IDisposab
     [Fact]
     public async Task APodAgent_RefusingASessionItHadStateFor_WipesThatState()
     {
-        // A state file for session e4 is there (as if the agent had joined before a restart); the pod's policy now refuses the modeller.
-        await using var pods = await FederatedPods.StartAsync(service, ["p1", "p2", "p3"], (pod, folder, config) =>
+        // A state file for session e4 is there (as if the agent had joined before a restart); the pod's policy now refuses the
+        // modeller. Four pods, so that the three others still make the minimum group of three.
+        await using var pods = await FederatedPods.StartAsync(service, ["p1", "p2", "p3", "p4"], (pod, folder, config) =>
         {
-            if (pod == "p3")
+            if (pod == "p4")
             {
                 new PartyStateFile(Path.Combine(folder, "state", "e4.party")).Save([1, 2, 3, 4]);
                 config = config with { Policy = new SecureAggregationPolicy { Modellers = ["someone-else"] } };
@@ -113,14 +115,34 @@ public sealed class PartyStateExitPathTests(EmbeddedService service) : IDisposab
 
             return config with { Inputs = new() { ["x"] = new PodInput { Values = [1, 2] } } };
         });
-        using var modeller = await ModellerAggregation.CreateAsync(pods.Modeller, pods.Tenant, "e4", "m1", ["p1", "p2", "p3"], Spec());
+        using var modeller = await ModellerAggregation.CreateAsync(pods.Modeller, pods.Tenant, "e4", "m1", ["p1", "p2", "p3", "p4"], Spec());
 
         var outcome = await modeller.WaitForResultAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
-        Assert.Equal([1, 2], outcome.IncludedParties);
-        Assert.Equal(new LeftOutPod("p3", 3, $"declined: {DeclineCategories.Policy}"), Assert.Single(outcome.LeftOut));
-        Assert.False(File.Exists(Path.Combine(pods.PodFolder("p3"), "state", "e4.party")));
-        Assert.Contains(pods.Log, l => l.StartsWith("p3: session e4: declined (modeller m1 is not allowed)", StringComparison.Ordinal));
+        Assert.Equal([1, 2, 3], outcome.IncludedParties);
+        Assert.Equal(new LeftOutPod("p4", 4, $"declined: {DeclineCategories.Policy}"), Assert.Single(outcome.LeftOut));
+        Assert.False(File.Exists(Path.Combine(pods.PodFolder("p4"), "state", "e4.party")));
+        Assert.Contains(pods.Log, l => l.StartsWith("p4: session e4: declined (modeller m1 is not allowed)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task APodAgent_WhoseSumWouldHoldTooFewInputs_RefusesTheUnmaskRequest_AndWipesItsState()
+    {
+        // n = 3, t = 2: p3 declines, so the sum would be over p1 and p2 alone, and each of them could read the other's input
+        // from it. Below the minimum group of three, they refuse to answer the unmask request.
+        await using var pods = await FederatedPods.StartAsync(service, ["p1", "p2", "p3"], (pod, _, config) => config with
+        {
+            Inputs = new() { ["x"] = new PodInput { Values = [1, 2] } },
+            Policy = pod == "p3" ? new SecureAggregationPolicy { Modellers = ["someone-else"] } : new SecureAggregationPolicy(),
+        });
+        using var modeller = await ModellerAggregation.CreateAsync(pods.Modeller, pods.Tenant, "e5", "m1", ["p1", "p2", "p3"], Spec());
+
+        var failed = await Assert.ThrowsAsync<SecureAggregationFailedException>(() => modeller.WaitForResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+
+        Assert.Contains("can still answer the unmask request", failed.Message, StringComparison.Ordinal);
+        Assert.Contains(failed.Session.Aggregation!.Pods!, p => p.Pod is "p1" or "p2" && p.DeclineCategory == DeclineCategories.Policy);
+        foreach (var pod in new[] { "p1", "p2" }) Assert.False(File.Exists(Path.Combine(pods.PodFolder(pod), "state", "e5.party")));
+        Assert.Contains(pods.Log, l => l.Contains("session e5: stopped (policy): differencing guard: the sum would hold 2 pods' inputs", StringComparison.Ordinal));
     }
 
     public void Dispose()

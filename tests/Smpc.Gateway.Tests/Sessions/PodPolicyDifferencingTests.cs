@@ -2,6 +2,7 @@ using Smpc.Agent;
 using Smpc.Client.SecureAggregation;
 using Smpc.Contracts;
 using Smpc.Gateway.Tests.Federated;
+using Smpc.Protocols.SecureAggregation;
 
 namespace Smpc.Gateway.Tests.Sessions;
 
@@ -22,7 +23,10 @@ public sealed class PodPolicyDifferencingTests(EmbeddedService service)
             (pod, _, config) => config with { Inputs = new() { ["x"] = new PodInput { Value = values[pod] } } });
 
         using (var first = await ModellerAggregation.CreateAsync(pods.Modeller, pods.Tenant, "a1", "m1", ["p1", "p2", "p3"], Spec()))
-            Assert.Equal([66.0], (await first.WaitForResultAsync().WaitAsync(TimeSpan.FromSeconds(60))).Values["x"]);
+        {
+            var outcome = await first.WaitForResultAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(new[] { 66.0 }, outcome.Values["x"]);
+        }
 
         string[][] later = [["p1", "p2", "p4"], ["p1", "p3", "p4"], ["p2", "p3", "p4"]];
         for (var i = 0; i < later.Length; i++)
