@@ -106,6 +106,29 @@ public sealed class DifferencingLedgerTests : IDisposable
     }
 
     [Fact]
+    public void RoundsOfOneTrainingSession_ShareAKey_AndSamePodsNeverConflict_WhileQueryRoundsHaveOneKeyEach()
+    {
+        var training = new Smpc.Contracts.SessionResponse("t", "train-1", "m1", Smpc.Contracts.SessionKinds.Training, ["p1", "p2", "p3", "p4"], "running", Start, 1);
+        var query = training with { Id = "query-1", Kind = Smpc.Contracts.SessionKinds.Query };
+        Assert.Equal("session:train-1", PodAgent.RoundLedgerKey(training, "round-1"));
+        Assert.Equal(PodAgent.RoundLedgerKey(training, "round-1"), PodAgent.RoundLedgerKey(training, "round-2"));
+        Assert.Equal("session:query-1/counts", PodAgent.RoundLedgerKey(query, "counts"));
+        Assert.Equal("input:los", PodAgent.InputLedgerKey("los"));
+
+        string[] all = ["p1", "p2", "p3", "p4"];
+        var ledger = LedgerOf("p1");
+        foreach (var round in new[] { "standardise", "round-1", "round-2", "round-3" })
+        {
+            Assert.Null(ledger.Admit("session:train-1", "r-" + round, all, Default, Start));
+            Assert.Null(ledger.Confirm("session:train-1", "r-" + round, all, Default, Start));
+        }
+
+        // A round that lost one pod would differ from the others by that pod's update (nothing forces the model to change).
+        Assert.Null(ledger.Admit("session:train-1", "r-round-4", all, Default, Start));
+        Assert.NotNull(ledger.Confirm("session:train-1", "r-round-4", ["p1", "p2", "p3"], Default, Start));
+    }
+
+    [Fact]
     public void Forget_RemovesOnlyThatSession_AndTheLedgerSurvivesANewInstance()
     {
         Assert.Null(LedgerOf("p1").Admit("input:x", "s1", ["p1", "p2", "p3"], Default, Start));
