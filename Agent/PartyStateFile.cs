@@ -2,7 +2,9 @@ namespace Smpc.Agent;
 
 /// <summary>
 /// Where a pod keeps its party state between steps so it resumes after a restart. The state holds secrets (mask keys, the
-/// self-mask seed, shares held for peers), so the file is owner-only, replaced atomically, and deleted when the session ends.
+/// self-mask seed, shares held for peers), so the file is owner-only (0600) in an owner-only directory (0700), replaced
+/// atomically and durably, and wiped (overwritten with zeros, then deleted) when the session ends. The agent writes every
+/// other file that holds a secret or says whom the pod worked with the same way (member keys, PSI keys, ledgers).
 /// </summary>
 public sealed class PartyStateFile(string path)
 {
@@ -16,7 +18,8 @@ public sealed class PartyStateFile(string path)
         var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!;
         OwnerOnlyDirectory(directory);
         var temp = Path + ".tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
+        Delete(temp); // a crash's leftover would keep its old mode: the file must be created here, owner-only
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         using (var file = new FileStream(temp, options))
         {
@@ -29,27 +32,36 @@ public sealed class PartyStateFile(string path)
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(state);
     }
 
-    /// <summary>Overwrites the state with zeros, then deletes it (and a leftover temporary file).</summary>
+    /// <summary>Overwrites the state with zeros, then deletes it (and a leftover temporary file), and makes the deletion durable.</summary>
     public void Delete()
     {
-        foreach (var path in new[] { Path, Path + ".tmp" })
-        {
-            if (!File.Exists(path)) continue;
-            try
-            {
-                using (var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
-                {
-                    file.Write(new byte[file.Length]);
-                    file.Flush(flushToDisk: true);
-                }
-            }
-            catch (IOException)
-            {
-                // deleting matters more than wiping
-            }
+        var any = false;
+        foreach (var path in new[] { Path, Path + ".tmp" }) any |= Delete(path);
+        if (any) SyncDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
+    }
 
-            File.Delete(path);
+    /// <summary>Overwrites one file with zeros, then deletes it; false if there was none.</summary>
+    public static bool Delete(string path)
+    {
+        if (!File.Exists(path)) return false;
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            var zeros = new byte[(int)Math.Min(file.Length, 1 << 20)];
+            for (var left = file.Length; left > 0; left -= zeros.Length) file.Write(zeros, 0, (int)Math.Min(left, zeros.Length));
+            file.Flush(flushToDisk: true);
         }
+        catch (IOException)
+        {
+            // deleting matters more than wiping
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // a read-only file is still deleted below
+        }
+
+        File.Delete(path);
+        return true;
     }
 
     /// <summary>Creates <paramref name="directory"/> as owner-only (0700), or narrows an existing one to that.</summary>

@@ -128,6 +128,8 @@ public sealed partial class PodAgent
                 if (!join.Channel.ClaimRound(label, round.Id))
                     throw new FederatedRefusalException($"round '{label}' already ran as session {join.Channel.Rounds()[label]}; a pod answers each round once");
                 input = await join.Driver.InputAsync(round, parent, join.Channel, ct);
+                // The same guard as plain sessions, keyed per training session or per query round (RoundLedgerKey).
+                if (Differencing(round, RoundLedgerKey(parent, label), null) is { } differencing) throw new FederatedRefusalException(differencing);
             }
             catch (FederatedRefusalException refusal)
             {
@@ -137,7 +139,7 @@ public sealed partial class PodAgent
                 return;
             }
 
-            await RunAggregationAsync(round, input, null, identity, finished, ct);
+            await RunAggregationAsync(round, input, null, identity, finished, RoundLedgerKey(parent, round.Aggregation!.Input), null, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

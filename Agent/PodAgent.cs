@@ -21,6 +21,13 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
 {
     private readonly ConcurrentDictionary<string, Task> _running = new();
     private readonly string _statePath = Path.Combine(Resolve(baseDirectory, config.StateDirectory), "sessions.json");
+    private readonly DifferencingLedger _ledger = new(Path.Combine(Resolve(baseDirectory, config.StateDirectory), "differencing-ledger.json"));
+
+    /// <summary>The clock the differencing ledger dates sessions by.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>The pod's differencing ledger (in its state directory).</summary>
+    public DifferencingLedger Ledger => _ledger;
 
     /// <summary>Loads a configuration file and builds the agent with its own HTTP client.</summary>
     public static PodAgent FromFile(string path, Action<string> log) => FromFile(path, log, new PodAgentOverrides());
@@ -84,6 +91,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
     {
         using var identity = IdentityKeyFile.Load(Resolve(baseDirectory, config.IdentityKeyFile));
         var finished = LoadFinished();
+        SweepFinished(finished);
         await VerifyIdentityAsync(identity.Fingerprint, ct);
         log($"pod {config.Tenant}/{config.Pod} (identity {identity.Fingerprint}) polling {config.Url}; {finished.Count} sessions already finished");
         var backoff = TimeSpan.Zero;
@@ -122,6 +130,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
                     if (refusal is not null)
                     {
                         log($"session {id}: declined ({refusal.Message})");
+                        PartyState(id).Delete(); // a resumed session refused now: its saved state goes too
                         if (refusal.Category is { } category) await DeclineAsync(session.Id, category, ct);
                         MarkFinished(finished, id);
                         continue;
@@ -183,6 +192,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
     /// <summary>
     /// The pod's policy and its input's checks, before it joins: a refusal with the category to tell the session, or null
     /// (and the input x it will contribute, with its weight for a weighted mean, already known to encode within the bounds).
+    /// The last check is the differencing guard; a session that passes it is recorded in <see cref="Ledger"/>.
     /// </summary>
     public PodRefusal? Assess(SessionResponse session, out double[]? input, out double? weight)
     {
@@ -243,7 +253,74 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
             return new(DeclineCategories.InputMissing, $"input '{a.Input}': {ex.Message}");
         }
 
+        if (Differencing(session, InputLedgerKey(a.Input), named) is { } differencing)
+        {
+            input = null;
+            weight = null;
+            return new(DeclineCategories.Policy, differencing);
+        }
+
         return null;
+    }
+
+    /// <summary>
+    /// The pod set this pod trusts for session <paramref name="session"/>: the one the differencing guard counts. For now the
+    /// session's pod list as the service gives it; once the modeller signs session creation, the signed list (one place to switch).
+    /// </summary>
+    public static IReadOnlyList<string> TrustedPodSet(SessionResponse session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return session.PodIds;
+    }
+
+    /// <summary>The ledger key of a plain session: its named input (sessions over one input are compared with each other).</summary>
+    public static string InputLedgerKey(string input) => "input:" + input;
+
+    /// <summary>
+    /// The ledger key of a federated round. Training rounds all derive from the same rows, so every round of one training
+    /// session shares the key of the session (they run over the session's pods, so their sets are equal and never refused).
+    /// A query's rounds carry different quantities (counts, then sums of values over the pods the counts included), each
+    /// answered once, so each has its own key.
+    /// </summary>
+    public static string RoundLedgerKey(SessionResponse parent, string label)
+    {
+        ArgumentNullException.ThrowIfNull(parent);
+        return parent.Kind == SessionKinds.Training ? "session:" + parent.Id : $"session:{parent.Id}/{label}";
+    }
+
+    /// <summary>
+    /// The differencing guard's second look, before this pod's unmask answer makes the sum computable: the pods whose inputs
+    /// are in the sum (U3, which dropouts may have made smaller than the session's pod list) against the minimum and the ledger.
+    /// </summary>
+    private string? Included(SessionResponse session, Protocols.SecureAggregation.UnmaskRequest request, string key, PodInput? named)
+    {
+        var pods = TrustedPodSet(session);
+        if (request.Survivors.Any(p => p < 1 || p > pods.Count)) return $"the unmask request names parties outside 1..{pods.Count}";
+        try
+        {
+            var rule = DifferencingRule.For(config.Policy, named);
+            return _ledger.Confirm(key, session.Id, [.. request.Survivors.Select(p => pods[p - 1])], rule, Clock.GetUtcNow()) is { } reason
+                ? $"differencing guard: {reason}"
+                : null;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return $"differencing guard: the ledger cannot be used ({ex.Message})";
+        }
+    }
+
+    /// <summary>The differencing guard: why the session is refused (the message stays in the pod's log), or null once it is recorded.</summary>
+    private string? Differencing(SessionResponse session, string key, PodInput? named)
+    {
+        try
+        {
+            var rule = DifferencingRule.For(config.Policy, named);
+            return _ledger.Admit(key, session.Id, TrustedPodSet(session), rule, Clock.GetUtcNow()) is { } reason ? $"differencing guard: {reason}" : null;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return $"differencing guard: the ledger cannot be used ({ex.Message})"; // no check, no contribution
+        }
     }
 
     /// <summary>The category of a refused input (the exception names the field, never the value).</summary>
@@ -272,7 +349,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
     {
         try
         {
-            await RunAggregationAsync(session, input, weight, identity, finished, ct);
+            await RunAggregationAsync(session, input, weight, identity, finished, InputLedgerKey(session.Aggregation!.Input), config.Inputs[session.Aggregation.Input], ct);
         }
         finally
         {
@@ -280,32 +357,80 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         }
     }
 
-    private async Task RunAggregationAsync(SessionResponse session, double[] input, double? weight, Ed25519KeyPair identity, HashSet<string> finished, CancellationToken ct)
+    private async Task RunAggregationAsync(
+        SessionResponse session, double[] input, double? weight, Ed25519KeyPair identity, HashSet<string> finished, string ledgerKey, PodInput? named, CancellationToken ct)
     {
         var stateFile = PartyState(session.Id);
         var verb = File.Exists(stateFile.Path) ? "resuming" : "joining";
         log($"session {session.Id}: {verb} ({session.Aggregation!.Operation} of '{session.Aggregation.Input}', {input.Length} values, modeller {session.ModellerId})");
+        var driver = new SecureAggregationPodDriver(client, config.Tenant, session.Id, config.Pod, identity, _ => input, pinnedFingerprints: config.Pins)
+        {
+            StateFile = stateFile,
+            Weight = weight is { } w ? _ => w : null,
+            BeforeUnmask = (current, request) => Included(current, request, ledgerKey, named),
+        };
         try
         {
-            var driver = new SecureAggregationPodDriver(client, config.Tenant, session.Id, config.Pod, identity, _ => input, pinnedFingerprints: config.Pins)
-            {
-                StateFile = stateFile,
-                Weight = weight is { } w ? _ => w : null,
-            };
             var final = await driver.RunAsync(ct);
             log($"session {session.Id}: {final.Phase}{(final.Aggregation?.FailureReason is { } r ? $" ({r})" : "")}");
+            Leave(session.Id, driver.InputSent);
             MarkFinished(finished, session.Id);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            // The agent is stopping, not the session: the state file stays so that a restart resumes it.
         }
         catch (Exception ex)
         {
             // Failing, the pod tells the session at once, so the others need not wait for its deadline.
-            var category = ex is InputRejectedException rejected ? Category(rejected) : DeclineCategories.Internal;
+            var category = ex switch
+            {
+                InputRejectedException rejected => Category(rejected),
+                PodPolicyRefusedException => DeclineCategories.Policy,
+                _ => DeclineCategories.Internal,
+            };
             log($"session {session.Id}: stopped ({category}): {ex.Message}");
+            Leave(session.Id, driver.InputSent);
             await DeclineAsync(session.Id, category, ct);
             MarkFinished(finished, session.Id);
+        }
+    }
+
+    /// <summary>
+    /// The pod is done with a session: its state file is wiped and deleted (the driver did so already; this covers every other
+    /// way out), and the ledger forgets the session if the masked vector never left, since then no sum can hold the input.
+    /// </summary>
+    private void Leave(string sessionId, bool inputSent)
+    {
+        PartyState(sessionId).Delete();
+        if (inputSent) return;
+        try
+        {
+            _ledger.Forget(sessionId);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            log($"session {sessionId}: the differencing ledger keeps it ({ex.Message})"); // keeping is the safe side
+        }
+    }
+
+    /// <summary>
+    /// At start: wipes whatever secret state a crash left behind for sessions already finished (a party state or its temporary
+    /// file, a federated member key or round ledger): deletion after the session ends must not depend on the agent surviving.
+    /// </summary>
+    private void SweepFinished(HashSet<string> finished)
+    {
+        var directory = StateDirectory;
+        if (!Directory.Exists(directory)) return;
+        foreach (var path in Directory.GetFiles(directory))
+        {
+            var name = Path.GetFileName(path);
+            var session = name.EndsWith(".tmp", StringComparison.Ordinal) ? Path.GetFileNameWithoutExtension(name) : name;
+            var extension = Path.GetExtension(session);
+            if (extension is not (".party" or ".member" or ".rounds")) continue;
+            if (!finished.Contains(Path.GetFileNameWithoutExtension(session))) continue;
+            new PartyStateFile(Path.Combine(directory, session)).Delete(); // also its .tmp
+            log($"session {Path.GetFileNameWithoutExtension(session)}: wiped leftover {extension} state of a finished session");
         }
     }
 

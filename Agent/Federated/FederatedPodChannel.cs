@@ -96,9 +96,7 @@ public sealed class FederatedPodChannel : IDisposable
             var ledger = Rounds();
             if (ledger.TryGetValue(label, out var existing)) return existing == roundSessionId;
             ledger[label] = roundSessionId;
-            var temp = LedgerPath + ".tmp";
-            File.WriteAllText(temp, JsonSerializer.Serialize(ledger));
-            File.Move(temp, LedgerPath, overwrite: true);
+            new PartyStateFile(LedgerPath).Save(JsonSerializer.SerializeToUtf8Bytes(ledger)); // owner-only, durable: a restart must not forget a round
             return true;
         }
     }
@@ -117,7 +115,7 @@ public sealed class FederatedPodChannel : IDisposable
     public void Forget()
     {
         _file.Delete();
-        if (File.Exists(LedgerPath)) File.Delete(LedgerPath);
+        new PartyStateFile(LedgerPath).Delete();
     }
 
     public void Dispose()

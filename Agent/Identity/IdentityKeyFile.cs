@@ -9,22 +9,50 @@ public static class IdentityKeyFile
 {
     private sealed record Stored(string PrivateKey, string PublicKey, string Fingerprint);
 
-    /// <summary>Creates a new identity key file; refuses to overwrite an existing one.</summary>
+    /// <summary>
+    /// Creates a new identity key file; refuses to overwrite an existing one. The file is owner-only (0600), written to a
+    /// temporary file, fsynced and renamed into place, then the directory is fsynced; a missing directory is created owner-only
+    /// (0700). An existing directory keeps its mode: it may be a shared working directory.
+    /// </summary>
     public static Ed25519KeyPair Create(string path)
     {
         if (File.Exists(path)) throw new IOException($"{path} exists; refusing to overwrite an identity key.");
         var pair = Ed25519KeyPair.Generate(SystemRandomSource.Instance);
-        var stored = new Stored(Convert.ToBase64String(pair.ExportPrivateKey()), Convert.ToBase64String(pair.PublicKey), pair.Fingerprint);
+        var privateKey = pair.ExportPrivateKey();
+        var stored = new Stored(Convert.ToBase64String(privateKey), Convert.ToBase64String(pair.PublicKey), pair.Fingerprint);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(privateKey);
+        // Relaxed escaping keeps base64 '+' readable for people and shell tools; the file is never embedded in HTML.
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(stored, new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            WriteIndented = true,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        });
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(directory)) PartyStateFile.OwnerOnlyDirectory(directory);
+        var temp = path + ".tmp";
+        File.Delete(temp); // a leftover of a crash: CreateNew below must make the file, so that it gets the owner-only mode
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var file = new FileStream(path, options))
+        try
         {
-            // Relaxed escaping keeps base64 '+' readable for people and shell tools; the file is never embedded in HTML.
-            JsonSerializer.Serialize(file, stored, new JsonSerializerOptions(JsonSerializerDefaults.Web)
+            using (var file = new FileStream(temp, options))
             {
-                WriteIndented = true,
-                Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-            });
+                file.Write(bytes);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, path, overwrite: false); // a key created meanwhile is not replaced
+            PartyStateFile.SyncDirectory(directory);
+        }
+        catch
+        {
+            new PartyStateFile(temp).Delete();
+            pair.Dispose();
+            throw;
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(bytes);
         }
 
         return pair;

@@ -262,7 +262,7 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
             var identity = JsonSerializer.Serialize(new { RecordEncoder.Version, psi.Protocol, psi.KeyBits, psi.Source, runner.Sources[psi.Source].Path, runner.Sources[psi.Source].Table, runner.Sources[psi.Source].Query, psi.PodColumns });
             var name = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..24];
             var directory = Path.Combine(runner.StateDirectory, "psi-sets");
-            Directory.CreateDirectory(directory);
+            PartyStateFile.OwnerOnlyDirectory(directory); // the key, and the encoded set (testable against guesses with the public key)
             var keyPath = Path.Combine(directory, name + ".key");
             var setPath = Path.Combine(directory, name + ".set");
             var fresh = !File.Exists(keyPath) || !File.Exists(setPath)
@@ -314,8 +314,10 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
         public Stream? WriterFor(long length)
         {
             if (_setPath is null || _secret is null) return null;
-            _writer = new FileStream(_setPath + ".tmp", FileMode.Create, FileAccess.Write);
-            _writer.SetLength(0);
+            PartyStateFile.Delete(_setPath + ".tmp"); // created afresh below, so owner-only
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            _writer = new FileStream(_setPath + ".tmp", options);
             return _writer;
         }
 
@@ -323,20 +325,23 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
         public void Commit()
         {
             if (_writer is null || _secret is null) return;
+            _writer.Flush(flushToDisk: true);
             _writer.Dispose();
             _writer = null;
-            var keyTemp = _keyPath + ".tmp";
-            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            using (var key = new FileStream(keyTemp, options))
-                key.Write(_secret);
             File.Move(_setPath + ".tmp", _setPath!, overwrite: true);
-            File.Move(keyTemp, _keyPath!, overwrite: true);
+            // The key last, durably (temporary file, fsync, rename, directory fsync): a set is only used with its key.
+            new PartyStateFile(_keyPath!).Save((byte[])_secret.Clone());
         }
 
         public void Dispose()
         {
-            _writer?.Dispose();
+            if (_writer is not null)
+            {
+                // Never committed (the session failed mid-upload): the partial copy goes.
+                _writer.Dispose();
+                PartyStateFile.Delete(_setPath + ".tmp");
+            }
+
             if (_secret is not null) CryptographicOperations.ZeroMemory(_secret);
         }
     }

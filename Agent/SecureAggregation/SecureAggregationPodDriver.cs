@@ -55,12 +55,40 @@ public sealed class SecureAggregationPodDriver(
     /// <summary>Keeps the party's state on disk so the pod resumes after a restart (the agent sets it; null keeps it in memory only).</summary>
     public PartyStateFile? StateFile { get; init; }
 
+    /// <summary>
+    /// The pod's last word before its answer makes the sum computable: given the session and the unmask request (whose
+    /// <see cref="UnmaskRequest.Survivors"/> are the parties in the sum), a reason to refuse, or null to answer. A refusal
+    /// throws <see cref="PodPolicyRefusedException"/> without answering. Not asked again for a request already answered.
+    /// </summary>
+    public Func<SessionResponse, UnmaskRequest, string?>? BeforeUnmask { get; init; }
+
+    /// <summary>
+    /// True once this pod's masked vector may have reached the service (sent, in flight, or found recorded): from then on a
+    /// sum may contain the input, so the agent keeps the session in its differencing ledger whatever happens next.
+    /// </summary>
+    public bool InputSent { get; private set; }
+
     /// <summary>Runs until the session completes or fails (or the pod stops), and returns the session's last state.</summary>
     /// <remarks>
     /// The party's state is saved before each message is sent, so a restarted pod re-sends exactly what it sent before
-    /// (the service accepts identical retries) or, for the masked vector, recomputes the identical vector.
+    /// (the service accepts identical retries) or, for the masked vector, recomputes the identical vector. The state file is
+    /// wiped and deleted on every way out of the session: completed, failed, cancelled, dropped, or an exception (the agent
+    /// then declines); only a cancellation of <paramref name="ct"/> (the agent stopping) keeps it, so a restart resumes.
     /// </remarks>
     public async Task<SessionResponse> RunAsync(CancellationToken ct = default)
+    {
+        try
+        {
+            return await RunCoreAsync(ct);
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            StateFile?.Delete(); // the pod leaves the session (the agent declines it): nothing of it may outlive this
+            throw;
+        }
+    }
+
+    private async Task<SessionResponse> RunCoreAsync(CancellationToken ct)
     {
         SecureAggregationParty? party = null;
         var done = PodStep.None;
@@ -98,6 +126,7 @@ public sealed class SecureAggregationPodDriver(
                 {
                     party ??= await OpenPartyAsync(session, me, ct);
                     if (party is null) return session; // joined too late for this round: the service has moved on without it
+                    if (party.State >= SecureAggregationParty.Step.MaskedInputSent) InputSent = true; // resumed after the upload
                     acted = await StepAsync(party, session, status, me, ct);
                 }
                 catch (Exception ex) when (Transient.Is(ex, ct))
@@ -209,6 +238,7 @@ public sealed class SecureAggregationPodDriver(
                 {
                     if (status.MaskedInputs.Contains(me))
                     {
+                        InputSent = true;
                         party.ConfirmMaskedInputAccepted();
                         Save(party);
                         return PodStep.MaskedInput;
@@ -220,6 +250,7 @@ public sealed class SecureAggregationPodDriver(
                     using var span = Span("secagg.masked.submit", session, me);
                     var masked = Mask(party, received, session); // identical on a resumed retry
                     Save(party);
+                    InputSent = true; // from here the vector may reach the service even if the answer is lost
                     await client.SubmitMaskedInputAsync(tenant, sessionId, masked, ct, party: me);
                     party.ConfirmMaskedInputAccepted();
                     Save(party);
@@ -231,6 +262,8 @@ public sealed class SecureAggregationPodDriver(
                 {
                     using var span = Span("secagg.unmask.respond", session, me);
                     var request = UnmaskRequest.Parse(await client.GetUnmaskRequestAsync(tenant, sessionId, ct));
+                    if (party.State != SecureAggregationParty.Step.Responded && BeforeUnmask?.Invoke(session, request) is { } refusal)
+                        throw new PodPolicyRefusedException(refusal);
                     var response = party.CreateUnmaskResponse(request); // identical when resumed after answering
                     Save(party);
                     await client.SubmitUnmaskResponseAsync(tenant, sessionId, response.ToBytes(), ct);

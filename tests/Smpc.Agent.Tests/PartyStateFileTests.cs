@@ -45,6 +45,39 @@ public sealed class PartyStateFileTests : IDisposable
         Assert.Null(file.Load());
     }
 
+    [Fact]
+    public void Save_DoesNotReuseALeftoverTemporaryFile_WhoseModeIsWider()
+    {
+        var file = new PartyStateFile(Path.Combine(_root, "s3.party"));
+        Directory.CreateDirectory(_root);
+        File.WriteAllBytes(file.Path + ".tmp", [1]);
+        File.SetUnixFileMode(file.Path + ".tmp", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        file.Save([5, 6, 7]);
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file.Path));
+        Assert.Equal([5, 6, 7], file.Load());
+    }
+
+    [Fact]
+    public void IdentityKeyFile_IsOwnerOnly_InANewOwnerOnlyDirectory_AndIsNeverOverwritten()
+    {
+        var path = Path.Combine(_root, "keys", "pod.identity.json");
+
+        using (var created = Smpc.Agent.Identity.IdentityKeyFile.Create(path))
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(path)!));
+            Assert.False(File.Exists(path + ".tmp"));
+            using var loaded = Smpc.Agent.Identity.IdentityKeyFile.Load(path);
+            Assert.Equal(created.Fingerprint, loaded.Fingerprint);
+        }
+
+        var before = File.ReadAllBytes(path);
+        Assert.Throws<IOException>(() => Smpc.Agent.Identity.IdentityKeyFile.Create(path));
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
