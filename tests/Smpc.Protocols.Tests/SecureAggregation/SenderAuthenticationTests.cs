@@ -125,6 +125,25 @@ public sealed class SenderAuthenticationTests
     }
 
     [Fact]
+    public void PartyState_OfVersion1_IsRefused_WithAMessageSayingWhatToDo()
+    {
+        using var s = new SessionHarness(3, 2, Layout, seed: 45);
+        var bundles = s.Parties.Select(p => p.CreateKeyBundle()).ToArray();
+        s[1].CreateShareEnvelopes(bundles);
+        var blob = s[1].ExportState();
+        Assert.Equal(2, blob[23]); // after the 23-byte magic
+        Assert.Equal(SecureAggregationParty.Step.SharesSent, SecureAggregationParty.ImportState(s.Parameters, 1, s.Identities[0], s.Random, s.Pins, blob).State);
+
+        // A version-1 file holds envelopes sealed anonymously, which upgraded peers refuse: it cannot be resumed.
+        blob[23] = 1;
+        var ex = Assert.Throws<MessageRejectedException>(() => SecureAggregationParty.ImportState(s.Parameters, 1, s.Identities[0], s.Random, s.Pins, blob));
+        Assert.Equal(ProtocolError.Malformed, ex.Error);
+        Assert.Contains("version 1", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("not sender-authenticated", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("delete the state file", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void UnmaskRequest_WithPartiesOutOfOrder_IsMalformed()
     {
         var canonical = new UnmaskRequest("s", [3, 1, 2], [2, 1]).ToBytes();
