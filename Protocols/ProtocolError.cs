@@ -62,4 +62,10 @@ public enum ProtocolError
 
     /// <summary>The request is valid but the party's policy refuses it (e.g. a PSI query set above the pod's maximum).</summary>
     PolicyRefused = 20,
+
+    /// <summary>A message did not authenticate as coming from the party it names (forged, substituted or tampered in transit).</summary>
+    SenderNotAuthenticated = 21,
+
+    /// <summary>An X25519 public key is a low-order point (or the shared secret with it is all zero).</summary>
+    LowOrderPoint = 22,
 }

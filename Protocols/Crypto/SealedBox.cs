@@ -7,10 +7,12 @@ namespace Smpc.Protocols.Crypto;
 /// Seals a message to a recipient's X25519 public key with a fresh ephemeral key and AES-256-GCM.
 /// </summary>
 /// <remarks>
-/// 1. e ← random X25519 key; Z = X25519(e, R) for the recipient key R (Z = 0 is refused).
+/// 1. R is refused if it is a low-order point; e ← random X25519 key; Z = X25519(e, R) (Z = 0 is refused).
 /// 2. K = HKDF-SHA-256(IKM = Z, salt = "smpc/seal/v1", info = E ‖ R, 32 bytes), E the ephemeral public key.
 /// 3. (C, T) = AES-256-GCM(K, nonce = 0^96, plaintext, AD) — the nonce can be fixed because K is used once.
 /// 4. The box is E (32) ‖ C (|plaintext|) ‖ T (16). The caller's AD binds session, sender, recipient, purpose.
+/// Opening refuses a low-order E (<see cref="ProtocolError.LowOrderPoint"/>). The box is anonymous: it says nothing about
+/// who sealed it, so a sender that must be authenticated signs inside the plaintext or uses a pairwise key instead.
 /// </remarks>
 public static class SealedBox
 {
@@ -23,6 +25,7 @@ public static class SealedBox
     /// <summary>Seals <paramref name="plaintext"/> to <paramref name="recipientPublicKey"/> bound to <paramref name="associatedData"/>.</summary>
     public static byte[] Seal(ReadOnlySpan<byte> recipientPublicKey, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData, IRandomSource random)
     {
+        X25519KeyPair.CheckPeerKey(recipientPublicKey, "the recipient key of a sealed box");
         using var ephemeral = X25519KeyPair.Generate(random);
         var shared = ephemeral.Agree(recipientPublicKey);
         Span<byte> key = stackalloc byte[32];
@@ -56,6 +59,7 @@ public static class SealedBox
         var ephemeralPublic = box[..X25519KeyPair.KeySize];
         var ciphertext = box[X25519KeyPair.KeySize..^TagSize];
         var tag = box[^TagSize..];
+        X25519KeyPair.CheckPeerKey(ephemeralPublic, "the ephemeral key of a sealed box");
         byte[] shared;
         try
         {

@@ -10,6 +10,20 @@ public sealed class X25519KeyPair : IDisposable
     /// <summary>Size of private keys, public keys and shared secrets in bytes.</summary>
     public const int KeySize = 32;
 
+    // The seven u-coordinates (RFC 7748 encodings, bit 255 ignored) whose point has order 1, 2, 4 or 8 on the curve or
+    // its twist: 0, 1, p − 1, the two order-8 points, and the non-canonical p and p + 1. X25519 masks bit 255, so each
+    // also stands for the encoding with that bit set: 14 refused encodings in all.
+    private static readonly byte[][] LowOrderEncodings =
+    [
+        Convert.FromHexString("0000000000000000000000000000000000000000000000000000000000000000"),
+        Convert.FromHexString("0100000000000000000000000000000000000000000000000000000000000000"),
+        Convert.FromHexString("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+        Convert.FromHexString("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
+        Convert.FromHexString("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"),
+        Convert.FromHexString("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+        Convert.FromHexString("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+    ];
+
     private readonly byte[] privateKey;
 
     private X25519KeyPair(byte[] privateKey)
@@ -61,18 +75,47 @@ public sealed class X25519KeyPair : IDisposable
         return r;
     }
 
-    /// <summary>The shared secret with a peer; refuses low-order peer keys (all-zero output).</summary>
-    public byte[] Agree(ReadOnlySpan<byte> peerPublicKey)
+    /// <summary>True when <paramref name="publicKey"/> is one of the 14 encodings of a low-order point (bit 255 ignored).</summary>
+    public static bool IsLowOrder(ReadOnlySpan<byte> publicKey)
     {
-        if (peerPublicKey.Length != KeySize)
+        if (publicKey.Length != KeySize)
         {
             throw new MessageRejectedException(ProtocolError.Malformed, "an X25519 public key is 32 bytes");
         }
 
+        foreach (var encoding in LowOrderEncodings)
+        {
+            if (publicKey[..31].SequenceEqual(encoding.AsSpan(0, 31)) && (publicKey[31] & 0x7f) == encoding[31])
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Refuses a peer's X25519 public key that is not 32 bytes (<see cref="ProtocolError.Malformed"/>) or is a low-order point
+    /// (<see cref="ProtocolError.LowOrderPoint"/>, naming <paramref name="whose"/>): agreeing with such a key gives a shared
+    /// secret an attacker knows without any private key.
+    /// </summary>
+    public static void CheckPeerKey(ReadOnlySpan<byte> publicKey, string whose)
+    {
+        if (IsLowOrder(publicKey))
+        {
+            throw new CryptographicCheckException(ProtocolError.LowOrderPoint, $"{whose} is a low-order X25519 point; refused");
+        }
+    }
+
+    /// <summary>The shared secret with a peer; refuses low-order peer keys and an all-zero output (<see cref="ProtocolError.LowOrderPoint"/>).</summary>
+    public byte[] Agree(ReadOnlySpan<byte> peerPublicKey)
+    {
+        CheckPeerKey(peerPublicKey, "the X25519 peer key");
         var shared = new byte[KeySize];
         if (!Rfc7748.X25519.CalculateAgreement(privateKey, 0, peerPublicKey.ToArray(), 0, shared, 0))
         {
-            throw new CryptographicCheckException(ProtocolError.InvalidElement, "X25519 peer key is of low order (shared secret is zero)");
+            // Unreachable for the screened encodings; kept as the RFC 7748 §6.1 check in its own right.
+            throw new CryptographicCheckException(ProtocolError.LowOrderPoint, "X25519 peer key is of low order (shared secret is zero)");
         }
 
         return shared;

@@ -12,13 +12,13 @@ namespace Smpc.Protocols.SecureAggregation;
 public sealed record KeyBundle(string SessionId, int Party, byte[] SealKey, byte[] MaskKey, byte[] IdentityKey, byte[] Signature)
 {
     /// <summary>
-    /// The bytes the identity key signs: "smpc/secagg/keybundle/v2" ‖ str(session) ‖ BE32 round ‖ BE32 party ‖ seal (32) ‖
+    /// The bytes the identity key signs: "smpc/secagg/keybundle/v3" ‖ str(session) ‖ BE32 round ‖ BE32 party ‖ seal (32) ‖
     /// mask (32) ‖ SHA-256 of the canonical session parameters (<see cref="SessionParameters.Digest"/>).
     /// </summary>
     public static byte[] SignedBytes(SessionParameters parameters, int party, ReadOnlySpan<byte> sealKey, ReadOnlySpan<byte> maskKey)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        return new WireWriter().Bytes("smpc/secagg/keybundle/v2"u8).String(parameters.SessionId).UInt32(parameters.Round).Int32(party)
+        return new WireWriter().Bytes("smpc/secagg/keybundle/v3"u8).String(parameters.SessionId).UInt32(parameters.Round).Int32(party)
             .Bytes(sealKey).Bytes(maskKey).Bytes(parameters.Digest()).ToArray();
     }
 

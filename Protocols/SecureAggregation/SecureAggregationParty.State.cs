@@ -7,7 +7,9 @@ namespace Smpc.Protocols.SecureAggregation;
 /// <summary>Saving and restoring a party's state so that a restarted pod agent can finish the session.</summary>
 public sealed partial class SecureAggregationParty
 {
-    private const byte StateVersion = 1;
+    // 2: share envelopes are pairwise-authenticated (PairwiseBox) and unmask responses signed; a version-1 state holds
+    // envelopes and an answer in the old, unauthenticated formats, which upgraded peers and modellers refuse.
+    private const byte StateVersion = 2;
     private const int MacSize = 32;
     private const int SecretSize = 32;
 
@@ -207,6 +209,12 @@ public sealed partial class SecureAggregationParty
         }
 
         var version = r.Byte();
+        if (version == 1)
+        {
+            throw r.Malformed("version 1 was saved by an older agent whose share envelopes and unmask responses are not sender-authenticated; " +
+                "this version cannot resume it (peers would refuse its messages): delete the state file and let the session count this pod as dropped");
+        }
+
         if (version != StateVersion)
         {
             throw r.Malformed($"unsupported version {version} (expected {StateVersion})");

@@ -15,16 +15,18 @@ namespace Smpc.Protocols.SecureAggregation;
 ///    (session, round, i, C_i, S_i, SHA-256 of the session parameters) with the Ed25519 identity key.
 /// 2. <see cref="CreateShareEnvelopes"/>: verify every bundle (pinned fingerprint — every party must be pinned —
 ///    and a signature under this party's own parameters); U1 = bundle senders, |U1| ≥ t. Draw the self-mask
-///    seed b_i; Shamir-split b_i and sk(s_i) t-of-|U1| with x = party index; seal holder j's two shares to C_j
-///    with AD (session, round, i, j).
+///    seed b_i; Shamir-split b_i and sk(s_i) t-of-|U1| with x = party index; encrypt holder j's two shares with
+///    AES-256-GCM under K_ij = HKDF(X25519(c_i, C_j), session, round, i, j, C_i, C_j) and AD (session, round, i, j), so
+///    only i (or j) can have made the envelope.
 /// 3. <see cref="CreateMaskedInput(IReadOnlyList{ShareEnvelope}, ReadOnlySpan{double})"/>: open the envelopes
-///    addressed to i; U2 = senders ∪ {i}, |U2| ≥ t. With s_ij = HKDF(X25519(s_i, S_j), session, {i, j}):
+///    addressed to i — one that does not authenticate to its named sender stops the party
+///    (<see cref="ProtocolError.SenderNotAuthenticated"/>, no masked input) —; U2 = senders ∪ {i}, |U2| ≥ t. With s_ij = HKDF(X25519(s_i, S_j), session, {i, j}):
 ///    y_i = encode(x_i) + PRG(b_i) + Σ_{j∈U2, j&gt;i} PRG(s_ij) − Σ_{j∈U2, j&lt;i} PRG(s_ij) (mod q).
 ///    Afterwards c_i is wiped. s_i and b_i are kept until <see cref="ConfirmMaskedInputAccepted"/> (or a valid unmask
 ///    request) so that a retry — in this process or after <see cref="ImportState"/> — recomputes the identical vector
 ///    for the same envelopes and the same input (a different input is refused: it would reveal the difference).
 /// 4. <see cref="CreateUnmaskResponse"/>: for the service's (U2, U3) with U3 ⊆ U2, |U3| ≥ t, i ∈ U3, return —
-///    sealed to the modeller — shares of b_j for j ∈ U3 and of sk(s_j) for j ∈ U2 \ U3. Never both kinds for
+///    signed with the identity key and sealed to the modeller — shares of b_j for j ∈ U3 and of sk(s_j) for j ∈ U2 \ U3. Never both kinds for
 ///    one pod: a later request with a different list is refused (a retry of the same list gets the same reply).
 /// Secrets are wiped as soon as they are no longer needed (the held shares once step 4 is answered). The state can be
 /// saved with <see cref="ExportState"/> and restored with <see cref="ImportState"/> to survive a restart.
@@ -64,6 +66,9 @@ public sealed partial class SecureAggregationParty : IDisposable
         this.random = random ?? throw new ArgumentNullException(nameof(random));
         pins = pinnedIdentities ?? throw new ArgumentNullException(nameof(pinnedIdentities));
         SessionRules.CheckParty(parameters, partyIndex);
+
+        // Refused before step 1: unmask responses sealed to a low-order M would be open to anyone.
+        X25519KeyPair.CheckPeerKey(parameters.ModellerPublicKey, "the modeller's session key M");
         Party = partyIndex;
     }
 
@@ -156,14 +161,16 @@ public sealed partial class SecureAggregationParty : IDisposable
                 }
 
                 var plaintext = SessionRules.EncodeSharePair(Party, holder, (byte)holder, selfShares[h].Value, keyShares[h].Value);
+                var key = SessionRules.EnvelopeKey(parameters, sealKey!, Party, holder, sealKey!.PublicKey, validated[holder].SealKey);
                 try
                 {
-                    var box = SealedBox.Seal(validated[holder].SealKey, plaintext, SessionRules.ShareAssociatedData(parameters, Party, holder), random);
+                    var box = PairwiseBox.Seal(key, plaintext, SessionRules.ShareAssociatedData(parameters, Party, holder), random);
                     envelopes.Add(new ShareEnvelope(parameters.SessionId, Party, holder, box));
                 }
                 finally
                 {
                     CryptographicOperations.ZeroMemory(plaintext);
+                    CryptographicOperations.ZeroMemory(key);
                 }
             }
         }
@@ -444,9 +451,27 @@ public sealed partial class SecureAggregationParty : IDisposable
                 throw new MessageRejectedException(ProtocolError.Duplicate, $"two envelopes from party {envelope.From}");
             }
 
-            var plaintext = SealedBox.Open(sealKey!, envelope.Ciphertext, SessionRules.ShareAssociatedData(parameters, envelope.From, Party));
-            opened[envelope.From] = SessionRules.DecodeSharePair(plaintext, envelope.From, Party);
-            CryptographicOperations.ZeroMemory(plaintext);
+            // Authenticated to the sender: only c_from or c_i derive this key, so the service cannot make an envelope that
+            // opens. One that does not is refused outright — the party never masks with a share it could not authenticate.
+            var key = SessionRules.EnvelopeKey(parameters, sealKey!, envelope.From, Party, bundles[envelope.From].SealKey, sealKey!.PublicKey);
+            byte[] plaintext;
+            try
+            {
+                plaintext = PairwiseBox.Open(key, envelope.Ciphertext, SessionRules.ShareAssociatedData(parameters, envelope.From, Party), $"share envelope from party {envelope.From} to party {Party}");
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(key);
+            }
+
+            try
+            {
+                opened[envelope.From] = SessionRules.DecodeSharePair(plaintext, envelope.From, Party);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(plaintext);
+            }
         }
 
         if (opened.Count + 1 < parameters.Threshold)
@@ -494,7 +519,7 @@ public sealed partial class SecureAggregationParty : IDisposable
             entries.Add(isSurvivor ? (j, SessionRules.SelfMaskShareKind, selfShare) : (j, SessionRules.MaskKeyShareKind, keyShare));
         }
 
-        var plaintext = SessionRules.EncodeResponse(Party, entries);
+        var plaintext = SessionRules.EncodeResponse(parameters, request, identity, Party, entries);
         var box = SealedBox.Seal(parameters.ModellerPublicKey, plaintext, SessionRules.UnmaskAssociatedData(parameters, Party, request), random);
         CryptographicOperations.ZeroMemory(plaintext);
         foreach (var j in senders)

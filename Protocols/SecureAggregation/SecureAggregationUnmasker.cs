@@ -13,7 +13,8 @@ namespace Smpc.Protocols.SecureAggregation;
 ///    session parameters) — the mask public keys S_j are needed.
 /// 2. <see cref="AcceptUnmaskRequest"/>: record U2 and U3 (the same request the pods answered).
 /// 3. <see cref="AcceptResponse"/>: open each survivor's sealed reply (AD binds session, round, sender and the
-///    request digest); check it holds exactly one b-share per j ∈ U3 and one key share per j ∈ U2 \ U3, each
+///    request digest), verify its signature by the survivor's pinned identity (the service, which knows M, could
+///    otherwise seal a reply of its own); check it holds exactly one b-share per j ∈ U3 and one key share per j ∈ U2 \ U3, each
 ///    with x = the responder's index.
 /// 4. <see cref="Finish"/> (≥ t responses): b_j = Combine(shares) for j ∈ U3; sk_j = Combine(shares) for
 ///    j ∈ U2 \ U3, checked against S_j. Then
@@ -115,7 +116,7 @@ public sealed class SecureAggregationUnmasker : IDisposable
         List<(int Owner, byte Kind, byte[] Share)> entries;
         try
         {
-            entries = SessionRules.DecodeResponse(plaintext, response.Party);
+            entries = SessionRules.DecodeResponse(parameters, request, plaintext, response.Party, bundles![response.Party].IdentityKey);
         }
         finally
         {

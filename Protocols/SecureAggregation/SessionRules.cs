@@ -8,8 +8,12 @@ internal static class SessionRules
 {
     public const byte SelfMaskShareKind = 1;
     public const byte MaskKeyShareKind = 2;
+
+    /// <summary>Version byte of the unmask-response plaintext; 2 added the responder's signature.</summary>
+    public const byte ResponseVersion = 2;
     private const int SecretSize = 32;
     private static readonly byte[] PairSalt = "smpc/secagg/pair/v1"u8.ToArray();
+    private static readonly byte[] EnvelopeSalt = "smpc/secagg/envelope/v1"u8.ToArray();
 
     /// <summary>
     /// Checks a full set of key bundles: session, range, duplicates, signatures over the session parameters, and
@@ -37,8 +41,12 @@ internal static class SessionRules
 
             if (!b.VerifySignature(p))
             {
-                throw new CryptographicCheckException(ProtocolError.BadSignature, $"key bundle of party {b.Party} has no valid signature over this session's parameters (forged, replayed from another round, or signed under different parameters)");
+                throw new CryptographicCheckException(ProtocolError.BadSignature, $"key bundle of party {b.Party} has no valid signature over this session's parameters (forged, replayed from another round, signed under different parameters, or by a peer of an older protocol version)");
             }
+
+            // Signed is not enough: a pod's own low-order key would make its pairwise secrets public.
+            X25519KeyPair.CheckPeerKey(b.SealKey, $"the seal key of party {b.Party}");
+            X25519KeyPair.CheckPeerKey(b.MaskKey, $"the mask key of party {b.Party}");
         }
 
         if (result.Count < p.Threshold)
@@ -127,6 +135,31 @@ internal static class SessionRules
         return Hkdf.DeriveKey(shared, PairSalt, info, SecretSize);
     }
 
+    /// <summary>
+    /// The key of the envelope from <paramref name="from"/> to <paramref name="to"/>: HKDF-SHA-256(IKM = X25519(own seal key,
+    /// peer's C), salt "smpc/secagg/envelope/v1", info str(session) ‖ BE32 round ‖ BE32 from ‖ BE32 to ‖ C_from ‖ C_to, 32 bytes).
+    /// Only the two parties holding c_from or c_to can compute it, and each direction has its own key.
+    /// </summary>
+    public static byte[] EnvelopeKey(SessionParameters p, X25519KeyPair ownSealKey, int from, int to, ReadOnlySpan<byte> sealKeyFrom, ReadOnlySpan<byte> sealKeyTo)
+    {
+        var ownIsFrom = ownSealKey.PublicKey.AsSpan().SequenceEqual(sealKeyFrom);
+        var shared = ownSealKey.Agree(ownIsFrom ? sealKeyTo : sealKeyFrom);
+        try
+        {
+            return EnvelopeKey(p, shared, from, to, sealKeyFrom, sealKeyTo);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(shared);
+        }
+    }
+
+    public static byte[] EnvelopeKey(SessionParameters p, ReadOnlySpan<byte> shared, int from, int to, ReadOnlySpan<byte> sealKeyFrom, ReadOnlySpan<byte> sealKeyTo)
+    {
+        var info = new WireWriter().String(p.SessionId).UInt32(p.Round).Int32(from).Int32(to).Bytes(sealKeyFrom).Bytes(sealKeyTo).ToArray();
+        return Hkdf.DeriveKey(shared, EnvelopeSalt, info, PairwiseBox.KeySize);
+    }
+
     /// <summary>AD of a share envelope: "smpc/secagg/share/v1" ‖ session ‖ round ‖ from ‖ to.</summary>
     public static byte[] ShareAssociatedData(SessionParameters p, int from, int to) =>
         new WireWriter().Bytes("smpc/secagg/share/v1"u8).String(p.SessionId).UInt32(p.Round).Int32(from).Int32(to).ToArray();
@@ -173,30 +206,69 @@ internal static class SessionRules
         return (b.ToArray(), k.ToArray());
     }
 
-    /// <summary>Response plaintext: 01 ‖ BE32 party ‖ BE32 count ‖ count × (BE32 owner ‖ kind ‖ x ‖ share (32)).</summary>
-    public static byte[] EncodeResponse(int party, IReadOnlyList<(int Owner, byte Kind, byte[] Share)> entries)
+    /// <summary>
+    /// The bytes a responder's identity key signs: "smpc/secagg/unmask-sig/v1" ‖ SHA-256(canonical parameters) ‖
+    /// SHA-256(UnmaskRequest bytes) ‖ body, the body being the response plaintext before its signature.
+    /// </summary>
+    public static byte[] ResponseSignedBytes(SessionParameters p, UnmaskRequest request, ReadOnlySpan<byte> body) =>
+        new WireWriter().Bytes("smpc/secagg/unmask-sig/v1"u8).Bytes(p.Digest()).Bytes(request.Digest()).Bytes(body).ToArray();
+
+    /// <summary>
+    /// Response plaintext: body ‖ Ed25519 signature (64) over <see cref="ResponseSignedBytes"/>, where body =
+    /// 02 ‖ BE32 party ‖ BE32 count ‖ count × (BE32 owner ‖ kind ‖ x ‖ share (32)), entries in ascending owner order.
+    /// </summary>
+    public static byte[] EncodeResponse(SessionParameters p, UnmaskRequest request, Ed25519KeyPair identity, int party, IReadOnlyList<(int Owner, byte Kind, byte[] Share)> entries)
     {
-        var w = new WireWriter(1 + 4 + 4 + (entries.Count * (4 + 1 + 1 + SecretSize)));
+        var w = new WireWriter(1 + 4 + 4 + (entries.Count * (4 + 1 + 1 + SecretSize)) + Ed25519KeyPair.SignatureSize);
+        byte[]? signed = null;
         try
         {
-            w.Byte(1).Int32(party).UInt32((uint)entries.Count);
+            w.Byte(ResponseVersion).Int32(party).UInt32((uint)entries.Count);
             foreach (var (owner, kind, share) in entries)
             {
                 w.Int32(owner).Byte(kind).Byte((byte)party).Bytes(share);
             }
 
-            return w.ToArray();
+            signed = ResponseSignedBytes(p, request, w.Written);
+            return w.Bytes(identity.Sign(signed)).ToArray();
         }
         finally
         {
             w.Wipe();
+            if (signed is not null)
+            {
+                CryptographicOperations.ZeroMemory(signed);
+            }
         }
     }
 
-    public static List<(int Owner, byte Kind, byte[] Share)> DecodeResponse(ReadOnlySpan<byte> plaintext, int expectedParty)
+    /// <summary>
+    /// Checks the responder's signature under its pinned identity key (else <see cref="ProtocolError.SenderNotAuthenticated"/>),
+    /// then parses the body: version, party, strictly ascending owners, x = party.
+    /// </summary>
+    public static List<(int Owner, byte Kind, byte[] Share)> DecodeResponse(SessionParameters p, UnmaskRequest request, ReadOnlySpan<byte> plaintext, int expectedParty, ReadOnlySpan<byte> identityKey)
     {
-        var r = new WireReader(plaintext, "unmask response plaintext");
-        if (r.Byte() != 1)
+        if (plaintext.Length < 1 + Ed25519KeyPair.SignatureSize)
+        {
+            throw new MessageRejectedException(ProtocolError.Malformed, "malformed unmask response plaintext: message is truncated");
+        }
+
+        var body = plaintext[..^Ed25519KeyPair.SignatureSize];
+        var signed = ResponseSignedBytes(p, request, body);
+        try
+        {
+            if (!Ed25519KeyPair.Verify(identityKey, signed, plaintext[^Ed25519KeyPair.SignatureSize..]))
+            {
+                throw new CryptographicCheckException(ProtocolError.SenderNotAuthenticated, $"unmask response of party {expectedParty} is not signed by its pinned identity over this session and request (forged or substituted in transit, or from an older protocol version)");
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(signed);
+        }
+
+        var r = new WireReader(body, "unmask response plaintext");
+        if (r.Byte() != ResponseVersion)
         {
             throw r.Malformed("unknown version");
         }
@@ -220,6 +292,11 @@ internal static class SessionRules
                 if (x != expectedParty)
                 {
                     throw new CryptographicCheckException(ProtocolError.InconsistentShares, $"party {expectedParty} returned a share with index {x}: shares are bound to their holder");
+                }
+
+                if (entries.Count > 0 && owner <= entries[^1].Owner)
+                {
+                    throw r.Malformed("share owners are not strictly ascending");
                 }
 
                 entries.Add((owner, kind, share.ToArray()));

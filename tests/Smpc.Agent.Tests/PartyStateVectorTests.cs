@@ -13,7 +13,7 @@ namespace Smpc.Agent.Tests;
 
 /// <summary>
 /// The party-state file the agent keeps, against docs/protocols/vectors/party-state.json: an independent Python implementation
-/// of "State format (version 1)" gives the bytes; the party must export exactly them and import them, and a decoder written
+/// of "State format (version 2)" gives the bytes; the party must export exactly them and import them, and a decoder written
 /// here from the document (not from the party's code) reads the header and checks the MAC.
 /// </summary>
 public sealed class PartyStateVectorTests

@@ -41,6 +41,6 @@ public sealed class Rfc7748X25519Tests
     {
         using var key = X25519KeyPair.Generate(new DeterministicTestRandom(1));
         var ex = Assert.Throws<CryptographicCheckException>(() => key.Agree(new byte[32]));
-        Assert.Equal(ProtocolError.InvalidElement, ex.Error);
+        Assert.Equal(ProtocolError.LowOrderPoint, ex.Error);
     }
 }

@@ -458,7 +458,7 @@ public sealed class PartyStateTests
         int[] Parties() => [.. Enumerable.Range(0, (int)U32()).Select(_ => (int)U32())];
 
         Assert.Equal("smpc/secagg/party-state"u8.ToArray(), Take(23).ToArray());
-        Assert.Equal(1, Take(1)[0]);
+        Assert.Equal(2, Take(1)[0]);
         Take(BinaryPrimitives.ReadUInt16BigEndian(Take(2)));
         Take(32 + 4 + 32);
         var result = new ParsedState { Step = (Step)Take(1)[0] };

@@ -58,7 +58,7 @@ public sealed class SecureAggregationRejectionTests
         toOne[0] = toOne[0] with { From = toOne[1].From };
         toOne.RemoveAt(1);
         var ex = Assert.Throws<CryptographicCheckException>(() => s[1].CreateMaskedInput(toOne, Input));
-        Assert.Equal(ProtocolError.DecryptionFailed, ex.Error);
+        Assert.Equal(ProtocolError.SenderNotAuthenticated, ex.Error);
     }
 
     [Fact]

@@ -114,14 +114,16 @@ public sealed class SessionBindingTests
         var oldEnvelopes = r3.Parties.SelectMany(p => p.CreateShareEnvelopes(oldBundles)).ToList();
         var freshEnvelopes = r4.Parties.SelectMany(p => p.CreateShareEnvelopes(freshBundles)).ToList();
 
-        // Identical keys and randomness in both rounds: the envelopes differ only through the round in the AD.
+        // Identical keys and randomness in both rounds (same nonce): the envelopes differ only through the round, bound
+        // into the pairwise key and the AD.
         var replayed = oldEnvelopes.Single(e => e.From == 2 && e.To == 1);
         var genuine = freshEnvelopes.Single(e => e.From == 2 && e.To == 1);
         Assert.Equal(replayed.Ciphertext.Length, genuine.Ciphertext.Length);
-        Assert.Equal(replayed.Ciphertext[..^16], genuine.Ciphertext[..^16]);
+        Assert.Equal(replayed.Ciphertext[..12], genuine.Ciphertext[..12]);
+        Assert.NotEqual(replayed.Ciphertext[12..], genuine.Ciphertext[12..]);
 
         var ex = Assert.Throws<CryptographicCheckException>(() => r4[1].CreateMaskedInput([replayed, freshEnvelopes.Single(e => e.From == 3 && e.To == 1)], [1, 2, 3, 4]));
-        Assert.Equal(ProtocolError.DecryptionFailed, ex.Error);
+        Assert.Equal(ProtocolError.SenderNotAuthenticated, ex.Error);
         Assert.Equal(SecureAggregationParty.Step.SharesSent, r4[1].State);
     }
 

@@ -77,7 +77,7 @@ public sealed class SessionParametersEncodingTests
         var p = SessionParameters.Create("s1", 4, Layout, Modeller, threshold: 3, round: 9);
         var seal = Enumerable.Repeat((byte)0xC5, 32).ToArray();
         var mask = Enumerable.Repeat((byte)0x5A, 32).ToArray();
-        byte[] expected = [.. "smpc/secagg/keybundle/v2"u8, 0x00, 0x02, .. "s1"u8, .. Be32(9), .. Be32(2), .. seal, .. mask, .. p.Digest()];
+        byte[] expected = [.. "smpc/secagg/keybundle/v3"u8, 0x00, 0x02, .. "s1"u8, .. Be32(9), .. Be32(2), .. seal, .. mask, .. p.Digest()];
         Assert.Equal(expected, KeyBundle.SignedBytes(p, 2, seal, mask));
 
         using var identity = Ed25519KeyPair.Generate(new DeterministicTestRandom(61));

@@ -97,10 +97,13 @@ public sealed class UnmaskerCheckTests
     private static UnmaskResponse WithCorruptedShare(SessionHarness s, UnmaskResponse response, UnmaskRequest request, int owner)
     {
         var ad = SessionRules.UnmaskAssociatedData(s.Parameters, response.Party, request);
-        var entries = SessionRules.DecodeResponse(SealedBox.Open(s.Modeller, response.Ciphertext, ad), response.Party);
+        var identity = s.Identities[response.Party - 1];
+        var entries = SessionRules.DecodeResponse(s.Parameters, request, SealedBox.Open(s.Modeller, response.Ciphertext, ad), response.Party, identity.PublicKey);
         var share = entries.Single(e => e.Owner == owner).Share;
         share[5] ^= 0x01;
-        var box = SealedBox.Seal(s.Modeller.PublicKey, SessionRules.EncodeResponse(response.Party, entries), ad, s.Random);
+
+        // The faulty pod signs its own wrong reply: the signature proves who sent it, not that it is right.
+        var box = SealedBox.Seal(s.Modeller.PublicKey, SessionRules.EncodeResponse(s.Parameters, request, identity, response.Party, entries), ad, s.Random);
         return response with { Ciphertext = box };
     }
 }
