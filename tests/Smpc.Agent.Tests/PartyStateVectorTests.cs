@@ -62,7 +62,7 @@ public sealed class PartyStateVectorTests
 
 
         Assert.Equal("smpc/secagg/party-state"u8.ToArray(), Take(23));
-        Assert.Equal([1], Take(1));
+        Assert.Equal([2], Take(1));
         Assert.Equal(Encoding.UTF8.GetByteCount(session), BinaryPrimitives.ReadUInt16BigEndian(Take(2)));
         Assert.Equal(session, Encoding.UTF8.GetString(Take(Encoding.UTF8.GetByteCount(session))));
         var digest = Take(32);
