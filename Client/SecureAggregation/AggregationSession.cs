@@ -62,7 +62,8 @@ public static class AggregationSession
 
     /// <summary>
     /// The store a party uses when its caller gives none: first use kept in memory for this party only and announced on
-    /// stderr. The agent and the CLI always pass their persistent store; this is for embedded use and tests.
+    /// stderr (or to <paramref name="notice"/>). The agent and the CLI always pass their persistent store; this is for
+    /// embedded use, tests and benchmarks.
     /// </summary>
-    public static PinStore EphemeralPins() => new(path: null, trustOnFirstUse: true);
+    public static PinStore EphemeralPins(Action<string>? notice = null) => new(path: null, trustOnFirstUse: true, notice: notice);
 }
