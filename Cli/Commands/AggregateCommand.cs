@@ -104,6 +104,9 @@ public static class AggregateCommand
         PinStore? pins = null)
     {
         using var modeller = await ModellerAggregation.CreateAsync(client, tenant, sessionId, modellerId, pods, spec, pins: pins, ct: ct);
+        // Every pod is held to its pin now, not only at unmasking: an unpinned pod (--no-trust-on-first-use) or a changed
+        // identity stops the run at once, and the session is cancelled before the pods do any work.
+        if (pins is not null) await AggregationSession.PinsAsync(client, modeller.Session, pins, ct);
         AnsiConsole.MarkupLineInterpolated($"[grey]session[/] {sessionId} [grey]created with[/] {pods.Count} [grey]pods, threshold[/] {modeller.Session.Aggregation!.Threshold}");
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var watcher = WatchAsync(client, tenant, sessionId, watching.Token);
