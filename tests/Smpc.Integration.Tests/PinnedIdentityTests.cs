@@ -152,7 +152,7 @@ public sealed class PinnedIdentityTests(ITestOutputHelper output) : IAsyncLifeti
         public async ValueTask DisposeAsync()
         {
             await _stop.CancelAsync();
-            await Task.WhenAll(_running);
+            await Task.WhenAll(_running).ContinueWith(_ => { }, TaskScheduler.Default); // a stopped agent ends with a cancellation
             _stop.Dispose();
         }
     }
