@@ -291,11 +291,8 @@ public sealed class CliErrorMatrixTests(CliWorld world, ITestOutputHelper output
     private static Dictionary<string, string> Environment(string? key)
     {
         // A clean environment for what smpc reads: no key unless the case gives one.
-        // SMPC_PINS: never the real ~/.config/smpc/pins.json.
-        var env = new Dictionary<string, string>
-        {
-            ["SMPC_URL"] = "", ["SMPC_POD_KEY"] = "", ["SMPC_RETRY_SECONDS"] = "5", ["SMPC_PINS"] = Path.Combine(Path.GetTempPath(), "smpc-cli-pins-never-written.json"),
-        };
+        // SMPC_PINS is set by ServiceProcess: a fresh file per process, never the real ~/.config/smpc/pins.json.
+        var env = new Dictionary<string, string> { ["SMPC_URL"] = "", ["SMPC_POD_KEY"] = "", ["SMPC_RETRY_SECONDS"] = "5" };
         env["SMPC_KEY"] = key ?? "";
         return env;
     }
