@@ -1,10 +1,10 @@
 using Smpc.Agent.DataSources;
-using Smpc.Client.Identity;
 using Smpc.Agent.Identity;
 using Smpc.Agent.Psi;
 using Smpc.Agent.Query;
 using Smpc.Agent.SecureAggregation;
 using Smpc.Agent.Training;
+using Smpc.Client.Identity;
 
 namespace Smpc.Agent;
 
