@@ -4,6 +4,7 @@ using Smpc.Agent.Identity;
 using Smpc.Agent.Psi;
 using Smpc.Agent.SecureAggregation;
 using Smpc.Client;
+using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
 using Smpc.Contracts;
 using Smpc.Protocols;
@@ -28,6 +29,9 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
 
     /// <summary>The pod's differencing ledger (in its state directory).</summary>
     public DifferencingLedger Ledger => _ledger;
+
+    // One store for every session of this agent: a peer pinned on first use in one session is held to that key in all later ones.
+    private readonly PinStore _pins = config.CreatePinStore(baseDirectory, line => log($"WARNING {line}"));
 
     /// <summary>Loads a configuration file and builds the agent with its own HTTP client.</summary>
     public static PodAgent FromFile(string path, Action<string> log) => FromFile(path, log, new PodAgentOverrides());
@@ -70,6 +74,9 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
 
         throw new InvalidDataException($"{where}: '{urls}' is not an http(s) address; give e.g. http://127.0.0.1:5080 (several: comma-separated).");
     }
+
+    /// <summary>The agent's pin store (configured pins, the pins file, trust on first use).</summary>
+    public PinStore Pins => _pins;
 
     /// <summary>The configuration as loaded (after overrides).</summary>
     public PodAgentConfig Config => config;
@@ -363,7 +370,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         var stateFile = PartyState(session.Id);
         var verb = File.Exists(stateFile.Path) ? "resuming" : "joining";
         log($"session {session.Id}: {verb} ({session.Aggregation!.Operation} of '{session.Aggregation.Input}', {input.Length} values, modeller {session.ModellerId})");
-        var driver = new SecureAggregationPodDriver(client, config.Tenant, session.Id, config.Pod, identity, _ => input, pinnedFingerprints: config.Pins)
+        var driver = new SecureAggregationPodDriver(client, config.Tenant, session.Id, config.Pod, identity, _ => input, pins: _pins)
         {
             StateFile = stateFile,
             Weight = weight is { } w ? _ => w : null,
@@ -389,7 +396,8 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
                 PodPolicyRefusedException => DeclineCategories.Policy,
                 _ => DeclineCategories.Internal,
             };
-            log($"session {session.Id}: stopped ({category}): {ex.Message}");
+            // A changed identity is a hard stop before any message: named as such in the log, never retried.
+            log(ex is PinMismatchException ? $"session {session.Id}: stopped (identity pin mismatch): {ex.Message}" : $"session {session.Id}: stopped ({category}): {ex.Message}");
             Leave(session.Id, driver.InputSent);
             await DeclineAsync(session.Id, category, ct);
             MarkFinished(finished, session.Id);

@@ -4,6 +4,7 @@ using Smpc.Agent.Psi;
 using Smpc.Agent.Query;
 using Smpc.Agent.SecureAggregation;
 using Smpc.Agent.Training;
+using Smpc.Client.Identity;
 
 namespace Smpc.Agent;
 
@@ -47,9 +48,51 @@ public sealed record PodAgentConfig
     /// <summary>What the pod agrees to in federated training (trainers, columns of each source).</summary>
     public TrainingPolicy Training { get; init; } = new();
 
-    /// <summary>Pinned identity fingerprints of peer pods (pod id → sha256:…); unpinned peers are taken from the service's registry.</summary>
+    /// <summary>
+    /// Pinned identity fingerprints of peer pods (pod id → sha256:…). They win over the pins file; a peer presenting another
+    /// identity stops the session before this pod sends anything.
+    /// </summary>
     public Dictionary<string, string> Pins { get; init; } = [];
+
+    /// <summary>The agent's pins file (first-use and hand-added pins); null: <c>pins.json</c> in <see cref="StateDirectory"/>.</summary>
+    public string? PinsFile { get; init; }
+
+    /// <summary>
+    /// Whether an unpinned peer is pinned from the service's registry the first time it is seen (announced in the log as a
+    /// warning; any later change is refused). False: an unpinned peer stops the session.
+    /// </summary>
+    public bool TrustOnFirstUse { get; init; } = true;
 
     /// <summary>How often the agent asks for work.</summary>
     public double PollSeconds { get; init; } = 1;
+
+    /// <summary>The pins file's full path: <see cref="PinsFile"/>, else <c>pins.json</c> in the state directory (relative paths from <paramref name="baseDirectory"/>).</summary>
+    public string PinsFilePath(string baseDirectory) =>
+        Path.GetFullPath(PinsFile ?? Path.Combine(StateDirectory, "pins.json"), Path.GetFullPath(baseDirectory));
+
+    /// <summary>
+    /// The agent's one <see cref="PinStore"/>: every configured pin, the pins file, and <see cref="TrustOnFirstUse"/>;
+    /// <paramref name="notice"/> hears each first use (the agent logs it as a warning).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The pins file is damaged, or a configured pin is not a fingerprint.</exception>
+    public PinStore CreatePinStore(string baseDirectory, Action<string> notice)
+    {
+        try
+        {
+            return new PinStore(PinsFilePath(baseDirectory), ConfiguredPins(), TrustOnFirstUse, notice);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"pins: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The configuration's pins of every kind: one line per configured source.</summary>
+    public IEnumerable<Pin> ConfiguredPins() =>
+    [
+        .. Configured(PinKinds.Pod, Pins),
+    ];
+
+    private IEnumerable<Pin> Configured(string kind, IReadOnlyDictionary<string, string> pins) =>
+        pins.Select(p => new Pin(Tenant, kind, p.Key, p.Value, PinSources.Configured, DateTimeOffset.UnixEpoch));
 }

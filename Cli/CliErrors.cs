@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Smpc.Client;
 using Smpc.Client.Federated;
+using Smpc.Client.Identity;
 using Smpc.Client.Psi;
 using Smpc.Client.SecureAggregation;
 using Smpc.Protocols.Federated.Query;
@@ -22,6 +23,7 @@ public static class CliErrors
         return error switch
         {
             CliException e => (e.ExitCode, e.Message),
+            PinMismatchException e => (ExitCodes.IdentityMismatch, e.Message),
             SmpcApiException e => Describe(e),
             HttpRequestException e => (ExitCodes.Unavailable,
                 $"cannot reach {service}: {Innermost(e).Message}. Check --url (or SMPC_URL) and that the service runs (`smpc health`)."),

@@ -27,6 +27,12 @@ public static class ExitCodes
     /// <summary>The run finished, but its result includes fewer pods than <c>--min-pods</c> asked for.</summary>
     public const int TooFewPods = 7;
 
+    /// <summary>
+    /// A pod's identity differs from its pin (the service presents another key, or an unpinned pod with
+    /// <c>--no-trust-on-first-use</c>), or <c>smpc pins add</c> would replace a different pin: a hard stop.
+    /// </summary>
+    public const int IdentityMismatch = 8;
+
     /// <summary>A bug in smpc: an unexpected error (rerun with --verbose and report the trace).</summary>
     public const int Internal = 70;
 

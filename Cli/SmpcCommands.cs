@@ -75,6 +75,7 @@ public static class SmpcCommands
         root.Subcommands.Add(PayloadCommands());
         root.Subcommands.Add(Commands.KeyCommands.Build(Tenant, RunAsync));
         root.Subcommands.Add(Commands.AuditCommands.Build(Tenant, RunAsync));
+        root.Subcommands.Add(Commands.PinsCommands.Build());
         return root;
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Smpc.Client;
+using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
 using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
@@ -25,7 +26,9 @@ public enum PodStep
 
 /// <summary>
 /// Runs one pod's side of a secure-aggregation session against the service: it polls the session and performs each step
-/// locally with <see cref="SecureAggregationParty"/>. The input, the masks and the seeds never leave this process.
+/// locally with <see cref="SecureAggregationParty"/>. The input, the masks and the seeds never leave this process. Peers'
+/// identities are held to <c>pins</c> before the first message (null: first use in memory for this session only, see
+/// <see cref="AggregationSession.EphemeralPins"/>; the agent passes its persistent store).
 /// </summary>
 public sealed class SecureAggregationPodDriver(
     SmpcClient client,
@@ -35,8 +38,10 @@ public sealed class SecureAggregationPodDriver(
     Ed25519KeyPair identity,
     Func<SessionResponse, double[]> input,
     IRandomSource? random = null,
-    IReadOnlyDictionary<string, string>? pinnedFingerprints = null)
+    PinStore? pins = null)
 {
+    private readonly PinStore _pins = pins ?? AggregationSession.EphemeralPins();
+
     /// <summary>How often the session is polled when long polling is off (<see cref="LongPollSeconds"/> = 0).</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
@@ -183,12 +188,13 @@ public sealed class SecureAggregationPodDriver(
     private async Task<SecureAggregationParty?> OpenPartyAsync(SessionResponse session, int me, CancellationToken ct)
     {
         var parameters = AggregationSession.Parameters(session);
-        var pins = await AggregationSession.PinsAsync(client, session, pinnedFingerprints, ct);
+        // Before any message: a peer whose identity differs from its pin stops this pod here (PinMismatchException).
+        var pinned = await AggregationSession.PinsAsync(client, session, _pins, ct, (podId, identity.Fingerprint));
         if (StateFile?.Load() is { } saved)
         {
             try
             {
-                return SecureAggregationParty.ImportState(parameters, me, identity, random ?? SystemRandomSource.Instance, pins, saved);
+                return SecureAggregationParty.ImportState(parameters, me, identity, random ?? SystemRandomSource.Instance, pinned, saved);
             }
             finally
             {
@@ -197,7 +203,7 @@ public sealed class SecureAggregationPodDriver(
         }
 
         return session.Phase == SessionPhases.KeyExchange
-            ? new SecureAggregationParty(parameters, me, identity, random ?? SystemRandomSource.Instance, pins)
+            ? new SecureAggregationParty(parameters, me, identity, random ?? SystemRandomSource.Instance, pinned)
             : null;
     }
 

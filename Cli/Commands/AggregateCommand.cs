@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Smpc.Agent;
 using Smpc.Client;
+using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
 using Smpc.Contracts;
 using Spectre.Console;
@@ -44,16 +45,18 @@ public static class AggregateCommand
         };
         var output = new Option<FileInfo?>("--out") { Description = "Write the result to .json, .csv or .npy" };
         var minPods = new Option<int?>("--min-pods") { Description = "Fewest pods the result must include, or the command fails (exit code 7); default all pods" };
-        var pin = PinOption.Create();
+        var pin = new PinOptions();
         var command = new Command("aggregate", "Modeller: runs a secure aggregation and computes the result locally; the service never sees it.")
         {
-            id, modeller, pods, fields, operation, input, weight, weightField, threshold, timeout, phaseTimeouts, output, minPods, pin, tenant,
+            id, modeller, pods, fields, operation, input, weight, weightField, threshold, timeout, phaseTimeouts, output, minPods, tenant,
         };
+        foreach (var option in pin.All) command.Options.Add(option);
         command.SetAction(async (r, ct) =>
         {
             var exit = 0;
             var code = await run(r, async client =>
             {
+                var pins = pin.Store(r, r.GetValue(tenant)!); // a bad --pin or pins file stops here, before a session exists
                 var perPhase = (r.GetValue(phaseTimeouts) ?? []).Select(ParsePhaseTimeout).ToDictionary(p => p.Phase, p => p.Seconds);
                 var spec = new AggregationRequest([.. r.GetValue(fields)!.Select(ParseField)], r.GetValue(operation)!, "", r.GetValue(input)!,
                     r.GetValue(threshold), r.GetValue(timeout), r.GetValue(weightField), perPhase.Count > 0 ? perPhase : null,
@@ -62,7 +65,7 @@ public static class AggregateCommand
                 try
                 {
                     outcome = await CancelOnFailure.RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!,
-                        () => RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, spec, ct, PinOption.Parse(r.GetValue(pin))), ct);
+                        () => RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, spec, ct, pins), ct);
                 }
                 catch (SecureAggregationFailedException failed)
                 {
@@ -98,9 +101,12 @@ public static class AggregateCommand
     /// <summary>Creates, watches (one status line per change) and unmasks.</summary>
     public static async Task<AggregationOutcome> RunAsync(
         SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, AggregationRequest spec, CancellationToken ct,
-        IReadOnlyDictionary<string, string>? pins = null)
+        PinStore? pins = null)
     {
-        using var modeller = await ModellerAggregation.CreateAsync(client, tenant, sessionId, modellerId, pods, spec, pinnedFingerprints: pins, ct: ct);
+        using var modeller = await ModellerAggregation.CreateAsync(client, tenant, sessionId, modellerId, pods, spec, pins: pins, ct: ct);
+        // Every pod is held to its pin now, not only at unmasking: an unpinned pod (--no-trust-on-first-use) or a changed
+        // identity stops the run at once, and the session is cancelled before the pods do any work.
+        if (pins is not null) await AggregationSession.PinsAsync(client, modeller.Session, pins, ct);
         AnsiConsole.MarkupLineInterpolated($"[grey]session[/] {sessionId} [grey]created with[/] {pods.Count} [grey]pods, threshold[/] {modeller.Session.Aggregation!.Threshold}");
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var watcher = WatchAsync(client, tenant, sessionId, watching.Token);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Smpc.Client;
+using Smpc.Client.Identity;
 using Smpc.Client.Federated;
 using Smpc.Contracts;
 using Smpc.Protocols.Federated.Query;
@@ -28,14 +29,16 @@ public static class QueryCommand
         };
         var sql = new Option<string?>("--sql") { Description = "Override the spec's SQL" };
         var minCount = new Option<long?>("--min-pooled-count") { Description = "Override the spec's minimum pooled count per cell" };
-        var pin = PinOption.Create();
+        var pin = new PinOptions();
         var output = new Option<FileInfo?>("--out") { Description = "Write the result table to .csv or .json (default: print only)" };
         var command = new Command("query", "Modeller: a federated SQL query; each pod runs it on its own data and only pooled counts, sums and means reach you.")
         {
-            id, modeller, pods, spec, pin, sql, minCount, output, tenant,
+            id, modeller, pods, spec, sql, minCount, output, tenant,
         };
+        foreach (var option in pin.All) command.Options.Add(option);
         command.SetAction((r, ct) => run(r, async client =>
         {
+            var pins = pin.Store(r, r.GetValue(tenant)!); // a bad --pin or pins file stops here, before a session exists
             var query = JsonSerializer.Deserialize<QueryRequest>(File.ReadAllText(r.GetValue(spec)!.FullName), Json)
                 ?? throw new ArgumentException("The spec file is empty.");
             if (r.GetValue(sql) is { } text) query = query with { Sql = text };
@@ -43,7 +46,7 @@ public static class QueryCommand
             try
             {
                 var outcome = await CancelOnFailure.RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!,
-                    () => RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, query, ct, PinOption.Parse(r.GetValue(pin))), ct);
+                    () => RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, query, ct, pins), ct);
                 Print(outcome);
                 if (r.GetValue(output) is { } file) Write(outcome.Table, file);
             }
@@ -58,7 +61,7 @@ public static class QueryCommand
     /// <summary>Runs the query with a live status line per step.</summary>
     public static async Task<FederatedQueryOutcome> RunAsync(
         SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, QueryRequest query, CancellationToken ct,
-        IReadOnlyDictionary<string, string>? pins = null)
+        PinStore? pins = null)
     {
         AnsiConsole.MarkupLineInterpolated($"[grey]query[/] {sessionId} [grey]over[/] {string.Join(", ", pods)}[grey]:[/] {query.Sql}");
         FederatedQueryOutcome? outcome = null;

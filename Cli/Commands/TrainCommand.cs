@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Smpc.Client;
+using Smpc.Client.Identity;
 using Smpc.Client.Federated;
 using Smpc.Contracts;
 using Smpc.Protocols.Federated.Training;
@@ -26,20 +27,22 @@ public static class TrainCommand
             Description = "The training as JSON: {trainer: linear|logistic, source, features:[…], label, rounds, learningRate, localEpochs, tolerance}",
             Required = true,
         };
-        var pin = PinOption.Create();
+        var pin = new PinOptions();
         var output = new Option<FileInfo?>("--out") { Description = "Write the model (parameters, feature names, standardisation) as JSON" };
         var command = new Command("train", "Modeller: federated training (FedAvg over secure aggregation); you receive only the averaged model.")
         {
-            id, modeller, pods, spec, pin, output, tenant,
+            id, modeller, pods, spec, output, tenant,
         };
+        foreach (var option in pin.All) command.Options.Add(option);
         command.SetAction((r, ct) => run(r, async client =>
         {
+            var pins = pin.Store(r, r.GetValue(tenant)!); // a bad --pin or pins file stops here, before a session exists
             var request = JsonSerializer.Deserialize<TrainingRequest>(File.ReadAllText(r.GetValue(spec)!.FullName), Json)
                 ?? throw new ArgumentException("The spec file is empty.");
             try
             {
                 var outcome = await CancelOnFailure.RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!,
-                    () => RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, request, ct, PinOption.Parse(r.GetValue(pin))), ct);
+                    () => RunAsync(client, r.GetValue(tenant)!, r.GetValue(id)!, r.GetValue(modeller)!, r.GetValue(pods)!, request, ct, pins), ct);
                 if (r.GetValue(output) is { } file)
                 {
                     File.WriteAllText(file.FullName, JsonSerializer.Serialize(new
@@ -61,7 +64,7 @@ public static class TrainCommand
     /// <summary>Runs training, printing one line per round.</summary>
     public static async Task<FederatedTrainingOutcome> RunAsync(
         SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, TrainingRequest request, CancellationToken ct,
-        IReadOnlyDictionary<string, string>? pins = null)
+        PinStore? pins = null)
     {
         AnsiConsole.MarkupLineInterpolated($"[grey]training[/] {sessionId}: {request.Trainer} on {request.Label} ~ {string.Join(" + ", request.Features)} [grey]over[/] {string.Join(", ", pods)}, up to {request.Rounds} rounds");
         var outcome = await FederatedTrainingRun.RunAsync(client, tenant, sessionId, modellerId, pods, request, pins,

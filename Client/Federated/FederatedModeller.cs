@@ -1,8 +1,10 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
 using Smpc.Contracts;
+using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Federated;
 using Smpc.Protocols.Randomness;
 
@@ -18,10 +20,10 @@ public sealed class FederatedModeller : IDisposable
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly SmpcClient _client;
     private readonly byte[] _contentKey;
-    private readonly IReadOnlyDictionary<string, string>? _pins;
+    private readonly PinStore _pins;
     private readonly IRandomSource _random;
 
-    private FederatedModeller(SmpcClient client, SessionResponse session, IReadOnlyDictionary<string, string>? pins, IRandomSource random)
+    private FederatedModeller(SmpcClient client, SessionResponse session, PinStore pins, IRandomSource random)
     {
         _client = client;
         Session = session;
@@ -33,18 +35,22 @@ public sealed class FederatedModeller : IDisposable
     /// <summary>The parent session, as last read.</summary>
     public SessionResponse Session { get; private set; }
 
-    /// <summary>Creates the parent session (kind query or training, per <paramref name="request"/>).</summary>
+    /// <summary>
+    /// Creates the parent session (kind query or training, per <paramref name="request"/>). Pods' identities are held to
+    /// <paramref name="pins"/> (null: first use in memory for this session only, see <see cref="AggregationSession.EphemeralPins"/>).
+    /// </summary>
     public static async Task<FederatedModeller> CreateAsync(
-        SmpcClient client, string tenant, CreateSessionRequest request, IReadOnlyDictionary<string, string>? pinnedFingerprints = null,
+        SmpcClient client, string tenant, CreateSessionRequest request, PinStore? pins = null,
         IRandomSource? random = null, CancellationToken ct = default)
     {
         var session = await client.CreateSessionAsync(tenant, request, ct);
-        return new FederatedModeller(client, session, pinnedFingerprints, random ?? SystemRandomSource.Instance);
+        return new FederatedModeller(client, session, pins ?? AggregationSession.EphemeralPins(), random ?? SystemRandomSource.Instance);
     }
 
     /// <summary>
     /// Waits until every pod published its member key (or one declined, or <paramref name="timeout"/> passed), checks each
-    /// key's signature against the pod's pinned (or registered) identity, and seals the content key to all of them.
+    /// key's signature against the identity key the registry presents, that key against the pod's pin in the party's
+    /// <see cref="PinStore"/> (first use announced, a change refused), and seals the content key to all of them.
     /// </summary>
     public async Task OpenChannelAsync(TimeSpan timeout, CancellationToken ct = default)
     {
@@ -66,18 +72,22 @@ public sealed class FederatedModeller : IDisposable
             session = await _client.WaitForSessionChangeAsync(Session.Tenant, Session.Id, session.Version, (int)Math.Clamp(left.TotalSeconds, 1, 20), ct);
         }
 
-        var pins = await AggregationSession.PinsAsync(_client, session, _pins, ct);
-        var boxes = new Dictionary<string, byte[]>();
-        foreach (var (pod, i) in session.PodIds.Select((p, i) => (p, i)))
+        // Every key is checked against its pin before the content key is sealed to any pod.
+        var members = new List<(string Pod, byte[] MemberKey)>();
+        foreach (var pod in session.PodIds)
         {
             var key = session.Federated.MemberKeys[pod];
             var identity = Convert.FromBase64String((await _client.GetPodAsync(session.Tenant, pod, ct)).IdentityPublicKey
-                ?? throw new InvalidOperationException($"Pod {pod} has no identity key."));
+                ?? throw new PinMismatchException(session.Tenant, PinKinds.Pod, pod, _pins.Find(session.Tenant, PinKinds.Pod, pod)?.Fingerprint, null,
+                    $"The service presents no identity key for pod '{pod}' of tenant '{session.Tenant}'."));
+            // The registry's key only presents a fingerprint: the pin decides (a registry that swaps the key is refused here).
+            var pinned = _pins.Resolve(session.Tenant, PinKinds.Pod, pod, KeyFingerprint.Compute(identity));
             var memberKey = Convert.FromBase64String(key.PublicKey);
-            FederatedChannel.VerifyMemberKey(pins[i + 1], identity, session.Tenant, session.Id, pod, memberKey, Convert.FromBase64String(key.Signature));
-            boxes[pod] = FederatedChannel.SealContentKey(_contentKey, memberKey, session.Tenant, session.Id, pod, _random);
+            FederatedChannel.VerifyMemberKey(pinned, identity, session.Tenant, session.Id, pod, memberKey, Convert.FromBase64String(key.Signature));
+            members.Add((pod, memberKey));
         }
 
+        var boxes = members.ToDictionary(m => m.Pod, m => FederatedChannel.SealContentKey(_contentKey, m.MemberKey, session.Tenant, session.Id, m.Pod, _random));
         Session = await _client.PutSealedKeysAsync(Session.Tenant, Session.Id, boxes, ct);
     }
 

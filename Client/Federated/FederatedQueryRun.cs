@@ -1,3 +1,4 @@
+using Smpc.Client.Identity;
 using Smpc.Contracts;
 using Smpc.Protocols.Federated.Query;
 
@@ -15,10 +16,10 @@ public static class FederatedQueryRun
     /// <summary>Runs the query end to end; <paramref name="progress"/> hears each step.</summary>
     public static async Task<FederatedQueryOutcome> RunAsync(
         SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, QueryRequest query,
-        IReadOnlyDictionary<string, string>? pinnedFingerprints = null, Action<string>? progress = null, CancellationToken ct = default)
+        PinStore? pins = null, Action<string>? progress = null, CancellationToken ct = default)
     {
         var shape = QueryShape.Create(query);
-        using var modeller = await FederatedModeller.CreateAsync(client, tenant, new CreateSessionRequest(sessionId, modellerId, SessionKinds.Query, pods, Query: query), pinnedFingerprints, ct: ct);
+        using var modeller = await FederatedModeller.CreateAsync(client, tenant, new CreateSessionRequest(sessionId, modellerId, SessionKinds.Query, pods, Query: query), pins, ct: ct);
         try
         {
             progress?.Invoke($"waiting for {pods.Count} pods to run the query and join");

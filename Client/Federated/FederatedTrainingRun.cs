@@ -1,3 +1,4 @@
+using Smpc.Client.Identity;
 using Smpc.Contracts;
 using Smpc.Protocols.Federated.Training;
 
@@ -18,13 +19,13 @@ public static class FederatedTrainingRun
     /// <summary>Runs training end to end; <paramref name="progress"/> hears each finished round.</summary>
     public static async Task<FederatedTrainingOutcome> RunAsync(
         SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, TrainingRequest request,
-        IReadOnlyDictionary<string, string>? pinnedFingerprints = null, Action<TrainingRoundOutcome>? progress = null, Action<string>? log = null,
+        PinStore? pins = null, Action<TrainingRoundOutcome>? progress = null, Action<string>? log = null,
         TrainerRegistry? trainers = null, CancellationToken ct = default)
     {
         if (!(trainers ?? Trainers.Builtin).TryGet(request.Trainer, out var trainer)) throw new ArgumentException($"Unknown trainer '{request.Trainer}'.", nameof(request));
         var features = request.Features.Count;
         var parameters = trainer.ParameterCount(features);
-        using var modeller = await FederatedModeller.CreateAsync(client, tenant, new CreateSessionRequest(sessionId, modellerId, SessionKinds.Training, pods, Training: request), pinnedFingerprints, ct: ct);
+        using var modeller = await FederatedModeller.CreateAsync(client, tenant, new CreateSessionRequest(sessionId, modellerId, SessionKinds.Training, pods, Training: request), pins, ct: ct);
         try
         {
             log?.Invoke($"waiting for {pods.Count} pods to load their data and join");

@@ -1,3 +1,4 @@
+using Smpc.Client.Identity;
 using Smpc.Contracts;
 using Smpc.Protocols.Encoding;
 using Smpc.Protocols.SecureAggregation;
@@ -26,17 +27,43 @@ public static class AggregationSession
         a.Fields.Select(f => new FieldSpec(f.Name, f.Length, f.Precision ?? FieldSpec.DefaultPrecision, f.Min, f.Max));
 
     /// <summary>
-    /// Party number → identity fingerprint for every pod of the session. Configured pins win; the others are read from the
-    /// tenant's registry (trust on first use), which protects against key substitution in transit but not against a
-    /// service that lies in its registry: pin fingerprints in the agent configuration for that.
+    /// Party number → identity fingerprint for every pod of the session, each resolved through the party's own
+    /// <paramref name="pins"/> (<see cref="PinKinds.Pod"/>): the service's registry only presents a fingerprint, which must
+    /// equal the pin; an unpinned pod is pinned on first use (announced) or refused, per the store. <paramref name="self"/>
+    /// (a pod's own id and fingerprint) is taken as is: a pod knows its own key.
     /// </summary>
+    /// <exception cref="PinMismatchException">A pod presents another identity than its pin, or is unpinned and first use is off.</exception>
     public static async Task<IReadOnlyDictionary<int, string>> PinsAsync(
-        SmpcClient client, SessionResponse session, IReadOnlyDictionary<string, string>? configuredPins, CancellationToken ct)
+        SmpcClient client, SessionResponse session, PinStore pins, CancellationToken ct, (string Pod, string Fingerprint)? self = null)
     {
-        var fingerprints = await Task.WhenAll(session.PodIds.Select(async pod =>
-            configuredPins?.GetValueOrDefault(pod)
-            ?? (await client.GetPodAsync(session.Tenant, pod, ct)).IdentityFingerprint
-            ?? throw new InvalidOperationException($"Pod {pod} has no identity key.")));
-        return fingerprints.Select((f, i) => (Party: i + 1, f)).ToDictionary(p => p.Party, p => p.f);
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(pins);
+        // Fetched together, resolved in party order: the first-use notices come out in a stable order.
+        var presented = await Task.WhenAll(session.PodIds.Select(pod => self?.Pod == pod
+            ? Task.FromResult<string?>(self.Value.Fingerprint)
+            : PresentedAsync(client, session.Tenant, pod, ct)));
+        var result = new Dictionary<int, string>();
+        for (var i = 0; i < session.PodIds.Count; i++)
+        {
+            var pod = session.PodIds[i];
+            result[i + 1] = self?.Pod == pod ? self.Value.Fingerprint : pins.Resolve(session.Tenant, PinKinds.Pod, pod, presented[i]);
+        }
+
+        return result;
     }
+
+    /// <summary>The identity fingerprint the service's registry presents for a pod (null when it presents none).</summary>
+    public static async Task<string?> PresentedAsync(SmpcClient client, string tenant, string pod, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return (await client.GetPodAsync(tenant, pod, ct).ConfigureAwait(false)).IdentityFingerprint;
+    }
+
+    /// <summary>
+    /// The store a party uses when its caller gives none: first use kept in memory for this party only and announced on
+    /// stderr (or to <paramref name="notice"/>). The agent and the CLI always pass their persistent store; this is for
+    /// embedded use, tests and benchmarks.
+    /// </summary>
+    public static PinStore EphemeralPins(Action<string>? notice = null) => new(path: null, trustOnFirstUse: true, notice: notice);
 }

@@ -1,3 +1,4 @@
+using Smpc.Client.Identity;
 using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Randomness;
@@ -29,9 +30,9 @@ public sealed class ModellerAggregation : IDisposable
 {
     private readonly SmpcClient _client;
     private readonly X25519KeyPair _sessionKey;
-    private readonly IReadOnlyDictionary<string, string>? _pins;
+    private readonly PinStore _pins;
 
-    private ModellerAggregation(SmpcClient client, SessionResponse session, X25519KeyPair sessionKey, IReadOnlyDictionary<string, string>? pins)
+    private ModellerAggregation(SmpcClient client, SessionResponse session, X25519KeyPair sessionKey, PinStore pins)
     {
         _client = client;
         Session = session;
@@ -43,10 +44,14 @@ public sealed class ModellerAggregation : IDisposable
     public SessionResponse Session { get; }
 
 
-    /// <summary>Creates the session (a round of federated session <paramref name="parent"/> if given); <paramref name="aggregation"/>'s modeller key is replaced by a fresh session key.</summary>
+    /// <summary>
+    /// Creates the session (a round of federated session <paramref name="parent"/> if given); <paramref name="aggregation"/>'s
+    /// modeller key is replaced by a fresh session key. Pods' identities are held to <paramref name="pins"/> (null: first
+    /// use in memory for this session only, see <see cref="AggregationSession.EphemeralPins"/>).
+    /// </summary>
     public static async Task<ModellerAggregation> CreateAsync(
         SmpcClient client, string tenant, string sessionId, string modellerId, IReadOnlyList<string> pods, AggregationRequest aggregation,
-        IRandomSource? random = null, IReadOnlyDictionary<string, string>? pinnedFingerprints = null, CancellationToken ct = default, string? parent = null)
+        IRandomSource? random = null, PinStore? pins = null, CancellationToken ct = default, string? parent = null)
     {
         var key = X25519KeyPair.Generate(random ?? SystemRandomSource.Instance);
         try
@@ -54,7 +59,7 @@ public sealed class ModellerAggregation : IDisposable
             var request = new CreateSessionRequest(sessionId, modellerId, SessionKinds.SecureAggregation, pods,
                 aggregation with { ModellerPublicKey = Convert.ToBase64String(key.PublicKey) }, Parent: parent);
             var session = await client.CreateSessionAsync(tenant, request, ct);
-            return new ModellerAggregation(client, session, key, pinnedFingerprints);
+            return new ModellerAggregation(client, session, key, pins ?? AggregationSession.EphemeralPins());
         }
         catch
         {

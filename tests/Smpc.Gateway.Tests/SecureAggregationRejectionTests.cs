@@ -44,7 +44,7 @@ public sealed class SecureAggregationRejectionTests(EmbeddedService service)
         var t = await Scenario.TenantAsync(service);
         var modeller = await ModellerAggregation.CreateAsync(t.Modeller, t.Tenant, "s", "m1", ["p1", "p2", "p3"],
             new AggregationRequest([new AggregationFieldRequest("x", 3, -10, 10)], "sum", "", "x", PhaseTimeoutSeconds: 60));
-        var pins = await AggregationSession.PinsAsync(t.Modeller, modeller.Session, null, default);
+        var pins = await AggregationSession.PinsAsync(t.Modeller, modeller.Session, AggregationSession.EphemeralPins(), default);
         return new Run(t, modeller.Session, pins);
     }
 
@@ -104,7 +104,7 @@ public sealed class SecureAggregationRejectionTests(EmbeddedService service)
 
         var again = await run.Pod(1).SubmitKeyBundleAsync(run.T.Tenant, "s", bundle);
         using var other = new SecureAggregationParty(AggregationSession.Parameters(run.Session), 1, run.T.Identities["p1"], SystemRandomSource.Instance,
-            await AggregationSession.PinsAsync(run.T.Modeller, run.Session, null, default));
+            await AggregationSession.PinsAsync(run.T.Modeller, run.Session, AggregationSession.EphemeralPins(), default));
         await ExpectAsync(HttpStatusCode.Conflict, ProblemTypes.Conflict, () => run.Pod(1).SubmitKeyBundleAsync(run.T.Tenant, "s", other.CreateKeyBundle().ToBytes()));
 
         Assert.Equal(first.Version, again.Version);

@@ -87,7 +87,7 @@ public sealed class CliErrorMatrixTests(CliWorld world, ITestOutputHelper output
         public override string ToString() => Name;
     }
 
-    private const int Refused = 1, Usage = 2, Input = 3, Auth = 4, NotFound = 5, Unavailable = 6;
+    private const int Refused = 1, Usage = 2, Input = 3, Auth = 4, NotFound = 5, Unavailable = 6, IdentityMismatch = 8;
 
     public static TheoryData<Mistake> Mistakes() =>
     [
@@ -110,6 +110,16 @@ public sealed class CliErrorMatrixTests(CliWorld world, ITestOutputHelper output
             "{modeller}", Usage, "Give exactly one of --csv, --sqlite or --postgres."),
         new("psi unknown column kind", ["psi", "o1", "--tenant", "acme", "--modeller", "m1", "--pod", "p1", "--csv", "{work}/people.csv", "--columns", "name:texty", "--pod-source", "customers", "--url", "{url}"],
             "{modeller}", Usage, "Column 'name:texty': unknown kind 'texty' (kinds: text, case-sensitive-text, email, phone, integer)."),
+
+        // Pins (no service involved).
+        new("pin with a bad fingerprint", ["pins", "add", "p1", "--tenant", "acme", "--fingerprint", "sha256:abc", "--pins-file", "{work}/pins-bad.json"], null, Usage,
+            "'sha256:abc' is not an identity fingerprint: sha256: followed by 64 hex digits"),
+        new("pin of an unknown kind", ["pins", "add", "p1", "--tenant", "acme", "--kind", "robot", "--fingerprint", "sha256:abababababababababababababababababababababababababababababababab", "--pins-file", "{work}/pins-bad.json"], null, Usage,
+            "Argument 'robot' not recognized. Must be one of: 'pod' 'modeller'"),
+        new("pin without a tenant", ["pins", "add", "p1", "--fingerprint", "sha256:abababababababababababababababababababababababababababababababab", "--pins-file", "{work}/pins-bad.json"], null, Usage, "Option '--tenant' is required."),
+        new("remove a pin that does not exist", ["pins", "remove", "p9", "--tenant", "acme", "--pins-file", "{work}/pins-bad.json"], null, NotFound,
+            "no pin for pod 'p9' of tenant 'acme' in "),
+        new("damaged pins file", ["pins", "list", "--pins-file", "{work}/broken.json"], null, Input, "broken.json is not valid JSON"),
 
         // Local files.
         new("agent config missing", ["pod", "run", "--config", "{work}/nope.json"], null, Input, "nope.json. Check the path."),
@@ -219,12 +229,69 @@ public sealed class CliErrorMatrixTests(CliWorld world, ITestOutputHelper output
         Assert.Contains(sessions, s => s.Id == "listed-1" && s.PodIds.Count == 3);
     }
 
+    [Fact]
+    public async Task Pins_AddListRemove_AndAChangedFingerprintIsRefused()
+    {
+        var file = Path.Combine(world.Work, "pins-" + Guid.NewGuid().ToString("N")[..6] + ".json");
+        string[] Args(params string[] args) => [.. args, "--pins-file", file];
+        var (a, b) = ("sha256:" + new string('a', 64), "sha256:" + new string('b', 64));
+
+        Assert.Equal(0, (await RunAsync(Args("pins", "add", "p1", "--tenant", "acme", "--fingerprint", a.ToUpperInvariant().Replace("SHA256", "sha256", StringComparison.Ordinal)), null)).ExitCode);
+        Assert.Equal(0, (await RunAsync(Args("pins", "add", "m1", "--tenant", "acme", "--kind", "modeller", "--fingerprint", b), null)).ExitCode);
+        var (again, _) = await RunAsync(Args("pins", "add", "p1", "--tenant", "acme", "--fingerprint", a), null);
+        Assert.Equal(0, again); // the same pin again is a no-op
+
+        var (code, table) = await RunAsync(Args("pins", "list"), null);
+        output.WriteLine(table);
+        Assert.Equal(0, code);
+        var rows = table.Split('\n').Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries))).ToList();
+        Assert.Contains(rows, r => r.StartsWith($"acme pod p1 {a} added ", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.StartsWith($"acme modeller m1 {b} added ", StringComparison.Ordinal));
+        var (jsonCode, json) = await RunAsync(Args("pins", "list", "--output", "json"), null);
+        Assert.Equal(0, jsonCode);
+        var pins = JsonSerializer.Deserialize<List<JsonElement>>(json)!;
+        Assert.Equal([("acme", "modeller", "m1", b), ("acme", "pod", "p1", a)],
+            pins.Select(p => (p.GetProperty("tenant").GetString(), p.GetProperty("kind").GetString(), p.GetProperty("id").GetString(), p.GetProperty("fingerprint").GetString())));
+
+        // Another fingerprint for a pinned pod is refused until the old pin is removed (a rotation is a person's decision).
+        var (changed, refused) = await RunAsync(Args("pins", "add", "p1", "--tenant", "acme", "--fingerprint", b), null);
+        output.WriteLine(refused);
+        Assert.Equal(IdentityMismatch, changed);
+        Assert.Contains($"error: pod 'p1' of tenant 'acme' is already pinned to {a} (added); remove that pin first", refused, StringComparison.Ordinal);
+        Assert.Equal(0, (await RunAsync(Args("pins", "remove", "p1", "--tenant", "acme"), null)).ExitCode);
+        Assert.Equal(0, (await RunAsync(Args("pins", "add", "p1", "--tenant", "acme", "--fingerprint", b), null)).ExitCode);
+        var (_, after) = await RunAsync(Args("pins", "list", "--tenant", "acme", "-o", "json"), null);
+        Assert.Contains(b, after, StringComparison.Ordinal);
+        Assert.DoesNotContain(a, after, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Aggregate_WithAnUnpinnedPod_AndNoTrustOnFirstUse_Exits8_AndCancelsTheSession()
+    {
+        var modeller = new SmpcClient(new HttpClient { BaseAddress = new Uri(world.Url + "/") }, world.ModellerKey);
+        var admin = modeller.WithKey(world.AdminKey);
+        foreach (var pod in new[] { "u1", "u2", "u3" })
+            await admin.RegisterPodAsync("acme", new RegisterPodRequest(pod, pod, Convert.ToBase64String(new byte[32])));
+        var zero = (await admin.GetPodAsync("acme", "u1")).IdentityFingerprint!;
+        var file = Path.Combine(world.Work, "pins-unpinned.json");
+
+        var (code, printed) = await RunAsync(["aggregate", "unpinned", "--tenant", "acme", "--modeller", "m1", "--pod", "u1", "--pod", "u2", "--pod", "u3",
+            "--field", "x:2:0:10", "--input", "x", "--pin", $"u1={zero}", "--no-trust-on-first-use", "--pins-file", file, "--url", world.Url], world.ModellerKey);
+        output.WriteLine(printed);
+        Assert.Equal(IdentityMismatch, code);
+        Assert.Contains("error: pod 'u2' of tenant 'acme' is not pinned and trust on first use is off", printed, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", printed, StringComparison.Ordinal);
+        Assert.NotNull((await modeller.GetSessionAsync("acme", "unpinned")).Cancellation);
+        Assert.False(File.Exists(file)); // nothing was pinned
+    }
+
     private Task<(int ExitCode, string Output)> RunAsync(string[] args, string? key) =>
         ServiceProcess.RunToCompletionAsync(Cli, Environment(key is null ? null : Fill(key)), [.. args.Select(Fill)]);
 
     private static Dictionary<string, string> Environment(string? key)
     {
         // A clean environment for what smpc reads: no key unless the case gives one.
+        // SMPC_PINS is set by ServiceProcess: a fresh file per process, never the real ~/.config/smpc/pins.json.
         var env = new Dictionary<string, string> { ["SMPC_URL"] = "", ["SMPC_POD_KEY"] = "", ["SMPC_RETRY_SECONDS"] = "5" };
         env["SMPC_KEY"] = key ?? "";
         return env;

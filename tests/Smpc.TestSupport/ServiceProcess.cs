@@ -55,6 +55,8 @@ public sealed class ServiceProcess : IAsyncDisposable
             start.Environment["ASPNETCORE_URLS"] = baseAddress.ToString().TrimEnd('/');
         }
 
+        // A test's `smpc` never reads or writes the real ~/.config/smpc/pins.json: a fresh pins file per process unless the test gives one.
+        start.Environment["SMPC_PINS"] = Path.Combine(Path.GetTempPath(), "smpc-test-pins", Guid.NewGuid().ToString("N") + ".json");
         foreach (var (k, v) in environment) start.Environment[k] = v;
         return new ServiceProcess(Process.Start(start)!, name, baseAddress);
     }

@@ -146,7 +146,7 @@ public static class SecureAggregationHarness
         // Baseline: same steps and endpoints; the vector goes up encoded but unmasked, and the sum is decoded as is.
         var session = aggregation.Session;
         var parameters = AggregationSession.Parameters(session);
-        var pins = await AggregationSession.PinsAsync(modeller, session, null, default);
+        var pins = await AggregationSession.PinsAsync(modeller, session, AggregationSession.EphemeralPins(_ => { }), default);
         var parties = names.Select((n, i) => new SecureAggregationParty(parameters, i + 1, identities[n], SystemRandomSource.Instance, pins)).ToArray();
         await Task.WhenAll(names.Select((n, i) => clients[n].SubmitKeyBundleAsync("bench", sessionId, parties[i].CreateKeyBundle().ToBytes())));
         var bundles = (await clients[names[0]].GetKeyBundlesAsync("bench", sessionId)).Select(b => KeyBundle.Parse(b)).ToList();

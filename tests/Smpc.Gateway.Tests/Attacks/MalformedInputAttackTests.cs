@@ -224,7 +224,7 @@ public sealed class MalformedInputAttackTests(EmbeddedService service)
 
             using (var modeller = await ModellerAggregation.CreateAsync(m1, t.Tenant, "mi", "m1", pods, AttackTenant.LongAggregation()))
             {
-                var pins = await AggregationSession.PinsAsync(m1, modeller.Session, null, default);
+                var pins = await AggregationSession.PinsAsync(m1, modeller.Session, AggregationSession.EphemeralPins(), default);
                 var parties = pods.Select((p, i) => new SecureAggregationParty(AggregationSession.Parameters(modeller.Session), i + 1, t.Identities[p], SystemRandomSource.Instance, pins)).ToList();
                 for (var i = 0; i < 3; i++) await t.Client(pods[i]).SubmitKeyBundleAsync(t.Tenant, "mi", parties[i].CreateKeyBundle().ToBytes());
                 var bundles = (await t.Client("p1").GetKeyBundlesAsync(t.Tenant, "mi")).Select(b => KeyBundle.Parse(b)).ToList();

@@ -89,7 +89,7 @@ public sealed class ReplayAttackTests(EmbeddedService service)
     private static async Task<AggRun> StartAsync(AttackTenant t, string id, int? maskedInputSeconds = null)
     {
         using var modeller = await ModellerAggregation.CreateAsync(t.Client("m1"), t.Tenant, id, "m1", Pods, AttackTenant.LongAggregation(maskedInputSeconds));
-        var pins = await AggregationSession.PinsAsync(t.Client("m1"), modeller.Session, null, default);
+        var pins = await AggregationSession.PinsAsync(t.Client("m1"), modeller.Session, AggregationSession.EphemeralPins(), default);
         return new AggRun(t, id, modeller.Session, pins);
     }
 

@@ -3,6 +3,7 @@ using Smpc.Agent;
 using Smpc.Agent.DataSources;
 using Smpc.Agent.Query;
 using Smpc.Client.Federated;
+using Smpc.Client.Identity;
 using Smpc.Contracts;
 using Smpc.Protocols.Federated.Query;
 using Smpc.Samples;
@@ -154,6 +155,25 @@ public sealed class FederatedQueryEndToEndTests(EmbeddedService service)
 
         Assert.Contains("declined: round 'counts' runs over pods h1, h2, h3", failure.Message);
         Assert.Equal(SessionPhases.Failed, (await pods.Modeller.GetSessionAsync(pods.Tenant, "q-subset")).Phase);
+    }
+
+    [Fact]
+    public async Task APodWhoseIdentityDiffersFromTheModellersPin_GetsNoContentKey_NorDoesAnyOther()
+    {
+        await using var pods = await FederatedPods.StartAsync(service, Pods, (pod, folder, config) => Configure(pod, folder, config));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        // The modeller pinned h2 to a key the service does not present (as if the registry had been rewritten since).
+        var wrong = "sha256:" + new string('e', 64);
+        var notices = new List<string>();
+        var pins = new PinStore(null, [new Pin(pods.Tenant, PinKinds.Pod, "h2", wrong, PinSources.Configured, default)], notice: notices.Add);
+        using var modeller = await FederatedModeller.CreateAsync(pods.Modeller, pods.Tenant,
+            new CreateSessionRequest("q-pinned", "m1", SessionKinds.Query, Pods, Query: HospitalAdmissions.AgeBandQuery()), pins, ct: cts.Token);
+
+        var error = await Assert.ThrowsAsync<PinMismatchException>(() => modeller.OpenChannelAsync(TimeSpan.FromMinutes(1), cts.Token));
+
+        Assert.Equal(("h2", wrong), (error.Id, error.Pinned));
+        Assert.Empty((await pods.Modeller.GetSessionAsync(pods.Tenant, "q-pinned")).Federated!.SealedKeys); // h1 was checked first, yet got nothing
+        Assert.Single(notices); // h1 pinned on first use; h3 never reached
     }
 
     /// <summary>The same SQL on one database with every pod's rows, less the groups a pod suppressed (fewer than 3 rows on that pod).</summary>

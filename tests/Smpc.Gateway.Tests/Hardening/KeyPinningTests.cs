@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
+using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
 using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Keys;
@@ -13,7 +14,8 @@ namespace Smpc.Gateway.Tests.Hardening;
 
 /// <summary>
 /// Key pinning against a service gone bad: the test plays a service that substitutes a pod's session keys by rewriting the
-/// stored key bundle in its own database. Pods that pinned their peers' identity fingerprints (agent configuration) detect it.
+/// stored key bundle in its own database. Pods that pinned their peers' identity fingerprints (configured, or on first use) detect it, and a registry rewritten
+/// afterwards is refused by the pins.
 /// </summary>
 [Collection(EmbeddedServiceCollection.Name)]
 public sealed class KeyPinningTests(EmbeddedService service)
@@ -51,13 +53,24 @@ public sealed class KeyPinningTests(EmbeddedService service)
             Assert.Contains("2", error.Message);
         }
 
-        // A thorough service also rewrites pod 2's registered identity: peers that trust the registry (no pins) are fooled,
-        // which is why pods and modellers pin fingerprints they learnt out of band.
+        // Pod 1's store pinned every peer on first use, before the service went bad (with a notice for each).
+        var notices = new List<string>();
+        var store = new PinStore(null, notice: notices.Add);
+        var firstUse = await AggregationSession.PinsAsync(t.Pods["p1"], modeller.Session, store, default, ("p1", t.Identities["p1"].Fingerprint));
+        Assert.Equal(t.Identities["p2"].Fingerprint, firstUse[2]);
+        Assert.Equal(2, notices.Count(n => n.StartsWith("FIRST USE: pinned pod", StringComparison.Ordinal))); // p2 and p3; p1 is itself
+
+        // A thorough service also rewrites pod 2's registered identity. The registry only presents a fingerprint: the pin
+        // taken on first use, and a configured pin, both refuse the new one.
         await TamperAsync(null, t.Identities["p2"].PublicKey, attacker.PublicKey, new EntityKey(t.Tenant, "p2"));
-        var fromRegistry = await AggregationSession.PinsAsync(t.Pods["p1"], modeller.Session, null, default);
-        Assert.Equal(attacker.Fingerprint, fromRegistry[2]);
-        var configured = await AggregationSession.PinsAsync(t.Pods["p1"], modeller.Session, new Dictionary<string, string> { ["p2"] = t.Identities["p2"].Fingerprint }, default);
-        Assert.Equal(t.Identities["p2"].Fingerprint, configured[2]);
+        var changed = await Assert.ThrowsAsync<PinMismatchException>(() => AggregationSession.PinsAsync(t.Pods["p1"], modeller.Session, store, default));
+        Assert.Equal(("p2", t.Identities["p2"].Fingerprint, attacker.Fingerprint), (changed.Id, changed.Pinned, changed.Presented));
+        var configured = new PinStore(null, [new Pin(t.Tenant, PinKinds.Pod, "p2", t.Identities["p2"].Fingerprint, PinSources.Configured, default)]);
+        await Assert.ThrowsAsync<PinMismatchException>(() => AggregationSession.PinsAsync(t.Pods["p1"], modeller.Session, configured, default));
+
+        // Only a party meeting pod 2 for the very first time now is fooled: what trust on first use cannot prevent (docs/security.md).
+        var fresh = await AggregationSession.PinsAsync(t.Pods["p1"], modeller.Session, new PinStore(null, notice: _ => { }), default);
+        Assert.Equal(attacker.Fingerprint, fresh[2]);
 
         foreach (var party in parties.Values) party.Dispose();
     }
