@@ -185,7 +185,8 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
             span?.SetTag("smpc.psi.key_refused", ex.ReasonCode);
             try
             {
-                await client.CancelSessionAsync(tenant, session.Id, $"the modeller refused the pod's RSA key ({ex.ReasonCode}): {ex.Message}", ct);
+                var reason = $"the modeller refused the pod's key: {ex.Message}";
+                await client.CancelSessionAsync(tenant, session.Id, reason.Length > 500 ? reason[..500] : reason, ct);
             }
             catch (Exception inner) when (inner is SmpcApiException or HttpRequestException)
             {
