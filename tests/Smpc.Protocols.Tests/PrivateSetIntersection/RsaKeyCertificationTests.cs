@@ -48,7 +48,7 @@ public sealed class RsaKeyCertificationTests
         var proof = pod.ProveKey(binding);
         Assert.Equal(vectors.GetProperty("proof").GetString(), Hex.Of(proof));
         Assert.Equal(RsaKeyCertification.ProofLength(256), proof.Length);
-        Assert.Same(key.Modulus.Length == 256 ? binding : null, RsaKeyCertification.Verify(key, proof, binding, 2048).Binding);
+        Assert.Equal(binding, RsaKeyCertification.Verify(key, proof, binding, 2048).Binding);
     }
 
     [Theory]
