@@ -42,6 +42,7 @@ public static class CliErrors
             OverflowException e => (ExitCodes.Usage, e.Message),
             SecureAggregationFailedException e => (ExitCodes.Refused, $"the session failed: {e.Message}"),
             PsiFailedException e => (ExitCodes.Refused, $"the session failed: {e.Message}"),
+            Smpc.Protocols.PrivateSetIntersection.RsaKeyRefusedException e => (ExitCodes.Refused, $"the session was cancelled, the pod's key being refused: {e.Message}"),
             FederatedSessionFailedException e => (ExitCodes.Refused, $"the session failed: {e.Message}"),
             QuerySpecException e => (ExitCodes.Input, e.Message),
             _ => (ExitCodes.Internal, $"internal error ({error.GetType().Name}: {error.Message}). Rerun with --verbose and report the trace."),

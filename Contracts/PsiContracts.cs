@@ -14,14 +14,18 @@ public sealed record PsiRequest(
     string Mode, IReadOnlyList<PsiColumnRequest> ModellerColumns, IReadOnlyList<PsiColumnRequest> PodColumns, string Source, long ModellerSetSize,
     string Protocol = "ecdh", int? KeyBits = null, int TimeoutSeconds = 3600);
 
-/// <summary>Progress of a PSI session: sizes and flags only (and the pod's public RSA key).</summary>
+/// <summary>Progress of a PSI session: sizes and flags only (and the pod's public RSA key with its certification proof).</summary>
 public sealed record PsiStatusResponse(
     string Protocol, string Mode, IReadOnlyList<PsiColumnRequest> ModellerColumns, IReadOnlyList<PsiColumnRequest> PodColumns, string Source,
     long ModellerSetSize, int? KeyBits, int TimeoutSeconds, DateTimeOffset? Deadline, string? PublicKey, bool Accepted, bool CountedByPod,
-    long? PodSetSize, bool QueryStored, bool ReplyStored, bool DoubleBlindedStored, long? PodCount, long? ReportedCount, string? FailureReason);
+    long? PodSetSize, bool QueryStored, bool ReplyStored, bool DoubleBlindedStored, long? PodCount, long? ReportedCount, string? FailureReason,
+    string? KeyProof = null);
 
-/// <summary>The pod accepts: its fresh RSA public key (base64 of BE16 |n| ‖ n ‖ BE16 |e| ‖ e) for rsa-blind, and whether it counts the intersection itself.</summary>
-public sealed record PsiAcceptRequest(string? PublicKey = null, bool CountedByPod = false);
+/// <summary>
+/// The pod accepts: its fresh RSA public key (base64 of BE16 |n| ‖ n ‖ BE16 |e| ‖ e) for rsa-blind with <c>KeyProof</c>, the
+/// key-certification proof bound to the session (base64 of 0x01 ‖ 0x08 ‖ σ_0 ‖ … ‖ σ_7, docs/protocols/psi.md), and whether it counts the intersection itself.
+/// </summary>
+public sealed record PsiAcceptRequest(string? PublicKey = null, bool CountedByPod = false, string? KeyProof = null);
 
 /// <summary>The pod declines or ends the session; the modeller reads the reason.</summary>
 public sealed record PsiDeclineRequest(string Reason);

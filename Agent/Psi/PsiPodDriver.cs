@@ -72,8 +72,17 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
         var maxQuery = (int)Math.Min(int.MaxValue, policy.MaxModellerSetSize);
         using var cache = SetCache.Open(this, psi);
         using var server = cache.CreateServer(psi, mode, maxQuery, session);
-        byte[]? publicKey = server is RsaPsiServer rsa ? rsa.PublicKey.ToBytes() : null;
-        session = await client.AcceptPsiAsync(tenant, session.Id, new PsiAcceptRequest(publicKey is null ? null : Convert.ToBase64String(publicKey), countByPod), ct);
+        byte[]? publicKey = null, keyProof = null;
+        if (server is RsaPsiServer rsa)
+        {
+            // The modeller blinds nothing until this proof (e-th roots of challenges bound to this session) verifies.
+            publicKey = rsa.PublicKey.ToBytes();
+            using (SmpcClient.StartSessionActivity("psi.key_proof", session))
+                keyProof = rsa.ProveKey(new RsaKeyBinding(tenant, session.Id));
+        }
+
+        session = await client.AcceptPsiAsync(tenant, session.Id, new PsiAcceptRequest(
+            publicKey is null ? null : Convert.ToBase64String(publicKey), countByPod, keyProof is null ? null : Convert.ToBase64String(keyProof)), ct);
         log($"session {session.Id}: pod {podId} accepted ({psi.Protocol} {psi.Mode}, modeller set {psi.ModellerSetSize}, source '{psi.Source}')");
 
         await UploadPodSetAsync(session, server, cache, ct);

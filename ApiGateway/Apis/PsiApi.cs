@@ -27,7 +27,7 @@ public static class PsiApi
     {
         var psi = v1.MapGroup("/tenants/{tenantId}/sessions/{sessionId}/psi").WithTags("Private set intersection");
         psi.MapPost("/accept", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiAcceptRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
-                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.AcceptPsiAsync(c, new PsiAccept(DecodeKey(body.PublicKey), body.CountedByPod)))))
+                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.AcceptPsiAsync(c, new PsiAccept(DecodeKey(body.PublicKey), body.CountedByPod, DecodeProof(body.KeyProof))))))
             .WithName("AcceptPsi").WithSummary("Pod: accepts the session, publishing its fresh RSA public key for rsa-blind (idempotent for the same acceptance).")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         psi.MapPost("/decline", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiDeclineRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
@@ -108,6 +108,21 @@ public static class PsiApi
     }
 
     private static Ok<SessionResponse> Ok(SessionInfo info) => TypedResults.Ok(SessionMapping.ToResponse(info));
+
+    /// <summary>The key-certification proof: at most 2 + 8 × 512 bytes (4096-bit keys); its exact shape is the coordinator's check.</summary>
+    private static byte[]? DecodeProof(string? base64)
+    {
+        if (base64 is null) return null;
+        if (base64.Length > 5464) throw SmpcException.Invalid("keyProof is at most 5464 characters of base64.");
+        try
+        {
+            return Convert.FromBase64String(base64);
+        }
+        catch (FormatException)
+        {
+            throw SmpcException.Invalid("keyProof must be base64.");
+        }
+    }
 
     private static byte[]? DecodeKey(string? base64)
     {

@@ -17,7 +17,8 @@ internal static class PsiMapping
     public static PsiStatusResponse ToResponse(PsiStatus p) => new(
         p.Spec.Protocol, p.Spec.Mode, [.. p.Spec.ModellerColumns.Select(Column)], [.. p.Spec.PodColumns.Select(Column)], p.Spec.Source, p.Spec.ModellerSetSize,
         p.Spec.KeyBits == 0 ? null : p.Spec.KeyBits, (int)p.Spec.Timeout.TotalSeconds, p.Deadline, p.PublicKey is null ? null : Convert.ToBase64String(p.PublicKey),
-        p.Accepted, p.CountedByPod, p.ServerSetSize, p.QueryStored, p.ReplyStored, p.DoubleBlindedStored, p.PodCount, p.ReportedCount, p.FailureReason);
+        p.Accepted, p.CountedByPod, p.ServerSetSize, p.QueryStored, p.ReplyStored, p.DoubleBlindedStored, p.PodCount, p.ReportedCount, p.FailureReason,
+        p.KeyProof is null ? null : Convert.ToBase64String(p.KeyProof));
 
     private static List<PsiColumn> Columns(IReadOnlyList<PsiColumnRequest>? columns) =>
         [.. (columns ?? []).Select(c => new PsiColumn(c?.Name ?? "", c?.Kind ?? "", c?.CountryCode))];

@@ -85,8 +85,9 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
         var random = SystemRandomSource.Instance;
         if (psi.Protocol == PsiProtocolNames.RsaBlind)
         {
-            var key = RsaPsiPublicKey.Parse(Convert.FromBase64String(psi.PublicKey!));
-            var rsa = new RsaPsiClient(key, mode, random);
+            var certified = await CertifyAsync(session, ct);
+            var key = certified.Key;
+            var rsa = new RsaPsiClient(certified, mode, random);
             try
             {
                 await UploadQueryAsync(session, records, rsa.BlindBatch, key.ModulusBytes, ct);
@@ -152,6 +153,48 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
         }
 
         return (counter.Count, null);
+    }
+
+    /// <summary>
+    /// Checks the pod's RSA key and its proof for this session before a single blinded element exists; on refusal cancels
+    /// the session with the reason code and rethrows the <see cref="RsaKeyRefusedException"/>.
+    /// </summary>
+    private async Task<CertifiedRsaPsiKey> CertifyAsync(SessionResponse session, CancellationToken ct)
+    {
+        var psi = session.Psi!;
+        using var span = SmpcClient.StartSessionActivity("psi.key_verify", session);
+        try
+        {
+            RsaPsiPublicKey key;
+            byte[]? proof;
+            try
+            {
+                key = RsaPsiPublicKey.ParseFraming(Convert.FromBase64String(psi.PublicKey ?? ""));
+                proof = psi.KeyProof is null ? null : Convert.FromBase64String(psi.KeyProof);
+            }
+            catch (Exception ex) when (ex is FormatException or Protocols.MessageRejectedException)
+            {
+                throw new RsaKeyRefusedException(RsaKeyRefusal.ProofMalformed, $"the pod's key or proof does not parse: {ex.Message}");
+            }
+
+            // The binding is the tenant this modeller works in and the session it drives.
+            return RsaKeyCertification.Verify(key, proof, new RsaKeyBinding(tenant, session.Id), psi.KeyBits ?? RsaPsiPublicKey.DefaultBits);
+        }
+        catch (RsaKeyRefusedException ex)
+        {
+            span?.SetTag("smpc.psi.key_refused", ex.ReasonCode);
+            try
+            {
+                var reason = $"the modeller refused the pod's key: {ex.Message}";
+                await client.CancelSessionAsync(tenant, session.Id, reason.Length > 500 ? reason[..500] : reason, ct);
+            }
+            catch (Exception inner) when (inner is SmpcApiException or HttpRequestException)
+            {
+                // The session may have ended already; the refusal is what the caller must see.
+            }
+
+            throw;
+        }
     }
 
     private async Task UploadQueryAsync(SessionResponse session, IReadOnlyList<byte[]> records, Func<IReadOnlyList<byte[]>, byte[]> blind, int elementBytes, CancellationToken ct)

@@ -23,11 +23,12 @@ public sealed record PsiSpec(
     [property: Id(6)] int KeyBits,
     [property: Id(7)] TimeSpan Timeout);
 
-/// <summary>The pod's acceptance: its per-session RSA public key (rsa-blind) and whether it counts the intersection itself (ecdh cardinality with a minimum count).</summary>
+/// <summary>The pod's acceptance: its per-session RSA public key and key-certification proof (rsa-blind) and whether it counts the intersection itself (ecdh cardinality with a minimum count).</summary>
 [GenerateSerializer, Immutable, Alias("smpc.psi-accept")]
 public sealed record PsiAccept(
     [property: Id(0)] byte[]? PublicKey,
-    [property: Id(1)] bool CountedByPod);
+    [property: Id(1)] bool CountedByPod,
+    [property: Id(2)] byte[]? KeyProof = null);
 
 /// <summary>The binary payloads of a PSI session.</summary>
 public enum PsiPayload
@@ -65,4 +66,5 @@ public sealed record PsiStatus(
     [property: Id(8)] bool DoubleBlindedStored,
     [property: Id(9)] long? PodCount,
     [property: Id(10)] long? ReportedCount,
-    [property: Id(11)] string? FailureReason);
+    [property: Id(11)] string? FailureReason,
+    [property: Id(12)] byte[]? KeyProof = null);

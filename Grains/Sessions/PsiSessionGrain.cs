@@ -69,7 +69,7 @@ public sealed class PsiSessionGrain(
         return common with
         {
             Psi = new PsiStatus(spec, p.Deadline, p.PublicKey, p.Accepted, p.CountedByPod, p.ServerSetSize, p.QueryStored, p.ReplyStored, p.DoubleBlindedStored,
-                p.PodCount, p.ReportedCount, p.FailureReason),
+                p.PodCount, p.ReportedCount, p.FailureReason, p.KeyProof),
         };
     }
 
@@ -78,7 +78,7 @@ public sealed class PsiSessionGrain(
         _ = PartyOf(caller);
         await AdvanceIfDueAsync();
         using var activity = PsiSpan("psi.accept");
-        await ApplyAsync(Coordinator.Accept(Exchange, accept.PublicKey, accept.CountedByPod), "psi.accept", caller);
+        await ApplyAsync(Coordinator.Accept(Exchange, accept.PublicKey, accept.CountedByPod, accept.KeyProof), "psi.accept", caller);
         return ToInfo();
     }
 

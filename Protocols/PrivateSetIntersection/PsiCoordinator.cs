@@ -58,12 +58,16 @@ public sealed class PsiCoordinator
         return Fail(state, $"The session's deadline passed while waiting for {waiting}.", null);
     }
 
-    /// <summary>Step 1: the pod accepts (with its RSA public key for rsa-blind; counting itself for ecdh cardinality).</summary>
-    public Step Accept(PsiExchangeState state, byte[]? publicKey, bool countedByPod) => Run(state, () =>
+    /// <summary>
+    /// Step 1: the pod accepts (with its RSA public key and, from certified-key agents, the key's certification proof for
+    /// rsa-blind; counting itself for ecdh cardinality). The service checks the proof's shape only: the modeller verifies it.
+    /// </summary>
+    public Step Accept(PsiExchangeState state, byte[]? publicKey, bool countedByPod, byte[]? keyProof = null) => Run(state, () =>
     {
         if (state.Accepted)
         {
-            if (state.CountedByPod == countedByPod && (state.PublicKey ?? []).AsSpan().SequenceEqual(publicKey ?? [])) return Step.Unchanged(state);
+            if (state.CountedByPod == countedByPod && (state.PublicKey ?? []).AsSpan().SequenceEqual(publicKey ?? [])
+                && (state.KeyProof ?? []).AsSpan().SequenceEqual(keyProof ?? [])) return Step.Unchanged(state);
             throw RefusedException.Conflict("The pod already accepted this session differently.");
         }
 
@@ -83,17 +87,23 @@ public sealed class PsiCoordinator
 
             if (key.ModulusBytes * 8 != rules.KeyBits || (key.Modulus[0] & 0x80) == 0)
                 throw RefusedException.Invalid($"The session asks for a {rules.KeyBits}-bit RSA key.");
+            if (keyProof is not null && !RsaKeyCertification.HasProofShape(keyProof, key.ModulusBytes))
+                throw RefusedException.Invalid($"A key-certification proof is {RsaKeyCertification.ProofLength(key.ModulusBytes)} bytes: version {RsaKeyCertification.FormatVersion}, m = {RsaKeyCertification.Rounds}, then m roots of k bytes.");
         }
         else if (publicKey is not null)
         {
             throw RefusedException.Invalid("An ecdh session has no public key to publish.");
+        }
+        else if (keyProof is not null)
+        {
+            throw RefusedException.Invalid("An ecdh session has no key proof to publish.");
         }
 
         if (countedByPod && (rules.RsaBlind || !rules.Cardinality))
             throw RefusedException.Invalid("Only ecdh cardinality sessions can be counted by the pod.");
         var empty = rules.ModellerSetSize == 0; // nothing to query, nothing to reply
         return Step.Accepted(
-            state with { Accepted = true, PublicKey = publicKey, CountedByPod = countedByPod, Phase = PsiPhase.Exchange, QueryStored = empty, ReplyStored = empty },
+            state with { Accepted = true, PublicKey = publicKey, KeyProof = keyProof, CountedByPod = countedByPod, Phase = PsiPhase.Exchange, QueryStored = empty, ReplyStored = empty },
             [new PsiEvent.Accepted($"accepted the session ({rules.Protocol}{(countedByPod ? ", counted by the pod" : "")})")]);
     });
 

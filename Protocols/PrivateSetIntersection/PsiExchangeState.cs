@@ -7,6 +7,8 @@ public sealed record PsiExchangeState
     public DateTimeOffset? Deadline { get; init; }
     public bool Accepted { get; init; }
     public byte[]? PublicKey { get; init; }
+    /// <summary>The pod's key-certification proof (rsa-blind), stored and served as given; only its shape is checked here.</summary>
+    public byte[]? KeyProof { get; init; }
     public bool CountedByPod { get; init; }
     public long? ServerSetSize { get; init; }
     public bool QueryStored { get; init; }

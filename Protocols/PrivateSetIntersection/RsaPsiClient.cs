@@ -35,8 +35,14 @@ public sealed class RsaPsiClient
     private int[]? claimed;
     private readonly SafeEvpPKeyHandle? publicKeyHandle;
 
-    /// <summary>Creates a client for the signer's published key; refuses weak or malformed keys.</summary>
-    public RsaPsiClient(RsaPsiPublicKey publicKey, PsiMode mode, IRandomSource random)
+    /// <summary>Creates a client for a pod key certified for this session (<see cref="RsaKeyCertification.Verify"/>): nothing is blinded under an uncertified key.</summary>
+    public RsaPsiClient(CertifiedRsaPsiKey certifiedKey, PsiMode mode, IRandomSource random)
+        : this((certifiedKey ?? throw new ArgumentNullException(nameof(certifiedKey))).Key, mode, random)
+    {
+    }
+
+    /// <summary>Creates a client for a key the caller vouches for (unit tests of the blinding arithmetic); refuses weak or malformed keys.</summary>
+    internal RsaPsiClient(RsaPsiPublicKey publicKey, PsiMode mode, IRandomSource random)
     {
         key = publicKey ?? throw new ArgumentNullException(nameof(publicKey));
         key.Validate();

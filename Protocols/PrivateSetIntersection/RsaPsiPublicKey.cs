@@ -19,8 +19,16 @@ public sealed record RsaPsiPublicKey(byte[] Modulus, byte[] Exponent)
     /// <summary>k: the modulus length in bytes, also the length of every RSA value on the wire.</summary>
     public int ModulusBytes => Modulus.Length;
 
-    /// <summary>Parses: BE16 |n| ‖ n ‖ BE16 |e| ‖ e.</summary>
+    /// <summary>Parses: BE16 |n| ‖ n ‖ BE16 |e| ‖ e, and validates the key.</summary>
     public static RsaPsiPublicKey Parse(ReadOnlySpan<byte> data)
+    {
+        var key = ParseFraming(data);
+        key.Validate();
+        return key;
+    }
+
+    /// <summary>Parses the framing only (no key checks): the modeller hands the result to <see cref="RsaKeyCertification.Verify"/>, which names each refusal.</summary>
+    public static RsaPsiPublicKey ParseFraming(ReadOnlySpan<byte> data)
     {
         if (data.Length < 2)
         {
@@ -39,9 +47,7 @@ public sealed record RsaPsiPublicKey(byte[] Modulus, byte[] Exponent)
             throw new MessageRejectedException(ProtocolError.Malformed, "RSA public key has a bad length");
         }
 
-        var key = new RsaPsiPublicKey(data.Slice(2, nLength).ToArray(), data.Slice(4 + nLength, eLength).ToArray());
-        key.Validate();
-        return key;
+        return new RsaPsiPublicKey(data.Slice(2, nLength).ToArray(), data.Slice(4 + nLength, eLength).ToArray());
     }
 
     /// <summary>The binary form: BE16 |n| ‖ n ‖ BE16 |e| ‖ e.</summary>

@@ -86,6 +86,17 @@ public sealed class RsaPsiServer : IPsiServer
         return rsa.ExportParameters(includePrivateParameters: true);
     }
 
+    /// <summary>
+    /// The key-certification proof for this session (<see cref="RsaKeyCertification"/>): σ_i = ρ_i^d mod n through the
+    /// raw private operation. Refuses (<see cref="RsaKeyRefusedException"/>) a key the modeller would refuse.
+    /// </summary>
+    public byte[] ProveKey(RsaKeyBinding binding)
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        using var worker = CreateWorker();
+        return RsaKeyCertification.Prove(PublicKey, binding, RsaKeyCertification.BitLength(PublicKey.Modulus), (rho, sigma) => worker.Sign(rho, sigma));
+    }
+
     /// <inheritdoc />
     public PsiProtocol Protocol => PsiProtocol.RsaBlind;
 

@@ -23,7 +23,9 @@ public class RsaSigningBenchmarks
     {
         key = RsaPsiServer.GenerateKey(KeyBits);
         using var server = new RsaPsiServer(PsiMode.Intersection, SystemRandomSource.Instance, key, RsaSigningBackend.OpenSsl);
-        var client = new RsaPsiClient(server.PublicKey, PsiMode.Intersection, SystemRandomSource.Instance);
+        var binding = new RsaKeyBinding("bench", "rsa-signing");
+        var certified = RsaKeyCertification.Verify(server.PublicKey, server.ProveKey(binding), binding, KeyBits);
+        var client = new RsaPsiClient(certified, PsiMode.Intersection, SystemRandomSource.Instance);
         modulusBytes = server.ElementBytes;
         blinded = client.BlindBatch([.. Enumerable.Range(0, OpenSslBatch).Select(BitConverter.GetBytes)]);
     }

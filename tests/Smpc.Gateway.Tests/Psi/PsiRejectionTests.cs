@@ -252,7 +252,9 @@ public sealed class PsiRejectionTests(EmbeddedService service)
         var t = await SessionAsync(Spec(PsiProtocolNames.RsaBlind, size: 2));
         using var server = new RsaPsiServer(PsiMode.Intersection, SystemRandomSource.Instance, 2048);
         await t.Pods["p1"].AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Key(server)));
-        var query = new RsaPsiClient(server.PublicKey, PsiMode.Intersection, SystemRandomSource.Instance).BlindBatch(Records(2));
+        var binding = new RsaKeyBinding(t.Tenant, Id);
+        var certified = RsaKeyCertification.Verify(server.PublicKey, server.ProveKey(binding), binding, 2048);
+        var query = new RsaPsiClient(certified, PsiMode.Intersection, SystemRandomSource.Instance).BlindBatch(Records(2));
         Assert.Equal(512, query.Length);
 
         var aboveN = query.ToArray();
