@@ -62,4 +62,7 @@ public enum ProtocolError
 
     /// <summary>The request is valid but the party's policy refuses it (e.g. a PSI query set above the pod's maximum).</summary>
     PolicyRefused = 20,
+
+    /// <summary>The peer speaks another version of the protocol (e.g. an ECDH PSI peer from before ecdh-oprf-v1).</summary>
+    UnsupportedVersion = 21,
 }
