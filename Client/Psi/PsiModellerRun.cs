@@ -61,6 +61,13 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
 
         // ecdh speaks ecdh-oprf-v1; in cardinality mode the pod seals its count to a key only this run holds.
         var ecdh = spec.Protocol == PsiProtocolNames.Ecdh;
+        if (ecdh && spec.Mode == PsiModeNames.Cardinality)
+        {
+            // One scalar blinds every record, so a repeated record is a repeated point, which the pod refuses: the count is
+            // over distinct records (|X ∩ Y| as sets), and no rows are reported in this mode.
+            records = [.. records.DistinctBy(Convert.ToBase64String)];
+        }
+
         using var countKey = ecdh && spec.Mode == PsiModeNames.Cardinality ? X25519KeyPair.Generate(SystemRandomSource.Instance) : null;
         var request = spec with
         {
