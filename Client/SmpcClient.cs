@@ -176,6 +176,10 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
     public Task<SessionResponse> ReportPsiCountAsync(string tenantId, string sessionId, long count, CancellationToken ct = default) =>
         SendAsync<SessionResponse>(HttpMethod.Post, Psi(tenantId, sessionId, "count"), new PsiCountRequest(count), ct);
 
+    /// <summary>Pod, pod-counted ecdh cardinality: its count sealed to the modeller's count key (SealedPsiCount).</summary>
+    public Task<SessionResponse> ReportSealedPsiCountAsync(string tenantId, string sessionId, byte[] sealedCount, CancellationToken ct = default) =>
+        SendAsync<SessionResponse>(HttpMethod.Post, Psi(tenantId, sessionId, "count"), new PsiCountRequest(null, Convert.ToBase64String(sealedCount)), ct);
+
     public Task<SessionResponse> CompletePsiAsync(string tenantId, string sessionId, long? count, CancellationToken ct = default) =>
         SendAsync<SessionResponse>(HttpMethod.Post, Psi(tenantId, sessionId, "complete"), new PsiCountRequest(count), ct);
 

@@ -21,4 +21,6 @@ public static class ProblemTypes
     public const string TooManyRequests = Base + "too-many-requests";
     public const string QuotaExceeded = Base + "quota-exceeded";
     public const string RangeNotSatisfiable = Base + "range-not-satisfiable";
+    /// <summary>A peer speaks a protocol version the session does not (e.g. ECDH PSI from before ecdh-oprf-v1); upgrade it.</summary>
+    public const string UnsupportedProtocolVersion = Base + "unsupported-protocol-version";
 }

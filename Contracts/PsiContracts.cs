@@ -8,30 +8,39 @@ public sealed record PsiColumnRequest(string Name, string Kind, string? CountryC
 /// <summary>
 /// What a PSI session computes. <c>Protocol</c>: ecdh (default) or rsa-blind; <c>Mode</c>: intersection or cardinality;
 /// columns on each side (same kinds, position by position); <c>Source</c>: the pod's named data source;
-/// <c>ModellerSetSize</c>: how many records the modeller will query with; <c>KeyBits</c>: RSA size (2048, 3072 default, 4096).
+/// <c>ModellerSetSize</c>: how many records the modeller will query with; <c>KeyBits</c>: RSA size (2048, 3072 default, 4096);
+/// <c>Version</c>: the ecdh protocol version, required for ecdh (<c>ecdh-oprf-v1</c>; a request without it comes from a client
+/// that hashes records the old way and is refused, problem type unsupported-protocol-version); <c>CountKey</c>: ecdh
+/// cardinality, base64 of the modeller's fresh X25519 public key the pod seals the count to.
 /// </summary>
 public sealed record PsiRequest(
     string Mode, IReadOnlyList<PsiColumnRequest> ModellerColumns, IReadOnlyList<PsiColumnRequest> PodColumns, string Source, long ModellerSetSize,
-    string Protocol = "ecdh", int? KeyBits = null, int TimeoutSeconds = 3600);
+    string Protocol = "ecdh", int? KeyBits = null, int TimeoutSeconds = 3600, string? Version = null, string? CountKey = null);
 
-/// <summary>Progress of a PSI session: sizes and flags only (and the pod's public RSA key with its certification proof).</summary>
+/// <summary>
+/// Progress of a PSI session: sizes and flags only (and the pod's public RSA key with its certification proof, the ecdh
+/// version, the modeller's count key and the pod's count sealed to it, which the service cannot open).
+/// </summary>
 public sealed record PsiStatusResponse(
     string Protocol, string Mode, IReadOnlyList<PsiColumnRequest> ModellerColumns, IReadOnlyList<PsiColumnRequest> PodColumns, string Source,
     long ModellerSetSize, int? KeyBits, int TimeoutSeconds, DateTimeOffset? Deadline, string? PublicKey, bool Accepted, bool CountedByPod,
     long? PodSetSize, bool QueryStored, bool ReplyStored, bool DoubleBlindedStored, long? PodCount, long? ReportedCount, string? FailureReason,
-    string? KeyProof = null);
+    string? KeyProof = null, string? Version = null, string? CountKey = null, string? SealedCount = null);
 
 /// <summary>
 /// The pod accepts: its fresh RSA public key (base64 of BE16 |n| ‖ n ‖ BE16 |e| ‖ e) for rsa-blind with <c>KeyProof</c>, the
-/// key-certification proof bound to the session (base64 of 0x01 ‖ 0x08 ‖ σ_0 ‖ … ‖ σ_7, docs/protocols/psi.md), and whether it counts the intersection itself.
+/// key-certification proof bound to the session (base64 of 0x01 ‖ 0x08 ‖ σ_0 ‖ … ‖ σ_7, docs/protocols/psi.md), whether it counts the intersection itself (always, for ecdh cardinality), and for ecdh the protocol version it speaks (must equal the session's).
 /// </summary>
-public sealed record PsiAcceptRequest(string? PublicKey = null, bool CountedByPod = false, string? KeyProof = null);
+public sealed record PsiAcceptRequest(string? PublicKey = null, bool CountedByPod = false, string? KeyProof = null, string? Version = null);
 
 /// <summary>The pod declines or ends the session; the modeller reads the reason.</summary>
 public sealed record PsiDeclineRequest(string Reason);
 
-/// <summary>A count: the pod's (pod-counted cardinality) or the one the modeller chooses to record.</summary>
-public sealed record PsiCountRequest(long? Count);
+/// <summary>
+/// A count. <c>complete</c>: the one the modeller chooses to record (<c>Count</c>). <c>count</c> (pod-counted ecdh
+/// cardinality): <c>SealedCount</c>, base64 of the pod's count sealed to the session's count key (a plain count is refused).
+/// </summary>
+public sealed record PsiCountRequest(long? Count, string? SealedCount = null);
 
 /// <summary>Wire names of PSI payloads (the last segment of their routes).</summary>
 public static class PsiPayloads
@@ -47,6 +56,9 @@ public static class PsiProtocolNames
 {
     public const string Ecdh = "ecdh";
     public const string RsaBlind = "rsa-blind";
+
+    /// <summary>The ecdh protocol version (RFC 9497 OPRF ristretto255-SHA512; docs/protocols/psi.md).</summary>
+    public const string EcdhOprfV1 = "ecdh-oprf-v1";
 }
 
 /// <summary>Wire names of the PSI modes.</summary>

@@ -68,4 +68,7 @@ public enum ProtocolError
 
     /// <summary>An X25519 public key is a low-order point (or the shared secret with it is all zero).</summary>
     LowOrderPoint = 22,
+
+    /// <summary>The peer speaks another version of the protocol (e.g. an ECDH PSI peer from before ecdh-oprf-v1).</summary>
+    UnsupportedVersion = 23,
 }

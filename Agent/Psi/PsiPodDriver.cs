@@ -13,8 +13,10 @@ namespace Smpc.Agent.Psi;
 
 /// <summary>
 /// The pod's side of one PSI session, run by the pod agent: applies the pod's policy (declining with a reason the modeller
-/// reads), encodes its source under a fresh key (or a reused one, if the policy allows), answers the one query, and for
-/// pod-counted cardinality withholds counts below its minimum. Records and keys stay in this process.
+/// reads), encodes its source under a fresh key (or a reused one, if the policy allows), answers the one query — of
+/// exactly the declared size and without duplicate elements, checked here whatever the service let through — and for
+/// pod-counted cardinality (every ecdh cardinality session) counts itself, sealing the count (or its refusal below the
+/// minimum) to the modeller's count key. Records and keys stay in this process.
 /// </summary>
 public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId, IReadOnlyDictionary<string, RecordSourceConfig> sources,
     PsiPolicy policy, string baseDirectory, string stateDirectory, Action<string> log)
@@ -68,7 +70,9 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
             return await DeclineAsync(session, $"the pod's daily limit of {policy.MaxModellerRecordsPerDay} modeller records would be exceeded", ct);
 
         var mode = psi.Mode == PsiModeNames.Cardinality ? PsiMode.Cardinality : PsiMode.Intersection;
-        var countByPod = mode == PsiMode.Cardinality && policy.MinCount > 0;
+        var ecdh = psi.Protocol == PsiProtocolNames.Ecdh;
+        // ecdh cardinality is always counted here: a modeller-counted count cannot withstand per-record blinds.
+        var countByPod = mode == PsiMode.Cardinality && ecdh;
         var maxQuery = (int)Math.Min(int.MaxValue, policy.MaxModellerSetSize);
         using var cache = SetCache.Open(this, psi);
         using var server = cache.CreateServer(psi, mode, maxQuery, session);
@@ -82,13 +86,15 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
         }
 
         session = await client.AcceptPsiAsync(tenant, session.Id, new PsiAcceptRequest(
-            publicKey is null ? null : Convert.ToBase64String(publicKey), countByPod, keyProof is null ? null : Convert.ToBase64String(keyProof)), ct);
+            publicKey is null ? null : Convert.ToBase64String(publicKey), countByPod, keyProof is null ? null : Convert.ToBase64String(keyProof),
+            ecdh ? EcdhPsiVersion.Current : null), ct);
         log($"session {session.Id}: pod {podId} accepted ({psi.Protocol} {psi.Mode}, modeller set {psi.ModellerSetSize}, source '{psi.Source}')");
 
-        await UploadPodSetAsync(session, server, cache, ct);
+        var published = await UploadPodSetAsync(session, server, cache, ct);
         session = await WaitAsync(session, s => s.Psi!.QueryStored, ct);
-        var responder = server.BeginQuery(psi.ModellerSetSize);
-        if (countByPod) return await CountAsync(session, responder, ct);
+        // The guard counts what is answered against the declared size and refuses repeated elements (equal points).
+        var responder = new PsiQueryGuard(server.BeginQuery(psi.ModellerSetSize), psi.ModellerSetSize, server.ElementBytes);
+        if (countByPod) return await CountAsync(session, responder, published, ct);
         if (psi.ModellerSetSize == 0) return session;
 
         using var span = SmpcClient.StartSessionActivity("psi.sign", session);
@@ -97,8 +103,11 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
         {
             // Answers in query order, streamed straight from the query's download into the reply's upload.
             session = await client.UploadPsiSetAsync(tenant, session.Id, PsiPayloads.Reply, async stream =>
+            {
                 await client.ReadPsiSetAsync(tenant, session.Id, PsiPayloads.Query, server.ElementBytes, BatchElements, async batch =>
-                    await stream.WriteAsync(responder.Respond(batch), ct), ct),
+                    await stream.WriteAsync(responder.Respond(batch), ct), ct);
+                responder.Complete();
+            },
                 psi.ModellerSetSize * server.ElementBytes, ct);
         }
         else
@@ -110,6 +119,7 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
                 spool.Add(responder.Respond(batch));
                 return Task.CompletedTask;
             }, ct);
+            responder.Complete();
             session = await client.UploadPsiSetAsync(tenant, session.Id, PsiPayloads.Reply, stream => spool.WriteSortedAsync(stream, ct), psi.ModellerSetSize * server.ElementBytes, ct);
         }
 
@@ -128,11 +138,16 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
         if (psi.ModellerSetSize > policy.MaxModellerSetSize) return $"the modeller's set of {psi.ModellerSetSize} records exceeds the pod's maximum of {policy.MaxModellerSetSize} per session";
         if (psi.Mode == PsiModeNames.Cardinality && policy.MinCount > 0 && psi.Protocol != PsiProtocolNames.Ecdh)
             return "this pod withholds counts below a minimum, which only ecdh cardinality can do";
+        if (psi.Protocol == PsiProtocolNames.Ecdh && psi.Version != EcdhPsiVersion.Current)
+            return $"unsupported-protocol-version: the session speaks ecdh '{psi.Version ?? "(unversioned)"}', this pod only '{EcdhPsiVersion.Current}'";
+        if (psi.Protocol == PsiProtocolNames.Ecdh && psi.Mode == PsiModeNames.Cardinality && psi.CountKey is null)
+            return "an ecdh cardinality session needs the modeller's count key";
         if (!sources.ContainsKey(psi.Source)) return $"no data source named '{psi.Source}'";
         return null;
     }
 
-    private async Task UploadPodSetAsync(SessionResponse session, IPsiServer server, SetCache cache, CancellationToken ct)
+    /// <summary>Encodes and uploads the pod's set (or the reused one); returns how many elements it published.</summary>
+    private async Task<long> UploadPodSetAsync(SessionResponse session, IPsiServer server, SetCache cache, CancellationToken ct)
     {
         using var span = SmpcClient.StartSessionActivity("psi.server_set.sign", session);
         var watch = Stopwatch.StartNew();
@@ -143,7 +158,7 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
             span?.SetTag("smpc.psi.reused", true);
             Tag(span, file.Length / PsiTag.Size, watch);
             log($"session {session.Id}: reused the encoded set ({file.Length / PsiTag.Size} elements)");
-            return;
+            return file.Length / PsiTag.Size;
         }
 
         var stats = new PsiReadStats();
@@ -173,17 +188,18 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
         log((stats.SkippedTooMany ? "WARNING: over 1% of rows skipped; " : "")
             + $"session {session.Id}: encoded {distinct} distinct records of {stats.Rows} in {watch.Elapsed.TotalSeconds:F1}s"
             + (stats.Skipped > 0 ? $"; skipped {stats.Skipped} by reason: {stats.ReasonSummary()} (first: {stats.FirstProblem ?? "blank key columns"})" : ""));
+        return distinct;
     }
 
-    private async Task<SessionResponse> CountAsync(SessionResponse session, IPsiQueryResponder responder, CancellationToken ct)
+    private async Task<SessionResponse> CountAsync(SessionResponse session, PsiQueryGuard responder, long published, CancellationToken ct)
     {
-        var answers = new List<byte>();
+        var counter = new PodCardinalityCounter();
         await client.ReadPsiSetAsync(tenant, session.Id, PsiPayloads.Query, PsiTag.Size, BatchElements, batch =>
         {
-            answers.AddRange(responder.Respond(batch));
+            counter.AddAnswers(responder.Respond(batch));
             return Task.CompletedTask;
         }, ct);
-        var counter = new ElementCounter([.. answers]);
+        responder.Complete();
         session = await WaitAsync(session, s => s.Psi!.DoubleBlindedStored, ct);
         using var span = SmpcClient.StartSessionActivity("psi.intersect", session);
         var watch = Stopwatch.StartNew();
@@ -193,10 +209,22 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
             return Task.CompletedTask;
         }, ct);
         Tag(span, counter.Seen, watch);
-        if (counter.Count < policy.MinCount)
-            return await DeclineAsync(session, $"the intersection is below the pod's minimum of {policy.MinCount}, so the count is withheld", ct);
-        log($"session {session.Id}: counted the intersection; reporting it");
-        return await client.ReportPsiCountAsync(tenant, session.Id, counter.Count, ct);
+        // Exactly as many distinct valid elements as this pod published, or no count at all.
+        var count = counter.Finish(published);
+        var withheld = count < policy.MinCount;
+        byte[] sealedCount;
+        try
+        {
+            // Sealed either way, so the service cannot tell a withheld count from a released one; the modeller learns which.
+            sealedCount = SealedPsiCount.Seal(Convert.FromBase64String(session.Psi!.CountKey!), session.Id, withheld, withheld ? policy.MinCount : count, SystemRandomSource.Instance);
+        }
+        catch (Exception ex) when (ex is Smpc.Protocols.ProtocolException or FormatException)
+        {
+            return await DeclineAsync(session, $"the modeller's count key is unusable ({ex.Message})", ct);
+        }
+
+        log($"session {session.Id}: counted the intersection; reporting it sealed to the modeller" + (withheld ? " (withheld: below the minimum)" : ""));
+        return await client.ReportSealedPsiCountAsync(tenant, session.Id, sealedCount, ct);
     }
 
     private async Task<SessionResponse> DeclineAsync(SessionResponse session, string reason, CancellationToken ct)
@@ -268,7 +296,8 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
         {
             if (runner.Policy.SetReuseHours <= 0) return new SetCache(null, null, fresh: true);
             // The encoder version is part of the identity: a set encoded under older canonical rules must not be reused.
-            var identity = JsonSerializer.Serialize(new { RecordEncoder.Version, psi.Protocol, psi.KeyBits, psi.Source, runner.Sources[psi.Source].Path, runner.Sources[psi.Source].Table, runner.Sources[psi.Source].Query, psi.PodColumns });
+            // The ecdh version and mode are part of it too: intersection publishes OPRF tags, cardinality group elements.
+            var identity = JsonSerializer.Serialize(new { RecordEncoder.Version, psi.Protocol, EcdhVersion = psi.Protocol == PsiProtocolNames.Ecdh ? EcdhPsiVersion.Current : null, EcdhMode = psi.Protocol == PsiProtocolNames.Ecdh ? psi.Mode : null, psi.KeyBits, psi.Source, runner.Sources[psi.Source].Path, runner.Sources[psi.Source].Table, runner.Sources[psi.Source].Query, psi.PodColumns });
             var name = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..24];
             var directory = Path.Combine(runner.StateDirectory, "psi-sets");
             PartyStateFile.OwnerOnlyDirectory(directory); // the key, and the encoded set (testable against guesses with the public key)

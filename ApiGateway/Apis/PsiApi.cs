@@ -27,7 +27,7 @@ public static class PsiApi
     {
         var psi = v1.MapGroup("/tenants/{tenantId}/sessions/{sessionId}/psi").WithTags("Private set intersection");
         psi.MapPost("/accept", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiAcceptRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
-                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.AcceptPsiAsync(c, new PsiAccept(DecodeKey(body.PublicKey), body.CountedByPod, DecodeProof(body.KeyProof))))))
+                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.AcceptPsiAsync(c, new PsiAccept(DecodeKey(body.PublicKey), body.CountedByPod, DecodeProof(body.KeyProof), body.Version)))))
             .WithName("AcceptPsi").WithSummary("Pod: accepts the session, publishing its fresh RSA public key for rsa-blind (idempotent for the same acceptance).")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         psi.MapPost("/decline", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiDeclineRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
@@ -45,8 +45,10 @@ public static class PsiApi
             .ProducesProblem(StatusCodes.Status416RangeNotSatisfiable)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         psi.MapPost("/count", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiCountRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
-                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.ReportPsiCountAsync(c, body.Count ?? throw SmpcException.Invalid("count is required.")))))
-            .WithName("ReportPsiCount").WithSummary("Pod (pod-counted cardinality): the intersection size, at or above its minimum.")
+                Ok(await Call(tenantId, sessionId, grains, user, (s, c) => body.SealedCount is { } sealedCount
+                    ? s.ReportSealedPsiCountAsync(c, PsiMapping.Base64(sealedCount, "sealedCount")!)
+                    : s.ReportPsiCountAsync(c, body.Count ?? throw SmpcException.Invalid("sealedCount is required.")))))
+            .WithName("ReportPsiCount").WithSummary("Pod (pod-counted ecdh cardinality): its count sealed to the modeller's count key (sealedCount); a plain count is refused.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         psi.MapPost("/complete", async Task<Ok<SessionResponse>> (string tenantId, string sessionId, PsiCountRequest body, ClaimsPrincipal user, IGrainFactory grains) =>
                 Ok(await Call(tenantId, sessionId, grains, user, (s, c) => s.CompletePsiAsync(c, body.Count))))

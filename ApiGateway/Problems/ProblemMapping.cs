@@ -17,6 +17,7 @@ public static partial class ProblemMapping
         SmpcErrorCode.NotFound => Problem(StatusCodes.Status404NotFound, ProblemTypes.NotFound, "Not found", error.Message),
         SmpcErrorCode.Conflict => Problem(StatusCodes.Status409Conflict, ProblemTypes.Conflict, "Conflict", error.Message),
         SmpcErrorCode.Validation => Problem(StatusCodes.Status400BadRequest, ProblemTypes.Validation, "Invalid request", error.Message),
+        SmpcErrorCode.UnsupportedVersion => Problem(StatusCodes.Status400BadRequest, ProblemTypes.UnsupportedProtocolVersion, "Unsupported protocol version", error.Message),
         SmpcErrorCode.WrongPhase => Problem(StatusCodes.Status409Conflict, ProblemTypes.WrongPhase, "Not allowed in this phase", error.Message),
         SmpcErrorCode.TooLarge => Problem(StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge, "Payload too large", error.Message),
         SmpcErrorCode.Unauthenticated => Problem(StatusCodes.Status401Unauthorized, ProblemTypes.Unauthenticated, "Unauthenticated", error.Message),

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Smpc.Client.Records;
 using Smpc.Contracts;
+using Smpc.Protocols.Crypto;
 using Smpc.Protocols.PrivateSetIntersection;
 using Smpc.Protocols.Randomness;
 
@@ -58,8 +59,24 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
             }
         }
 
-        var session = await client.CreateSessionAsync(tenant, new CreateSessionRequest(sessionId, modellerId, SessionKinds.Psi, [podId], Psi: spec with { ModellerSetSize = records.Count }), ct);
-        var outcome = await RunSessionAsync(session, records, ct);
+        // ecdh speaks ecdh-oprf-v1; in cardinality mode the pod seals its count to a key only this run holds.
+        var ecdh = spec.Protocol == PsiProtocolNames.Ecdh;
+        if (ecdh && spec.Mode == PsiModeNames.Cardinality)
+        {
+            // One scalar blinds every record, so a repeated record is a repeated point, which the pod refuses: the count is
+            // over distinct records (|X ∩ Y| as sets), and no rows are reported in this mode.
+            records = [.. records.DistinctBy(Convert.ToBase64String)];
+        }
+
+        using var countKey = ecdh && spec.Mode == PsiModeNames.Cardinality ? X25519KeyPair.Generate(SystemRandomSource.Instance) : null;
+        var request = spec with
+        {
+            ModellerSetSize = records.Count,
+            Version = ecdh ? EcdhPsiVersion.Current : spec.Version,
+            CountKey = countKey is null ? spec.CountKey : Convert.ToBase64String(countKey.PublicKey),
+        };
+        var session = await client.CreateSessionAsync(tenant, new CreateSessionRequest(sessionId, modellerId, SessionKinds.Psi, [podId], Psi: request), ct);
+        var outcome = await RunSessionAsync(session, records, countKey, ct);
         string? written = null;
         IReadOnlyList<long>? matchedRows = null;
         if (outcome.Matched is { } matched)
@@ -76,8 +93,11 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
         return new PsiOutcome(final, outcome.Count, matchedRows, written, stats);
     }
 
-    /// <summary>The protocol for an existing session over already-encoded records: the count and, in intersection mode, the matching indices.</summary>
-    public async Task<(long Count, int[]? Matched)> RunSessionAsync(SessionResponse session, IReadOnlyList<byte[]> records, CancellationToken ct = default)
+    /// <summary>
+    /// The protocol for an existing session over already-encoded records: the count and, in intersection mode, the matching
+    /// indices. <paramref name="countKey"/> opens the pod's sealed count (ecdh cardinality).
+    /// </summary>
+    public async Task<(long Count, int[]? Matched)> RunSessionAsync(SessionResponse session, IReadOnlyList<byte[]> records, X25519KeyPair? countKey, CancellationToken ct = default)
     {
         session = await WaitAsync(session, s => s.Psi!.Accepted, "the pod to accept", ct);
         var psi = session.Psi!;
@@ -111,6 +131,10 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
             }
         }
 
+        // Our own spec decides the version (a pod that accepted with another was refused by the service); never run another.
+        EcdhPsiVersion.Require(psi.Version, "the session");
+        if (mode == PsiMode.Cardinality && !psi.CountedByPod)
+            throw new PsiFailedException(session, "ecdh cardinality must be counted by the pod (ecdh-oprf-v1); the session says otherwise.");
         using var ecdh = new EcdhPsiClient(mode, random);
         await UploadQueryAsync(session, records, ecdh.BlindBatch, Ristretto255.Size, ct);
         if (psi.CountedByPod)
@@ -126,33 +150,36 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
 
             await client.UploadPsiSetAsync(tenant, session.Id, PsiPayloads.DoubleBlinded, stream => spool.WriteSortedAsync(stream, ct), spool.Added * Ristretto255.Size, ct);
             session = await WaitAsync(session, s => s.Phase == SessionPhases.Answered, "the pod's count", ct);
-            return (session.Psi!.PodCount!.Value, null);
+            return (await OpenCountAsync(session, countKey, ct), null);
         }
 
         session = await WaitAsync(session, s => s.Phase == SessionPhases.Answered, "the pod's reply", ct);
-        if (mode == PsiMode.Intersection)
+
+        // Intersection: Finalize each reply (in query order) into its OPRF tag and merge-join the tags with the pod's.
+        var oprfTags = new List<byte>(records.Count * EcdhPsiVersion.TagBytes);
+        var next = 0;
+        using (var span = SmpcClient.StartSessionActivity("psi.unblind", session))
         {
-            var tags = new List<byte>(records.Count * 32);
-            using (var span = SmpcClient.StartSessionActivity("psi.unblind", session))
+            await ReadAsync(session, PsiPayloads.Reply, Ristretto255.Size, "reply", batch =>
             {
-                await ReadAsync(session, PsiPayloads.Reply, Ristretto255.Size, "reply", batch => tags.AddRange(ecdh.UnblindBatch(batch)), ct);
-                span?.SetTag("smpc.psi.elements", tags.Count / 32);
-            }
-
-            return await MatchAsync(session, [.. tags], mode, ct);
+                oprfTags.AddRange(ecdh.FinalizeBatch(next, records, batch));
+                next += batch.Length / Ristretto255.Size;
+            }, ct);
+            span?.SetTag("smpc.psi.elements", next);
         }
 
-        // Cardinality counted here: the replies H(x)^ab arrive sorted; raise the pod's set to a and count the replies found in it.
-        var replies = new List<byte>(records.Count * 32);
-        await ReadAsync(session, PsiPayloads.Reply, Ristretto255.Size, "reply", batch => replies.AddRange(batch), ct);
-        var counter = new ElementCounter([.. replies]);
-        using (var span = SmpcClient.StartSessionActivity("psi.intersect", session))
-        {
-            await ReadAsync(session, PsiPayloads.PodSet, Ristretto255.Size, "pod-set", batch => counter.Feed(ecdh.RaiseBatch(batch)), ct);
-            span?.SetTag("smpc.psi.elements", counter.Seen);
-        }
+        return await MatchAsync(session, [.. oprfTags], mode, ct);
+    }
 
-        return (counter.Count, null);
+    /// <summary>Opens the pod's sealed count; a count the pod withholds (below its minimum) ends the session without one.</summary>
+    private async Task<long> OpenCountAsync(SessionResponse session, X25519KeyPair? countKey, CancellationToken ct)
+    {
+        if (countKey is null) throw new PsiFailedException(session, "The pod sealed its count to a count key this run does not hold.");
+        if (session.Psi!.SealedCount is not { } sealedText) throw new PsiFailedException(session, "The session is answered but holds no sealed count.");
+        var (withheld, value) = SealedPsiCount.Open(countKey, session.Id, Convert.FromBase64String(sealedText));
+        if (!withheld) return value;
+        session = await client.CompletePsiAsync(tenant, session.Id, null, ct);
+        throw new PsiFailedException(session, $"The pod declined: the intersection is below the pod's minimum of {value}, so the count is withheld");
     }
 
     /// <summary>

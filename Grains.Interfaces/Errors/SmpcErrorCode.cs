@@ -19,4 +19,6 @@ public enum SmpcErrorCode
     Unauthenticated = 7,
     /// <summary>The caller's role may not do this inside its own tenant.</summary>
     Forbidden = 8,
+    /// <summary>The request speaks a protocol version the session or the service does not (e.g. ECDH PSI before ecdh-oprf-v1).</summary>
+    UnsupportedVersion = 9,
 }

@@ -19,6 +19,9 @@ public sealed class SmpcException : Exception
 
     public static SmpcException WrongPhase(string message) => new(SmpcErrorCode.WrongPhase, message);
 
+    /// <summary>The request speaks an unsupported protocol version.</summary>
+    public static SmpcException UnsupportedVersion(string message) => new(SmpcErrorCode.UnsupportedVersion, message);
+
     public static SmpcException Forbidden(string message) => new(SmpcErrorCode.Forbidden, message);
 
     /// <summary>Wraps a storage failure without carrying the (non-serializable) provider exception across the wire.</summary>

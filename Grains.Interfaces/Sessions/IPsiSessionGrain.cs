@@ -22,8 +22,11 @@ public interface IPsiSessionGrain : ISessionGrain
     /// <summary>PSI: the payload key to download <paramref name="payload"/>, for the party that receives it; null for an empty set.</summary>
     [Alias("psi.payload")] Task<string?> GetPsiPayloadAsync(Caller caller, PsiPayload payload);
 
-    /// <summary>PSI, pod (pod-counted cardinality): the intersection size it found, at or above its minimum.</summary>
+    /// <summary>PSI, pod (pod-counted cardinality): a plain count, refused since ecdh-oprf-v1 (the pod seals its count).</summary>
     [Alias("psi.count")] Task<SessionInfo> ReportPsiCountAsync(Caller caller, long count);
+
+    /// <summary>PSI, pod (pod-counted cardinality): its count, or that it withholds one, sealed to the modeller's count key.</summary>
+    [Alias("psi.count.sealed")] Task<SessionInfo> ReportSealedPsiCountAsync(Caller caller, byte[] sealedCount);
 
     /// <summary>PSI, modeller: finishes the session, reporting the count it chose to record (the matching records never reach the service).</summary>
     [Alias("psi.complete")] Task<SessionInfo> CompletePsiAsync(Caller caller, long? count);

@@ -10,7 +10,8 @@ public sealed record PsiColumn(
 /// <summary>
 /// What a PSI session computes: protocol (<c>ecdh</c> or <c>rsa-blind</c>), mode (<c>intersection</c> or <c>cardinality</c>), the
 /// columns on each side (same kinds, position by position), the pod's named source, the size of the modeller's set (declared
-/// up front so the pod can apply its limits before any work), the RSA key size and the session's timeout.
+/// up front so the pod can apply its limits before any work), the RSA key size, the session's timeout, the ecdh protocol
+/// version and (ecdh cardinality) the modeller's X25519 key the pod seals its count to.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("smpc.psi-spec")]
 public sealed record PsiSpec(
@@ -21,14 +22,17 @@ public sealed record PsiSpec(
     [property: Id(4)] string Source,
     [property: Id(5)] long ModellerSetSize,
     [property: Id(6)] int KeyBits,
-    [property: Id(7)] TimeSpan Timeout);
+    [property: Id(7)] TimeSpan Timeout,
+    [property: Id(8)] string? Version = null,
+    [property: Id(9)] byte[]? CountKey = null);
 
-/// <summary>The pod's acceptance: its per-session RSA public key and key-certification proof (rsa-blind) and whether it counts the intersection itself (ecdh cardinality with a minimum count).</summary>
+/// <summary>The pod's acceptance: its per-session RSA public key and key-certification proof (rsa-blind), whether it counts the intersection itself (ecdh cardinality) and the ecdh version it speaks.</summary>
 [GenerateSerializer, Immutable, Alias("smpc.psi-accept")]
 public sealed record PsiAccept(
     [property: Id(0)] byte[]? PublicKey,
     [property: Id(1)] bool CountedByPod,
-    [property: Id(2)] byte[]? KeyProof = null);
+    [property: Id(2)] byte[]? KeyProof = null,
+    [property: Id(3)] string? Version = null);
 
 /// <summary>The binary payloads of a PSI session.</summary>
 public enum PsiPayload
@@ -67,4 +71,5 @@ public sealed record PsiStatus(
     [property: Id(9)] long? PodCount,
     [property: Id(10)] long? ReportedCount,
     [property: Id(11)] string? FailureReason,
-    [property: Id(12)] byte[]? KeyProof = null);
+    [property: Id(12)] byte[]? KeyProof = null,
+    [property: Id(13)] byte[]? SealedCount = null);

@@ -118,6 +118,12 @@ internal static class CreateRules
         var keyBits = spec.Protocol == PsiProtocols.RsaBlind ? (spec.KeyBits == 0 ? RsaPsiPublicKey.DefaultBits : spec.KeyBits) : 0;
         if (spec.Protocol == PsiProtocols.RsaBlind && keyBits is not (2048 or 3072 or 4096)) throw SmpcException.Invalid("psi.keyBits must be 2048, 3072 or 4096.");
         if (spec.Protocol == PsiProtocols.Ecdh && spec.KeyBits != 0) throw SmpcException.Invalid("psi.keyBits applies to rsa-blind only.");
+        if (spec.Protocol == PsiProtocols.Ecdh && spec.Version != EcdhPsiVersion.Current)
+            throw SmpcException.UnsupportedVersion($"psi.version must be '{EcdhPsiVersion.Current}' for ecdh; a client that sends {(spec.Version is null ? "none hashes records the way ecdh PSI did before it" : $"'{spec.Version}' speaks another version")}: upgrade it.");
+        if (spec.Protocol == PsiProtocols.Ecdh && spec.Mode == PsiModes.Cardinality && spec.CountKey is not { Length: 32 })
+            throw SmpcException.Invalid("psi.countKey (base64 of a 32-byte X25519 public key) is required for ecdh cardinality: the pod seals the count to it.");
+        if (spec.CountKey is not null && !(spec.Protocol == PsiProtocols.Ecdh && spec.Mode == PsiModes.Cardinality))
+            throw SmpcException.Invalid("psi.countKey applies to ecdh cardinality only.");
         var mine = spec.ModellerColumns ?? [];
         var theirs = spec.PodColumns ?? [];
         if (mine.Count is 0 or > 16) throw SmpcException.Invalid("psi.modellerColumns must name 1 to 16 columns.");
@@ -139,7 +145,8 @@ internal static class CreateRules
     public static bool SamePsiSpec(PsiSpec? a, PsiSpec? b) =>
         a is null ? b is null : b is not null && a.Protocol == b.Protocol && a.Mode == b.Mode && a.Source == b.Source && a.ModellerSetSize == b.ModellerSetSize
             && (a.KeyBits == b.KeyBits || (b.KeyBits == 0 && a.KeyBits == RsaPsiPublicKey.DefaultBits)) && a.Timeout == b.Timeout
-            && a.ModellerColumns.SequenceEqual(b.ModellerColumns) && a.PodColumns.SequenceEqual(b.PodColumns);
+            && a.ModellerColumns.SequenceEqual(b.ModellerColumns) && a.PodColumns.SequenceEqual(b.PodColumns)
+            && a.Version == b.Version && (a.CountKey ?? []).AsSpan().SequenceEqual(b.CountKey ?? []);
 
     // ---- Federated query and training. The rules live in Protocols/Federated (QueryRequests, TrainingRequests,
     // FederatedLifetime); this applies them to the command's typed spec, with the REST body's names in its messages. ----

@@ -69,7 +69,7 @@ public sealed class PsiSessionGrain(
         return common with
         {
             Psi = new PsiStatus(spec, p.Deadline, p.PublicKey, p.Accepted, p.CountedByPod, p.ServerSetSize, p.QueryStored, p.ReplyStored, p.DoubleBlindedStored,
-                p.PodCount, p.ReportedCount, p.FailureReason, p.KeyProof),
+                p.PodCount, p.ReportedCount, p.FailureReason, p.KeyProof, p.SealedCount),
         };
     }
 
@@ -78,7 +78,7 @@ public sealed class PsiSessionGrain(
         _ = PartyOf(caller);
         await AdvanceIfDueAsync();
         using var activity = PsiSpan("psi.accept");
-        await ApplyAsync(Coordinator.Accept(Exchange, accept.PublicKey, accept.CountedByPod, accept.KeyProof), "psi.accept", caller);
+        await ApplyAsync(Coordinator.Accept(Exchange, accept.PublicKey, accept.CountedByPod, accept.KeyProof, accept.Version), "psi.accept", caller);
         return ToInfo();
     }
 
@@ -131,6 +131,15 @@ public sealed class PsiSessionGrain(
         await AdvanceIfDueAsync();
         using var activity = PsiSpan("psi.count");
         await ApplyAsync(Coordinator.ReportCount(Exchange, count), "psi.count", caller);
+        return ToInfo();
+    }
+
+    async Task<SessionInfo> IPsiSessionGrain.ReportSealedPsiCountAsync(Caller caller, byte[] sealedCount)
+    {
+        _ = PartyOf(caller);
+        await AdvanceIfDueAsync();
+        using var activity = PsiSpan("psi.count");
+        await ApplyAsync(Coordinator.ReportSealedCount(Exchange, sealedCount), "psi.count", caller);
         return ToInfo();
     }
 
@@ -255,7 +264,7 @@ public sealed class PsiSessionGrain(
     }
 
     private static PsiSessionRules Rules(PsiSpec spec) => new(spec.Protocol, spec.Protocol == PsiProtocols.RsaBlind, spec.Mode == PsiModes.Cardinality,
-        spec.ModellerSetSize, spec.KeyBits, spec.Timeout);
+        spec.ModellerSetSize, spec.KeyBits, spec.Timeout, spec.Version);
 
     private static PsiSet Set(PsiPayload payload) => payload switch
     {

@@ -10,6 +10,7 @@ internal static class RefusalExtensions
     {
         RefusalKind.Conflict => SmpcException.Conflict(refusal.Message),
         RefusalKind.WrongPhase => SmpcException.WrongPhase(refusal.Message),
+        RefusalKind.UnsupportedVersion => SmpcException.UnsupportedVersion(refusal.Message),
         _ => SmpcException.Invalid(refusal.Message),
     };
 }

@@ -9,4 +9,6 @@ public enum RefusalKind
     Conflict = 2,
     /// <summary>The message does not fit the session's current phase, or the sender can no longer take part (409 wrong-phase).</summary>
     WrongPhase = 3,
+    /// <summary>The sender speaks another version of the protocol than the session (400 unsupported-protocol-version).</summary>
+    UnsupportedVersion = 4,
 }

@@ -11,6 +11,9 @@ internal sealed class RefusedException(RefusalKind kind, string message) : Excep
 
     public static RefusedException WrongPhase(string message) => new(RefusalKind.WrongPhase, message);
 
+    /// <summary>The sender speaks another protocol version than the session.</summary>
+    public static RefusedException UnsupportedVersion(string message) => new(RefusalKind.UnsupportedVersion, message);
+
     /// <summary>Runs a coordinator step; a refusal thrown by its checks becomes a refused step on the unchanged state.</summary>
     public static CoordinatorStep<TState, TEvent> Guard<TState, TEvent>(TState state, Func<CoordinatorStep<TState, TEvent>> step)
         where TState : class

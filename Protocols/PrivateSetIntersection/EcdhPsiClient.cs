@@ -4,158 +4,219 @@ using Smpc.Protocols.Randomness;
 namespace Smpc.Protocols.PrivateSetIntersection;
 
 /// <summary>
-/// The modeller (client) in EC Diffie-Hellman PSI on ristretto255: a fresh secret scalar a per session.
+/// The modeller (client) in ECDH PSI, version <see cref="EcdhPsiVersion.Current"/>.
 /// </summary>
 /// <remarks>
-/// 1. <see cref="Blind"/>: send A_i = H(x_i)^a for each record.
-/// 2. <see cref="Finish"/>, intersection mode: unblind each reply (A_i^b)^{1/a} = H(x_i)^b and test membership
-///    in S = {H(y)^b}. Cardinality mode: replies are shuffled, so instead compute S^a = {H(y)^{ab}} and count
-///    the replies in it — which reply belongs to which record is unknown to the client.
+/// Intersection mode is the RFC 9497 OPRF (<see cref="RistrettoOprf"/>): a fresh blind r_i per record,
+/// <see cref="BlindBatch"/> sends r_i·H(x_i), the pod returns k·r_i·H(x_i), and <see cref="FinalizeBatch"/> computes
+/// Finalize(x_i) (first 32 bytes), compared with the pod's published Evaluate(k, y) tags.
+/// Cardinality mode is counted by the pod: one secret a for the whole session, <see cref="BlindBatch"/> sends a·H(x_i) and
+/// <see cref="RaiseBatch"/> turns the pod's b·H(y) into a·b·H(y); the pod counts and seals the count to this client.
 /// Every element received is validated; invalid encodings and the identity are refused.
 /// </remarks>
 public sealed class EcdhPsiClient : IDisposable
 {
-    private readonly byte[] secret;
-    private int blindedCount = -1;
-    private byte[]? inverse;
+    private readonly IRandomSource random;
+    private readonly byte[]? secret;
+    private readonly List<byte[]?> inverses = [];
+    private int blindedCount;
 
-    /// <summary>Creates the client with a fresh secret scalar.</summary>
+    /// <summary>Creates the client; cardinality mode draws its one secret scalar now.</summary>
     public EcdhPsiClient(PsiMode mode, IRandomSource random)
     {
         ArgumentNullException.ThrowIfNull(random);
         Mode = mode;
-        secret = Ristretto255.RandomScalar(random);
+        this.random = random;
+        secret = mode == PsiMode.Cardinality ? Ristretto255.RandomScalar(random) : null;
     }
 
     /// <summary>The session's mode.</summary>
     public PsiMode Mode { get; }
 
-    /// <summary>Step 1: H(x_i)^a in record order.</summary>
+    /// <summary>Records blinded so far.</summary>
+    public int BlindedCount => blindedCount;
+
+    /// <summary>All records at once: the blinded elements in record order (see <see cref="BlindBatch"/>).</summary>
     public byte[][] Blind(IReadOnlyList<byte[]> records)
     {
         ArgumentNullException.ThrowIfNull(records);
-        if (blindedCount >= 0)
+        if (blindedCount > 0)
         {
             throw new MessageRejectedException(ProtocolError.OutOfOrder, "records were already blinded for this session");
         }
 
-        var output = new byte[records.Count][];
-        Parallel.For(0, records.Count, () => new byte[Ristretto255.Size], (i, _, point) =>
+        return Split(BlindBatch(records));
+    }
+
+    /// <summary>
+    /// The next batch of records blinded, in order, as one flat array of 32-byte elements: r_i·H(x_i) with a fresh r_i per
+    /// record (intersection, RFC 9497 Blind), or a·H(x_i) (cardinality).
+    /// </summary>
+    public byte[] BlindBatch(IReadOnlyList<byte[]> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var output = new byte[records.Count * Ristretto255.Size];
+        var blinds = Mode == PsiMode.Intersection ? DrawScalars(records.Count) : null;
+        var batchInverses = new byte[records.Count][];
+        Parallel.For(0, records.Count, i =>
         {
-            Ristretto255.HashToGroup(records[i], point);
-            var result = new byte[Ristretto255.Size];
-            Ristretto255.Multiply(secret, point, result);
-            output[i] = result;
-            return point;
-        }, _ => { });
-        blindedCount = records.Count;
+            var element = output.AsSpan(i * Ristretto255.Size, Ristretto255.Size);
+            if (blinds is null)
+            {
+                RistrettoOprf.Blind(records[i], secret, element);
+                return;
+            }
+
+            RistrettoOprf.Blind(records[i], blinds[i], element);
+            batchInverses[i] = Ristretto255.InvertScalar(blinds[i]);
+            CryptographicOperations.ZeroMemory(blinds[i]);
+        });
+        if (blinds is not null)
+        {
+            inverses.AddRange(batchInverses);
+        }
+
+        blindedCount += records.Count;
         return output;
     }
 
-    /// <summary>Step 2: the intersection (or its size) from the server's replies and encoded set.</summary>
-    public PsiResult Finish(IReadOnlyList<byte[]> replies, IReadOnlyList<byte[]> serverSet)
+    /// <summary>
+    /// Intersection: Finalize for the replies to records <paramref name="first"/>… (in query order), each cut to its first
+    /// 32 bytes, as a flat array comparable with the pod's published tags. The blinds used are wiped.
+    /// </summary>
+    public byte[] FinalizeBatch(int first, IReadOnlyList<byte[]> records, ReadOnlyMemory<byte> replies)
     {
-        ArgumentNullException.ThrowIfNull(replies);
-        ArgumentNullException.ThrowIfNull(serverSet);
-        if (blindedCount < 0)
+        ArgumentNullException.ThrowIfNull(records);
+        RequireMode(PsiMode.Intersection, "Finalize");
+        PsiElements.CheckFlat(replies.Length, Ristretto255.Size);
+        var count = replies.Length / Ristretto255.Size;
+        if (first < 0 || first + count > blindedCount || first + count > records.Count)
         {
-            throw new MessageRejectedException(ProtocolError.OutOfOrder, "blind the records before finishing");
+            throw new MessageRejectedException(ProtocolError.Malformed, $"replies {first}…{first + count} exceed the {blindedCount} blinded records");
         }
 
+        var output = new byte[count * EcdhPsiVersion.TagBytes];
+        var bad = -1;
+        Parallel.For(0, count, () => new byte[RistrettoOprf.OutputBytes], (i, _, full) =>
+        {
+            var inverse = inverses[first + i] ?? throw new MessageRejectedException(ProtocolError.Duplicate, $"reply {first + i} was already finalized");
+            try
+            {
+                RistrettoOprf.FinalizeWithInverse(records[first + i], inverse, replies.Span.Slice(i * Ristretto255.Size, Ristretto255.Size), full);
+                full.AsSpan(0, EcdhPsiVersion.TagBytes).CopyTo(output.AsSpan(i * EcdhPsiVersion.TagBytes));
+            }
+            catch (CryptographicCheckException)
+            {
+                bad = first + i;
+            }
+
+            return full;
+        }, full => CryptographicOperations.ZeroMemory(full));
+        if (bad >= 0)
+        {
+            throw new CryptographicCheckException(ProtocolError.InvalidElement, $"reply {bad} is not a valid ristretto255 element");
+        }
+
+        for (var i = first; i < first + count; i++)
+        {
+            CryptographicOperations.ZeroMemory(inverses[i]);
+            inverses[i] = null;
+        }
+
+        return output;
+    }
+
+    /// <summary>Intersection, all at once: the indices of the records whose OPRF tag is in the pod's tag set.</summary>
+    public PsiResult Finish(IReadOnlyList<byte[]> records, IReadOnlyList<byte[]> replies, IReadOnlyList<byte[]> podTags)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(replies);
+        ArgumentNullException.ThrowIfNull(podTags);
         if (replies.Count != blindedCount)
         {
             throw new MessageRejectedException(ProtocolError.Malformed, $"{replies.Count} replies for {blindedCount} blinded elements");
         }
 
-        foreach (var element in replies.Concat(serverSet))
-        {
-            if (!Ristretto255.IsValid(element))
-            {
-                throw new CryptographicCheckException(ProtocolError.InvalidElement, "received an invalid ristretto255 element");
-            }
-        }
-
-        if (Mode == PsiMode.Intersection)
-        {
-            var set = new HashSet<byte[]>(serverSet, ByteArrayComparer.Instance);
-            var inverse = Ristretto255.InvertScalar(secret);
-            var matched = new bool[replies.Count];
-            Parallel.For(0, replies.Count, i =>
-            {
-                var unblinded = new byte[Ristretto255.Size];
-                Ristretto255.Multiply(inverse, replies[i], unblinded);
-                matched[i] = set.Contains(unblinded);
-            });
-            CryptographicOperations.ZeroMemory(inverse);
-            var indices = Enumerable.Range(0, matched.Length).Where(i => matched[i]).ToArray();
-            return new PsiResult(indices.Length, indices);
-        }
-
-        var doubled = new byte[serverSet.Count][];
-        Parallel.For(0, serverSet.Count, i =>
-        {
-            var result = new byte[Ristretto255.Size];
-            Ristretto255.Multiply(secret, serverSet[i], result);
-            doubled[i] = result;
-        });
-        var lookup = new HashSet<byte[]>(doubled, ByteArrayComparer.Instance);
-        return new PsiResult(replies.Count(lookup.Contains), null);
+        var tags = FinalizeBatch(0, records, replies.SelectMany(r => r.Length == Ristretto255.Size ? r : throw new MessageRejectedException(ProtocolError.Malformed, "replies are 32 bytes")).ToArray());
+        var set = new HashSet<byte[]>(podTags, ByteArrayComparer.Instance);
+        var indices = Enumerable.Range(0, replies.Count).Where(i => set.Contains(tags.AsSpan(i * EcdhPsiVersion.TagBytes, EcdhPsiVersion.TagBytes).ToArray())).ToArray();
+        return new PsiResult(indices.Length, indices);
     }
 
-    /// <summary>Records blinded so far (by <see cref="Blind"/> or <see cref="BlindBatch"/>).</summary>
-    public int BlindedCount => Math.Max(blindedCount, 0);
-
-    /// <summary>Step 1 streamed: H(x_i)^a for the next batch of records, in order, as one flat array of 32-byte elements.</summary>
-    public byte[] BlindBatch(IReadOnlyList<byte[]> records)
+    /// <summary>Cardinality (pod-counted): a·e for a batch of the pod's elements e = b·H(y), giving a·b·H(y); refuses invalid elements.</summary>
+    public byte[] RaiseBatch(ReadOnlyMemory<byte> elements)
     {
-        ArgumentNullException.ThrowIfNull(records);
-        var output = new byte[records.Count * Ristretto255.Size];
-        Parallel.For(0, records.Count, () => new byte[Ristretto255.Size], (i, _, point) =>
-        {
-            Ristretto255.HashToGroup(records[i], point);
-            Ristretto255.Multiply(secret, point, output.AsSpan(i * Ristretto255.Size, Ristretto255.Size));
-            return point;
-        }, _ => { });
-        blindedCount = BlindedCount + records.Count;
-        return output;
-    }
-
-    /// <summary>Intersection mode, streamed: (A_i^b)^{1/a} = H(x_i)^b for a batch of replies, comparable with the pod's encoded set.</summary>
-    public byte[] UnblindBatch(ReadOnlyMemory<byte> replies)
-    {
-        inverse ??= Ristretto255.InvertScalar(secret);
-        return Raise(inverse, replies, "reply");
-    }
-
-    /// <summary>Cardinality mode, streamed: e^a for a batch of the pod's encoded elements e = H(y)^b, giving H(y)^{ab}.</summary>
-    public byte[] RaiseBatch(ReadOnlyMemory<byte> elements) => Raise(secret, elements, "pod element");
-
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        CryptographicOperations.ZeroMemory(secret);
-        if (inverse is not null)
-        {
-            CryptographicOperations.ZeroMemory(inverse);
-        }
-    }
-
-    private static byte[] Raise(byte[] scalar, ReadOnlyMemory<byte> elements, string what)
-    {
+        RequireMode(PsiMode.Cardinality, "RaiseBatch");
         PsiElements.CheckFlat(elements.Length, Ristretto255.Size);
         var output = new byte[elements.Length];
         var bad = -1;
         Parallel.For(0, elements.Length / Ristretto255.Size, i =>
         {
             var element = elements.Span.Slice(i * Ristretto255.Size, Ristretto255.Size);
-            if (!Ristretto255.IsValid(element) || !Ristretto255.TryMultiply(scalar, element, output.AsSpan(i * Ristretto255.Size, Ristretto255.Size)))
+            if (!Ristretto255.IsValid(element) || !Ristretto255.TryMultiply(secret, element, output.AsSpan(i * Ristretto255.Size, Ristretto255.Size)))
             {
                 bad = i;
             }
         });
 
         return bad >= 0
-            ? throw new CryptographicCheckException(ProtocolError.InvalidElement, $"{what} {bad} of this batch is not a valid ristretto255 element")
+            ? throw new CryptographicCheckException(ProtocolError.InvalidElement, $"pod element {bad} of this batch is not a valid ristretto255 element")
             : output;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (secret is not null)
+        {
+            CryptographicOperations.ZeroMemory(secret);
+        }
+
+        foreach (var inverse in inverses)
+        {
+            if (inverse is not null)
+            {
+                CryptographicOperations.ZeroMemory(inverse);
+            }
+        }
+    }
+
+    private byte[][] DrawScalars(int count)
+    {
+        // The random source is drawn from sequentially (it need not be thread-safe); the reductions run in parallel.
+        var wide = new byte[count * 64];
+        random.Fill(wide);
+        var scalars = new byte[count][];
+        Parallel.For(0, count, i =>
+        {
+            var scalar = Ristretto255.ReduceWide(wide.AsSpan(i * 64, 64));
+            while (scalar.AsSpan().IndexOfAnyExcept((byte)0) < 0)
+            {
+                scalar = Ristretto255.RandomScalar(SystemRandomSource.Instance); // probability 2^-252
+            }
+
+            scalars[i] = scalar;
+        });
+        CryptographicOperations.ZeroMemory(wide);
+        return scalars;
+    }
+
+    private void RequireMode(PsiMode mode, string step)
+    {
+        if (Mode != mode)
+        {
+            throw new MessageRejectedException(ProtocolError.OutOfOrder, $"{step} belongs to {mode} mode; this session is {Mode}");
+        }
+    }
+
+    private static byte[][] Split(byte[] flat)
+    {
+        var result = new byte[flat.Length / Ristretto255.Size][];
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = flat.AsSpan(i * Ristretto255.Size, Ristretto255.Size).ToArray();
+        }
+
+        return result;
     }
 }

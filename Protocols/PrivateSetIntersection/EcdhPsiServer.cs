@@ -4,17 +4,18 @@ using Smpc.Protocols.Randomness;
 namespace Smpc.Protocols.PrivateSetIntersection;
 
 /// <summary>
-/// The pod (server) in EC Diffie-Hellman PSI on ristretto255: a fresh secret scalar b per session.
+/// The pod (server) in ECDH PSI, version <see cref="EcdhPsiVersion.Current"/>: a fresh secret scalar k per session.
 /// </summary>
 /// <remarks>
-/// With H the hash-to-group of <see cref="Ristretto255.HashToGroup"/> and ℓ the group order:
-/// 1. Draw b ∈ Z_ℓ^*.
-/// 2. <see cref="EncodeServerBatch"/>: H(y)^b for each record y ∈ Y, batch by batch; the caller sorts the whole encoded set
-///    (<see cref="PsiElements.SortUnique(byte[], int)"/>), which de-duplicates it and hides the records' order.
+/// With H the RFC 9497 HashToGroup (<see cref="RistrettoOprf.HashToGroup"/>) and ℓ the group order:
+/// 1. Draw k ∈ Z_ℓ^*.
+/// 2. <see cref="EncodeServerBatch"/>, intersection: the first 32 bytes of Evaluate(k, y) for each record y ∈ Y;
+///    cardinality (counted by the pod): k·H(y), for the modeller to raise to its own secret. The caller sorts the whole
+///    encoded set (<see cref="PsiElements.SortUnique(byte[], int)"/>), which de-duplicates it and hides the records' order.
 /// 3. <see cref="BeginQuery"/> claims the session's one query of the client's count (refused over the maximum query size,
-///    or when already claimed: neither the maximum nor a cardinality count can be sidestepped by asking again under the
-///    same b); its responder returns A_i^b for each valid, non-identity client element A_i, in order, batch by batch.
-///    In cardinality mode the modeller sorts the replies, so their order tells nothing.
+///    or when already claimed); its responder returns BlindEvaluate(k, A_i) = k·A_i for each valid, non-identity client
+///    element A_i, in order, batch by batch. The pod agent wraps it in a <see cref="PsiQueryGuard"/> (exact count, no
+///    duplicates). In cardinality mode the answers never leave the pod: <see cref="PodCardinalityCounter"/> counts them.
 /// Work is spread over all cores; libsodium's functions are thread-safe.
 /// </remarks>
 public sealed class EcdhPsiServer : IPsiServer
@@ -65,12 +66,23 @@ public sealed class EcdhPsiServer : IPsiServer
     {
         ArgumentNullException.ThrowIfNull(records);
         var output = new byte[records.Count * Ristretto255.Size];
-        Parallel.For(0, records.Count, () => new byte[Ristretto255.Size], (i, _, point) =>
+        if (Mode == PsiMode.Cardinality)
         {
-            Ristretto255.HashToGroup(records[i], point);
-            Ristretto255.Multiply(secret, point, output.AsSpan(i * Ristretto255.Size, Ristretto255.Size));
-            return point;
-        }, _ => { });
+            Parallel.For(0, records.Count, () => new byte[Ristretto255.Size], (i, _, point) =>
+            {
+                RistrettoOprf.HashToGroup(records[i], point);
+                Ristretto255.Multiply(secret, point, output.AsSpan(i * Ristretto255.Size, Ristretto255.Size));
+                return point;
+            }, _ => { });
+            return output;
+        }
+
+        Parallel.For(0, records.Count, () => new byte[RistrettoOprf.OutputBytes], (i, _, full) =>
+        {
+            RistrettoOprf.Evaluate(secret, records[i], full);
+            full.AsSpan(0, EcdhPsiVersion.TagBytes).CopyTo(output.AsSpan(i * EcdhPsiVersion.TagBytes));
+            return full;
+        }, full => CryptographicOperations.ZeroMemory(full));
         return output;
     }
 
@@ -94,7 +106,7 @@ public sealed class EcdhPsiServer : IPsiServer
             var bad = -1;
             Parallel.For(0, count, i =>
             {
-                if (!Ristretto255.TryMultiply(server.secret, elements.Span.Slice(i * Ristretto255.Size, Ristretto255.Size), output.AsSpan(i * Ristretto255.Size, Ristretto255.Size)))
+                if (!RistrettoOprf.TryBlindEvaluate(server.secret, elements.Span.Slice(i * Ristretto255.Size, Ristretto255.Size), output.AsSpan(i * Ristretto255.Size, Ristretto255.Size)))
                 {
                     bad = i;
                 }

@@ -9,10 +9,11 @@ namespace Smpc.Protocols.PrivateSetIntersection;
 /// </summary>
 /// <remarks>
 /// Modeller M (the client, learns the result), pod P (the server), one session deadline:
-/// 1. Awaiting the pod: P accepts (rsa-blind: its fresh RSA public key of the asked size; ecdh cardinality may be counted
-///    by P) or declines, which fails the session with P's reason.
+/// 1. Awaiting the pod: P accepts (rsa-blind: its fresh RSA public key of the asked size; ecdh: the session's protocol
+///    version, and ecdh cardinality is always counted by P) or declines, which fails the session with P's reason.
 /// 2. Exchange: P stores its set; M stores its query (of exactly the declared size); P stores its reply to the query.
-///    Pod-counted: M stores the double-blinded set (as large as P's) and P reports the count instead of a reply.
+///    Pod-counted: M stores the double-blinded set (as large as P's) and P reports its count sealed to M's count key
+///    (<see cref="SealedPsiCount"/>) instead of a reply; the service keeps only the ciphertext.
 ///    A declared size of 0 needs no query and no reply.
 /// 3. Answered once P's set and the reply (or P's count) are stored: M finishes locally and completes, reporting a count
 ///    of its choice (never another than P's).
@@ -60,10 +61,18 @@ public sealed class PsiCoordinator
 
     /// <summary>
     /// Step 1: the pod accepts (with its RSA public key and, from certified-key agents, the key's certification proof for
-    /// rsa-blind; counting itself for ecdh cardinality). The service checks the proof's shape only: the modeller verifies it.
+    /// rsa-blind; with the session's version for ecdh, counting itself for ecdh cardinality). The service checks the
+    /// proof's shape only: the modeller verifies it.
     /// </summary>
-    public Step Accept(PsiExchangeState state, byte[]? publicKey, bool countedByPod, byte[]? keyProof = null) => Run(state, () =>
+    public Step Accept(PsiExchangeState state, byte[]? publicKey, bool countedByPod, byte[]? keyProof = null, string? version = null) => Run(state, () =>
     {
+        if (!rules.RsaBlind && version != rules.Version)
+        {
+            // Checked before anything else: an old pod (no version) must learn why, not run a construction the modeller does not.
+            throw RefusedException.UnsupportedVersion(
+                $"The session speaks ecdh version '{rules.Version ?? "(none)"}' but the pod accepted with '{version ?? "(none: an ecdh pod from before ecdh-oprf-v1)"}'; upgrade the pod agent.");
+        }
+
         if (state.Accepted)
         {
             if (state.CountedByPod == countedByPod && (state.PublicKey ?? []).AsSpan().SequenceEqual(publicKey ?? [])
@@ -101,6 +110,8 @@ public sealed class PsiCoordinator
 
         if (countedByPod && (rules.RsaBlind || !rules.Cardinality))
             throw RefusedException.Invalid("Only ecdh cardinality sessions can be counted by the pod.");
+        if (!countedByPod && !rules.RsaBlind && rules.Cardinality)
+            throw RefusedException.Invalid("ecdh cardinality is counted by the pod (ecdh-oprf-v1): a modeller-counted count cannot withstand per-record blinds.");
         var empty = rules.ModellerSetSize == 0; // nothing to query, nothing to reply
         return Step.Accepted(
             state with { Accepted = true, PublicKey = publicKey, KeyProof = keyProof, CountedByPod = countedByPod, Phase = PsiPhase.Exchange, QueryStored = empty, ReplyStored = empty },
@@ -165,20 +176,29 @@ public sealed class PsiCoordinator
         return refusal;
     }
 
-    /// <summary>Pod-counted cardinality: the pod reports the intersection size.</summary>
+    /// <summary>Pod-counted cardinality: a plain count is refused; the pod seals it to the modeller (<see cref="ReportSealedCount"/>).</summary>
     public Step ReportCount(PsiExchangeState state, long count) => Run(state, () =>
     {
-        if (state.PodCount is { } known)
+        RequirePhase(state, PsiPhase.Exchange);
+        if (!state.CountedByPod) throw RefusedException.WrongPhase("In this session the modeller counts; the pod reports no count.");
+        throw RefusedException.UnsupportedVersion("Since ecdh-oprf-v1 the pod seals its count to the modeller (sealedCount); the service takes no plain count.");
+    });
+
+    /// <summary>Pod-counted cardinality: the pod's count (or its refusal to release one) sealed to the modeller's count key; stored as it is.</summary>
+    public Step ReportSealedCount(PsiExchangeState state, byte[] sealedCount) => Run(state, () =>
+    {
+        ArgumentNullException.ThrowIfNull(sealedCount);
+        if (state.SealedCount is { } known)
         {
-            if (known == count) return Step.Unchanged(state);
-            throw RefusedException.Conflict("The pod already reported another count.");
+            if (known.AsSpan().SequenceEqual(sealedCount)) return Step.Unchanged(state);
+            throw RefusedException.Conflict("The pod already reported another sealed count.");
         }
 
         RequirePhase(state, PsiPhase.Exchange);
         if (!state.CountedByPod) throw RefusedException.WrongPhase("In this session the modeller counts; the pod reports no count.");
         if (!state.DoubleBlindedStored || !state.QueryStored) throw RefusedException.WrongPhase("The pod counts once the query and the double-blinded set are stored.");
-        if (count < 0 || count > rules.ModellerSetSize) throw RefusedException.Invalid($"The count must be between 0 and the modeller's set size {rules.ModellerSetSize}.");
-        return Step.Accepted(state with { PodCount = count, Phase = PsiPhase.Answered }, [new PsiEvent.PodCounted()]);
+        if (sealedCount.Length != SealedPsiCount.SealedBytes) throw RefusedException.Invalid($"A sealed count is {SealedPsiCount.SealedBytes} bytes.");
+        return Step.Accepted(state with { SealedCount = sealedCount, Phase = PsiPhase.Answered }, [new PsiEvent.PodCounted()]);
     });
 
     /// <summary>Step 3: the modeller finishes, reporting the count it chose to record (or none).</summary>

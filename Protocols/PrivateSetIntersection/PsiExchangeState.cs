@@ -15,6 +15,8 @@ public sealed record PsiExchangeState
     public bool ReplyStored { get; init; }
     public bool DoubleBlindedStored { get; init; }
     public long? PodCount { get; init; }
+    /// <summary>Pod-counted ecdh cardinality: the pod's count sealed to the modeller's count key (ciphertext only).</summary>
+    public byte[]? SealedCount { get; init; }
     public long? ReportedCount { get; init; }
     public string? FailureReason { get; init; }
 }

@@ -7,4 +7,5 @@ namespace Smpc.Protocols.PrivateSetIntersection;
 /// <param name="ModellerSetSize">The size of the modeller's set, declared up front.</param>
 /// <param name="KeyBits">The RSA key size (rsa-blind).</param>
 /// <param name="Timeout">How long the whole session may take.</param>
-public sealed record PsiSessionRules(string Protocol, bool RsaBlind, bool Cardinality, long ModellerSetSize, int KeyBits, TimeSpan Timeout);
+/// <param name="Version">The ecdh protocol version the session speaks (<see cref="EcdhPsiVersion.Current"/>); the pod must accept with the same.</param>
+public sealed record PsiSessionRules(string Protocol, bool RsaBlind, bool Cardinality, long ModellerSetSize, int KeyBits, TimeSpan Timeout, string? Version = null);

@@ -5,7 +5,7 @@ using Smpc.Protocols.Randomness;
 namespace Smpc.Protocols.PrivateSetIntersection;
 
 /// <summary>
-/// The prime-order group ristretto255 from libsodium (P/Invoke): hash-to-group, scalar multiplication, scalars.
+/// The prime-order group ristretto255 from libsodium (P/Invoke): RFC 9380 hash-to-group, scalar multiplication, scalars.
 /// </summary>
 public static partial class Ristretto255
 {
@@ -13,27 +13,62 @@ public static partial class Ristretto255
     public const int Size = 32;
 
     private const string Sodium = "libsodium";
-    private static readonly byte[] HashLabel = "smpc/psi/ecdh/h/v1"u8.ToArray();
     private static readonly Lazy<bool> Initialised = new(() => sodium_init() >= 0);
 
-    /// <summary>H(x): SHA-512("smpc/psi/ecdh/h/v1" ‖ record) mapped to the group (Elligator, constant time).</summary>
-    public static unsafe void HashToGroup(ReadOnlySpan<byte> record, Span<byte> element)
+    /// <summary>
+    /// RFC 9380 appendix B hash_to_ristretto255: expand_message_xmd(SHA-512) of <paramref name="message"/> under
+    /// <paramref name="dst"/> to 64 bytes, then the ristretto255 one-way map (libsodium's from_hash, constant time).
+    /// </summary>
+    public static unsafe void HashToGroup(ReadOnlySpan<byte> message, ReadOnlySpan<byte> dst, Span<byte> element)
     {
         EnsureInitialised();
         CheckSize(element);
-        Span<byte> digest = stackalloc byte[64];
-        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA512))
-        {
-            sha.AppendData(HashLabel);
-            sha.AppendData(record);
-            sha.GetHashAndReset(digest);
-        }
-
-        fixed (byte* d = digest)
+        Span<byte> uniform = stackalloc byte[64];
+        ExpandMessageXmd.Expand(message, dst, uniform);
+        fixed (byte* d = uniform)
         fixed (byte* p = element)
         {
             _ = crypto_core_ristretto255_from_hash(p, d);
         }
+
+        CryptographicOperations.ZeroMemory(uniform);
+    }
+
+    /// <summary>A 64-byte little-endian integer reduced mod ℓ (RFC 9497 HashToScalar's last step).</summary>
+    public static unsafe byte[] ReduceWide(ReadOnlySpan<byte> wide)
+    {
+        EnsureInitialised();
+        if (wide.Length != 64)
+        {
+            throw new MessageRejectedException(ProtocolError.Malformed, "a wide scalar is 64 bytes");
+        }
+
+        var scalar = new byte[Size];
+        fixed (byte* w = wide)
+        fixed (byte* s = scalar)
+        {
+            crypto_core_ristretto255_scalar_reduce(s, w);
+        }
+
+        return scalar;
+    }
+
+    /// <summary>n·G for the ristretto255 generator G; refuses the zero scalar (identity result).</summary>
+    public static unsafe byte[] MultiplyBase(ReadOnlySpan<byte> scalar)
+    {
+        EnsureInitialised();
+        CheckSize(scalar);
+        var result = new byte[Size];
+        fixed (byte* n = scalar)
+        fixed (byte* q = result)
+        {
+            if (crypto_scalarmult_ristretto255_base(q, n) != 0)
+            {
+                throw new CryptographicCheckException(ProtocolError.InvalidElement, "the scalar is 0 mod ℓ");
+            }
+        }
+
+        return result;
     }
 
     /// <summary>q = n·p; refuses invalid encodings and identity results with <see cref="ProtocolError.InvalidElement"/>.</summary>
@@ -153,6 +188,9 @@ public static partial class Ristretto255
 
     [LibraryImport(Sodium)]
     private static unsafe partial int crypto_scalarmult_ristretto255(byte* q, byte* n, byte* p);
+
+    [LibraryImport(Sodium)]
+    private static unsafe partial int crypto_scalarmult_ristretto255_base(byte* q, byte* n);
 
     [LibraryImport(Sodium)]
     private static unsafe partial void crypto_core_ristretto255_scalar_reduce(byte* r, byte* s);

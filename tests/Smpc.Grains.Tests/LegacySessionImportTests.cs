@@ -79,7 +79,7 @@ public sealed class LegacySessionImportTests(TwoSiloCluster cluster) : IClassFix
             """);
 
         var read = await grains.GetSession(key).GetAsync(Interfaces.Access.Caller.Pod(tenant, "p1"));
-        var accepted = await grains.GetPsiSession(key).AcceptPsiAsync(Interfaces.Access.Caller.Pod(tenant, "p1"), new PsiAccept(null, CountedByPod: false));
+        var accepted = await grains.GetPsiSession(key).AcceptPsiAsync(Interfaces.Access.Caller.Pod(tenant, "p1"), new PsiAccept(null, CountedByPod: true));
 
         Assert.Equal((SessionKind.PrivateSetIntersection, SessionPhase.AwaitingPod, 1), (read.Kind, read.Phase, read.Version));
         Assert.Equal(("ecdh", "cardinality", 10L), (read.Psi!.Spec.Protocol, read.Psi.Spec.Mode, read.Psi.Spec.ModellerSetSize));

@@ -15,6 +15,9 @@ public sealed class ProtocolErrorTests
         Assert.Equal(16, (int)ProtocolError.DisclosureRefused);
         Assert.Equal(17, (int)ProtocolError.InvalidElement);
         Assert.Equal(20, (int)ProtocolError.PolicyRefused);
+        Assert.Equal(21, (int)ProtocolError.SenderNotAuthenticated);
+        Assert.Equal(22, (int)ProtocolError.LowOrderPoint);
+        Assert.Equal(23, (int)ProtocolError.UnsupportedVersion);
     }
 
     [Fact]

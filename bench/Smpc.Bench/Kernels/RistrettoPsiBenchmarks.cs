@@ -39,14 +39,14 @@ public class RistrettoPsiBenchmarks
 
     /// <summary>Server answers a client query: validate + scalarmult per element. Servers are one-shot per session, so each
     /// invocation makes a fresh one (one random scalar: negligible next to 4096 multiplications).</summary>
-    [Benchmark(OperationsPerInvoke = Batch, Description = "PSI respond (A_i^b), all cores")]
+    [Benchmark(OperationsPerInvoke = Batch, Description = "PSI respond (BlindEvaluate k·A_i), all cores")]
     public byte[] Respond()
     {
         using var fresh = new EcdhPsiServer(PsiMode.Intersection, SystemRandomSource.Instance);
         return fresh.BeginQuery(Batch).Respond(query);
     }
 
-    /// <summary>Server encodes its own set as the pod does: SHA-512 + hash-to-group + scalarmult, then sorted (de-duplicated).</summary>
-    [Benchmark(OperationsPerInvoke = Batch, Description = "PSI encode server set (H(y)^b), all cores")]
+    /// <summary>Server encodes its own set as the pod does (ecdh-oprf-v1): OPRF Evaluate = expand_message_xmd + hash-to-group + scalarmult + SHA-512, then sorted.</summary>
+    [Benchmark(OperationsPerInvoke = Batch, Description = "PSI encode server set (OPRF Evaluate), all cores")]
     public byte[] EncodeServerSet() => PsiElements.SortUnique(server.EncodeServerBatch(records), Ristretto255.Size);
 }

@@ -34,7 +34,7 @@ public sealed class IdEnumerationAttackTests(EmbeddedService service)
     {
         ["get session"] = new("GET", IdKind.Session, (w, id) => $"{T(w)}/sessions/{id}", true),
         ["get key bundles"] = new("GET", IdKind.Session, (w, id) => $"{T(w)}/sessions/{id}/secagg/key-bundles", true),
-        ["accept psi"] = new("POST", IdKind.Session, (w, id) => $"{T(w)}/sessions/{id}/psi/accept", true, () => JsonContent.Create(new PsiAcceptRequest())),
+        ["accept psi"] = new("POST", IdKind.Session, (w, id) => $"{T(w)}/sessions/{id}/psi/accept", true, () => JsonContent.Create(new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1))),
         ["upload payload"] = new("PUT", IdKind.Session, (w, id) => $"{T(w)}/sessions/{id}/payloads/probe", true, () => AttackHttp.Bytes([1, 2, 3])),
         ["get pod"] = new("GET", IdKind.Pod, (w, id) => $"{T(w)}/pods/{id}", false),
         ["list pod sessions"] = new("GET", IdKind.Pod, (w, id) => $"{T(w)}/pods/{id}/sessions", false),

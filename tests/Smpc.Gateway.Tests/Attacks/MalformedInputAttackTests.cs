@@ -234,7 +234,7 @@ public sealed class MalformedInputAttackTests(EmbeddedService service)
             }
 
             await m1.CreateSessionAsync(t.Tenant, new CreateSessionRequest("pq", "m1", SessionKinds.Psi, ["p1"], Psi: AttackTenant.LongPsi(1)));
-            await t.Client("p1").AcceptPsiAsync(t.Tenant, "pq", new PsiAcceptRequest());
+            await t.Client("p1").AcceptPsiAsync(t.Tenant, "pq", new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1));
             await m1.CreateSessionAsync(t.Tenant, new CreateSessionRequest("rq", "m1", SessionKinds.Psi, ["p1"], Psi: AttackTenant.LongPsi(1, PsiProtocolNames.RsaBlind)));
             using var server = new RsaPsiServer(PsiMode.Intersection, SystemRandomSource.Instance, 2048);
             await t.Client("p1").AcceptPsiAsync(t.Tenant, "rq", new PsiAcceptRequest(Convert.ToBase64String(server.PublicKey.ToBytes())));

@@ -182,7 +182,7 @@ public sealed class ReplayAttackTests(EmbeddedService service)
     {
         var points = new byte[count * Ristretto255.Size];
         for (var i = 0; i < count; i++)
-            Ristretto255.HashToGroup(Encoding.UTF8.GetBytes($"attack {i} {Guid.NewGuid()}"), points.AsSpan(i * Ristretto255.Size, Ristretto255.Size));
+            RistrettoOprf.HashToGroup(Encoding.UTF8.GetBytes($"attack {i} {Guid.NewGuid()}"), points.AsSpan(i * Ristretto255.Size, Ristretto255.Size));
         return points;
     }
 
@@ -190,7 +190,7 @@ public sealed class ReplayAttackTests(EmbeddedService service)
     {
         var t = await TenantAsync();
         await t.Client("m1").CreateSessionAsync(t.Tenant, new CreateSessionRequest(id, "m1", SessionKinds.Psi, ["p1"], Psi: AttackTenant.LongPsi(2)));
-        if (accept) await t.Client("p1").AcceptPsiAsync(t.Tenant, id, new PsiAcceptRequest());
+        if (accept) await t.Client("p1").AcceptPsiAsync(t.Tenant, id, new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1));
         return t;
     }
 

@@ -137,7 +137,7 @@ internal static class RouteTable
         yield return new("POST", S + "/secagg/complete", Access.Tenant, "F+FNNN", "NNN", _ => Json(new CompleteAggregationRequest([1, 2, 3])));
 
         // PSI ("psi", payload "query": the modeller uploads it, the pod downloads it).
-        yield return new("POST", S + "/psi/accept", Access.Tenant, "FF+NNN", "NNN", _ => Json(new PsiAcceptRequest()));
+        yield return new("POST", S + "/psi/accept", Access.Tenant, "FF+NNN", "NNN", _ => Json(new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1)));
         yield return new("POST", S + "/psi/decline", Access.Tenant, "FF+NNN", "NNN", _ => Json(new PsiDeclineRequest("intruder")));
         yield return new("PUT", S + "/psi/{payload}", Access.Tenant, "F+FNNN", "NNN", _ => Octets(64));
         yield return new("GET", S + "/psi/{payload}", Access.Tenant, "FF+NNN", "NNN");

@@ -64,12 +64,12 @@ public sealed class QuotaTests(EmbeddedService service)
     public async Task PsiElementsPerDay_BeyondTheQuota_Get429_AndTheSetIsNotStored()
     {
         var t = await TenantWithLimitsAsync(new TenantLimitsRequest(100, 200, PsiElementsPerDay: 10), ["p1"]);
-        var spec = new PsiRequest("intersection", [new PsiColumnRequest("email", "email")], [new PsiColumnRequest("email", "email")], "customers", 3, TimeoutSeconds: 600);
+        var spec = new PsiRequest("intersection", [new PsiColumnRequest("email", "email")], [new PsiColumnRequest("email", "email")], "customers", 3, TimeoutSeconds: 600, Version: PsiProtocolNames.EcdhOprfV1);
         await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("psi", "m1", SessionKinds.Psi, ["p1"], Psi: spec));
         var pod = t.Pods["p1"];
-        await pod.AcceptPsiAsync(t.Tenant, "psi", new PsiAcceptRequest());
+        await pod.AcceptPsiAsync(t.Tenant, "psi", new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1));
         var points = new byte[11 * Ristretto255.Size];
-        for (var i = 0; i < 11; i++) Ristretto255.HashToGroup(Encoding.UTF8.GetBytes($"e{i}"), points.AsSpan(i * Ristretto255.Size, Ristretto255.Size));
+        for (var i = 0; i < 11; i++) RistrettoOprf.HashToGroup(Encoding.UTF8.GetBytes($"e{i}"), points.AsSpan(i * Ristretto255.Size, Ristretto255.Size));
 
         var before = await t.Modeller.GetSessionAsync(t.Tenant, "psi");
         var error = await QuotaExceededAsync(() => pod.UploadPsiSetAsync(t.Tenant, "psi", PsiPayloads.PodSet, s => s.WriteAsync(points).AsTask(), points.Length));

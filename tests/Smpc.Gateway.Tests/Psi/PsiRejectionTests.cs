@@ -32,7 +32,8 @@ public sealed class PsiRejectionTests(EmbeddedService service)
     private static async Task<Seen> SeenAsync(TenantClients t, string id = Id) => Of(await t.Modeller.GetSessionAsync(t.Tenant, id));
 
     private static PsiRequest Spec(string protocol = PsiProtocolNames.Ecdh, string mode = PsiModeNames.Intersection, long size = 3, int timeoutSeconds = 600) =>
-        new(mode, PsiScenario.ModellerColumns, PsiScenario.PodColumns, "customers", size, protocol, protocol == PsiProtocolNames.RsaBlind ? 2048 : null, timeoutSeconds);
+        new(mode, PsiScenario.ModellerColumns, PsiScenario.PodColumns, "customers", size, protocol, protocol == PsiProtocolNames.RsaBlind ? 2048 : null, timeoutSeconds,
+            protocol == PsiProtocolNames.Ecdh ? PsiProtocolNames.EcdhOprfV1 : null, protocol == PsiProtocolNames.Ecdh && mode == PsiModeNames.Cardinality ? PsiScenario.CountKey : null);
 
     private async Task<TenantClients> SessionAsync(PsiRequest spec, string[]? pods = null, string id = Id)
     {
@@ -68,7 +69,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
     {
         var points = new byte[count * Ristretto255.Size];
         for (var i = 0; i < count; i++)
-            Ristretto255.HashToGroup(Encoding.UTF8.GetBytes($"element {i} {Guid.NewGuid()}"), points.AsSpan(i * Ristretto255.Size, Ristretto255.Size));
+            RistrettoOprf.HashToGroup(Encoding.UTF8.GetBytes($"element {i} {Guid.NewGuid()}"), points.AsSpan(i * Ristretto255.Size, Ristretto255.Size));
         return points;
     }
 
@@ -134,7 +135,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
         var t = await SessionAsync(Spec(PsiProtocolNames.RsaBlind));
         var pod = t.Pods["p1"];
 
-        await RefusedAsync(t, HttpStatusCode.BadRequest, ProblemTypes.Validation, () => pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest()), "public key");
+        await RefusedAsync(t, HttpStatusCode.BadRequest, ProblemTypes.Validation, () => pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1)), "public key");
         await RefusedAsync(t, HttpStatusCode.BadRequest, ProblemTypes.Validation,
             () => pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Convert.ToBase64String([1, 2, 3, 4, 5]))), "Malformed");
         await RefusedAsync(t, HttpStatusCode.BadRequest, ProblemTypes.Validation, () => pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest("%%% not base64")), "base64");
@@ -149,22 +150,51 @@ public sealed class PsiRejectionTests(EmbeddedService service)
     }
 
     [Fact]
+    public async Task Version_AnOldModellerAndAnOldPod_AreRefusedByName_AndAPlainCountToo()
+    {
+        // A modeller from before ecdh-oprf-v1 sends no version: refused before any session exists.
+        var t = await Scenario.TenantAsync(service, ["p1"]);
+        await ExpectAsync(HttpStatusCode.BadRequest, ProblemTypes.UnsupportedProtocolVersion,
+            () => t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest(Id, "m1", SessionKinds.Psi, ["p1"], Psi: Spec() with { Version = null })), "ecdh-oprf-v1");
+        await ExpectAsync(HttpStatusCode.BadRequest, ProblemTypes.UnsupportedProtocolVersion,
+            () => t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest(Id, "m1", SessionKinds.Psi, ["p1"], Psi: Spec() with { Version = "ecdh-oprf-v9" })), "ecdh-oprf-v1");
+
+        // A pod from before it accepts without one: refused, the session still awaits a pod that speaks the version.
+        var card = await SessionAsync(Spec(mode: PsiModeNames.Cardinality));
+        var pod = card.Pods["p1"];
+        await RefusedAsync(card, HttpStatusCode.BadRequest, ProblemTypes.UnsupportedProtocolVersion,
+            () => pod.AcceptPsiAsync(card.Tenant, Id, new PsiAcceptRequest(CountedByPod: true)), "before ecdh-oprf-v1");
+        Assert.Equal(SessionPhases.AwaitingPod, (await card.Modeller.GetSessionAsync(card.Tenant, Id)).Phase);
+
+        // ecdh cardinality is never modeller-counted, and a pod-counted count is never plain.
+        await RefusedAsync(card, HttpStatusCode.BadRequest, ProblemTypes.Validation,
+            () => pod.AcceptPsiAsync(card.Tenant, Id, new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1)), "counted by the pod");
+        await pod.AcceptPsiAsync(card.Tenant, Id, new PsiAcceptRequest(CountedByPod: true, Version: PsiProtocolNames.EcdhOprfV1));
+        await RefusedAsync(card, HttpStatusCode.BadRequest, ProblemTypes.UnsupportedProtocolVersion, () => pod.ReportPsiCountAsync(card.Tenant, Id, 3), "sealedCount");
+
+        // A cardinality spec without the modeller's count key is refused.
+        var other = await Scenario.TenantAsync(service, ["p1"]);
+        await ExpectAsync(HttpStatusCode.BadRequest, ProblemTypes.Validation,
+            () => other.Modeller.CreateSessionAsync(other.Tenant, new CreateSessionRequest(Id, "m1", SessionKinds.Psi, ["p1"], Psi: Spec(mode: PsiModeNames.Cardinality) with { CountKey = null })), "countKey");
+    }
+
+    [Fact]
     public async Task Accept_EcdhWithAKey_OrCountedByPodOutsideEcdhCardinality_IsRefused()
     {
         var t = await SessionAsync(Spec());
         var pod = t.Pods["p1"];
         using var server = new RsaPsiServer(PsiMode.Intersection, SystemRandomSource.Instance, 2048);
 
-        await RefusedAsync(t, HttpStatusCode.BadRequest, ProblemTypes.Validation, () => pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Key(server))), "no public key");
+        await RefusedAsync(t, HttpStatusCode.BadRequest, ProblemTypes.Validation, () => pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Key(server), Version: PsiProtocolNames.EcdhOprfV1)), "no public key");
         await RefusedAsync(t, HttpStatusCode.BadRequest, ProblemTypes.Validation,
-            () => pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(CountedByPod: true)), "counted by the pod");
+            () => pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(CountedByPod: true, Version: PsiProtocolNames.EcdhOprfV1)), "counted by the pod");
 
         var rsa = await SessionAsync(Spec(PsiProtocolNames.RsaBlind, PsiModeNames.Cardinality));
         await RefusedAsync(rsa, HttpStatusCode.BadRequest, ProblemTypes.Validation,
             () => rsa.Pods["p1"].AcceptPsiAsync(rsa.Tenant, Id, new PsiAcceptRequest(Key(server), CountedByPod: true)), "counted by the pod");
 
         var card = await SessionAsync(Spec(mode: PsiModeNames.Cardinality));
-        Assert.True((await card.Pods["p1"].AcceptPsiAsync(card.Tenant, Id, new PsiAcceptRequest(CountedByPod: true))).Psi!.CountedByPod);
+        Assert.True((await card.Pods["p1"].AcceptPsiAsync(card.Tenant, Id, new PsiAcceptRequest(CountedByPod: true, Version: PsiProtocolNames.EcdhOprfV1))).Psi!.CountedByPod);
     }
 
     [Fact]
@@ -183,7 +213,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
         Assert.Equal(Of(first), Of(again));
 
         await RefusedAsync(t, HttpStatusCode.Conflict, ProblemTypes.Conflict, () => pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Key(other))));
-        await RefusedAsync(t, HttpStatusCode.Conflict, ProblemTypes.Conflict, () => pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest()));
+        await RefusedAsync(t, HttpStatusCode.Conflict, ProblemTypes.Conflict, () => pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1)));
         Assert.Equal(Key(server), (await SeenAsync(t)).PublicKey);
     }
 
@@ -201,7 +231,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
         await RefusedAsync(t, HttpStatusCode.Conflict, ProblemTypes.WrongPhase, () => pod.ReportPsiCountAsync(t.Tenant, Id, 1));
         await RefusedAsync(t, HttpStatusCode.Conflict, ProblemTypes.WrongPhase, () => GetAsync(pod, t, PsiPayloads.Query));
 
-        await pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest());
+        await pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1));
         await RefusedAsync(t, HttpStatusCode.Conflict, ProblemTypes.WrongPhase, () => PutAsync(pod, t, PsiPayloads.Reply, Points(3)), "query");
         await RefusedAsync(t, HttpStatusCode.Conflict, ProblemTypes.WrongPhase, () => PutAsync(t.Modeller, t, PsiPayloads.DoubleBlinded, Points(2)), "pod-counted");
         await RefusedAsync(t, HttpStatusCode.Conflict, ProblemTypes.WrongPhase, () => pod.ReportPsiCountAsync(t.Tenant, Id, 1), "modeller counts");
@@ -222,7 +252,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
     public async Task EcdhQuery_OfTheWrongLength_OrWithAnInvalidPoint_IsRefused_AndACorrectOneIsThenAccepted()
     {
         var t = await SessionAsync(Spec(size: 3));
-        await t.Pods["p1"].AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest());
+        await t.Pods["p1"].AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1));
         var query = Points(3);
 
         await RefusedAsync(t, HttpStatusCode.BadRequest, ProblemTypes.Validation, () => PutAsync(t.Modeller, t, PsiPayloads.Query, query[..64]), "96 bytes");
@@ -282,7 +312,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
     {
         var t = await SessionAsync(Spec(size: 2));
         var pod = t.Pods["p1"];
-        await pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest());
+        await pod.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1));
         await PutAsync(pod, t, PsiPayloads.PodSet, Points(2));
         await PutAsync(t.Modeller, t, PsiPayloads.Query, Points(2));
 
@@ -308,7 +338,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
     public async Task Outsiders_AnotherTenantsModellerAndPod_AndAPodNotInTheSession_SeeNothing()
     {
         var t = await SessionAsync(Spec(size: 2), ["p1", "p2"]);
-        await t.Pods["p1"].AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest());
+        await t.Pods["p1"].AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1));
         await PutAsync(t.Pods["p1"], t, PsiPayloads.PodSet, Points(2));
         await PutAsync(t.Modeller, t, PsiPayloads.Query, Points(2));
         var other = await Scenario.TenantAsync(service, ["p1"]);
@@ -321,7 +351,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
             {
                 ("get session", () => client.GetSessionAsync(t.Tenant, Id)),
                 ("wait for session", () => client.WaitForSessionChangeAsync(t.Tenant, Id, 1, 0)),
-                ("accept", () => client.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest())),
+                ("accept", () => client.AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1))),
                 ("decline", () => client.DeclinePsiAsync(t.Tenant, Id, "no")),
                 ("count", () => client.ReportPsiCountAsync(t.Tenant, Id, 1)),
                 ("complete", () => client.CompletePsiAsync(t.Tenant, Id, null)),
@@ -351,7 +381,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
     public async Task GenericPayloadRoute_RefusesPsiNames()
     {
         var t = await SessionAsync(Spec(size: 2));
-        await t.Pods["p1"].AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest());
+        await t.Pods["p1"].AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1));
         await PutAsync(t.Pods["p1"], t, PsiPayloads.PodSet, Points(2));
         await PutAsync(t.Modeller, t, PsiPayloads.Query, Points(2));
 
@@ -408,12 +438,24 @@ public sealed class PsiRejectionTests(EmbeddedService service)
             "mode intersection is not allowed");
 
     [Fact]
-    public async Task Policy_ACountBelowTheMinimum_IsWithheld()
+    public async Task Policy_ACountBelowTheMinimum_IsWithheld_SealedSoTheServiceCannotTell()
     {
-        var failure = await RefusedRunAsync(PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Cardinality), new PsiPolicy { MinCount = 100 },
-            "below the pod's minimum of 100");
-        Assert.True(failure.Session.Psi!.CountedByPod);
-        Assert.True(failure.Session.Psi.DoubleBlindedStored);
+        using var scenario = new PsiScenario();
+        scenario.Write(PsiScenario.ModellerRows, PsiScenario.PodRows);
+        var t = await Scenario.TenantAsync(service, ["p1"]);
+        var (outcome, failure, _) = await scenario.RunAsync(t, PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Cardinality), new PsiPolicy { MinCount = 100 });
+        Assert.Null(outcome);
+        Assert.NotNull(failure);
+        Assert.Contains("below the pod's minimum of 100", failure.Message, StringComparison.Ordinal); // the modeller reads it from the sealed count
+        var psi = failure.Session.Psi!;
+        Assert.True(psi.CountedByPod && psi.DoubleBlindedStored);
+        // The service saw a sealed count of the same size as a released one, and the session completes without a count.
+        Assert.Equal(SessionPhases.Completed, failure.Session.Phase);
+        Assert.Equal(SealedPsiCount.SealedBytes, Convert.FromBase64String(psi.SealedCount!).Length);
+        Assert.Null(psi.PodCount);
+        Assert.Null(psi.ReportedCount);
+        Assert.Null(psi.FailureReason);
+        Assert.False(File.Exists(scenario.OutputCsv));
     }
 
     [Fact]
@@ -439,7 +481,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
         var second = await scenario.RunAsync(t, spec, policy, "daily-2");
 
         Assert.Null(first.Failure);
-        Assert.Equal(5, first.Outcome!.Count); // 8 of 10 records used
+        Assert.Equal(4, first.Outcome!.Count); // 7 distinct of 10 records used
         Assert.Null(second.Outcome);
         Assert.NotNull(second.Failure);
         Assert.Equal(SessionPhases.Failed, second.Failure.Session.Phase);
@@ -452,7 +494,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
     public async Task Query_DeclaredLargerThanAllowed_IsTooLarge_AndChangesNothing()
     {
         var t = await SessionAsync(Spec(size: 3));
-        await t.Pods["p1"].AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest());
+        await t.Pods["p1"].AcceptPsiAsync(t.Tenant, Id, new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1));
 
         await RefusedAsync(t, HttpStatusCode.RequestEntityTooLarge, ProblemTypes.PayloadTooLarge, () => PutAsync(t.Modeller, t, PsiPayloads.Query, Points(4)), "at most 96 bytes");
         await RefusedAsync(t, HttpStatusCode.RequestEntityTooLarge, ProblemTypes.PayloadTooLarge, () => PutAsync(t.Modeller, t, PsiPayloads.Query, [.. Points(3), 0]));
@@ -469,7 +511,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
         var t = await Scenario.TenantAsync(service, ["p1"]);
         await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("d1", "m1", SessionKinds.Psi, ["p1"], Psi: Spec(timeoutSeconds: 30)));
         await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("d2", "m1", SessionKinds.Psi, ["p1"], Psi: Spec(timeoutSeconds: 30)));
-        await t.Pods["p1"].AcceptPsiAsync(t.Tenant, "d2", new PsiAcceptRequest());
+        await t.Pods["p1"].AcceptPsiAsync(t.Tenant, "d2", new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1));
         await PutAsync(t.Pods["p1"], t, PsiPayloads.PodSet, Points(2), id: "d2");
         Assert.Equal(SessionPhases.AwaitingPod, (await t.Modeller.GetSessionAsync(t.Tenant, "d1")).Phase);
         Assert.NotEqual(0, await ChunkRowsAsync($"{t.Tenant}/d2/"));
@@ -485,7 +527,7 @@ public sealed class PsiRejectionTests(EmbeddedService service)
         Assert.DoesNotContain("pod's encoded set", d2.Psi.FailureReason, StringComparison.Ordinal);
         Assert.Null(d2.Psi.Deadline);
 
-        await RefusedAsync(t, HttpStatusCode.Conflict, ProblemTypes.WrongPhase, () => t.Pods["p1"].AcceptPsiAsync(t.Tenant, "d1", new PsiAcceptRequest()), "deadline", "d1");
+        await RefusedAsync(t, HttpStatusCode.Conflict, ProblemTypes.WrongPhase, () => t.Pods["p1"].AcceptPsiAsync(t.Tenant, "d1", new PsiAcceptRequest(Version: PsiProtocolNames.EcdhOprfV1)), "deadline", "d1");
         await RefusedAsync(t, HttpStatusCode.Conflict, ProblemTypes.WrongPhase, () => PutAsync(t.Modeller, t, PsiPayloads.Query, Points(3), id: "d2"), "deadline", "d2");
         await RefusedAsync(t, HttpStatusCode.Conflict, ProblemTypes.WrongPhase, () => GetAsync(t.Modeller, t, PsiPayloads.PodSet, "d2"), "deleted", "d2");
         Assert.Equal(0, await ChunkRowsAsync($"{t.Tenant}/d2/"));

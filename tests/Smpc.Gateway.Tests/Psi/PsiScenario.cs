@@ -58,8 +58,13 @@ internal sealed class PsiScenario : IDisposable
 
     public string OutputCsv => Path.Combine(Folder, "matches.csv");
 
+    /// <summary>A valid X25519 public key for specs built by hand (the modeller run makes its own per session).</summary>
+    public static string CountKey { get; } = Convert.ToBase64String(Smpc.Protocols.Crypto.X25519KeyPair.Generate(Smpc.Protocols.Randomness.SystemRandomSource.Instance).PublicKey);
+
     public static PsiRequest Spec(string protocol, string mode, int? keyBits = null) =>
-        new(mode, ModellerColumns, PodColumns, "customers", 0, protocol, keyBits ?? (protocol == PsiProtocolNames.RsaBlind ? 2048 : null), TimeoutSeconds: 600);
+        new(mode, ModellerColumns, PodColumns, "customers", 0, protocol, keyBits ?? (protocol == PsiProtocolNames.RsaBlind ? 2048 : null), TimeoutSeconds: 600,
+            Version: protocol == PsiProtocolNames.Ecdh ? PsiProtocolNames.EcdhOprfV1 : null,
+            CountKey: protocol == PsiProtocolNames.Ecdh && mode == PsiModeNames.Cardinality ? CountKey : null);
 
     public void Write(IEnumerable<string?[]> modellerRows, IEnumerable<string?[]> podRows)
     {

@@ -7,9 +7,10 @@ namespace Smpc.Protocols.Tests.PrivateSetIntersection;
 /// <summary>The service's rules for a PSI session, on a fake clock: acceptance, the exchange's order, counts, declines, the deadline, repeats.</summary>
 public sealed class PsiCoordinatorTests
 {
+    private const string V = EcdhPsiVersion.Current;
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
-    private static readonly PsiCoordinator Ecdh = new(new PsiSessionRules("ecdh", false, false, 5, 0, Timeout));
-    private static readonly PsiCoordinator EcdhCardinality = new(new PsiSessionRules("ecdh", false, true, 5, 0, Timeout));
+    private static readonly PsiCoordinator Ecdh = new(new PsiSessionRules("ecdh", false, false, 5, 0, Timeout, V));
+    private static readonly PsiCoordinator EcdhCardinality = new(new PsiSessionRules("ecdh", false, true, 5, 0, Timeout, V));
     private static readonly PsiCoordinator Rsa = new(new PsiSessionRules("rsa-blind", true, false, 5, 2048, Timeout));
     private readonly DateTimeOffset start = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
 
@@ -25,28 +26,28 @@ public sealed class PsiCoordinatorTests
     [Fact]
     public void Accept_OpensTheExchange_OnceOnly()
     {
-        var step = Ecdh.Accept(Ecdh.Start(start), null, countedByPod: false);
+        var step = Ecdh.Accept(Ecdh.Start(start), null, countedByPod: false, version: V);
 
         Assert.Equal(PsiPhase.Exchange, step.State.Phase);
         Assert.Equal([new PsiEvent.Accepted("accepted the session (ecdh)")], step.Events);
-        Assert.False(Ecdh.Accept(step.State, null, false).Changed);
-        AssertRefused(Ecdh.Accept(step.State, [1], false), RefusalKind.Conflict, "The pod already accepted this session differently.");
+        Assert.False(Ecdh.Accept(step.State, null, false, version: V).Changed);
+        AssertRefused(Ecdh.Accept(step.State, [1], false, version: V), RefusalKind.Conflict, "The pod already accepted this session differently.");
     }
 
     [Fact]
     public void Accept_ChecksTheKeyAndWhoCounts()
     {
-        AssertRefused(Ecdh.Accept(Ecdh.Start(start), [1, 2], false), RefusalKind.Invalid, "An ecdh session has no public key to publish.");
-        AssertRefused(Ecdh.Accept(Ecdh.Start(start), null, true), RefusalKind.Invalid, "Only ecdh cardinality sessions can be counted by the pod.");
-        AssertRefused(Rsa.Accept(Rsa.Start(start), null, false), RefusalKind.Invalid, "An rsa-blind session needs the pod's RSA public key.");
-        Assert.StartsWith("Malformed RSA public key:", Rsa.Accept(Rsa.Start(start), [1, 2, 3], false).Refusal!.Message);
-        Assert.Equal([new PsiEvent.Accepted("accepted the session (ecdh, counted by the pod)")], EcdhCardinality.Accept(EcdhCardinality.Start(start), null, true).Events);
+        AssertRefused(Ecdh.Accept(Ecdh.Start(start), [1, 2], false, version: V), RefusalKind.Invalid, "An ecdh session has no public key to publish.");
+        AssertRefused(Ecdh.Accept(Ecdh.Start(start), null, true, version: V), RefusalKind.Invalid, "Only ecdh cardinality sessions can be counted by the pod.");
+        AssertRefused(Rsa.Accept(Rsa.Start(start), null, false, version: V), RefusalKind.Invalid, "An rsa-blind session needs the pod's RSA public key.");
+        Assert.StartsWith("Malformed RSA public key:", Rsa.Accept(Rsa.Start(start), [1, 2, 3], false, version: V).Refusal!.Message);
+        Assert.Equal([new PsiEvent.Accepted("accepted the session (ecdh, counted by the pod)")], EcdhCardinality.Accept(EcdhCardinality.Start(start), null, true, version: V).Events);
     }
 
     [Fact]
     public void Exchange_PodSetQueryReply_AnswersTheModeller()
     {
-        var state = Accept(Ecdh.Accept(Ecdh.Start(start), null, false));
+        var state = Accept(Ecdh.Accept(Ecdh.Start(start), null, false, version: V));
         AssertRefused(Ecdh.CommitUpload(state, PsiSet.Reply, 5), RefusalKind.WrongPhase, "The reply follows the modeller's query, which is not stored yet.");
         AssertRefused(Ecdh.CommitUpload(state, PsiSet.Query, null), RefusalKind.Invalid, "Only the pod's set may be empty; the query has a fixed size.");
         Assert.Equal(RefusalKind.WrongPhase, Ecdh.CheckDownload(state, PsiSet.PodSet, out _)!.Kind);
@@ -68,8 +69,8 @@ public sealed class PsiCoordinatorTests
     [Fact]
     public void AnEmptyPodSet_NeedsNoDoubleBlindedSet_AndAnEmptyQueryNoReply()
     {
-        var empty = new PsiCoordinator(new PsiSessionRules("ecdh", false, true, 0, 0, Timeout));
-        var state = Accept(empty.Accept(empty.Start(start), null, true));
+        var empty = new PsiCoordinator(new PsiSessionRules("ecdh", false, true, 0, 0, Timeout, V));
+        var state = Accept(empty.Accept(empty.Start(start), null, true, version: V));
         Assert.True(state.QueryStored && state.ReplyStored);
 
         state = Accept(empty.CommitUpload(state, PsiSet.PodSet, null));
@@ -80,32 +81,47 @@ public sealed class PsiCoordinatorTests
     }
 
     [Fact]
-    public void PodCounted_TheModellerDoubleBlinds_ThePodCounts_AndTheModellerCannotReportAnother()
+    public void PodCounted_TheModellerDoubleBlinds_ThePodSealsItsCount_TheServiceStoresOnlyCiphertext()
     {
         var c = EcdhCardinality;
-        var state = Accept(c.Accept(c.Start(start), null, true));
+        var state = Accept(c.Accept(c.Start(start), null, true, version: V));
         AssertRefused(c.CommitUpload(state, PsiSet.Reply, 5), RefusalKind.WrongPhase, "In a pod-counted session the pod sends no reply; it reports the count.");
         AssertRefused(c.CommitUpload(state, PsiSet.DoubleBlinded, 7), RefusalKind.WrongPhase, "The double-blinded set follows the pod's encoded set, which is not stored yet.");
         state = Accept(c.CommitUpload(Accept(c.CommitUpload(state, PsiSet.PodSet, 7)), PsiSet.Query, 5));
-        AssertRefused(c.ReportCount(state, 3), RefusalKind.WrongPhase, "The pod counts once the query and the double-blinded set are stored.");
+        var sealedCount = new byte[SealedPsiCount.SealedBytes];
+        sealedCount[0] = 9;
+        AssertRefused(c.ReportSealedCount(state, sealedCount), RefusalKind.WrongPhase, "The pod counts once the query and the double-blinded set are stored.");
         state = Accept(c.CommitUpload(state, PsiSet.DoubleBlinded, 7));
-        AssertRefused(c.ReportCount(state, 6), RefusalKind.Invalid, "The count must be between 0 and the modeller's set size 5.");
+        AssertRefused(c.ReportCount(state, 3), RefusalKind.UnsupportedVersion, "Since ecdh-oprf-v1 the pod seals its count to the modeller (sealedCount); the service takes no plain count.");
+        AssertRefused(c.ReportSealedCount(state, new byte[5]), RefusalKind.Invalid, $"A sealed count is {SealedPsiCount.SealedBytes} bytes.");
 
-        var counted = c.ReportCount(state, 3);
+        var counted = c.ReportSealedCount(state, sealedCount);
         Assert.Equal(PsiPhase.Answered, counted.State.Phase);
+        Assert.Equal(sealedCount, counted.State.SealedCount);
+        Assert.Null(counted.State.PodCount); // the service never holds the count itself
         Assert.Equal([new PsiEvent.PodCounted()], counted.Events);
-        Assert.False(c.ReportCount(counted.State, 3).Changed);
-        AssertRefused(c.ReportCount(counted.State, 2), RefusalKind.Conflict, "The pod already reported another count.");
-        AssertRefused(c.Complete(counted.State, 2), RefusalKind.Invalid, "The pod counted 3; a different count cannot be recorded.");
+        Assert.False(c.ReportSealedCount(counted.State, sealedCount).Changed);
+        AssertRefused(c.ReportSealedCount(counted.State, new byte[SealedPsiCount.SealedBytes]), RefusalKind.Conflict, "The pod already reported another sealed count.");
         var done = c.Complete(counted.State, 3);
         Assert.Equal([new PsiEvent.Completed(ModellerCounted: false)], done.Events);
+    }
+
+    [Fact]
+    public void Ecdh_APodOfAnotherVersion_IsRefusedByName_AndCardinalityIsNeverModellerCounted()
+    {
+        var old = Ecdh.Accept(Ecdh.Start(start), null, false, version: null);
+        Assert.Equal(RefusalKind.UnsupportedVersion, old.Refusal!.Kind);
+        Assert.Contains("from before ecdh-oprf-v1", old.Refusal.Message);
+        Assert.Equal(RefusalKind.UnsupportedVersion, Ecdh.Accept(Ecdh.Start(start), null, false, version: "ecdh-oprf-v2").Refusal!.Kind);
+        AssertRefused(EcdhCardinality.Accept(EcdhCardinality.Start(start), null, false, version: V), RefusalKind.Invalid,
+            "ecdh cardinality is counted by the pod (ecdh-oprf-v1): a modeller-counted count cannot withstand per-record blinds.");
     }
 
     [Fact]
     public void Complete_RecordsTheModellersCount_Once()
     {
         var state = Answered(Ecdh);
-        AssertRefused(Ecdh.Complete(Accept(Ecdh.Accept(Ecdh.Start(start), null, false)), 1), RefusalKind.WrongPhase, "The session is in phase Exchange, not Answered.");
+        AssertRefused(Ecdh.Complete(Accept(Ecdh.Accept(Ecdh.Start(start), null, false, version: V)), 1), RefusalKind.WrongPhase, "The session is in phase Exchange, not Answered.");
 
         var done = Ecdh.Complete(state, 4);
 
@@ -127,13 +143,13 @@ public sealed class PsiCoordinatorTests
         AssertRefused(Ecdh.Decline(declined.State, "other"), RefusalKind.WrongPhase, "The session is already Failed.");
         AssertRefused(Ecdh.Decline(Answered(Ecdh), "late"), RefusalKind.WrongPhase, "The session is already Answered.");
         AssertRefused(Ecdh.Decline(Ecdh.Start(start), " "), RefusalKind.Invalid, "A reason of 1 to 500 characters is needed.");
-        AssertRefused(Ecdh.Accept(declined.State, null, false), RefusalKind.WrongPhase, "The session is in phase Failed, not AwaitingPod. It failed: The pod declined: not for this modeller");
+        AssertRefused(Ecdh.Accept(declined.State, null, false, version: V), RefusalKind.WrongPhase, "The session is in phase Failed, not AwaitingPod. It failed: The pod declined: not for this modeller");
     }
 
     [Fact]
     public void Deadline_FailsTheSession_NamingWhatItWaitedFor()
     {
-        var exchange = Accept(Ecdh.CommitUpload(Accept(Ecdh.Accept(Ecdh.Start(start), null, false)), PsiSet.PodSet, 3));
+        var exchange = Accept(Ecdh.CommitUpload(Accept(Ecdh.Accept(Ecdh.Start(start), null, false, version: V)), PsiSet.PodSet, 3));
         Assert.False(Ecdh.AdvanceIfDue(exchange, start + Timeout - TimeSpan.FromTicks(1)).Changed);
 
         var failed = Ecdh.AdvanceIfDue(exchange, start + Timeout);
@@ -165,7 +181,7 @@ public sealed class PsiCoordinatorTests
 
     private PsiExchangeState Answered(PsiCoordinator c)
     {
-        var state = Accept(c.Accept(c.Start(start), null, false));
+        var state = Accept(c.Accept(c.Start(start), null, false, version: V));
         foreach (var (set, n) in new[] { (PsiSet.PodSet, 7L), (PsiSet.Query, 5L), (PsiSet.Reply, 5L) }) state = Accept(c.CommitUpload(state, set, n));
         Assert.Equal(PsiPhase.Answered, state.Phase);
         return state;

@@ -17,7 +17,7 @@ public sealed class StreamedPsiTests
         var encoded = PsiElements.SortUnique([.. Batches(server, batch).SelectMany(pod.EncodeServerBatch)], 32);
         Assert.Equal((server.Length - 1) * 32, encoded.Length); // the one duplicate is gone
 
-        var (blind, unblind) = Client(protocol, PsiMode.Intersection, random, pod);
+        var (blind, unblind) = Client(protocol, PsiMode.Intersection, random, pod, client);
         var query = Batches(client, batch).Select(blind).ToList();
         var responder = pod.BeginQuery(client.Length);
         var tags = new List<byte>();
@@ -42,24 +42,11 @@ public sealed class StreamedPsiTests
         using var modeller = new EcdhPsiClient(PsiMode.Cardinality, random);
         var encoded = PsiElements.SortUnique(pod.EncodeServerBatch(server), 32);
         var doubled = PsiElements.SortUnique(modeller.RaiseBatch(encoded), 32);
-        var answers = pod.BeginQuery(client.Length).Respond(modeller.BlindBatch(client));
-        var counter = new ElementCounter(answers);
-        counter.Feed(doubled);
-        Assert.Equal(planted.Length, counter.Count);
-    }
-
-    [Fact]
-    public void EcdhCardinality_CountedByTheModeller_FromSortedReplies()
-    {
-        var (client, server, planted) = PsiTestData.Make(80, 30, seed: 33);
-        var random = new DeterministicTestRandom(33);
-        using var pod = new EcdhPsiServer(PsiMode.Cardinality, random);
-        using var modeller = new EcdhPsiClient(PsiMode.Cardinality, random);
-        var encoded = PsiElements.SortUnique(pod.EncodeServerBatch(server), 32);
-        var replies = PsiElements.SortUnique(pod.BeginQuery(client.Length).Respond(modeller.BlindBatch(client)), 32);
-        var counter = new ElementCounter(replies);
-        counter.Feed(modeller.RaiseBatch(encoded));
-        Assert.Equal(planted.Length, counter.Count);
+        var counter = new PodCardinalityCounter();
+        var responder = pod.BeginQuery(client.Length);
+        foreach (var part in Batches(client, 7)) counter.AddAnswers(responder.Respond(modeller.BlindBatch(part)));
+        foreach (var chunk in doubled.Chunk(32 * 5)) counter.Feed(chunk);
+        Assert.Equal(planted.Length, counter.Finish(encoded.Length / 32));
     }
 
     [Fact]
@@ -123,12 +110,12 @@ public sealed class StreamedPsiTests
     private static IPsiServer Server(PsiProtocol protocol, PsiMode mode, DeterministicTestRandom random, int maxQuery = int.MaxValue) =>
         protocol == PsiProtocol.Ecdh ? new EcdhPsiServer(mode, random, maxQuery) : new RsaPsiServer(mode, random, 2048, maxQuerySize: maxQuery);
 
-    private static (Func<byte[][], byte[]> Blind, Func<int, byte[], byte[]> Unblind) Client(PsiProtocol protocol, PsiMode mode, DeterministicTestRandom random, IPsiServer pod)
+    private static (Func<byte[][], byte[]> Blind, Func<int, byte[], byte[]> Unblind) Client(PsiProtocol protocol, PsiMode mode, DeterministicTestRandom random, IPsiServer pod, byte[][] records)
     {
         if (protocol == PsiProtocol.Ecdh)
         {
             var ecdh = new EcdhPsiClient(mode, random);
-            return (ecdh.BlindBatch, (_, replies) => ecdh.UnblindBatch(replies));
+            return (ecdh.BlindBatch, (first, replies) => ecdh.FinalizeBatch(first, records, replies));
         }
 
         var rsa = new RsaPsiClient(((RsaPsiServer)pod).PublicKey, mode, random);
