@@ -4,6 +4,7 @@ using Smpc.Agent.Identity;
 using Smpc.Agent.Psi;
 using Smpc.Agent.SecureAggregation;
 using Smpc.Client;
+using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
 using Smpc.Contracts;
 using Smpc.Protocols;
@@ -21,6 +22,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
 {
     private readonly ConcurrentDictionary<string, Task> _running = new();
     private readonly string _statePath = Path.Combine(Resolve(baseDirectory, config.StateDirectory), "sessions.json");
+    private readonly ModellerVerifier _verifier = new(client, config.CreatePinStore(baseDirectory, log));
 
     /// <summary>Loads a configuration file and builds the agent with its own HTTP client.</summary>
     public static PodAgent FromFile(string path, Action<string> log) => FromFile(path, log, new PodAgentOverrides());
@@ -118,7 +120,14 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
                         continue;
                     }
 
-                    var refusal = Assess(session, out var input, out var weight);
+                    VerifiedModeller? modeller = null;
+                    if (!session.HasEnded() && (modeller = await VerifyOrRefuseAsync(session, ct)) is null)
+                    {
+                        MarkFinished(finished, id);
+                        continue;
+                    }
+
+                    var refusal = Assess(session, out var input, out var weight, modeller);
                     if (refusal is not null)
                     {
                         log($"session {id}: declined ({refusal.Message})");
@@ -184,7 +193,11 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
     /// The pod's policy and its input's checks, before it joins: a refusal with the category to tell the session, or null
     /// (and the input x it will contribute, with its weight for a weighted mean, already known to encode within the bounds).
     /// </summary>
-    public PodRefusal? Assess(SessionResponse session, out double[]? input, out double? weight)
+    /// <remarks>
+    /// The allow-list is checked against <paramref name="modeller"/>, the identity whose signature verified (ids and
+    /// <c>sha256:</c> fingerprints); without one (a library caller that verified nothing) only ids compare, by name.
+    /// </remarks>
+    public PodRefusal? Assess(SessionResponse session, out double[]? input, out double? weight, VerifiedModeller? modeller = null)
     {
         input = null;
         weight = null;
@@ -192,7 +205,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         if (session.HasEnded()) return new(null, $"already {session.Phase}");
         var resuming = File.Exists(PartyState(session.Id).Path);
         if (session.Phase != SessionPhases.KeyExchange && !resuming) return new(null, $"joined too late (phase {session.Phase})");
-        if (config.Policy.Modellers.Count > 0 && !config.Policy.Modellers.Contains(session.ModellerId))
+        if (!(modeller?.IsAllowedBy(config.Policy.Modellers) ?? (config.Policy.Modellers.Count == 0 || config.Policy.Modellers.Contains(session.ModellerId))))
             return new(DeclineCategories.Policy, $"modeller {session.ModellerId} is not allowed");
         if (config.Policy.Operations.Count > 0 && !config.Policy.Operations.Contains(a.Operation))
             return new(DeclineCategories.Policy, $"operation {a.Operation} is not allowed");
@@ -291,6 +304,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
             {
                 StateFile = stateFile,
                 Weight = weight is { } w ? _ => w : null,
+                Verifier = _verifier,
             };
             var final = await driver.RunAsync(ct);
             log($"session {session.Id}: {final.Phase}{(final.Aggregation?.FailureReason is { } r ? $" ({r})" : "")}");
@@ -302,7 +316,12 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         catch (Exception ex)
         {
             // Failing, the pod tells the session at once, so the others need not wait for its deadline.
-            var category = ex is InputRejectedException rejected ? Category(rejected) : DeclineCategories.Internal;
+            var category = ex switch
+            {
+                InputRejectedException rejected => Category(rejected),
+                UnverifiedSessionException => DeclineCategories.UnverifiedModeller,
+                _ => DeclineCategories.Internal,
+            };
             log($"session {session.Id}: stopped ({category}): {ex.Message}");
             await DeclineAsync(session.Id, category, ct);
             MarkFinished(finished, session.Id);
@@ -312,9 +331,20 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
     private async Task RunPsiAsync(SessionResponse session, HashSet<string> finished, CancellationToken ct)
     {
         var stateDirectory = Path.GetDirectoryName(_statePath)!;
-        var driver = new PsiPodDriver(client, config.Tenant, config.Pod, config.Sources, config.Psi, baseDirectory, stateDirectory, log);
         try
         {
+            VerifiedModeller? modeller = null;
+            if (session.Phase == SessionPhases.AwaitingPod && (modeller = await VerifyOrRefuseAsync(session, ct)) is null)
+            {
+                MarkFinished(finished, session.Id);
+                return;
+            }
+
+            var driver = new PsiPodDriver(client, config.Tenant, config.Pod, config.Sources, config.Psi, baseDirectory, stateDirectory, log)
+            {
+                Modeller = modeller,
+                Verifier = _verifier,
+            };
             var final = await driver.RunAsync(session, ct);
             log($"session {session.Id}: {final.Phase}{(final.Psi?.FailureReason is { } r ? $" ({r})" : "")}");
             MarkFinished(finished, session.Id);
@@ -330,6 +360,44 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         finally
         {
             _running.TryRemove(session.Id, out _);
+        }
+    }
+
+    /// <summary>
+    /// Verifies the modeller's signature of a session before the pod's first protocol step. On failure the pod sends
+    /// nothing for the session but a decline naming the reason (so nobody waits for its deadline), and says so loudly.
+    /// </summary>
+    private async Task<VerifiedModeller?> VerifyOrRefuseAsync(SessionResponse session, CancellationToken ct)
+    {
+        try
+        {
+            return await _verifier.VerifyAsync(session, ct);
+        }
+        catch (UnverifiedSessionException ex)
+        {
+            log($"REFUSED {ex.Message}. This pod sends nothing for the session.");
+            var reason = $"the modeller's signature of the session is not valid for this pod ({ex.Reason})";
+            try
+            {
+                switch (session.Kind)
+                {
+                    case SessionKinds.Psi:
+                        await client.DeclinePsiAsync(config.Tenant, session.Id, reason, ct);
+                        break;
+                    case SessionKinds.Query or SessionKinds.Training:
+                        await DeclineAsync(session, reason, ct);
+                        break;
+                    default:
+                        await DeclineAsync(session.Id, DeclineCategories.UnverifiedModeller, ct);
+                        break;
+                }
+            }
+            catch (Exception inner) when (inner is SmpcApiException or HttpRequestException)
+            {
+                log($"session {session.Id}: could not tell the service ({inner.Message})");
+            }
+
+            return null;
         }
     }
 

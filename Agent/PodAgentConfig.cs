@@ -4,6 +4,7 @@ using Smpc.Agent.Psi;
 using Smpc.Agent.Query;
 using Smpc.Agent.SecureAggregation;
 using Smpc.Agent.Training;
+using Smpc.Client.Identity;
 
 namespace Smpc.Agent;
 
@@ -49,6 +50,27 @@ public sealed record PodAgentConfig
 
     /// <summary>Pinned identity fingerprints of peer pods (pod id → sha256:…); unpinned peers are taken from the service's registry.</summary>
     public Dictionary<string, string> Pins { get; init; } = [];
+
+    /// <summary>Pinned identity fingerprints of modellers (modeller id → sha256:…); they win over the pins file.</summary>
+    public Dictionary<string, string> ModellerPins { get; init; } = [];
+
+    /// <summary>The agent's pin store, relative to <see cref="StateDirectory"/>: first-use pins and pins added by hand.</summary>
+    public string PinsFile { get; init; } = "pins.json";
+
+    /// <summary>Whether an unpinned modeller is pinned from the service's registry on first use (with a loud log line).</summary>
+    public bool TrustOnFirstUse { get; init; } = true;
+
+    /// <summary>
+    /// The agent's one pin store (configured modeller pins, then the pins file in the state directory); the single place
+    /// pins are wired, so pod pins and <c>smpc pins</c> can join the same store.
+    /// </summary>
+    public PinStore CreatePinStore(string baseDirectory, Action<string> notice)
+    {
+        var state = Path.IsPathRooted(StateDirectory) ? StateDirectory : Path.Combine(baseDirectory, StateDirectory);
+        var file = Path.IsPathRooted(PinsFile) ? PinsFile : Path.Combine(state, PinsFile);
+        return new PinStore(file, ModellerPins.Select(p => new Pin(Tenant, PinKinds.Modeller, p.Key, p.Value, PinSources.Configured, DateTimeOffset.UnixEpoch)),
+            TrustOnFirstUse, notice);
+    }
 
     /// <summary>How often the agent asks for work.</summary>
     public double PollSeconds { get; init; } = 1;

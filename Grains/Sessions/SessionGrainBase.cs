@@ -163,6 +163,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         await BeforeCreateAsync(caller, command, pods);
         Session.ModellerId = command.ModellerId;
         Session.Parent = command.Parent;
+        Session.ModellerSignature = command.ModellerSignature;
         Session.Kind = command.Kind;
         Session.PodIds = pods;
         Session.CreatedAt = time.GetUtcNow();
@@ -294,7 +295,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
     /// <summary>The session as the API describes it.</summary>
     protected SessionInfo ToInfo() => Describe(new(
         Key.Tenant, Key.Id, Session.ModellerId!, Session.Kind, Session.PodIds, Session.Phase, Session.CreatedAt, Session.Version,
-        TraceParent: Session.TraceParent, Parent: Session.Parent, Cancellation: Session.Cancellation));
+        TraceParent: Session.TraceParent, Parent: Session.Parent, Cancellation: Session.Cancellation, ModellerSignature: Session.ModellerSignature));
 
     /// <summary>Wakes every long poll: call after each durable change.</summary>
     private void NotifyChanged()
