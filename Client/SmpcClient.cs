@@ -103,7 +103,7 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
         }
         catch (Exception ex) when (ex is Smpc.Protocols.ProtocolException or ArgumentException or FormatException or NullReferenceException)
         {
-            if (ModellerIdentity is not null) throw; // nothing valid to sign; without an identity the service names what is wrong
+            // Not a valid statement, so nothing to sign: the service names what is wrong with the request (and no pod would act on it unsigned).
         }
 
         if (ModellerIdentity is { } identity && statement is not null)
