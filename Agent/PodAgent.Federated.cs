@@ -74,7 +74,7 @@ public sealed partial class PodAgent
             var current = session;
             while (current.Phase == SessionPhases.Running)
                 current = await Transient.RetryAsync(() => client.WaitForSessionChangeAsync(config.Tenant, session.Id, current.Version, LongPollSeconds, ct), ct);
-            log($"session {session.Id}: {current.Phase}{(current.Federated?.FailureReason is { } r ? $" ({r})" : "")}");
+            log($"session {session.Id}: {current.Phase}{(current.Federated?.FailureReason is { } r ? $" ({r})" : "")}{EndedBy(current)}");
             join.Forget = true;
             MarkFinished(finished, session.Id);
         }

@@ -307,7 +307,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
                 Verifier = _verifier,
             };
             var final = await driver.RunAsync(ct);
-            log($"session {session.Id}: {final.Phase}{(final.Aggregation?.FailureReason is { } r ? $" ({r})" : "")}");
+            log($"session {session.Id}: {final.Phase}{(final.Aggregation?.FailureReason is { } r ? $" ({r})" : "")}{EndedBy(final)}");
             MarkFinished(finished, session.Id);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -346,7 +346,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
                 Verifier = _verifier,
             };
             var final = await driver.RunAsync(session, ct);
-            log($"session {session.Id}: {final.Phase}{(final.Psi?.FailureReason is { } r ? $" ({r})" : "")}");
+            log($"session {session.Id}: {final.Phase}{(final.Psi?.FailureReason is { } r ? $" ({r})" : "")}{EndedBy(final)}");
             MarkFinished(finished, session.Id);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -400,6 +400,12 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
             return null;
         }
     }
+
+    /// <summary>For a cancelled session: whether the modeller's signature shows it ended it, or the service (or the admin) did.</summary>
+    private string EndedBy(SessionResponse session) =>
+        session.Phase != SessionPhases.Cancelled ? ""
+        : _verifier.CancelledByModeller(session) ? " by the modeller (its signature of the cancel verified)"
+        : $" by the service (or the tenant admin), not the modeller: the cancel ({session.Cancellation?.Role ?? "unknown"}) carries no valid signature of the modeller";
 
     private PartyStateFile PartyState(string sessionId) => new(Path.Combine(Path.GetDirectoryName(_statePath)!, sessionId + ".party"));
 

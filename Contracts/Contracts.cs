@@ -60,8 +60,11 @@ public sealed record SessionResponse(
 /// </summary>
 public sealed record CancelSessionRequest(string? Reason = null, string? Signature = null);
 
-/// <summary>Who cancelled a session (<c>Role</c> and, for a modeller, <c>By</c>), when, why, and the modeller's signature of the cancel if it gave one.</summary>
-public sealed record CancellationResponse(string Role, string? By, string? Reason, DateTimeOffset At, string? Signature = null);
+/// <summary>
+/// Who cancelled a session (<c>Role</c> and, for a modeller, <c>By</c>), when, why, and the modeller's signature of the
+/// cancel with the reason exactly as it was signed (<c>SignedReason</c>), if it gave one.
+/// </summary>
+public sealed record CancellationResponse(string Role, string? By, string? Reason, DateTimeOffset At, string? Signature = null, string? SignedReason = null);
 
 /// <summary>The manifest of a stored payload (its bytes are fetched separately as application/octet-stream).</summary>
 public sealed record PayloadResponse(string Name, long Length, int ChunkCount, string Sha256, DateTimeOffset CompletedAt);

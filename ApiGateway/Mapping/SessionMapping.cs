@@ -39,7 +39,7 @@ internal static class SessionMapping
         },
         s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? AggregationMapping.ToResponse(a, s.PodIds) : null, s.TraceParent, s.Psi is { } p ? PsiMapping.ToResponse(p) : null,
         s.Federated is { } f ? FederatedMapping.ToResponse(f) : null, s.Parent,
-        s.Cancellation is { } c ? new CancellationResponse(c.Role, c.By, c.Reason, c.At, c.Signature is { } cs ? Convert.ToBase64String(cs) : null) : null,
+        s.Cancellation is { } c ? new CancellationResponse(c.Role, c.By, c.Reason, c.At, c.Signature is { } cs ? Convert.ToBase64String(cs) : null, c.SignedReason) : null,
         s.ModellerSignature is { } signature ? Convert.ToBase64String(signature) : null);
 
     /// <summary>An optional Ed25519 signature: base64 of 64 bytes. Only its shape is checked here; pods verify what it signs.</summary>

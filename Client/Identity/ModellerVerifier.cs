@@ -14,7 +14,7 @@ namespace Smpc.Client.Identity;
 /// </summary>
 public sealed class ModellerVerifier(SmpcClient client, PinStore pins)
 {
-    private readonly ConcurrentDictionary<(string Tenant, string Session), (byte[] Statement, VerifiedModeller Modeller)> verified = new();
+    private readonly ConcurrentDictionary<(string Tenant, string Session), (byte[] Statement, VerifiedModeller Modeller, byte[] Key)> verified = new();
 
     /// <summary>The pin store identities are held to.</summary>
     public PinStore Pins => pins;
@@ -83,8 +83,28 @@ public sealed class ModellerVerifier(SmpcClient client, PinStore pins)
             throw Refuse(session, UnverifiedReasons.BadSignature,
                 $"the signature does not verify with modeller {session.ModellerId}'s pinned identity {pinned} over the session as served (the service changed it, or the modeller did not sign it)");
         var modeller = new VerifiedModeller(session.Tenant, session.ModellerId, pinned);
-        verified[key] = (statement, modeller);
+        verified[key] = (statement, modeller, publicKey);
         return modeller;
+    }
+
+    /// <summary>
+    /// Whether a cancelled session's cancel carries a valid signature of the modeller whose session statement this pod
+    /// verified (the cancel statement of docs/protocols/signatures.md). False: the service, not the modeller, ended it
+    /// (or the admin did). A pod stops either way — the service can always stop relaying — but says which it was.
+    /// </summary>
+    public bool CancelledByModeller(SessionResponse session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (session.Cancellation is not { Signature: { } encoded } c || !verified.TryGetValue((session.Tenant, session.Id), out var known)) return false;
+        try
+        {
+            return c.By == known.Modeller.Id
+                && Ed25519KeyPair.Verify(known.Key, ModellerStatements.Cancel(session.Tenant, session.Id, c.SignedReason), Convert.FromBase64String(encoded));
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
     }
 
     private static UnverifiedSessionException Refuse(SessionResponse session, string reason, string detail) =>

@@ -7,4 +7,5 @@ public sealed record SessionCancellation(
     [property: Id(1)] string? By,
     [property: Id(2)] string? Reason,
     [property: Id(3)] DateTimeOffset At,
-    [property: Id(4)] byte[]? Signature = null);
+    [property: Id(4)] byte[]? Signature = null,
+    [property: Id(5)] string? SignedReason = null);
