@@ -44,9 +44,16 @@ public sealed partial class PodAgent
                 return;
             }
 
+            if (await VerifyOrRefuseAsync(session, ct) is not { } modeller)
+            {
+                MarkFinished(finished, session.Id);
+                FederatedPodChannel.Discard(StateDirectory, session.Id);
+                return;
+            }
+
             driver = session.Kind == SessionKinds.Query
-                ? new QueryPodDriver(config, baseDirectory, log)
-                : new TrainingPodDriver(config, Trainers, baseDirectory, log);
+                ? new QueryPodDriver(config, baseDirectory, log) { Modeller = modeller }
+                : new TrainingPodDriver(config, Trainers, baseDirectory, log) { Modeller = modeller };
             var refusal = await driver.PrepareAsync(session, ct);
             if (refusal is not null)
             {
@@ -67,7 +74,7 @@ public sealed partial class PodAgent
             var current = session;
             while (current.Phase == SessionPhases.Running)
                 current = await Transient.RetryAsync(() => client.WaitForSessionChangeAsync(config.Tenant, session.Id, current.Version, LongPollSeconds, ct), ct);
-            log($"session {session.Id}: {current.Phase}{(current.Federated?.FailureReason is { } r ? $" ({r})" : "")}");
+            log($"session {session.Id}: {current.Phase}{(current.Federated?.FailureReason is { } r ? $" ({r})" : "")}{EndedBy(current)}");
             join.Forget = true;
             MarkFinished(finished, session.Id);
         }
@@ -106,7 +113,22 @@ public sealed partial class PodAgent
                 return;
             }
 
+            // A round is signed like any session, by the parent's own modeller (another modeller cannot add rounds to it).
+            if (await VerifyOrRefuseAsync(round, ct) is null)
+            {
+                MarkFinished(finished, round.Id);
+                return;
+            }
+
             var parent = await client.GetSessionAsync(config.Tenant, round.Parent!, ct);
+            if (parent.ModellerId != round.ModellerId)
+            {
+                log($"REFUSED session {round.Id}: a round of session {parent.Id} (modeller {parent.ModellerId}) signed by modeller {round.ModellerId}. This pod sends nothing for it.");
+                await DeclineAsync(round.Id, Protocols.SecureAggregation.DeclineCategories.UnverifiedModeller, ct);
+                MarkFinished(finished, round.Id);
+                return;
+            }
+
             // The parent fell off the pod's session list (long training) or arrived later: take part in it first.
             if (!finished.Contains(parent.Id) && parent.Phase == SessionPhases.Running) StartFederated(parent, identity, finished, ct);
 
@@ -124,6 +146,7 @@ public sealed partial class PodAgent
             {
                 var label = round.Aggregation!.Input;
                 parent = await client.GetSessionAsync(config.Tenant, parent.Id, ct);
+                await ModellerCheck.VerifyAsync(parent, ct); // the parent's spec as signed, not a rewritten one
                 if (parent.Phase != SessionPhases.Running) throw new FederatedRefusalException($"session {parent.Id} is {parent.Phase}");
                 if (!join.Channel.ClaimRound(label, round.Id))
                     throw new FederatedRefusalException($"round '{label}' already ran as session {join.Channel.Rounds()[label]}; a pod answers each round once");

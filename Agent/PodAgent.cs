@@ -32,6 +32,10 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
 
     // One store for every session of this agent: a peer pinned on first use in one session is held to that key in all later ones.
     private readonly PinStore _pins = config.CreatePinStore(baseDirectory, line => log($"WARNING {line}"));
+    // Verifies modellers through the same store, so pods and modellers pinned on first use live in one file.
+    private ModellerVerifier? _modellerVerifier;
+
+    private ModellerVerifier ModellerCheck => _modellerVerifier ??= new(client, _pins);
 
     /// <summary>Loads a configuration file and builds the agent with its own HTTP client.</summary>
     public static PodAgent FromFile(string path, Action<string> log) => FromFile(path, log, new PodAgentOverrides());
@@ -133,7 +137,14 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
                         continue;
                     }
 
-                    var refusal = Assess(session, out var input, out var weight);
+                    VerifiedModeller? modeller = null;
+                    if (!session.HasEnded() && (modeller = await VerifyOrRefuseAsync(session, ct)) is null)
+                    {
+                        MarkFinished(finished, id);
+                        continue;
+                    }
+
+                    var refusal = Assess(session, out var input, out var weight, modeller);
                     if (refusal is not null)
                     {
                         log($"session {id}: declined ({refusal.Message})");
@@ -201,7 +212,11 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
     /// (and the input x it will contribute, with its weight for a weighted mean, already known to encode within the bounds).
     /// The last check is the differencing guard; a session that passes it is recorded in <see cref="Ledger"/>.
     /// </summary>
-    public PodRefusal? Assess(SessionResponse session, out double[]? input, out double? weight)
+    /// <remarks>
+    /// The allow-list is checked against <paramref name="modeller"/>, the identity whose signature verified (ids and
+    /// <c>sha256:</c> fingerprints); without one (a library caller that verified nothing) only ids compare, by name.
+    /// </remarks>
+    public PodRefusal? Assess(SessionResponse session, out double[]? input, out double? weight, VerifiedModeller? modeller = null)
     {
         input = null;
         weight = null;
@@ -209,7 +224,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         if (session.HasEnded()) return new(null, $"already {session.Phase}");
         var resuming = File.Exists(PartyState(session.Id).Path);
         if (session.Phase != SessionPhases.KeyExchange && !resuming) return new(null, $"joined too late (phase {session.Phase})");
-        if (config.Policy.Modellers.Count > 0 && !config.Policy.Modellers.Contains(session.ModellerId))
+        if (!(modeller?.IsAllowedBy(config.Policy.Modellers) ?? (config.Policy.Modellers.Count == 0 || config.Policy.Modellers.Contains(session.ModellerId))))
             return new(DeclineCategories.Policy, $"modeller {session.ModellerId} is not allowed");
         if (config.Policy.Operations.Count > 0 && !config.Policy.Operations.Contains(a.Operation))
             return new(DeclineCategories.Policy, $"operation {a.Operation} is not allowed");
@@ -373,13 +388,14 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
         var driver = new SecureAggregationPodDriver(client, config.Tenant, session.Id, config.Pod, identity, _ => input, pins: _pins)
         {
             StateFile = stateFile,
+            Verifier = ModellerCheck,
             Weight = weight is { } w ? _ => w : null,
             BeforeUnmask = (current, request) => Included(current, request, ledgerKey, named),
         };
         try
         {
             var final = await driver.RunAsync(ct);
-            log($"session {session.Id}: {final.Phase}{(final.Aggregation?.FailureReason is { } r ? $" ({r})" : "")}");
+            log($"session {session.Id}: {final.Phase}{(final.Aggregation?.FailureReason is { } r ? $" ({r})" : "")}{EndedBy(final)}");
             Leave(session.Id, driver.InputSent);
             MarkFinished(finished, session.Id);
         }
@@ -394,6 +410,7 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
             {
                 InputRejectedException rejected => Category(rejected),
                 PodPolicyRefusedException => DeclineCategories.Policy,
+                UnverifiedSessionException => DeclineCategories.UnverifiedModeller,
                 _ => DeclineCategories.Internal,
             };
             // A changed identity is a hard stop before any message: named as such in the log, never retried.
@@ -445,11 +462,22 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
     private async Task RunPsiAsync(SessionResponse session, HashSet<string> finished, CancellationToken ct)
     {
         var stateDirectory = Path.GetDirectoryName(_statePath)!;
-        var driver = new PsiPodDriver(client, config.Tenant, config.Pod, config.Sources, config.Psi, baseDirectory, stateDirectory, log);
         try
         {
+            VerifiedModeller? modeller = null;
+            if (session.Phase == SessionPhases.AwaitingPod && (modeller = await VerifyOrRefuseAsync(session, ct)) is null)
+            {
+                MarkFinished(finished, session.Id);
+                return;
+            }
+
+            var driver = new PsiPodDriver(client, config.Tenant, config.Pod, config.Sources, config.Psi, baseDirectory, stateDirectory, log)
+            {
+                Modeller = modeller,
+                Verifier = ModellerCheck,
+            };
             var final = await driver.RunAsync(session, ct);
-            log($"session {session.Id}: {final.Phase}{(final.Psi?.FailureReason is { } r ? $" ({r})" : "")}");
+            log($"session {session.Id}: {final.Phase}{(final.Psi?.FailureReason is { } r ? $" ({r})" : "")}{EndedBy(final)}");
             MarkFinished(finished, session.Id);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -465,6 +493,50 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
             _running.TryRemove(session.Id, out _);
         }
     }
+
+    /// <summary>
+    /// Verifies the modeller's signature of a session before the pod's first protocol step. On failure the pod sends
+    /// nothing for the session but a decline naming the reason (so nobody waits for its deadline), and says so loudly.
+    /// </summary>
+    private async Task<VerifiedModeller?> VerifyOrRefuseAsync(SessionResponse session, CancellationToken ct)
+    {
+        try
+        {
+            return await ModellerCheck.VerifyAsync(session, ct);
+        }
+        catch (UnverifiedSessionException ex)
+        {
+            log($"REFUSED {ex.Message}. This pod sends nothing for the session.");
+            var reason = $"the modeller's signature of the session is not valid for this pod ({ex.Reason})";
+            try
+            {
+                switch (session.Kind)
+                {
+                    case SessionKinds.Psi:
+                        await client.DeclinePsiAsync(config.Tenant, session.Id, reason, ct);
+                        break;
+                    case SessionKinds.Query or SessionKinds.Training:
+                        await DeclineAsync(session, reason, ct);
+                        break;
+                    default:
+                        await DeclineAsync(session.Id, DeclineCategories.UnverifiedModeller, ct);
+                        break;
+                }
+            }
+            catch (Exception inner) when (inner is SmpcApiException or HttpRequestException)
+            {
+                log($"session {session.Id}: could not tell the service ({inner.Message})");
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>For a cancelled session: whether the modeller's signature shows it ended it, or the service (or the admin) did.</summary>
+    private string EndedBy(SessionResponse session) =>
+        session.Phase != SessionPhases.Cancelled ? ""
+        : ModellerCheck.CancelledByModeller(session) ? " by the modeller (its signature of the cancel verified)"
+        : $" by the service (or the tenant admin), not the modeller: the cancel ({session.Cancellation?.Role ?? "unknown"}) carries no valid signature of the modeller";
 
     private PartyStateFile PartyState(string sessionId) => new(Path.Combine(Path.GetDirectoryName(_statePath)!, sessionId + ".party"));
 

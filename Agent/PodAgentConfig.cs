@@ -63,6 +63,9 @@ public sealed record PodAgentConfig
     /// </summary>
     public bool TrustOnFirstUse { get; init; } = true;
 
+    /// <summary>Pinned identity fingerprints of modellers (modeller id → sha256:…); they win over the pins file.</summary>
+    public Dictionary<string, string> ModellerPins { get; init; } = [];
+
     /// <summary>How often the agent asks for work.</summary>
     public double PollSeconds { get; init; } = 1;
 
@@ -91,6 +94,7 @@ public sealed record PodAgentConfig
     public IEnumerable<Pin> ConfiguredPins() =>
     [
         .. Configured(PinKinds.Pod, Pins),
+        .. Configured(PinKinds.Modeller, ModellerPins),
     ];
 
     private IEnumerable<Pin> Configured(string kind, IReadOnlyDictionary<string, string> pins) =>

@@ -30,6 +30,13 @@ public static class SmpcCommands
         Recursive = true,
     };
 
+    private static readonly Option<FileInfo?> Identity = new("--identity")
+    {
+        Description = "A modeller's Ed25519 identity key file (`smpc identity new`; env SMPC_IDENTITY): signs the sessions it creates and its cancels; pods refuse unsigned sessions",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SMPC_IDENTITY") is { Length: > 0 } path ? new FileInfo(path) : null,
+        Recursive = true,
+    };
+
     private static readonly Option<bool> Verbose = new("--verbose")
     {
         Description = "On an error, print the full exception and its stack trace after the one-line message",
@@ -59,6 +66,7 @@ public static class SmpcCommands
         root.Options.Add(Url);
         root.Options.Add(Key);
         root.Options.Add(RetryFor);
+        root.Options.Add(Identity);
         root.Options.Add(Verbose);
         root.Subcommands.Add(Health());
         root.Subcommands.Add(TenantCommands());
@@ -156,8 +164,21 @@ public static class SmpcCommands
         var progress = new RetryProgress(url, budget, Console.Error);
         // One gateway or several (comma-separated): fails over between them and retries while the service is briefly unavailable.
         // A retried upload or download (a cut connection) is a warning on stderr, so a long run shows why it paused.
-        return SmpcClient.Resilient(Gateways(url), key, timeout, budget, progress.Report)
+        var client = SmpcClient.Resilient(Gateways(url), key, timeout, budget, progress.Report)
             .WithTransfers(TransferRetryPolicy.Default with { OnRetry = retry => Console.Error.WriteLine(retry.ToString()) });
+        return result.GetValue(Identity) is { } identity ? client.WithModellerIdentity(LoadIdentity(identity)) : client;
+    }
+
+    private static Smpc.Protocols.Crypto.Ed25519KeyPair LoadIdentity(FileInfo file)
+    {
+        try
+        {
+            return Smpc.Agent.Identity.IdentityKeyFile.Load(file.FullName);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or System.Text.Json.JsonException or FormatException or UnauthorizedAccessException)
+        {
+            throw CliException.Usage($"--identity '{file.FullName}' is not a readable identity key file ({ex.Message}); create one with `smpc identity new --out FILE`.");
+        }
     }
 
     /// <summary>The retry budget of --retry-for and a progress reporter for <paramref name="url"/>, for clients built elsewhere (the pod agent's).</summary>
@@ -203,7 +224,7 @@ public static class SmpcCommands
     private static Command IdentityCommands()
     {
         var output = new Option<FileInfo>("--out") { Description = "Where to write the key file (owner-only permissions)", Required = true };
-        var create = new Command("new", "Creates a pod's Ed25519 identity key; prints the public key to register and its fingerprint.") { output };
+        var create = new Command("new", "Creates a pod's or a modeller's Ed25519 identity key; prints the public key to register and its fingerprint.") { output };
         create.SetAction(r =>
         {
             using var pair = Smpc.Agent.Identity.IdentityKeyFile.Create(r.GetValue(output)!.FullName);
@@ -230,10 +251,13 @@ public static class SmpcCommands
     {
         var id = new Argument<string>("id") { Description = "Modeller id" };
         var name = new Option<string>("--name") { Description = "Display name", Required = true };
-        var register = new Command("register", "Tenant admin: registers a modeller; prints its API key once.") { id, name, Tenant };
+        var identity = new Option<string?>("--identity-key") { Description = "The modeller's Ed25519 identity public key (base64, from `smpc identity new`); without one, pods refuse its sessions" };
+        var register = new Command("register", "Tenant admin: registers a modeller with its identity key; prints its API key once.") { id, name, identity, Tenant };
         register.SetAction((r, ct) => RunAsync(r, async c => Print(await c.RegisterModellerAsync(
-            r.GetValue(Tenant)!, new RegisterModellerRequest(r.GetValue(id)!, r.GetValue(name)!), ct))));
-        return new Command("modeller", "Modellers of a tenant.") { register };
+            r.GetValue(Tenant)!, new RegisterModellerRequest(r.GetValue(id)!, r.GetValue(name)!, r.GetValue(identity)), ct))));
+        var show = new Command("show", "Shows a modeller and its identity fingerprint (for pods to pin).") { id, Tenant };
+        show.SetAction((r, ct) => RunAsync(r, async c => Print(await c.GetModellerAsync(r.GetValue(Tenant)!, r.GetValue(id)!, ct))));
+        return new Command("modeller", "Modellers of a tenant.") { register, show };
     }
 
     private static Command SessionCommands() => Commands.SessionCommands.Build(Tenant, RunAsync);

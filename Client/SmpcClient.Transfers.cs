@@ -15,7 +15,7 @@ public sealed partial class SmpcClient
     public TransferRetryPolicy Transfers { get; init; } = TransferRetryPolicy.Default;
 
     /// <summary>The same client with another transfer retry policy (e.g. one whose <c>OnRetry</c> writes to the agent's log).</summary>
-    public SmpcClient WithTransfers(TransferRetryPolicy policy) => new(http, apiKey) { Transfers = policy };
+    public SmpcClient WithTransfers(TransferRetryPolicy policy) => new(http, apiKey) { Transfers = policy, ModellerIdentity = ModellerIdentity };
 
     /// <summary>
     /// Downloads <paramref name="path"/>, handing every byte to <paramref name="write"/> exactly once and in order. After a

@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Smpc.Contracts;
+using Smpc.Protocols.Crypto;
+using Smpc.Protocols.Signatures;
 
 namespace Smpc.Client;
 
@@ -11,6 +13,12 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
 {
     /// <summary>The same service, acting with another API key (the HttpClient is shared).</summary>
     public SmpcClient WithKey(string? otherKey) => new(http, otherKey) { Transfers = Transfers };
+
+    /// <summary>The same client, signing as a modeller with <paramref name="identity"/> (session creation, cancels, federated seals and releases).</summary>
+    public SmpcClient WithModellerIdentity(Ed25519KeyPair? identity) => new(http, apiKey) { Transfers = Transfers, ModellerIdentity = identity };
+
+    /// <summary>The modeller's Ed25519 identity key this client signs with (null: it signs nothing, and pods refuse its sessions).</summary>
+    public Ed25519KeyPair? ModellerIdentity { get; init; }
 
     /// <summary>The API key this client acts with (null: anonymous).</summary>
     public string? ApiKey => apiKey;
@@ -80,8 +88,52 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
     public Task<MemberResponse> GetModellerAsync(string tenantId, string modellerId, CancellationToken ct = default) =>
         SendAsync<MemberResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/modellers/{Escape(modellerId)}", null, ct);
 
-    public Task<SessionResponse> CreateSessionAsync(string tenantId, CreateSessionRequest request, CancellationToken ct = default) =>
-        SendAsync<SessionResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/sessions", request, ct);
+    /// <summary>
+    /// Creates a session. With a <see cref="ModellerIdentity"/> the request is signed (docs/protocols/signatures.md) and the
+    /// session the service answers with must give the very statement signed, or <see cref="SessionMismatchException"/>.
+    /// </summary>
+    public async Task<SessionResponse> CreateSessionAsync(string tenantId, CreateSessionRequest request, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        // The statement of the modeller's own request: signed when it has an identity, and checked against the service's copy always.
+        byte[]? statement = null;
+        try
+        {
+            statement = ModellerStatements.Session(tenantId, request);
+        }
+        catch (Exception ex) when (ex is Smpc.Protocols.ProtocolException or ArgumentException or FormatException or NullReferenceException)
+        {
+            // Not a valid statement, so nothing to sign: the service names what is wrong with the request (and no pod would act on it unsigned).
+        }
+
+        if (ModellerIdentity is { } identity && statement is not null)
+            request = request with { ModellerSignature = Convert.ToBase64String(identity.Sign(statement)) };
+        var session = await SendAsync<SessionResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/sessions", request, ct);
+        if (statement is not null) RequireSame(statement, session);
+        return session;
+    }
+
+    /// <summary>
+    /// The modeller's own check of a session the service serves against the statement it signed from its own request:
+    /// any difference (M, t, the layout, the pods or their order, a PSI or federated spec) is a <see cref="SessionMismatchException"/>.
+    /// </summary>
+    public static void RequireSame(byte[] signedStatement, SessionResponse session)
+    {
+        ArgumentNullException.ThrowIfNull(signedStatement);
+        ArgumentNullException.ThrowIfNull(session);
+        byte[] served;
+        try
+        {
+            served = ModellerStatements.Session(session);
+        }
+        catch (Exception ex) when (ex is Smpc.Protocols.ProtocolException or ArgumentException or FormatException)
+        {
+            throw new SessionMismatchException(session, $"the session as the service stores it is not a valid statement ({ex.Message})");
+        }
+
+        if (!served.AsSpan().SequenceEqual(signedStatement))
+            throw new SessionMismatchException(session, "the service stores other parameters than the modeller asked for and signed");
+    }
 
     /// <summary>The sessions the caller may see, newest first (admin: all of the tenant's; modeller: its own; pod: those it is in).</summary>
     public Task<IReadOnlyList<SessionResponse>> ListSessionsAsync(string tenantId, int limit = 100, CancellationToken ct = default) =>
@@ -96,8 +148,10 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
             $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}?waitForVersion={knownVersion}&waitSeconds={waitSeconds}", null, ct);
 
     /// <summary>Its modeller or the tenant admin: cancels the session (idempotent); pods stop and later protocol messages are refused.</summary>
+    /// <remarks>With a <see cref="ModellerIdentity"/> the cancel is signed, so pods can tell the modeller's cancel from the service's.</remarks>
     public Task<SessionResponse> CancelSessionAsync(string tenantId, string sessionId, string? reason = null, CancellationToken ct = default) =>
-        SendAsync<SessionResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}/cancel", new CancelSessionRequest(reason), ct);
+        SendAsync<SessionResponse>(HttpMethod.Post, $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}/cancel",
+            new CancelSessionRequest(reason, ModellerIdentity is { } identity ? Convert.ToBase64String(identity.Sign(ModellerStatements.Cancel(tenantId, sessionId, reason))) : null), ct);
 
     /// <summary>Streams <paramref name="content"/> to the service as one payload.</summary>
     public async Task<PayloadResponse> UploadPayloadAsync(string tenantId, string sessionId, string name, Stream content, CancellationToken ct = default)

@@ -21,10 +21,13 @@ public sealed record IssuedKeyResponse(string KeyId, string ApiKey, string Role)
 /// <summary>Registers a pod with its Ed25519 identity public key (base64, 32 bytes).</summary>
 public sealed record RegisterPodRequest(string Id, string DisplayName, string IdentityPublicKey);
 
-/// <summary>Registers a modeller.</summary>
-public sealed record RegisterModellerRequest(string Id, string DisplayName);
+/// <summary>
+/// Registers a modeller, with its Ed25519 identity public key (base64, 32 bytes): pods act only on sessions it signed
+/// (docs/protocols/signatures.md). A modeller registered without one can use the API but no pod acts on its sessions.
+/// </summary>
+public sealed record RegisterModellerRequest(string Id, string DisplayName, string? IdentityPublicKey = null);
 
-/// <summary>A registered pod or modeller. Pods carry their identity key and its fingerprint for pinning. <c>ApiKey</c> only on creation.</summary>
+/// <summary>A registered pod or modeller, with its identity key and that key's fingerprint for pinning (when it has one). <c>ApiKey</c> only on creation.</summary>
 public sealed record MemberResponse(
     string Tenant, string Id, string DisplayName, DateTimeOffset RegisteredAt,
     string? IdentityPublicKey = null, string? IdentityFingerprint = null, IssuedKeyResponse? ApiKey = null);
@@ -38,22 +41,30 @@ public sealed record WhoAmIResponse(string Role, string? Tenant, string? Subject
 /// <summary>
 /// Creates a session. <c>Kind</c> is <c>secure-aggregation</c>, <c>psi</c>, <c>query</c> or <c>training</c>. A
 /// secure-aggregation session with <c>Parent</c> is a round of that federated session, named by <c>aggregation.input</c>.
+/// <c>ModellerSignature</c>: the modeller's Ed25519 signature (base64) of the session statement (docs/protocols/signatures.md),
+/// which pods verify against the modeller's pinned identity before their first protocol step.
 /// </summary>
 public sealed record CreateSessionRequest(
     string Id, string ModellerId, string Kind, IReadOnlyList<string> PodIds, AggregationRequest? Aggregation = null, PsiRequest? Psi = null,
-    QueryRequest? Query = null, TrainingRequest? Training = null, string? Parent = null);
+    QueryRequest? Query = null, TrainingRequest? Training = null, string? Parent = null, string? ModellerSignature = null);
 
 /// <summary>A session; <c>Phase</c> is one of <see cref="SessionPhases"/>. Each kind carries its progress; a round names its <c>Parent</c>.</summary>
 public sealed record SessionResponse(
     string Tenant, string Id, string ModellerId, string Kind, IReadOnlyList<string> PodIds, string Phase, DateTimeOffset CreatedAt, int Version,
     AggregationStatusResponse? Aggregation = null, string? TraceParent = null, PsiStatusResponse? Psi = null,
-    FederatedStatusResponse? Federated = null, string? Parent = null, CancellationResponse? Cancellation = null);
+    FederatedStatusResponse? Federated = null, string? Parent = null, CancellationResponse? Cancellation = null, string? ModellerSignature = null);
 
-/// <summary>Cancels a session (its modeller or the tenant admin); the reason, if any, is stored and shown with the session.</summary>
-public sealed record CancelSessionRequest(string? Reason = null);
+/// <summary>
+/// Cancels a session (its modeller or the tenant admin); the reason, if any, is stored and shown with the session.
+/// <c>Signature</c>: the modeller's Ed25519 signature (base64) of the cancel statement (docs/protocols/signatures.md).
+/// </summary>
+public sealed record CancelSessionRequest(string? Reason = null, string? Signature = null);
 
-/// <summary>Who cancelled a session (<c>Role</c> and, for a modeller, <c>By</c>), when, and why.</summary>
-public sealed record CancellationResponse(string Role, string? By, string? Reason, DateTimeOffset At);
+/// <summary>
+/// Who cancelled a session (<c>Role</c> and, for a modeller, <c>By</c>), when, why, and the modeller's signature of the
+/// cancel with the reason exactly as it was signed (<c>SignedReason</c>), if it gave one.
+/// </summary>
+public sealed record CancellationResponse(string Role, string? By, string? Reason, DateTimeOffset At, string? Signature = null, string? SignedReason = null);
 
 /// <summary>The manifest of a stored payload (its bytes are fetched separately as application/octet-stream).</summary>
 public sealed record PayloadResponse(string Name, long Length, int ChunkCount, string Sha256, DateTimeOffset CompletedAt);

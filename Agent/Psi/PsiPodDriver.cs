@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Smpc.Agent.DataSources;
 using Smpc.Client;
+using Smpc.Client.Identity;
 using Smpc.Client.Psi;
 using Smpc.Contracts;
 using Smpc.Protocols.PrivateSetIntersection;
@@ -24,6 +25,12 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
     private const int BatchElements = 8192;
 
     private PsiPolicy Policy => policy;
+
+    /// <summary>The modeller whose signature of the session verified (the agent sets it); the allow-list is checked against it.</summary>
+    public VerifiedModeller? Modeller { get; init; }
+
+    /// <summary>Checks each copy of the session served against the verified statement before the pod acts on it (the agent sets it).</summary>
+    public ModellerVerifier? Verifier { get; init; }
 
     private IReadOnlyDictionary<string, RecordSourceConfig> Sources => sources;
 
@@ -65,6 +72,7 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
                 : session;
         }
 
+        if (Verifier is not null) await Verifier.VerifyAsync(session, ct);
         if (Refusal(session) is { } refusal) return await DeclineAsync(session, refusal, ct);
         if (!await ReserveDailyAsync(psi.ModellerSetSize))
             return await DeclineAsync(session, $"the pod's daily limit of {policy.MaxModellerRecordsPerDay} modeller records would be exceeded", ct);
@@ -132,7 +140,7 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
     public string? Refusal(SessionResponse session)
     {
         var psi = session.Psi!;
-        if (policy.Modellers.Count > 0 && !policy.Modellers.Contains(session.ModellerId)) return $"modeller {session.ModellerId} may not run PSI against this pod";
+        if (!(Modeller?.IsAllowedBy(policy.Modellers) ?? (policy.Modellers.Count == 0 || policy.Modellers.Contains(session.ModellerId)))) return $"modeller {session.ModellerId} may not run PSI against this pod";
         if (!policy.Protocols.Contains(psi.Protocol)) return $"protocol {psi.Protocol} is not allowed (allowed: {string.Join(", ", policy.Protocols)})";
         if (!policy.Modes.Contains(psi.Mode)) return $"mode {psi.Mode} is not allowed (allowed: {string.Join(", ", policy.Modes)})";
         if (psi.ModellerSetSize > policy.MaxModellerSetSize) return $"the modeller's set of {psi.ModellerSetSize} records exceeds the pod's maximum of {policy.MaxModellerSetSize} per session";
@@ -239,6 +247,7 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
         {
             if (session.HasEnded())
                 throw new PsiFailedException(session, session.Psi?.FailureReason ?? session.CancelledText() ?? $"The session is {session.Phase}.");
+            if (Verifier is not null) await Verifier.VerifyAsync(session, ct); // the same signed spec on every copy acted on
             if (done(session)) return session;
             session = await Transient.RetryAsync(() => client.WaitForSessionChangeAsync(tenant, session.Id, session.Version, 20, ct), ct);
         }

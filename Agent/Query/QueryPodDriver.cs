@@ -13,6 +13,9 @@ namespace Smpc.Agent.Query;
 /// </summary>
 internal sealed class QueryPodDriver(PodAgentConfig config, string baseDirectory, Action<string> log) : IFederatedPodDriver
 {
+    /// <summary>The modeller whose signature verified; the allow-list is checked against it.</summary>
+    public Smpc.Client.Identity.VerifiedModeller? Modeller { get; init; }
+
     private QueryRequest? _query;
     private QueryShape? _shape;
     private PodQueryResult? _result;
@@ -21,7 +24,7 @@ internal sealed class QueryPodDriver(PodAgentConfig config, string baseDirectory
     {
         if (session.Federated?.Query is not { } query) return "not a query session";
         var policy = config.Query;
-        if (policy.Modellers.Count > 0 && !policy.Modellers.Contains(session.ModellerId)) return $"modeller {session.ModellerId} may not query this pod";
+        if (!(Modeller?.IsAllowedBy(policy.Modellers) ?? (policy.Modellers.Count == 0 || policy.Modellers.Contains(session.ModellerId)))) return $"modeller {session.ModellerId} may not query this pod";
         if (!config.Sources.TryGetValue(query.Source, out var source)) return $"no data source named '{query.Source}'";
         using var span = SmpcClient.StartSessionActivity("query.execute", session);
         try

@@ -57,6 +57,13 @@ public sealed class SecureAggregationPodDriver(
     /// </summary>
     public Func<SessionResponse, double>? Weight { get; init; }
 
+    /// <summary>
+    /// Checks every copy of the session the service serves against the modeller's signature (pinned identity) before the
+    /// pod acts on it; the agent always sets it. Null: the driver trusts the service's parameters (tests, embedding hosts
+    /// that verified by other means).
+    /// </summary>
+    public ModellerVerifier? Verifier { get; init; }
+
     /// <summary>Keeps the party's state on disk so the pod resumes after a restart (the agent sets it; null keeps it in memory only).</summary>
     public PartyStateFile? StateFile { get; init; }
 
@@ -126,6 +133,8 @@ public sealed class SecureAggregationPodDriver(
                     return session;
                 }
 
+                // Before any step, on every copy served: the first copy's signature, then the same statement byte for byte.
+                if (Verifier is not null) await Verifier.VerifyAsync(session, ct);
                 PodStep acted;
                 try
                 {

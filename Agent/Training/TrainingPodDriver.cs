@@ -14,6 +14,9 @@ namespace Smpc.Agent.Training;
 /// </summary>
 internal sealed class TrainingPodDriver(PodAgentConfig config, TrainerRegistry trainers, string baseDirectory, Action<string> log) : IFederatedPodDriver
 {
+    /// <summary>The modeller whose signature verified; the allow-list is checked against it.</summary>
+    public Smpc.Client.Identity.VerifiedModeller? Modeller { get; init; }
+
     private TrainingRequest? _request;
     private ILocalTrainer? _trainer;
     private TrainingData? _raw;
@@ -23,7 +26,8 @@ internal sealed class TrainingPodDriver(PodAgentConfig config, TrainerRegistry t
     {
         if (session.Federated?.Training is not { } request) return "not a training session";
         var policy = config.Training;
-        if (policy.Refusal(request, session.ModellerId) is { } refusal) return refusal;
+        if (Modeller is not null && !Modeller.IsAllowedBy(policy.Modellers)) return $"modeller {session.ModellerId} ({Modeller.Fingerprint}) may not train on this pod";
+        if (policy.Refusal(request, Modeller is null ? session.ModellerId : null) is { } refusal) return refusal;
         if (!trainers.TryGet(request.Trainer, out var trainer)) return $"this agent has no trainer '{request.Trainer}'";
         if (!config.Sources.TryGetValue(request.Source, out var source)) return $"no data source named '{request.Source}'";
         try

@@ -44,12 +44,12 @@ public static class MembersApi
 
         var modellers = v1.MapGroup("/tenants/{tenantId}/modellers").WithTags("Modellers");
         modellers.MapPost("/", RegisterModellerAsync).WithName("RegisterModeller")
-            .WithSummary("Tenant admin: registers a modeller and issues its API key (201, shown once); an identical retry answers 200 without a key.")
+            .WithSummary("Tenant admin: registers a modeller with its Ed25519 identity key (pods act only on sessions it signs) and issues its API key (201, shown once); an identical retry answers 200 without a key.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         modellers.MapGet("/{modellerId}", async Task<Ok<MemberResponse>> (string tenantId, string modellerId, ClaimsPrincipal user, IGrainFactory grains) =>
                 TypedResults.Ok(ToResponse(await grains.GetModeller(RouteIds.Key(tenantId, modellerId, "Modeller")).GetAsync(user.ToCaller()))))
-            .WithName("GetModeller").WithSummary("Reads a modeller.").ProducesProblem(StatusCodes.Status404NotFound);
+            .WithName("GetModeller").WithSummary("Reads a modeller, with its identity key and fingerprint for pinning (when it registered one).").ProducesProblem(StatusCodes.Status404NotFound);
         modellers.MapGet("/", async Task<Ok<IReadOnlyList<string>>> (string tenantId, ClaimsPrincipal user, IGrainFactory grains) =>
                 TypedResults.Ok(await grains.GetTenant(RouteIds.Tenant(tenantId)).ListMembersAsync(user.ToCaller(), MemberKind.Modeller)))
             .WithName("ListModellers").WithSummary("Lists the ids of a tenant's modellers.").ProducesProblem(StatusCodes.Status404NotFound);
@@ -68,10 +68,13 @@ public static class MembersApi
             (key, keyId, hash) => grains.GetPod(key).RegisterAsync(user.ToCaller(), request.DisplayName, identity, keyId, hash));
     }
 
-    private static Task<Results<Created<MemberResponse>, Ok<MemberResponse>>> RegisterModellerAsync(
-        string tenantId, RegisterModellerRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
-        RegisterAsync(tenantId, request.Id, "modellers", CallerRole.Modeller,
-            (key, keyId, hash) => grains.GetModeller(key).RegisterAsync(user.ToCaller(), request.DisplayName, keyId, hash));
+    private static async Task<Results<Created<MemberResponse>, Ok<MemberResponse>>> RegisterModellerAsync(
+        string tenantId, RegisterModellerRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var identity = request.IdentityPublicKey is null ? [] : DecodeIdentityKey(request.IdentityPublicKey);
+        return await RegisterAsync(tenantId, request.Id, "modellers", CallerRole.Modeller,
+            (key, keyId, hash) => grains.GetModeller(key).RegisterAsync(user.ToCaller(), request.DisplayName, identity, keyId, hash));
+    }
 
     private static async Task<Results<Created<MemberResponse>, Ok<MemberResponse>>> RegisterAsync(
         string tenantId, string? id, string collection, CallerRole role, Func<EntityKey, string, byte[], Task<Registration<MemberInfo>>> register)

@@ -56,7 +56,7 @@ public static class SessionsApi
     private static async Task<Ok<SessionResponse>> CancelAsync(
         string tenantId, string sessionId, CancelSessionRequest? request, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var info = await grains.GetSession(RouteIds.Key(tenantId, sessionId, "Session")).CancelAsync(user.ToCaller(), request?.Reason);
+        var info = await grains.GetSession(RouteIds.Key(tenantId, sessionId, "Session")).CancelAsync(user.ToCaller(), request?.Reason, Mapping.SessionMapping.Signature(request?.Signature, "signature"));
         return TypedResults.Ok(SessionMapping.ToResponse(info));
     }
 

@@ -24,7 +24,8 @@ internal static class SessionMapping
         var query = kind == SessionKind.FederatedQuery ? FederatedMapping.ToSpec(request.Query) : null;
         var training = kind == SessionKind.FederatedTraining ? FederatedMapping.ToSpec(request.Training) : null;
         var parent = request.Parent is null ? null : RouteIds.BodyId(request.Parent, "parent");
-        return new CreateSession(RouteIds.BodyId(request.ModellerId, "modellerId"), kind, request.PodIds ?? [], aggregation, psi, parent, query, training);
+        return new CreateSession(RouteIds.BodyId(request.ModellerId, "modellerId"), kind, request.PodIds ?? [], aggregation, psi, parent, query, training,
+            Signature(request.ModellerSignature, "modellerSignature"));
     }
 
     public static SessionResponse ToResponse(SessionInfo s) => new(
@@ -38,7 +39,24 @@ internal static class SessionMapping
         },
         s.PodIds, PhaseName(s.Phase), s.CreatedAt, s.Version, s.Aggregation is { } a ? AggregationMapping.ToResponse(a, s.PodIds) : null, s.TraceParent, s.Psi is { } p ? PsiMapping.ToResponse(p) : null,
         s.Federated is { } f ? FederatedMapping.ToResponse(f) : null, s.Parent,
-        s.Cancellation is { } c ? new CancellationResponse(c.Role, c.By, c.Reason, c.At) : null);
+        s.Cancellation is { } c ? new CancellationResponse(c.Role, c.By, c.Reason, c.At, c.Signature is { } cs ? Convert.ToBase64String(cs) : null, c.SignedReason) : null,
+        s.ModellerSignature is { } signature ? Convert.ToBase64String(signature) : null);
+
+    /// <summary>An optional Ed25519 signature: base64 of 64 bytes. Only its shape is checked here; pods verify what it signs.</summary>
+    public static byte[]? Signature(string? base64, string name)
+    {
+        if (base64 is null) return null;
+        try
+        {
+            var bytes = Convert.FromBase64String(base64);
+            if (bytes.Length == 64) return bytes;
+        }
+        catch (FormatException)
+        {
+        }
+
+        throw SmpcException.Invalid($"{name} must be base64 of a 64-byte Ed25519 signature.");
+    }
 
     public static string PhaseName(SessionPhase phase) => phase switch
     {

@@ -92,7 +92,10 @@ public static class DemoCommand
             Step($"admin registers pod {pod} (identity {registered.IdentityFingerprint![..19]}…)");
         }
 
-        var modeller = admin.WithKey((await admin.RegisterModellerAsync(tenant, new RegisterModellerRequest("analyst", "Analyst"), ct)).ApiKey!.ApiKey);
+        // The modeller signs every session it creates with its identity key; the pods' agents verify it before acting.
+        var analystIdentity = Ed25519KeyPair.Generate(SystemRandomSource.Instance);
+        var modeller = admin.WithKey((await admin.RegisterModellerAsync(tenant,
+            new RegisterModellerRequest("analyst", "Analyst", Convert.ToBase64String(analystIdentity.PublicKey)), ct)).ApiKey!.ApiKey).WithModellerIdentity(analystIdentity);
         Step("admin registers modeller analyst");
 
         var wealth = new Dictionary<string, double[]> { ["alice-bank"] = [1_250_000], ["bob-bank"] = [3_400_000.5], ["carol-bank"] = [870_000.25] };

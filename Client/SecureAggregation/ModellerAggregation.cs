@@ -1,6 +1,8 @@
 using Smpc.Client.Identity;
 using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
+using Smpc.Protocols.Encoding;
+using Smpc.Protocols.Signatures;
 using Smpc.Protocols.Randomness;
 using Smpc.Protocols.SecureAggregation;
 
@@ -31,13 +33,20 @@ public sealed class ModellerAggregation : IDisposable
     private readonly SmpcClient _client;
     private readonly X25519KeyPair _sessionKey;
     private readonly PinStore _pins;
+    private readonly CreateSessionRequest _request;
+    private readonly byte[] _statement;
+    private readonly SessionParameters _parameters;
 
-    private ModellerAggregation(SmpcClient client, SessionResponse session, X25519KeyPair sessionKey, PinStore pins)
+    private ModellerAggregation(SmpcClient client, SessionResponse session, X25519KeyPair sessionKey, PinStore pins, string tenant, CreateSessionRequest request)
     {
         _client = client;
         Session = session;
         _sessionKey = sessionKey;
         _pins = pins;
+        _request = request;
+        // The modeller's parameters come from its own request, never from the service's echo of it.
+        _statement = ModellerStatements.Session(tenant, request);
+        _parameters = ModellerStatements.AggregationParameters(tenant, request);
     }
 
     /// <summary>The session as created.</summary>
@@ -59,7 +68,7 @@ public sealed class ModellerAggregation : IDisposable
             var request = new CreateSessionRequest(sessionId, modellerId, SessionKinds.SecureAggregation, pods,
                 aggregation with { ModellerPublicKey = Convert.ToBase64String(key.PublicKey) }, Parent: parent);
             var session = await client.CreateSessionAsync(tenant, request, ct);
-            return new ModellerAggregation(client, session, key, pins ?? AggregationSession.EphemeralPins());
+            return new ModellerAggregation(client, session, key, pins ?? AggregationSession.EphemeralPins(), tenant, request);
         }
         catch
         {
@@ -72,7 +81,8 @@ public sealed class ModellerAggregation : IDisposable
     public async Task<AggregationOutcome> WaitForResultAsync(CancellationToken ct = default)
     {
         var session = await WaitForResponsesAsync(ct);
-        var parameters = AggregationSession.Parameters(session);
+        SmpcClient.RequireSame(_statement, session);
+        var parameters = _parameters;
         AggregateResult result;
         using (var span = SmpcClient.StartSessionActivity("secagg.unmask", session))
         {
@@ -91,8 +101,10 @@ public sealed class ModellerAggregation : IDisposable
         {
             span?.SetTag("smpc.session", session.Id);
             span?.SetTag("smpc.included", result.IncludedParties.Count);
-            var a = session.Aggregation!;
-            var weighted = AggregationSession.WeightedLayout(session)?.Decode(result);
+            var a = _request.Aggregation!;
+            var weighted = (a.Weight is { } w
+                ? new WeightedMeanLayout(a.Fields.Select(f => new FieldSpec(f.Name, f.Length, f.Precision ?? FieldSpec.DefaultPrecision, f.Min, f.Max)), new WeightSpec(w.Min, w.Max, w.Precision ?? 1), _request.PodIds.Count)
+                : null)?.Decode(result);
             var values = a.Fields.ToDictionary(
                 f => f.Name,
                 f => weighted is not null ? weighted.Mean(f.Name) : a.Operation == "mean" ? result.Mean(f.Name) : result.Sum(f.Name));

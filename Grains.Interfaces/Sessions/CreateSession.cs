@@ -11,4 +11,5 @@ public sealed record CreateSession(
     [property: Id(4)] PsiSpec? Psi = null,
     [property: Id(6)] string? Parent = null,
     [property: Id(7)] FederatedQuerySpec? Query = null,
-    [property: Id(8)] FederatedTrainingSpec? Training = null);
+    [property: Id(8)] FederatedTrainingSpec? Training = null,
+    [property: Id(9)] byte[]? ModellerSignature = null);

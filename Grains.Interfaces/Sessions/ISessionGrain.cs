@@ -25,7 +25,7 @@ public interface ISessionGrain : IGrainWithStringKey
     [Alias("wait"), AlwaysInterleave] Task<SessionInfo> WaitForChangeAsync(Caller caller, int knownVersion, TimeSpan timeout);
 
     /// <summary>Its modeller or the tenant admin cancels the session (and a federated session's rounds); idempotent once cancelled.</summary>
-    [Alias("cancel")] Task<SessionInfo> CancelAsync(Caller caller, string? reason);
+    [Alias("cancel")] Task<SessionInfo> CancelAsync(Caller caller, string? reason, [Immutable] byte[]? signature);
 
     /// <summary>For the tenant's session quota: true once the session has completed, failed or been cancelled, or if it was never created.</summary>
     [Alias("has-ended"), AlwaysInterleave] Task<bool> HasEndedAsync();

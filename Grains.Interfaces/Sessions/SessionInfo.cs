@@ -16,4 +16,5 @@ public sealed record SessionInfo(
     [property: Id(10)] PsiStatus? Psi = null,
     [property: Id(11)] FederatedStatus? Federated = null,
     [property: Id(12)] string? Parent = null,
-    [property: Id(13)] SessionCancellation? Cancellation = null);
+    [property: Id(13)] SessionCancellation? Cancellation = null,
+    [property: Id(14)] byte[]? ModellerSignature = null);

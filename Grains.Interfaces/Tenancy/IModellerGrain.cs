@@ -6,8 +6,11 @@ namespace Smpc.Grains.Interfaces.Tenancy;
 [Alias("smpc.modeller")]
 public interface IModellerGrain : IGrainWithStringKey
 {
-    /// <summary>The tenant admin registers the modeller with its first API key; idempotent for identical data (no second key), a conflict otherwise.</summary>
-    [Alias("register")] Task<Registration<MemberInfo>> RegisterAsync(Caller caller, string displayName, string keyId, [Immutable] byte[] keyHash);
+    /// <summary>
+    /// The tenant admin registers the modeller with its Ed25519 identity key (empty: none, so no pod acts on its sessions)
+    /// and its first API key; idempotent for identical data (no second key), a conflict otherwise.
+    /// </summary>
+    [Alias("register")] Task<Registration<MemberInfo>> RegisterAsync(Caller caller, string displayName, [Immutable] byte[] identityPublicKey, string keyId, [Immutable] byte[] keyHash);
 
     /// <summary>The modeller, for members of its tenant.</summary>
     [Alias("get")] Task<MemberInfo> GetAsync(Caller caller);

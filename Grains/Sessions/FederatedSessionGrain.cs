@@ -252,7 +252,7 @@ public sealed class FederatedSessionGrain(
             if (await grain.HasEndedAsync()) continue;
             try
             {
-                await grain.CancelAsync(caller, because.Length > MaxCancelReasonLength ? because[..MaxCancelReasonLength] : because);
+                await grain.CancelAsync(caller, because.Length > MaxCancelReasonLength ? because[..MaxCancelReasonLength] : because, null);
             }
             catch (SmpcException ex) when (ex.Code is SmpcErrorCode.WrongPhase or SmpcErrorCode.NotFound)
             {

@@ -40,7 +40,7 @@ public sealed class SessionDirectoryGrain(
 
     Task<SessionInfo> ISessionGrain.WaitForChangeAsync(Caller caller, int knownVersion, TimeSpan timeout) => Stored().WaitForChangeAsync(caller, knownVersion, timeout);
 
-    Task<SessionInfo> ISessionGrain.CancelAsync(Caller caller, string? reason) => Stored().CancelAsync(caller, reason);
+    Task<SessionInfo> ISessionGrain.CancelAsync(Caller caller, string? reason, byte[]? signature) => Stored().CancelAsync(caller, reason, signature);
 
     Task<bool> ISessionGrain.HasEndedAsync() => state.RecordExists ? Stored().HasEndedAsync() : Task.FromResult(true);
 

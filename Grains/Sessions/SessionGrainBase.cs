@@ -163,6 +163,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         await BeforeCreateAsync(caller, command, pods);
         Session.ModellerId = command.ModellerId;
         Session.Parent = command.Parent;
+        Session.ModellerSignature = command.ModellerSignature;
         Session.Kind = command.Kind;
         Session.PodIds = pods;
         Session.CreatedAt = time.GetUtcNow();
@@ -211,7 +212,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
     /// Its modeller (a run that failed or was interrupted) or the tenant admin ends the session at once, in any phase before
     /// its end. Long polls wake, so pods stop within one poll; every later protocol message is refused as wrong-phase.
     /// </summary>
-    async Task<SessionInfo> ISessionGrain.CancelAsync(Caller caller, string? reason)
+    async Task<SessionInfo> ISessionGrain.CancelAsync(Caller caller, string? reason, byte[]? signature)
     {
         RequireVisible(caller);
         caller.RequireRole(CallerRole.Modeller, CallerRole.TenantAdmin);
@@ -228,7 +229,9 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
 
         using var activity = SessionSpan("session.cancel");
         var given = string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
-        Session.Cancellation = new SessionCancellation(caller.Role.ToString(), caller.Subject, given, time.GetUtcNow());
+        // The modeller's signature is kept as sent (over the reason as sent): pods check it, the service cannot make one.
+        Session.Cancellation = new SessionCancellation(caller.Role.ToString(), caller.Subject, given, time.GetUtcNow(),
+            caller.Role == CallerRole.Modeller ? signature : null, caller.Role == CallerRole.Modeller ? reason : null);
         Session.Phase = SessionPhase.Cancelled;
         OnCancelled();
         await SaveAsync("session.cancel");
@@ -294,7 +297,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
     /// <summary>The session as the API describes it.</summary>
     protected SessionInfo ToInfo() => Describe(new(
         Key.Tenant, Key.Id, Session.ModellerId!, Session.Kind, Session.PodIds, Session.Phase, Session.CreatedAt, Session.Version,
-        TraceParent: Session.TraceParent, Parent: Session.Parent, Cancellation: Session.Cancellation));
+        TraceParent: Session.TraceParent, Parent: Session.Parent, Cancellation: Session.Cancellation, ModellerSignature: Session.ModellerSignature));
 
     /// <summary>Wakes every long poll: call after each durable change.</summary>
     private void NotifyChanged()

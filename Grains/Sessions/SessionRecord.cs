@@ -18,6 +18,9 @@ public abstract class SessionRecord
     /// <summary>A secure-aggregation round of a federated session: the parent session's id.</summary>
     public string? Parent { get; set; }
 
+    /// <summary>The modeller's Ed25519 signature of the session statement, served to pods as given (they verify it; the service cannot forge it).</summary>
+    public byte[]? ModellerSignature { get; set; }
+
     /// <summary>Set when the modeller or the tenant admin cancelled the session.</summary>
     public SessionCancellation? Cancellation { get; set; }
 

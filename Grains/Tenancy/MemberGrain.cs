@@ -31,7 +31,8 @@ public abstract class MemberGrain(IPersistentState<MemberState> state, TimeProvi
         caller.RequireTenant(key.Tenant, $"Tenant '{key.Tenant}'");
         caller.RequireRole(CallerRole.TenantAdmin);
         MemberRules.ValidateDisplayName(displayName);
-        if (kind == MemberKind.Pod && identityPublicKey.Length != IdentityKeyLength)
+        // A modeller may still register without one (its sessions are then refused by every pod, with a named reason).
+        if ((kind == MemberKind.Pod || identityPublicKey.Length != 0) && identityPublicKey.Length != IdentityKeyLength)
             throw SmpcException.Invalid($"identityPublicKey must be a {IdentityKeyLength}-byte Ed25519 public key.");
 
         var created = false;

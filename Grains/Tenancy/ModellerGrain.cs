@@ -11,8 +11,8 @@ public sealed class ModellerGrain(
     [PersistentState("modeller", SmpcDatabase.GrainStorageName)] IPersistentState<MemberState> state,
     TimeProvider time) : MemberGrain(state, time, MemberKind.Modeller), IModellerGrain
 {
-    Task<Registration<MemberInfo>> IModellerGrain.RegisterAsync(Caller caller, string displayName, string keyId, byte[] keyHash) =>
-        RegisterCoreAsync(caller, displayName, [], keyId, keyHash);
+    Task<Registration<MemberInfo>> IModellerGrain.RegisterAsync(Caller caller, string displayName, byte[] identityPublicKey, string keyId, byte[] keyHash) =>
+        RegisterCoreAsync(caller, displayName, identityPublicKey, keyId, keyHash);
 
     Task<MemberInfo> IModellerGrain.GetAsync(Caller caller) => GetCoreAsync(caller);
 

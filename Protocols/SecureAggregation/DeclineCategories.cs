@@ -24,6 +24,9 @@ public static class DeclineCategories
     /// <summary>The pod failed for a reason of its own (a bug, a crash it recovered from).</summary>
     public const string Internal = "internal";
 
+    /// <summary>The modeller's signature of the session does not verify against its pinned identity (docs/protocols/signatures.md).</summary>
+    public const string UnverifiedModeller = "unverified-modeller";
+
     /// <summary>Every category, in the order documented.</summary>
-    public static IReadOnlyList<string> All { get; } = [Policy, InputOutOfBounds, InputNotFinite, InputMissing, ShapeMismatch, Internal];
+    public static IReadOnlyList<string> All { get; } = [Policy, InputOutOfBounds, InputNotFinite, InputMissing, ShapeMismatch, Internal, UnverifiedModeller];
 }

@@ -28,8 +28,10 @@ internal static class Scenario
             podClients[pod] = service.Anonymous.WithKey(registered.ApiKey!.ApiKey);
         }
 
-        var modeller = await admin.RegisterModellerAsync(tenant, new RegisterModellerRequest("m1", "Modeller"));
-        return new TenantClients(tenant, admin, service.Anonymous.WithKey(modeller.ApiKey!.ApiKey), podClients, modeller.ApiKey, identities);
+        // The modeller signs the sessions it creates with its identity key, as pods' agents require.
+        var modellerIdentity = Ed25519KeyPair.Generate(SystemRandomSource.Instance);
+        var modeller = await admin.RegisterModellerAsync(tenant, new RegisterModellerRequest("m1", "Modeller", Convert.ToBase64String(modellerIdentity.PublicKey)));
+        return new TenantClients(tenant, admin, service.Anonymous.WithKey(modeller.ApiKey!.ApiKey).WithModellerIdentity(modellerIdentity), podClients, modeller.ApiKey, identities);
     }
 
     /// <summary>A small valid aggregation spec (the modeller key is a placeholder; real runs use ModellerAggregation).</summary>

@@ -32,7 +32,7 @@ public sealed class FederatedSessionTests : IAsyncLifetime
         }
 
         var (_, modellerKeyId, modellerHash) = ApiKey.Generate();
-        await grains.GetModeller(new EntityKey(tenant, "m1")).RegisterAsync(Seed.Admin(tenant), "Modeller", modellerKeyId, modellerHash);
+        await grains.GetModeller(new EntityKey(tenant, "m1")).RegisterAsync(Seed.Admin(tenant), "Modeller", [], modellerKeyId, modellerHash);
         var modeller = Seed.Modeller(tenant);
         var parent = grains.GetFederatedSession(new EntityKey(tenant, "q"));
         await grains.GetSession(new EntityKey(tenant, "q")).CreateAsync(modeller, new CreateSession("m1", SessionKind.FederatedQuery, pods, Query: Seed.QuerySpec()));

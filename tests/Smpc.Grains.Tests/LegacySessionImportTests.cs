@@ -50,7 +50,7 @@ public sealed class LegacySessionImportTests(TwoSiloCluster cluster) : IClassFix
         var declined = await Assert.ThrowsAsync<SmpcException>(() => grains.GetSecureAggregationSession(key).SubmitKeyBundleAsync(Interfaces.Access.Caller.Pod(tenant, "p3"), [1]));
         Assert.Contains("declined this session (policy)", declined.Message, StringComparison.Ordinal);
 
-        var cancelled = await session.CancelAsync(Seed.Modeller(tenant), "moved on");
+        var cancelled = await session.CancelAsync(Seed.Modeller(tenant), "moved on", null);
 
         Assert.Equal((SessionPhase.Cancelled, 4), (cancelled.Phase, cancelled.Version));
         // Imported once: after a fresh activation the grain reads its own state (the cancellation), not the old row.

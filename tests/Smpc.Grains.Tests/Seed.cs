@@ -32,7 +32,7 @@ internal static class Seed
         await CreateTenantAsync(grains, tenant);
         foreach (var pod in new[] { "p1", "p2", "p3" }) await RegisterPodAsync(grains, tenant, pod);
         var (_, keyId, hash) = ApiKey.Generate();
-        await grains.GetModeller(new EntityKey(tenant, "m1")).RegisterAsync(Admin(tenant), "Modeller", keyId, hash);
+        await grains.GetModeller(new EntityKey(tenant, "m1")).RegisterAsync(Admin(tenant), "Modeller", [], keyId, hash);
         return tenant;
     }
 

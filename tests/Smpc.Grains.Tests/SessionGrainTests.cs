@@ -69,7 +69,7 @@ public sealed class SessionGrainTests(TwoSiloCluster cluster) : IClassFixture<Tw
         await Seed.CreateTenantAsync(_grains, tenantB);
         await Seed.RegisterPodAsync(_grains, tenantB, "p1");
         var (_, keyId, hash) = ApiKey.Generate();
-        await _grains.GetModeller(new EntityKey(tenantB, "m1")).RegisterAsync(Seed.Admin(tenantB), "Modeller", keyId, hash);
+        await _grains.GetModeller(new EntityKey(tenantB, "m1")).RegisterAsync(Seed.Admin(tenantB), "Modeller", [], keyId, hash);
 
         // p2 and p3 exist in tenant A only.
         var error = await Assert.ThrowsAsync<SmpcException>(() => _grains.GetSession(new EntityKey(tenantB, "s1")).CreateAsync(Seed.Modeller(tenantB), Seed.AggregationSession()));

@@ -28,9 +28,9 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
             for (var i = 0; i < 3; i++)
                 agents.Add(StartAgent(await PrepareAgentAsync(admin, url, $"hospital-{(char)('a' + i)}", inputs[i], "los", ["alice"])));
 
-            var alice = (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("alice", "Alice"))).ApiKey!.ApiKey;
+            var alice = await RegisterAliceAsync(admin);
             var result = Path.Combine(_work, "result.csv");
-            var (code, printed) = await ServiceProcess.RunToCompletionAsync(Cli, new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url },
+            var (code, printed) = await ServiceProcess.RunToCompletionAsync(Cli, new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url, ["SMPC_IDENTITY"] = AliceIdentity },
                 "aggregate", "los-2026", "--tenant", "acme", "--modeller", "alice", "--pod", "hospital-a", "--pod", "hospital-b", "--pod", "hospital-c",
                 "--field", "los:3:0:365", "--operation", "mean", "--input", "los", "--out", result);
             output.WriteLine(printed);
@@ -58,7 +58,7 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
         double[][] inputs = [[10, 20], [30, 40], [50, 66]];
         var configs = new List<(string Config, string Key)>();
         for (var i = 0; i < 3; i++) configs.Add(await PrepareAgentAsync(admin, url, $"pod-{i + 1}", inputs[i], "v", []));
-        var alice = (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("alice", "Alice"))).ApiKey!.ApiKey;
+        var alice = await RegisterAliceAsync(admin);
         var modeller = new SmpcClient(new HttpClient { BaseAddress = silo.BaseAddress }, alice);
 
         var agents = new List<ServiceProcess>();
@@ -69,7 +69,7 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
             // Started inside the try: whatever did start is stopped even if a later start fails.
             agents.Add(StartAgent(configs[0]));
             agents.Add(StartAgent(configs[1]));
-            aggregate = ServiceProcess.Start("aggregate", Cli, null, new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url },
+            aggregate = ServiceProcess.Start("aggregate", Cli, null, new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url, ["SMPC_IDENTITY"] = AliceIdentity },
                 "aggregate", "s1", "--tenant", "acme", "--modeller", "alice", "--pod", "pod-1", "--pod", "pod-2", "--pod", "pod-3",
                 "--field", "v:2:0:100", "--operation", "mean", "--input", "v", "--out", result);
             // The modeller's process creates the session: wait for it the way a pod does, by long-polling for work.
@@ -114,8 +114,8 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
         try
         {
             for (var i = 0; i < 4; i++) agents.Add(StartAgent(await PrepareAgentAsync(admin, url, $"pod-{i + 1}", inputs[i], "v", [])));
-            var alice = (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("alice", "Alice"))).ApiKey!.ApiKey;
-            var environment = new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url };
+            var alice = await RegisterAliceAsync(admin);
+            var environment = new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url, ["SMPC_IDENTITY"] = AliceIdentity };
             string[] Aggregate(string session, params string[] more) =>
                 ["aggregate", session, "--tenant", "acme", "--modeller", "alice", "--pod", "pod-1", "--pod", "pod-2", "--pod", "pod-3", "--pod", "pod-4",
                     "--field", "v:2:0:100", "--operation", "sum", "--input", "v", "--phase-timeout", "3600", .. more];
@@ -148,9 +148,9 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
         var url = silo.BaseAddress!.ToString().TrimEnd('/');
         var pods = new List<(string Config, string Key)>();
         foreach (var pod in new[] { "pod-1", "pod-2", "pod-3" }) pods.Add(await PrepareAgentAsync(admin, url, pod, [1], "v", [])); // registered, never started
-        var alice = (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("alice", "Alice"))).ApiKey!.ApiKey;
+        var alice = await RegisterAliceAsync(admin);
         var modeller = new SmpcClient(new HttpClient { BaseAddress = silo.BaseAddress }, alice);
-        await using var aggregate = ServiceProcess.Start("aggregate", Cli, null, new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url },
+        await using var aggregate = ServiceProcess.Start("aggregate", Cli, null, new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url, ["SMPC_IDENTITY"] = AliceIdentity },
             "aggregate", "s1", "--tenant", "acme", "--modeller", "alice", "--pod", "pod-1", "--pod", "pod-2", "--pod", "pod-3",
             "--field", "v:1:0:100", "--operation", "sum", "--input", "v");
         // The modeller's process creates the session: wait for it the way a pod does, by long-polling for work.
@@ -231,5 +231,15 @@ public sealed class AgentProcessTests(ITestOutputHelper output) : IDisposable
     public void Dispose()
     {
         try { Directory.Delete(_work, recursive: true); } catch (IOException) { }
+    }
+
+    private string AliceIdentity => Path.Combine(_work, "alice.identity.json");
+
+    /// <summary>Registers modeller alice with an identity key (the CLI signs with it through SMPC_IDENTITY); returns its API key.</summary>
+    private async Task<string> RegisterAliceAsync(SmpcClient admin)
+    {
+        Directory.CreateDirectory(_work);
+        using var identity = Smpc.Agent.Identity.IdentityKeyFile.Create(AliceIdentity);
+        return (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("alice", "Alice", Convert.ToBase64String(identity.PublicKey)))).ApiKey!.ApiKey;
     }
 }

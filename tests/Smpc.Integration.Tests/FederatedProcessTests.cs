@@ -33,8 +33,8 @@ public sealed class FederatedProcessTests(ITestOutputHelper output) : IDisposabl
         try
         {
             for (var i = 0; i < Hospitals.Length; i++) agents.Add(await StartAgentAsync(admin, url, Hospitals[i], i));
-            var alice = (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("alice", "Alice"))).ApiKey!.ApiKey;
-            var environment = new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url };
+            var alice = await RegisterAliceAsync(admin);
+            var environment = new Dictionary<string, string> { ["SMPC_KEY"] = alice, ["SMPC_URL"] = url, ["SMPC_IDENTITY"] = AliceIdentity };
             string[] pods = [.. Hospitals.SelectMany(h => new[] { "--pod", h })];
 
             // The README's query spec, verbatim in shape.
@@ -110,5 +110,15 @@ public sealed class FederatedProcessTests(ITestOutputHelper output) : IDisposabl
     public void Dispose()
     {
         try { Directory.Delete(_work, recursive: true); } catch (IOException) { }
+    }
+
+    private string AliceIdentity => Path.Combine(_work, "alice.identity.json");
+
+    /// <summary>Registers modeller alice with an identity key (the CLI signs with it through SMPC_IDENTITY); returns its API key.</summary>
+    private async Task<string> RegisterAliceAsync(SmpcClient admin)
+    {
+        Directory.CreateDirectory(_work);
+        using var identity = Smpc.Agent.Identity.IdentityKeyFile.Create(AliceIdentity);
+        return (await admin.RegisterModellerAsync("acme", new RegisterModellerRequest("alice", "Alice", Convert.ToBase64String(identity.PublicKey)))).ApiKey!.ApiKey;
     }
 }

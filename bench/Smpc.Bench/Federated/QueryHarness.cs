@@ -236,7 +236,10 @@ internal static class FederatedBench
             var http = new HttpClient { BaseAddress = silo.BaseAddress, Timeout = TimeSpan.FromMinutes(10) };
             var @operator = new SmpcClient(http, OperatorKey);
             var admin = @operator.WithKey((await @operator.CreateTenantAsync(new CreateTenantRequest("bench", "Bench"))).AdminKey!.ApiKey);
-            var modeller = admin.WithKey((await admin.RegisterModellerAsync("bench", new RegisterModellerRequest(ModellerId, "Modeller"))).ApiKey!.ApiKey);
+            // The pods' agents act only on sessions the modeller signed with its registered identity key.
+            var modellerIdentity = Smpc.Protocols.Crypto.Ed25519KeyPair.Generate(Smpc.Protocols.Randomness.SystemRandomSource.Instance);
+            var modeller = admin.WithKey((await admin.RegisterModellerAsync("bench",
+                new RegisterModellerRequest(ModellerId, "Modeller", Convert.ToBase64String(modellerIdentity.PublicKey)))).ApiKey!.ApiKey).WithModellerIdentity(modellerIdentity);
             return new BenchService(silo, admin, modeller, work);
         }
         catch

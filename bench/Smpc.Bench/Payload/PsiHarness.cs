@@ -49,7 +49,10 @@ public static class PsiHarness
         var http = new HttpClient { BaseAddress = silo.BaseAddress, Timeout = TimeSpan.FromMinutes(30) };
         var @operator = new SmpcClient(http, OperatorKey);
         var admin = @operator.WithKey((await @operator.CreateTenantAsync(new CreateTenantRequest("bench", "Bench"))).AdminKey!.ApiKey);
-        var modeller = admin.WithKey((await admin.RegisterModellerAsync("bench", new RegisterModellerRequest("m", "m"))).ApiKey!.ApiKey);
+        // The pod agent acts only on sessions the modeller signed with its registered identity key.
+        var modellerIdentity = Smpc.Protocols.Crypto.Ed25519KeyPair.Generate(Smpc.Protocols.Randomness.SystemRandomSource.Instance);
+        var modeller = admin.WithKey((await admin.RegisterModellerAsync("bench",
+            new RegisterModellerRequest("m", "m", Convert.ToBase64String(modellerIdentity.PublicKey)))).ApiKey!.ApiKey).WithModellerIdentity(modellerIdentity);
 
         var cli = RepoPaths.Assembly("Cli", "smpc");
         var identity = Path.Combine(work, "pod.identity.json");

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Smpc.Agent.SecureAggregation;
 using Smpc.Client;
+using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
 using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
@@ -58,7 +59,10 @@ public static class SecureAggregationHarness
             clients[name] = admin.WithKey((await admin.RegisterPodAsync("bench", new RegisterPodRequest(name, name, Convert.ToBase64String(identities[name].PublicKey)))).ApiKey!.ApiKey);
         }
 
-        var modeller = admin.WithKey((await admin.RegisterModellerAsync("bench", new RegisterModellerRequest("m", "m"))).ApiKey!.ApiKey);
+        // The modeller signs each session; every pod verifies the signature against the pinned identity on every copy it acts on.
+        var modellerIdentity = Ed25519KeyPair.Generate(SystemRandomSource.Instance);
+        var modeller = admin.WithKey((await admin.RegisterModellerAsync("bench",
+            new RegisterModellerRequest("m", "m", Convert.ToBase64String(modellerIdentity.PublicKey)))).ApiKey!.ApiKey).WithModellerIdentity(modellerIdentity);
         // Inputs are regenerated from a seed per pod when a party asks for them, so the harness holds no more of them than it must.
         var inputs = new PodInputs(elements);
         var deadline = int.Parse(BenchArgs.Arg(args, "--deadline") ?? "15", CultureInfo.InvariantCulture);
@@ -73,6 +77,7 @@ public static class SecureAggregationHarness
         var podClients = names.ToDictionary(n => n, n => new SmpcClient(
             new HttpClient(new MaskingGate.Releaser(gate, n) { InnerHandler = counter }) { BaseAddress = silo.BaseAddress, Timeout = TimeSpan.FromMinutes(30) },
             clients[n].ApiKey));
+        var verifiers = names.ToDictionary(n => n, n => new ModellerVerifier(podClients[n], new PinStore(null, notice: _ => { })));
         var spec = new AggregationRequest([new AggregationFieldRequest("theta", elements, -1, 1)], "mean", "", "theta", PhaseTimeoutSeconds: phaseTimeout);
 
         Console.WriteLine($"# Secure aggregation, {pods} pods x {elements:N0} float parameters, embedded silo (SQLite) on loopback; at most {maskingPods} pods hold vectors at once");
@@ -96,7 +101,7 @@ public static class SecureAggregationHarness
             var clock = Stopwatch.StartNew();
             // Full rounds close each phase as soon as every pod acted; dropout rounds wait out one deadline for the lost pods.
             var roundSpec = lost == 0 ? spec : spec with { PhaseTimeoutSeconds = deadline };
-            var result = await RoundAsync(modeller, podClients, identities, names, inputs, gate, roundSpec, sessionId, masked, lost);
+            var result = await RoundAsync(modeller, podClients, verifiers, identities, names, inputs, gate, roundSpec, sessionId, masked, lost);
             clock.Stop();
             var check = inputs.MaxErrorOfMean(names.Take(pods - lost).ToArray(), result);
             rounds.Add((label, clock.Elapsed, counter.PodBytes / pods));
@@ -126,7 +131,7 @@ public static class SecureAggregationHarness
 
     /// <summary>One round; the last <paramref name="lost"/> pods stop after the share exchange. Returns the mean as the modeller computed it.</summary>
     private static async Task<double[]> RoundAsync(
-        SmpcClient modeller, Dictionary<string, SmpcClient> clients, Dictionary<string, Ed25519KeyPair> identities, string[] names,
+        SmpcClient modeller, Dictionary<string, SmpcClient> clients, Dictionary<string, ModellerVerifier> verifiers, Dictionary<string, Ed25519KeyPair> identities, string[] names,
         PodInputs inputs, MaskingGate gate, AggregationRequest spec, string sessionId, bool masked, int lost)
     {
         using var aggregation = await ModellerAggregation.CreateAsync(modeller, "bench", sessionId, "m", names, spec);
@@ -136,6 +141,7 @@ public static class SecureAggregationHarness
             var runners = names.Select((n, i) => new SecureAggregationPodDriver(clients[n], "bench", sessionId, n, identities[n], _ => gate.Draw(n, () => inputs[n]))
             {
                 PollInterval = TimeSpan.FromMilliseconds(20),
+                Verifier = verifiers[n],
                 StopAfter = i < stayers ? PodStep.None : PodStep.Shares,
             }.RunAsync()).ToList();
             var outcome = await aggregation.WaitForResultAsync();

@@ -3,6 +3,8 @@ using Smpc.Agent;
 using Smpc.Agent.Identity;
 using Smpc.Client;
 using Smpc.Contracts;
+using Smpc.Protocols.Crypto;
+using Smpc.Protocols.Randomness;
 
 namespace Smpc.Gateway.Tests.Federated;
 
@@ -40,7 +42,9 @@ internal sealed class FederatedPods : IAsyncDisposable
     {
         var tenant = "t-" + Guid.NewGuid().ToString("N")[..10];
         var admin = service.Anonymous.WithKey((await service.Operator.CreateTenantAsync(new CreateTenantRequest(tenant, "Federated"))).AdminKey!.ApiKey);
-        var modeller = service.Anonymous.WithKey((await admin.RegisterModellerAsync(tenant, new RegisterModellerRequest("m1", "Modeller"))).ApiKey!.ApiKey);
+        var modellerIdentity = Ed25519KeyPair.Generate(SystemRandomSource.Instance);
+        var modeller = service.Anonymous.WithKey((await admin.RegisterModellerAsync(tenant,
+            new RegisterModellerRequest("m1", "Modeller", Convert.ToBase64String(modellerIdentity.PublicKey)))).ApiKey!.ApiKey).WithModellerIdentity(modellerIdentity);
         var result = new FederatedPods(tenant, modeller, Path.Combine(Path.GetTempPath(), "smpc-fed-" + Guid.NewGuid().ToString("N")[..8]));
         foreach (var pod in pods)
         {

@@ -2,6 +2,7 @@ using System.Net;
 using Smpc.Agent.SecureAggregation;
 using Smpc.Client;
 using Smpc.Client.Federated;
+using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
 using Smpc.Contracts;
 using Smpc.Gateway.Tests.Audit;
@@ -30,6 +31,27 @@ public sealed class SessionCancelTests(EmbeddedService service)
     }
 
     [Fact]
+    public async Task A_modellers_cancel_is_signed_and_a_pod_tells_it_from_one_the_service_makes()
+    {
+        var t = await Scenario.TenantAsync(service);
+        using var modeller = await ModellerAggregation.CreateAsync(t.Modeller, t.Tenant, "c-signed", "m1", ["p1", "p2", "p3"], Spec());
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var verifier = new ModellerVerifier(t.Pods["p1"], new PinStore(null, notice: _ => { }));
+        var pod = new SecureAggregationPodDriver(t.Pods["p1"], t.Tenant, "c-signed", "p1", t.Identities["p1"], _ => [1, 2]) { Verifier = verifier }.RunAsync(cts.Token);
+        await WaitForBundlesAsync(t, "c-signed", 1);
+
+        var cancelled = await t.Modeller.CancelSessionAsync(t.Tenant, "c-signed", " wrong pods ");
+        var final = await pod;
+
+        Assert.Equal(SessionPhases.Cancelled, final.Phase);
+        Assert.NotNull(cancelled.Cancellation!.Signature);
+        Assert.Equal(" wrong pods ", final.Cancellation!.SignedReason);
+        Assert.True(verifier.CancelledByModeller(final));
+        Assert.False(verifier.CancelledByModeller(final with { Cancellation = final.Cancellation with { Signature = null } }));
+        Assert.False(verifier.CancelledByModeller(final with { Cancellation = final.Cancellation with { SignedReason = "another reason" } }));
+    }
+
+    [Fact]
     public async Task Cancel_ByTheModeller_EndsTheSession_StopsItsPods_RefusesLaterMessages_AndIsAudited()
     {
         var t = await Scenario.TenantAsync(service);
@@ -41,7 +63,8 @@ public sealed class SessionCancelTests(EmbeddedService service)
         var cancelled = await t.Modeller.CancelSessionAsync(t.Tenant, "c1", "  wrong input chosen ");
 
         Assert.Equal(SessionPhases.Cancelled, cancelled.Phase);
-        Assert.Equal(new CancellationResponse("Modeller", "m1", "wrong input chosen", cancelled.Cancellation!.At), cancelled.Cancellation);
+        Assert.Equal(new CancellationResponse("Modeller", "m1", "wrong input chosen", cancelled.Cancellation!.At, cancelled.Cancellation.Signature, cancelled.Cancellation.SignedReason), cancelled.Cancellation);
+        Assert.NotNull(cancelled.Cancellation.Signature); // the modeller signs its cancel (docs/protocols/signatures.md)
         // The pods were long-polling: they see the cancellation at once (the service's clock never moves here).
         var ended = await Task.WhenAll(pods).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.All(ended, s => Assert.Equal(SessionPhases.Cancelled, s.Phase));

@@ -156,8 +156,9 @@ public sealed class ClusterFixture : IAsyncLifetime
             podClients[pod] = Client(registered.ApiKey!.ApiKey, firstGateway: i % Cluster.GatewayUrls.Count);
         }
 
-        var modeller = await admin.RegisterModellerAsync(tenant, new RegisterModellerRequest("m1", "Modeller"));
-        return new ClusterTenant(tenant, admin, Client(modeller.ApiKey!.ApiKey), podClients, identities);
+        var modellerIdentity = Smpc.Protocols.Crypto.Ed25519KeyPair.Generate(Smpc.Protocols.Randomness.SystemRandomSource.Instance);
+        var modeller = await admin.RegisterModellerAsync(tenant, new RegisterModellerRequest("m1", "Modeller", Convert.ToBase64String(modellerIdentity.PublicKey)));
+        return new ClusterTenant(tenant, admin, Client(modeller.ApiKey!.ApiKey).WithModellerIdentity(modellerIdentity), podClients, identities);
     }
 
     private static bool IsRetriable(Exception ex) => ex switch
