@@ -286,8 +286,9 @@ public sealed partial class PodAgent(PodAgentConfig config, string baseDirectory
     }
 
     /// <summary>
-    /// The pod set this pod trusts for session <paramref name="session"/>: the one the differencing guard counts. For now the
-    /// session's pod list as the service gives it; once the modeller signs session creation, the signed list (one place to switch).
+    /// The pod set this pod trusts for session <paramref name="session"/>: the one the differencing guard counts. The pod list
+    /// is part of the modeller's signed session statement, verified (and held to the same statement on every later copy)
+    /// before the policy runs, so the service cannot shrink or reorder it unnoticed.
     /// </summary>
     public static IReadOnlyList<string> TrustedPodSet(SessionResponse session)
     {
