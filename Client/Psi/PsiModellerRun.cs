@@ -4,6 +4,7 @@ using Smpc.Contracts;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.PrivateSetIntersection;
 using Smpc.Protocols.Randomness;
+using Smpc.Protocols.Signatures;
 
 namespace Smpc.Client.Psi;
 
@@ -75,8 +76,9 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
             Version = ecdh ? EcdhPsiVersion.Current : spec.Version,
             CountKey = countKey is null ? spec.CountKey : Convert.ToBase64String(countKey.PublicKey),
         };
-        var session = await client.CreateSessionAsync(tenant, new CreateSessionRequest(sessionId, modellerId, SessionKinds.Psi, [podId], Psi: request), ct);
-        var outcome = await RunSessionAsync(session, records, countKey, ct);
+        var create = new CreateSessionRequest(sessionId, modellerId, SessionKinds.Psi, [podId], Psi: request);
+        var session = await client.CreateSessionAsync(tenant, create, ct);
+        var outcome = await RunSessionAsync(session, records, countKey, ct, ModellerStatements.Session(tenant, create));
         string? written = null;
         IReadOnlyList<long>? matchedRows = null;
         if (outcome.Matched is { } matched)
@@ -95,11 +97,15 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
 
     /// <summary>
     /// The protocol for an existing session over already-encoded records: the count and, in intersection mode, the matching
-    /// indices. <paramref name="countKey"/> opens the pod's sealed count (ecdh cardinality).
+    /// indices. <paramref name="countKey"/> opens the pod's sealed count (ecdh cardinality). With <paramref name="ownStatement"/>
+    /// (the statement of the modeller's own request), the accepted session must still be exactly that request: a service
+    /// that changed the spec after creation (a smaller RSA key size, another count key) is refused before any blinding.
     /// </summary>
-    public async Task<(long Count, int[]? Matched)> RunSessionAsync(SessionResponse session, IReadOnlyList<byte[]> records, X25519KeyPair? countKey, CancellationToken ct = default)
+    public async Task<(long Count, int[]? Matched)> RunSessionAsync(
+        SessionResponse session, IReadOnlyList<byte[]> records, X25519KeyPair? countKey, CancellationToken ct = default, byte[]? ownStatement = null)
     {
         session = await WaitAsync(session, s => s.Psi!.Accepted, "the pod to accept", ct);
+        if (ownStatement is not null) SmpcClient.RequireSame(ownStatement, session);
         var psi = session.Psi!;
         var mode = psi.Mode == PsiModeNames.Cardinality ? PsiMode.Cardinality : PsiMode.Intersection;
         var random = SystemRandomSource.Instance;
