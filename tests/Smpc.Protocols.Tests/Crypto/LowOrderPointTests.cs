@@ -15,21 +15,25 @@ public sealed class LowOrderPointTests
 {
     private static readonly VectorLayout Layout = VectorLayout.Single(FieldSpec.Integer("c", 2, 0, 10));
 
+    /// <summary>The 14 encodings: 0, 1, p − 1, the two order-8 points, p and p + 1, each with and without bit 255.</summary>
+    public static TheoryData<string> LowOrderEncodings => new(
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000080",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
+
     [Theory]
-    [InlineData("0000000000000000000000000000000000000000000000000000000000000000")]
-    [InlineData("0000000000000000000000000000000000000000000000000000000000000080")]
-    [InlineData("0100000000000000000000000000000000000000000000000000000000000000")]
-    [InlineData("0100000000000000000000000000000000000000000000000000000000000080")]
-    [InlineData("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
-    [InlineData("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")]
-    [InlineData("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")]
-    [InlineData("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880")]
-    [InlineData("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157")]
-    [InlineData("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7")]
-    [InlineData("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
-    [InlineData("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")]
-    [InlineData("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
-    [InlineData("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")]
+    [MemberData(nameof(LowOrderEncodings))]
     public void LowOrderKey_GivesAKnownSharedSecret_AndIsRefusedEverywhere(string hex)
     {
         var point = Hex.Bytes(hex);
@@ -50,20 +54,7 @@ public sealed class LowOrderPointTests
     }
 
     [Theory]
-    [InlineData("0000000000000000000000000000000000000000000000000000000000000000")]
-    [InlineData("0000000000000000000000000000000000000000000000000000000000000080")]
-    [InlineData("0100000000000000000000000000000000000000000000000000000000000000")]
-    [InlineData("0100000000000000000000000000000000000000000000000000000000000080")]
-    [InlineData("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
-    [InlineData("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")]
-    [InlineData("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")]
-    [InlineData("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880")]
-    [InlineData("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157")]
-    [InlineData("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7")]
-    [InlineData("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
-    [InlineData("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")]
-    [InlineData("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
-    [InlineData("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")]
+    [MemberData(nameof(LowOrderEncodings))]
     public void KeyBundle_WithALowOrderKey_SignedByItsOwnPod_IsRefusedByPeersAndTheModeller(string hex)
     {
         var point = Hex.Bytes(hex);
@@ -85,20 +76,7 @@ public sealed class LowOrderPointTests
     }
 
     [Theory]
-    [InlineData("0000000000000000000000000000000000000000000000000000000000000000")]
-    [InlineData("0000000000000000000000000000000000000000000000000000000000000080")]
-    [InlineData("0100000000000000000000000000000000000000000000000000000000000000")]
-    [InlineData("0100000000000000000000000000000000000000000000000000000000000080")]
-    [InlineData("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
-    [InlineData("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")]
-    [InlineData("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")]
-    [InlineData("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880")]
-    [InlineData("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157")]
-    [InlineData("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7")]
-    [InlineData("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
-    [InlineData("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")]
-    [InlineData("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
-    [InlineData("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")]
+    [MemberData(nameof(LowOrderEncodings))]
     public void Party_RefusesToJoin_WhenTheModellerKeyIsALowOrderPoint(string hex)
     {
         var parameters = SessionParameters.Create("s", 3, Layout, Hex.Bytes(hex));
