@@ -89,7 +89,8 @@ public sealed class CheatingServiceTests(CheatingWorld world) : IClassFixture<Ch
     public async Task A_rewritten_psi_spec_gets_no_reply_and_no_key_from_the_pod()
     {
         await using var t = await CheatingTenant.StartAsync(world, h => h.Session = s => s.Psi is null ? s : s with { Psi = s.Psi with { ModellerSetSize = 1_000_000 } });
-        var spec = new PsiRequest(PsiModeNames.Intersection, [new PsiColumnRequest("email", "email")], [new PsiColumnRequest("email", "email")], "customers", 10);
+        var spec = new PsiRequest(PsiModeNames.Intersection, [new PsiColumnRequest("email", "email")], [new PsiColumnRequest("email", "email")], "customers", 10,
+            Version: PsiProtocolNames.EcdhOprfV1);
         await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("psi", "m1", SessionKinds.Psi, ["p1"], Psi: spec));
 
         var final = await t.WaitAsync("psi", s => s.HasEnded(), Within);
