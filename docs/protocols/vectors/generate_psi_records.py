@@ -392,7 +392,7 @@ for v, note in [
     ("user@xn--mh0c.de", "decodes to surrogate U+DD9F: refused"),
     ("user@xn--" + "a" * 4000 + "-e918677p.de", "i exceeds 2^31 - 1: overflow, refused"),
     ("user@xn--abc-.de", "trailing delimiter: basic code points only"), ("user@xn--MNCHEN-3YA.de", "upper-case digits"),
-    ("user@xn--mnchen-3y.de", "ends inside a number"), ("user@xn--xn--mnchen-3ya.de", "decoded once, not twice"),
+    ("user@xn--mnchen-3y.de", "ends inside a number"), ("user@xn--xn--mnchen-3ya.de", "the prefix is removed once; a second xn-- is Punycode input"),
     ("user@xn--gmail-.com", "xn-- label decoding to gmail: Gmail rule applies after decoding"),
     # what the spec does not treat specially: quoted local parts, IP literals, lengths
     ('"john"@example.com', "quotes are kept as characters"), ('"john doe"@example.com', "a quoted space is still a space"),
@@ -481,6 +481,8 @@ for country, v, note in [
     (None, "+999 1234 5678", "unassigned calling code, no default country"), (None, "00999 1234 5678", "00 becomes +"),
     (None, "tel:+44-20-7946-0958", None), ("44", "020 7946 0958 ext. 12345678", "long extension dropped"),
     ("44", "+44 20 7946 0958 x", "a lone x"), ("44", "+44 (0) 20 7946 0958", None),
+    ("44", "+800 1234 5678", "non-geographic: types are not checked"), ("44", "0800 123 4567", "toll-free"),
+    ("44", "09098 790 123", "premium rate"),
     ("1", "555-0123", "local only"), ("1", "201-555-01234567", None), ("1", "+1 201 555", None),
     ("49", "+49 1", None), ("33", "+33 1 23", None), ("33", "+33 1 23 45 67 89 01 23", None), ("61", "02 1234", None),
     ("81", "03-1234", None), ("91", "+91 12", None), ("55", "+55 1", None), ("86", "+86 10", None),
