@@ -482,6 +482,8 @@ for country, v, note in [
     ("44", "+1234567890123456", None), ("44", "0", None), ("44", "+44", None), ("44", "00", None),
     (None, "020 7946 0958", "national without default country"), (None, "7946 0958", None),
     (None, "020 7946 0958 +", "a '+' after the number: still national"), (None, "020 7946 0958 (+44)", None),
+    (None, "\u0660\u0662\u0660 \u0667\u0669\u0664\u0666 \u0660\u0669\u0665\u0668 +", "Arabic-Indic digits (Nd) first: national"),
+    (None, "+ 020 7946 0958", "'+' first: an invalid calling code, not a missing country"),
     (None, "+999 1234 5678", "unassigned calling code, no default country"), (None, "00999 1234 5678", "00 becomes +"),
     (None, "tel:+44-20-7946-0958", None), ("44", "020 7946 0958 ext. 12345678", "long extension dropped"),
     ("44", "+44 20 7946 0958 x", "a lone x"), ("44", "+44 (0) 20 7946 0958", None),
