@@ -415,7 +415,7 @@ FULL = str.maketrans("0123456789+()-", "０１２３４５６７８９＋（）�
 REGIONS = ["GB", "US", "DE", "FR", "IT", "ES", "NL", "AU", "JP", "IN", "BR", "CH", "SE", "IE", "PL", "ZA", "NZ", "CN", "KR", "CA"]
 MOBILE_ALL = {"GB", "DE", "FR"}  # regions whose mobile number gets every spelling (the others get four)
 # Spellings where python-phonenumbers 8.12 and libphonenumber-csharp 9.0 differ, left out (found by fuzzing both):
-# libphonenumber 8.13+ checks RFC 3966's phone-context (an empty one is NOT_A_NUMBER; 8.12 ignores it), and the two
+# libphonenumber-csharp 9.0 checks RFC 3966's phone-context (an empty one is NOT_A_NUMBER; 8.12 ignores it), and the two
 # releases read a run of several '+' after other characters differently ("x++(0)1144" in a US column: 8.12 too short,
 # 9.0 an invalid country code).
 PHONE_DISAGREEMENTS = {"tel:020-7946-0958;phone-context=", "x++(0)1144"}
