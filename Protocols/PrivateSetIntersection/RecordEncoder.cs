@@ -270,7 +270,7 @@ public sealed class RecordEncoder
         {
             throw ex.ErrorType switch
             {
-                ErrorType.INVALID_COUNTRY_CODE when region is null && !text.Contains('+', StringComparison.Ordinal) =>
+                ErrorType.INVALID_COUNTRY_CODE when region is null && IsNational(text) =>
                     Invalid(spec, RecordRefusal.PhoneNoCountry, "is a national number but the column has no default country code"),
                 ErrorType.INVALID_COUNTRY_CODE => Invalid(spec, RecordRefusal.PhoneInvalidCountryCode, "has an unknown country calling code"),
                 ErrorType.TOO_SHORT_AFTER_IDD or ErrorType.TOO_SHORT_NSN => Invalid(spec, RecordRefusal.PhoneTooShort, "is too short to be a phone number"),
@@ -288,6 +288,22 @@ public sealed class RecordEncoder
             PhoneNumberUtil.ValidationResult.TOO_LONG => throw Invalid(spec, RecordRefusal.PhoneTooLong, "is too long for its country"),
             _ => throw Invalid(spec, RecordRefusal.PhoneInvalidLength, "has no possible length for its country"),
         };
+    }
+
+    /// <summary>
+    /// Whether the value's first '+' or decimal digit (general category Nd, where libphonenumber starts reading) is a
+    /// digit: a national number. A '+' later in the value (a trailing "+", "(+44)" after the number) does not make it
+    /// international.
+    /// </summary>
+    private static bool IsNational(string text)
+    {
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (rune.Value == '+') return false;
+            if (Rune.GetUnicodeCategory(rune) == UnicodeCategory.DecimalDigitNumber) return true;
+        }
+
+        return false;
     }
 
     private static string Integer(ColumnSpec spec, string value)

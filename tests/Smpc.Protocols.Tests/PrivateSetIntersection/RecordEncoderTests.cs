@@ -112,12 +112,34 @@ public sealed class RecordEncoderTests
     [InlineData("1", "+1 201 555", RecordRefusal.PhoneTooShort)]
     [InlineData("41", "+41 2222 222 222", RecordRefusal.PhoneInvalidLength)]
     [InlineData(null, "020 7946 0958", RecordRefusal.PhoneNoCountry)]
+    [InlineData(null, "020 7946 0958 +", RecordRefusal.PhoneNoCountry)]  // a '+' after the number does not make it international
+    [InlineData(null, "+ 020 7946 0958", RecordRefusal.PhoneInvalidCountryCode)]
     public void Phone_Invalid_IsRejectedWithItsReason(string? country, string input, string reason)
     {
         var encoder = new RecordEncoder([new("phone", ColumnKind.Phone, country)]);
         var ex = Assert.Throws<InputRejectedException>(() => encoder.Encode([input]));
         Assert.Equal(ProtocolError.InvalidRecord, ex.Error);
         Assert.Equal(reason, ex.Reason);
+    }
+
+    [Theory]
+    [InlineData("user@xn---abc.de")]                          // leading delimiter: RFC 3492 reads '-' as a digit
+    [InlineData("user@xn--mh0c.de")]                          // decodes to the surrogate U+DD9F
+    [InlineData("user@xn--mnchen-3y.de")]                     // ends inside a number
+    public void Email_PunycodeThatRfc3492Refuses_IsRefused(string input)
+    {
+        var encoder = new RecordEncoder([new("mail", ColumnKind.Email)]);
+        var ex = Assert.Throws<InputRejectedException>(() => encoder.Encode([input]));
+        Assert.Equal(RecordRefusal.EmailDomainInvalid, ex.Reason);
+    }
+
+    [Fact]
+    public void Email_PunycodeOverflow_IsRefused()
+    {
+        // i exceeds 2^31 - 1 here although the code point it would give (U+8B8E5) is in range: the spec's fixed bound.
+        var encoder = new RecordEncoder([new("mail", ColumnKind.Email)]);
+        var ex = Assert.Throws<InputRejectedException>(() => encoder.Encode(["user@xn--" + new string('a', 4000) + "-e918677p.de"]));
+        Assert.Equal(RecordRefusal.EmailDomainInvalid, ex.Reason);
     }
 
     [Theory]
