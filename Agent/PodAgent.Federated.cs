@@ -63,7 +63,7 @@ public sealed partial class PodAgent
                 return;
             }
 
-            channel = FederatedPodChannel.LoadOrCreate(client, config.Tenant, session.Id, config.Pod, StateDirectory);
+            channel = FederatedPodChannel.LoadOrCreate(client, config.Tenant, session.Id, config.Pod, StateDirectory, modeller);
             await channel.PublishAsync(identity, ct);
             log($"session {session.Id}: joined ({session.Kind} for modeller {session.ModellerId})");
             join = new FederatedJoin(driver, channel);
@@ -156,7 +156,10 @@ public sealed partial class PodAgent
             }
             catch (FederatedRefusalException refusal)
             {
-                log($"session {round.Parent}: refused round {round.Aggregation?.Input} ({refusal.Message})");
+                // A content key or release without the verified modeller's signature is a hard stop, said loudly.
+                log(refusal.Message.StartsWith(Protocols.SecureAggregation.DeclineCategories.UnverifiedModeller, StringComparison.Ordinal)
+                    ? $"REFUSED session {round.Parent}: round {round.Aggregation?.Input}: {refusal.Message}. This pod sends nothing more for the session."
+                    : $"session {round.Parent}: refused round {round.Aggregation?.Input} ({refusal.Message})");
                 await DeclineAsync(parent, refusal.Message, ct);
                 MarkFinished(finished, round.Id);
                 return;
