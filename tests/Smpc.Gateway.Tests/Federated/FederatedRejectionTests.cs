@@ -192,7 +192,8 @@ public sealed class FederatedRejectionTests(EmbeddedService service)
             var session = await t.Pods[pod].GetSessionAsync(t.Tenant, "q");
             var box = FederatedChannel.VerifyContentKeySeal(modeller.PublicKey, Convert.FromBase64String(session.Federated!.SealedKeys[pod]), t.Tenant, "q", pod, keys[pod].PublicKey);
             var key = FederatedChannel.OpenContentKey(keys[pod], box, t.Tenant, "q", pod);
-            var release = FederatedChannel.VerifyRelease(modeller.PublicKey, await t.Pods[pod].DownloadReleaseAsync(t.Tenant, "q", "counts"), t.Tenant, "q", "counts");
+            var signedRelease = await t.Pods[pod].DownloadReleaseAsync(t.Tenant, "q", "counts");
+            var release = FederatedChannel.VerifyRelease(modeller.PublicKey, signedRelease, t.Tenant, "q", "counts");
             Assert.Equal(marker, Encoding.UTF8.GetString(FederatedChannel.OpenRelease(key, t.Tenant, "q", "counts", release)));
         }
 
