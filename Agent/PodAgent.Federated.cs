@@ -81,6 +81,14 @@ public sealed partial class PodAgent
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
+        catch (FederatedRefusalException refusal) when (join is null)
+        {
+            // No verified modeller key to hold the channel to (unverified-modeller): refuse by name before joining.
+            log($"REFUSED session {session.Id}: {refusal.Message}. This pod sends nothing for the session.");
+            await DeclineAsync(session, refusal.Message, CancellationToken.None);
+            FederatedPodChannel.Discard(StateDirectory, session.Id);
+            MarkFinished(finished, session.Id);
+        }
         catch (Exception ex)
         {
             // Not a policy refusal (those decline above) but a local failure, e.g. the database is unreachable: say so, so
