@@ -63,7 +63,7 @@ public sealed partial class PodAgent
                 return;
             }
 
-            channel = FederatedPodChannel.LoadOrCreate(client, config.Tenant, session.Id, config.Pod, StateDirectory);
+            channel = FederatedPodChannel.LoadOrCreate(client, config.Tenant, session.Id, config.Pod, StateDirectory, modeller);
             await channel.PublishAsync(identity, ct);
             log($"session {session.Id}: joined ({session.Kind} for modeller {session.ModellerId})");
             join = new FederatedJoin(driver, channel);
@@ -80,6 +80,14 @@ public sealed partial class PodAgent
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+        }
+        catch (FederatedRefusalException refusal) when (join is null)
+        {
+            // No verified modeller key to hold the channel to (unverified-modeller): refuse by name before joining.
+            log($"REFUSED session {session.Id}: {refusal.Message}. This pod sends nothing for the session.");
+            await DeclineAsync(session, refusal.Message, CancellationToken.None);
+            FederatedPodChannel.Discard(StateDirectory, session.Id);
+            MarkFinished(finished, session.Id);
         }
         catch (Exception ex)
         {
@@ -156,7 +164,10 @@ public sealed partial class PodAgent
             }
             catch (FederatedRefusalException refusal)
             {
-                log($"session {round.Parent}: refused round {round.Aggregation?.Input} ({refusal.Message})");
+                // A content key or release without the verified modeller's signature is a hard stop, said loudly.
+                log(refusal.Message.StartsWith(Protocols.SecureAggregation.DeclineCategories.UnverifiedModeller, StringComparison.Ordinal)
+                    ? $"REFUSED session {round.Parent}: round {round.Aggregation?.Input}: {refusal.Message}. This pod sends nothing more for the session."
+                    : $"session {round.Parent}: refused round {round.Aggregation?.Input} ({refusal.Message})");
                 await DeclineAsync(parent, refusal.Message, ct);
                 MarkFinished(finished, round.Id);
                 return;

@@ -1,10 +1,13 @@
 using System.Text.Json;
 using Smpc.Client;
+using Smpc.Client.Identity;
 using Smpc.Client.SecureAggregation;
 using Smpc.Contracts;
+using Smpc.Protocols;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Federated;
 using Smpc.Protocols.Randomness;
+using Smpc.Protocols.SecureAggregation;
 
 namespace Smpc.Agent.Federated;
 
@@ -21,10 +24,12 @@ public sealed class FederatedPodChannel : IDisposable
     private readonly string _pod;
     private readonly X25519KeyPair _memberKey;
     private readonly PartyStateFile _file;
+    private readonly byte[] _modellerKey;
     private byte[]? _contentKey;
 
-    private FederatedPodChannel(SmpcClient client, string tenant, string session, string pod, X25519KeyPair memberKey, PartyStateFile file)
+    private FederatedPodChannel(SmpcClient client, string tenant, string session, string pod, X25519KeyPair memberKey, PartyStateFile file, byte[] modellerKey)
     {
+        _modellerKey = modellerKey;
         _client = client;
         _tenant = tenant;
         _session = session;
@@ -33,9 +38,17 @@ public sealed class FederatedPodChannel : IDisposable
         _file = file;
     }
 
-    /// <summary>Loads the pod's member key for <paramref name="sessionId"/> from <paramref name="stateDirectory"/>, or creates and saves a fresh one.</summary>
-    public static FederatedPodChannel LoadOrCreate(SmpcClient client, string tenant, string sessionId, string pod, string stateDirectory)
+    /// <summary>
+    /// Loads the pod's member key for <paramref name="sessionId"/> from <paramref name="stateDirectory"/>, or creates and saves a
+    /// fresh one. <paramref name="modeller"/> is the session's modeller as verified against its pin: every sealed content key
+    /// and release must carry its signature.
+    /// </summary>
+    public static FederatedPodChannel LoadOrCreate(SmpcClient client, string tenant, string sessionId, string pod, string stateDirectory, VerifiedModeller modeller)
     {
+        ArgumentNullException.ThrowIfNull(modeller);
+        // Without the verified key nothing the modeller sends could be checked: refuse before creating any state.
+        if (modeller.IdentityKey.Length != Ed25519KeyPair.KeySize)
+            throw new FederatedRefusalException($"{DeclineCategories.UnverifiedModeller}: no verified identity key of modeller {modeller.Id} to check its content key and releases against");
         var file = new PartyStateFile(Path.Combine(stateDirectory, sessionId + ".member"));
         var stored = file.Load();
         X25519KeyPair key;
@@ -50,7 +63,7 @@ public sealed class FederatedPodChannel : IDisposable
             file.Save(key.PrivateKey.ToArray());
         }
 
-        return new FederatedPodChannel(client, tenant, sessionId, pod, key, file);
+        return new FederatedPodChannel(client, tenant, sessionId, pod, key, file, modeller.IdentityKey.ToArray());
     }
 
     /// <summary>Deletes whatever a pod kept for <paramref name="sessionId"/> (member key, round ledger), e.g. when it never joined.</summary>
@@ -68,20 +81,39 @@ public sealed class FederatedPodChannel : IDisposable
         return Transient.RetryAsync(() => _client.PutMemberKeyAsync(_tenant, _session, _pod, request, ct), ct);
     }
 
-    /// <summary>Decrypts release <paramref name="name"/> (JSON) with the content key sealed to this pod.</summary>
+    /// <summary>
+    /// Decrypts release <paramref name="name"/> (JSON) with the content key sealed to this pod. Both the seal and the release
+    /// must carry the verified modeller's signature, checked before either is opened; otherwise a
+    /// <see cref="FederatedRefusalException"/> starting with <c>unverified-modeller</c> (the pod then sends nothing more).
+    /// </summary>
     public async Task<T> ReadReleaseAsync<T>(string name, CancellationToken ct = default)
     {
         if (_contentKey is null)
         {
             var session = await Transient.RetryAsync(() => _client.GetSessionAsync(_tenant, _session, ct), ct);
-            if (session.Federated?.SealedKeys.GetValueOrDefault(_pod) is not { } box)
+            if (session.Federated?.SealedKeys.GetValueOrDefault(_pod) is not { } encoded)
                 throw new InvalidOperationException($"Session {_session} has no content key sealed to pod {_pod} yet.");
-            _contentKey = FederatedChannel.OpenContentKey(_memberKey, Convert.FromBase64String(box), _tenant, _session, _pod);
+            var box = Verified(() => FederatedChannel.VerifyContentKeySeal(_modellerKey, Convert.FromBase64String(encoded), _tenant, _session, _pod, _memberKey.PublicKey));
+            _contentKey = FederatedChannel.OpenContentKey(_memberKey, box, _tenant, _session, _pod);
         }
 
-        var sealedRelease = await Transient.RetryAsync(() => _client.DownloadReleaseAsync(_tenant, _session, name, ct), ct);
+        var signedRelease = await Transient.RetryAsync(() => _client.DownloadReleaseAsync(_tenant, _session, name, ct), ct);
+        var sealedRelease = Verified(() => FederatedChannel.VerifyRelease(_modellerKey, signedRelease, _tenant, _session, name));
         var plaintext = FederatedChannel.OpenRelease(_contentKey, _tenant, _session, name, sealedRelease);
         return JsonSerializer.Deserialize<T>(plaintext, Json) ?? throw new InvalidDataException($"Release '{name}' is empty.");
+    }
+
+    /// <summary>Runs a signature check; its failure becomes the pod's named refusal (decline category unverified-modeller).</summary>
+    private static byte[] Verified(Func<byte[]> check)
+    {
+        try
+        {
+            return check();
+        }
+        catch (Exception ex) when (ex is ProtocolException or FormatException)
+        {
+            throw new FederatedRefusalException($"{DeclineCategories.UnverifiedModeller}: {ex.Message}");
+        }
     }
 
     /// <summary>

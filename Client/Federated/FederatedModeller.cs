@@ -87,16 +87,22 @@ public sealed class FederatedModeller : IDisposable
             members.Add((pod, memberKey));
         }
 
-        var boxes = members.ToDictionary(m => m.Pod, m => FederatedChannel.SealContentKey(_contentKey, m.MemberKey, session.Tenant, session.Id, m.Pod, _random));
+        // Each seal is signed with the modeller's identity (the key that signed the session), so pods can tell it from a
+        // content key the service sealed to them itself.
+        var signer = Identity();
+        var boxes = members.ToDictionary(m => m.Pod, m => FederatedChannel.SignContentKeySeal(
+            signer, session.Tenant, session.Id, m.Pod, m.MemberKey,
+            FederatedChannel.SealContentKey(_contentKey, m.MemberKey, session.Tenant, session.Id, m.Pod, _random)));
         Session = await _client.PutSealedKeysAsync(Session.Tenant, Session.Id, boxes, ct);
     }
 
-    /// <summary>Encrypts <paramref name="value"/> (as JSON) under the content key and stores it as release <paramref name="name"/>.</summary>
+    /// <summary>Encrypts <paramref name="value"/> (as JSON) under the content key, signs it, and stores it as release <paramref name="name"/>.</summary>
     public async Task ReleaseAsync<T>(string name, T value, CancellationToken ct = default)
     {
         using var span = SmpcClient.StartSessionActivity("federated.release", Session);
         span?.SetTag("smpc.release", name);
-        var sealedRelease = FederatedChannel.SealRelease(_contentKey, Session.Tenant, Session.Id, name, JsonSerializer.SerializeToUtf8Bytes(value, Json), _random);
+        var box = FederatedChannel.SealRelease(_contentKey, Session.Tenant, Session.Id, name, JsonSerializer.SerializeToUtf8Bytes(value, Json), _random);
+        var sealedRelease = FederatedChannel.SignRelease(Identity(), Session.Tenant, Session.Id, name, box);
         Session = await _client.UploadReleaseAsync(Session.Tenant, Session.Id, name, sealedRelease, ct);
     }
 
@@ -157,6 +163,11 @@ public sealed class FederatedModeller : IDisposable
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(parent)))[..8];
         return $"{parent[..Math.Max(1, 63 - round.Length - 10)].TrimEnd('-')}-{hash}-{round}";
     }
+
+    /// <summary>The identity key that signs seals and releases; without one pods would refuse them, so nothing is sent.</summary>
+    private Ed25519KeyPair Identity() => _client.ModellerIdentity
+        ?? throw new FederatedSessionFailedException(
+            $"modeller {Session.ModellerId} has no identity key on this client (SmpcClient.WithModellerIdentity): pods accept only content keys and releases it signs");
 
     private static void ThrowIfEnded(SessionResponse session)
     {

@@ -82,7 +82,7 @@ public sealed class ModellerVerifier(SmpcClient client, PinStore pins)
         if (!Ed25519KeyPair.Verify(publicKey, statement, signature))
             throw Refuse(session, UnverifiedReasons.BadSignature,
                 $"the signature does not verify with modeller {session.ModellerId}'s pinned identity {pinned} over the session as served (the service changed it, or the modeller did not sign it)");
-        var modeller = new VerifiedModeller(session.Tenant, session.ModellerId, pinned);
+        var modeller = new VerifiedModeller(session.Tenant, session.ModellerId, pinned) { IdentityKey = publicKey.ToArray() };
         verified[key] = (statement, modeller, publicKey);
         return modeller;
     }

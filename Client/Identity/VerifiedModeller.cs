@@ -7,6 +7,12 @@ namespace Smpc.Client.Identity;
 public sealed record VerifiedModeller(string Tenant, string Id, string Fingerprint)
 {
     /// <summary>
+    /// The identity public key that matched the pin and verified the session's signature (empty when not known): later
+    /// modeller-signed messages of the session (federated content-key seals, releases) are verified against exactly this key.
+    /// </summary>
+    public ReadOnlyMemory<byte> IdentityKey { get; init; }
+
+    /// <summary>
     /// Whether an allow-list admits this modeller: an empty list admits every verified modeller; an entry is either a
     /// fingerprint (<c>sha256:…</c>, matched against the pinned key) or a modeller id (matched because its key is pinned).
     /// </summary>

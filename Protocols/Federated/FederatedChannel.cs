@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Smpc.Protocols.Crypto;
 using Smpc.Protocols.Randomness;
+using Smpc.Protocols.Signatures;
 
 namespace Smpc.Protocols.Federated;
 
@@ -16,6 +17,9 @@ namespace Smpc.Protocols.Federated;
 ///    "smpc/content-key/v1" ‖ tenant ‖ session ‖ pod).
 /// 3. A release named N is AES-256-GCM under K with a random 96-bit nonce and AD = "smpc/release/v1" ‖ tenant ‖ session ‖ N:
 ///    nonce (12) ‖ ciphertext ‖ tag (16). The name binding stops the service from replaying one release as another.
+/// 4. Both the sealed content key and every release travel modeller-signed: 0x01 ‖ box ‖ Ed25519 signature (64) over the
+///    content-key or release statement of <see cref="ModellerStatements"/>; pods verify it against the session's verified
+///    modeller identity before opening either, so a service cannot seal its own content key to them or forge a release.
 /// </remarks>
 public static class FederatedChannel
 {
@@ -108,6 +112,77 @@ public static class FederatedChannel
         {
             throw new CryptographicCheckException(ProtocolError.DecryptionFailed, $"release '{name}' failed to open (tampered, or not the release of this name and session)");
         }
+    }
+
+    /// <summary>Version byte of a modeller-signed payload (a sealed content key or a release): 0x01 ‖ box ‖ signature (64).</summary>
+    public const byte SignedFormatVersion = 0x01;
+
+    /// <summary>Bytes the signed format adds to a box: the version byte and the modeller's Ed25519 signature.</summary>
+    public const int SignedOverhead = 1 + Ed25519KeyPair.SignatureSize;
+
+    /// <summary>Size of a signed sealed content key as stored by the service: 0x01 ‖ sealed box (80) ‖ signature (64).</summary>
+    public const int SignedContentKeySize = SignedOverhead + SealedBox.Overhead + ContentKeySize;
+
+    /// <summary>
+    /// The modeller's signed seal for <paramref name="pod"/>: 0x01 ‖ <paramref name="box"/> ‖ Ed25519 signature over
+    /// <see cref="ModellerStatements.ContentKeySeal"/> (which binds the pod's member key and the box's SHA-256).
+    /// </summary>
+    public static byte[] SignContentKeySeal(
+        Ed25519KeyPair modeller, string tenant, string session, string pod, ReadOnlySpan<byte> memberPublicKey, ReadOnlySpan<byte> box)
+    {
+        ArgumentNullException.ThrowIfNull(modeller);
+        return Envelope(box, modeller.Sign(ModellerStatements.ContentKeySeal(tenant, session, pod, memberPublicKey, box)));
+    }
+
+    /// <summary>
+    /// Checks a signed seal against the modeller's verified identity key and returns the inner sealed box; refuses an
+    /// unsigned (old) format, another version, and a signature that is not the modeller's over this pod, member key and box.
+    /// </summary>
+    public static byte[] VerifyContentKeySeal(
+        ReadOnlySpan<byte> modellerIdentityKey, ReadOnlySpan<byte> signedBox, string tenant, string session, string pod, ReadOnlySpan<byte> memberPublicKey)
+    {
+        var (box, signature) = Unwrap(signedBox, "the sealed content key");
+        if (box.Length != SealedBox.Overhead + ContentKeySize)
+            throw new MessageRejectedException(ProtocolError.Malformed, $"a signed sealed content key is {SignedContentKeySize} bytes");
+        if (!Ed25519KeyPair.Verify(modellerIdentityKey, ModellerStatements.ContentKeySeal(tenant, session, pod, memberPublicKey, box), signature))
+            throw new CryptographicCheckException(ProtocolError.BadSignature,
+                $"the content key sealed to pod '{pod}' is not signed by the session's verified modeller (a key the service substituted, or one sealed for another pod, member key or session)");
+        return box;
+    }
+
+    /// <summary>The modeller's signed release: 0x01 ‖ <paramref name="box"/> ‖ Ed25519 signature over <see cref="ModellerStatements.Release"/>.</summary>
+    public static byte[] SignRelease(Ed25519KeyPair modeller, string tenant, string session, string name, ReadOnlySpan<byte> box)
+    {
+        ArgumentNullException.ThrowIfNull(modeller);
+        return Envelope(box, modeller.Sign(ModellerStatements.Release(tenant, session, name, box)));
+    }
+
+    /// <summary>Checks a signed release against the modeller's verified identity key and returns the inner release box (refusals as for seals).</summary>
+    public static byte[] VerifyRelease(ReadOnlySpan<byte> modellerIdentityKey, ReadOnlySpan<byte> signedBox, string tenant, string session, string name)
+    {
+        var (box, signature) = Unwrap(signedBox, $"release '{name}'");
+        if (!Ed25519KeyPair.Verify(modellerIdentityKey, ModellerStatements.Release(tenant, session, name, box), signature))
+            throw new CryptographicCheckException(ProtocolError.BadSignature,
+                $"release '{name}' is not signed by the session's verified modeller (forged or replaced by the service, or signed for another name or session)");
+        return box;
+    }
+
+    private static byte[] Envelope(ReadOnlySpan<byte> box, ReadOnlySpan<byte> signature)
+    {
+        var signed = new byte[SignedOverhead + box.Length];
+        signed[0] = SignedFormatVersion;
+        box.CopyTo(signed.AsSpan(1));
+        signature.CopyTo(signed.AsSpan(1 + box.Length));
+        return signed;
+    }
+
+    private static (byte[] Box, byte[] Signature) Unwrap(ReadOnlySpan<byte> signed, string what)
+    {
+        // The unsigned format (a bare box) starts with a random byte: a length or version mismatch is refused by name, never opened.
+        if (signed.Length < SignedOverhead || signed[0] != SignedFormatVersion)
+            throw new MessageRejectedException(ProtocolError.Malformed,
+                $"{what} is not in the modeller-signed format v{SignedFormatVersion} (0x01 ‖ box ‖ signature): an unsigned or unknown format is refused");
+        return (signed[1..^Ed25519KeyPair.SignatureSize].ToArray(), signed[^Ed25519KeyPair.SignatureSize..].ToArray());
     }
 
     /// <summary>Domain label followed by length-prefixed (u16 big-endian) UTF-8 parts: unambiguous for any ids.</summary>

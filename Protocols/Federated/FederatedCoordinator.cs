@@ -99,8 +99,8 @@ public sealed class FederatedCoordinator
         if (missing.Count > 0) throw RefusedException.WrongPhase($"Waiting for member keys from: {string.Join(", ", missing)}.");
         if (boxes.Count != rules.PodIds.Count || rules.PodIds.Any(p => !boxes.ContainsKey(p)))
             throw RefusedException.Invalid("Seal the content key to every pod of the session, and only to them.");
-        if (boxes.Values.Any(b => b.Length != SealedBox.Overhead + FederatedChannel.ContentKeySize))
-            throw RefusedException.Invalid($"A sealed content key is {SealedBox.Overhead + FederatedChannel.ContentKeySize} bytes.");
+        if (boxes.Values.Any(b => b.Length != FederatedChannel.SignedContentKeySize))
+            throw RefusedException.Invalid($"A sealed content key is {FederatedChannel.SignedContentKeySize} bytes (0x01, the sealed box, the modeller's signature).");
         return Step.Accepted(state with { SealedKeys = state.SealedKeys.SetItems(boxes) }, [new FederatedEvent.StepTaken("sealed-keys")]);
     });
 

@@ -43,7 +43,7 @@ public sealed class FederatedSessionTests : IAsyncLifetime
                 FederatedChannel.SignMemberKey(identities[pod], tenant, "q", pod, member.PublicKey));
         }
 
-        await parent.SubmitSealedKeysAsync(modeller, pods.ToDictionary(p => p, p => (byte[])[.. Enumerable.Repeat((byte)p[1], SealedBox.Overhead + FederatedChannel.ContentKeySize)]));
+        await parent.SubmitSealedKeysAsync(modeller, pods.ToDictionary(p => p, p => (byte[])[.. Enumerable.Repeat((byte)p[1], FederatedChannel.SignedContentKeySize)]));
         var round = grains.GetSession(new EntityKey(tenant, "q-counts"));
         await round.CreateAsync(modeller, new CreateSession("m1", SessionKind.SecureAggregation, pods, Seed.Spec() with { Input = "counts" }, Parent: "q"));
         var before = await parent.ReportRoundMetricsAsync(modeller, "counts", new Dictionary<string, double> { ["loss"] = 0.25 });

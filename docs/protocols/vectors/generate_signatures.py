@@ -4,7 +4,9 @@
 A second, independent implementation written from the document, not from the C# code: each case gives the fields, the
 statement bytes (hex) and the Ed25519 signature (RFC 8032, pure) by the fixed test identity whose 32-byte seed is
 SHA-256("smpc/test-vectors/modeller-identity"). Smpc.Protocols' ModellerStatements must reproduce every statement from the
-fields, and the signature must verify (Ed25519 is deterministic, so it is reproduced too).
+fields, and the signature must verify (Ed25519 is deterministic, so it is reproduced too). Content-key and release cases
+also give "signed", the federated channel's signed format 0x01 ‖ box ‖ signature (federated.md, "The modeller-to-pods
+channel", step 4).
 
 Dependencies (Debian packages only):  apt-get install -y python3-cryptography
 Usage:  /usr/bin/python3 generate_signatures.py > signatures.json
@@ -246,6 +248,10 @@ def main():
     release = b"sealed release bytes"
     cases.append(case("release", text(RELEASE_LABEL) + text("acme") + text("q") + text("pooled-counts") + blob(hashlib.sha256(release).digest()),
                       {"kind": "release", "tenant": "acme", "session": "q", "releaseName": "pooled-counts", "box": release.hex()}))
+    # The signed format of the federated channel (federated.md, step 4): 0x01 ‖ box ‖ signature, as uploaded and served.
+    for c in cases:
+        if c["kind"] in ("content-key", "release"):
+            c["signed"] = (b"\x01" + bytes.fromhex(c["box"]) + bytes.fromhex(c["signature"])).hex()
     json.dump({"description": "Statements a modeller signs (docs/protocols/signatures.md), with Ed25519 signatures by the test identity.",
                "seed": SEED.hex(), "publicKey": PUBLIC.hex(), "modellerSessionKey": M, "cases": cases}, sys.stdout, indent=2)
     sys.stdout.write("\n")

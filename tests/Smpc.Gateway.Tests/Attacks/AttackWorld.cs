@@ -95,7 +95,7 @@ internal sealed class AttackWorld
         await m1.CreateSessionAsync(t.Tenant, new CreateSessionRequest(Fed, "m1", SessionKinds.Query, pods, Query: AttackTenant.LongQuery()));
         await m1.UploadPayloadAsync(t.Tenant, Agg, input, new MemoryStream(Encoding.UTF8.GetBytes("an input of " + t.Tenant)));
         foreach (var pod in pods) await t.Client(pod).PutMemberKeyAsync(t.Tenant, Fed, pod, MemberKey(t, Fed, pod));
-        await m1.PutSealedKeysAsync(t.Tenant, Fed, pods.ToDictionary(p => p, _ => new byte[SealedBox.Overhead + FederatedChannel.ContentKeySize]));
+        await m1.PutSealedKeysAsync(t.Tenant, Fed, pods.ToDictionary(p => p, _ => new byte[FederatedChannel.SignedContentKeySize]));
         await m1.UploadReleaseAsync(t.Tenant, Fed, release, new byte[64]);
     }
 

@@ -240,7 +240,7 @@ public sealed class MalformedInputAttackTests(EmbeddedService service)
             await t.Client("p1").AcceptPsiAsync(t.Tenant, "rq", new PsiAcceptRequest(Convert.ToBase64String(server.PublicKey.ToBytes())));
             await m1.CreateSessionAsync(t.Tenant, new CreateSessionRequest("fed", "m1", SessionKinds.Query, pods, Query: AttackTenant.LongQuery()));
             foreach (var pod in pods) await t.Client(pod).PutMemberKeyAsync(t.Tenant, "fed", pod, AttackWorld.MemberKey(t, "fed", pod));
-            await m1.PutSealedKeysAsync(t.Tenant, "fed", pods.ToDictionary(p => p, _ => new byte[SealedBox.Overhead + FederatedChannel.ContentKeySize]));
+            await m1.PutSealedKeysAsync(t.Tenant, "fed", pods.ToDictionary(p => p, _ => new byte[FederatedChannel.SignedContentKeySize]));
             await m1.CreateSessionAsync(t.Tenant, new CreateSessionRequest("agg", "m1", SessionKinds.SecureAggregation, pods, AttackTenant.LongAggregation()));
             return new Uploads { T = t, RsaModulus = server.PublicKey.Modulus };
         }

@@ -251,7 +251,7 @@ public sealed class ReplayAttackTests(EmbeddedService service)
             $"releases [{string.Join(",", f.Broadcasts)}] metrics [{string.Join(",", f.Metrics.Select(m => $"{m.Round}:{string.Join(";", m.Values)}"))}] {f.FailureReason}";
     }
 
-    private static byte[] Box(byte fill) => Enumerable.Repeat(fill, SealedBox.Overhead + FederatedChannel.ContentKeySize).ToArray();
+    private static byte[] Box(byte fill) => Enumerable.Repeat(fill, FederatedChannel.SignedContentKeySize).ToArray();
 
     /// <summary>A federated query with every member key in and, with <paramref name="sealedKeys"/>, the content key sealed.</summary>
     private async Task<AttackTenant> FederatedAsync(string id, bool sealedKeys)

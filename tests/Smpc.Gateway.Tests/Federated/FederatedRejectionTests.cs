@@ -84,7 +84,7 @@ public sealed class FederatedRejectionTests(EmbeddedService service)
     public async Task OutOfOrderSteps_AreRefused_WithoutChangingTheSession()
     {
         var (t, _) = await QuerySessionAsync();
-        var box = Convert.ToBase64String(new byte[SealedBox.Overhead + FederatedChannel.ContentKeySize]);
+        var box = Convert.ToBase64String(new byte[FederatedChannel.SignedContentKeySize]);
         var boxes = Pods.ToDictionary(p => p, _ => Convert.FromBase64String(box));
         await t.Pods["p1"].PutMemberKeyAsync(t.Tenant, "q", "p1", MemberKey(t, "q", "p1"));
         var before = await VersionAsync(t);
@@ -109,7 +109,7 @@ public sealed class FederatedRejectionTests(EmbeddedService service)
     {
         var (t, _) = await QuerySessionAsync();
         foreach (var pod in Pods) await t.Pods[pod].PutMemberKeyAsync(t.Tenant, "q", pod, MemberKey(t, "q", pod));
-        await t.Modeller.PutSealedKeysAsync(t.Tenant, "q", Pods.ToDictionary(p => p, _ => new byte[SealedBox.Overhead + FederatedChannel.ContentKeySize]));
+        await t.Modeller.PutSealedKeysAsync(t.Tenant, "q", Pods.ToDictionary(p => p, _ => new byte[FederatedChannel.SignedContentKeySize]));
         var p4 = await t.Admin.RegisterPodAsync(t.Tenant, new RegisterPodRequest("p4", "Pod 4", Convert.ToBase64String(Ed25519KeyPair.Generate(SystemRandomSource.Instance).PublicKey)));
         var before = await VersionAsync(t);
 
@@ -133,7 +133,7 @@ public sealed class FederatedRejectionTests(EmbeddedService service)
     {
         var (t, _) = await QuerySessionAsync();
         foreach (var pod in Pods) await t.Pods[pod].PutMemberKeyAsync(t.Tenant, "q", pod, MemberKey(t, "q", pod));
-        await t.Modeller.PutSealedKeysAsync(t.Tenant, "q", Pods.ToDictionary(p => p, _ => new byte[SealedBox.Overhead + FederatedChannel.ContentKeySize]));
+        await t.Modeller.PutSealedKeysAsync(t.Tenant, "q", Pods.ToDictionary(p => p, _ => new byte[FederatedChannel.SignedContentKeySize]));
         var counts = Scenario.SmallAggregation() with { Input = "counts" };
         await ExpectAsync(HttpStatusCode.BadRequest, ProblemTypes.Validation, () => t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest(
             "q-bad", "m1", SessionKinds.SecureAggregation, Pods, counts with { PhaseTimeoutSeconds = 0 }, Parent: "q")));
@@ -179,17 +179,21 @@ public sealed class FederatedRejectionTests(EmbeddedService service)
         }
 
         var contentKey = FederatedChannel.NewContentKey(SystemRandomSource.Instance);
-        await t.Modeller.PutSealedKeysAsync(t.Tenant, "q", Pods.ToDictionary(p => p, p => FederatedChannel.SealContentKey(contentKey, keys[p].PublicKey, t.Tenant, "q", p, SystemRandomSource.Instance)));
+        var modeller = t.Modeller.ModellerIdentity!;
+        await t.Modeller.PutSealedKeysAsync(t.Tenant, "q", Pods.ToDictionary(p => p, p => FederatedChannel.SignContentKeySeal(
+            modeller, t.Tenant, "q", p, keys[p].PublicKey, FederatedChannel.SealContentKey(contentKey, keys[p].PublicKey, t.Tenant, "q", p, SystemRandomSource.Instance))));
         const string marker = "{\"pooledCounts\":[918273645546372819]}";
-        await t.Modeller.UploadReleaseAsync(t.Tenant, "q", "counts",
-            FederatedChannel.SealRelease(contentKey, t.Tenant, "q", "counts", Encoding.UTF8.GetBytes(marker), SystemRandomSource.Instance));
+        await t.Modeller.UploadReleaseAsync(t.Tenant, "q", "counts", FederatedChannel.SignRelease(modeller, t.Tenant, "q", "counts",
+            FederatedChannel.SealRelease(contentKey, t.Tenant, "q", "counts", Encoding.UTF8.GetBytes(marker), SystemRandomSource.Instance)));
 
         // Every pod opens it with its own member key; the service's database holds no trace of it.
         foreach (var pod in Pods)
         {
             var session = await t.Pods[pod].GetSessionAsync(t.Tenant, "q");
-            var key = FederatedChannel.OpenContentKey(keys[pod], Convert.FromBase64String(session.Federated!.SealedKeys[pod]), t.Tenant, "q", pod);
-            var release = await t.Pods[pod].DownloadReleaseAsync(t.Tenant, "q", "counts");
+            var box = FederatedChannel.VerifyContentKeySeal(modeller.PublicKey, Convert.FromBase64String(session.Federated!.SealedKeys[pod]), t.Tenant, "q", pod, keys[pod].PublicKey);
+            var key = FederatedChannel.OpenContentKey(keys[pod], box, t.Tenant, "q", pod);
+            var signedRelease = await t.Pods[pod].DownloadReleaseAsync(t.Tenant, "q", "counts");
+            var release = FederatedChannel.VerifyRelease(modeller.PublicKey, signedRelease, t.Tenant, "q", "counts");
             Assert.Equal(marker, Encoding.UTF8.GetString(FederatedChannel.OpenRelease(key, t.Tenant, "q", "counts", release)));
         }
 

@@ -157,7 +157,7 @@ public sealed class SessionCancelTests(EmbeddedService service)
             await t.Pods[pod].PutMemberKeyAsync(t.Tenant, "fq", pod, new MemberKeyRequest(Convert.ToBase64String(member.PublicKey), Convert.ToBase64String(signature)));
         }
 
-        await t.Modeller.PutSealedKeysAsync(t.Tenant, "fq", pods.ToDictionary(p => p, _ => new byte[SealedBox.Overhead + FederatedChannel.ContentKeySize]));
+        await t.Modeller.PutSealedKeysAsync(t.Tenant, "fq", pods.ToDictionary(p => p, _ => new byte[FederatedChannel.SignedContentKeySize]));
         await t.Modeller.UploadReleaseAsync(t.Tenant, "fq", "counts", new byte[64]);
         await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest(
             "fq-counts", "m1", SessionKinds.SecureAggregation, pods, Scenario.SmallAggregation() with { Input = "counts" }, Parent: "fq"));

@@ -20,6 +20,9 @@ internal sealed class RewritingHandler(HttpMessageHandler inner) : DelegatingHan
     /// <summary>Rewrites every modeller the party reads (GET …/modellers/{id}); null: unchanged.</summary>
     public Func<MemberResponse, MemberResponse>? Modeller { get; set; }
 
+    /// <summary>Rewrites every federated release the party downloads (name, bytes as stored → bytes served); null: unchanged.</summary>
+    public Func<string, byte[], byte[]>? Release { get; set; }
+
     /// <summary>Every request the party made: method and path.</summary>
     public ConcurrentQueue<(string Method, string Path)> Requests { get; } = new();
 
@@ -46,6 +49,14 @@ internal sealed class RewritingHandler(HttpMessageHandler inner) : DelegatingHan
             return await RewriteAsync(response, rewriteSession, cancellationToken);
         if (segments.Length == 5 && segments[3] == "modellers" && Modeller is { } rewriteModeller)
             return await RewriteAsync(response, rewriteModeller, cancellationToken);
+        // v1/tenants/{t}/sessions/{id}/federated/releases/{name}: served whole, without the digest header a real service sends.
+        if (segments.Length == 8 && segments[5] == "federated" && segments[6] == "releases" && Release is { } rewriteRelease)
+        {
+            var stored = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            var served = new HttpResponseMessage(response.StatusCode) { RequestMessage = response.RequestMessage, Content = new ByteArrayContent(rewriteRelease(Uri.UnescapeDataString(segments[7]), stored)) };
+            response.Dispose();
+            return served;
+        }
         return response;
     }
 

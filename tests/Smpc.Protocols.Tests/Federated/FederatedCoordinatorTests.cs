@@ -49,7 +49,7 @@ public sealed class FederatedCoordinatorTests
         AssertRefused(coordinator.SubmitSealedKeys(keyed, Boxes().Where(b => b.Key != "f3").ToDictionary()), RefusalKind.Invalid,
             "Seal the content key to every pod of the session, and only to them.");
         AssertRefused(coordinator.SubmitSealedKeys(keyed, Pods.ToDictionary(p => p, _ => new byte[3])), RefusalKind.Invalid,
-            $"A sealed content key is {SealedBox.Overhead + FederatedChannel.ContentKeySize} bytes.");
+            $"A sealed content key is {FederatedChannel.SignedContentKeySize} bytes (0x01, the sealed box, the modeller's signature).");
 
         var sealedKeys = Accept(coordinator.SubmitSealedKeys(keyed, Boxes()));
 
@@ -160,7 +160,7 @@ public sealed class FederatedCoordinatorTests
     private byte[] Signature(string pod) => FederatedChannel.SignMemberKey(identities[pod], "t1", "q", pod, memberKeys[pod]);
 
     private static Dictionary<string, byte[]> Boxes(byte fill = 7) =>
-        Pods.ToDictionary(p => p, _ => Enumerable.Repeat(fill, SealedBox.Overhead + FederatedChannel.ContentKeySize).ToArray());
+        Pods.ToDictionary(p => p, _ => Enumerable.Repeat(fill, FederatedChannel.SignedContentKeySize).ToArray());
 
     private FederatedRunState Keyed()
     {

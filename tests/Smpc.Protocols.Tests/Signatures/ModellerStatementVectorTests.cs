@@ -47,4 +47,35 @@ public sealed class ModellerStatementVectorTests
         Assert.Equal(c.GetProperty("signature").GetString(), Convert.ToHexStringLower(identity.Sign(statement)));
         Assert.True(Ed25519KeyPair.Verify(identity.PublicKey, statement, Convert.FromHexString(c.GetProperty("signature").GetString()!)));
     }
+
+    public static TheoryData<string> SignedCases()
+    {
+        var data = new TheoryData<string>();
+        foreach (var c in File.Value.RootElement.GetProperty("cases").EnumerateArray())
+            if (c.TryGetProperty("signed", out _)) data.Add(c.GetProperty("name").GetString()!);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(SignedCases))]
+    public void Each_signed_channel_payload_is_reproduced_and_verifies(string name)
+    {
+        var root = File.Value.RootElement;
+        var c = root.GetProperty("cases").EnumerateArray().Single(e => e.GetProperty("name").GetString() == name);
+        var (tenant, session, box) = (c.GetProperty("tenant").GetString()!, c.GetProperty("session").GetString()!, Convert.FromHexString(c.GetProperty("box").GetString()!));
+        using var identity = Ed25519KeyPair.FromPrivateKey(Convert.FromHexString(root.GetProperty("seed").GetString()!));
+        var expected = c.GetProperty("signed").GetString();
+        if (c.GetProperty("kind").GetString() == "content-key")
+        {
+            var (pod, member) = (c.GetProperty("pod").GetString()!, Convert.FromHexString(c.GetProperty("memberPublicKey").GetString()!));
+            Assert.Equal(expected, Convert.ToHexStringLower(Smpc.Protocols.Federated.FederatedChannel.SignContentKeySeal(identity, tenant, session, pod, member, box)));
+            Assert.Equal(box, Smpc.Protocols.Federated.FederatedChannel.VerifyContentKeySeal(identity.PublicKey, Convert.FromHexString(expected!), tenant, session, pod, member));
+        }
+        else
+        {
+            var release = c.GetProperty("releaseName").GetString()!;
+            Assert.Equal(expected, Convert.ToHexStringLower(Smpc.Protocols.Federated.FederatedChannel.SignRelease(identity, tenant, session, release, box)));
+            Assert.Equal(box, Smpc.Protocols.Federated.FederatedChannel.VerifyRelease(identity.PublicKey, Convert.FromHexString(expected!), tenant, session, release));
+        }
+    }
 }
