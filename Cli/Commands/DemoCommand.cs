@@ -10,6 +10,7 @@ using Smpc.Agent.Training;
 using Smpc.ApiGateway.Auth;
 using Smpc.Client;
 using Smpc.Client.Federated;
+using Smpc.Client.Identity;
 using Smpc.Client.Psi;
 using Smpc.Client.SecureAggregation;
 using Smpc.Contracts;
@@ -30,6 +31,8 @@ namespace Smpc.Cli.Commands;
 /// </summary>
 public static class DemoCommand
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, PinStore> DemoPins = new();
+
     public static Command Build()
     {
         var server = new Option<string?>("--server") { Description = "Use this running service instead of starting one (needs --operator-key)" };
@@ -161,7 +164,7 @@ public static class DemoCommand
 
             AnsiConsole.Write(new Rule("[yellow]Federated SQL: patients per age band and ward, mean length of stay[/]"));
             var query = HospitalAdmissions.AgeBandQuery(minPooledCount: 10);
-            var outcome = await QueryCommand.RunAsync(modeller, tenant, "hospital-stays", "analyst", hospitals, query, ct);
+            var outcome = await QueryCommand.RunAsync(modeller, tenant, "hospital-stays", "analyst", hospitals, query, ct, PinsOf("analyst"));
             QueryCommand.Print(outcome);
             var everyone = hospitals.SelectMany((_, i) => HospitalAdmissions.Generate(100 + i, sizes[i])).ToList();
             var over70 = everyone.Where(a => a.Age >= 70 && a.Ward == "cardiology").ToList();
@@ -172,7 +175,7 @@ public static class DemoCommand
 
             AnsiConsole.Write(new Rule("[yellow]Federated training: logistic regression of readmission[/]"));
             var training = new TrainingRequest("logistic", "patients", features, "readmitted", Rounds: 15, LearningRate: 0.5, LocalEpochs: 5, Tolerance: 1e-4, RoundTimeoutSeconds: 120);
-            var model = await TrainCommand.RunAsync(modeller, tenant, "readmission", "analyst", hospitals, training, ct);
+            var model = await TrainCommand.RunAsync(modeller, tenant, "readmission", "analyst", hospitals, training, ct, PinsOf("analyst"));
             var trainer = LogisticRegressionTrainer.Instance;
             var holdout = SyntheticClassification.Generate(999, 10_000, features.Length, modelSeed: 42);
             var central = CentralTraining.Train(trainer, TrainingData.Concat(hospitals.Select((_, i) => SyntheticClassification.Generate(200 + i, sizes[i] / 10, features.Length, modelSeed: 42)).ToList()), training);
@@ -244,7 +247,9 @@ public static class DemoCommand
         SmpcClient modeller, Dictionary<string, SmpcClient> podClients, Dictionary<string, Ed25519KeyPair> identities, string tenant, string sessionId,
         string[] pods, Dictionary<string, double[]> inputs, AggregationRequest spec, CancellationToken ct)
     {
-        var modellerTask = AggregateCommand.RunAsync(modeller, tenant, sessionId, "analyst", pods, spec, ct);
+        // One pin store per party for the whole demo, as a real modeller or agent keeps: first use is announced once, and
+        // every later scenario holds the peers to the same keys.
+        var modellerTask = AggregateCommand.RunAsync(modeller, tenant, sessionId, "analyst", pods, spec, ct, PinsOf("analyst"));
         while (true)
         {
             if (modellerTask.IsFaulted) await modellerTask; // e.g. the service refused the session: show why
@@ -259,7 +264,7 @@ public static class DemoCommand
             }
         }
 
-        var podTasks = pods.Select(p => new SecureAggregationPodDriver(podClients[p], tenant, sessionId, p, identities[p], _ => inputs[p])
+        var podTasks = pods.Select(p => new SecureAggregationPodDriver(podClients[p], tenant, sessionId, p, identities[p], _ => inputs[p], pins: PinsOf(p))
         {
             PollInterval = TimeSpan.FromMilliseconds(50),
         }.RunAsync(ct)).ToList();
@@ -273,6 +278,11 @@ public static class DemoCommand
     }
 
     private static void Step(string text) => AnsiConsole.MarkupLineInterpolated($"[blue]›[/] {text}");
+
+
+    /// <summary>The demo party's pin store (in memory: the demo's tenant lives only as long as the process).</summary>
+    private static PinStore PinsOf(string party) =>
+        DemoPins.GetOrAdd(party, p => AggregationSession.EphemeralPins(line => Step($"{p}: {line}")));
 
     private static int FreePort()
     {
