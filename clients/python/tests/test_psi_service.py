@@ -1,0 +1,191 @@
+"""Mixed PSI sessions against the real embedded service: the Python modeller against the .NET pod agent, and the .NET
+modeller (`smpc psi`) against the Python pod, both protocols x both modes. The matches must equal a plain computation
+over the canonical records and what `smpc psi` finds on the same data."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from smpc.identity import IdentityKey
+from smpc.psi import modeller as psi_modeller
+from smpc.psi import pod as psi_pod
+from smpc.psi.records import Column, encode_rows
+
+pytestmark = pytest.mark.service
+
+COLUMNS = ["email:email", "phone:phone:44"]
+COLS = [Column("email", "email"), Column("phone", "phone", "44")]
+
+POD_ROWS = [
+    {"name": "Alice", "email": "Alice.Smith+news@Example.COM", "phone": "+44 20 7946 0958"},
+    {"name": "Bob", "email": "bob@gmail.com", "phone": "020 7946 0000"},
+    {"name": "Carol", "email": "carol@münchen.de", "phone": "+49 30 123456"},
+    {"name": "Dan", "email": "", "phone": ""},
+    {"name": "Bob again", "email": "BOB@gmail.com", "phone": "02079460000"},
+] + [{"name": f"F{i}", "email": f"filler{i}@example.org", "phone": f"+44 20 7946 1{i:03d}"} for i in range(40)]
+
+MODELLER_ROWS = [
+    {"id": "1", "email": "alice.smith@example.com", "phone": "020 7946 0958"},
+    {"id": "2", "email": "b.o.b@googlemail.com", "phone": "+44 (0)20 7946 0000"},
+    {"id": "3", "email": "carol@XN--MNCHEN-3YA.DE", "phone": "0049 30 123456"},
+    {"id": "4", "email": "eve@example.com", "phone": "020 7946 0999"},
+    {"id": "5", "email": "filler7@example.org", "phone": "+442079461007"},
+    {"id": "6", "email": "not-an-email", "phone": "1"},
+    {"id": "7", "email": "filler8@example.org", "phone": "+44 20 7946 1009"},
+]
+EXPECTED_IDS = {"1", "2", "3", "5"}
+
+CASES = [("rsa-blind", "intersection"), ("rsa-blind", "cardinality"), ("ecdh", "intersection"), ("ecdh", "cardinality")]
+
+
+def plain_matches() -> set[str]:
+    """The intersection computed in the clear over the canonical records (the reference the protocols must meet)."""
+    pod = set(encode_rows(([r["email"], r["phone"]] for r in POD_ROWS), COLS).records)
+    mine = encode_rows(([r["email"], r["phone"]] for r in MODELLER_ROWS), COLS)
+    return {MODELLER_ROWS[row]["id"] for rec, row in zip(mine.records, mine.rows) if rec in pod}
+
+
+def test_the_reference_data_means_what_the_tests_say():
+    assert plain_matches() == EXPECTED_IDS
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def python_modeller(world, member):
+    return SimpleNamespace(client=world.client(member), tenant=world.tenant, modeller_id=member.id, id=member.id,
+                           identity=IdentityKey.load(member.identity.path))
+
+
+def key_bits(protocol: str) -> dict:
+    return {"key_bits": 2048} if protocol == "rsa-blind" else {}
+
+
+@pytest.mark.parametrize("protocol,mode", CASES)
+def test_python_modeller_with_dotnet_pod(world, tmp_path, protocol, mode):
+    pod = world.add_pod("pod-a")
+    alice = world.add_modeller("alice")
+    customers = write_csv(tmp_path / "customers.csv", POD_ROWS)
+    world.start_dotnet_pod(pod, sources={"customers": {"kind": "csv", "path": str(customers)}})
+    modeller = python_modeller(world, alice)
+
+    result = psi_modeller.psi(modeller, "pod-a", MODELLER_ROWS, COLUMNS, protocol=protocol, mode=mode,
+                              source="customers", timeout_seconds=240, **key_bits(protocol))
+    if mode == "intersection":
+        assert {r["id"] for r in result} == EXPECTED_IDS
+    else:
+        assert result == len(EXPECTED_IDS)
+
+    # The .NET modeller on the same data and pod finds the same.
+    mine = write_csv(tmp_path / "mine.csv", MODELLER_ROWS)
+    out = tmp_path / "matches.csv"
+    args = ["psi", f"s-net-{protocol}-{mode}", "--pod", "pod-a", "--csv", str(mine), "--columns", ",".join(COLUMNS),
+            "--pod-source", "customers", "--protocol", protocol, "--mode", mode, "--out", str(out), "--timeout", "240"]
+    if protocol == "rsa-blind":
+        args += ["--key-bits", "2048"]
+    world.as_modeller(alice, *args).check()
+    session = world.client(alice).get_session(world.tenant, f"s-net-{protocol}-{mode}")
+    assert int(session["psi"]["reportedCount"]) == len(EXPECTED_IDS)
+    if mode == "intersection":
+        with open(out, newline="", encoding="utf-8") as f:
+            assert {r["id"] for r in csv.DictReader(f)} == {r["id"] for r in result}
+
+
+class PythonPod:
+    """Serves every PSI session of one pod with smpc.psi.pod.serve on a thread (the long-poll loop of a pod agent)."""
+
+    def __init__(self, world, member, config: dict, state_dir: Path) -> None:
+        self.client = world.client(member)
+        self.ctx = SimpleNamespace(client=self.client, tenant=world.tenant, pod=member.id,
+                                   identity=IdentityKey.load(member.identity.path), pins=None, config=config,
+                                   state_dir=state_dir, log=logging.getLogger(f"test.pod.{member.id}"))
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.stop = threading.Event()
+        self.served: list[dict] = []
+        self.errors: list[BaseException] = []
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> "PythonPod":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        seen: set[str] = set()
+        after = "-"
+        while not self.stop.is_set():
+            try:
+                ids = self.client.list_pod_sessions(self.ctx.tenant, self.ctx.pod, after=after, wait_seconds=2)
+            except Exception as ex:  # noqa: BLE001 - reported by the test
+                self.errors.append(ex)
+                return
+            for sid in ids:
+                if sid in seen:
+                    continue
+                seen.add(sid)
+                after = sid
+                session = self.client.get_session(self.ctx.tenant, sid)
+                if session["kind"] != "psi":
+                    continue
+                verified = SimpleNamespace(id=session["modellerId"], fingerprint=None)
+                try:
+                    self.served.append(psi_pod.serve(self.ctx, session, verified))
+                except Exception as ex:  # noqa: BLE001
+                    self.errors.append(ex)
+
+
+@pytest.mark.parametrize("protocol,mode", CASES)
+def test_dotnet_modeller_with_python_pod(world, tmp_path, protocol, mode):
+    pod = world.add_pod("pod-py")
+    alice = world.add_modeller("alice")
+    config = {"sources": {"customers": {"data": POD_ROWS}}, "psi": {}}
+    mine = write_csv(tmp_path / "mine.csv", MODELLER_ROWS)
+    out = tmp_path / "matches.csv"
+    sid = f"s-{protocol}-{mode}"
+    with PythonPod(world, pod, config, tmp_path / "pod-state") as runner:
+        args = ["psi", sid, "--pod", "pod-py", "--csv", str(mine), "--columns", ",".join(COLUMNS),
+                "--pod-source", "customers", "--protocol", protocol, "--mode", mode, "--out", str(out), "--timeout", "240"]
+        if protocol == "rsa-blind":
+            args += ["--key-bits", "2048"]
+        result = world.as_modeller(alice, *args)
+    assert not runner.errors, runner.errors
+    result.check()
+    session = world.client(alice).get_session(world.tenant, sid)
+    assert session["phase"] == "completed"
+    assert int(session["psi"]["reportedCount"]) == len(EXPECTED_IDS)
+    assert int(session["psi"]["podSetSize"]) == 43  # 45 rows, one blank, Bob spelled twice
+    if mode == "intersection":
+        with open(out, newline="", encoding="utf-8") as f:
+            assert {r["id"] for r in csv.DictReader(f)} == EXPECTED_IDS
+
+
+def test_python_modeller_with_python_pod_and_policy(world, tmp_path):
+    """Both sides Python; the pod's policy declines a mode it does not serve, and the modeller sees the reason."""
+    pod = world.add_pod("pod-py")
+    alice = world.add_modeller("alice")
+    config = {"sources": {"customers": {"data": POD_ROWS}}, "psi": {"modes": ["cardinality"], "minCount": 5}}
+    modeller = python_modeller(world, alice)
+    with PythonPod(world, pod, config, tmp_path / "pod-state") as runner:
+        with pytest.raises(psi_modeller.PsiFailed) as declined:
+            psi_modeller.psi(modeller, "pod-py", MODELLER_ROWS, COLUMNS, protocol="ecdh", mode="intersection",
+                             source="customers", timeout_seconds=120)
+        assert "mode intersection is not allowed" in str(declined.value)
+        with pytest.raises(psi_modeller.CountWithheld) as withheld:
+            psi_modeller.psi(modeller, "pod-py", MODELLER_ROWS, COLUMNS, protocol="ecdh", mode="cardinality",
+                             source="customers", timeout_seconds=120)
+        assert withheld.value.minimum == 5
+    assert not runner.errors, runner.errors
