@@ -189,3 +189,41 @@ def test_python_modeller_with_python_pod_and_policy(world, tmp_path):
                              source="customers", timeout_seconds=120)
         assert withheld.value.minimum == 5
     assert not runner.errors, runner.errors
+
+
+@pytest.mark.parametrize("cheat,reason", [("other-session", "proof-invalid"), ("no-proof", "proof-missing")])
+def test_python_modeller_refuses_an_uncertified_pod_key(world, tmp_path, cheat, reason):
+    """A pod that accepts with a proof made for another session (or none) gets nothing blinded: the modeller refuses
+    the key by name and cancels the session, signed."""
+    from smpc.psi import rsa
+    from smpc.psi.errors import RsaKeyRefused
+    import base64
+
+    pod = world.add_pod("pod-cheat")
+    alice = world.add_modeller("alice")
+    client = world.client(pod)
+    key = rsa.RsaPrivateKey.generate(2048)
+    accepted = threading.Event()
+
+    def cheat_pod():
+        ids = []
+        while not ids:
+            ids = client.list_pod_sessions(world.tenant, "pod-cheat", after="-", wait_seconds=5)
+        proof = None if cheat == "no-proof" else rsa.prove_key(key, world.tenant, "another-session")
+        client.accept_psi(world.tenant, ids[0], {"publicKey": base64.b64encode(key.public.to_bytes()).decode(),
+                                                 "keyProof": base64.b64encode(proof).decode() if proof else None,
+                                                 "countedByPod": False})
+        accepted.set()
+
+    thread = threading.Thread(target=cheat_pod, daemon=True)
+    thread.start()
+    with pytest.raises(RsaKeyRefused) as refused:
+        psi_modeller.psi(python_modeller(world, alice), "pod-cheat", MODELLER_ROWS, COLUMNS, protocol="rsa-blind",
+                         key_bits=2048, source="customers", session_id="s-cheat", timeout_seconds=120)
+    thread.join(timeout=30)
+    assert accepted.is_set() and refused.value.reason == reason
+    session = world.client(alice).get_session(world.tenant, "s-cheat")
+    assert session["phase"] == "cancelled"
+    assert not session["psi"]["queryStored"]
+    assert f"the modeller refused the pod's key: RSA key refused ({reason})" in session["cancellation"]["reason"]
+    assert session["cancellation"].get("signature")
