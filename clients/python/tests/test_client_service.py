@@ -10,6 +10,7 @@ import os
 import pytest
 
 import smpc
+import smpc._http
 from smpc import errors
 from service import World
 
@@ -103,3 +104,36 @@ def test_unknown_payload_is_not_found(world: World) -> None:
     client, session = _session_for_payloads(world)
     with pytest.raises(errors.NotFoundError):
         client.download_payload(world.tenant, session, "nothing-here")
+
+
+def test_a_download_cut_mid_body_resumes_with_range_and_checks_the_digest(world: World) -> None:
+    from proxy import CuttingProxy
+    client, session = _session_for_payloads(world)
+    data = os.urandom(4 * 1024 * 1024 + 3)
+    client.upload_payload(world.tenant, session, "cut", data)
+    port = int(world.url.rsplit(":", 1)[1])
+    proxy = CuttingProxy(port, cut_after=1024 * 1024, cuts=2)
+    try:
+        retries: list[str] = []
+        policy = smpc._http.RetryPolicy(first=0.01, on_retry=lambda what, n, error, delay: retries.append(what))
+        through = smpc.Client(proxy.url, client.api_key, retry=policy)
+        assert through.download_payload(world.tenant, session, "cut") == data
+        assert proxy.cuts_done == 2 and len(retries) == 2, (proxy.cuts_done, retries)
+    finally:
+        proxy.close()
+
+
+def test_an_upload_cut_is_sent_again_whole(world: World) -> None:
+    from proxy import CuttingProxy
+    client, session = _session_for_payloads(world)
+    data = os.urandom(256 * 1024)
+    port = int(world.url.rsplit(":", 1)[1])
+    # Cut the first connection before the service's answer arrives: the upload is sent again on a new connection.
+    proxy = CuttingProxy(port, cut_after=0, cuts=1)
+    try:
+        through = smpc.Client(proxy.url, client.api_key, retry=smpc._http.RetryPolicy(first=0.01))
+        stored = through.upload_payload(world.tenant, session, "again", data)
+        assert stored["length"] == len(data) and proxy.cuts_done == 1
+        assert client.download_payload(world.tenant, session, "again") == data
+    finally:
+        proxy.close()
