@@ -227,3 +227,24 @@ def test_python_modeller_refuses_an_uncertified_pod_key(world, tmp_path, cheat, 
     assert not session["psi"]["queryStored"]
     assert f"the modeller refused the pod's key: RSA key refused ({reason})" in session["cancellation"]["reason"]
     assert session["cancellation"].get("signature")
+
+
+def test_python_both_sides_dataframes_and_empty_sets(world, tmp_path):
+    """A DataFrame in, the matching rows out as a DataFrame (every column as given); an empty pod set and an empty
+    modeller set run to their (empty) answers."""
+    pandas = pytest.importorskip("pandas")
+    pod = world.add_pod("pod-py")
+    alice = world.add_modeller("alice")
+    config = {"sources": {"customers": {"data": pandas.DataFrame(POD_ROWS)}, "nobody": {"data": []}}, "psi": {}}
+    modeller = python_modeller(world, alice)
+    frame = pandas.DataFrame(MODELLER_ROWS).assign(extra=range(len(MODELLER_ROWS)))
+    with PythonPod(world, pod, config, tmp_path / "pod-state") as runner:
+        matched = psi_modeller.psi(modeller, "pod-py", frame, {"email": "email", "phone": ("phone", "44")},
+                                   protocol="ecdh", source="customers", timeout_seconds=120)
+        assert isinstance(matched, pandas.DataFrame)
+        assert set(matched["id"]) == EXPECTED_IDS and list(matched.columns) == ["id", "email", "phone", "extra"]
+        assert psi_modeller.psi(modeller, "pod-py", MODELLER_ROWS, COLUMNS, protocol="ecdh", mode="cardinality",
+                                source="nobody", timeout_seconds=120) == 0
+        assert psi_modeller.psi(modeller, "pod-py", [], COLUMNS, protocol="rsa-blind", key_bits=2048,
+                                source="customers", timeout_seconds=120) == []
+    assert not runner.errors, runner.errors

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 from . import rsa as rsa_psi
 from ._common import (CARDINALITY, DOUBLE_BLINDED, ECDH, ECDH_VERSION, ELEMENT_BYTES, INTERSECTION, POD_SET, QUERY,
                       REPLY, RSA_BLIND, TAG_BYTES, Session, ended_text, int_field, require_strictly_ascending, split, wait_for)
+from ..errors import ProblemError
 from .errors import CountWithheld, ProtocolViolation, PsiError, PsiFailed, RsaKeyRefused
 from .records import Column, EncodedRecords, ReadStats, encode_rows
 from .sources import RecordTable, from_data
@@ -157,6 +158,15 @@ def run(modeller: Any, pod: str, records: Sequence[bytes], *, columns: Sequence[
                     raise PsiFailed("ecdh cardinality must be counted by the pod (ecdh-oprf-v1); the session says otherwise", session)
                 return _run_ecdh_cardinality(modeller, session, records, count_key, report_count, deadline, stats)
             count, matched, session = _run_ecdh_intersection(client, tenant, session, records, deadline)
+    except ProblemError as problem:
+        # A refused step of a session the pod ended meanwhile (declined, timed out): report why it ended.
+        try:
+            current = client.get_session(tenant, session_id)
+        except ProblemError:
+            raise problem from None
+        if ended_text(current) is not None:
+            raise PsiFailed(ended_text(current) or "", current) from problem
+        raise
     except PsiError as refusal:
         if isinstance(refusal, PsiFailed) and refusal.session is not None and ended_text(refusal.session) is not None:
             raise  # the session ended (declined, failed, cancelled): nothing to cancel
@@ -244,7 +254,8 @@ def _run_ecdh_cardinality(modeller: Any, session: Session, records: list[bytes],
     except ValueError as ex:
         raise ProtocolViolation("invalid-element", f"the pod's set: {ex}") from None
     double = sorted(split(raised, ELEMENT_BYTES, "double-blinded"))
-    client.upload_psi_set(tenant, sid, DOUBLE_BLINDED, b"".join(double))
+    if double:  # an empty pod set makes the double-blinded set stored (empty) already
+        client.upload_psi_set(tenant, sid, DOUBLE_BLINDED, b"".join(double))
     session = wait_for(client, tenant, session, lambda s: s.get("phase") == "answered", "the pod's count", deadline=deadline)
     sealed_text = (session.get("psi") or {}).get("sealedCount")
     if not sealed_text:

@@ -42,6 +42,8 @@ class RecordTable:
 
     def select(self, names: Sequence[str]) -> Iterator[list[Any]]:
         """The named columns of each row, in that order; a missing column is refused with the names it has."""
+        if not self.header:  # no rows given, so no header either: an empty table
+            return
         index = {n: i for i, n in enumerate(self.header)}
         missing = [n for n in names if n not in index]
         if missing:
