@@ -3,8 +3,13 @@ stores differently (psi.md, signatures.md "The modeller checks its own session")
 strictly."""
 
 import copy
+import importlib.util
 
 import pytest
+
+# Until helper core's smpc.identity / smpc.statements are merged, these tests cannot run (a missing module, not a failure).
+if importlib.util.find_spec("smpc.statements") is None or importlib.util.find_spec("smpc.identity") is None:
+    pytest.skip("needs smpc.identity and smpc.statements (helper core), not merged yet", allow_module_level=True)
 
 from smpc.identity import IdentityKey, verify_signature
 from smpc.psi import modeller as m

@@ -10,7 +10,13 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
+import importlib.util
+
 import pytest
+
+# Until helper core's smpc.identity / smpc.statements are merged, these tests cannot run (a missing module, not a failure).
+if importlib.util.find_spec("smpc.statements") is None or importlib.util.find_spec("smpc.identity") is None:
+    pytest.skip("needs smpc.identity and smpc.statements (helper core), not merged yet", allow_module_level=True)
 
 from smpc.identity import IdentityKey
 from smpc.psi import modeller as psi_modeller
@@ -41,7 +47,11 @@ MODELLER_ROWS = [
 ]
 EXPECTED_IDS = {"1", "2", "3", "5"}
 
-CASES = [("rsa-blind", "intersection"), ("rsa-blind", "cardinality"), ("ecdh", "intersection"), ("ecdh", "cardinality")]
+# ecdh needs helper ecdh's smpc.psi.oprf / smpc.crypto.ristretto / smpc.psi.sealed_count; skipped only while they are absent.
+HAVE_ECDH = all(importlib.util.find_spec(m) is not None for m in ("smpc.psi.oprf", "smpc.crypto.ristretto", "smpc.psi.sealed_count"))
+needs_ecdh = pytest.mark.skipif(not HAVE_ECDH, reason="needs helper ecdh's smpc.psi.oprf (not merged yet)")
+CASES = [("rsa-blind", "intersection"), ("rsa-blind", "cardinality"),
+         pytest.param("ecdh", "intersection", marks=needs_ecdh), pytest.param("ecdh", "cardinality", marks=needs_ecdh)]
 
 
 def plain_matches() -> set[str]:
@@ -173,6 +183,7 @@ def test_dotnet_modeller_with_python_pod(world, tmp_path, protocol, mode):
             assert {r["id"] for r in csv.DictReader(f)} == EXPECTED_IDS
 
 
+@needs_ecdh
 def test_python_modeller_with_python_pod_and_policy(world, tmp_path):
     """Both sides Python; the pod's policy declines a mode it does not serve, and the modeller sees the reason."""
     pod = world.add_pod("pod-py")
@@ -229,6 +240,7 @@ def test_python_modeller_refuses_an_uncertified_pod_key(world, tmp_path, cheat, 
     assert session["cancellation"].get("signature")
 
 
+@needs_ecdh
 def test_python_both_sides_dataframes_and_empty_sets(world, tmp_path):
     """A DataFrame in, the matching rows out as a DataFrame (every column as given); an empty pod set and an empty
     modeller set run to their (empty) answers."""
