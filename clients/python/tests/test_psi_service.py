@@ -154,8 +154,9 @@ class PythonPod:
                 verified = SimpleNamespace(id=session["modellerId"], fingerprint=None)
                 try:
                     self.served.append(psi_pod.serve(self.ctx, session, verified))
-                except Exception as ex:  # noqa: BLE001
+                except Exception as ex:  # noqa: BLE001 - as the pod runner: decline naming the kind of failure
                     self.errors.append(ex)
+                    self.client.decline_psi(self.ctx.tenant, sid, f"the pod agent failed: {type(ex).__name__}")
 
 
 @pytest.mark.parametrize("protocol,mode", CASES)
@@ -260,3 +261,34 @@ def test_python_both_sides_dataframes_and_empty_sets(world, tmp_path):
         assert psi_modeller.psi(modeller, "pod-py", [], COLUMNS, protocol="rsa-blind", key_bits=2048,
                                 source="customers", timeout_seconds=120) == []
     assert not runner.errors, runner.errors
+
+
+@needs_ecdh
+def test_python_pod_refuses_a_query_with_a_repeated_element(world, tmp_path):
+    """A modeller that repeats a query element (to have one record evaluated twice) is refused by the pod's guard,
+    whatever the service let through; the pod answers nothing."""
+    import base64
+
+    from smpc import statements
+    from smpc.psi import oprf
+    from smpc.psi._common import wait_for
+
+    pod = world.add_pod("pod-py")
+    alice = world.add_modeller("alice")
+    me = python_modeller(world, alice)
+    spec = {"protocol": "ecdh", "mode": "intersection", "modellerColumns": [c.to_wire() for c in COLS],
+            "podColumns": [c.to_wire() for c in COLS], "source": "customers", "modellerSetSize": 2,
+            "timeoutSeconds": 120, "version": "ecdh-oprf-v1"}
+    request = {"id": "s-dup", "modellerId": alice.id, "kind": "psi", "podIds": ["pod-py"], "psi": spec}
+    request["modellerSignature"] = base64.b64encode(
+        me.identity.sign(statements.request_statement(world.tenant, request))).decode()
+    config = {"sources": {"customers": {"data": POD_ROWS}}, "psi": {}}
+    with PythonPod(world, pod, config, tmp_path / "pod-state") as runner:
+        session = me.client.create_session(world.tenant, request)
+        session = wait_for(me.client, world.tenant, session, lambda s: s["psi"]["accepted"], "acceptance")
+        _, blinded = oprf.blind([b"one record"])
+        me.client.upload_psi_set(world.tenant, "s-dup", "query", blinded[0] + blinded[0])
+        session = wait_for(me.client, world.tenant, session, lambda s: s["phase"] == "failed", "the pod's refusal")
+    assert not runner.errors, runner.errors
+    assert "duplicate" in session["psi"]["failureReason"]
+    assert not session["psi"]["replyStored"]

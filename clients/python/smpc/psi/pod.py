@@ -162,24 +162,26 @@ def _log(ctx: Any, message: str, *args: Any, warning: bool = False) -> None:
 
 def _decline(ctx: Any, session: Session, reason: str) -> Session:
     _log(ctx, "session %s: declined (%s)", session["id"], reason)
-    return ctx.client.decline_psi(ctx.tenant, session["id"], reason)
+    return ctx.client.decline_psi(ctx.tenant, session["id"], reason[:500])
 
 
 def serve(ctx: Any, session: Session, modeller: Any) -> Session:
     """Runs the pod's end of one PSI session (``ctx``: ``smpc.pod.context.PodContext``; ``modeller``: the
-    ``VerifiedModeller`` whose signature of the session verified). Returns the session as the pod left it. If the pod
-    cannot go on it declines (naming only the kind of failure) and re-raises."""
+    ``VerifiedModeller`` whose signature of the session verified). Returns the session as the pod left it.
+
+    What the pod refuses — its policy, a query that breaks the protocol (size, repeats, invalid elements), an unusable
+    count key — it declines itself, naming the reason, and returns the failed session. Anything else (the source cannot
+    be read, the service fails, a copy of the session no longer verifies) is raised for the caller (the pod runner),
+    which declines naming only the kind of failure."""
     try:
         return _serve(ctx, session, modeller)
-    except PsiFailed:
-        raise
-    except Exception as ex:
-        try:
-            reason = (f"the pod refused the query: {ex}" if isinstance(ex, ProtocolViolation)
-                      else f"the pod could not continue ({type(ex).__name__})")
-            ctx.client.decline_psi(ctx.tenant, session["id"], reason)
-        except Exception:  # noqa: BLE001 - the session may have ended already; the original failure matters
-            pass
+    except ProtocolViolation as violation:
+        _log(ctx, "session %s: refused the modeller's message (%s)", session["id"], violation, warning=True)
+        return _decline(ctx, session, f"the pod refused the modeller's message: {violation}")
+    except PsiFailed as ended:
+        if ended.session is not None and ended_text(ended.session) is not None:
+            _log(ctx, "session %s: ended before the pod's part was done: %s", session["id"], ended)
+            return ended.session  # cancelled, failed or timed out meanwhile: nothing to decline
         raise
 
 
@@ -193,12 +195,16 @@ def _serve(ctx: Any, session: Session, modeller: Any) -> Session:
             return _decline(ctx, session, "the pod agent restarted mid-session and the session's key is gone; "
                                           "start a new session")
         return session
-    verified = statements.served_statement(session)
+    verify = getattr(ctx, "verify", None)
+    if callable(verify):
+        unchanged = verify  # the pod runner's verifier: every later copy must give the statement that verified
+    else:
+        verified = statements.served_statement(session)
 
-    def unchanged(copy: Session) -> None:
-        # Every copy acted on must give the statement that verified, byte for byte.
-        if statements.served_statement(copy) != verified:
-            raise PsiFailed("the modeller's signature of the session is not valid for this pod (changed)", copy)
+        def unchanged(copy: Session) -> None:
+            # Every copy acted on must give the statement that verified, byte for byte.
+            if statements.served_statement(copy) != verified:
+                raise PsiFailed("the modeller's signature of the session is not valid for this pod (changed)", copy)
 
     policy = PsiPolicy.from_config(_get(ctx.config, "psi", {}))
     sources = _sources(ctx)

@@ -62,6 +62,8 @@ def open_source(spec: Any, base: Path | None = None) -> RecordTable:
     if data is not None:
         return from_data(data)
     kind = _get(spec, "kind", "csv") or "csv"
+    if kind == "dataframe":  # smpc.pod.config.SourceSpec of a DataFrame
+        return from_data(_get(spec, "dataframe"))
     if kind == "csv":
         path = _path(spec, base)
         delimiter = _get(spec, "delimiter", ",") or ","
