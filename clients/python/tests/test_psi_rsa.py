@@ -176,3 +176,14 @@ def test_client_refuses_a_forged_reply():
 def test_client_needs_a_certified_key():
     with pytest.raises(TypeError):
         RsaPsiClient(RsaPublicKey(_int(KEYS["kat-2048"]["n"])), cardinality=False)
+
+
+def test_openssl_and_python_signers_agree_with_the_textbook_value():
+    from smpc.psi import _openssl
+    if not _openssl.available():
+        pytest.skip("libcrypto.so.3 is not available")
+    key = _private("kat-2048")
+    assert key._signer() is not None  # the vectors above ran through OpenSSL
+    python_only = RsaPrivateKey(key.n, key.e, key.d, key.p, key.q, use_openssl=False)
+    values = [h1(key.public, bytes([i])) for i in range(20)] + [2, key.n - 2]
+    assert key.sign_many(values) == [python_only.raw_sign(v) for v in values] == [pow(v, key.d, key.n) for v in values]
