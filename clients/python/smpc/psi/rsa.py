@@ -355,6 +355,24 @@ class RsaPsiServer:
 
 # ---- the modeller ----------------------------------------------------------------------------------------------
 
+def _batch_inverse(values: list[int], n: int) -> list[int]:
+    """Every ``v^-1 mod n`` with one inversion (Montgomery's trick: prefix products, one inverse, back out); every
+    value must be a unit mod n."""
+    if not values:
+        return []
+    prefix = [0] * len(values)
+    acc = 1
+    for i, v in enumerate(values):
+        prefix[i] = acc
+        acc = acc * v % n
+    inv = pow(acc, -1, n)
+    out = [0] * len(values)
+    for i in range(len(values) - 1, -1, -1):
+        out[i] = inv * prefix[i] % n
+        inv = inv * values[i] % n
+    return out
+
+
 class RsaPsiClient:
     """The modeller's side under a certified key: blinds, then unblinds and verifies the replies into tags."""
 
@@ -373,7 +391,9 @@ class RsaPsiClient:
     def blind(self, records: Sequence[bytes]) -> bytes:
         """``b_i = H1(x_i) * r_i^e mod n`` for each record, in order (appends to the client's state)."""
         n, k = self.key.n, self.key.k
-        out = bytearray()
+        hashes: list[int] = []
+        blinds: list[int] = []
+        blinded: list[int] = []
         for x in records:
             hx = h1(self.key, x, self._digest)
             while True:
@@ -382,12 +402,14 @@ class RsaPsiClient:
                     b = hx * pow(r, E, n) % n
                     if 1 < b < n - 1:
                         break
-            self._hashes.append(hx)
-            self._unblinders.append(pow(r, -1, n))
-            eb = i2osp(b, k)
-            self._blinded.append(eb)
-            out += eb
-        return bytes(out)
+            hashes.append(hx)
+            blinds.append(r)
+            blinded.append(b)
+        self._hashes.extend(hashes)
+        self._unblinders.extend(_batch_inverse(blinds, n))
+        encoded = [i2osp(b, k) for b in blinded]
+        self._blinded.extend(encoded)
+        return b"".join(encoded)
 
     def unblind(self, replies: bytes) -> list[bytes]:
         """The tags ``H2(s_i)`` in record order. Intersection: replies in query order; cardinality: sorted replies,
