@@ -252,8 +252,11 @@ def test_python_both_sides_dataframes_and_empty_sets(world, tmp_path):
     modeller = python_modeller(world, alice)
     frame = pandas.DataFrame(MODELLER_ROWS).assign(extra=range(len(MODELLER_ROWS)))
     with PythonPod(world, pod, config, tmp_path / "pod-state") as runner:
+        steps = []
         matched = psi_modeller.psi(modeller, "pod-py", frame, {"email": "email", "phone": ("phone", "44")},
-                                   protocol="ecdh", source="customers", timeout_seconds=120)
+                                   protocol="ecdh", source="customers", timeout_seconds=120,
+                                   progress=lambda step, done, total: steps.append((step, done, total)))
+        assert ("blind", 6, 6) in steps  # 7 rows, one refused
         assert isinstance(matched, pandas.DataFrame)
         assert set(matched["id"]) == EXPECTED_IDS and list(matched.columns) == ["id", "email", "phone", "extra"]
         assert psi_modeller.psi(modeller, "pod-py", MODELLER_ROWS, COLUMNS, protocol="ecdh", mode="cardinality",

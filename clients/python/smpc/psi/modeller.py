@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 from . import rsa as rsa_psi
 from ._common import (CARDINALITY, DOUBLE_BLINDED, ECDH, ECDH_VERSION, ELEMENT_BYTES, INTERSECTION, POD_SET, QUERY,
-                      REPLY, RSA_BLIND, TAG_BYTES, Session, ended_text, int_field, require_strictly_ascending, split, wait_for)
+                      REPLY, RSA_BLIND, TAG_BYTES, Progress, Session, ended_text, int_field, require_strictly_ascending, split, wait_for)
 from ..errors import ProblemError
 from .errors import CountWithheld, ProtocolViolation, PsiError, PsiFailed, RsaKeyRefused
 from .records import Column, EncodedRecords, ReadStats, encode_rows
@@ -85,8 +85,9 @@ def _cancel(modeller: Any, session_id: str, reason: str) -> None:
 def run(modeller: Any, pod: str, records: Sequence[bytes], *, columns: Sequence[Column], pod_columns: Sequence[Column],
         source: str, protocol: str = ECDH, mode: str = INTERSECTION, key_bits: int | None = None,
         timeout_seconds: int = 3600, session_id: str | None = None, report_count: bool = True,
-        stats: ReadStats | None = None) -> PsiOutcome:
+        stats: ReadStats | None = None, progress: Any = None) -> PsiOutcome:
     """One whole PSI session over already-encoded records (``smpc.psi.records``); see :func:`psi` for the arguments."""
+    report = progress if isinstance(progress, Progress) else Progress(progress)
     from .. import statements  # noqa: PLC0415
 
     if protocol not in (ECDH, RSA_BLIND):
@@ -149,15 +150,15 @@ def run(modeller: Any, pod: str, records: Sequence[bytes], *, columns: Sequence[
             raise PsiFailed("the session's protocol or mode is not the one asked for", session)
         if not ecdh:
             count, matched, session = _run_rsa(modeller, session, records, cardinality, key_bits or rsa_psi.DEFAULT_BITS,
-                                               deadline)
+                                               deadline, report)
         else:
             if psi.get("version") != ECDH_VERSION:
                 raise ProtocolViolation("unsupported-version", f"the session speaks '{psi.get('version')}', this client '{ECDH_VERSION}'")
             if cardinality:
                 if not psi.get("countedByPod"):
                     raise PsiFailed("ecdh cardinality must be counted by the pod (ecdh-oprf-v1); the session says otherwise", session)
-                return _run_ecdh_cardinality(modeller, session, records, count_key, report_count, deadline, stats)
-            count, matched, session = _run_ecdh_intersection(client, tenant, session, records, deadline)
+                return _run_ecdh_cardinality(modeller, session, records, count_key, report_count, deadline, stats, report)
+            count, matched, session = _run_ecdh_intersection(client, tenant, session, records, deadline, report)
     except ProblemError as problem:
         # A refused step of a session the pod ended meanwhile (declined, timed out): report why it ended.
         try:
@@ -174,6 +175,8 @@ def run(modeller: Any, pod: str, records: Sequence[bytes], *, columns: Sequence[
                   else f"the modeller stopped: {refusal}")
         _cancel(modeller, session_id, reason)
         raise
+    finally:
+        report.close()
     final = client.complete_psi(tenant, session_id, count if report_count else None)
     log.info("PSI session %s: %d of %d records are in the pod's set of %s", session_id, count, len(records),
              (final.get("psi") or {}).get("podSetSize"))
@@ -193,7 +196,7 @@ def _match(tags: list[bytes], pod_set: bytes) -> list[int]:
 
 
 def _run_rsa(modeller: Any, session: Session, records: list[bytes], cardinality: bool, key_bits: int,
-             deadline: float) -> tuple[int, list[int], Session]:
+             deadline: float, report: Progress) -> tuple[int, list[int], Session]:
     client, tenant = modeller.client, modeller.tenant
     psi = session["psi"]
     try:
@@ -205,7 +208,8 @@ def _run_rsa(modeller: Any, session: Session, records: list[bytes], cardinality:
     certified = rsa_psi.certify(public, proof, tenant, session["id"], int_field(psi.get("keyBits")) or key_bits)
     rsa = rsa_psi.RsaPsiClient(certified, cardinality=cardinality)
     if records:
-        client.upload_psi_set(tenant, session["id"], QUERY, rsa.blind(records))
+        client.upload_psi_set(tenant, session["id"], QUERY, report.batches("blind", records, rsa.blind))
+    report("waiting for the pod's reply", 0)
     session = wait_for(client, tenant, session, lambda s: s.get("phase") == "answered", "the pod's reply", deadline=deadline)
     reply = _download(client, tenant, session["id"], REPLY) if records else b""
     tags = rsa.unblind(reply) if records else []
@@ -214,12 +218,16 @@ def _run_rsa(modeller: Any, session: Session, records: list[bytes], cardinality:
 
 
 def _run_ecdh_intersection(client: Any, tenant: str, session: Session, records: list[bytes],
-                           deadline: float) -> tuple[int, list[int], Session]:
+                           deadline: float, report: Progress) -> tuple[int, list[int], Session]:
     from . import oprf  # noqa: PLC0415 (helper "ecdh")
     blinds: list[bytes] = []
     if records:
-        blinds, blinded = oprf.blind(records)
-        client.upload_psi_set(tenant, session["id"], QUERY, b"".join(blinded))
+        def blind(batch: list[bytes]) -> bytes:
+            batch_blinds, blinded = oprf.blind(batch)
+            blinds.extend(batch_blinds)
+            return b"".join(blinded)
+        client.upload_psi_set(tenant, session["id"], QUERY, report.batches("blind", records, blind))
+    report("waiting for the pod's reply", 0)
     session = wait_for(client, tenant, session, lambda s: s.get("phase") == "answered", "the pod's reply", deadline=deadline)
     tags: list[bytes] = []
     if records:
@@ -237,13 +245,14 @@ def _run_ecdh_intersection(client: Any, tenant: str, session: Session, records: 
 
 
 def _run_ecdh_cardinality(modeller: Any, session: Session, records: list[bytes], count_key: Any, report_count: bool,
-                          deadline: float, stats: ReadStats | None) -> PsiOutcome:
+                          deadline: float, stats: ReadStats | None, report: Progress) -> PsiOutcome:
     from ..crypto import ristretto  # noqa: PLC0415 (helper "ecdh")
     from . import oprf, sealed_count  # noqa: PLC0415
     client, tenant, sid = modeller.client, modeller.tenant, session["id"]
     a = ristretto.scalar_random()
     if records:
-        client.upload_psi_set(tenant, sid, QUERY, oprf.hash_and_multiply_packed(a, records))
+        client.upload_psi_set(tenant, sid, QUERY,
+                              report.batches("blind", records, lambda batch: oprf.hash_and_multiply_packed(a, batch)))
     session = wait_for(client, tenant, session, lambda s: (s.get("psi") or {}).get("podSetSize") is not None,
                        "the pod's set", deadline=deadline)
     pod_set = _download(client, tenant, sid, POD_SET)
@@ -271,7 +280,7 @@ def _run_ecdh_cardinality(modeller: Any, session: Session, records: list[bytes],
 
 def psi(modeller: Any, pod: str, data: Any, columns: ColumnsSpec, *, protocol: str = ECDH, mode: str = INTERSECTION,
         source: str, pod_columns: ColumnsSpec | None = None, key_bits: int | None = None, timeout_seconds: int = 3600,
-        session_id: str | None = None, report_count: bool = True, outcome: bool = False) -> Any:
+        session_id: str | None = None, report_count: bool = True, outcome: bool = False, progress: Any = None) -> Any:
     """Runs a PSI session of ``modeller`` with ``pod`` over ``data``.
 
     ``data``: a pandas DataFrame, a list of dict rows, or a CSV file path (header row). ``columns``: the columns matched
@@ -282,7 +291,8 @@ def psi(modeller: Any, pod: str, data: Any, columns: ColumnsSpec, *, protocol: s
     ``mode``: ``"intersection"`` returns the matching rows (a DataFrame for a DataFrame, else a list of dict rows) —
     every column as given; ``"cardinality"`` returns only the count (ecdh: counted by the pod and sealed to this
     modeller; a count below the pod's minimum raises ``CountWithheld``). With ``outcome=True`` returns the
-    :class:`PsiOutcome` (indices, session, skipped rows) instead.
+    :class:`PsiOutcome` (indices, session, skipped rows) instead. ``progress``: ``True`` for tqdm bars (python3-tqdm),
+    or a callable ``(step, done, total)``.
     Rows whose key columns are blank or cannot be canonicalised are skipped and counted per reason (logged; a warning
     above 1%)."""
     cols = parse_columns(columns)
@@ -307,7 +317,7 @@ def psi(modeller: Any, pod: str, data: Any, columns: ColumnsSpec, *, protocol: s
         (log.warning if stats.skipped_too_many else log.info)(("WARNING: over 1% of rows skipped; " if stats.skipped_too_many else "") + line)
     result = run(modeller, pod, encoded.records, columns=cols, pod_columns=pod_cols, source=source, protocol=protocol,
                  mode=mode, key_bits=key_bits, timeout_seconds=timeout_seconds, session_id=session_id,
-                 report_count=report_count, stats=stats)
+                 report_count=report_count, stats=stats, progress=progress)
     if result.matched_rows is not None:
         result.matched_rows = sorted({encoded.rows[i] for i in result.matched_rows})
     if outcome:
