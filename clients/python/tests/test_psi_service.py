@@ -295,3 +295,22 @@ def test_python_pod_refuses_a_query_with_a_repeated_element(world, tmp_path):
     assert not runner.errors, runner.errors
     assert "duplicate" in session["psi"]["failureReason"]
     assert not session["psi"]["replyStored"]
+
+
+@needs_ecdh
+def test_dotnet_pod_withholds_a_count_below_its_minimum_sealed_to_the_python_modeller(world, tmp_path):
+    pod = world.add_pod("pod-a")
+    alice = world.add_modeller("alice")
+    customers = write_csv(tmp_path / "customers.csv", POD_ROWS)
+    world.start_dotnet_pod(pod, sources={"customers": {"kind": "csv", "path": str(customers)}}, psi={"minCount": 5})
+    me = python_modeller(world, alice)
+    with pytest.raises(psi_modeller.CountWithheld) as withheld:
+        psi_modeller.psi(me, "pod-a", MODELLER_ROWS, COLUMNS, protocol="ecdh", mode="cardinality", source="customers",
+                         session_id="s-min", timeout_seconds=120)
+    assert withheld.value.minimum == 5
+    session = me.client.get_session(world.tenant, "s-min")
+    assert session["phase"] == "completed" and session["psi"]["reportedCount"] is None
+    # at the minimum the count is released
+    rows = MODELLER_ROWS + [{"id": "8", "email": "filler9@example.org", "phone": "+44 20 7946 1009"}]
+    assert psi_modeller.psi(me, "pod-a", rows, COLUMNS, protocol="ecdh", mode="cardinality", source="customers",
+                            timeout_seconds=120) == 5

@@ -211,6 +211,9 @@ def _serve(ctx: Any, session: Session, modeller: Any) -> Session:
     why = refusal(policy, session, modeller, sources)
     if why is not None:
         return _decline(ctx, session, why)
+    if policy.set_reuse_hours:
+        _log(ctx, "session %s: setReuseHours is not implemented by the Python pod; this session gets a fresh key "
+                  "(the safer default)", session["id"])
     size = int_field(psi.get("modellerSetSize")) or 0
     if not reserve_daily(Path(ctx.state_dir), size, policy.max_modeller_records_per_day):
         return _decline(ctx, session, f"the pod's daily limit of {policy.max_modeller_records_per_day} modeller "
