@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 from . import rsa as rsa_psi
 from ._common import (CARDINALITY, DOUBLE_BLINDED, ECDH, ECDH_VERSION, ELEMENT_BYTES, INTERSECTION, POD_SET, QUERY,
-                      REPLY, RSA_BLIND, TAG_BYTES, Progress, Session, ended_text, int_field, require_strictly_ascending, split, wait_for)
+                      REPLY, RSA_BLIND, TAG_BYTES, Progress, Session, ended_text, require_strictly_ascending, split, wait_for)
 from ..errors import ProblemError
 from .errors import CountWithheld, ProtocolViolation, PsiError, PsiFailed, RsaKeyRefused
 from .records import Column, EncodedRecords, ReadStats, encode_rows
@@ -205,7 +205,7 @@ def _run_rsa(modeller: Any, session: Session, records: list[bytes], cardinality:
     except (ValueError, TypeError) as ex:
         raise RsaKeyRefused("proof-malformed", f"the pod's key or proof does not parse: {ex}") from None
     # Bound to the tenant this modeller works in and the session it drives; nothing is blinded before this passes.
-    certified = rsa_psi.certify(public, proof, tenant, session["id"], int_field(psi.get("keyBits")) or key_bits)
+    certified = rsa_psi.certify(public, proof, tenant, session["id"], key_bits)  # the size this modeller signed
     rsa = rsa_psi.RsaPsiClient(certified, cardinality=cardinality)
     if records:
         client.upload_psi_set(tenant, session["id"], QUERY, report.batches("blind", records, rsa.blind))
