@@ -189,7 +189,8 @@ def test_python_modeller_with_python_pod_and_policy(world, tmp_path):
     """Both sides Python; the pod's policy declines a mode it does not serve, and the modeller sees the reason."""
     pod = world.add_pod("pod-py")
     alice = world.add_modeller("alice")
-    config = {"sources": {"customers": {"data": POD_ROWS}}, "psi": {"modes": ["cardinality"], "minCount": 5}}
+    config = {"sources": {"customers": {"data": POD_ROWS}, "names": {"data": [{"name": "x"}]}},
+              "psi": {"modes": ["cardinality"], "minCount": 5}}
     modeller = python_modeller(world, alice)
     with PythonPod(world, pod, config, tmp_path / "pod-state") as runner:
         with pytest.raises(psi_modeller.PsiFailed) as declined:
@@ -200,6 +201,11 @@ def test_python_modeller_with_python_pod_and_policy(world, tmp_path):
             psi_modeller.psi(modeller, "pod-py", MODELLER_ROWS, COLUMNS, protocol="ecdh", mode="cardinality",
                              source="customers", timeout_seconds=120)
         assert withheld.value.minimum == 5
+        with pytest.raises(psi_modeller.PsiFailed) as unreadable:
+            psi_modeller.psi(modeller, "pod-py", MODELLER_ROWS, COLUMNS, protocol="ecdh", mode="cardinality",
+                             source="names", timeout_seconds=120)
+        assert "the pod cannot read its data source 'names' with the session's columns (ValueError)" in str(unreadable.value)
+        assert not unreadable.value.session["psi"]["accepted"]
     assert not runner.errors, runner.errors
 
 

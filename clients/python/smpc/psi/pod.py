@@ -13,6 +13,8 @@ import base64
 import datetime as _dt
 import json
 import os
+import itertools
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,6 +227,19 @@ def _serve(ctx: Any, session: Session, modeller: Any) -> Session:
     tenant, sid, client = ctx.tenant, session["id"], ctx.client
     maximum = policy.max_modeller_set_size
 
+    # The source and the pod's columns, before accepting: a pod that cannot read them declines, naming only the kind of
+    # fault (the details stay in its log).
+    try:
+        pod_columns = [Column.parse(c) for c in psi["podColumns"]]
+        table = open_source(sources[psi["source"]], _base_dir(ctx))
+        rows = table.select([c.name for c in pod_columns])
+        first = next(rows, None)  # a missing column shows here
+    except (ValueError, OSError, KeyError, sqlite3.Error) as ex:
+        _log(ctx, "session %s: cannot read source '%s' for the pod's columns: %s", sid, psi["source"], ex, warning=True)
+        return _decline(ctx, session, f"the pod cannot read its data source '{psi['source']}' with the session's columns "
+                                      f"({type(ex).__name__})")
+    rows = itertools.chain([] if first is None else [first], rows)
+
     rsa_server = None
     sk = None
     if ecdh:
@@ -245,9 +260,7 @@ def _serve(ctx: Any, session: Session, modeller: Any) -> Session:
          psi["source"])
 
     # The pod's set: encoded, sorted strictly ascending (sorted is shuffled; it also removes repeats).
-    table = open_source(sources[psi["source"]], _base_dir(ctx))
-    pod_columns = [Column.parse(c) for c in psi["podColumns"]]
-    encoded = encode_rows(table.select([c.name for c in pod_columns]), pod_columns)
+    encoded = encode_rows(rows, pod_columns)
     _log_stats(ctx, sid, encoded.stats, len(encoded.records))
     if ecdh:
         from . import oprf  # noqa: PLC0415
