@@ -320,3 +320,37 @@ def test_dotnet_pod_withholds_a_count_below_its_minimum_sealed_to_the_python_mod
     rows = MODELLER_ROWS + [{"id": "8", "email": "filler9@example.org", "phone": "+44 20 7946 1009"}]
     assert psi_modeller.psi(me, "pod-a", rows, COLUMNS, protocol="ecdh", mode="cardinality", source="customers",
                             timeout_seconds=120) == 5
+
+
+HAVE_POD_RUNNER = importlib.util.find_spec("smpc.pod.runner") is not None
+
+
+@pytest.mark.skipif(not HAVE_POD_RUNNER, reason="needs helper core's smpc.pod runner (not merged yet)")
+@pytest.mark.parametrize("protocol,mode", [("rsa-blind", "intersection"),
+                                           pytest.param("ecdh", "cardinality", marks=needs_ecdh)])
+def test_dotnet_modeller_with_the_python_pod_agent(world, tmp_path, protocol, mode):
+    """The whole Python pod agent (smpc.pod.Pod: signature check against the pinned modeller, dispatch, policy) serves
+    `smpc psi` from a CSV source, as the .NET agent would."""
+    from smpc.pod import Pod, PodConfig, PsiPolicy, SourceSpec
+
+    pod = world.add_pod("pod-py")
+    alice = world.add_modeller("alice")
+    customers = write_csv(tmp_path / "customers.csv", POD_ROWS)
+    config = PodConfig(tenant=world.tenant, pod="pod-py", identity_key_file=pod.identity.path, url=world.url,
+                       api_key=pod.api_key, state_directory=tmp_path / "py-pod" / "state",
+                       sources={"customers": SourceSpec(kind="csv", path=customers)},
+                       psi=PsiPolicy(modellers=["alice"]))
+    mine = write_csv(tmp_path / "mine.csv", MODELLER_ROWS)
+    out = tmp_path / "matches.csv"
+    sid = f"s-agent-{protocol}-{mode}"
+    args = ["psi", sid, "--pod", "pod-py", "--csv", str(mine), "--columns", ",".join(COLUMNS), "--pod-source",
+            "customers", "--protocol", protocol, "--mode", mode, "--out", str(out), "--timeout", "240"]
+    if protocol == "rsa-blind":
+        args += ["--key-bits", "2048"]
+    with Pod(config, long_poll_seconds=2):
+        world.as_modeller(alice, *args).check()
+    session = world.client(alice).get_session(world.tenant, sid)
+    assert session["phase"] == "completed" and int(session["psi"]["reportedCount"]) == len(EXPECTED_IDS)
+    if mode == "intersection":
+        with open(out, newline="", encoding="utf-8") as f:
+            assert {r["id"] for r in csv.DictReader(f)} == EXPECTED_IDS
