@@ -35,10 +35,15 @@ def ended_text(session: Session) -> str | None:
 
 
 def wait_for(client: Any, tenant: str, session: Session, done: Callable[[Session], bool], what: str,
-             on_copy: Callable[[Session], None] | None = None, deadline: float | None = None) -> Session:
-    """Long-polls ``session`` until ``done``; raises PsiFailed when it ends first (naming why) or at ``deadline``
-    (``time.monotonic()``). ``on_copy`` sees every copy served (the pod re-checks the signed statement on each)."""
+             on_copy: Callable[[Session], None] | None = None, deadline: float | None = None,
+             stop: Any = None) -> Session:
+    """Long-polls ``session`` until ``done``; raises PsiFailed when it ends first (naming why), at ``deadline``
+    (``time.monotonic()``) or once ``stop`` (a ``threading.Event``: the pod is stopping) is set. ``on_copy`` sees every
+    copy served (the pod re-checks the signed statement on each)."""
+    poll = 20 if stop is None else 5
     while True:
+        if stop is not None and stop.is_set():
+            raise PsiFailed(f"stopped while waiting for {what}", session)
         if on_copy is not None:
             on_copy(session)
         if done(session):
@@ -48,7 +53,7 @@ def wait_for(client: Any, tenant: str, session: Session, done: Callable[[Session
             raise PsiFailed(reason, session)
         if deadline is not None and time.monotonic() > deadline:
             raise PsiFailed(f"gave up waiting for {what}", session)
-        session = client.get_session(tenant, session["id"], wait_for_version=session["version"], wait_seconds=20)
+        session = client.get_session(tenant, session["id"], wait_for_version=session["version"], wait_seconds=poll)
 
 
 def split(data: bytes, size: int, what: str) -> list[bytes]:

@@ -276,7 +276,7 @@ def _serve(ctx: Any, session: Session, modeller: Any) -> Session:
     _log(ctx, "session %s: published %d distinct encoded records of %d rows", sid, len(published), encoded.stats.rows)
 
     session = wait_for(client, tenant, session, lambda s: bool((s.get("psi") or {}).get("queryStored")),
-                       "the modeller's query", on_copy=unchanged)
+                       "the modeller's query", on_copy=unchanged, stop=getattr(ctx, "stop_event", None))
     guard = QueryGuard(size, maximum, element_bytes)
     if counted_by_pod:
         return _count(ctx, session, guard, sk, published, policy, unchanged)
@@ -324,7 +324,8 @@ def _count(ctx: Any, session: Session, guard: QueryGuard, sk: bytes, published: 
         except ValueError as ex:
             raise ProtocolViolation("invalid-element", f"the query: {ex}") from None
     session = wait_for(client, tenant, session, lambda s: bool((s.get("psi") or {}).get("doubleBlindedStored")),
-                       "the modeller's double-blinded set", on_copy=unchanged)
+                       "the modeller's double-blinded set", on_copy=unchanged,
+                       stop=getattr(ctx, "stop_event", None))
     double = bytes(client.download_psi_set(tenant, sid, DOUBLE_BLINDED))
     d = split(double, ELEMENT_BYTES, "the double-blinded set")
     if len(d) != len(published):
