@@ -101,8 +101,7 @@ class Modeller:
 
     def cancel(self, session_id: str, reason: Optional[str] = None) -> Any:
         """Cancels a session with a signed cancel (pods log that the modeller, not the service, ended it)."""
-        body = {"reason": reason, "signature": self.sign(cancel_statement(self.tenant, session_id, reason))}
-        return self.client.cancel_session(self.tenant, session_id, body)
+        return self.client.cancel_session(self.tenant, session_id, reason, self.sign(cancel_statement(self.tenant, session_id, reason)))
 
     # ---- protocol runs ----
 

@@ -14,7 +14,7 @@ import json
 import os
 import pathlib
 import re
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 from ..errors import SmpcError
 from ..identity import IdentityKey, is_fingerprint
@@ -283,10 +283,10 @@ class PodConfig:
         return ([Pin(self.tenant, PinKinds.POD, k, v, PinSources.CONFIGURED) for k, v in self.pins.items()]
                 + [Pin(self.tenant, PinKinds.MODELLER, k, v, PinSources.CONFIGURED) for k, v in self.modeller_pins.items()])
 
-    def create_pin_store(self) -> PinStore:
-        """The pod's one pin store: configured pins, the pins file, trust on first use (first uses are logged as warnings)."""
+    def create_pin_store(self, notice: Optional[Callable[[str], None]] = None) -> PinStore:
+        """The pod's one pin store: configured pins, the pins file, trust on first use (``notice`` hears each first use)."""
         try:
-            return PinStore(self.pins_path, self.configured_pins(), self.trust_on_first_use)
+            return PinStore(self.pins_path, self.configured_pins(), self.trust_on_first_use, notice)
         except ValueError as e:
             raise ConfigError(f"pins: {e}") from None
 

@@ -1,0 +1,118 @@
+"""What a session handler gets from the pod runner (the agreed interface between the pod runner and the protocol modules).
+
+Handlers (``smpc.secagg.pod.run_party``, ``smpc.psi.pod.serve``, ``smpc.federated.pod.serve``) receive the session as
+served, already verified (``modeller`` is the :class:`~smpc.verify.VerifiedModeller`), and a :class:`PodContext`:
+
+* ``client``, ``tenant``, ``pod``, ``identity`` (the pod's :class:`~smpc.identity.IdentityKey`), ``pins`` (the pod's one
+  :class:`~smpc.pins.PinStore`: peer pods and modellers), ``config`` (:class:`~smpc.pod.config.PodConfig`),
+  ``state_dir`` (owner-only), ``log`` (a :class:`logging.Logger`), ``stop_event`` (set when the pod stops);
+* :meth:`PodContext.verify`: every later copy of a session the handler acts on must give the same signed statement
+  (``changed`` otherwise) — call it on each poll of the session;
+* :meth:`PodContext.before_unmask`: the differencing guard's second look with the parties in the sum, before the
+  pod's unmask answer (raises :class:`~smpc.pod.refusal.PodRefusal` with ``policy``);
+* :meth:`PodContext.input_sent`: tells the runner the masked vector left (so the ledger keeps the session);
+* :meth:`PodContext.party_state_path`: where a resumable party keeps its state (``<state>/<session>.party``);
+* ``shared`` and ``lock``: a dictionary handlers of one pod may share across sessions (e.g. a federated session and its
+  rounds), guarded by ``lock``.
+
+To refuse, a handler raises :class:`~smpc.pod.refusal.PodRefusal`; the runner declines the session (a category for
+secure aggregation, the message as the reason text for PSI and federated sessions) and logs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import pathlib
+import threading
+from typing import Any, Dict, Mapping, Optional, Sequence, Set, Tuple
+
+from ..identity import IdentityKey
+from ..pins import PinStore
+from ..verify import ModellerVerifier, VerifiedModeller
+from .config import PodConfig
+from .ledger import DifferencingLedger, DifferencingRule, LedgerError
+from .refusal import DeclineCategories, PodRefusal
+
+__all__ = ["PodContext"]
+
+
+@dataclasses.dataclass
+class PodContext:
+    """The pod's side of every session it runs (see the module's docstring)."""
+
+    client: Any
+    tenant: str
+    pod: str
+    identity: IdentityKey
+    pins: PinStore
+    config: PodConfig
+    state_dir: pathlib.Path
+    log: logging.Logger
+    verifier: ModellerVerifier
+    ledger: DifferencingLedger
+    stop_event: threading.Event = dataclasses.field(default_factory=threading.Event)
+    shared: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
+    _admitted: Dict[str, Tuple[str, DifferencingRule]] = dataclasses.field(default_factory=dict)
+    _sent: Set[str] = dataclasses.field(default_factory=set)
+
+    def verify(self, session: Mapping[str, Any]) -> VerifiedModeller:
+        """Verifies a session, or checks a later copy gives the statement verified before; raises UnverifiedSessionError."""
+        return self.verifier.verify(session)
+
+    def cancelled_by_modeller(self, session: Mapping[str, Any]) -> bool:
+        """Whether a cancelled session's cancel carries the verified modeller's valid signature."""
+        return self.verifier.cancelled_by_modeller(session)
+
+    def party_number(self, session: Mapping[str, Any]) -> int:
+        """This pod's party number in a session: its 1-based position in the session's (signed) pod list."""
+        pods = list(session.get("podIds") or [])
+        if self.pod not in pods:
+            raise PodRefusal(DeclineCategories.POLICY, f"this pod ({self.pod}) is not in the session's pod list")
+        return pods.index(self.pod) + 1
+
+    def party_state_path(self, session_id: str) -> pathlib.Path:
+        """Where a resumable party keeps its state for ``session_id`` (owner-only directory; wiped when the session ends)."""
+        return self.state_dir / f"{session_id}.party"
+
+    def admitted(self, session_id: str, ledger_key: str, rule: DifferencingRule) -> None:
+        """Records the ledger key a session was admitted under (the runner does this for plain sessions and rounds)."""
+        with self.lock:
+            self._admitted[session_id] = (ledger_key, rule)
+
+    def before_unmask(self, session: Mapping[str, Any], survivors: Sequence[int]) -> None:
+        """
+        The differencing guard's second look: the parties whose inputs are in the sum (U3, party numbers) against the
+        minimum and the ledger. Raises PodRefusal(policy) when the pod must not answer the unmask request.
+        """
+        pods = list(session.get("podIds") or [])
+        if any(p < 1 or p > len(pods) for p in survivors):
+            raise PodRefusal(DeclineCategories.POLICY, f"the unmask request names parties outside 1..{len(pods)}")
+        with self.lock:
+            entry = self._admitted.get(session["id"])
+        if entry is None:
+            return  # a session the runner did not admit through the ledger (a library caller's own run)
+        key, rule = entry
+        try:
+            reason = self.ledger.confirm(key, session["id"], [pods[p - 1] for p in survivors], rule)
+        except (LedgerError, OSError) as e:
+            reason = f"the ledger cannot be used ({e})"
+        if reason is not None:
+            raise PodRefusal(DeclineCategories.POLICY, f"differencing guard: {reason}")
+
+    def input_sent(self, session_id: str) -> None:
+        """Tells the runner this pod's masked input left for ``session_id`` (the ledger then keeps the session for good)."""
+        with self.lock:
+            self._sent.add(session_id)
+
+    def was_input_sent(self, session_id: str) -> bool:
+        """Whether a handler reported the masked input as sent."""
+        with self.lock:
+            return session_id in self._sent
+
+    def release(self, session_id: str) -> Optional[Tuple[str, DifferencingRule]]:
+        """Forgets the runner's per-session bookkeeping; returns the ledger entry it held."""
+        with self.lock:
+            self._sent.discard(session_id)
+            return self._admitted.pop(session_id, None)
