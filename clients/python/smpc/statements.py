@@ -309,7 +309,7 @@ def aggregation_canonical_parameters(
             modeller_public_key=_b64(aggregation.get("modellerPublicKey"), "the modeller's session key"), threshold=threshold))
     except StatementError:
         raise
-    except (ValueError, TypeError, KeyError) as e:
+    except (SmpcError, ValueError, TypeError, KeyError) as e:  # the protocol's own refusals (InvalidParameters, …) included
         raise StatementError(f"the aggregation parameters are not valid ({e})") from e
 
 

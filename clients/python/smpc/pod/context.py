@@ -9,8 +9,10 @@ served, already verified (``modeller`` is the :class:`~smpc.verify.VerifiedModel
 * :meth:`PodContext.verify`: every later copy of a session the handler acts on must give the same signed statement
   (``changed`` otherwise) — call it on each poll of the session;
 * :meth:`PodContext.before_unmask`: the differencing guard's second look with the parties in the sum, before the
-  pod's unmask answer (raises :class:`~smpc.pod.refusal.PodRefusal` with ``policy``);
-* :meth:`PodContext.input_sent`: tells the runner the masked vector left (so the ledger keeps the session);
+  pod's unmask answer: returns the reason to refuse (the handler then raises ``PodRefusal('policy', reason)``), or None;
+* ``input_sent``: a handler sets ``ctx.input_sent = True`` once its masked vector may have reached the service (the
+  ledger then keeps the session for good; otherwise the runner also asks the service);
+* ``session_id``: the session this context was made for (each session gets its own context; everything else is shared);
 * :meth:`PodContext.party_state_path`: where a resumable party keeps its state (``<state>/<session>.party``);
 * ``shared`` and ``lock``: a dictionary handlers of one pod may share across sessions (e.g. a federated session and its
   rounds), guarded by ``lock``.
@@ -25,7 +27,7 @@ import dataclasses
 import logging
 import pathlib
 import threading
-from typing import Any, Dict, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from ..identity import IdentityKey
 from ..pins import PinStore
@@ -54,8 +56,13 @@ class PodContext:
     stop_event: threading.Event = dataclasses.field(default_factory=threading.Event)
     shared: Dict[str, Any] = dataclasses.field(default_factory=dict)
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
+    session_id: Optional[str] = None
+    input_sent: bool = False
     _admitted: Dict[str, Tuple[str, DifferencingRule]] = dataclasses.field(default_factory=dict)
-    _sent: Set[str] = dataclasses.field(default_factory=set)
+
+    def for_session(self, session_id: str) -> "PodContext":
+        """A context for one session: the same pod, client, pins, ledger and shared state; its own ``input_sent``."""
+        return dataclasses.replace(self, session_id=session_id, input_sent=False)
 
     def verify(self, session: Mapping[str, Any]) -> VerifiedModeller:
         """Verifies a session, or checks a later copy gives the statement verified before; raises UnverifiedSessionError."""
@@ -81,38 +88,28 @@ class PodContext:
         with self.lock:
             self._admitted[session_id] = (ledger_key, rule)
 
-    def before_unmask(self, session: Mapping[str, Any], survivors: Sequence[int]) -> None:
+    def before_unmask(self, session: Mapping[str, Any], request: Any) -> Optional[str]:
         """
-        The differencing guard's second look: the parties whose inputs are in the sum (U3, party numbers) against the
-        minimum and the ledger. Raises PodRefusal(policy) when the pod must not answer the unmask request.
+        The differencing guard's second look, before the pod's unmask answer makes the sum computable: the parties whose
+        inputs are in the sum (U3: ``request.survivors``, or a sequence of party numbers) against the minimum and the
+        ledger. Returns why the pod must not answer (the caller raises ``PodRefusal('policy', …)``), or None.
         """
+        survivors = list(getattr(request, "survivors", request))
         pods = list(session.get("podIds") or [])
         if any(p < 1 or p > len(pods) for p in survivors):
-            raise PodRefusal(DeclineCategories.POLICY, f"the unmask request names parties outside 1..{len(pods)}")
+            return f"the unmask request names parties outside 1..{len(pods)}"
         with self.lock:
             entry = self._admitted.get(session["id"])
         if entry is None:
-            return  # a session the runner did not admit through the ledger (a library caller's own run)
+            return None  # a session the runner did not admit through the ledger (a library caller's own run)
         key, rule = entry
         try:
             reason = self.ledger.confirm(key, session["id"], [pods[p - 1] for p in survivors], rule)
         except (LedgerError, OSError) as e:
             reason = f"the ledger cannot be used ({e})"
-        if reason is not None:
-            raise PodRefusal(DeclineCategories.POLICY, f"differencing guard: {reason}")
-
-    def input_sent(self, session_id: str) -> None:
-        """Tells the runner this pod's masked input left for ``session_id`` (the ledger then keeps the session for good)."""
-        with self.lock:
-            self._sent.add(session_id)
-
-    def was_input_sent(self, session_id: str) -> bool:
-        """Whether a handler reported the masked input as sent."""
-        with self.lock:
-            return session_id in self._sent
+        return None if reason is None else f"differencing guard: {reason}"
 
     def release(self, session_id: str) -> Optional[Tuple[str, DifferencingRule]]:
         """Forgets the runner's per-session bookkeeping; returns the ledger entry it held."""
         with self.lock:
-            self._sent.discard(session_id)
             return self._admitted.pop(session_id, None)

@@ -260,11 +260,12 @@ class Pod:
                 self._decline_aggregation(session, r.category)
             self._mark_finished(sid)
             return
-        self.context.admitted(sid, admitted.ledger_key, admitted.rule)
+        ctx = self.context.for_session(sid)
+        ctx.admitted(sid, admitted.ledger_key, admitted.rule)
         a = session["aggregation"]
         self.log.info("session %s: %s (%s of '%s', %d values, modeller %s)", sid, "resuming" if resuming else "joining",
                       a.get("operation"), a.get("input"), admitted.values.size, session.get("modellerId"))
-        self._run_party(session, lambda: _handler("smpc.secagg.pod", "run_party")(self.context, session, modeller, admitted.values, admitted.weight))
+        self._run_party(session, ctx, lambda: _handler("smpc.secagg.pod", "run_party")(ctx, session, modeller, admitted.values, admitted.weight))
 
     def _round(self, session: Dict[str, Any]) -> None:
         sid = session["id"]
@@ -302,17 +303,18 @@ class Pod:
             self._decline_federated(parent, f"differencing guard: {reason}")
             self._mark_finished(sid)
             return
-        self.context.admitted(sid, key, rule)
-        self._run_party(session, lambda: _handler("smpc.federated.pod", "serve")(self.context, session, modeller))
+        ctx = self.context.for_session(sid)
+        ctx.admitted(sid, key, rule)
+        self._run_party(session, ctx, lambda: _handler("smpc.federated.pod", "serve")(ctx, session, modeller))
 
-    def _run_party(self, session: Dict[str, Any], run: Callable[[], Any]) -> None:
+    def _run_party(self, session: Dict[str, Any], ctx: PodContext, run: Callable[[], Any]) -> None:
         """Runs a secure-aggregation party (plain or a round) and cleans up after it, declining with a category on failure."""
         sid = session["id"]
         try:
             result = run()
             final = result if isinstance(result, dict) and "phase" in result else self._get(sid)
             self.log.info("session %s: %s%s", sid, (final or {}).get("phase", "done"), self._ended_by(final))
-            self._leave(session)
+            self._leave(session, ctx)
             self._mark_finished(sid)
         except Exception as e:  # noqa: BLE001
             if self.stop_event.is_set() and not isinstance(e, (PodRefusal, UnverifiedSessionError)):
@@ -329,7 +331,7 @@ class Pod:
                 self.log.error("REFUSED %s. This pod sends nothing more for the session.", e)
             else:
                 self.log.error("session %s: stopped (%s): %s", sid, category, e)
-            self._leave(session)
+            self._leave(session, ctx)
             self._decline_aggregation(session, category)
             self._mark_finished(sid)
 
@@ -342,7 +344,8 @@ class Pod:
         if modeller is None:
             self._mark_finished(sid)
             return
-        self._run_text_declined(session, lambda: _handler("smpc.psi.pod", "serve")(self.context, session, modeller), self._decline_psi)
+        ctx = self.context.for_session(sid)
+        self._run_text_declined(session, lambda: _handler("smpc.psi.pod", "serve")(ctx, session, modeller), self._decline_psi)
 
     def _federated(self, session: Dict[str, Any]) -> None:
         sid = session["id"]
@@ -353,7 +356,8 @@ class Pod:
         if modeller is None:
             self._mark_finished(sid)
             return
-        self._run_text_declined(session, lambda: _handler("smpc.federated.pod", "serve")(self.context, session, modeller), self._decline_federated)
+        ctx = self.context.for_session(sid)
+        self._run_text_declined(session, lambda: _handler("smpc.federated.pod", "serve")(ctx, session, modeller), self._decline_federated)
 
     def _run_text_declined(self, session: Dict[str, Any], run: Callable[[], Any], decline: Callable[[Mapping[str, Any], str], None]) -> None:
         sid = session["id"]
@@ -376,16 +380,15 @@ class Pod:
 
     # ---- after a session ----
 
-    def _leave(self, session: Mapping[str, Any]) -> None:
+    def _leave(self, session: Mapping[str, Any], ctx: PodContext) -> None:
         """
         The pod is done with a session: its party state is wiped, and the ledger forgets the session if the masked
         vector never left (no sum can hold the input then). Unsure (the service cannot be asked) keeps it: the safe side.
         """
         sid = session["id"]
         self._wipe_party_state(sid)
-        sent = self.context.was_input_sent(sid)
-        entry = self.context.release(sid)
-        if entry is None or sent or self._input_reached_service(session):
+        entry = ctx.release(sid)
+        if entry is None or ctx.input_sent or self._input_reached_service(session):
             return
         try:
             self.ledger.forget(sid)

@@ -1,0 +1,221 @@
+"""The Python pod refuses what the .NET agent refuses, in sessions created and signed by the .NET modeller (`smpc aggregate`).
+
+Each case runs one real session over three pods: a .NET agent and a Python pod with the same configuration, and an idle
+third pod. Both must decline with the same category (the session as served says so) and send no protocol message: the
+Python pod's client records every call it makes, and the audit log has no `session.joined` for either. The service-side
+cases (a stripped or altered signature) wrap the Python pod's client so that it serves a changed copy of the .NET-signed
+session, as a dishonest service would.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from service import World, cli_dll, wait_until
+from smpc.errors import NotFoundError
+from smpc.identity import IdentityKey
+from smpc.pod import InputSpec, Pod, PodConfig, SecureAggregationPolicy
+
+pytestmark = pytest.mark.service
+
+# Calls a pod may make without sending anything for a session: reading, and declining.
+READ_OR_DECLINE = {"get_session", "list_pod_sessions", "get_modeller", "get_pod", "who_am_i", "decline_aggregation", "decline_psi",
+                   "decline_federated"}
+
+
+class Recording:
+    """The pod's client, recording every method called (and optionally changing what the 'service' serves)."""
+
+    def __init__(self, client: Any, served: Callable[[dict], dict] | None = None) -> None:
+        self._client = client
+        self._served = served
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._client, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self.calls.append(name)
+            result = target(*args, **kwargs)
+            if name == "get_session" and self._served is not None:
+                result = self._served(json.loads(json.dumps(result)))
+            return result
+
+        return call
+
+
+def _aggregate(world: World, session_id: str, pods: list[str], *extra: str) -> subprocess.Popen:
+    """Starts `smpc aggregate` (the .NET modeller, signing with alice's identity) in the background."""
+    member = world.modellers["alice"]
+    argv = ["aggregate", session_id, "--tenant", world.tenant, "--modeller", "alice", *sum((["--pod", p] for p in pods), []),
+            "--field", "x:3:-10:10", "--operation", "sum", "--input", "x", "--phase-timeout", "120", *extra]
+    env = world.cli_env(member.api_key, member.identity.path, world.directory / "pins" / "modeller.json")
+    return subprocess.Popen(["dotnet", str(cli_dll()), *argv], env=env, cwd=str(world.directory), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+
+
+def _python_pod(world: World, pod: str, client: Any, *, values: Any, policy: dict, trust_on_first_use: bool = True,
+                modeller_pins: dict | None = None, pins_file: Path | None = None) -> Pod:
+    member = world.pods[pod]
+    config = PodConfig(
+        tenant=world.tenant, pod=pod, identity_key_file=member.identity.path, url=world.url, api_key=member.api_key,
+        state_directory=world.directory / "py-pods" / pod / "state", inputs={"x": InputSpec.of(values)},
+        policy=SecureAggregationPolicy(modellers=policy.get("modellers", []), min_pods=policy.get("minPods", 3)),
+        trust_on_first_use=trust_on_first_use, modeller_pins=modeller_pins or {}, pins_file=pins_file)
+    return Pod(config, client=client, long_poll_seconds=2).start()
+
+
+def _declined(world: World, session_id: str, pods: list[str], process: subprocess.Popen) -> dict:
+    """Waits until every pod in `pods` declined the session (as the service serves it); returns pod -> category."""
+    def statuses() -> dict | None:
+        try:
+            session = world.admin.get_session(world.tenant, session_id)
+        except NotFoundError:
+            if process.poll() is not None:
+                raise AssertionError(f"smpc aggregate exited {process.returncode} before creating the session:\n{process.stdout.read().decode()}")
+            return None  # the .NET modeller has not created it yet
+        rows = {p["pod"]: p for p in (session.get("aggregation") or {}).get("pods") or []}
+        if all(rows.get(p, {}).get("status") == "declined" for p in pods):
+            return {p: rows[p].get("declineCategory") for p in pods}
+        return None
+
+    return wait_until(statuses, 120, f"{', '.join(pods)} to decline session {session_id}", interval=0.25)
+
+
+def _joined(world: World, session_id: str) -> list:
+    entries = world.admin.export_audit_entries(world.tenant, session=session_id)
+    return [e for e in entries if e.get("type") == "session.joined"]
+
+
+def _finish(world: World, process: subprocess.Popen, session_id: str) -> None:
+    try:
+        world.admin.cancel_session(world.tenant, session_id, "test over")
+    except Exception:  # noqa: BLE001 — it may have failed already
+        pass
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+
+
+def _run_case(world: World, session_id: str, *, net_settings: dict, python: Callable[[Recording], Pod], expected: str,
+              dotnet: bool = True, served: Callable[[dict], dict] | None = None) -> Recording:
+    pods = ["net", "py", "idle"] if dotnet else ["py", "idle", "idle2"]
+    if dotnet:
+        world.start_dotnet_pod("net", **net_settings)
+    recording = Recording(world.client(world.pods["py"]), served)
+    pod = python(recording)
+    process = _aggregate(world, session_id, pods)
+    try:
+        categories = _declined(world, session_id, ["net", "py"] if dotnet else ["py"], process)
+        assert set(categories.values()) == {expected}, categories
+        assert _joined(world, session_id) == []
+        assert set(recording.calls) <= READ_OR_DECLINE, recording.calls
+        assert "decline_aggregation" in recording.calls
+    finally:
+        pod.stop()
+        _finish(world, process, session_id)
+    assert pod.finished(session_id)
+    return recording
+
+
+@pytest.fixture()
+def trio(world: World) -> World:
+    for pod in ("net", "py", "idle", "idle2"):
+        world.add_pod(pod)
+    world.add_modeller("alice")
+    world.add_modeller("bob")
+    return world
+
+
+VALUES = [1.0, 2.0, 3.0]
+
+
+def test_a_modeller_not_allowed_by_policy_is_declined_as_policy(trio: World) -> None:
+    _run_case(trio, "not-allowed", expected="policy",
+              net_settings={"inputs": {"x": {"values": VALUES}}, "policy": {"modellers": ["bob"]}},
+              python=lambda c: _python_pod(trio, "py", c, values=VALUES, policy={"modellers": ["bob"]}))
+
+
+def test_an_unpinned_modeller_without_trust_on_first_use_is_refused(trio: World) -> None:
+    _run_case(trio, "unpinned", expected="unverified-modeller",
+              net_settings={"inputs": {"x": {"values": VALUES}}, "trustOnFirstUse": False},
+              python=lambda c: _python_pod(trio, "py", c, values=VALUES, policy={}, trust_on_first_use=False))
+
+
+def test_a_changed_modeller_identity_is_a_hard_stop(trio: World, caplog: pytest.LogCaptureFixture) -> None:
+    old = IdentityKey.generate().fingerprint  # the key alice had when each pod pinned her
+    with caplog.at_level(logging.ERROR, logger="smpc.pod.py"):
+        _run_case(trio, "changed-key", expected="unverified-modeller",
+                  net_settings={"inputs": {"x": {"values": VALUES}}, "modellerPins": {"alice": old}},
+                  python=lambda c: _python_pod(trio, "py", c, values=VALUES, policy={}, modeller_pins={"alice": old}))
+    assert any("REFUSED session changed-key: refused, modeller signature pin-mismatch" in r.getMessage() for r in caplog.records)
+
+
+def test_a_changed_modeller_identity_pinned_on_first_use_in_the_shared_pins_file_is_a_hard_stop(trio: World) -> None:
+    # The .NET CLI wrote the pin (as after an earlier first use); the Python pod reads the same file and holds alice to it.
+    pins = trio.directory / "py-pins.json"
+    trio.smpc("pins", "add", "alice", "--tenant", trio.tenant, "--kind", "modeller", "--fingerprint", IdentityKey.generate().fingerprint,
+              "--pins-file", str(pins)).check()
+    _run_case(trio, "changed-key-file", expected="unverified-modeller", dotnet=False, net_settings={},
+              python=lambda c: _python_pod(trio, "py", c, values=VALUES, policy={}, pins_file=pins))
+
+
+def test_a_session_whose_signature_the_service_stripped_is_refused(trio: World, caplog: pytest.LogCaptureFixture) -> None:
+    def strip(session: dict) -> dict:
+        session["modellerSignature"] = None
+        return session
+
+    with caplog.at_level(logging.ERROR, logger="smpc.pod.py"):
+        _run_case(trio, "stripped", expected="unverified-modeller", dotnet=False, net_settings={}, served=strip,
+                  python=lambda c: _python_pod(trio, "py", c, values=VALUES, policy={}))
+    assert any("modeller signature unsigned" in r.getMessage() for r in caplog.records)
+
+
+def test_a_session_the_service_altered_is_refused(trio: World, caplog: pytest.LogCaptureFixture) -> None:
+    def lower_threshold(session: dict) -> dict:
+        if session.get("aggregation"):
+            session["aggregation"]["threshold"] = 3  # the modeller signed the default, 2
+        return session
+
+    with caplog.at_level(logging.ERROR, logger="smpc.pod.py"):
+        _run_case(trio, "altered", expected="unverified-modeller", dotnet=False, net_settings={}, served=lower_threshold,
+                  python=lambda c: _python_pod(trio, "py", c, values=VALUES, policy={}))
+    assert any("modeller signature bad-signature" in r.getMessage() for r in caplog.records)
+
+
+def test_nan_input_is_declined_as_not_finite(trio: World) -> None:
+    _run_case(trio, "nan", expected="input-not-finite",
+              net_settings={"inputs": {"x": {"file": str(_write_npy(trio, "nan.npy", [1.0, np.nan, 3.0]))}}},
+              python=lambda c: _python_pod(trio, "py", c, values=np.array([1.0, np.nan, 3.0]), policy={}))
+
+
+def test_out_of_bounds_input_is_declined(trio: World) -> None:
+    _run_case(trio, "out-of-bounds", expected="input-out-of-bounds",
+              net_settings={"inputs": {"x": {"values": [1.0, 20.0, 3.0]}}},
+              python=lambda c: _python_pod(trio, "py", c, values=[1.0, 20.0, 3.0], policy={}))
+
+
+def test_too_few_pods_for_min_pods_is_declined_as_policy(trio: World) -> None:
+    _run_case(trio, "too-few", expected="policy",
+              net_settings={"inputs": {"x": {"values": VALUES}}, "policy": {"minPods": 4}},
+              python=lambda c: _python_pod(trio, "py", c, values=VALUES, policy={"minPods": 4}))
+
+
+def _write_npy(world: World, name: str, values: list) -> Path:
+    path = world.directory / name
+    np.save(path, np.asarray(values, dtype="<f8"))
+    return path
