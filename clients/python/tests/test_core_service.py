@@ -219,3 +219,39 @@ def _write_npy(world: World, name: str, values: list) -> Path:
     path = world.directory / name
     np.save(path, np.asarray(values, dtype="<f8"))
     return path
+
+
+def test_the_python_pod_runner_joins_a_dotnet_signed_session_and_its_ledger_refuses_differencing(trio: World) -> None:
+    """The positive control: with nothing to refuse, the runner verifies, admits and runs the party (exact sum with two
+    .NET pods); a second session over the same input with one pod more is then refused by its differencing ledger."""
+    pytest.importorskip("smpc.secagg.pod")  # the secure-aggregation party (helper secagg)
+    trio.add_pod("net2")
+    inputs = {"net": [1.5, 2.0, -3.0], "net2": [0.25, 4.0, 1.0], "py": [2.0, -1.0, 0.5]}
+    agents = [trio.start_dotnet_pod(pod, inputs={"x": {"values": inputs[pod]}}) for pod in ("net", "net2")]
+    recording = Recording(trio.client(trio.pods["py"]))
+    pod = _python_pod(trio, "py", recording, values=np.array(inputs["py"]), policy={})
+    try:
+        out = trio.directory / "sum.json"
+        first = _aggregate(trio, "first", ["net", "net2", "py"], "--out", str(out))
+        assert first.wait(timeout=240) == 0, first.stdout.read().decode()
+        result = json.loads(out.read_text())
+        assert result["includedPods"] == ["net", "net2", "py"]
+        assert result["values"]["x"] == pytest.approx([sum(v[i] for v in inputs.values()) for i in range(3)], abs=1e-9)
+        assert "submit_masked_input" in recording.calls
+        for agent in agents:
+            agent.stop()  # the .NET pods' own ledgers would refuse the next session too (and end it before the Python pod)
+        second = _aggregate(trio, "second", ["net", "net2", "py", "idle"])
+        categories = _declined(trio, "second", ["py"], second)
+        assert categories == {"py": "policy"}
+        _finish(trio, second, "second")
+        ledger = json.loads((trio.directory / "py-pods" / "py" / "state" / "differencing-ledger.json").read_text())
+        assert [e["session"] for e in ledger] == ["first"] and ledger[0]["included"] == ["net", "net2", "py"]
+    finally:
+        pod.stop()
+    assert pod.finished("first") and pod.finished("second")
+    # A restarted pod remembers both: it acts on neither again.
+    again = _python_pod(trio, "py", Recording(trio.client(trio.pods["py"])), values=np.array(inputs["py"]), policy={})
+    try:
+        assert again.finished("first") and again.finished("second")
+    finally:
+        again.stop()
