@@ -8,6 +8,8 @@ served, already verified (``modeller`` is the :class:`~smpc.verify.VerifiedModel
   ``state_dir`` (owner-only), ``log`` (a :class:`logging.Logger`), ``stop_event`` (set when the pod stops);
 * :meth:`PodContext.verify`: every later copy of a session the handler acts on must give the same signed statement
   (``changed`` otherwise) — call it on each poll of the session;
+* :meth:`PodContext.admit_round`: a federated round's differencing guard (the runner calls it for each round it sees;
+  idempotent, so a handler that runs rounds from the parent's loop may call it too);
 * :meth:`PodContext.before_unmask`: the differencing guard's second look with the parties in the sum, before the
   pod's unmask answer: returns the reason to refuse (the handler then raises ``PodRefusal('policy', reason)``), or None;
 * ``input_sent``: a handler sets ``ctx.input_sent = True`` once its masked vector may have reached the service (the
@@ -33,7 +35,7 @@ from ..identity import IdentityKey
 from ..pins import PinStore
 from ..verify import ModellerVerifier, VerifiedModeller
 from .config import PodConfig
-from .ledger import DifferencingLedger, DifferencingRule, LedgerError
+from .ledger import DifferencingLedger, DifferencingRule, LedgerError, round_ledger_key
 from .refusal import DeclineCategories, PodRefusal
 
 __all__ = ["PodContext"]
@@ -87,6 +89,24 @@ class PodContext:
         """Records the ledger key a session was admitted under (the runner does this for plain sessions and rounds)."""
         with self.lock:
             self._admitted[session_id] = (ledger_key, rule)
+
+    def admit_round(self, round_session: Mapping[str, Any], parent: Mapping[str, Any]) -> Optional[str]:
+        """
+        The differencing guard for a federated round (the .NET agent's ``RoundLedgerKey``: one key per training session,
+        one per query round): admits and records the round's pod set, or returns why not. Idempotent; once admitted,
+        :meth:`before_unmask` of any context of this pod confirms the round's sum.
+        """
+        label = (round_session.get("aggregation") or {}).get("input") or ""
+        key = round_ledger_key(parent, label)
+        try:
+            rule = DifferencingRule.for_input(self.config.policy, None)
+            reason = self.ledger.admit(key, round_session["id"], list(round_session.get("podIds") or []), rule)
+        except (LedgerError, OSError) as e:
+            return f"differencing guard: the ledger cannot be used ({e})"
+        if reason is not None:
+            return f"differencing guard: {reason}"
+        self.admitted(round_session["id"], key, rule)
+        return None
 
     def before_unmask(self, session: Mapping[str, Any], request: Any) -> Optional[str]:
         """

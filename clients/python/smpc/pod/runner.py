@@ -34,7 +34,7 @@ from ..pins import PinMismatchError
 from ..verify import ModellerVerifier, UnverifiedSessionError, VerifiedModeller
 from .config import PodConfig
 from .context import PodContext
-from .ledger import DifferencingLedger, DifferencingRule, LedgerError, round_ledger_key
+from .ledger import DifferencingLedger, LedgerError
 from .policy import assess
 from .refusal import DeclineCategories, PodRefusal
 
@@ -291,30 +291,30 @@ class Pod:
             self._decline_aggregation(session, DeclineCategories.UNVERIFIED_MODELLER)
             self._mark_finished(sid)
             return
-        label = (session.get("aggregation") or {}).get("input") or ""
-        key = round_ledger_key(parent, label)
-        try:
-            rule = DifferencingRule.for_input(self.config.policy, None)
-            reason = self.ledger.admit(key, sid, list(session.get("podIds") or []), rule)
-        except (LedgerError, OSError) as e:
-            reason = f"the ledger cannot be used ({e})"
+        ctx = self.context.for_session(sid)
+        reason = ctx.admit_round(session, parent)
         if reason is not None:
-            self.log.warning("session %s: refused round %s (differencing guard: %s)", parent.get("id"), label, reason)
-            self._decline_federated(parent, f"differencing guard: {reason}")
+            label = (session.get("aggregation") or {}).get("input")
+            self.log.warning("session %s: refused round %s (%s)", parent.get("id"), label, reason)
+            self._decline_federated(parent, reason)
             self._mark_finished(sid)
             return
-        ctx = self.context.for_session(sid)
-        ctx.admitted(sid, key, rule)
-        self._run_party(session, ctx, lambda: _handler("smpc.federated.pod", "serve")(ctx, session, modeller))
+        # smpc.federated.pod.serve may run the round itself or leave it to its loop over the parent session (then it
+        # returns at once); the ledger entry stays while the round runs, so that its unmask answer is confirmed.
+        self._run_party(session, ctx, lambda: _handler("smpc.federated.pod", "serve")(ctx, session, modeller), keep_while_running=True)
 
-    def _run_party(self, session: Dict[str, Any], ctx: PodContext, run: Callable[[], Any]) -> None:
+    def _run_party(self, session: Dict[str, Any], ctx: PodContext, run: Callable[[], Any], keep_while_running: bool = False) -> None:
         """Runs a secure-aggregation party (plain or a round) and cleans up after it, declining with a category on failure."""
         sid = session["id"]
         try:
             result = run()
             final = result if isinstance(result, dict) and "phase" in result else self._get(sid)
-            self.log.info("session %s: %s%s", sid, (final or {}).get("phase", "done"), self._ended_by(final))
-            self._leave(session, ctx)
+            phase = (final or {}).get("phase")
+            if keep_while_running and final is not None and phase not in ENDED:
+                self.log.info("session %s: handed to the federated session's own loop (%s)", sid, phase)
+            else:
+                self.log.info("session %s: %s%s", sid, phase or "done", self._ended_by(final))
+                self._leave(session, ctx)
             self._mark_finished(sid)
         except Exception as e:  # noqa: BLE001
             if self.stop_event.is_set() and not isinstance(e, (PodRefusal, UnverifiedSessionError)):
