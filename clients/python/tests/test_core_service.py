@@ -22,7 +22,7 @@ import pytest
 from service import World, cli_dll, wait_until
 from smpc.errors import NotFoundError
 from smpc.identity import IdentityKey
-from smpc.pod import InputSpec, Pod, PodConfig, SecureAggregationPolicy
+from smpc.pod import InputSpec, Pod, PodConfig, PodIdentityMismatchError, SecureAggregationPolicy
 
 pytestmark = pytest.mark.service
 
@@ -255,3 +255,29 @@ def test_the_python_pod_runner_joins_a_dotnet_signed_session_and_its_ledger_refu
         assert again.finished("first") and again.finished("second")
     finally:
         again.stop()
+
+
+def test_identity_files_cross_over_sdk_written_runs_the_dotnet_agent_and_dotnet_written_runs_the_python_pod(world: World) -> None:
+    from service import Identity, Member
+
+    # An identity written by the SDK: the .NET agent loads it and finds it registered (it starts polling only then).
+    key = IdentityKey.generate()
+    path = world.directory / "ids" / "sdk.identity.json"
+    key.save(path)
+    answer = world.admin.register_pod(world.tenant, "sdk", "sdk", key.public_key_base64)
+    world.pods["sdk"] = Member("sdk", answer["apiKey"]["apiKey"], Identity(path, None, key.public_key))  # type: ignore[arg-type]
+    agent = world.start_dotnet_pod("sdk")
+    assert key.fingerprint in agent.output()
+    # One written by `smpc identity new`: the Python pod loads it and finds it registered.
+    net_path = world.directory / "ids" / "net.identity.json"
+    world.smpc("identity", "new", "--out", str(net_path)).check()
+    net_key = IdentityKey.load(net_path)
+    answer = world.admin.register_pod(world.tenant, "netkey", "netkey", net_key.public_key_base64)
+    config = PodConfig(tenant=world.tenant, pod="netkey", identity_key_file=net_path, url=world.url, api_key=answer["apiKey"]["apiKey"],
+                       state_directory=world.directory / "py-pods" / "netkey")
+    Pod(config, long_poll_seconds=1).start().stop()
+    # And a key other than the registered one stops the Python pod before it polls, as it stops the .NET agent.
+    wrong = PodConfig(tenant=world.tenant, pod="netkey", identity=IdentityKey.generate(), url=world.url, api_key=answer["apiKey"]["apiKey"],
+                      state_directory=world.directory / "py-pods" / "wrong")
+    with pytest.raises(PodIdentityMismatchError):
+        Pod(wrong, long_poll_seconds=1).start()

@@ -149,3 +149,18 @@ def test_minus_zero_is_written_as_plus_zero_and_numbers_may_be_strings():
 def test_a_request_that_is_no_statement_is_refused_by_name(bad):
     with pytest.raises(st.StatementError):
         st.request_statement("t", bad)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["kind"] == "session" and c["request"]["kind"] == "secure-aggregation"],
+                         ids=lambda c: c["name"])
+def test_secure_aggregation_statements_with_p_computed_by_smpc_secagg(case):
+    pytest.importorskip("smpc.secagg.params")  # P is helper secagg's (smpc.secagg.params.canonical_parameters)
+    assert st.request_statement(case["tenant"], case["request"]).hex() == case["statement"]
+    r = case["request"]
+    a = dict(r["aggregation"])
+    served = {"tenant": case["tenant"], "id": r["id"], "modellerId": r["modellerId"], "kind": r["kind"], "podIds": r["podIds"],
+              "parent": r.get("parent"), "aggregation": dict(a, protocolSessionId=f"{case['tenant']}/{r['id']}",
+                                                              threshold=a.get("threshold") or (2 * len(r["podIds"]) + 2) // 3)}
+    assert st.served_statement(served).hex() == case["statement"]
+    served["aggregation"]["protocolSessionId"] = "other/" + r["id"]
+    assert st.served_statement(served).hex() != case["statement"]
