@@ -281,3 +281,31 @@ def test_identity_files_cross_over_sdk_written_runs_the_dotnet_agent_and_dotnet_
                       state_directory=world.directory / "py-pods" / "wrong")
     with pytest.raises(PodIdentityMismatchError):
         Pod(wrong, long_poll_seconds=1).start()
+
+
+def test_python_m_smpc_pod_runs_the_dotnet_agents_configuration_file(world: World) -> None:
+    import os
+    import signal
+    import sys
+
+    member = world.add_pod("cfg")
+    modeller = world.add_modeller("alice")
+    config = world.agent_config("cfg", inputs={"x": {"values": VALUES}}, policy={"modellers": ["alice"], "minPods": 3})
+    sdk = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=sdk, SMPC_POD_KEY=member.api_key)
+    command = [sys.executable, "-m", "smpc.pod", "--config", str(config)]
+    checked = subprocess.run([*command, "--check"], env=env, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and member.identity.fingerprint in checked.stdout, checked.stderr
+    wrong_key = subprocess.run([*command, "--check", "--key", modeller.api_key], env=env, capture_output=True, text=True, timeout=60)
+    assert wrong_key.returncode == 4, wrong_key.stderr
+    running = subprocess.Popen([*command, "--long-poll-seconds", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines: list[str] = []
+        wait_until(lambda: lines.append(running.stdout.readline()) or "polling" in lines[-1] or running.poll() is not None, 60,
+                   "the Python pod to poll")
+        assert running.poll() is None, "".join(lines) + running.stdout.read()
+        running.send_signal(signal.SIGINT)
+        assert running.wait(timeout=60) == 0
+    finally:
+        if running.poll() is None:
+            running.kill()
