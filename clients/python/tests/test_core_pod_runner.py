@@ -113,13 +113,13 @@ def test_verified_sessions_reach_their_handler_and_refusals_are_declined_by_kind
 
 
 def test_a_round_signed_by_another_modeller_than_its_parents_is_refused(tmp_path, monkeypatch):
+    pytest.importorskip("smpc.secagg.params")  # a round's statement needs P (helper secagg)
     parent = _training("train")
     rnd = _signed({"tenant": "acme", "id": "train-r1", "modellerId": "bob", "kind": "secure-aggregation", "podIds": ["p1", "p2", "p3"],
                    "phase": "key-exchange", "parent": "train",
                    "aggregation": {"protocolSessionId": "acme/train-r1", "threshold": 2, "operation": "sum", "input": "r1", "weight": None,
                                    "fields": [{"name": "theta", "length": 2, "min": -1, "max": 1, "precision": 1000}],
                                    "modellerPublicKey": base64.b64encode(bytes(range(32))).decode()}}, BOB)
-    pytest.importorskip("smpc.secagg.params")  # a round's statement needs P (helper secagg)
     called = []
     service = FakeService({"train": parent, "train-r1": rnd})
     _run(tmp_path, service, monkeypatch, {"smpc.federated.pod": _module(serve=lambda ctx, s, m: called.append(s["id"]))})
