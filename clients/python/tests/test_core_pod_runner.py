@@ -138,3 +138,21 @@ def test_the_pod_refuses_to_start_with_another_identity_than_registered(tmp_path
     config = PodConfig(tenant="acme", pod="p1", identity=POD, state_directory=tmp_path / "state")
     with pytest.raises(PodIdentityMismatchError):
         Pod(config, client=service).run()
+
+
+def test_a_session_whose_first_look_hits_an_unavailable_service_is_tried_again(tmp_path, monkeypatch):
+    from smpc.errors import TransportError
+
+    class Flaky(FakeService):
+        failures = 2
+
+        def get_session(self, tenant, session_id, **kw):
+            if self.failures:
+                self.failures -= 1
+                raise TransportError("the service is restarting")
+            return super().get_session(tenant, session_id, **kw)
+
+    served = []
+    service = Flaky({"p": _psi("p")})
+    _run(tmp_path, service, monkeypatch, {"smpc.psi.pod": _module(serve=lambda ctx, s, m: served.append(s["id"]))})
+    assert served == ["p"] and service.failures == 0

@@ -102,6 +102,7 @@ class Pod:
         self._finished_lock = threading.Lock()
         self._running: Dict[str, threading.Thread] = {}
         self._running_lock = threading.Lock()
+        self._retry: Set[str] = set()  # sessions whose first look failed on a transient error: tried again next poll
         self._thread: Optional[threading.Thread] = None
         self._error: Optional[BaseException] = None
         self.polling = threading.Event()
@@ -136,7 +137,9 @@ class Pod:
                 else:
                     ids = self.client.list_pod_sessions(self.config.tenant, self.config.pod, after=newest, wait_seconds=self.long_poll_seconds)
                 newest = ids[-1] if ids else "-"  # "-": none yet (never a valid session id)
-                for session_id in ids:
+                with self._running_lock:
+                    again, self._retry = sorted(self._retry), set()
+                for session_id in [*again, *ids]:
                     self._start(session_id)
                 backoff = 0.0
             except Exception as e:  # noqa: BLE001 — the loop survives anything transient, and says what it was
@@ -214,6 +217,8 @@ class Pod:
         except Exception as e:  # noqa: BLE001 — one session's failure never stops the pod
             if _transient(e) and not self.stop_event.is_set():
                 self.log.warning("session %s: service unavailable (%s); will retry", session_id, e)
+                with self._running_lock:
+                    self._retry.add(session_id)
             elif not self.stop_event.is_set():
                 self.log.error("session %s: stopped: %s", session_id, e)
                 self._mark_finished(session_id)
@@ -350,10 +355,12 @@ class Pod:
     def _federated(self, session: Dict[str, Any]) -> None:
         sid = session["id"]
         if session.get("phase") != "running":
+            self._discard_federated(sid)
             self._mark_finished(sid)
             return
         modeller = self._verify_or_refuse(session)
         if modeller is None:
+            self._discard_federated(sid)
             self._mark_finished(sid)
             return
         ctx = self.context.for_session(sid)
@@ -403,6 +410,13 @@ class Pod:
             return True
         a = served.get("aggregation") or {}
         return party in (a.get("maskedInputs") or []) or party in (a.get("included") or [])
+
+    def _discard_federated(self, session_id: str) -> None:
+        """What a pod may keep for a federated session it will not (or no longer) take part in: member key, round ledger."""
+        for suffix in (".member", ".rounds"):
+            path = self.state_dir / f"{session_id}{suffix}"
+            wipe(path)
+            wipe(path.with_name(path.name + ".tmp"))
 
     def _wipe_party_state(self, session_id: str) -> None:
         path = self.context.party_state_path(session_id)
