@@ -145,3 +145,12 @@ def test_the_differencing_ledger_refuses_nearly_equal_pod_sets_and_keeps_the_dot
     assert set(doc[0]) == {"key", "session", "pods", "at", "included"}
     assert stat.S_IMODE((tmp_path / "state" / "differencing-ledger.json").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
+
+
+def test_a_weighted_means_weight_is_checked_before_the_values_as_the_dotnet_codec_does(tmp_path):
+    config = _config(tmp_path, inputs={"w": InputSpec(values=[1.0, float("nan"), 3.0], weight=0.5)})
+    weight = {"min": 1, "max": 10, "precision": 1}
+    session = _session(input="w", operation="weighted-mean", weight=weight)
+    assert _category(lambda: assess(session, config, DifferencingLedger(tmp_path / "l.json"), ALICE)) == "input-out-of-bounds"
+    config = _config(tmp_path, inputs={"w": InputSpec(values=[1.0, float("nan"), 3.0], weight=2)})
+    assert _category(lambda: assess(session, config, DifferencingLedger(tmp_path / "l.json"), ALICE)) == "input-not-finite"

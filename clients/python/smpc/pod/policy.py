@@ -87,8 +87,11 @@ def assess(session: Mapping[str, Any], config: PodConfig, ledger: DifferencingLe
 def check_bounds(values: np.ndarray, fields: Any, weight_spec: Optional[Mapping[str, Any]], weight: Optional[float], name: str = "x") -> None:
     """
     Refuses NaN/±inf (``input-not-finite``) and values outside each field's [min, max] (``input-out-of-bounds``), naming
-    the field, never the value; the first offending element decides, as in the .NET codec. Then the weight, if any.
+    the field, never the value. As the .NET codec: a weighted mean's weight first (finite, within its bounds, a multiple
+    of 1/p_w), then the values in layout order, the first offending element deciding.
     """
+    if weight_spec is not None:
+        _check_weight(weight_spec, weight, name)
     offset = 0
     for f in fields:
         length = int(f["length"])
@@ -101,8 +104,9 @@ def check_bounds(values: np.ndarray, fields: Any, weight_spec: Optional[Mapping[
                 raise PodRefusal(DeclineCategories.INPUT_OUT_OF_BOUNDS, f"input '{name}': field '{f['name']}': a value is outside its declared bounds [{lo!r}, {hi!r}]")
             raise PodRefusal(DeclineCategories.INPUT_NOT_FINITE, f"input '{name}': field '{f['name']}': a value is not a finite number")
         offset += length
-    if weight_spec is None:
-        return
+
+
+def _check_weight(weight_spec: Mapping[str, Any], weight: Optional[float], name: str) -> None:
     w = float(weight) if weight is not None else float("nan")
     if not np.isfinite(w):
         raise PodRefusal(DeclineCategories.INPUT_NOT_FINITE, f"input '{name}': the weight is not a finite number")
