@@ -78,6 +78,10 @@ def test_python_inputs(tmp_path):
     assert load_weight(InputSpec(values=[1.0], weight_rows_of=tmp_path / "x.npy")) == 2
     with pytest.raises(ConfigError):
         InputSpec(values=[1.0], file="x.csv")
+    spec = InputSpec.of({"values": [1, 2], "weight": 3, "minPods": 5})
+    assert (load_values(spec).tolist(), spec.weight, spec.min_pods) == ([1, 2], 3, 5)
+    with pytest.raises(ConfigError):
+        InputSpec.of({"Values": [1]})
 
 
 # ---- policy ----

@@ -89,7 +89,8 @@ class InputSpec:
 
     @classmethod
     def of(cls, value: Any) -> "InputSpec":
-        """An input from a Python value: an InputSpec, a number, a sequence/numpy array/DataFrame/Series, a path, or a SqliteInput."""
+        """An input from a Python value: an InputSpec, a number, a sequence/numpy array/DataFrame/Series, a path, a SqliteInput,
+        or the agent file's input object (a dict with its camelCase keys)."""
         if isinstance(value, InputSpec):
             return value
         if isinstance(value, SqliteInput):
@@ -98,6 +99,13 @@ class InputSpec:
             return cls(file=value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return cls(value=float(value))
+        if isinstance(value, Mapping):  # the agent file's object: {"values": [...], "weight": 3, "minPods": 5, ...}
+            unknown = set(value) - {"value", "values", "file", "weight", "weightRowsOf", "minPods", "minPodSetDifference", "differencingWindowDays"}
+            if unknown:
+                raise ConfigError(f"an input has unknown keys {sorted(unknown)} (see docs/agent-config.md)")
+            return cls(value=value.get("value"), values=value.get("values"), file=value.get("file"), weight=value.get("weight"),
+                       weight_rows_of=value.get("weightRowsOf"), min_pods=value.get("minPods"),
+                       min_pod_set_difference=value.get("minPodSetDifference"), differencing_window_days=value.get("differencingWindowDays"))
         return cls(values=value)
 
 
