@@ -360,3 +360,34 @@ def test_dotnet_modeller_with_the_python_pod_agent(world, tmp_path, protocol, mo
     if mode == "intersection":
         with open(out, newline="", encoding="utf-8") as f:
             assert {r["id"] for r in csv.DictReader(f)} == EXPECTED_IDS
+
+
+@pytest.mark.parametrize("protocol", ["rsa-blind", pytest.param("ecdh", marks=needs_ecdh)])
+def test_the_customer_overlap_example_finds_what_smpc_psi_finds(world, tmp_path, protocol):
+    """examples/psi_customer_overlap.py, run as a user would (environment, CSV in, CSV out), writes the same rows as
+    `smpc psi` on the same data against the same .NET pod."""
+    import os
+    import subprocess
+    import sys
+
+    pod = world.add_pod("shop-b")
+    alice = world.add_modeller("alice")
+    customers = write_csv(tmp_path / "customers.csv", POD_ROWS)
+    world.start_dotnet_pod(pod, sources={"customers": {"kind": "csv", "path": str(customers)}})
+    mine = write_csv(tmp_path / "mine.csv", MODELLER_ROWS)
+    bits = ["--key-bits", "2048"] if protocol == "rsa-blind" else []
+    example = Path(__file__).resolve().parents[1] / "examples" / "psi_customer_overlap.py"
+    env = dict(os.environ, SMPC_URL=world.url, SMPC_KEY=alice.api_key, SMPC_IDENTITY=str(alice.identity.path))
+    done = subprocess.run([sys.executable, str(example), "--tenant", world.tenant, "--modeller", "alice", "--pod",
+                           "shop-b", "--csv", str(mine), "--columns", ",".join(COLUMNS), "--pod-source", "customers",
+                           "--protocol", protocol, "--out", str(tmp_path / "py.csv"), *bits],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4 of my 7 rows are in the pod's set" in done.stdout
+    world.as_modeller(alice, "psi", f"s-cli-{protocol}", "--pod", "shop-b", "--csv", str(mine), "--columns",
+                      ",".join(COLUMNS), "--pod-source", "customers", "--protocol", protocol,
+                      "--out", str(tmp_path / "cli.csv"), *bits).check()
+    with open(tmp_path / "py.csv", newline="", encoding="utf-8") as a, open(tmp_path / "cli.csv", newline="", encoding="utf-8") as b:
+        python_rows, cli_rows = list(csv.DictReader(a)), list(csv.DictReader(b))
+    assert sorted(map(lambda r: sorted(r.items()), python_rows)) == sorted(map(lambda r: sorted(r.items()), cli_rows))
+    assert {r["id"] for r in python_rows} == EXPECTED_IDS
