@@ -31,6 +31,12 @@ class FieldSpec:
     min: float = 0.0
     max: float = 0.0
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "min", float(self.min))
+        object.__setattr__(self, "max", float(self.max))
+        object.__setattr__(self, "length", int(self.length))
+        object.__setattr__(self, "precision", int(self.precision))
+
     @classmethod
     def from_wire(cls, d: dict) -> "FieldSpec":
         """From a REST ``AggregationFieldRequest`` dict (precision ``None`` means the default)."""

@@ -44,6 +44,11 @@ class WeightSpec:
     max: float
     precision: int = 1
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "min", float(self.min))
+        object.__setattr__(self, "max", float(self.max))
+        object.__setattr__(self, "precision", int(self.precision))
+
     @classmethod
     def from_wire(cls, d: dict | None) -> "WeightSpec | None":
         """From a REST ``AggregationWeightRequest`` dict (``None`` stays ``None``)."""

@@ -385,7 +385,8 @@ class Party:
         if sec & S_SHARES:
             held = {}
             for _ in range(r.u32()):
-                held[r.u32()] = (r.take(32), r.take(32))
+                owner = r.u32()
+                held[owner] = (r.take(32), r.take(32))
             self._held = held
         if sec & S_REVEALED:
             self._revealed_self = {r.u32() for _ in range(r.u32())}
