@@ -227,9 +227,18 @@ class SessionParameters:
         return cls.from_aggregation(a["protocolSessionId"], len(session["podIds"]), a)
 
 
-def canonical_parameters(protocol_session_id: str, pod_count: int, aggregation: dict) -> bytes:
-    """The canonical parameter bytes ``P`` of a REST aggregation spec (for the modeller's session statement)."""
-    return SessionParameters.from_aggregation(protocol_session_id, pod_count, aggregation).canonical_bytes()
+def canonical_parameters(session_id: str, pod_count: int, fields: Sequence[dict | FieldSpec], weight: dict | WeightSpec | None,
+                         modeller_public_key: bytes, threshold: int | None = None, round_: int = 0) -> bytes:
+    """The canonical parameter bytes ``P`` (for the session statement ``smpc.statements.secagg_parameters``).
+
+    ``session_id`` is the protocol session id ``"{tenant}/{session id}"``; ``fields`` are REST ``AggregationFieldRequest``
+    dicts or :class:`FieldSpec`; ``weight`` a REST ``AggregationWeightRequest`` dict, a :class:`WeightSpec` or ``None``;
+    ``threshold`` ``None`` takes the default ``⌈2n/3⌉``. A weighted mean encodes its derived wire layout.
+    """
+    specs = [f if isinstance(f, FieldSpec) else FieldSpec.from_wire(f) for f in fields]
+    w = weight if isinstance(weight, WeightSpec) or weight is None else WeightSpec.from_wire(weight)
+    layout = WeightedMeanLayout(specs, w, pod_count).wire_layout if w is not None else VectorLayout(specs)
+    return SessionParameters(session_id, pod_count, layout, modeller_public_key, threshold, round_=round_).canonical_bytes()
 
 
 def weighted_layout(pod_count: int, aggregation: dict) -> WeightedMeanLayout | None:

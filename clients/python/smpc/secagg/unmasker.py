@@ -22,7 +22,7 @@ from .params import SessionParameters
 
 
 @dataclass
-class AggregateResult:
+class UnmaskedSum:
     """The unmasked aggregate ``Σ_{i∈U3} encode(x_i)`` (exact field elements) and ``U3``."""
 
     parameters: SessionParameters
@@ -90,7 +90,7 @@ class Unmasker:
                 raise Contradictory(f"unmask response of party {response.party} carries the wrong share kind for party {owner}")
         self.responses[response.party] = entries
 
-    def finish(self, masked_sum: np.ndarray) -> AggregateResult:
+    def finish(self, masked_sum: np.ndarray) -> UnmaskedSum:
         """Reconstructs ``b_j`` (``j ∈ U3``) and ``s_j`` (``j ∈ U2 \\ U3``) from the responses and unmasks ``z``; once only."""
         if self._finished:
             raise OutOfOrder("the aggregate was already computed")
@@ -120,4 +120,4 @@ class Unmasker:
                 apply_stream(z, self.p, seed, pair_context(self.p, i, j), -1 if j > i else +1)
         self._finished = True
         self.responses.clear()
-        return AggregateResult(self.p, z, survivors)
+        return UnmaskedSum(self.p, z, survivors)
