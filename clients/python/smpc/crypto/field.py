@@ -21,19 +21,22 @@ def check_modulus(q: int) -> int:
     return q
 
 
-def add_into(acc: np.ndarray, other: np.ndarray, q: int) -> np.ndarray:
-    """``acc ← acc + other (mod q)`` in place; both canonical ``uint64`` arrays of one length."""
+def add_into(acc: np.ndarray, other: np.ndarray, q: int, scratch: np.ndarray | None = None) -> np.ndarray:
+    """``acc ← acc + other (mod q)`` in place; both canonical ``uint64`` arrays of one length. ``other`` may be used as
+    scratch space only if passed again as ``scratch``."""
     qq = np.uint64(q)
     np.add(acc, other, out=acc)
-    np.minimum(acc, acc - qq, out=acc)
+    tmp = np.subtract(acc, qq, out=scratch[:acc.size] if scratch is not None else None)
+    np.minimum(acc, tmp, out=acc)
     return acc
 
 
-def sub_into(acc: np.ndarray, other: np.ndarray, q: int) -> np.ndarray:
-    """``acc ← acc − other (mod q)`` in place."""
+def sub_into(acc: np.ndarray, other: np.ndarray, q: int, scratch: np.ndarray | None = None) -> np.ndarray:
+    """``acc ← acc − other (mod q)`` in place (``scratch``: an optional buffer of at least ``acc``'s length)."""
     qq = np.uint64(q)
     np.subtract(acc, other, out=acc)
-    np.minimum(acc, acc + qq, out=acc)
+    tmp = np.add(acc, qq, out=scratch[:acc.size] if scratch is not None else None)
+    np.minimum(acc, tmp, out=acc)
     return acc
 
 

@@ -16,9 +16,12 @@ def apply_stream(acc: np.ndarray, p: SessionParameters, seed: bytes, context: by
     """``acc ← acc ± PRG(seed, context)`` over the whole vector, in slices."""
     prg = MaskPrg(seed, context, p.q)
     op = add_into if sign > 0 else sub_into
+    size = min(SLICE, acc.size)
+    scratch = np.empty(size + 3, dtype=np.uint64)  # keystream, then the stream's elements
     for off in range(0, acc.size, SLICE):
         n = min(SLICE, acc.size - off)
-        op(acc[off:off + n], prg.elements(n, off), p.q)
+        # the keystream view is consumed before the scratch is reused as the reduction's temporary
+        op(acc[off:off + n], prg.fill(scratch, n, off), p.q)
 
 
 def self_context(p: SessionParameters, party: int) -> bytes:
