@@ -85,3 +85,16 @@ class PythonPods:
             return {pod: f.result(timeout=timeout) for pod, f in self.futures.items()}
         finally:
             self.pool.shutdown(wait=False)
+
+
+def python_modeller(world: Any, member: Any) -> Any:
+    """The modeller as ``smpc.Modeller`` when the core module is present, else an object with the agreed attributes."""
+    client = world.client(member)
+    try:
+        from smpc.modeller import Modeller
+        from smpc.identity import IdentityKey
+
+        return Modeller(client, world.tenant, member.id, IdentityKey.load(member.identity.path))
+    except ImportError:
+        return SimpleNamespace(client=client, tenant=world.tenant, id=member.id, modeller_id=member.id,
+                               identity=identity_of(member), pins=None)

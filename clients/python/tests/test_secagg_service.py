@@ -43,3 +43,62 @@ def test_dotnet_modeller_with_two_dotnet_and_two_python_pods_sum_is_exact(world:
         party = session["podIds"].index(pod) + 1
         assert party in session["aggregation"]["unmaskResponses"], (pod, session["aggregation"])
         assert not (tmp_path / pod / "mixed-sum.party").exists()  # the state is wiped when the pod's part ends
+
+
+def test_python_modeller_sum_mean_and_weighted_mean_with_mixed_pods(world: World, tmp_path) -> None:
+    from smpc.secagg.modeller import aggregate
+    from secagg_world import python_modeller
+
+    members = {p: world.add_pod(p) for p in [*DOTNET, *PYTHON]}
+    alice = world.add_modeller("alice")
+    weights = {"d1": 3, "d2": 1, "py1": 2, "py2": 4}
+    for pod, v in DOTNET.items():
+        world.start_dotnet_pod(pod, inputs={"x": {"values": v}, "xw": {"values": v, "weight": weights[pod]}},
+                               policy={"modellers": ["alice"]})
+    modeller = python_modeller(world, alice)
+    everyone = {**DOTNET, **PYTHON}
+    fields = [("x", 3, -100, 100, 1000)]
+
+    for operation in ("sum", "mean"):
+        pods = PythonPods(world, tmp_path / operation)
+        sid = f"py-{operation}"
+        for pod, v in PYTHON.items():
+            pods.start(members[pod], sid, v)
+        result = aggregate(modeller, list(members), "x", operation, fields, session_id=sid)
+        pods.results()
+        total = np.sum(list(everyone.values()), axis=0)
+        expected = total if operation == "sum" else total / 4
+        assert result.values["x"].tolist() == expected.tolist(), operation
+        assert result.included_pods == list(members) and result.left_out == []
+
+    pods = PythonPods(world, tmp_path / "weighted")
+    for pod, v in PYTHON.items():
+        pods.start(members[pod], "py-weighted", v, weights[pod])
+    result = aggregate(modeller, list(members), "xw", "weighted-mean", [("xw", 3, -100, 100, 1000)], weight=(1, 10),
+                       session_id="py-weighted")
+    pods.results()
+    from fractions import Fraction
+    want = [float(sum(Fraction(everyone[p][k]) * weights[p] for p in everyone) / sum(weights.values())) for k in range(3)]
+    assert result.values["xw"].tolist() == want
+    assert result.weight_sum == 10.0
+
+
+def test_python_pod_dropping_out_after_sharing_keys_is_reported_and_the_sum_is_exact(world: World, tmp_path) -> None:
+    from smpc.secagg.modeller import aggregate
+    from secagg_world import python_modeller
+
+    members = {p: world.add_pod(p) for p in [*DOTNET, *PYTHON]}
+    alice = world.add_modeller("alice")
+    for pod, v in DOTNET.items():
+        world.start_dotnet_pod(pod, inputs={"x": {"values": v}}, policy={"modellers": ["alice"]})
+    pods = PythonPods(world, tmp_path)
+    pods.start(members["py1"], "py-drop", PYTHON["py1"])
+    pods.start(members["py2"], "py-drop", PYTHON["py2"], stop_after="shares")  # keys and shares sent, then gone
+    result = aggregate(python_modeller(world, alice), list(members), "x", "sum", [("x", 3, -100, 100, 1000)],
+                       session_id="py-drop", phase_timeouts={"masked-input": 8})
+    pods.results()
+    expected = np.sum([DOTNET["d1"], DOTNET["d2"], PYTHON["py1"]], axis=0)
+    assert result.values["x"].tolist() == expected.tolist()
+    assert result.included_pods == ["d1", "d2", "py1"]
+    assert [(x.pod, x.party) for x in result.left_out] == [("py2", 4)]
+    assert "dropped" in result.left_out[0].reason

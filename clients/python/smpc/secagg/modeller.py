@@ -145,20 +145,24 @@ def aggregate(modeller: Any, pods: Sequence[str], input: str, operation: str = "
         aggregation["phaseTimeoutSeconds"] = int(phase_timeout_seconds)
     if phase_timeouts is not None:
         aggregation["phaseTimeouts"] = dict(phase_timeouts)
-    request: dict[str, Any] = {"id": sid, "modellerId": modeller.id, "kind": "secure-aggregation", "podIds": pods,
+    modeller_id = getattr(modeller, "id", None) or modeller.modeller_id
+    request: dict[str, Any] = {"id": sid, "modellerId": modeller_id, "kind": "secure-aggregation", "podIds": pods,
                                "aggregation": aggregation}
     if parent is not None:
         request["parent"] = parent
     # The parameters the modeller unmasks with come from its own request, never from the service's echo.
     parameters = SessionParameters.from_aggregation(protocol_session_id(tenant, sid), len(pods), aggregation)
-    canonical = parameters.canonical_bytes()
-    session = modeller.create_session(request, canonical)
+    statement = _statement(tenant, sid, parent, modeller_id, pods, parameters.canonical_bytes(), aggregation)
+    request["modellerSignature"] = base64.b64encode(modeller.identity.sign(statement)).decode()
+    session = client.create_session(tenant, request)
     try:
-        resolve_pins(client, tenant, pods, modeller.pins)  # a pod presenting another identity stops the run here
+        _require_same(statement, session)
+        pins_store = modeller.pins if modeller.pins is not None else _memory_pins()
+        resolve_pins(client, tenant, pods, pins_store)  # a pod presenting another identity stops the run here
         deadline = None if timeout is None else time.monotonic() + timeout
         session = _wait_for_responses(client, tenant, sid, session, deadline, long_poll_seconds)
-        modeller.check_session(request, session, canonical)
-        pins = resolve_pins(client, tenant, pods, modeller.pins)
+        _require_same(statement, session)
+        pins = resolve_pins(client, tenant, pods, pins_store)
         material = client.get_unmask_material(tenant, sid)
         masked_sum = client.get_masked_sum(tenant, sid)
         unmasker = Unmasker(parameters, key.private, pins)
@@ -171,7 +175,7 @@ def aggregate(modeller: Any, pods: Sequence[str], input: str, operation: str = "
         raise
     except BaseException as e:
         try:
-            modeller.cancel(sid, f"the modeller's run stopped: {type(e).__name__}")
+            _cancel(modeller, sid, f"the modeller's run stopped: {type(e).__name__}")
         except Exception:  # the original error matters more than a failed cancel
             pass
         raise
@@ -191,6 +195,50 @@ def aggregate(modeller: Any, pods: Sequence[str], input: str, operation: str = "
     completed = client.complete_aggregation(tenant, sid, included)
     return AggregateResult(sid, operation, values, included, [pods[p - 1] for p in included], left_out_pods(completed),
                            completed, integer_sums, weight_sum)
+
+
+class SessionMismatchError(SmpcError):
+    """The service stores (or serves) other session content than the modeller asked for and signed."""
+
+
+def _statement(tenant: str, sid: str, parent: str | None, modeller_id: str, pods: Sequence[str], canonical_p: bytes,
+               aggregation: Mapping[str, Any]) -> bytes:
+    """The session statement (docs/protocols/signatures.md) of a secure aggregation with canonical parameters ``P``."""
+    from ..statements import secagg_parameters, session_statement
+
+    parameters = secagg_parameters(canonical_p, aggregation["operation"], aggregation["input"], aggregation.get("weight"))
+    return session_statement(tenant, sid, "secure-aggregation", parent, modeller_id, list(pods), parameters)
+
+
+def _require_same(statement: bytes, session: Mapping[str, Any]) -> None:
+    """The served session must give the very statement the modeller signed (parameters recomputed from the copy)."""
+    a = session.get("aggregation") or {}
+    try:
+        served_p = SessionParameters.from_session(session).canonical_bytes()
+        served = _statement(session["tenant"], session["id"], session.get("parent"), session["modellerId"],
+                            session["podIds"], served_p, a)
+    except (KeyError, ValueError, SmpcError) as e:
+        raise SessionMismatchError(f"the service's copy of session {session.get('id')} cannot be read as signed ({e})") from None
+    if served != statement:
+        raise SessionMismatchError(f"the service stores other parameters for session {session.get('id')} than the modeller "
+                                   "asked for and signed")
+
+
+def _memory_pins() -> Any:
+    from ..pins import PinStore
+
+    return PinStore(None)
+
+
+def _cancel(modeller: Any, sid: str, reason: str) -> None:
+    cancel = getattr(modeller, "cancel", None)
+    if callable(cancel):
+        cancel(sid, reason)
+        return
+    from ..statements import cancel_statement
+
+    signature = modeller.identity.sign(cancel_statement(modeller.tenant, sid, reason))
+    modeller.client.cancel_session(modeller.tenant, sid, reason, signature)
 
 
 def _wait_for_responses(client: Any, tenant: str, sid: str, session: Mapping[str, Any], deadline: float | None,
