@@ -46,6 +46,7 @@ def test_dotnet_modeller_with_two_dotnet_and_two_python_pods_sum_is_exact(world:
 
 
 def test_python_modeller_sum_mean_and_weighted_mean_with_mixed_pods(world: World, tmp_path) -> None:
+    pytest.importorskip("smpc.statements", reason="the modeller signs with helper core's smpc.statements (not merged yet)")
     from smpc.secagg.modeller import aggregate
     from secagg_world import python_modeller
 
@@ -84,6 +85,7 @@ def test_python_modeller_sum_mean_and_weighted_mean_with_mixed_pods(world: World
 
 
 def test_python_pod_dropping_out_after_sharing_keys_is_reported_and_the_sum_is_exact(world: World, tmp_path) -> None:
+    pytest.importorskip("smpc.statements", reason="the modeller signs with helper core's smpc.statements (not merged yet)")
     from smpc.secagg.modeller import aggregate
     from secagg_world import python_modeller
 
@@ -102,3 +104,31 @@ def test_python_pod_dropping_out_after_sharing_keys_is_reported_and_the_sum_is_e
     assert result.included_pods == ["d1", "d2", "py1"]
     assert [(x.pod, x.party) for x in result.left_out] == [("py2", 4)]
     assert "dropped" in result.left_out[0].reason
+
+
+def test_python_pod_stopped_after_its_shares_resumes_from_its_state_file(world: World, tmp_path) -> None:
+    from secagg_world import pod_context, wait_for_session
+    from smpc.secagg.pod import run_party
+
+    members = add_pods(world)
+    pods = PythonPods(world, tmp_path)
+    pods.start(members["py1"], "resume", PYTHON["py1"])
+    ctx = pod_context(world, members["py2"], tmp_path / "py2")
+    state = tmp_path / "py2" / "resume.party"
+    seen: dict = {}
+
+    def stop_then_resume() -> dict:
+        session = wait_for_session(ctx.client, ctx.tenant, "resume")
+        run_party(ctx, session, None, PYTHON["py2"], stop_after="shares")  # the pod process "stops" here
+        seen["state"] = state.exists() and state.stat().st_mode & 0o777
+        again = pod_context(world, members["py2"], tmp_path / "py2")  # a fresh process: new client, new party from disk
+        return run_party(again, again.client.get_session(again.tenant, "resume"), None, PYTHON["py2"])
+
+    pods.futures["py2"] = pods.pool.submit(stop_then_resume)
+    out = world.directory / "resume.json"
+    world.as_modeller("alice", "aggregate", "resume", *sum((["--pod", p] for p in members), []),
+                      "--field", "x:3:-100:100:1000", "--operation", "sum", "--input", "x", "--out", str(out)).check()
+    pods.results()
+    assert seen["state"] == 0o600
+    assert json.loads(out.read_text())["values"]["x"] == np.sum([*DOTNET.values(), *PYTHON.values()], axis=0).tolist()
+    assert not state.exists()
