@@ -304,3 +304,97 @@ def test_too_few_survivors_is_insufficient():
     params, modeller, pins, parties = make_session(4, [FieldSpec("x", 1, 1, 0, 10)])
     with pytest.raises(InsufficientParties):
         run(params, modeller, pins, parties, {i: [i] for i in range(1, 5)}, drop_before_upload=(1, 2))
+
+
+# --- the pod's input checks before any message, and the unmasker's refusals ------------------------------------------
+
+def served_session(fields, weight=None, n=3):
+    import base64
+    a = {"protocolSessionId": "acme/s", "threshold": 2, "fields": fields, "operation": "sum", "input": "x",
+         "modellerPublicKey": base64.b64encode(KeyPair(bytes(range(32))).public).decode()}
+    if weight:
+        a["weight"] = weight
+        a["operation"] = "weighted-mean"
+    return {"id": "s", "tenant": "acme", "podIds": [f"p{i}" for i in range(n)], "aggregation": a}
+
+
+@pytest.mark.parametrize("values,weight,category", [
+    ([0.5, float("nan")], None, "input-not-finite"),
+    ([0.5, 2.0], None, "input-out-of-bounds"),
+    ([0.5], None, "shape-mismatch"),
+    ([[0.5, 0.1], [0.2, 0.3]], None, "shape-mismatch"),
+])
+def test_pod_input_problems_are_declines_with_their_category(values, weight, category):
+    from smpc.secagg.pod import encode_input
+    s = served_session([{"name": "x", "length": 2, "min": -1, "max": 1, "precision": 100}])
+    with pytest.raises(Exception) as e:
+        encode_input(SessionParameters.from_session(s), s, values, weight)
+    assert getattr(e.value, "category", None) == category
+    assert "2.0" not in str(e.value) and "nan" not in str(e.value).lower()
+
+
+def test_pod_weighted_mean_without_weight_or_with_premultiplied_input_is_declined():
+    from smpc.secagg.pod import encode_input
+    s = served_session([{"name": "x", "length": 2, "min": -1, "max": 1, "precision": 100}], {"min": 1, "max": 10})
+    p = SessionParameters.from_session(s)
+    with pytest.raises(Exception) as e:
+        encode_input(p, s, [0.1, 0.2], None)
+    assert e.value.category == "input-missing"
+    with pytest.raises(Exception) as e:
+        encode_input(p, s, [0.1, 0.2, 3], 3)
+    assert e.value.category == "shape-mismatch" and "never w·x" in str(e.value)
+    assert encode_input(p, s, [0.1, 0.2], 3).tolist() == [30, 60, 3]
+
+
+def test_unmasker_refuses_forged_wrong_kind_and_inconsistent_responses():
+    from smpc.crypto.errors import InconsistentShares as IS
+    from smpc.secagg.messages import UnmaskResponse, unmask_associated_data, unmask_body, unmask_signed_bytes
+    from smpc.crypto import sealed_box
+    params, modeller, pins, parties = make_session(4, [FieldSpec("x", 1, 1, 0, 10)], t=3)
+    bundles = [p.create_key_bundle() for p in parties.values()]
+    env = {i: p.create_share_envelopes(bundles) for i, p in parties.items()}
+    masked = {}
+    for i, p in parties.items():
+        masked[i] = p.create_masked_input([e for s in env for e in env[s] if e.recipient == i], [i])
+    request = UnmaskRequest(params.session_id, (1, 2, 3, 4), (1, 2, 3, 4))
+    un = Unmasker(params, modeller.private, pins)
+    un.accept_key_bundles(bundles)
+    un.accept_unmask_request(request)
+    # a response "from" party 1 sealed by someone else (signed by another key)
+    other = TestIdentity(bytes(32))
+    body = unmask_body(1, [(j, 1, bytes(32)) for j in (1, 2, 3, 4)])
+    box = sealed_box.seal(params.modeller_public_key, body + other.sign(unmask_signed_bytes(params, request, body)),
+                          unmask_associated_data(params, 1, request))
+    with pytest.raises(SenderNotAuthenticated):
+        un.accept_response(UnmaskResponse(params.session_id, 1, box))
+    # party 1 signs a response with a mask-key share for a survivor: wrong kind
+    body = unmask_body(1, [(j, 2 if j == 4 else 1, bytes(32)) for j in (1, 2, 3, 4)])
+    box = sealed_box.seal(params.modeller_public_key, body + parties[1].identity.sign(unmask_signed_bytes(params, request, body)),
+                          unmask_associated_data(params, 1, request))
+    with pytest.raises(Contradictory):
+        un.accept_response(UnmaskResponse(params.session_id, 1, box))
+    for i in (1, 2, 3):
+        un.accept_response(parties[i].create_unmask_response(request))
+    # party 4 signs a fourth response whose share of b_2 is off: the shares beyond t are checked against the polynomial
+    held = dict(parties[4]._held)
+    entries = [(j, 1, bytes([held[j][0][0] ^ 1]) + held[j][0][1:] if j == 2 else held[j][0]) for j in (1, 2, 3, 4)]
+    body = unmask_body(4, entries)
+    box = sealed_box.seal(params.modeller_public_key, body + parties[4].identity.sign(unmask_signed_bytes(params, request, body)),
+                          unmask_associated_data(params, 4, request))
+    un.accept_response(UnmaskResponse(params.session_id, 4, box))
+    z = np.zeros(1, dtype=np.uint64)
+    for v in masked.values():
+        add_into(z, v, params.q)
+    with pytest.raises(IS, match="x = 4"):
+        un.finish(z)
+
+
+def test_unmasker_checks_shares_beyond_t():
+    params, modeller, pins, parties = make_session(4, [FieldSpec("x", 1, 1, 0, 10)], t=2 + 1)
+    result, parties, request = run(params, modeller, pins, parties, {i: [i] for i in range(1, 5)})
+    assert result.sum_integer("x").tolist() == [10]
+    import smpc.crypto.shamir as sh
+    shares = {1: bytes(32), 2: bytes(32), 3: bytes(32), 4: bytes([1]) + bytes(31)}
+    with pytest.raises(Exception) as e:
+        sh.combine(shares, 3)
+    assert type(e.value).__name__ == "InconsistentShares"

@@ -36,9 +36,22 @@ class SessionChangedError(ProtocolError):
     code = "SessionChanged"
 
 
-def _refusal(category: str, message: str) -> Exception:
-    from ..pod.refusal import PodRefusal
+class _LocalPodRefusal(ProtocolError):
+    """Stands in for ``smpc.pod.refusal.PodRefusal`` where the pod package is not installed: same ``category``/``message``."""
 
+    code = "PodRefusal"
+
+    def __init__(self, category: str, message: str) -> None:
+        super().__init__(message)
+        self.category, self.message = category, message
+
+
+def _refusal(category: str, message: str) -> Exception:
+    """``PodRefusal(category, message)``: the pod declines with ``category``; ``message`` stays in its log."""
+    try:
+        from ..pod.refusal import PodRefusal
+    except ImportError:
+        return _LocalPodRefusal(category, message)
     return PodRefusal(category, message)
 
 
