@@ -132,3 +132,26 @@ def test_python_pod_stopped_after_its_shares_resumes_from_its_state_file(world: 
     assert seen["state"] == 0o600
     assert json.loads(out.read_text())["values"]["x"] == np.sum([*DOTNET.values(), *PYTHON.values()], axis=0).tolist()
     assert not state.exists()
+
+
+def test_dotnet_modeller_weighted_mean_with_python_pods_forming_w_times_x(world: World, tmp_path) -> None:
+    members = {p: world.add_pod(p) for p in [*DOTNET, *PYTHON]}
+    world.add_modeller("alice")
+    weights = {"d1": 0.5, "d2": 2.5, "py1": 1.5, "py2": 4.0}
+    for pod, v in DOTNET.items():
+        world.start_dotnet_pod(pod, inputs={"x": {"values": v, "weight": weights[pod]}}, policy={"modellers": ["alice"]})
+    pods = PythonPods(world, tmp_path)
+    for pod, v in PYTHON.items():
+        pods.start(members[pod], "mixed-weighted", v, weights[pod])
+    out = world.directory / "weighted.json"
+    world.as_modeller("alice", "aggregate", "mixed-weighted", *sum((["--pod", p] for p in members), []),
+                      "--field", "x:3:-100:100:1000", "--operation", "weighted-mean", "--weight", "0.5:10:2",
+                      "--input", "x", "--out", str(out)).check()
+    pods.results()
+    from fractions import Fraction
+    everyone = {**DOTNET, **PYTHON}
+    want = [float(sum(Fraction(everyone[p][k]) * Fraction(weights[p]) for p in everyone) / Fraction(sum(weights.values())))
+            for k in range(3)]
+    result = json.loads(out.read_text())
+    assert result["includedPods"] == list(members)
+    assert np.allclose(result["values"]["x"], want, rtol=0, atol=1e-12), (result, want)

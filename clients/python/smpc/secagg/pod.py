@@ -111,7 +111,8 @@ def encode_input(parameters: SessionParameters, session: Mapping[str, Any], valu
 
 def run_party(ctx: Any, session: Mapping[str, Any], modeller: Any, values: Any, weight: float | None = None, *,
               stop_after: str | None = None, random: Callable[[int], bytes] = os.urandom, long_poll_seconds: int = 20,
-              before_unmask: Callable[[Mapping[str, Any], UnmaskRequest], str | None] | None = None) -> dict:
+              before_unmask: Callable[[Mapping[str, Any], UnmaskRequest], str | None] | None = None,
+              encoded: np.ndarray | None = None) -> dict:
     """Runs this pod's part of a secure aggregation until the session ends for it; returns the session's last state.
 
     ``ctx`` is a :class:`smpc.pod.context.PodContext` (``client``, ``tenant``, ``pod``, ``identity``, ``pins``, ``state_dir``,
@@ -120,19 +121,22 @@ def run_party(ctx: Any, session: Mapping[str, Any], modeller: Any, values: Any, 
     (or ``ctx.before_unmask``) may return a reason to refuse answering the unmask request (the differencing guard): that
     raises ``PodRefusal('policy', reason)``. Input problems raise ``PodRefusal`` with their category before any message;
     other failures propagate (the caller declines ``internal``). ``ctx.input_sent`` is set True once the masked vector may
-    have reached the service.
+    have reached the service. ``encoded`` (instead of ``values``): an already encoded ``uint64`` vector, e.g. exact integer
+    counts; it must be canonical with every element in its field's scaled range, else ``input-out-of-bounds``.
+    ``modeller`` (the verified modeller) is not used beyond the caller's check; every later copy of the session must carry
+    the same signed content as ``session`` (else :class:`SessionChangedError`).
     """
     if stop_after is not None and stop_after not in STOP_STEPS:
         raise ValueError(f"stop_after must be one of {STOP_STEPS}")
     runner = _Runner(ctx, session, modeller, values, weight, stop_after, random, long_poll_seconds,
-                     before_unmask or getattr(ctx, "before_unmask", None))
+                     before_unmask or getattr(ctx, "before_unmask", None), encoded)
     return runner.run()
 
 
 class _Runner:
     def __init__(self, ctx: Any, session: Mapping[str, Any], modeller: Any, values: Any, weight: float | None,
                  stop_after: str | None, random: Callable[[int], bytes], long_poll_seconds: int,
-                 before_unmask: Callable | None) -> None:
+                 before_unmask: Callable | None, encoded: np.ndarray | None = None) -> None:
         self.ctx, self.client, self.tenant, self.pod = ctx, ctx.client, ctx.tenant, ctx.pod
         self.identity, self.modeller = ctx.identity, modeller
         self.log = getattr(ctx, "log", None) or log
@@ -149,7 +153,15 @@ class _Runner:
         if a.get("protocolSessionId") != protocol_session_id(self.tenant, self.session_id):
             raise _refusal("unverified-modeller", "the session's protocol session id is not '{tenant}/{session id}'")
         self.parameters = SessionParameters.from_session(session)
-        self.encoded = encode_input(self.parameters, session, values, weight)
+        if encoded is not None:
+            try:
+                self.encoded = self.parameters.codec.check_encoded(np.asarray(encoded))
+            except ValueOutOfBounds as e:
+                raise _refusal("input-out-of-bounds", str(e)) from None
+            except Malformed as e:
+                raise _refusal("shape-mismatch", str(e)) from None
+        else:
+            self.encoded = encode_input(self.parameters, session, values, weight)
         self.state_file = PartyStateFile.for_session(ctx.state_dir, self.session_id)
         self.party: Party | None = None
         self.done: str | None = None
