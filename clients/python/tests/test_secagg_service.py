@@ -97,7 +97,7 @@ def test_python_pod_dropping_out_after_sharing_keys_is_reported_and_the_sum_is_e
     pods.start(members["py1"], "py-drop", PYTHON["py1"])
     pods.start(members["py2"], "py-drop", PYTHON["py2"], stop_after="shares")  # keys and shares sent, then gone
     result = aggregate(python_modeller(world, alice), list(members), "x", "sum", [("x", 3, -100, 100, 1000)],
-                       session_id="py-drop", phase_timeouts={"masked-input": 8})
+                       session_id="py-drop", phase_timeouts={"masked-input": 15})
     pods.results()
     expected = np.sum([DOTNET["d1"], DOTNET["d2"], PYTHON["py1"]], axis=0)
     assert result.values["x"].tolist() == expected.tolist()
