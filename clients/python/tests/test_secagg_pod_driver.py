@@ -109,3 +109,23 @@ def test_protocol_session_id_other_than_tenant_slash_id_is_refused(tmp_path):
     with pytest.raises(Exception) as e:
         run_party(context(tmp_path, svc, ids["p1"]), svc.session, None, [0.5, -0.5])
     assert getattr(e.value, "category", None) == "unverified-modeller" and svc.bundles == []
+
+
+def test_stop_event_mid_session_keeps_the_state_and_says_so(tmp_path):
+    import threading
+    from smpc.secagg.pod import PartyStopped
+
+    ids = identities()
+    svc = FakeService(list(ids), ids)
+    ctx = context(tmp_path, svc, ids["p1"])
+    ctx.stop_event = threading.Event()
+    submit = svc.submit_key_bundle
+
+    def submit_then_stop(*args):
+        ctx.stop_event.set()
+        return submit(*args)
+
+    svc.submit_key_bundle = submit_then_stop
+    with pytest.raises(PartyStopped):
+        run_party(ctx, svc.session, None, [0.5, -0.5])
+    assert (tmp_path / "s1.party").exists()

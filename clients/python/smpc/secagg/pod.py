@@ -36,6 +36,12 @@ class SessionChangedError(ProtocolError):
     code = "SessionChanged"
 
 
+class PartyStopped(ProtocolError):
+    """The pod is stopping (``ctx.stop_event`` set) in the middle of a session: its state stays so that a restart resumes."""
+
+    code = "PartyStopped"
+
+
 class _LocalPodRefusal(ProtocolError):
     """Stands in for ``smpc.pod.refusal.PodRefusal`` where the pod package is not installed: same ``category``/``message``."""
 
@@ -172,13 +178,18 @@ class _Runner:
         except AttributeError:
             pass
 
+    def _stopping(self) -> bool:
+        event = getattr(self.ctx, "stop_event", None)
+        return event is not None and event.is_set()
+
     def run(self) -> dict:
         try:
             return self._loop()
-        except (KeyboardInterrupt, SystemExit):
+        except (KeyboardInterrupt, SystemExit, PartyStopped):
             raise  # the pod itself stops: the state stays so that a restart resumes
         except BaseException:
-            self.state_file.delete()  # the pod leaves the session (its caller declines): nothing of it may outlive this
+            if not self._stopping():
+                self.state_file.delete()  # the pod leaves the session (its caller declines): nothing of it may outlive this
             raise
 
     def _save(self) -> None:
@@ -193,7 +204,10 @@ class _Runner:
     def _loop(self) -> dict:
         idle_at: int | None = None
         backoff = 0.0
+        verify = getattr(self.ctx, "verify", None)
         while True:
+            if self._stopping():
+                raise PartyStopped(f"pod {self.pod} is stopping; its part of session {self.session_id} resumes on restart")
             if backoff:
                 time.sleep(backoff)
             try:
@@ -209,6 +223,8 @@ class _Runner:
             if _signed_view(session) != self.view:
                 raise SessionChangedError(f"the service served session {self.session_id} with other signed content than "
                                           "the copy the pod verified")
+            if callable(verify):
+                verify(session)  # the pod runner's verifier: the same signed statement on every copy acted on
             try:
                 if self.party is None:
                     self.party = self._open_party(session)
