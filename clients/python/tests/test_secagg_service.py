@@ -45,10 +45,20 @@ def test_dotnet_modeller_with_two_dotnet_and_two_python_pods_sum_is_exact(world:
         assert not (tmp_path / pod / "mixed-sum.party").exists()  # the state is wiped when the pod's part ends
 
 
-def test_python_modeller_sum_mean_and_weighted_mean_with_mixed_pods(world: World, tmp_path) -> None:
-    pytest.importorskip("smpc.statements", reason="the modeller signs with helper core's smpc.statements (not merged yet)")
-    from smpc.secagg.modeller import aggregate
-    from secagg_world import python_modeller
+def python_pod(world: World, pod: str, inputs: dict) -> "Pod":
+    """A Python pod served by the SDK's own pod runner (smpc.Pod), with its policy, pins and state directory."""
+    from smpc.pod import InputSpec, Pod, PodConfig, SecureAggregationPolicy
+
+    member = world.pods[pod]
+    config = PodConfig(tenant=world.tenant, pod=pod, identity_key_file=member.identity.path, url=world.url,
+                       api_key=member.api_key, state_directory=world.directory / "py-pods" / pod / "state",
+                       inputs={name: InputSpec(**spec) for name, spec in inputs.items()},
+                       policy=SecureAggregationPolicy(modellers=["alice"]))
+    return Pod(config, long_poll_seconds=2).start()
+
+
+def test_python_modeller_sum_mean_and_weighted_mean_with_dotnet_agents_and_python_pod_runners(world: World) -> None:
+    from smpc import IdentityKey, Modeller
 
     members = {p: world.add_pod(p) for p in [*DOTNET, *PYTHON]}
     alice = world.add_modeller("alice")
@@ -56,36 +66,31 @@ def test_python_modeller_sum_mean_and_weighted_mean_with_mixed_pods(world: World
     for pod, v in DOTNET.items():
         world.start_dotnet_pod(pod, inputs={"x": {"values": v}, "xw": {"values": v, "weight": weights[pod]}},
                                policy={"modellers": ["alice"]})
-    modeller = python_modeller(world, alice)
-    everyone = {**DOTNET, **PYTHON}
-    fields = [("x", 3, -100, 100, 1000)]
-
-    for operation in ("sum", "mean"):
-        pods = PythonPods(world, tmp_path / operation)
-        sid = f"py-{operation}"
-        for pod, v in PYTHON.items():
-            pods.start(members[pod], sid, v)
-        result = aggregate(modeller, list(members), "x", operation, fields, session_id=sid)
-        pods.results()
+    runners = [python_pod(world, pod, {"x": {"values": v}, "xw": {"values": v, "weight": weights[pod]}})
+               for pod, v in PYTHON.items()]
+    try:
+        modeller = Modeller(world.client(alice), world.tenant, "alice", IdentityKey.load(alice.identity.path))
+        everyone = {**DOTNET, **PYTHON}
         total = np.sum(list(everyone.values()), axis=0)
-        expected = total if operation == "sum" else total / 4
-        assert result.values["x"].tolist() == expected.tolist(), operation
-        assert result.included_pods == list(members) and result.left_out == []
-
-    pods = PythonPods(world, tmp_path / "weighted")
-    for pod, v in PYTHON.items():
-        pods.start(members[pod], "py-weighted", v, weights[pod])
-    result = aggregate(modeller, list(members), "xw", "weighted-mean", [("xw", 3, -100, 100, 1000)], weight=(1, 10),
-                       session_id="py-weighted")
-    pods.results()
-    from fractions import Fraction
-    want = [float(sum(Fraction(everyone[p][k]) * weights[p] for p in everyone) / sum(weights.values())) for k in range(3)]
-    assert result.values["xw"].tolist() == want
-    assert result.weight_sum == 10.0
+        for operation, expected in (("sum", total), ("mean", total / 4)):
+            result = modeller.aggregate(list(members), "x", operation, [("x", 3, -100, 100, 1000)], session_id=f"py-{operation}")
+            assert result.values["x"].tolist() == expected.tolist(), operation
+            assert result.included_pods == list(members) and result.left_out == []
+        result = modeller.aggregate(list(members), "xw", "weighted-mean", [("xw", 3, -100, 100, 1000)], weight=(1, 10),
+                                    session_id="py-weighted")
+        from fractions import Fraction
+        want = [float(sum(Fraction(everyone[p][k]) * weights[p] for p in everyone) / sum(weights.values())) for k in range(3)]
+        assert result.values["xw"].tolist() == want
+        assert result.weight_sum == 10.0
+        # the Python pods' state files are gone once their part ended
+        for pod in PYTHON:
+            assert not list((world.directory / "py-pods" / pod / "state").glob("*.party"))
+    finally:
+        for r in runners:
+            r.stop()
 
 
 def test_python_pod_dropping_out_after_sharing_keys_is_reported_and_the_sum_is_exact(world: World, tmp_path) -> None:
-    pytest.importorskip("smpc.statements", reason="the modeller signs with helper core's smpc.statements (not merged yet)")
     from smpc.secagg.modeller import aggregate
     from secagg_world import python_modeller
 
