@@ -2,7 +2,7 @@
 """Benchmark: the Python modeller's secure-aggregation round vs the .NET modeller (`smpc aggregate`), same run, same pods.
 
 10 .NET pod agents (the same pods for both modellers) each hold 1M parameters; rounds alternate between the .NET CLI
-modeller and `smpc.secagg.modeller.aggregate`. The round time is measured by the service's own clock for both: from the
+modeller (first on even rounds) and `smpc.secagg.modeller.aggregate`. The round time is measured by the service's own clock for both: from the
 session's `createdAt` to its `session.completed` audit entry (the modeller unmasks before it completes), so the CLI's
 process start-up is not counted against .NET. The Python modeller's wall time of `aggregate()` is printed as well.
 
@@ -71,12 +71,14 @@ def main() -> None:
         admin = world.admin
         times: dict[str, list[float]] = {"dotnet": [], "python": [], "python-wall": []}
         field = f"x:{args.length}:-10:10:1000000"
-        for r in range(args.rounds):
+        def dotnet_round(r: int) -> None:
             sid = f"bench-dotnet-{r}"
             out = base / f"{sid}.npy"
             world.as_modeller("alice", "aggregate", sid, *sum((["--pod", p] for p in pods), []), "--field", field,
                               "--operation", "sum", "--input", "x", "--out", str(out), timeout=900).check()
             times["dotnet"].append(server_round_seconds(admin, world.tenant, sid))
+
+        def python_round(r: int) -> None:
             sid = f"bench-python-{r}"
             t0 = time.perf_counter()
             result = aggregate(modeller, pods, "x", "sum", [("x", args.length, -10, 10, 10**6)], session_id=sid, timeout=900)
@@ -84,6 +86,11 @@ def main() -> None:
             times["python"].append(server_round_seconds(admin, world.tenant, sid))
             if not np.array_equal(result.integer_sums["x"], expected):
                 raise SystemExit("the Python modeller's sum differs from the exact sum")
+
+        for r in range(args.rounds):
+            # alternate which modeller goes first, so neither always meets freshly idle agents
+            for run in ((dotnet_round, python_round) if r % 2 == 0 else (python_round, dotnet_round)):
+                run(r)
             print(f"round {r}: .NET {times['dotnet'][-1]:.2f} s, Python {times['python'][-1]:.2f} s "
                   f"(Python wall {times['python-wall'][-1]:.2f} s)", flush=True)
         d, p = statistics.median(times["dotnet"]), statistics.median(times["python"])

@@ -17,7 +17,7 @@ import numpy as np
 from ..crypto.encoding import be32, be64, bits, text
 from ..crypto.errors import (BoundsExceedFieldRange, InvalidParameters, Malformed, NonFiniteValue, ValueOutOfBounds)
 from ..crypto.field import DEFAULT_Q, check_modulus, from_signed
-from ..crypto.fixedpoint import DEFAULT_PRECISION, FieldSpec, FixedPointCodec, VectorLayout
+from ..crypto.fixedpoint import FieldSpec, FixedPointCodec, VectorLayout
 
 MAGIC = b"smpc/secagg/params/v1"
 #: Default chunk size C of masked uploads, in elements (1 MiB).

@@ -27,7 +27,7 @@ from ..crypto.encoding import Reader, be32, text
 from ..crypto.errors import (Contradictory, DisclosureRefused, Duplicate, IdentityMismatch, InsufficientParties,
                              LowOrderPoint, Malformed, OutOfOrder, UnknownParty)
 from ..crypto.hkdf import hkdf_sha256
-from ..crypto.x25519 import KeyPair, check_peer_key, is_low_order
+from ..crypto.x25519 import KeyPair, is_low_order
 from .masking import apply_stream, pair_context, self_context
 from .messages import (MASK_KEY_KIND, SELF_MASK_KIND, KeyBundle, ShareEnvelope, UnmaskRequest, UnmaskResponse,
                        check_request_shape, decode_share_pair, encode_share_pair, envelope_key, pair_seed,

@@ -8,7 +8,6 @@ way out of the session except the pod itself stopping (``KeyboardInterrupt``/``S
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import time
