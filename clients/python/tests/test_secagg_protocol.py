@@ -234,7 +234,7 @@ def test_dropouts_at_every_step_give_the_exact_sum_of_the_survivors():
 def test_property_random_sessions_with_random_dropouts():
     rnd = pyrandom.Random(7)
     for trial in range(6):
-        n = rnd.randint(3, 9)
+        n = rnd.randint(3, 20)
         t = rnd.randint(n // 2 + 1, n)
         params, modeller, pins, parties = make_session(n, [FieldSpec("v", 3, 1, -1000, 1000)], t=t, seed=trial)
         inputs = {i: [rnd.randint(-1000, 1000) for _ in range(3)] for i in range(1, n + 1)}
