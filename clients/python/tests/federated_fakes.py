@@ -186,17 +186,33 @@ def pod_context(service: FakeService, pod: str, state_dir: Path, **config: Any) 
 
 
 def serve_in_thread(service: FakeService, ctx: Any, session_id: str, modeller: FakeModeller, errors: list) -> threading.Thread:
-    def verify(_ctx, session):
-        return modeller.verified
+    """A stand-in for the pod runner: serves the parent ``session_id`` and dispatches each of its rounds naming this pod
+    to ``serve`` in its own thread (the real runner verifies them first); returns once the parent's handler returned."""
 
-    def run() -> None:
+    def handle(session: dict) -> None:
         try:
-            with service.cond:
-                service.cond.wait_for(lambda: session_id in service.sessions, timeout=10)
-            fp.serve(ctx, service.get_session(service.tenant, session_id), modeller.verified,
-                     run_party=service.run_party, verify=verify)
+            fp.serve(ctx, session, modeller.verified, run_party=service.run_party)
         except Exception as e:  # reported to the test
             errors.append(e)
+
+    def run() -> None:
+        with service.cond:
+            service.cond.wait_for(lambda: session_id in service.sessions, timeout=10)
+        parent = threading.Thread(target=handle, args=(service.get_session(service.tenant, session_id),), daemon=True)
+        parent.start()
+        dispatched: set[str] = set()
+        rounds: list[threading.Thread] = []
+        while parent.is_alive() or any(t.is_alive() for t in rounds):
+            with service.cond:
+                todo = [copy.deepcopy(s) for s in service.sessions.values()
+                        if s.get("parent") == session_id and ctx.pod in s["podIds"] and s["id"] not in dispatched]
+                if not todo:
+                    service.cond.wait(0.2)
+            for s in todo:
+                dispatched.add(s["id"])
+                t = threading.Thread(target=handle, args=(s,), daemon=True)
+                t.start()
+                rounds.append(t)
 
     t = threading.Thread(target=run, daemon=True)
     t.start()

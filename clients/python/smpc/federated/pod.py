@@ -1,22 +1,20 @@
 """A pod's part in federated query and training sessions (docs/protocols/federated.md), as the .NET agent plays it.
 
-``serve(ctx, session, modeller)`` is the pod runner's handler for a ``query`` or ``training`` session (``modeller`` is
-the modeller whose signature of the session verified against its pin):
+``serve(ctx, session, modeller)`` is the pod runner's handler (``smpc.pod``) for a ``query`` or ``training`` session and
+for each of its rounds; ``modeller`` is the modeller whose signature verified against its pin.
 
-1. **Prepare under policy.** A query runs once on the named source (``smpc.federated.query.run_query``); training loads
-   its rows (``smpc.federated.training.load_training_data``) or takes the pod's FitClient named by the trainer
-   (``fit:<name>``, see ``smpc.federated.fit``). A refusal declines the session with its reason; nothing else is sent.
-2. **Join.** A member key (X25519) is kept owner-only in the state directory (``<session>.member``, so a restarted pod
-   resumes) and published signed with the pod's identity.
-3. **Rounds.** The parent session lists its rounds as the modeller creates them; for each one that names this pod:
-   the round's own signature is verified (by the parent's modeller), the parent's statement checked again, the label
-   claimed in the round ledger (``<session>.rounds``: a label is answered once), the round's pods and fields checked
-   against the declared shape, the release read (its seal and signature checked against the verified modeller key
-   before anything is opened), and the vector contributed through ``smpc.secagg.pod.run_party``.
-4. **End.** When the session leaves ``running``, the member key and the ledger are deleted. Any refusal during a round
-   declines the parent session with its reason and the pod sends nothing more for it.
-
-A round session handed to ``serve`` on its own (a runner that dispatches rounds too) is left to the parent's loop.
+1. **Prepare under policy** (the parent). A query runs once on the named source (``smpc.federated.query.run_query``);
+   training loads its rows (``smpc.federated.training.load_training_data``) or takes the pod's FitClient named by the
+   trainer ``fit:<name>`` (``PodConfig.fit_clients``, see ``smpc.federated.fit``). A refusal declines the session with
+   its reason; nothing else is sent.
+2. **Join** (the parent). A member key (X25519) is kept owner-only in the state directory (``<session>.member``, so a
+   restarted pod resumes) and published signed with the pod's identity; the handler then stays until the session ends
+   and deletes the member key and the round ledger.
+3. **Rounds.** The runner verifies each round (signed by the parent's modeller, the parent unchanged, the differencing
+   guard) and hands it here: the label is claimed in the round ledger (``<session>.rounds``: answered once), the
+   round's pods and fields are checked against the declared shape, the release is read (its seal and signature checked
+   against the verified modeller key before anything is opened), and the vector goes to ``smpc.secagg.pod.run_party``.
+   A refusal declines the parent with its reason, and the pod sends nothing more for the session.
 """
 
 from __future__ import annotations
@@ -362,13 +360,20 @@ class _TrainingDriver:
 
 @dataclass
 class _Join:
+    """A pod's part in one federated session, shared by the session's handler and its rounds' handlers."""
+
     session_id: str
     kind: str
-    driver: Any
-    channel: PodChannel
     modeller: Any
-    handled: set[str] = field(default_factory=set)
+    driver: Any = None
+    channel: PodChannel | None = None
+    ready: threading.Event = field(default_factory=threading.Event)
+    refused: str | None = None  # set once the pod declined: it sends nothing more for the session
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_joins: dict[tuple[str, str, str], _Join] = {}
+_joins_changed = threading.Condition()
 
 
 # --- the handler --------------------------------------------------------------------------------------------------
@@ -382,17 +387,8 @@ def _decline(ctx: Any, session_id: str, reason: str) -> None:
 
 
 def _stopping(ctx: Any) -> bool:
-    for name in ("stop_event", "stop", "stopping"):
-        ev = getattr(ctx, name, None)
-        if ev is not None and hasattr(ev, "is_set"):
-            return bool(ev.is_set())
-    return False
-
-
-def _verify(ctx: Any, session: Mapping[str, Any]) -> Any:
-    from ..verify import verify_session
-
-    return verify_session(session, ctx.pins, ctx.client)
+    ev = getattr(ctx, "stop_event", None)
+    return bool(ev is not None and ev.is_set())
 
 
 def _run_party(ctx: Any, round_session: Mapping[str, Any], modeller: Any, values: np.ndarray) -> Any:
@@ -401,102 +397,126 @@ def _run_party(ctx: Any, round_session: Mapping[str, Any], modeller: Any, values
     return run_party(ctx, round_session, modeller, values, None)
 
 
-def serve(ctx: Any, session: Mapping[str, Any], modeller: Any, *,
-          run_party: Callable[..., Any] | None = None, verify: Callable[..., Any] | None = None) -> None:
-    """Takes part in a federated (query or training) session until it ends; see the module's steps.
+def serve(ctx: Any, session: Mapping[str, Any], modeller: Any, *, run_party: Callable[..., Any] | None = None) -> Any:
+    """The pod runner's handler for a federated session and for each of its rounds (see the module's steps).
 
-    ``run_party`` and ``verify`` default to ``smpc.secagg.pod.run_party`` and ``smpc.verify.verify_session``.
+    For the parent (kind ``query`` or ``training``): prepares under policy, joins, and stays until the session ends.
+    For a round (a secure-aggregation session with a ``parent``; the runner has verified it, its parent and the
+    differencing guard): checks it against the declared shape and contributes through ``run_party`` (default
+    ``smpc.secagg.pod.run_party``). A refusal declines the parent with its reason; nothing more is sent for it.
     """
-    run_party = run_party or _run_party
-    verify = verify or _verify
     if session.get("parent"):
-        key = (ctx.tenant, ctx.pod, session["parent"])
-        with _joins_lock:
-            joined = key in _joins
-        ctx.log.info("session %s: %s", session["id"], f"a round of session {session['parent']}, served by its loop" if joined
-                     else f"not joining (this pod is not taking part in session {session['parent']})")
-        return
+        return _serve_round(ctx, session, modeller, run_party or _run_party)
+    return _serve_parent(ctx, session, modeller)
+
+
+def _serve_parent(ctx: Any, session: Mapping[str, Any], modeller: Any) -> Any:
     sid = session["id"]
     if session.get("phase") != "running":
         discard(Path(ctx.state_dir), sid)
-        return
+        return None
     kind = session.get("kind")
-    driver = _QueryDriver() if kind == "query" else _TrainingDriver() if kind == "training" else None
-    if driver is None:
-        raise ValueError(f"session {sid} is of kind {kind}, not query or training")
-    try:
-        driver.prepare(ctx, session, modeller)
-        channel = PodChannel(ctx, sid, getattr(modeller, "identity_key", b""))
-    except FederatedRefusal as e:
-        ctx.log.warning("session %s: declined (%s)", sid, e)
-        _decline(ctx, sid, str(e))
-        discard(Path(ctx.state_dir), sid)
-        return
     key = (ctx.tenant, ctx.pod, sid)
-    join = _Join(sid, kind, driver, channel, modeller)
-    with _joins_lock:
+    join = _Join(sid, str(kind), modeller)
+    with _joins_changed:
+        if key in _joins:
+            ctx.log.info("session %s: already taking part", sid)
+            return None
         _joins[key] = join
+        _joins_changed.notify_all()
     try:
+        driver = _QueryDriver() if kind == "query" else _TrainingDriver() if kind == "training" else None
+        if driver is None:
+            raise FederatedRefusal(f"session {sid} is of kind {kind}, not query or training")
+        try:
+            driver.prepare(ctx, session, modeller)
+            channel = PodChannel(ctx, sid, getattr(modeller, "identity_key", b""))
+        except FederatedRefusal as e:
+            ctx.log.warning("session %s: declined (%s)", sid, e)
+            join.refused = str(e)
+            _decline(ctx, sid, str(e))
+            discard(Path(ctx.state_dir), sid)
+            return None
+        join.driver, join.channel = driver, channel
         channel.publish()
+        join.ready.set()
         ctx.log.info("session %s: joined (%s for modeller %s)", sid, kind, session.get("modellerId"))
         current = ctx.client.get_session(ctx.tenant, sid)
-        while current.get("phase") == "running" and not _stopping(ctx):
-            for r in (current.get("federated") or {}).get("rounds") or []:
-                if ctx.pod in (r.get("podIds") or []) and r["sessionId"] not in join.handled:
-                    join.handled.add(r["sessionId"])
-                    if not _serve_round(ctx, join, r["sessionId"], run_party, verify):
-                        return  # refused: declined, nothing more is sent for the session
+        while current.get("phase") == "running" and not _stopping(ctx) and join.refused is None:
             current = ctx.client.get_session(ctx.tenant, sid, wait_for_version=current["version"], wait_seconds=LONG_POLL_SECONDS)
-        if not _stopping(ctx):
-            reason = (current.get("federated") or {}).get("failureReason")
-            ctx.log.info("session %s: %s%s", sid, current.get("phase"), f" ({reason})" if reason else "")
-            channel.forget()
-    except Exception as e:
+            if hasattr(ctx, "verify") and current.get("phase") == "running":
+                ctx.verify(current)  # every later copy must give the statement that verified
         if _stopping(ctx):
-            return  # the pod stops: the member key stays so a restarted pod resumes
-        ctx.log.error("session %s: stopped: %s", sid, e)
-        _decline(ctx, sid, f"the pod agent failed: {type(e).__name__}")
+            return None  # the pod stops, not the session: the member key stays so that a restarted pod resumes
+        while current.get("phase") == "running":  # refused: the decline ends it; wait (bounded) to see it end
+            current = ctx.client.get_session(ctx.tenant, sid, wait_for_version=current["version"], wait_seconds=LONG_POLL_SECONDS)
+            if join.refused is not None:
+                break
+        reason = (current.get("federated") or {}).get("failureReason")
+        ctx.log.info("session %s: %s%s", sid, current.get("phase"), f" ({reason})" if reason else "")
         channel.forget()
+        return current
+    except Exception:
+        if not _stopping(ctx):
+            discard(Path(ctx.state_dir), sid)
         raise
     finally:
-        with _joins_lock:
+        join.ready.set()
+        with _joins_changed:
             _joins.pop(key, None)
+            _joins_changed.notify_all()
 
 
-def _serve_round(ctx: Any, join: _Join, round_id: str, run_party: Callable[..., Any], verify: Callable[..., Any]) -> bool:
-    """One round: checks, the vector, secure aggregation. False when the pod refused (and declined the parent)."""
-    sid = join.session_id
-    round_session = ctx.client.get_session(ctx.tenant, round_id)
-    if round_session.get("phase") in ("completed", "failed", "cancelled"):
-        return True
+def _find_join(ctx: Any, parent_id: str, timeout: float) -> _Join | None:
+    """The parent's join once it is ready (its handler may still be running the query or loading data)."""
+    key = (ctx.tenant, ctx.pod, parent_id)
+    deadline = time.monotonic() + timeout
+    with _joins_changed:
+        while key not in _joins:
+            left = deadline - time.monotonic()
+            if left <= 0 or _stopping(ctx):
+                return None
+            _joins_changed.wait(min(left, 1.0))
+        join = _joins[key]
+    while not join.ready.wait(1.0):
+        if time.monotonic() > deadline or _stopping(ctx):
+            return None
+    return join if join.channel is not None and join.refused is None else None
+
+
+def _serve_round(ctx: Any, round_session: Mapping[str, Any], modeller: Any, run_party: Callable[..., Any]) -> Any:
+    """One round: checks, the vector, secure aggregation. A refusal declines the parent and returns None."""
+    parent_id = round_session["parent"]
     label = (round_session.get("aggregation") or {}).get("input")
+    parent = ctx.client.get_session(ctx.tenant, parent_id)
+    timeout = float(((parent.get("federated") or {}).get("query") or (parent.get("federated") or {}).get("training") or {})
+                    .get("roundTimeoutSeconds", 300))
+    join = _find_join(ctx, parent_id, timeout) if parent.get("phase") == "running" else None
+    if join is None:
+        ctx.log.info("session %s: not joining (this pod is not taking part in session %s)", round_session["id"], parent_id)
+        return None
+    assert join.channel is not None
     try:
-        try:
-            round_modeller = verify(ctx, round_session)
-        except Exception as e:  # UnverifiedSessionError: a round nobody verifiably asked for
-            raise FederatedRefusal(f"{UNVERIFIED_MODELLER}: round '{label}': {e}") from e
-        parent = ctx.client.get_session(ctx.tenant, sid)
-        if round_session.get("modellerId") != parent.get("modellerId") or \
-                getattr(round_modeller, "fingerprint", None) != getattr(join.modeller, "fingerprint", None):
-            raise FederatedRefusal(f"{UNVERIFIED_MODELLER}: round '{label}' is signed by modeller {round_session.get('modellerId')}, "
-                                   f"not session {sid}'s modeller {parent.get('modellerId')}")
-        try:
-            verify(ctx, parent)  # the parent's spec as signed, not a rewritten one
-        except Exception as e:
-            raise FederatedRefusal(f"{UNVERIFIED_MODELLER}: session {sid} changed: {e}") from e
-        if parent.get("phase") != "running":
-            raise FederatedRefusal(f"session {sid} is {parent.get('phase')}")
-        if not join.channel.claim_round(label, round_id):
-            raise FederatedRefusal(f"round '{label}' already ran as session {join.channel.rounds()[label]}; a pod answers each round once")
-        values = join.driver.input(ctx, round_session, parent, join.channel)
+        with join.lock:
+            if join.refused is not None:
+                raise FederatedRefusal(join.refused)
+            if parent.get("phase") != "running":
+                raise FederatedRefusal(f"session {parent_id} is {parent.get('phase')}")
+            if getattr(modeller, "fingerprint", None) != getattr(join.modeller, "fingerprint", None) or \
+                    round_session.get("modellerId") != parent.get("modellerId"):
+                raise FederatedRefusal(f"{UNVERIFIED_MODELLER}: round '{label}' is not signed by session {parent_id}'s modeller")
+            if not join.channel.claim_round(label, round_session["id"]):
+                raise FederatedRefusal(f"round '{label}' already ran as session {join.channel.rounds()[label]}; a pod answers each round once")
+            values = join.driver.input(ctx, round_session, parent, join.channel)
     except FederatedRefusal as refusal:
         text = str(refusal)
         if text.startswith(UNVERIFIED_MODELLER):
-            ctx.log.warning("REFUSED session %s: round %s: %s. This pod sends nothing more for the session.", sid, label, text)
+            ctx.log.warning("REFUSED session %s: round %s: %s. This pod sends nothing more for the session.", parent_id, label, text)
         else:
-            ctx.log.warning("session %s: refused round %s (%s)", sid, label, text)
-        _decline(ctx, sid, text)
-        return False
-    ctx.log.info("session %s: round %s: contributing %d values", sid, label, values.size)
-    run_party(ctx, round_session, round_modeller, np.asarray(values, dtype=np.float64))
-    return True
+            ctx.log.warning("session %s: refused round %s (%s)", parent_id, label, text)
+        if join.refused is None:
+            join.refused = text
+            _decline(ctx, parent_id, text)
+        return None
+    ctx.log.info("session %s: round %s: contributing %d values", parent_id, label, values.size)
+    return run_party(ctx, round_session, modeller, np.asarray(values, dtype=np.float64))
