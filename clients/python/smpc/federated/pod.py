@@ -296,6 +296,9 @@ class _TrainingDriver:
             self.fit_client = client
             ctx.log.info("session %s: serving FitClient '%s' (%d parameters)", session["id"], name, client.layout.size)
             return
+        refusal = policy.refusal(spec)  # as the .NET agent: the policy before the trainer and the source
+        if refusal is not None:
+            raise FederatedRefusal(refusal)
         trainer = tr.BUILTIN_TRAINERS.get(spec.trainer)
         if trainer is None:
             raise FederatedRefusal(f"this agent has no trainer '{spec.trainer}'")
