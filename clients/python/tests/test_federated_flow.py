@@ -166,3 +166,23 @@ def test_a_pod_with_another_model_layout_refuses_fedavg(tmp_path):
         fm.fedavg(modeller, ["p1", "p2", "p3"], np.zeros(3), 2, name="toy", layout=layout, session_id="f2",
                   round_runner=service.round_runner)
     _join(threads, errors)
+
+
+def test_a_round_label_is_answered_once(tmp_path):
+    """A second session for the counts round (say, over other dropouts) would let the two sums be subtracted: refused."""
+    from smpc.federated import query as q
+
+    service = FakeService()
+    modeller = FakeModeller(service)
+    ctxs, threads, errors = _pods(service, tmp_path, [_pod_frame(s, 40) for s in range(3)], modeller, "q4", query=POLICY)
+    service.create_session("acme", {"id": "q4", "modellerId": "alice", "kind": "query", "podIds": ["p1", "p2", "p3"], "query": SPEC})
+    with service.cond:
+        assert service.cond.wait_for(lambda: len(service.sessions["q4"]["federated"]["memberKeys"]) == 3, timeout=20)
+    fields = q.QueryShape.create(SPEC).count_round_fields()
+    first = service.round_runner(modeller, "q4-counts", "q4", "counts", ["p1", "p2", "p3"], fields, 20)
+    assert first.sums["n"].sum() == 120
+    with pytest.raises(RuntimeError):
+        service.round_runner(modeller, "q4-counts-again", "q4", "counts", ["p1", "p2", "p3"], fields, 20)
+    _join(threads, errors)
+    assert "round 'counts' already ran as session q4-counts" in service.sessions["q4"]["federated"]["failureReason"]
+    assert not service.inputs["q4-counts-again"]

@@ -229,3 +229,23 @@ def test_training_dotnet_modeller_with_a_python_pod_reads_the_dotnet_broadcasts(
         theta = sum(u.input[:3] for u in ups) / sum(u.input[3] for u in ups)
     model = json.loads(out.read_text())
     np.testing.assert_allclose(model["parameters"], theta, atol=1e-5)
+
+
+def test_a_python_pod_refusing_by_policy_fails_the_mixed_query_with_its_reason(world):
+    frames = [_frame(20 + s, 60) for s in range(3)]
+    pods = [world.add_pod(p) for p in ("h1", "h2", "h3")]
+    alice = world.add_modeller("alice")
+    for member, df in zip(pods[:2], frames[:2]):
+        db = _db(world.directory / f"{member.id}.db", "admissions", df)
+        world.start_dotnet_pod(member, sources={"hospital": {"kind": "sqlite", "path": str(db), "table": "admissions"}},
+                               query={"tables": {"admissions": ["*"]}})
+    db3 = _db(world.directory / "h3.db", "admissions", frames[2])
+    py = _python_pod(world, pods[2], sources={"hospital": SourceSpec(kind="sqlite", path=db3, table="admissions")},
+                     query=QueryPolicy(tables={"admissions": ["ward", "age"]}))  # 'stay' is not open on h3
+    try:
+        with pytest.raises(fm.FederatedSessionFailed, match="Pod h3 declined: the query reads column admissions.stay"):
+            fm.query(_modeller(world, alice), ["h1", "h2", "h3"], SPEC, session_id="q-refused")
+    finally:
+        py.stop()
+    session = world.admin.get_session(world.tenant, "q-refused")
+    assert session["phase"] == "failed" and not session["federated"]["rounds"]
