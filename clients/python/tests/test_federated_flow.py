@@ -186,3 +186,24 @@ def test_a_round_label_is_answered_once(tmp_path):
     _join(threads, errors)
     assert "round 'counts' already ran as session q4-counts" in service.sessions["q4"]["federated"]["failureReason"]
     assert not service.inputs["q4-counts-again"]
+
+
+def test_fedavg_of_a_sklearn_linear_model_learns_the_pooled_task(tmp_path):
+    from sklearn.linear_model import SGDClassifier
+
+    service = FakeService()
+    modeller = FakeModeller(service)
+    rng = np.random.default_rng(3)
+    errors, threads, clients = [], [], []
+    for i, n in enumerate((60, 90, 150)):
+        X = rng.normal(size=(n, 3))
+        y = (X @ np.array([2.0, -1.0, 0.5]) > 0).astype(int)
+        client = ff.SklearnLinearClient(SGDClassifier(loss="log_loss", learning_rate="constant", eta0=0.05, random_state=i), X, y, epochs=2)
+        clients.append(client)
+        threads.append(serve_in_thread(service, pod_context(service, f"p{i + 1}", tmp_path / str(i), fit_clients={"lr": client}),
+                                       "f3", modeller, errors))
+    result = fm.fedavg(modeller, ["p1", "p2", "p3"], clients[0], 8, name="lr", session_id="f3", round_runner=service.round_runner)
+    _join(threads, errors)
+    assert result.rounds[-1].loss < 0.5 * result.rounds[0].loss
+    w = result.tensors()["coef_"].ravel()
+    assert w[0] > 0 > w[1] and np.corrcoef(w, [2.0, -1.0, 0.5])[0, 1] > 0.95
