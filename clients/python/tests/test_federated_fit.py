@@ -110,3 +110,28 @@ def test_torch_fedavg_in_memory_converges_like_central_training():
         theta = f.fedavg_mean([(t, n) for t, n, _, _ in results])
     assert losses[-1] < 1e-3 < losses[0]
     np.testing.assert_allclose(theta, [2.0, -3.0, 0.5], atol=0.05)
+
+
+FACTORY_CLIENT = 42
+
+
+def make_toy_client():
+    """A FitClient factory a pod configuration can name as 'test_federated_fit:make_toy_client'."""
+    class Toy(f.FitClient):
+        layout = f.ParameterLayout.of([("w", (2,))])
+
+        def fit(self, parameters):
+            return parameters + 1, 4, {"loss": 0.5}
+
+    return Toy()
+
+
+def test_a_fit_client_can_be_named_as_module_attribute():
+    from smpc.federated.pod import FederatedRefusal, _fit_client
+
+    client = _fit_client("test_federated_fit:make_toy_client", "toy")
+    assert client.layout.size == 2 and f.local_round(client, np.zeros(2))[1] == 4
+    with pytest.raises(FederatedRefusal, match="cannot be loaded"):
+        _fit_client("no_such_module:x", "toy")
+    with pytest.raises(FederatedRefusal, match="is not a FitClient"):
+        _fit_client("test_federated_fit:FACTORY_CLIENT", "toy")

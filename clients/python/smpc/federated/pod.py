@@ -290,7 +290,7 @@ class _TrainingDriver:
             # Configuring the FitClient is the pod's consent to serve it: no entry in training.trainers is needed.
             if spec.rounds > policy.max_rounds:
                 raise FederatedRefusal(f"{spec.rounds} rounds exceed the pod's maximum of {policy.max_rounds}")
-            client = clients[name]
+            client = _fit_client(clients[name], name)
             if list(spec.features) != client.layout.describe():
                 raise FederatedRefusal(f"the request's model layout is not that of this pod's FitClient '{name}'")
             self.fit_client = client
@@ -359,6 +359,23 @@ class _TrainingDriver:
         tr.check_loss(loss, spec, number)
         tr._check_parameters(local, spec.parameter_bound, f"round {number}: the locally trained parameters")
         return np.concatenate([n * local, [float(n), n * loss]])
+
+
+def _fit_client(entry: Any, name: str) -> fitmod.FitClient:
+    """A configured FitClient: the object itself, or ``"package.module:attribute"`` naming one (or a factory of one)."""
+    if isinstance(entry, str):
+        import importlib
+
+        module, _, attribute = entry.partition(":")
+        try:
+            entry = getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError, ValueError) as e:
+            raise FederatedRefusal(f"this pod's FitClient '{name}' cannot be loaded") from e
+        if callable(entry) and not isinstance(entry, fitmod.FitClient):
+            entry = entry()
+    if not isinstance(entry, fitmod.FitClient) and not (hasattr(entry, "fit") and hasattr(entry, "layout")):
+        raise FederatedRefusal(f"this pod's FitClient '{name}' is not a FitClient")
+    return entry
 
 
 @dataclass
