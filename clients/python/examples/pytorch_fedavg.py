@@ -22,14 +22,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the SDK from this checkout, installed or not
 
 import smpc  # noqa: E402
-from smpc.federated import ParameterLayout, TorchModelClient  # noqa: E402
+from smpc.federated import TorchModelClient  # noqa: E402
 from smpc.federated.modeller import fedavg  # noqa: E402
 from smpc.identity import IdentityKey  # noqa: E402
 from smpc.modeller import Modeller  # noqa: E402

@@ -20,7 +20,6 @@ for each of its rounds; ``modeller`` is the modeller whose signature verified ag
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
 import time
