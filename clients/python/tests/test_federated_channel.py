@@ -113,5 +113,5 @@ def test_member_keys_are_checked_against_the_pin():
 
 
 def test_sealing_to_a_low_order_member_key_is_refused():
-    with pytest.raises(ch.MalformedError):
+    with pytest.raises(ch.LowOrderPointError):
         ch.seal_content_key(bytes(32), bytes(32), "acme", "s", "p1")

@@ -14,19 +14,33 @@ Every check raises a typed :class:`ChannelError` subclass; nothing is opened bef
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import struct
 from typing import Any, Callable
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from ..crypto import sealed_box
+from ..crypto.errors import BadSignature as BadSignatureError
+from ..crypto.errors import DecryptionFailed as DecryptionFailedError
+from ..crypto.errors import IdentityMismatch as IdentityMismatchError
+from ..crypto.errors import LowOrderPoint as LowOrderPointError
+from ..crypto.errors import Malformed as MalformedError
+from ..crypto.errors import ProtocolError as ChannelError
+from ..identity import fingerprint, fingerprint_matches, verify_signature
+from ..statements import content_key_statement, release_statement
+
+# The refusals are the protocol's typed errors (smpc.crypto.errors), as in .NET: Malformed for the format, BadSignature
+# for a signature, IdentityMismatch for a pin, DecryptionFailed for a box that does not open, LowOrderPoint for a key.
+__all__ = [
+    "ChannelError", "MalformedError", "BadSignatureError", "IdentityMismatchError", "DecryptionFailedError",
+    "LowOrderPointError", "fingerprint", "content_key_statement", "release_statement", "context", "member_key_message",
+    "sign_member_key", "verify_member_key", "new_content_key", "seal_content_key", "open_content_key",
+    "sign_content_key_seal", "verify_content_key_seal", "seal_release", "open_release", "sign_release", "verify_release",
+    "encode_release", "decode_release",
+]
 
 CONTENT_KEY_SIZE = 32
 NONCE_SIZE = 12
@@ -37,33 +51,6 @@ SIGNED_FORMAT_VERSION = 0x01
 SIGNATURE_SIZE = 64
 SIGNED_OVERHEAD = 1 + SIGNATURE_SIZE
 SIGNED_CONTENT_KEY_SIZE = SIGNED_OVERHEAD + SEALED_BOX_OVERHEAD + CONTENT_KEY_SIZE  # 145
-
-_P = 2**255 - 19
-_LOW_ORDER_U = {
-    0, 1, _P - 1, _P, _P + 1,
-    325606250916557431795983626356110631294008115727848805560023387167927233504,
-    39382357235489614581723060781553021112529911719440698176882885853963445705823,
-}
-
-
-class ChannelError(Exception):
-    """A channel message was refused; the message names what and why (never a secret)."""
-
-
-class MalformedError(ChannelError):
-    """Wrong format: version byte, length, low-order key."""
-
-
-class BadSignatureError(ChannelError):
-    """A signature does not verify under the key it must verify under."""
-
-
-class IdentityMismatchError(ChannelError):
-    """An identity key does not match the pinned fingerprint."""
-
-
-class DecryptionFailedError(ChannelError):
-    """A box or release failed to open (tampered, or bound to another name, pod, session or tenant)."""
 
 
 def context(label: str, *parts: str) -> bytes:
@@ -77,86 +64,8 @@ def context(label: str, *parts: str) -> bytes:
     return bytes(out)
 
 
-def fingerprint(public_key: bytes) -> str:
-    """``sha256:<hex>`` of an identity public key."""
-    return "sha256:" + hashlib.sha256(public_key).hexdigest()
-
-
-def fingerprint_matches(pinned: str, public_key: bytes) -> bool:
-    """True when ``pinned`` (trimmed, any case) is the fingerprint of ``public_key``."""
-    return hmac.compare_digest(pinned.strip().lower().encode(), fingerprint(public_key).encode())
-
-
-def check_peer_key(key: bytes) -> None:
-    """Refuses a 32-byte X25519 public key that is a low-order point (MalformedError)."""
-    if len(key) != 32:
-        raise MalformedError("an X25519 public key is 32 bytes")
-    u = int.from_bytes(key, "little") % (2**255)
-    if u in _LOW_ORDER_U:
-        raise MalformedError("the X25519 public key is a low-order point")
-
-
-def _x25519_public(private: X25519PrivateKey) -> bytes:
-    return private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def _seal_key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
-    if shared == b"\x00" * 32:
-        raise MalformedError("the X25519 shared secret is all zero")
-    return HKDF(hashes.SHA256(), 32, b"smpc/seal/v1", ephemeral + recipient).derive(shared)
-
-
-def sealed_box_seal(recipient: bytes, plaintext: bytes, ad: bytes, ephemeral_private: bytes | None = None) -> bytes:
-    """SealedBox.Seal of secure-aggregation.md: ``E ‖ AES-256-GCM_K(0^96, plaintext, ad) ‖ tag``."""
-    check_peer_key(recipient)
-    e = X25519PrivateKey.from_private_bytes(ephemeral_private) if ephemeral_private is not None else X25519PrivateKey.generate()
-    big_e = _x25519_public(e)
-    key = _seal_key(e.exchange(X25519PublicKey.from_public_bytes(recipient)), big_e, recipient)
-    return big_e + AESGCM(key).encrypt(b"\x00" * NONCE_SIZE, plaintext, ad)
-
-
-def sealed_box_open(private: bytes, box: bytes, ad: bytes) -> bytes:
-    """Opens a sealed box with the recipient's X25519 private key; DecryptionFailedError on a wrong tag."""
-    if len(box) < SEALED_BOX_OVERHEAD:
-        raise MalformedError("a sealed box is shorter than its key and tag")
-    big_e = box[:32]
-    check_peer_key(big_e)
-    r = X25519PrivateKey.from_private_bytes(private)
-    key = _seal_key(r.exchange(X25519PublicKey.from_public_bytes(big_e)), big_e, _x25519_public(r))
-    try:
-        return AESGCM(key).decrypt(b"\x00" * NONCE_SIZE, box[32:], ad)
-    except InvalidTag:
-        raise DecryptionFailedError("the sealed box failed to open") from None
-
-
-# --- statements (docs/protocols/signatures.md) -------------------------------------------------------------------
-
-def _lp(data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + data
-
-
-def _text(s: str) -> bytes:
-    return _lp(s.encode("utf-8"))
-
-
-def content_key_statement(tenant: str, session: str, pod: str, member_key: bytes, box: bytes) -> bytes:
-    """The content-key statement the modeller signs over a sealed content key."""
-    return (_text("smpc/modeller-statement/content-key/v1") + _text(tenant) + _text(session) + _text(pod)
-            + _lp(member_key) + _lp(hashlib.sha256(box).digest()))
-
-
-def release_statement(tenant: str, session: str, name: str, box: bytes) -> bytes:
-    """The release statement the modeller signs over a sealed release."""
-    return (_text("smpc/modeller-statement/release/v1") + _text(tenant) + _text(session) + _text(name)
-            + _lp(hashlib.sha256(box).digest()))
-
-
 def _verify_ed25519(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
-        return True
-    except (InvalidSignature, ValueError):
-        return False
+    return verify_signature(public_key, message, signature)
 
 
 # --- member keys --------------------------------------------------------------------------------------------------
@@ -194,12 +103,13 @@ def seal_content_key(content_key: bytes, member_public_key: bytes, tenant: str, 
     """Seals the content key to one pod's member key (80 bytes)."""
     if len(content_key) != CONTENT_KEY_SIZE:
         raise ValueError("the content key is 32 bytes")
-    return sealed_box_seal(member_public_key, content_key, context("smpc/content-key/v1", tenant, session, pod), ephemeral_private)
+    random = os.urandom if ephemeral_private is None else (lambda n: bytes(ephemeral_private[:n]))
+    return sealed_box.seal(member_public_key, content_key, context("smpc/content-key/v1", tenant, session, pod), random)
 
 
 def open_content_key(member_private_key: bytes, box: bytes, tenant: str, session: str, pod: str) -> bytes:
     """Opens the content key sealed to this pod."""
-    key = sealed_box_open(member_private_key, box, context("smpc/content-key/v1", tenant, session, pod))
+    key = sealed_box.open_box(member_private_key, box, context("smpc/content-key/v1", tenant, session, pod))
     if len(key) != CONTENT_KEY_SIZE:
         raise MalformedError("a content key is 32 bytes")
     return key

@@ -130,11 +130,13 @@ class PodChannel:
             signed = self.ctx.client.download_release(tenant, self.session_id, name)
             box = ch.verify_release(self.modeller_key, signed, tenant, self.session_id, name)
         except (ch.MalformedError, ch.BadSignatureError, ValueError) as e:
-            raise FederatedRefusal(f"{UNVERIFIED_MODELLER}: {e}") from e
+            raise FederatedRefusal(f"{UNVERIFIED_MODELLER}: {_reason(e)}") from e
+        except ch.ChannelError as e:  # the content key does not open (or a low-order key): not the modeller's
+            raise FederatedRefusal(f"{UNVERIFIED_MODELLER}: {_reason(e)}") from e
         try:
             return ch.decode_release(ch.open_release(self._content_key, tenant, self.session_id, name, box))
-        except ch.ChannelError as e:
-            raise FederatedRefusal(str(e)) from e
+        except (ch.ChannelError, ValueError) as e:
+            raise FederatedRefusal(_reason(e)) from e
 
     def rounds(self) -> dict[str, str]:
         """The rounds this pod answered: label → round session id."""
@@ -154,6 +156,12 @@ class PodChannel:
         """Deletes the member key and the ledger once the session has ended."""
         _wipe(self.path)
         _wipe(self.ledger_path)
+
+
+def _reason(e: Exception) -> str:
+    """A refusal's text as the .NET agent words it: the message without the protocol error's code prefix."""
+    text, code = str(e), getattr(e, "code", None)
+    return text[len(code) + 2:] if code and text.startswith(f"{code}: ") else text
 
 
 # --- checks shared by both kinds ----------------------------------------------------------------------------------
