@@ -16,6 +16,9 @@ their input once into a ctypes buffer, write into one preallocated output buffer
 ctypes releases the GIL around each foreign call, so large batches are split over worker threads (one per core by
 default) and use every core.
 
+Environment: ``SMPC_THREADS`` caps the worker threads (default: the usable cores); ``SMPC_LIBSODIUM`` loads another
+libsodium build instead of ``libsodium.so.23`` (any release since 1.0.18 has this API).
+
 Python cannot wipe immutable ``bytes``; the ctypes buffers this module allocates for secret intermediates (inverses,
 wide random scalars) are zeroed after use.
 """
@@ -99,9 +102,10 @@ class LibsodiumUnavailableError(RistrettoError):
 
 
 def _load() -> ctypes.CDLL:
-    names = ["libsodium.so.23"]
+    # SMPC_LIBSODIUM names another build (e.g. a newer libsodium); the default is Debian's libsodium23 (1.0.18).
+    names = [os.environ["SMPC_LIBSODIUM"]] if os.environ.get("SMPC_LIBSODIUM") else ["libsodium.so.23"]
     found = ctypes.util.find_library("sodium")
-    if found and found not in names:
+    if found and found not in names and not os.environ.get("SMPC_LIBSODIUM"):
         names.append(found)
     errors = []
     for name in names:
