@@ -9,8 +9,9 @@ process each time: its start-up is included and measured separately) and Python 
 (``smpc.modeller.Modeller.psi``, in this process). Both must find exactly the planted matches. The ratio is the
 median Python time over the median .NET time (target ≤ 1.5).
 
-Kernels (``--kernels``): elements/s of the Python SDK's batched OPRF calls (blind, blind_evaluate, finalize, evaluate)
-on one thread and on all threads, against the bare libsodium bound measured the same way (a tight ctypes loop of the
+Kernels: elements/s of the Python SDK's batched OPRF calls (blind, blind_evaluate, finalize, evaluate) on one
+thread and on all threads, of the .NET parties' own calls (``ecdh_kernels_dotnet.fsx`` through ``dotnet fsi``, on the
+.NET build's ``Smpc.Protocols.dll``, all cores), and the bare libsodium bound measured the same way (a tight ctypes loop of the
 same libsodium calls, no Python work per element), and, if present, NuGet's libsodium 1.0.22 (the .NET parties')
 loaded through the same binding, so the note can say whether time goes to Python, to threads or to the library.
 
@@ -71,12 +72,31 @@ def kernels(n: int, repeat: int) -> dict:
             "finalize": _rate(n, lambda: oprf.finalize(xs, blinds, evaluated, threads=t), repeat),
             "evaluate": _rate(n, lambda: oprf.evaluate(sk, xs, threads=t), repeat),
         }
+    out["dotnet"] = dotnet_kernels(n, repeat)
     libs = [("libsodium.so.23 (Debian 1.0.18, the SDK's)", "libsodium.so.23")]
     if NUGET_SODIUM.exists():
         libs.append(("NuGet libsodium 1.0.22 (the .NET parties')", str(NUGET_SODIUM)))
     for name, path in libs:
         out["bare"][name] = _bare(path, n, repeat)
     return out
+
+
+def dotnet_kernels(n: int, repeat: int) -> dict | None:
+    """The .NET parties' kernels (Smpc.Protocols of the .NET build through ``dotnet fsi``), or None without a build.
+
+    Its boundaries differ slightly: .NET's blind also inverts each blind (Python's finalize does that, batched)."""
+    from service import build_root  # tests/service.py: $SMPC_DOTNET_BUILD or this repository
+
+    root = build_root()
+    if not (root / "Protocols" / "bin" / "Debug" / "net10.0" / "Smpc.Protocols.dll").exists():
+        return None
+    done = subprocess.run(["dotnet", "fsi", str(HERE / "ecdh_kernels_dotnet.fsx"), str(root), str(n), str(repeat)],
+                          capture_output=True, text=True, timeout=900)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        print(f"  (.NET kernels failed: {done.stderr[-500:] or done.stdout[-500:]})")
+        return None
+    return json.loads(lines[-1])
 
 
 def _bare(path: str, n: int, repeat: int) -> dict:
@@ -219,6 +239,10 @@ def main() -> int:
         print(f"kernels, {k['elements']} elements, best of {args.kernel_repeat} (elements/s):")
         for name, rates in k["python"].items():
             print(f"  python SDK {name}: " + ", ".join(f"{op} {v:,.0f}" for op, v in rates.items()))
+        if k.get("dotnet"):
+            d = k["dotnet"]
+            print(f"  .NET Smpc.Protocols (Debug build), all {d['cores']} cores: " + ", ".join(
+                f"{op} {d[op]:,.0f}" for op in ("blind", "blind_evaluate", "finalize", "evaluate")))
         for name, rates in k["bare"].items():
             print(f"  bare 1 thread, {name}: " + ", ".join(f"{op} {v:,.0f}" for op, v in rates.items()))
     if not args.kernels_only:
