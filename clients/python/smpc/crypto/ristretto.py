@@ -42,6 +42,7 @@ __all__ = [
     "InvalidElementError",
     "InvalidScalarError",
     "LibsodiumUnavailableError",
+    "default_threads",
     "from_hash",
     "from_hash_packed",
     "is_valid_point",
@@ -175,8 +176,9 @@ def _run(count: int, work: Callable[[int, int], int], threads: int | None) -> in
     if n_threads == 1 or count < _PARALLEL_THRESHOLD:
         return work(0, count)
     chunk = -(-count // n_threads)
-    futures = [_executor().submit(work, start, min(count, start + chunk)) for start in range(0, count, chunk)]
-    failures = [f.result() for f in futures]  # every chunk finishes before we report
+    # The calling thread takes the first chunk itself; the pool takes the others.
+    futures = [_executor().submit(work, start, min(count, start + chunk)) for start in range(chunk, count, chunk)]
+    failures = [work(0, min(count, chunk))] + [f.result() for f in futures]  # every chunk finishes before we report
     bad = [i for i in failures if i >= 0]
     return min(bad) if bad else -1
 
