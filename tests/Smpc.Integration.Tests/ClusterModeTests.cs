@@ -61,19 +61,21 @@ public sealed class ClusterModeTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>While the dead silo is not yet voted out, calls to its grains fail with retriable 503s; retry those only.</summary>
     private static async Task RetryUntilAnsweredAsync(Func<Task> action, TimeSpan timeout)
     {
-        var clock = Stopwatch.StartNew();
-        while (true)
+        Exception? last = null;
+        var answered = await Poll.UntilAsync(async () =>
         {
             try
             {
                 await action();
-                return;
+                return true;
             }
-            catch (Exception ex) when (clock.Elapsed < timeout && IsRetriable(ex))
+            catch (Exception ex) when (IsRetriable(ex))
             {
-                await Task.Delay(200);
+                last = ex;
+                return false;
             }
-        }
+        }, timeout, TimeSpan.FromMilliseconds(200));
+        if (!answered) throw new TimeoutException($"no answer after {timeout}", last);
     }
 
     private static bool IsRetriable(Exception ex) => ex switch

@@ -117,8 +117,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public async Task WaitUntilReadyAsync(TimeSpan timeout)
     {
         using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < timeout)
+        var ready = await Poll.UntilAsync(async () =>
         {
             if (_process.HasExited)
             {
@@ -129,13 +128,14 @@ public sealed class ServiceProcess : IAsyncDisposable
             try
             {
                 using var response = await http.GetAsync("health/ready");
-                if (response.IsSuccessStatusCode) return;
+                return response.IsSuccessStatusCode;
             }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            await Task.Delay(100);
-        }
-
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                return false;
+            }
+        }, timeout, TimeSpan.FromMilliseconds(100));
+        if (ready) return;
         throw new TimeoutException($"{Name} was not ready after {timeout}:\n{Output}");
     }
 

@@ -96,9 +96,8 @@ public sealed class RandomKeyFloodTests(DefaultBudgetService service)
     /// </summary>
     private async Task WaitForActivationsAtMostAsync(int bound)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        int now;
-        while ((now = await CredentialActivationsAsync()) > bound && DateTime.UtcNow < deadline) await Task.Delay(100);
+        var now = int.MaxValue;
+        await Poll.UntilAsync(async () => (now = await CredentialActivationsAsync()) <= bound, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
         Assert.True(now <= bound, $"{now} credential activations remain (at most {bound} expected)");
     }
 
