@@ -160,6 +160,37 @@ def write_data(directory: Path, pod: int, modeller: int, overlap: int) -> tuple[
     return pod_csv, mod_csv, expected
 
 
+class PhaseTimer:
+    """Wraps module functions the Python modeller calls and sums their wall time per run ("where time goes")."""
+
+    def __init__(self, targets: list[tuple[object, str, str]]) -> None:
+        self.totals: dict[str, float] = {}
+        self._saved = []
+        for module, attr, phase in targets:
+            if not hasattr(module, attr):
+                continue
+            original = getattr(module, attr)
+            self._saved.append((module, attr, original))
+            setattr(module, attr, self._wrap(original, phase))
+
+    def _wrap(self, fn, phase: str):
+        def timed(*a, **kw):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                self.totals[phase] = self.totals.get(phase, 0.0) + time.perf_counter() - t
+        return timed
+
+    def take(self) -> dict[str, float]:
+        totals, self.totals = self.totals, {}
+        return totals
+
+    def restore(self) -> None:
+        for module, attr, original in self._saved:
+            setattr(module, attr, original)
+
+
 def end_to_end(args: argparse.Namespace) -> dict:
     from service import EmbeddedService, dotnet_built, new_world  # the lead's fixture (tests/service.py)
 
@@ -188,6 +219,12 @@ def end_to_end(args: argparse.Namespace) -> dict:
 
         modeller = Modeller(smpc.Client(world.url, alice.api_key), world.tenant, "alice",
                             IdentityKey.load(alice.identity.path))
+        import smpc.psi.modeller as psi_modeller
+        from smpc.client import Client
+        from smpc.psi import oprf
+        timer = PhaseTimer([(psi_modeller, "encode_rows", "encode records"), (oprf, "blind", "blind"),
+                            (oprf, "finalize_packed", "finalize"), (psi_modeller, "_match", "match"),
+                            (Client, "upload_psi_set", "upload"), (Client, "download_psi_set", "download")])
         for run in range(args.runs):
             for side in ("dotnet", "python"):
                 sid = f"bench-{side}-{run}"
@@ -205,10 +242,17 @@ def end_to_end(args: argparse.Namespace) -> dict:
                                         mode="intersection", source="customers", session_id=sid)
                     elapsed = time.perf_counter() - t
                     found = {row["email"] for row in rows}
+                    phases = timer.take()
+                    phases["waiting for the pod and the service"] = elapsed - sum(phases.values())
+                    results.setdefault("python_phases", []).append(phases)
                 if found != expected:
                     raise AssertionError(f"{side} run {run}: {len(found)} matches, expected {len(expected)}")
                 results["runs"].append({"side": side, "run": run, "seconds": elapsed, "matches": len(found)})
                 print(f"  {side:7s} run {run}: {elapsed:7.2f} s, {len(found)} matches", flush=True)
+                if side == "python":
+                    print("    " + ", ".join(f"{k} {v:.2f} s" for k, v in results["python_phases"][-1].items()),
+                          flush=True)
+        timer.restore()
         world.close()
     finally:
         svc.stop()
