@@ -8,9 +8,9 @@ counts ``c = |{k·A_i} ∩ D|`` and posts (``POST …/psi/count``, ``sealedCount
                                                              status 0x01: withheld, value = the pod's minimum > c)
     AD        = "smpc/psi/count/v1" ‖ UTF-8(session id)
 
-SealedBox (secure-aggregation.md "Sealed box"): the recipient key is refused if of low order; an ephemeral X25519 key
-``(e, E)``; ``Z = X25519(e, R)`` (all-zero refused); ``K = HKDF-SHA-256(Z, salt "smpc/seal/v1", info E ‖ R, 32)``;
-``box = E ‖ AES-256-GCM_K(nonce 0^96, plaintext, AD) ‖ tag``. A sealed count is 74 bytes for both outcomes, so the
+SealedBox (secure-aggregation.md "Sealed box", :mod:`smpc.crypto.sealed_box`): the recipient key is refused if of
+low order; an ephemeral X25519 key ``(e, E)``; ``Z = X25519(e, R)`` (all-zero refused);
+``K = HKDF-SHA-256(Z, salt "smpc/seal/v1", info E ‖ R, 32)``; ``box = E ‖ AES-256-GCM_K(nonce 0^96, plaintext, AD) ‖ tag``. A sealed count is 74 bytes for both outcomes, so the
 service that stores it cannot tell a withheld count from a released one.
 """
 
@@ -19,11 +19,11 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from ..crypto import sealed_box, x25519
+from ..crypto.errors import DecryptionFailed, LowOrderPoint, Malformed
 
 __all__ = [
     "LABEL",
@@ -45,17 +45,7 @@ _TAG_BYTES = 16
 _PLAINTEXT_BYTES = len(LABEL) + 1 + 8
 SEALED_BYTES = _KEY_BYTES + _PLAINTEXT_BYTES + _TAG_BYTES
 """Length of every sealed count (74)."""
-_SEAL_SALT = b"smpc/seal/v1"
 _MAX_VALUE = 2**63 - 1
-
-# The 14 encodings of X25519 points of order 1, 2, 4 or 8 are exactly those with u = LE256(key) mod 2^255 in this set
-# (secure-aggregation.md "Low-order keys"); each gives the all-zero shared secret whatever the private key.
-_P = 2**255 - 19
-_LOW_ORDER_U = frozenset({
-    0, 1, _P - 1, _P, _P + 1,
-    325606250916557431795983626356110631294008115727848805560023387167927233504,
-    39382357235489614581723060781553021112529911719440698176882885853963445705823,
-})
 
 
 class SealedCountError(ValueError):
@@ -91,52 +81,43 @@ def is_low_order(key: bytes) -> bool:
     """True when a 32-byte X25519 public key is one of the 14 low-order encodings (bit 255 ignored, as RFC 7748)."""
     if len(key) != _KEY_BYTES:
         raise SealedCountError("malformed", f"an X25519 key is {_KEY_BYTES} bytes")
-    return (int.from_bytes(key, "little") & ((1 << 255) - 1)) in _LOW_ORDER_U
+    return x25519.is_low_order(bytes(key))
 
 
 def _raw_public(private: X25519PrivateKey) -> bytes:
     return private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def _agree(private: X25519PrivateKey, peer: bytes, what: str) -> bytes:
-    if is_low_order(peer):
-        raise SealedCountError("low-order-point", f"{what} is a low-order point")
-    try:
-        shared = private.exchange(X25519PublicKey.from_public_bytes(peer))
-    except ValueError as ex:  # OpenSSL refuses an all-zero result
-        raise SealedCountError("low-order-point", f"{what} gives the all-zero shared secret") from ex
-    if shared == bytes(_KEY_BYTES):
-        raise SealedCountError("low-order-point", f"{what} gives the all-zero shared secret")
-    return shared
+def _raw_private(private: X25519PrivateKey) -> bytes:
+    return private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                 serialization.NoEncryption())
 
 
-def _box_key(shared: bytes, ephemeral_public: bytes, recipient_public: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SEAL_SALT,
-                info=ephemeral_public + recipient_public).derive(shared)
+def _refusal(ex: Exception, what: str) -> SealedCountError:
+    if isinstance(ex, LowOrderPoint):
+        return SealedCountError("low-order-point", f"{what}: {ex}")
+    if isinstance(ex, DecryptionFailed):
+        return SealedCountError(
+            "decryption-failed", "sealed box failed to open (wrong recipient, tampered, or different associated data)")
+    return SealedCountError("malformed", f"{what}: {ex}")
 
 
 def _seal_box(recipient: bytes, plaintext: bytes, associated_data: bytes, ephemeral_random: bytes | None = None) -> bytes:
-    """SealedBox.Seal; ``ephemeral_random`` (32 bytes) fixes the ephemeral key, for known answers only."""
-    ephemeral = X25519PrivateKey.from_private_bytes(ephemeral_random if ephemeral_random is not None else os.urandom(32))
-    ephemeral_public = _raw_public(ephemeral)
-    shared = _agree(ephemeral, recipient, "the recipient key of a sealed box (count key is unusable)")
-    key = _box_key(shared, ephemeral_public, recipient)
-    return ephemeral_public + AESGCM(key).encrypt(bytes(12), plaintext, associated_data)
+    """The sealed box of :mod:`smpc.crypto.sealed_box`; ``ephemeral_random`` (32 bytes) fixes the ephemeral key, for
+    known answers only. A low-order recipient key is ``low-order-point`` ("count key is unusable")."""
+    random = (lambda n: ephemeral_random) if ephemeral_random is not None else os.urandom
+    try:
+        return sealed_box.seal(recipient, plaintext, associated_data, random)
+    except (LowOrderPoint, Malformed) as ex:
+        raise _refusal(ex, "the count key is unusable") from ex
 
 
 def _open_box(recipient: X25519PrivateKey, box: bytes, associated_data: bytes) -> bytes:
-    """SealedBox.Open: refuses a short box, a low-order ephemeral key and a wrong tag."""
-    if len(box) < _KEY_BYTES + _TAG_BYTES:
-        raise SealedCountError("malformed", "sealed box is shorter than its fixed overhead")
-    ephemeral_public = bytes(box[:_KEY_BYTES])
-    shared = _agree(recipient, ephemeral_public, "the ephemeral key of a sealed box")
-    key = _box_key(shared, ephemeral_public, _raw_public(recipient))
+    """Opens a sealed box: refuses a short box, a low-order ephemeral key and a wrong tag, as :class:`SealedCountError`."""
     try:
-        return AESGCM(key).decrypt(bytes(12), bytes(box[_KEY_BYTES:]), associated_data)
-    except InvalidTag as ex:
-        raise SealedCountError(
-            "decryption-failed", "sealed box failed to open (wrong recipient, tampered, or different associated data)"
-        ) from ex
+        return sealed_box.open_box(_raw_private(recipient), bytes(box), associated_data)
+    except (LowOrderPoint, DecryptionFailed, Malformed) as ex:
+        raise _refusal(ex, "the sealed count") from ex
 
 
 def _associated_data(session_id: str) -> bytes:
