@@ -4,9 +4,9 @@
 End to end (``--pod 100000 --modeller 10000 --overlap 1000`` by default): one embedded silo (the .NET build of
 ``$SMPC_DOTNET_BUILD`` or this repository), one .NET pod agent (``smpc pod run``) serving a CSV of ``--pod`` e-mail
 addresses, and a modeller CSV of ``--modeller`` rows of which ``--overlap`` are pod addresses spelt differently
-(case, ``+tag``). Each run creates a fresh session; runs alternate .NET client (``smpc psi --protocol ecdh``, a new
-process each time: its start-up is included and measured separately) and Python client
-(``smpc.modeller.Modeller.psi``, in this process). Both must find exactly the planted matches. The ratio is the
+(case, ``+tag``). Each run creates a fresh session for each client, the order alternating between runs: the .NET client
+(``smpc psi --protocol ecdh``, a new process each time: its start-up is included and measured separately) and the
+Python client (``smpc.modeller.Modeller.psi``, in this process, with a breakdown of where its time goes). Both must find exactly the planted matches. The ratio is the
 median Python time over the median .NET time (target ≤ 1.5).
 
 Kernels: elements/s of the Python SDK's batched OPRF calls (blind, blind_evaluate, finalize, evaluate) on one
@@ -17,7 +17,7 @@ loaded through the same binding, so the note can say whether time goes to Python
 
 Run from the repository root::
 
-    SMPC_DOTNET_BUILD=/work/main /usr/bin/python3 clients/python/bench/ecdh_psi.py --runs 3
+    SMPC_DOTNET_BUILD=/work/main /usr/bin/python3 clients/python/bench/ecdh_psi.py --runs 4
     /usr/bin/python3 clients/python/bench/ecdh_psi.py --kernels-only
 """
 
@@ -226,7 +226,8 @@ def end_to_end(args: argparse.Namespace) -> dict:
                             (oprf, "finalize_packed", "finalize"), (psi_modeller, "_match", "match"),
                             (Client, "upload_psi_set", "upload"), (Client, "download_psi_set", "download")])
         for run in range(args.runs):
-            for side in ("dotnet", "python"):
+            # Alternate who goes first, so neither client always meets a freshly idle pod (or pays its JIT warm-up).
+            for side in (("dotnet", "python") if run % 2 == 0 else ("python", "dotnet")):
                 sid = f"bench-{side}-{run}"
                 t = time.perf_counter()
                 if side == "dotnet":
@@ -269,7 +270,7 @@ def main() -> int:
     parser.add_argument("--pod", type=int, default=100_000)
     parser.add_argument("--modeller", type=int, default=10_000)
     parser.add_argument("--overlap", type=int, default=1_000)
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--kernel-elements", type=int, default=1000)
     parser.add_argument("--kernel-repeat", type=int, default=10)
     parser.add_argument("--kernels-only", action="store_true")
