@@ -246,6 +246,9 @@ class PodConfig:
                 raise ConfigError(f"{what} '{value}' is not an id (1-63 lower-case letters, digits and hyphens, not starting with a hyphen)")
         if self.identity is None and self.identity_key_file is None:
             raise ConfigError("a pod needs its identity: identity_key_file (smpc identity new) or identity=IdentityKey")
+        # Policies may be given as the agent file's objects (dicts) in Python too.
+        self.policy, self.psi, self.query, self.training = (
+            _policy(kind, getattr(self, attr)) for (kind, _), attr in zip(_POLICY_KEYS, ("policy", "psi", "query", "training")))
         self.inputs = {name: InputSpec.of(v) for name, v in (self.inputs or {}).items()}
         self.sources = {name: SourceSpec.of(v) for name, v in (self.sources or {}).items()}
         for name in list(self.inputs) + list(self.sources):
@@ -342,23 +345,7 @@ class PodConfig:
                 kind=s.get("kind") or "csv", path=s.get("path"), connection_string=s.get("connectionString"),
                 connection_string_environment_variable=s.get("connectionStringEnvironmentVariable"), table=s.get("table"), query=s.get("query"),
                 delimiter=s.get("delimiter") or ",")
-        pol = doc.get("policy") or {}
-        policy = SecureAggregationPolicy(
-            modellers=ids(pol.get("modellers")), operations=list(pol["operations"]) if pol.get("operations") is not None else SecureAggregationPolicy().operations,
-            min_pods=int(pol.get("minPods", 3)), min_pod_set_difference=pol.get("minPodSetDifference"),
-            differencing_window_days=float(pol.get("differencingWindowDays", 90)))
-        ps = doc.get("psi") or {}
-        psi = PsiPolicy(modellers=ids(ps.get("modellers")), protocols=list(ps.get("protocols", PsiPolicy().protocols)),
-                        modes=list(ps.get("modes", PsiPolicy().modes)), max_modeller_set_size=int(ps.get("maxModellerSetSize", 1_000_000)),
-                        max_modeller_records_per_day=int(ps.get("maxModellerRecordsPerDay", 10_000_000)), min_count=int(ps.get("minCount", 0)),
-                        set_reuse_hours=float(ps.get("setReuseHours", 0)))
-        q = doc.get("query") or {}
-        query = QueryPolicy(modellers=ids(q.get("modellers")), tables={k: list(v) for k, v in (q.get("tables") or {}).items()},
-                            min_rows_per_group=int(q.get("minRowsPerGroup", 0)), time_limit_seconds=float(q.get("timeLimitSeconds", 60)),
-                            max_cells=int(q.get("maxCells", 100_000)))
-        t = doc.get("training") or {}
-        training = TrainingPolicy(modellers=ids(t.get("modellers")), trainers=list(t.get("trainers", TrainingPolicy().trainers)),
-                                  columns={k: list(v) for k, v in (t.get("columns") or {}).items()}, max_rounds=int(t.get("maxRounds", 1000)))
+        policy, psi, query, training = (_policy(kind, doc.get(key)) for kind, key in _POLICY_KEYS)
         try:
             return cls(
                 tenant=doc.get("tenant"), pod=doc.get("pod"), identity_key_file=doc.get("identityKeyFile"), url=url or doc.get("url") or "http://127.0.0.1:5080",
@@ -369,6 +356,45 @@ class PodConfig:
                 base_directory=base_directory)
         except ConfigError as e:
             raise ConfigError(f"{name}: {e}; see docs/agent-config.md.") from None
+
+
+#: The policy sections of the configuration: (dataclass, JSON key).
+_POLICY_KEYS = (("secagg", "policy"), ("psi", "psi"), ("query", "query"), ("training", "training"))
+
+
+def _policy(kind: str, value: Any) -> Any:
+    """A policy section from the agent file's object (camelCase keys; snake_case accepted too, for Python callers), or
+    the dataclass itself when given one."""
+    classes = {"secagg": SecureAggregationPolicy, "psi": PsiPolicy, "query": QueryPolicy, "training": TrainingPolicy}
+    if isinstance(value, classes[kind]):
+        return value
+    if value is not None and not isinstance(value, Mapping):
+        raise ConfigError(f"a {kind} policy is an object (or {classes[kind].__name__}), not {type(value).__name__}")
+    raw = dict(value or {})
+    d = {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), k): v for k, v in raw.items()}
+
+    def ids(v: Any) -> List[str]:
+        return list(v or [])
+    if kind == "secagg":
+        pol = d
+        return SecureAggregationPolicy(
+            modellers=ids(pol.get("modellers")), operations=list(pol["operations"]) if pol.get("operations") is not None else SecureAggregationPolicy().operations,
+            min_pods=int(pol.get("minPods", 3)), min_pod_set_difference=pol.get("minPodSetDifference"),
+            differencing_window_days=float(pol.get("differencingWindowDays", 90)))
+    if kind == "psi":
+        ps = d
+        return PsiPolicy(modellers=ids(ps.get("modellers")), protocols=list(ps.get("protocols", PsiPolicy().protocols)),
+                        modes=list(ps.get("modes", PsiPolicy().modes)), max_modeller_set_size=int(ps.get("maxModellerSetSize", 1_000_000)),
+                        max_modeller_records_per_day=int(ps.get("maxModellerRecordsPerDay", 10_000_000)), min_count=int(ps.get("minCount", 0)),
+                        set_reuse_hours=float(ps.get("setReuseHours", 0)))
+    if kind == "query":
+        q = d
+        return QueryPolicy(modellers=ids(q.get("modellers")), tables={k: list(v) for k, v in (q.get("tables") or {}).items()},
+                            min_rows_per_group=int(q.get("minRowsPerGroup", 0)), time_limit_seconds=float(q.get("timeLimitSeconds", 60)),
+                            max_cells=int(q.get("maxCells", 100_000)))
+    t = d
+    return TrainingPolicy(modellers=ids(t.get("modellers")), trainers=list(t.get("trainers", TrainingPolicy().trainers)),
+                                  columns={k: list(v) for k, v in (t.get("columns") or {}).items()}, max_rounds=int(t.get("maxRounds", 1000)))
 
 
 # ---- checking the file ----

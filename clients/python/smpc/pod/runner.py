@@ -176,8 +176,14 @@ class Pod:
     def stop(self, timeout: float = 60.0) -> None:
         """Stops a pod started with :meth:`start` and waits for it; re-raises an error that stopped it."""
         self.stop_event.set()
+        # The sessions still running finish their step (their state stays, so a restart resumes them); the poll loop
+        # may sit in a long poll for up to long_poll_seconds and stops on its own when it returns, so it is not waited
+        # for beyond that: a stopped pod starts no new session either way.
+        deadline = time.monotonic() + timeout
+        for thread in list(self._running.values()):
+            thread.join(max(0.0, deadline - time.monotonic()))
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._thread.join(min(1.0, max(0.0, deadline - time.monotonic())))
         if self._error is not None:
             raise self._error
 
@@ -221,6 +227,8 @@ class Pod:
                     self._retry.add(session_id)
             elif not self.stop_event.is_set():
                 self.log.error("session %s: stopped: %s", session_id, e)
+                # Say so at once, so that the modeller is not left waiting for a phase deadline (never a value in it).
+                self._decline_failure(session_id, e)
                 self._mark_finished(session_id)
         finally:
             with self._running_lock:
@@ -438,6 +446,23 @@ class Pod:
             return None
 
     # ---- declines (best effort: the phase deadline drops a silent pod anyway) ----
+
+    def _decline_failure(self, session_id: str, error: BaseException) -> None:
+        """Declines a session this pod failed on before its protocol driver took over (category/reason: internal)."""
+        try:
+            session = self.client.get_session(self.config.tenant, session_id)
+        except (ProblemError, TransportError, OSError):
+            return  # the service cannot be asked: the phase deadline drops this pod
+        if session.get("phase") in ENDED:
+            return
+        reason = f"the pod agent failed: {type(error).__name__}"
+        kind = session.get("kind")
+        if kind == "psi":
+            self._decline_psi(session, reason)
+        elif kind in ("query", "training"):
+            self._decline_federated(session, reason)
+        else:
+            self._decline_aggregation(session, DeclineCategories.INTERNAL)
 
     def _decline_aggregation(self, session: Mapping[str, Any], category: str) -> None:
         try:
