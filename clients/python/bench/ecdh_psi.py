@@ -115,7 +115,7 @@ def _bare(path: str, n: int, repeat: int) -> dict:
     result = ctypes.create_string_buffer(32 * n)
     key = ctypes.create_string_buffer(32)
     lib.crypto_core_ristretto255_scalar_random(key)
-    h, p, o = ctypes.addressof(hashes), ctypes.addressof(points), ctypes.addressof(result)
+    h, p, o, k = ctypes.addressof(hashes), ctypes.addressof(points), ctypes.addressof(result), ctypes.addressof(key)
 
     def run_from_hash():
         for i in range(n):
@@ -123,7 +123,7 @@ def _bare(path: str, n: int, repeat: int) -> dict:
 
     def run_smult():
         for i in range(n):
-            smult(o + 32 * i, key, p + 32 * i)
+            smult(o + 32 * i, k, p + 32 * i)
 
     def run_inv():
         for i in range(n):
