@@ -15,25 +15,14 @@ identity keys (in a temporary directory), runs the pods in this process and the 
 
 from __future__ import annotations
 
-import argparse
 import logging
-import secrets
 import sys
-import tempfile
-from pathlib import Path
 
 import torch
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # the SDK from this checkout, installed or not
-
-import smpc  # noqa: E402
-from smpc.federated import TorchModelClient  # noqa: E402
-from smpc.federated.modeller import fedavg  # noqa: E402
-from smpc.identity import IdentityKey  # noqa: E402
-from smpc.modeller import Modeller  # noqa: E402
-from smpc.pins import PinStore  # noqa: E402
-from smpc.pod import Pod, PodConfig  # noqa: E402
+from _example import arguments, world
+from smpc.federated import TorchModelClient
+from smpc.federated.modeller import fedavg
 
 
 def make_model() -> torch.nn.Module:
@@ -62,54 +51,23 @@ def pod_client(seed: int, rows: int) -> TorchModelClient:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="the service's base URL")
-    parser.add_argument("--operator-key", help="an operator API key (creates a fresh tenant)")
-    parser.add_argument("--embedded", action="store_true", help="start the embedded service from the .NET build")
+    parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-    work = Path(tempfile.mkdtemp(prefix="smpc-fedavg-"))
-    service = None
-    if args.embedded:
-        sys.path.insert(0, str(HERE.parent / "tests"))
-        from service import EmbeddedService  # the test suite's embedded-service launcher
-
-        service = EmbeddedService(work / "service").start()
-        url, operator_key = service.url, service.operator_key
-    elif args.url and args.operator_key:
-        url, operator_key = args.url, args.operator_key
-    else:
-        parser.error("give --embedded, or --url and --operator-key")
-    pods: list[Pod] = []
+    names = ["clinic-a", "clinic-b", "clinic-c"]
+    w = world(args, parser, "fedavg", names)
     try:
-        tenant = "fedavg-" + secrets.token_hex(3)
-        admin = smpc.Client(url, smpc.Client(url, operator_key).create_tenant(tenant, "FedAvg example")["adminKey"]["apiKey"])
         # Every party pins the others' identity keys up front (here we made them; in real life: compared out of band).
-        names = ("clinic-a", "clinic-b", "clinic-c")
-        identities = {name: IdentityKey.generate() for name in (*names, "alice")}
-        keys = {}
-        for name in names:
-            identities[name].save(work / f"{name}.identity.json")
-            keys[name] = admin.register_pod(tenant, name, name, identities[name].public_key)["apiKey"]["apiKey"]
-        alice_key = admin.register_modeller(tenant, "alice", "Alice", identities["alice"].public_key)["apiKey"]["apiKey"]
         for i, name in enumerate(names):
-            config = PodConfig(tenant=tenant, pod=name, identity_key_file=work / f"{name}.identity.json", url=url,
-                               api_key=keys[name], state_directory=work / "state" / name,
-                               pins={p: identities[p].fingerprint for p in names if p != name},
-                               modeller_pins={"alice": identities["alice"].fingerprint},
-                               fit_clients={"regressor": pod_client(i, 80 + 60 * i)})
-            pods.append(Pod(config).start())
-        pins = PinStore(work / "alice.pins.json")
-        for name in names:
-            pins.add(tenant, "pod", name, identities[name].fingerprint)
-        modeller = Modeller(smpc.Client(url, alice_key), tenant, "alice", identities["alice"], pins)
+            w.pod(name, fit_clients={"regressor": pod_client(i, 80 + 60 * i)})
+        modeller = w.modeller()
 
         layout = TorchModelClient(make_model(), lambda m: 0).layout
         torch.manual_seed(0)
         start = TorchModelClient(make_model(), lambda m: 0).get_parameters()  # a random start everyone could agree on
-        print(f"FedAvg of a {layout.size}-parameter model over {len(pods)} pods, {args.rounds} rounds")
-        result = fedavg(modeller, [p.config.pod for p in pods], start, args.rounds, name="regressor", layout=layout,
+        print(f"FedAvg of a {layout.size}-parameter model over {len(names)} pods, {args.rounds} rounds")
+        result = fedavg(modeller, names, start, args.rounds, name="regressor", layout=layout,
                         parameter_bound=50, on_round=lambda r: print(f"  round {r.round:2d}: pooled loss {r.loss:.5f} "
                                                                      f"over {r.samples} examples ({r.seconds:.1f} s)"))
         model = make_model()
@@ -120,10 +78,7 @@ def main() -> int:
               "(truth:", [round(v, 3) for v in (probe @ torch.tensor([[1.5], [-2.0]]) + 0.25).ravel().tolist()], ")")
         return 0
     finally:
-        for p in pods:
-            p.stop()
-        if service is not None:
-            service.stop()
+        w.close()
 
 
 if __name__ == "__main__":
