@@ -342,10 +342,13 @@ def test_dotnet_modeller_with_the_python_pod_agent(world, tmp_path, protocol, mo
     pod = world.add_pod("pod-py")
     alice = world.add_modeller("alice")
     customers = write_csv(tmp_path / "customers.csv", POD_ROWS)
+    if protocol == "rsa-blind":
+        sources, policy = {"customers": SourceSpec(kind="csv", path=customers)}, PsiPolicy(modellers=["alice"])
+    else:  # as the README writes it: a DataFrame source and the policy as the agent file's object
+        pandas = pytest.importorskip("pandas")
+        sources, policy = {"customers": pandas.DataFrame(POD_ROWS)}, {"modellers": ["alice"]}
     config = PodConfig(tenant=world.tenant, pod="pod-py", identity_key_file=pod.identity.path, url=world.url,
-                       api_key=pod.api_key, state_directory=tmp_path / "py-pod" / "state",
-                       sources={"customers": SourceSpec(kind="csv", path=customers)},
-                       psi=PsiPolicy(modellers=["alice"]))
+                       api_key=pod.api_key, state_directory=tmp_path / "py-pod" / "state", sources=sources, psi=policy)
     mine = write_csv(tmp_path / "mine.csv", MODELLER_ROWS)
     out = tmp_path / "matches.csv"
     sid = f"s-agent-{protocol}-{mode}"
