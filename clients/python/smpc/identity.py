@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .errors import SmpcError
+from ._durable import sync_directory
 
 __all__ = [
     "IdentityKey",
@@ -189,18 +190,4 @@ class IdentityKey:
                 temp.unlink()
             except FileNotFoundError:
                 pass
-        _sync_directory(directory)
-
-
-def _sync_directory(directory: pathlib.Path) -> None:
-    """fsync of a directory, so a rename or link in it survives a crash (POSIX; a no-op elsewhere)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        sync_directory(directory)

@@ -234,6 +234,17 @@ class Pod:
             with self._running_lock:
                 self._running.pop(session_id, None)
 
+    def _open(self, session: Mapping[str, Any]) -> Optional[VerifiedModeller]:
+        """The verified modeller of a session this pod is to serve; None (and the session marked finished) when it has
+        ended already or its signature does not verify (then only a decline was sent)."""
+        if session.get("phase") in ENDED:
+            self._mark_finished(session["id"])
+            return None
+        modeller = self._verify_or_refuse(session)
+        if modeller is None:
+            self._mark_finished(session["id"])
+        return modeller
+
     def _verify_or_refuse(self, session: Mapping[str, Any]) -> Optional[VerifiedModeller]:
         """Verifies the modeller's signature; on failure sends only a decline naming the reason and says so loudly."""
         try:
@@ -252,12 +263,8 @@ class Pod:
 
     def _aggregation(self, session: Dict[str, Any]) -> None:
         sid = session["id"]
-        if session.get("phase") in ENDED:
-            self._mark_finished(sid)
-            return
-        modeller = self._verify_or_refuse(session)
+        modeller = self._open(session)
         if modeller is None:
-            self._mark_finished(sid)
             return
         resuming = self.context.party_state_path(sid).exists()
         if session.get("phase") != "key-exchange" and not resuming:
@@ -282,13 +289,9 @@ class Pod:
 
     def _round(self, session: Dict[str, Any]) -> None:
         sid = session["id"]
-        if session.get("phase") in ENDED:
-            self._mark_finished(sid)
-            return
         # A round is signed like any session, by the parent's own modeller (another modeller cannot add rounds to it).
-        modeller = self._verify_or_refuse(session)
+        modeller = self._open(session)
         if modeller is None:
-            self._mark_finished(sid)
             return
         parent = self.client.get_session(self.config.tenant, session["parent"])
         if parent.get("modellerId") != session.get("modellerId"):
@@ -350,12 +353,8 @@ class Pod:
 
     def _psi(self, session: Dict[str, Any]) -> None:
         sid = session["id"]
-        if session.get("phase") in ENDED:
-            self._mark_finished(sid)
-            return
-        modeller = self._verify_or_refuse(session)
+        modeller = self._open(session)
         if modeller is None:
-            self._mark_finished(sid)
             return
         ctx = self.context.for_session(sid)
         self._run_text_declined(session, lambda: _handler("smpc.psi.pod", "serve")(ctx, session, modeller), self._decline_psi)

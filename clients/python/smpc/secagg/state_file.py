@@ -9,18 +9,7 @@ from __future__ import annotations
 import os
 import pathlib
 
-
-def _sync_dir(directory: pathlib.Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+from .._durable import sync_directory, wipe, write_owner_only
 
 
 class PartyStateFile:
@@ -43,40 +32,13 @@ class PartyStateFile:
             return None
 
     def save(self, data: bytes) -> None:
-        """Atomic, durable, owner-only replacement."""
-        directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(self.temp, self.path)
-        _sync_dir(directory)
+        """Atomic, durable, owner-only replacement (0600 in a 0700 directory)."""
+        write_owner_only(self.path, data)
 
     def delete(self) -> bool:
-        """Overwrites with zeros, fsyncs and unlinks the file and a leftover ``.tmp``; True if anything was there."""
-        any_ = False
-        for p in (self.path, self.temp):
-            try:
-                size = p.stat().st_size
-            except FileNotFoundError:
-                continue
-            try:
-                fd = os.open(p, os.O_WRONLY)
-                try:
-                    os.write(fd, bytes(size))
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            except OSError:
-                pass
-            try:
-                p.unlink()
-                any_ = True
-            except FileNotFoundError:
-                pass
-        if any_:
-            _sync_dir(self.path.parent)
-        return any_
+        """Overwrites with zeros, fsyncs and unlinks the file and any temporary file a crash left; True if anything was there."""
+        leftovers = [self.temp, *self.path.parent.glob(f"{self.path.name}.*.tmp")] if self.path.parent.exists() else []
+        wiped = [wipe(p) for p in (self.path, *leftovers)]
+        if any(wiped):
+            sync_directory(self.path.parent)
+        return any(wiped)
