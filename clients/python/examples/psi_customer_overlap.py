@@ -59,7 +59,7 @@ def main() -> int:
         print(f"{result} of my {len(rows)} rows are in the pod's set")
         return 0
     with open(args.out, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else [])
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")  # as smpc psi writes
         writer.writeheader()
         writer.writerows(result)
     print(f"{len(result)} of my {len(rows)} rows are in the pod's set; written to {args.out}")

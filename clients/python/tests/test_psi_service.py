@@ -394,3 +394,5 @@ def test_the_customer_overlap_example_finds_what_smpc_psi_finds(world, tmp_path,
         python_rows, cli_rows = list(csv.DictReader(a)), list(csv.DictReader(b))
     assert sorted(map(lambda r: sorted(r.items()), python_rows)) == sorted(map(lambda r: sorted(r.items()), cli_rows))
     assert {r["id"] for r in python_rows} == EXPECTED_IDS
+    # The same file, byte for byte (row order, quoting, line ends), not only the same rows.
+    assert (tmp_path / "py.csv").read_bytes() == (tmp_path / "cli.csv").read_bytes()
