@@ -71,3 +71,19 @@ def test_a_pod_that_fails_before_its_driver_declines_as_internal(world: World) -
     finally:
         for p in pods:
             p.stop()
+
+
+def test_aggregate_reports_each_phase_to_a_progress_callback(world: World) -> None:
+    pods = _pods(world, {"operations": ["sum"]})
+    seen: dict[str, tuple[int, int]] = {}
+    try:
+        result = _modeller(world).aggregate(["a", "b", "c"], "x", "sum", [("x", 2, 0, 10)],
+                                            progress=lambda step, done, total: seen.__setitem__(step, (done, total)))
+        assert list(result.values["x"]) == [3.0, 6.0]
+        # The last report of each phase before unmasking: every pod through key bundles, shares and masked inputs.
+        for step in ("key bundles", "share envelopes", "masked inputs"):
+            assert seen[step] == (3, 3), seen
+        assert seen["unmask responses"][1] == 3
+    finally:
+        for p in pods:
+            p.stop()

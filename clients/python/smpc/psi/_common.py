@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+from .._progress import Progress  # noqa: F401 (re-exported: psi callers import it from here)
 from .errors import ProtocolViolation, PsiFailed
 
 POD_SET, QUERY, REPLY, DOUBLE_BLINDED = "pod-set", "query", "reply", "double-blinded"
@@ -80,43 +81,3 @@ def int_field(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-class Progress:
-    """Progress of a long step: ``callback(step, done, total)``, or tqdm bars (``True``; python3-tqdm), or nothing."""
-
-    BATCH = 4096
-
-    def __init__(self, progress: Any = None) -> None:
-        self._callback = progress if callable(progress) else None
-        self._tqdm = None
-        self._bars: dict[str, Any] = {}
-        if progress is True:
-            try:
-                from tqdm import tqdm  # noqa: PLC0415 (optional)
-                self._tqdm = tqdm
-            except ImportError:
-                self._tqdm = None
-
-    def __call__(self, step: str, done: int, total: int | None = None) -> None:
-        if self._callback is not None:
-            self._callback(step, done, total)
-        if self._tqdm is not None:
-            bar = self._bars.get(step)
-            if bar is None:
-                bar = self._bars[step] = self._tqdm(total=total, desc=step, unit="el", leave=True)
-            bar.update(done - bar.n)
-            if total is not None and done >= total:
-                bar.close()
-
-    def close(self) -> None:
-        """Closes any open bars."""
-        for bar in self._bars.values():
-            bar.close()
-
-    def batches(self, step: str, items: list[Any], work: Callable[[list[Any]], bytes]) -> bytes:
-        """``work`` over ``items`` in batches, reporting ``step`` after each; the outputs concatenated."""
-        out = bytearray()
-        total = len(items)
-        for start in range(0, total, self.BATCH):
-            out += work(items[start:start + self.BATCH])
-            self(step, min(start + self.BATCH, total), total)
-        return bytes(out)

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .._progress import Progress
 from ..crypto.fixedpoint import FieldSpec
 from ..crypto.x25519 import KeyPair
 from ..errors import SmpcError
@@ -115,12 +116,13 @@ def aggregate(modeller: Any, pods: Sequence[str], input: str, operation: str = "
               layout: Iterable[Any] | None = None, threshold: int | None = None, weight: Any = None,
               session_id: str | None = None, parent: str | None = None, phase_timeout_seconds: int | None = None,
               phase_timeouts: Mapping[str, int] | None = None, timeout: float | None = 900.0,
-              long_poll_seconds: int = 20) -> AggregateResult:
+              long_poll_seconds: int = 20, progress: Any = None) -> AggregateResult:
     """Runs one secure aggregation over ``pods`` (party order = list order) of their input ``input``; returns the result.
 
     ``fields`` (or ``layout``): the vector's fields, each a :class:`FieldSpec`, a REST field dict or a tuple
     ``(name, length, min, max[, precision])``. ``operation``: ``sum``, ``mean`` or ``weighted-mean`` (then ``weight`` gives
-    the bounds of each pod's weight: ``(min, max[, precision])``). Raises :class:`AggregationFailedError` when the session
+    the bounds of each pod's weight: ``(min, max[, precision])``). ``progress``: ``True`` for tqdm bars (python3-tqdm) of
+    the pods through each phase, or a callable ``(step, done, total)``. Raises :class:`AggregationFailedError` when the session
     ends without a result, naming the left-out pods; a run that fails or is interrupted cancels its session (signed).
     """
     if operation not in OPERATIONS:
@@ -160,7 +162,11 @@ def aggregate(modeller: Any, pods: Sequence[str], input: str, operation: str = "
         pins_store = modeller.pins if modeller.pins is not None else _memory_pins()
         resolve_pins(client, tenant, pods, pins_store)  # a pod presenting another identity stops the run here
         deadline = None if timeout is None else time.monotonic() + timeout
-        session = _wait_for_responses(client, tenant, sid, session, deadline, long_poll_seconds)
+        bars = Progress(progress, unit="pod")
+        try:
+            session = _wait_for_responses(client, tenant, sid, session, deadline, long_poll_seconds, bars)
+        finally:
+            bars.close()
         _require_same(statement, session)
         pins = resolve_pins(client, tenant, pods, pins_store)
         material = client.get_unmask_material(tenant, sid)
@@ -241,11 +247,20 @@ def _cancel(modeller: Any, sid: str, reason: str) -> None:
     modeller.client.cancel_session(modeller.tenant, sid, reason, signature)
 
 
+#: The steps a progress display follows: (label, the status list of the pods that did it).
+_STEPS = (("key bundles", "keyBundles"), ("share envelopes", "shareSenders"), ("masked inputs", "maskedInputs"),
+          ("unmask responses", "unmaskResponses"))
+
+
 def _wait_for_responses(client: Any, tenant: str, sid: str, session: Mapping[str, Any], deadline: float | None,
-                        long_poll_seconds: int) -> dict:
+                        long_poll_seconds: int, progress: Progress | None = None) -> dict:
     session = client.get_session(tenant, sid)
     while True:
         a = session.get("aggregation") or {}
+        if progress is not None:
+            n = len(session.get("podIds") or [])
+            for label, key in _STEPS:
+                progress(label, len(a.get(key) or []), n)
         phase = session.get("phase")
         if phase == "failed":
             raise AggregationFailedError(session, a.get("failureReason") or "the session failed")
