@@ -33,7 +33,20 @@ public sealed class LocalClusterStartTests : IDisposable
         Assert.True(File.Exists(wanted), "the hook never ran for silo2");
         var stolen = int.Parse(File.ReadAllText(wanted).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         using var thief = new TcpListener(IPAddress.Loopback, stolen);
-        thief.Start();
+        // SO_REUSEADDR alone (raw: .NET's ReuseAddress also sets SO_REUSEPORT on Linux, which would let the silo bind
+        // beside this listener): a connection of another test may have left the port in TIME_WAIT since the script
+        // picked it, and the listener still takes it then.
+        const int SolSocket = 1, SoReuseAddr = 2;
+        thief.Server.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
+        try
+        {
+            thief.Start();
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            // Another process listens on it already: the port is taken just before silo2 starts, as this test wants.
+        }
+
         File.WriteAllText(Path.Combine(_work, "taken"), "");
 
         await using var cluster = await up;
