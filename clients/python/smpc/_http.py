@@ -133,37 +133,29 @@ class Transport:
     def _open(self, method: str, path: str, *, query: Mapping[str, Any] | None, body: bytes | None,
               headers: Mapping[str, str] | None) -> tuple[http.client.HTTPResponse, int]:
         """Sends one request to the preferred gateway (failing over to the next on a connection error)."""
+        all_headers = {"User-Agent": self.user_agent, "Accept": "application/json, application/problem+json, */*"}
+        if self.api_key:
+            all_headers["Authorization"] = f"Bearer {self.api_key}"
+        if headers:
+            all_headers.update(headers)
+        if body is not None:
+            all_headers["Content-Length"] = str(len(body))
         last: BaseException | None = None
         for turn in range(len(self._parsed)):
             index = (self._preferred + turn) % len(self._parsed)
-            conn = self._connection(index)
-            all_headers = {"User-Agent": self.user_agent, "Accept": "application/json, application/problem+json, */*"}
-            if self.api_key:
-                all_headers["Authorization"] = f"Bearer {self.api_key}"
-            if headers:
-                all_headers.update(headers)
-            if body is not None:
-                all_headers["Content-Length"] = str(len(body))
-            try:
-                conn.request(method, self._full_path(index, path, query), body=body, headers=all_headers)
-                response = conn.getresponse()
-                self._preferred = index
-                return response, index
-            except (OSError, http.client.HTTPException) as error:
-                self._drop(index)
-                last = error
-                # A stale keep-alive connection closed by the server is retried once on a fresh one at once.
-                if isinstance(error, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)):
-                    try:
-                        conn = self._connection(index)
-                        conn.request(method, self._full_path(index, path, query), body=body, headers=all_headers)
-                        response = conn.getresponse()
-                        self._preferred = index
-                        return response, index
-                    except (OSError, http.client.HTTPException) as again:
-                        self._drop(index)
-                        last = again
-                continue
+            # A stale keep-alive connection closed by the server is tried once more, at once, on a fresh one.
+            for fresh in (False, True):
+                try:
+                    conn = self._connection(index)
+                    conn.request(method, self._full_path(index, path, query), body=body, headers=all_headers)
+                    response = conn.getresponse()
+                    self._preferred = index
+                    return response, index
+                except (OSError, http.client.HTTPException) as error:
+                    self._drop(index)
+                    last = error
+                    if fresh or not isinstance(error, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)):
+                        break
         assert last is not None
         raise last
 

@@ -262,18 +262,17 @@ class World:
     # -- members ---------------------------------------------------------------------------------------------------
 
     def add_pod(self, pod_id: str) -> Member:
-        identity = Identity.create(self.directory / "identities" / f"{pod_id}.identity.json")
-        answer = self.admin.register_pod(self.tenant, pod_id, pod_id, identity.public_key_b64)
-        member = Member(pod_id, answer["apiKey"]["apiKey"], identity)
-        self.pods[pod_id] = member
-        return member
+        return self._add(pod_id, self.admin.register_pod, self.pods)
 
     def add_modeller(self, modeller_id: str) -> Member:
-        identity = Identity.create(self.directory / "identities" / f"{modeller_id}.identity.json")
-        answer = self.admin.register_modeller(self.tenant, modeller_id, modeller_id, identity.public_key_b64)
-        member = Member(modeller_id, answer["apiKey"]["apiKey"], identity)
-        self.modellers[modeller_id] = member
-        return member
+        return self._add(modeller_id, self.admin.register_modeller, self.modellers)
+
+    def _add(self, member_id: str, register: Callable[..., dict], members: dict[str, Member]) -> Member:
+        """Registers a member with a fresh identity key file (the .NET format)."""
+        identity = Identity.create(self.directory / "identities" / f"{member_id}.identity.json")
+        answer = register(self.tenant, member_id, member_id, identity.public_key_b64)
+        members[member_id] = Member(member_id, answer["apiKey"]["apiKey"], identity)
+        return members[member_id]
 
     def client(self, member: Member) -> Any:
         import smpc

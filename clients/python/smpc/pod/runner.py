@@ -251,14 +251,8 @@ class Pod:
             return self.context.verify(session)
         except UnverifiedSessionError as e:
             self.log.error("REFUSED %s. This pod sends nothing for the session.", e)
-            reason = f"the modeller's signature of the session is not valid for this pod ({e.reason})"
-            kind = session.get("kind")
-            if kind == "psi":
-                self._decline_psi(session, reason)
-            elif kind in ("query", "training"):
-                self._decline_federated(session, reason)
-            else:
-                self._decline_aggregation(session, DeclineCategories.UNVERIFIED_MODELLER)
+            self._decline(session, f"the modeller's signature of the session is not valid for this pod ({e.reason})",
+                          DeclineCategories.UNVERIFIED_MODELLER)
             return None
 
     def _aggregation(self, session: Dict[str, Any]) -> None:
@@ -454,14 +448,18 @@ class Pod:
             return  # the service cannot be asked: the phase deadline drops this pod
         if session.get("phase") in ENDED:
             return
-        reason = f"the pod agent failed: {type(error).__name__}"
+        self._decline(session, f"the pod agent failed: {type(error).__name__}", DeclineCategories.INTERNAL)
+
+    def _decline(self, session: Mapping[str, Any], reason: str, category: str) -> None:
+        """Declines by the session's kind: PSI and federated sessions with the reason text, secure aggregation with
+        the category (never a value)."""
         kind = session.get("kind")
         if kind == "psi":
             self._decline_psi(session, reason)
         elif kind in ("query", "training"):
             self._decline_federated(session, reason)
         else:
-            self._decline_aggregation(session, DeclineCategories.INTERNAL)
+            self._decline_aggregation(session, category)
 
     def _decline_aggregation(self, session: Mapping[str, Any], category: str) -> None:
         try:
