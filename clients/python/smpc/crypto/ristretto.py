@@ -56,6 +56,8 @@ __all__ = [
     "scalar_mul",
     "scalarmult",
     "scalarmult_base",
+    "add",
+    "sub",
     "scalarmult_packed",
     "scalarmult_many",
     "scalarmult_each_packed",
@@ -128,6 +130,8 @@ def _load() -> ctypes.CDLL:
         ("crypto_core_ristretto255_scalar_mul", [vp, vp, vp], None),
         ("crypto_scalarmult_ristretto255", [vp, vp, vp], ctypes.c_int),
         ("crypto_scalarmult_ristretto255_base", [vp, vp], ctypes.c_int),
+        ("crypto_core_ristretto255_add", [vp, vp, vp], ctypes.c_int),
+        ("crypto_core_ristretto255_sub", [vp, vp, vp], ctypes.c_int),
     ]:
         fn = getattr(lib, name)
         fn.argtypes = argtypes
@@ -146,6 +150,8 @@ _invert = _lib.crypto_core_ristretto255_scalar_invert
 _smul = _lib.crypto_core_ristretto255_scalar_mul
 _scalarmult = _lib.crypto_scalarmult_ristretto255
 _scalarmult_base = _lib.crypto_scalarmult_ristretto255_base
+_add = _lib.crypto_core_ristretto255_add
+_sub = _lib.crypto_core_ristretto255_sub
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -380,6 +386,27 @@ def scalar_mul(a: bytes, b: bytes) -> bytes:
     out = ctypes.create_string_buffer(SCALAR_BYTES)
     _smul(out, bytes(a), bytes(b))
     return out.raw
+
+
+# --- group law -------------------------------------------------------------------------------------------------------
+
+def _binary(fn: Callable, p: bytes, q: bytes, what: str) -> bytes:
+    if len(p) != ELEMENT_BYTES or len(q) != ELEMENT_BYTES:
+        raise InvalidElementError(f"an element is {ELEMENT_BYTES} bytes")
+    out = ctypes.create_string_buffer(ELEMENT_BYTES)
+    if fn(out, bytes(p), bytes(q)) != 0:
+        raise InvalidElementError(f"{what}: an operand is not a canonical ristretto255 encoding")
+    return out.raw
+
+
+def add(p: bytes, q: bytes) -> bytes:
+    """``p + q``; refuses a non-canonical operand (the identity is a valid operand and a possible result here)."""
+    return _binary(_add, p, q, "add")
+
+
+def sub(p: bytes, q: bytes) -> bytes:
+    """``p − q``; refuses a non-canonical operand (the identity is a valid operand and a possible result here)."""
+    return _binary(_sub, p, q, "sub")
 
 
 # --- scalar multiplication -------------------------------------------------------------------------------------------

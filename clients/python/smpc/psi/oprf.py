@@ -45,6 +45,7 @@ __all__ = [
     "context_string",
     "hash_to_group",
     "hash_to_group_packed",
+    "hash_to_group_dst_packed",
     "hash_to_scalar",
     "derive_key_pair",
     "generate_key",
@@ -175,6 +176,12 @@ def _hash_to_group_packed(inputs: Sequence[bytes], xmd: _Xmd64, threads: int | N
 def hash_to_group_packed(inputs: Sequence[bytes], threads: int | None = None) -> bytes:
     """``HashToGroup(x)`` for every input, packed (``n × 32`` bytes); refuses long inputs and identity results."""
     return _hash_to_group_packed(inputs, _XMD_HASH_TO_GROUP, threads)
+
+
+def hash_to_group_dst_packed(inputs: Sequence[bytes], dst: bytes, threads: int | None = None) -> bytes:
+    """RFC 9380 ``hash_to_ristretto255`` of every input under another domain-separation tag ``dst`` (the kkrt base OTs'
+    H2G), packed; refuses long inputs and identity results like :func:`hash_to_group_packed`."""
+    return _hash_to_group_packed(inputs, _Xmd64(dst), threads)
 
 
 def hash_to_group(inputs: Sequence[bytes], threads: int | None = None) -> list[bytes]:
