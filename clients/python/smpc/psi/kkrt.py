@@ -401,6 +401,7 @@ class KkrtReceiver:
         self.tag_bytes = tag_bytes(self.n)
         self._random = random_bytes
         self._state = "new"
+        self._bins: np.ndarray | None = None
         self._bin_item: np.ndarray | None = None
         self._bin_index: np.ndarray | None = None
         self._tags: np.ndarray | None = None
@@ -453,7 +454,7 @@ class KkrtReceiver:
         del col0
         u ^= c
         own = tags(occupied, t0[occupied], self.tag_bytes)
-        self._bin_item, self._bin_index, self._tags = items, indices, own
+        self._bins, self._bin_item, self._bin_index, self._tags = occupied, items, indices, own
         self._state = "query"
         return hk + b"".join(bs) + u.tobytes()
 
