@@ -33,7 +33,8 @@ def test_default_policy_accepts_a_plain_session():
     ({"modes": ["cardinality"]}, {}, "mode intersection is not allowed (allowed: cardinality)"),
     ({"maxModellerSetSize": 9}, {}, "the modeller's set of 10 records exceeds the pod's maximum of 9 per session"),
     ({"minCount": 3}, {"protocol": "rsa-blind", "version": None, "mode": "cardinality"},
-     "this pod withholds counts below a minimum, which only ecdh cardinality can do"),
+     "this pod withholds counts below a minimum, which only ecdh cardinality can do (rsa-blind and kkrt cardinality "
+     "are counted by the modeller)"),
     ({}, {"version": None}, "unsupported-protocol-version: the session speaks ecdh '(unversioned)', this pod only 'ecdh-oprf-v1'"),
     ({}, {"version": "ecdh-v0"}, "unsupported-protocol-version: the session speaks ecdh 'ecdh-v0', this pod only 'ecdh-oprf-v1'"),
     ({}, {"mode": "cardinality"}, "an ecdh cardinality session needs the modeller's count key"),

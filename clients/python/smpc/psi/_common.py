@@ -9,9 +9,10 @@ from .._progress import Progress  # noqa: F401 (re-exported: psi callers import 
 from .errors import ProtocolViolation, PsiFailed
 
 POD_SET, QUERY, REPLY, DOUBLE_BLINDED = "pod-set", "query", "reply", "double-blinded"
-ECDH, RSA_BLIND = "ecdh", "rsa-blind"
+ECDH, RSA_BLIND, KKRT = "ecdh", "rsa-blind", "kkrt"
 INTERSECTION, CARDINALITY = "intersection", "cardinality"
 ECDH_VERSION = "ecdh-oprf-v1"
+KKRT_VERSION = "kkrt-v1"
 TAG_BYTES = 32
 ELEMENT_BYTES = 32
 
@@ -55,6 +56,12 @@ def wait_for(client: Any, tenant: str, session: Session, done: Callable[[Session
         if deadline is not None and time.monotonic() > deadline:
             raise PsiFailed(f"gave up waiting for {what}", session)
         session = client.get_session(tenant, session["id"], wait_for_version=session["version"], wait_seconds=poll)
+
+
+def setup_stored(session: Session) -> bool:
+    """kkrt: the pod's setup (its ``pod-set`` payload) is stored (``podSetStored``; ``setupStored`` is read too)."""
+    psi = session.get("psi") or {}
+    return bool(psi.get("podSetStored") or psi.get("setupStored"))
 
 
 def split(data: bytes, size: int, what: str) -> list[bytes]:

@@ -343,6 +343,13 @@ class KkrtSender:
         """n_P: the pod's number of distinct records (the tags per list in the reply)."""
         return len(self._digests)
 
+    def set_records(self, records: Sequence[bytes]) -> None:
+        """Replaces the pod's records (its set is their distinct digests); allowed until the reply, so a pod can send
+        its setup first and read its source while the modeller builds the query."""
+        if self._state == "done":
+            raise _violation("out-of-order", "the pod has answered already")
+        self._digests, _ = distinct_digests(records)
+
     def setup(self) -> bytes:
         """The ``pod-set`` message: ck ‖ for j = 0..511: R_{j,0} ‖ R_{j,1} (32,784 bytes)."""
         if self._state != "new":

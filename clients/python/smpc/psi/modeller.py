@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from . import rsa as rsa_psi
-from ._common import (CARDINALITY, DOUBLE_BLINDED, ECDH, ECDH_VERSION, ELEMENT_BYTES, INTERSECTION, POD_SET, QUERY,
-                      REPLY, RSA_BLIND, TAG_BYTES, Progress, Session, ended_text, require_strictly_ascending, split, wait_for)
+from ._common import (CARDINALITY, DOUBLE_BLINDED, ECDH, ECDH_VERSION, ELEMENT_BYTES, INTERSECTION, KKRT, KKRT_VERSION,
+                      POD_SET, QUERY, REPLY, RSA_BLIND, TAG_BYTES, Progress, Session, ended_text,
+                      require_strictly_ascending, setup_stored, split, wait_for)
 from ..errors import ProblemError
 from .errors import CountWithheld, ProtocolViolation, PsiError, PsiFailed, RsaKeyRefused
 from .records import Column, EncodedRecords, ReadStats, encode_rows
@@ -90,14 +91,19 @@ def run(modeller: Any, pod: str, records: Sequence[bytes], *, columns: Sequence[
     report = progress if isinstance(progress, Progress) else Progress(progress)
     from .. import statements  # noqa: PLC0415
 
-    if protocol not in (ECDH, RSA_BLIND):
-        raise ValueError(f"protocol must be '{ECDH}' or '{RSA_BLIND}'")
+    if protocol not in (ECDH, RSA_BLIND, KKRT):
+        raise ValueError(f"protocol must be '{ECDH}', '{RSA_BLIND}' or '{KKRT}'")
     if mode not in (INTERSECTION, CARDINALITY):
         raise ValueError(f"mode must be '{INTERSECTION}' or '{CARDINALITY}'")
     if len(columns) != len(pod_columns) or any(a.kind != b.kind for a, b in zip(columns, pod_columns)):
         raise ValueError("the modeller's and the pod's columns must have the same kinds, position by position")
     records = list(records)
     ecdh = protocol == ECDH
+    kkrt_receiver = None
+    if protocol == KKRT:
+        from .kkrt import KkrtReceiver  # noqa: PLC0415
+        # Digests and de-duplication first: the session declares the number of distinct records (kkrt-v1).
+        kkrt_receiver = KkrtReceiver(records)
     cardinality = mode == CARDINALITY
     if ecdh:
         oversized = [i for i, r in enumerate(records) if len(r) > 0xFFFF]
@@ -120,7 +126,10 @@ def run(modeller: Any, pod: str, records: Sequence[bytes], *, columns: Sequence[
         "modellerColumns": [c.to_wire() for c in columns], "podColumns": [c.to_wire() for c in pod_columns],
         "source": source, "modellerSetSize": len(records), "timeoutSeconds": timeout_seconds,
     }
-    if not ecdh:
+    if kkrt_receiver is not None:
+        spec["modellerSetSize"] = kkrt_receiver.set_size
+        spec["version"] = KKRT_VERSION
+    elif not ecdh:
         spec["keyBits"] = key_bits or rsa_psi.DEFAULT_BITS
     else:
         spec["version"] = ECDH_VERSION
@@ -148,7 +157,13 @@ def run(modeller: Any, pod: str, records: Sequence[bytes], *, columns: Sequence[
         psi = session["psi"]
         if psi.get("protocol") != protocol or psi.get("mode") != mode:
             raise PsiFailed("the session's protocol or mode is not the one asked for", session)
-        if not ecdh:
+        if kkrt_receiver is not None:
+            if psi.get("version") != KKRT_VERSION:
+                raise ProtocolViolation("unsupported-version", f"the session speaks kkrt '{psi.get('version')}', this client '{KKRT_VERSION}'")
+            if psi.get("countedByPod"):
+                raise PsiFailed("kkrt cardinality is counted by the modeller (kkrt-v1); the session says the pod counts", session)
+            count, matched, session = _run_kkrt(client, tenant, session, kkrt_receiver, deadline, report)
+        elif not ecdh:
             count, matched, session = _run_rsa(modeller, session, records, cardinality, key_bits or rsa_psi.DEFAULT_BITS,
                                                deadline, report)
         else:
@@ -241,6 +256,42 @@ def _run_ecdh_intersection(client: Any, tenant: str, session: Session, records: 
         finally:
             blinds.clear()
     matched = _match(tags, _download(client, tenant, session["id"], POD_SET))
+    return len(matched), matched, session
+
+
+def _refusing(message: str, refused: ProtocolViolation) -> ProtocolViolation:
+    detail = str(refused).removeprefix(f"{refused.code}: ")
+    return ProtocolViolation(refused.code, f"the modeller refused the pod's kkrt {message}: {detail}")
+
+
+def _run_kkrt(client: Any, tenant: str, session: Session, receiver: Any, deadline: float,
+              report: Progress) -> tuple[int, list[int], Session]:
+    """kkrt-v1 (psi.md, "OT extension: KKRT16 …"): the pod's setup, the query, the three tag lists. The count is of
+    matching records, repeats included (each repeat is a row of its own); the pod cannot withhold it."""
+    from .kkrt import BASE_OTS  # noqa: PLC0415
+    sid = session["id"]
+    report("waiting for the pod's setup", 0)
+    session = wait_for(client, tenant, session, setup_stored, "the pod's setup", deadline=deadline)
+    setup = _download(client, tenant, sid, POD_SET)
+    try:
+        query = receiver.query(setup)
+    except ProtocolViolation as refused:
+        raise _refusing("setup", refused) from None
+    report("base-ot", BASE_OTS, BASE_OTS)
+    client.upload_psi_set(tenant, sid, QUERY, query)
+    del query
+    report("extend", receiver.m, receiver.m)
+    report("waiting for the pod's reply", 0)
+    session = wait_for(client, tenant, session, lambda s: s.get("phase") == "answered", "the pod's reply", deadline=deadline)
+    reply = _download(client, tenant, sid, REPLY)
+    try:
+        matched = receiver.finish(reply)
+    except ProtocolViolation as refused:
+        raise _refusing("reply", refused) from None
+    served = (session.get("psi") or {}).get("podSetSize")
+    if served is not None and int(served) != receiver.pod_set_size:
+        raise PsiFailed(f"the service says the pod's set has {served} records; its reply holds {receiver.pod_set_size}",
+                        session)
     return len(matched), matched, session
 
 

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import rsa as rsa_psi
-from ._common import (CARDINALITY, DOUBLE_BLINDED, ECDH, ECDH_VERSION, ELEMENT_BYTES, INTERSECTION, POD_SET, QUERY,
-                      REPLY, RSA_BLIND, Session, ended_text, int_field, require_strictly_ascending, split, wait_for)
+from ._common import (CARDINALITY, DOUBLE_BLINDED, ECDH, ECDH_VERSION, ELEMENT_BYTES, INTERSECTION, KKRT, KKRT_VERSION,
+                      POD_SET, QUERY, REPLY, RSA_BLIND, Session, ended_text, int_field, require_strictly_ascending,
+                      split, wait_for)
 from .errors import ProtocolViolation, PsiError, PsiFailed
 from .records import Column, ReadStats, encode_rows
 from .sources import open_source
@@ -92,11 +93,18 @@ def refusal(policy: PsiPolicy, session: Session, modeller: Any, sources: Mapping
         return f"protocol {protocol} is not allowed (allowed: {', '.join(policy.protocols)})"
     if mode not in policy.modes:
         return f"mode {mode} is not allowed (allowed: {', '.join(policy.modes)})"
-    if size > policy.max_modeller_set_size:
+    if protocol == KKRT and psi.get("version") != KKRT_VERSION:
+        return (f"unsupported-protocol-version: the session speaks kkrt '{psi.get('version') or '(unversioned)'}', "
+                f"this pod only '{KKRT_VERSION}'")
+    if capacity(psi) > policy.max_modeller_set_size:
+        if protocol == KKRT:
+            return (f"the modeller's set of {size} records gives {capacity(psi)} kkrt bins (records it could test), "
+                    f"over the pod's maximum of {policy.max_modeller_set_size} per session")
         return (f"the modeller's set of {size} records exceeds the pod's maximum of {policy.max_modeller_set_size} "
                 "per session")
     if mode == CARDINALITY and policy.min_count > 0 and protocol != ECDH:
-        return "this pod withholds counts below a minimum, which only ecdh cardinality can do"
+        return ("this pod withholds counts below a minimum, which only ecdh cardinality can do "
+                "(rsa-blind and kkrt cardinality are counted by the modeller)")
     if protocol == ECDH and psi.get("version") != ECDH_VERSION:
         return (f"unsupported-protocol-version: the session speaks ecdh '{psi.get('version') or '(unversioned)'}', "
                 f"this pod only '{ECDH_VERSION}'")
@@ -105,6 +113,16 @@ def refusal(policy: PsiPolicy, session: Session, modeller: Any, sources: Mapping
     if psi.get("source") not in sources:
         return f"no data source named '{psi.get('source')}'"
     return None
+
+
+def capacity(psi: Mapping[str, Any]) -> int:
+    """How many modeller records a session can test, which the per-session and per-day limits count: the declared set
+    size, except for kkrt, where each of the m(n) = ⌈1.5·n⌉ + 256 bins carries one OPRF value."""
+    size = max(0, int_field(psi.get("modellerSetSize")) or 0)
+    if psi.get("protocol") == KKRT:
+        from .kkrt import bins  # noqa: PLC0415
+        return bins(size)
+    return size
 
 
 def reserve_daily(state_dir: Path, records: int, limit: int, today: str | None = None) -> bool:
@@ -217,7 +235,7 @@ def _serve(ctx: Any, session: Session, modeller: Any) -> Session:
         _log(ctx, "session %s: setReuseHours is not implemented by the Python pod; this session gets a fresh key "
                   "(the safer default)", session["id"])
     size = int_field(psi.get("modellerSetSize")) or 0
-    if not reserve_daily(Path(ctx.state_dir), size, policy.max_modeller_records_per_day):
+    if not reserve_daily(Path(ctx.state_dir), capacity(psi), policy.max_modeller_records_per_day):
         return _decline(ctx, session, f"the pod's daily limit of {policy.max_modeller_records_per_day} modeller "
                                       "records would be exceeded")
     protocol, mode = psi["protocol"], psi["mode"]
@@ -239,6 +257,9 @@ def _serve(ctx: Any, session: Session, modeller: Any) -> Session:
         return _decline(ctx, session, f"the pod cannot read its data source '{psi['source']}' with the session's columns "
                                       f"({type(ex).__name__})")
     rows = itertools.chain([] if first is None else [first], rows)
+
+    if protocol == KKRT:
+        return _serve_kkrt(ctx, session, rows, pod_columns, size, unchanged)
 
     rsa_server = None
     sk = None
@@ -343,3 +364,35 @@ def _count(ctx: Any, session: Session, guard: QueryGuard, sk: bytes, published: 
     _log(ctx, "session %s: counted the intersection; reporting it sealed to the modeller%s", sid,
          " (withheld: below the minimum)" if withheld else "")
     return client.report_psi_count(tenant, sid, sealed_count=sealed)
+
+
+def _serve_kkrt(ctx: Any, session: Session, rows: Any, pod_columns: list[Column], size: int, unchanged: Any) -> Session:
+    """kkrt-v1, the OPRF sender (psi.md, "OT extension: KKRT16 …"): accept, upload the setup (a fresh code key and base-OT
+    messages, whatever ``setReuseHours`` says), answer the one query with the three sorted tag lists over the distinct
+    records. A query the protocol refuses is declined naming the step and the kind of fault."""
+    from .kkrt import KkrtSender  # noqa: PLC0415
+    client, tenant, sid = ctx.client, ctx.tenant, session["id"]
+    psi = session["psi"]
+    sender = KkrtSender([], size)
+    setup = sender.setup()
+    session = client.accept_psi(tenant, sid, {"version": KKRT_VERSION, "countedByPod": False})
+    _log(ctx, "session %s: pod %s accepted (kkrt %s, modeller set %d, %d bins, source '%s')", sid, ctx.pod, psi["mode"],
+         size, sender.m, psi["source"])
+    session = client.upload_psi_set(tenant, sid, POD_SET, setup) or session
+    # The source is read while the modeller builds its query.
+    encoded = encode_rows(rows, pod_columns)
+    _log_stats(ctx, sid, encoded.stats, len(encoded.records))
+    sender.set_records(encoded.records)
+    del encoded
+    session = wait_for(client, tenant, session, lambda s: bool((s.get("psi") or {}).get("queryStored")),
+                       "the modeller's query", on_copy=unchanged, stop=getattr(ctx, "stop_event", None))
+    query = bytes(client.download_psi_set(tenant, sid, QUERY))
+    try:
+        reply = sender.reply(query)
+    except ProtocolViolation as refused:
+        detail = str(refused).removeprefix(f"{refused.code}: ")
+        return _decline(ctx, session, f"the pod refused the modeller's query ({refused.code}): {detail}")
+    del query
+    session = client.upload_psi_set(tenant, sid, REPLY, reply) or session
+    _log(ctx, "session %s: answered with %d distinct records (%d bytes of tags)", sid, sender.set_size, len(reply))
+    return session
