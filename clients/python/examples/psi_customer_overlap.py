@@ -38,7 +38,7 @@ def main() -> int:
     parser.add_argument("--columns", required=True, help="name:kind[:country],… e.g. email:email,phone:phone:44")
     parser.add_argument("--pod-columns", help="the pod's names for the same kinds (default: the same)")
     parser.add_argument("--pod-source", required=True, help="the pod's named data source")
-    parser.add_argument("--protocol", default="ecdh", choices=["ecdh", "rsa-blind"])
+    parser.add_argument("--protocol", default="ecdh", choices=["ecdh", "rsa-blind", "kkrt"])
     parser.add_argument("--mode", default="intersection", choices=["intersection", "cardinality"])
     parser.add_argument("--key-bits", type=int, help="rsa-blind: 2048, 3072 (default) or 4096")
     parser.add_argument("--session", help="session id (default: a fresh one)")

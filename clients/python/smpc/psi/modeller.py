@@ -338,10 +338,12 @@ def psi(modeller: Any, pod: str, data: Any, columns: ColumnsSpec, *, protocol: s
     on, with their kinds (text, case-sensitive-text, email, phone, integer; phones with a country code):
     ``["email:email", "phone:phone:44"]``, ``{"email": "email", "phone": ("phone", "44")}`` or ``Column`` objects.
     ``source``: the pod's named data source; ``pod_columns``: the pod's names for the same kinds (default: the same).
-    ``protocol``: ``"ecdh"`` (RFC 9497 OPRF, fast) or ``"rsa-blind"`` (``key_bits`` 2048/3072/4096).
+    ``protocol``: ``"ecdh"`` (RFC 9497 OPRF, fast), ``"rsa-blind"`` (``key_bits`` 2048/3072/4096) or ``"kkrt"``
+    (kkrt-v1, the KKRT16 OT-extension OPRF, the fastest; the session declares the distinct records).
     ``mode``: ``"intersection"`` returns the matching rows (a DataFrame for a DataFrame, else a list of dict rows) —
     every column as given; ``"cardinality"`` returns only the count (ecdh: counted by the pod and sealed to this
-    modeller; a count below the pod's minimum raises ``CountWithheld``). With ``outcome=True`` returns the
+    modeller; a count below the pod's minimum raises ``CountWithheld``; rsa-blind and kkrt: counted here over the
+    matching rows). With ``outcome=True`` returns the
     :class:`PsiOutcome` (indices, session, skipped rows) instead. ``progress``: ``True`` for tqdm bars (python3-tqdm),
     or a callable ``(step, done, total)``.
     Rows whose key columns are blank or cannot be canonicalised are skipped and counted per reason (logged; a warning
