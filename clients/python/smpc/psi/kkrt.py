@@ -414,6 +414,9 @@ class KkrtReceiver:
         self._tags: np.ndarray | None = None
         self.pod_set_size: int | None = None
         self.redraws = 0
+        # The cuckoo table needs no message: it is built now (random draws: the eviction walk's 16-byte seed, then a
+        # 16-byte hk per attempt; the b_j follow in query()).
+        self._hk, self._table_item, self._table_index = self._cuckoo()
 
     @property
     def set_size(self) -> int:
@@ -444,7 +447,7 @@ class KkrtReceiver:
         pairs = [(setup[16 + 64 * j:48 + 64 * j], setup[48 + 64 * j:80 + 64 * j]) for j in range(BASE_OTS)]
         scalars = [_random_scalar(self._random) for _ in range(BASE_OTS)]
         bs, k0, k1 = ot_sender_keys(pairs, scalars)
-        hk, bin_item, bin_index = self._cuckoo()
+        hk, bin_item, bin_index = self._hk, self._table_item, self._table_index
         m = self.m
         c = np.zeros((m, ROW_BYTES), dtype=np.uint8)
         occupied = np.nonzero(bin_item >= 0)[0]
