@@ -478,3 +478,22 @@ def test_a_reply_with_repeated_tags_is_read():
         lists.append(b"".join(sorted(tags + tags[:1])))  # the smallest tag twice
     assert receiver.finish(b"".join(lists)) == expected
     assert receiver.pod_set_size == n_p + 1
+
+
+def test_an_identity_base_ot_message_is_drawn_again(monkeypatch):
+    # Probability about 2^-250 per OT; forced here: the pod draws that OT again and the session still matches.
+    choose = kkrt.ot_receiver_choose
+
+    def with_an_identity(s, a, seeds):
+        pairs = choose(s, a, seeds)
+        chosen = (s[5 >> 3] >> (5 & 7)) & 1
+        pairs[5] = (pairs[5][0], ristretto.IDENTITY) if chosen else (ristretto.IDENTITY, pairs[5][1])  # R_{5,s_5}
+        return pairs
+
+    sender = kkrt.KkrtSender([b"a", b"b"], 3)
+    monkeypatch.setattr(kkrt, "ot_receiver_choose", with_an_identity)
+    setup = sender.setup()
+    monkeypatch.undo()
+    assert ristretto.IDENTITY not in [setup[k:k + 32] for k in range(16, len(setup), 32)]
+    receiver = kkrt.KkrtReceiver([b"a", b"c", b"d"])
+    assert receiver.finish(sender.reply(receiver.query(setup))) == [0]

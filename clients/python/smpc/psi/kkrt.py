@@ -361,6 +361,14 @@ class KkrtSender:
             scalars.append(_random_scalar(self._random))
             seeds.append(self._random(32))
         pairs = ot_receiver_choose(s, scalars, seeds)
+        for j in range(BASE_OTS):
+            # An identity R (probability about 2^-250) would be refused by the modeller: that OT is drawn again.
+            while ristretto.IDENTITY in pairs[j]:
+                scalars[j] = _random_scalar(self._random)
+                other = random_elements([self._random(32)])[0]
+                chosen = ristretto.sub(ristretto.scalarmult_base(scalars[j]),
+                                       _h2g([_be32(j) + other], DST_OT_HASH)[0])
+                pairs[j] = (other, chosen) if _bit(s, j) else (chosen, other)
         self._ck, self._s, self._a, self._pairs = ck, s, scalars, pairs
         self._state = "setup"
         return ck + b"".join(r0 + r1 for r0, r1 in pairs)
