@@ -318,7 +318,7 @@ def test_repeats_name_every_row_and_count_once_on_the_pod():
     pod = [b"a", b"a", b"c", b"q", b"c"]
     matched, receiver = _run(mod, pod)
     assert matched == [0, 2, 3, 4]
-    assert receiver.set_size == 4 and receiver.pod_set_size == 3
+    assert receiver.set_size == 4 and receiver.pod_set_size == 3 and receiver.matched_distinct == 2
 
 
 def test_a_larger_run_with_redraw_free_cuckoo():

@@ -110,20 +110,20 @@ def test_python_modeller_with_dotnet_pod_both_modes_agree_with_the_dotnet_modell
                         source="customers", session_id="py-kkrt-int")
     assert {r["email"] for r in rows} == expected
     assert len(rows) == len(PLANTED) + 1  # the repeated record is a row of its own
-    _check_session(world, alice, "py-kkrt-int", len(PLANTED) + 1)
+    _check_session(world, alice, "py-kkrt-int", len(PLANTED))  # distinct records
 
     count = modeller.psi("pod-a", str(mod_csv), ["email:email"], protocol="kkrt", mode="cardinality",
                          source="customers", session_id="py-kkrt-card")
-    assert count == len(PLANTED) + 1  # matching rows, as the .NET modeller counts them
-    _check_session(world, alice, "py-kkrt-card", len(PLANTED) + 1)
+    assert count == len(PLANTED)  # distinct matching records, as the .NET modeller counts them
+    _check_session(world, alice, "py-kkrt-card", len(PLANTED))
 
     # The .NET modeller on the same data against the same pod gets the same answers.
     result, out = _dotnet_psi(world, alice, "net-kkrt-int", mod_csv, "intersection")
     result.check()
     assert _emails(out) == expected
-    _check_session(world, alice, "net-kkrt-int", len(PLANTED) + 1)
+    _check_session(world, alice, "net-kkrt-int", len(PLANTED))
     _dotnet_psi(world, alice, "net-kkrt-card", mod_csv, "cardinality")[0].check()
-    _check_session(world, alice, "net-kkrt-card", len(PLANTED) + 1)
+    _check_session(world, alice, "net-kkrt-card", len(PLANTED))
 
 
 def test_dotnet_modeller_with_python_pod_both_modes(setup):
@@ -134,19 +134,19 @@ def test_dotnet_modeller_with_python_pod_both_modes(setup):
         result, out = _dotnet_psi(world, alice, "net-py-kkrt-int", mod_csv, "intersection")
         result.check()
         assert _emails(out) == expected
-        _check_session(world, alice, "net-py-kkrt-int", len(PLANTED) + 1)
+        _check_session(world, alice, "net-py-kkrt-int", len(PLANTED))
 
         _dotnet_psi(world, alice, "net-py-kkrt-card", mod_csv, "cardinality")[0].check()
-        _check_session(world, alice, "net-py-kkrt-card", len(PLANTED) + 1)
+        _check_session(world, alice, "net-py-kkrt-card", len(PLANTED))
 
         # and the Python modeller against the Python pod, for the same answers
         modeller = _modeller(world, alice)
         rows = modeller.psi("pod-a", str(mod_csv), ["email:email"], protocol="kkrt", mode="intersection",
                             source="customers", session_id="py-py-kkrt-int")
         assert {r["email"] for r in rows} == expected
-        _check_session(world, alice, "py-py-kkrt-int", len(PLANTED) + 1)
+        _check_session(world, alice, "py-py-kkrt-int", len(PLANTED))
         assert modeller.psi("pod-a", str(mod_csv), ["email:email"], protocol="kkrt", mode="cardinality",
-                            source="customers", session_id="py-py-kkrt-card") == len(PLANTED) + 1
+                            source="customers", session_id="py-py-kkrt-card") == len(PLANTED)
     finally:
         pod.stop()
 

@@ -421,6 +421,7 @@ class KkrtReceiver:
         self._bin_index: np.ndarray | None = None
         self._tags: np.ndarray | None = None
         self.pod_set_size: int | None = None
+        self.matched_distinct: int | None = None
         self.redraws = 0
         # The cuckoo table needs no message: it is built now (random draws: the eviction walk's 16-byte seed, then a
         # 16-byte hk per attempt; the b_j follow in query()).
@@ -478,7 +479,7 @@ class KkrtReceiver:
 
     def finish(self, reply: bytes) -> list[int]:
         """The indices (into the records given) of the records in the pod's set, ascending; also sets
-        :attr:`pod_set_size`. Refuses (``malformed``) a reply whose length is not a multiple of 3ℓ or whose lists are
+        :attr:`pod_set_size` and :attr:`matched_distinct` (the distinct records matched). Refuses (``malformed``) a reply whose length is not a multiple of 3ℓ or whose lists are
         not sorted ascending, or one out of order; a refused reply changes nothing."""
         if self._state != "query":
             raise _violation("out-of-order", "the modeller reads one reply, after its query")
@@ -505,6 +506,7 @@ class KkrtReceiver:
             found[sel[hit]] = True
         matched = sorted(k for item in self._bin_item[found].tolist() for k in self._groups[item])
         self.pod_set_size = n_p
+        self.matched_distinct = int(found.sum())
         self._state = "done"
         self._tags = None
         return matched

@@ -266,8 +266,9 @@ def _refusing(message: str, refused: ProtocolViolation) -> ProtocolViolation:
 
 def _run_kkrt(client: Any, tenant: str, session: Session, receiver: Any, deadline: float,
               report: Progress) -> tuple[int, list[int], Session]:
-    """kkrt-v1 (psi.md, "OT extension: KKRT16 …"): the pod's setup, the query, the three tag lists. The count is of
-    matching records, repeats included (each repeat is a row of its own); the pod cannot withhold it."""
+    """kkrt-v1 (psi.md, "OT extension: KKRT16 …"): the pod's setup, the query, the three tag lists. Every row of a
+    matched record is returned; the count is of distinct matching records (the unit of the declared set size, which the
+    service checks), in both modes; the pod cannot withhold it."""
     from .kkrt import BASE_OTS  # noqa: PLC0415
     sid = session["id"]
     report("waiting for the pod's setup", 0)
@@ -292,7 +293,7 @@ def _run_kkrt(client: Any, tenant: str, session: Session, receiver: Any, deadlin
     if served is not None and int(served) != receiver.pod_set_size:
         raise PsiFailed(f"the service says the pod's set has {served} records; its reply holds {receiver.pod_set_size}",
                         session)
-    return len(matched), matched, session
+    return receiver.matched_distinct, matched, session
 
 
 def _run_ecdh_cardinality(modeller: Any, session: Session, records: list[bytes], count_key: Any, report_count: bool,
@@ -342,8 +343,8 @@ def psi(modeller: Any, pod: str, data: Any, columns: ColumnsSpec, *, protocol: s
     (kkrt-v1, the KKRT16 OT-extension OPRF, the fastest; the session declares the distinct records).
     ``mode``: ``"intersection"`` returns the matching rows (a DataFrame for a DataFrame, else a list of dict rows) —
     every column as given; ``"cardinality"`` returns only the count (ecdh: counted by the pod and sealed to this
-    modeller; a count below the pod's minimum raises ``CountWithheld``; rsa-blind and kkrt: counted here over the
-    matching rows). With ``outcome=True`` returns the
+    modeller; a count below the pod's minimum raises ``CountWithheld``; rsa-blind: counted here over the matching
+    rows; kkrt: counted here over the distinct matching records). With ``outcome=True`` returns the
     :class:`PsiOutcome` (indices, session, skipped rows) instead. ``progress``: ``True`` for tqdm bars (python3-tqdm),
     or a callable ``(step, done, total)``.
     Rows whose key columns are blank or cannot be canonicalised are skipped and counted per reason (logged; a warning
