@@ -221,3 +221,97 @@ def test_pods_decline_what_their_policy_refuses(setup, pod_side):
         assert session["phase"] == "failed"
     finally:
         agent.stop()
+
+
+def _in_thread(work):
+    """Runs ``work()`` in a thread; returns a function that joins it and gives its result or raises its exception."""
+    import threading
+
+    box: dict = {}
+
+    def run():
+        try:
+            box["result"] = work()
+        except BaseException as ex:  # noqa: BLE001 - handed to the caller
+            box["error"] = ex
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def join(timeout: float = 300):
+        thread.join(timeout)
+        assert not thread.is_alive(), "the modeller's run did not end"
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+    return join
+
+
+def test_the_python_modeller_refuses_an_unsorted_reply_and_cancels(setup):
+    """A pod scripted here answers with a reply whose first list is out of order (the service checks only its length):
+    the modeller refuses it (malformed), cancels the session naming the fault, and returns nothing."""
+    world, alice, _, mod_csv, _ = setup
+    from smpc.errors import NotFoundError
+    from smpc.psi import kkrt
+    from smpc.psi.errors import ProtocolViolation
+    from service import wait_until
+
+    modeller = _modeller(world, alice)
+    sid = "py-kkrt-unsorted"
+    join = _in_thread(lambda: modeller.psi("pod-a", str(mod_csv), ["email:email"], protocol="kkrt",
+                                           mode="intersection", source="customers", session_id=sid))
+    pod = world.client(world.pods["pod-a"])
+
+    def created():
+        try:
+            return pod.get_session(world.tenant, sid)
+        except NotFoundError:
+            return None
+    session = wait_until(created, 60, "the modeller's session")
+    n = session["psi"]["modellerSetSize"]
+    sender = kkrt.KkrtSender([b"p%d" % k for k in range(50)], n)
+    pod.accept_psi(world.tenant, sid, {"version": "kkrt-v1", "countedByPod": False})
+    pod.upload_psi_set(world.tenant, sid, "pod-set", sender.setup())
+    poll_session(pod, world.tenant, sid, lambda s: bool(s["psi"].get("queryStored")), what="the query")
+    reply = sender.reply(bytes(pod.download_psi_set(world.tenant, sid, "query")))
+    ell = kkrt.tag_bytes(n)
+    unsorted = reply[ell:2 * ell] + reply[:ell] + reply[2 * ell:]
+    assert unsorted != reply
+    pod.upload_psi_set(world.tenant, sid, "reply", unsorted)
+
+    with pytest.raises(ProtocolViolation) as err:
+        join()
+    assert err.value.code == "malformed" and "kkrt reply" in str(err.value)
+    session = poll_session(world.client(alice), world.tenant, sid, lambda s: s["phase"] == "cancelled", timeout=60)
+    assert "kkrt reply" in (session.get("cancellation") or {}).get("reason", "")
+    assert session["psi"].get("reportedCount") is None
+
+
+@pytest.mark.parametrize("pod_side", ["python", "dotnet"])
+def test_pods_decline_a_query_with_an_invalid_base_ot_element(setup, pod_side, monkeypatch):
+    """A modeller whose query carries a non-canonical B_0 (the service checks only the length): the pod declines,
+    naming the fault, and the modeller learns nothing."""
+    world, alice, pod_csv, mod_csv, _ = setup
+    from smpc.psi import kkrt
+    from smpc.psi.errors import PsiFailed
+
+    honest = kkrt.KkrtReceiver.query
+
+    def corrupt(self, setup_message):
+        query = honest(self, setup_message)
+        return query[:16] + b"\xff" * 32 + query[48:]
+
+    monkeypatch.setattr(kkrt.KkrtReceiver, "query", corrupt)
+    sources = {"customers": {"kind": "csv", "path": str(pod_csv)}}
+    agent = (_python_pod(world, world.pods["pod-a"], sources=sources, psi=_psi_policy()) if pod_side == "python"
+             else world.start_dotnet_pod("pod-a", sources=sources, psi=_psi_policy()))
+    try:
+        sid = f"{pod_side[:2]}-kkrt-bad-b"
+        with pytest.raises(PsiFailed) as err:
+            _modeller(world, alice).psi("pod-a", str(mod_csv), ["email:email"], protocol="kkrt", mode="intersection",
+                                        source="customers", session_id=sid)
+        assert "query" in str(err.value) and "nvalid" in str(err.value), str(err.value)
+        session = world.client(alice).get_session(world.tenant, sid)
+        assert session["phase"] == "failed" and session["psi"].get("reportedCount") is None
+    finally:
+        agent.stop()
