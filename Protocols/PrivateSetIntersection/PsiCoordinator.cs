@@ -141,11 +141,11 @@ public sealed class PsiCoordinator
         }
         else if (publicKey is not null)
         {
-            throw RefusedException.Invalid($"An {rules.Protocol} session has no public key to publish.");
+            throw RefusedException.Invalid($"{(rules.Kkrt ? "A kkrt" : "An ecdh")} session has no public key to publish.");
         }
         else if (keyProof is not null)
         {
-            throw RefusedException.Invalid($"An {rules.Protocol} session has no key proof to publish.");
+            throw RefusedException.Invalid($"{(rules.Kkrt ? "A kkrt" : "An ecdh")} session has no key proof to publish.");
         }
 
         if (countedByPod && (rules.RsaBlind || rules.Kkrt || !rules.Cardinality))
