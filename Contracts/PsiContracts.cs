@@ -8,7 +8,7 @@ public sealed record PsiColumnRequest(string Name, string Kind, string? CountryC
 /// <summary>
 /// What a PSI session computes. <c>Protocol</c>: ecdh (default), rsa-blind or kkrt; <c>Mode</c>: intersection or cardinality;
 /// columns on each side (same kinds, position by position); <c>Source</c>: the pod's named data source;
-/// <c>ModellerSetSize</c>: how many records the modeller will query with; <c>KeyBits</c>: RSA size (2048, 3072 default, 4096);
+/// <c>ModellerSetSize</c>: how many records the modeller will query with (kkrt: distinct records); <c>KeyBits</c>: RSA size (2048, 3072 default, 4096);
 /// <c>Version</c>: the protocol version, required for ecdh (<c>ecdh-oprf-v1</c>; a request without it comes from a client
 /// that hashes records the old way and is refused, problem type unsupported-protocol-version) and kkrt (<c>kkrt-v1</c>); <c>CountKey</c>: ecdh
 /// cardinality, base64 of the modeller's fresh X25519 public key the pod seals the count to.
