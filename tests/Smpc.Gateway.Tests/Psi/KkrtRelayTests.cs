@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -139,6 +140,7 @@ public sealed class KkrtRelayTests(EmbeddedService service)
     [Fact]
     public async Task Relay_SetupQueryReply_ReachTheirReceiversByteForByte_AndEndDeletesThem()
     {
+        using var metrics = new PsiMeasurements();
         var t = await SessionAsync(Spec(size: 1000));
         var pod = t.Pods["p1"];
         await AcceptAsync(t);
@@ -177,6 +179,48 @@ public sealed class KkrtRelayTests(EmbeddedService service)
         Assert.Contains(("psi.pod_set.store", (object?)PsiProtocolNames.Kkrt, (object?)(long)KkrtParameters.BaseOts), stores);
         Assert.Contains(("psi.query.store", (object?)PsiProtocolNames.Kkrt, (object?)KkrtParameters.Bins(1000)), stores);
         Assert.Contains(("psi.reply.store", (object?)PsiProtocolNames.Kkrt, (object?)777L), stores);
+        var measured = metrics.Snapshot();
+        Assert.Contains(("smpc.psi.elements", "pod set", (long)KkrtParameters.BaseOts), measured);
+        Assert.Contains(("smpc.psi.elements", "query", KkrtParameters.Bins(1000)), measured);
+        Assert.Contains(("smpc.psi.elements", "reply", 777L), measured);
+        Assert.Contains(("smpc.psi.bytes", "pod set", (long)setup.Length), measured);
+        Assert.Contains(("smpc.psi.bytes", "query", (long)query.Length), measured);
+        Assert.Contains(("smpc.psi.bytes", "reply", (long)reply.Length), measured);
+    }
+
+    /// <summary>The PSI counters' kkrt measurements while it lives: (instrument, payload, value).</summary>
+    private sealed class PsiMeasurements : IDisposable
+    {
+        private readonly MeterListener listener = new();
+        private readonly List<(string, string, long)> seen = [];
+
+        public PsiMeasurements()
+        {
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Smpc" && instrument.Name is "smpc.psi.elements" or "smpc.psi.bytes") l.EnableMeasurementEvents(instrument);
+            };
+            listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            {
+                string? payload = null, protocol = null;
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "smpc.psi.payload") payload = tag.Value as string;
+                    if (tag.Key == "smpc.psi.protocol") protocol = tag.Value as string;
+                }
+
+                if (protocol == PsiProtocolNames.Kkrt && payload is not null)
+                    lock (seen) seen.Add((instrument.Name, payload, value));
+            });
+            listener.Start();
+        }
+
+        public List<(string, string, long)> Snapshot()
+        {
+            lock (seen) return [.. seen];
+        }
+
+        public void Dispose() => listener.Dispose();
     }
 
     [Fact]
