@@ -152,7 +152,7 @@ public sealed class PsiCoordinator
             throw RefusedException.Invalid("Only ecdh cardinality sessions can be counted by the pod.");
         if (!countedByPod && !rules.RsaBlind && !rules.Kkrt && rules.Cardinality)
             throw RefusedException.Invalid("ecdh cardinality is counted by the pod (ecdh-oprf-v1): a modeller-counted count cannot withstand per-record blinds.");
-        // Nothing to query, nothing to reply; not kkrt, whose m(0) = 256 bins still travel (the pod must not learn n = 0 differently).
+        // Nothing to query, nothing to reply; not kkrt, where 0 is not special: its m(0) = 256 bins travel as for any size.
         var empty = rules.ModellerSetSize == 0 && !rules.Kkrt;
         return Step.Accepted(
             state with { Accepted = true, PublicKey = publicKey, KeyProof = keyProof, CountedByPod = countedByPod, Phase = PsiPhase.Exchange, QueryStored = empty, ReplyStored = empty },
