@@ -30,18 +30,22 @@ internal static class KkrtOtExtension
             var tileStart = alignedFirst + ((long)t * TileBins);
             var from = Math.Max(tileStart, firstBin);
             var to = Math.Min(tileStart + TileBins, firstBin + count);
+
+            // Only the PRG blocks (128 bins each) that hold [from, to).
+            var blockFirst = from / 128 * 128;
+            var width = (int)(((to + 127) / 128 * 128) - blockFirst);
             for (var x = 0; x < matrices.Length; x++)
             {
                 for (var j = 0; j < KkrtParameters.CodeBits; j++)
                 {
-                    AesCtrPrg.Generate(matrices[x].AsSpan(j * KeyBytes, KeyBytes), tileStart / 128, buffers.Columns.AsSpan(j * (TileBins / 8), TileBins / 8));
+                    AesCtrPrg.Generate(matrices[x].AsSpan(j * KeyBytes, KeyBytes), blockFirst / 128, buffers.Columns.AsSpan(j * (width / 8), width / 8));
                 }
 
-                BitMatrix.ColumnsToRows(buffers.Columns, TileBins / 8, TileBins, buffers.Rows[x]);
-                if (from != tileStart || to != tileStart + TileBins)
+                BitMatrix.ColumnsToRows(buffers.Columns, width / 8, width, buffers.Rows[x]);
+                if (from != blockFirst)
                 {
-                    // A partial tile: move the wanted rows to the front.
-                    buffers.Rows[x].AsSpan((int)(from - tileStart) * KkrtParameters.RowBytes, (int)(to - from) * KkrtParameters.RowBytes).CopyTo(buffers.Rows[x]);
+                    // Move the wanted rows to the front.
+                    buffers.Rows[x].AsSpan((int)(from - blockFirst) * KkrtParameters.RowBytes, (int)(to - from) * KkrtParameters.RowBytes).CopyTo(buffers.Rows[x]);
                 }
             }
 

@@ -73,6 +73,12 @@ public sealed class KkrtPsiReceiver : IDisposable
     /// <summary>The cuckoo table (tests).</summary>
     internal KkrtCuckooTable Table => table;
 
+    /// <summary>Tests: the base-OT keys k_j^c (512 × 16 bytes) after the setup.</summary>
+    internal byte[] OtKeysForTests(int c) => (byte[])(c == 0 ? keys0 : keys1)!.Clone();
+
+    /// <summary>Tests: the code key ck after the setup.</summary>
+    internal byte[] CodeKeyForTests => (byte[])codeKey!.Clone();
+
     /// <summary>Message 1: the pod's setup; validates every element and runs the base OTs.</summary>
     /// <remarks>Randomness: b_j for j = 0..511 in order (64 bytes each, reduced).</remarks>
     public void ReadSetup(ReadOnlySpan<byte> setup)

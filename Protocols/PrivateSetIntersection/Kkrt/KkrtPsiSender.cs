@@ -59,6 +59,15 @@ public sealed class KkrtPsiSender : IDisposable
     /// <summary>Tag length ℓ of the session.</summary>
     public int TagBytes { get; }
 
+    /// <summary>Tests: the choice row s (64 bytes), while the session holds it.</summary>
+    internal byte[] ChoiceRowForTests => (byte[])choiceRow!.Clone();
+
+    /// <summary>Tests: the base-OT keys k_j^{s_j} (512 × 16 bytes), between the query header and its end.</summary>
+    internal byte[] OtKeysForTests => (byte[])otKeys!.Clone();
+
+    /// <summary>Tests: row Q_b after the query's rows were read.</summary>
+    internal byte[] QRowForTests(long bin) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(q!.AsSpan((int)(bin * 8), 8)).ToArray();
+
     /// <summary>Message 1 (pod-set): code key ‖ 512 (R0, R1) pairs, <see cref="KkrtParameters.SetupBytes"/> bytes.</summary>
     /// <remarks>Randomness, in order: ck (16 bytes), s (64 bytes), then for each j: a_j (64 bytes, reduced) and a 32-byte element seed.</remarks>
     public byte[] CreateSetup()

@@ -48,14 +48,18 @@ public sealed class KkrtPsiTests
     [Fact]
     public void ChunkSizes_DoNotChangeTheResult()
     {
-        var modeller = KkrtSession.Digests(Enumerable.Range(0, 500));
-        var pod = KkrtSession.Digests(Enumerable.Range(250, 500));
-        foreach (var chunk in new[] { 1, 7, 128, 2048, 5000 })
+        var modeller = KkrtSession.Digests(Enumerable.Range(0, 1600));
+        var pod = KkrtSession.Digests(Enumerable.Range(800, 1600));
+        foreach (var chunk in new[] { 7, 128, 2049, 5000 })
         {
             var matches = KkrtSession.Run(modeller, pod, seed: 3, chunkBins: chunk);
-            Assert.Equal(250, matches.Count);
-            Assert.All(Enumerable.Range(0, 500), k => Assert.Equal(k >= 250, matches.Matched[k]));
+            Assert.Equal(800, matches.Count);
+            Assert.All(Enumerable.Range(0, 1600), k => Assert.Equal(k >= 800, matches.Matched[k]));
         }
+
+        // One row at a time, on a small set.
+        var one = KkrtSession.Run(KkrtSession.Digests(Enumerable.Range(0, 20)), KkrtSession.Digests(Enumerable.Range(10, 20)), seed: 4, chunkBins: 1);
+        Assert.Equal(10, one.Count);
     }
 
     [Fact]
