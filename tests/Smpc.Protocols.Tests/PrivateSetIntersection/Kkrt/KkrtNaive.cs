@@ -38,6 +38,32 @@ internal static class KkrtNaive
         return row;
     }
 
+    /// <summary>All <paramref name="bins"/> rows (64 bytes each) of the matrix whose column j is PRG(keys[j]), one AES stream per column.</summary>
+    public static byte[] Matrix(byte[] keys, long bins)
+    {
+        var blocks = (int)((bins + 127) / 128);
+        var counters = new byte[blocks * 16];
+        for (var t = 0; t < blocks; t++)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(counters.AsSpan(t * 16), t);
+        }
+
+        var rows = new byte[bins * 64];
+        for (var j = 0; j < 512; j++)
+        {
+            var column = Aes(keys.AsSpan(j * 16, 16).ToArray(), counters);
+            for (var b = 0; b < bins; b++)
+            {
+                if (((column[b >> 3] >> (int)(b & 7)) & 1) == 1)
+                {
+                    rows[(b * 64) + (j >> 3)] |= (byte)(1 << (j & 7));
+                }
+            }
+        }
+
+        return rows;
+    }
+
     /// <summary>h_i(d) = high 64 bits of LE64(AES_hk(d ⊕ σ_i)[0..8)) · m.</summary>
     public static long Position(byte[] hashKey, ReadOnlySpan<byte> digest, int i, long bins)
     {
