@@ -87,6 +87,15 @@ internal static class KkrtPrimitives
         return BinaryPrimitives.ReadUInt128BigEndian(hash);
     }
 
+    /// <summary>Tags of many rows: <paramref name="output"/>[k] = <see cref="Tag"/>(bins[k], row k of <paramref name="rows"/>).</summary>
+    public static void Tags(ReadOnlySpan<int> bins, ReadOnlySpan<byte> rows, int tagBytes, Span<UInt128> output)
+    {
+        for (var k = 0; k < bins.Length; k++)
+        {
+            output[k] = Tag(bins[k], rows.Slice(k * KkrtParameters.RowBytes, KkrtParameters.RowBytes), tagBytes);
+        }
+    }
+
     /// <summary>Writes the ℓ tag bytes of a key made by <see cref="Tag"/>.</summary>
     public static void WriteTag(UInt128 tag, Span<byte> destination)
     {

@@ -174,25 +174,58 @@ public sealed class KkrtPsiReceiver : IDisposable
                     u[w] = t0[w] ^ t1[w];
                 }
 
-                using var aes = new Aes128Ecb(ck);
-                Span<byte> code = stackalloc byte[KkrtPrimitives.CodeBytes];
-                var codeWords = MemoryMarshal.Cast<byte, ulong>(code);
+                // The occupied bins of this piece: their codes in one AES call, their tags Tag(b, T^0_b) in one batch.
+                var occupied = 0;
+                for (var r = 0; r < n; r++)
+                {
+                    occupied += table.BinItem[from + r] >= 0 ? 1 : 0;
+                }
+
+                if (occupied == 0)
+                {
+                    return;
+                }
+
+                var codes = new byte[occupied * KkrtPrimitives.CodeBytes];
+                var ownRows = new byte[occupied * KkrtParameters.RowBytes];
+                var bins = new int[occupied];
+                var items = new int[occupied];
+                var next = 0;
                 for (var r = 0; r < n; r++)
                 {
                     var item = table.BinItem[from + r];
-                    if (item < 0)
+                    if (item >= 0)
                     {
-                        continue;
+                        KkrtPrimitives.CodeInputs(digests.AsSpan(item * KkrtItems.DigestBytes, KkrtItems.DigestBytes), table.ItemFunction[item], codes.AsSpan(next * KkrtPrimitives.CodeBytes, KkrtPrimitives.CodeBytes));
+                        t[0].AsSpan(r * KkrtParameters.RowBytes, KkrtParameters.RowBytes).CopyTo(ownRows.AsSpan(next * KkrtParameters.RowBytes));
+                        bins[next] = (int)(from + r);
+                        items[next++] = item;
                     }
+                }
 
-                    KkrtPrimitives.Code(aes, digests.AsSpan(item * KkrtItems.DigestBytes, KkrtItems.DigestBytes), table.ItemFunction[item], code);
+                using (var aes = new Aes128Ecb(ck))
+                {
+                    aes.Encrypt(codes, codes);
+                }
+
+                var codeWords = MemoryMarshal.Cast<byte, ulong>(codes.AsSpan());
+                for (var k = 0; k < occupied; k++)
+                {
+                    var r = bins[k] - (int)from;
                     for (var w = 0; w < 8; w++)
                     {
-                        u[(r * 8) + w] ^= codeWords[w];
+                        u[(r * 8) + w] ^= codeWords[(k * 8) + w];
                     }
-
-                    tags[item] = KkrtPrimitives.Tag(from + r, t[0].AsSpan(r * KkrtParameters.RowBytes, KkrtParameters.RowBytes), tagBytes);
                 }
+
+                var ownTags = new UInt128[occupied];
+                KkrtPrimitives.Tags(bins, ownRows, tagBytes, ownTags);
+                for (var k = 0; k < occupied; k++)
+                {
+                    tags[items[k]] = ownTags[k];
+                }
+
+                CryptographicOperations.ZeroMemory(ownRows);
             });
         }
 

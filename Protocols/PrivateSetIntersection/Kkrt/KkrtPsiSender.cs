@@ -251,20 +251,25 @@ public sealed class KkrtPsiSender : IDisposable
                 }
 
                 state.CodeAes.Encrypt(codes, codes);
-                var row = MemoryMarshal.Cast<byte, ulong>(state.Row.AsSpan());
+                var rowsOut = state.Rows.AsSpan(0, take * KkrtParameters.HashFunctions * KkrtParameters.RowBytes);
+                var rowWords = MemoryMarshal.Cast<byte, ulong>(rowsOut);
+                var codeWords = MemoryMarshal.Cast<byte, ulong>(codes);
+                for (var t = 0; t < take * KkrtParameters.HashFunctions; t++)
+                {
+                    var bin = state.Positions[t];
+                    for (var w = 0; w < 8; w++)
+                    {
+                        rowWords[(t * 8) + w] = matrix[(bin * 8) + w] ^ (codeWords[(t * 8) + w] & s[w]);
+                    }
+                }
+
+                var chunkTags = state.Tags.AsSpan(0, take * KkrtParameters.HashFunctions);
+                KkrtPrimitives.Tags(state.Positions.AsSpan(0, take * KkrtParameters.HashFunctions), rowsOut, tagBytes, chunkTags);
                 for (var k = 0; k < take; k++)
                 {
                     for (var i = 0; i < KkrtParameters.HashFunctions; i++)
                     {
-                        var t = (k * KkrtParameters.HashFunctions) + i;
-                        var bin = state.Positions[t];
-                        var code = MemoryMarshal.Cast<byte, ulong>(codes.Slice(t * KkrtPrimitives.CodeBytes, KkrtPrimitives.CodeBytes));
-                        for (var w = 0; w < 8; w++)
-                        {
-                            row[w] = matrix[(bin * 8) + w] ^ (code[w] & s[w]);
-                        }
-
-                        lists[i][start + k] = KkrtPrimitives.Tag(bin, state.Row, tagBytes);
+                        lists[i][start + k] = chunkTags[(k * KkrtParameters.HashFunctions) + i];
                     }
                 }
 
@@ -352,13 +357,16 @@ public sealed class KkrtPsiSender : IDisposable
 
         public byte[] Codes { get; } = new byte[1024 * KkrtParameters.HashFunctions * KkrtPrimitives.CodeBytes];
 
-        public byte[] Row { get; } = new byte[KkrtParameters.RowBytes];
+        public byte[] Rows { get; } = new byte[1024 * KkrtParameters.HashFunctions * KkrtParameters.RowBytes];
+
+        public UInt128[] Tags { get; } = new UInt128[1024 * KkrtParameters.HashFunctions];
 
         public void Dispose()
         {
             HashAes.Dispose();
             CodeAes.Dispose();
-            CryptographicOperations.ZeroMemory(Row);
+            CryptographicOperations.ZeroMemory(Rows);
+            CryptographicOperations.ZeroMemory(Codes);
         }
     }
 }
