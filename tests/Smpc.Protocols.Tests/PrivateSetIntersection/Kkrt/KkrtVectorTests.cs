@@ -140,8 +140,17 @@ public sealed class KkrtVectorTests
             KkrtBaseOt.ReceiverKey(j, choice, a, r0, r1, bPoint, k);
             baseOts.Add(new JsonObject
             {
-                ["j"] = j, ["choice"] = choice, ["a"] = H(a), ["b"] = H(b), ["seed"] = H(otSeed),
-                ["r0"] = H(r0), ["r1"] = H(r1), ["B"] = H(bPoint), ["k0"] = H(k0), ["k1"] = H(k1), ["receiverKey"] = H(k),
+                ["j"] = j,
+                ["choice"] = choice,
+                ["a"] = H(a),
+                ["b"] = H(b),
+                ["seed"] = H(otSeed),
+                ["r0"] = H(r0),
+                ["r1"] = H(r1),
+                ["B"] = H(bPoint),
+                ["k0"] = H(k0),
+                ["k1"] = H(k1),
+                ["receiverKey"] = H(k),
             });
         }
 
