@@ -6,7 +6,7 @@ namespace Smpc.Protocols.PrivateSetIntersection.Kkrt;
 /// </summary>
 internal static class KkrtOtExtension
 {
-    /// <summary>Bins per tile (a multiple of 128, so a tile starts on a PRG block).</summary>
+    /// <summary>Most bins per piece (a multiple of 128, so a piece starts on a PRG block).</summary>
     public const int TileBins = 2048;
 
     private const int KeyBytes = 16;
@@ -23,13 +23,17 @@ internal static class KkrtOtExtension
             return;
         }
 
-        var alignedFirst = firstBin / TileBins * TileBins;
-        var tiles = (int)((firstBin + count - alignedFirst + TileBins - 1) / TileBins);
+        // Pieces start on a PRG block (128 bins); small calls are cut finer so that every core gets a piece.
+        var alignedFirst = firstBin / 128 * 128;
+        var span = firstBin + count - alignedFirst;
+        var perCore = (span + (2L * Environment.ProcessorCount) - 1) / (2L * Environment.ProcessorCount);
+        var pieceBins = (int)Math.Clamp((perCore + 127) / 128 * 128, 128, TileBins);
+        var tiles = (int)((span + pieceBins - 1) / pieceBins);
         Parallel.For(0, tiles, () => new TileBuffers(matrices.Length), (t, _, buffers) =>
         {
-            var tileStart = alignedFirst + ((long)t * TileBins);
+            var tileStart = alignedFirst + ((long)t * pieceBins);
             var from = Math.Max(tileStart, firstBin);
-            var to = Math.Min(tileStart + TileBins, firstBin + count);
+            var to = Math.Min(tileStart + pieceBins, firstBin + count);
 
             // Only the PRG blocks (128 bins each) that hold [from, to).
             var blockFirst = from / 128 * 128;
