@@ -278,6 +278,7 @@ public sealed class KkrtPsiReceiver : IDisposable
         CryptographicOperations.ZeroMemory(keys0);
         CryptographicOperations.ZeroMemory(keys1);
         CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(tags.AsSpan()));
+        CryptographicOperations.ZeroMemory(digests);
         keys0 = null;
         keys1 = null;
     }
