@@ -96,6 +96,49 @@ internal static class KkrtPrimitives
         }
     }
 
+    /// <summary>
+    /// Sorts tags ascending: a counting pass on the top bits (tags are hash outputs, so buckets hold about one tag each), then
+    /// each bucket with <see cref="Array.Sort{T}(T[], int, int)"/> (introsort: no quadratic case whatever the input).
+    /// </summary>
+    public static void SortTags(UInt128[] tags)
+    {
+        if (tags.Length < 2)
+        {
+            return;
+        }
+
+        var bits = Math.Clamp(64 - (int)ulong.LeadingZeroCount((ulong)tags.Length), 1, 24);
+        var shift = 128 - bits;
+        var starts = new int[(1 << bits) + 1];
+        foreach (var tag in tags)
+        {
+            starts[(int)(tag >> shift) + 1]++;
+        }
+
+        for (var b = 1; b < starts.Length; b++)
+        {
+            starts[b] += starts[b - 1];
+        }
+
+        var sorted = new UInt128[tags.Length];
+        var next = (int[])starts.Clone();
+        foreach (var tag in tags)
+        {
+            sorted[next[(int)(tag >> shift)]++] = tag;
+        }
+
+        for (var b = 0; b < starts.Length - 1; b++)
+        {
+            var length = starts[b + 1] - starts[b];
+            if (length > 1)
+            {
+                Array.Sort(sorted, starts[b], length);
+            }
+        }
+
+        sorted.CopyTo(tags, 0);
+    }
+
     /// <summary>Writes the ℓ tag bytes of a key made by <see cref="Tag"/>.</summary>
     public static void WriteTag(UInt128 tag, Span<byte> destination)
     {

@@ -283,7 +283,7 @@ public sealed class KkrtPsiSender : IDisposable
         }
 
         CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(s.AsSpan()));
-        Parallel.For(0, lists.Length, i => Array.Sort(lists[i]));
+        Parallel.For(0, lists.Length, i => KkrtPrimitives.SortTags(lists[i]));
 
         // Equal digests give equal tags in L_0; only then (or on a 2^-8ℓ tag collision, which is kept) check distinctness.
         for (var k = 1; k < count; k++)

@@ -49,3 +49,36 @@ public sealed class KkrtGroupTests
         Assert.False(Ristretto255.TrySubtract(p, p, new byte[31]));
     }
 }
+
+/// <summary>The pod's tag sort (bucketed by the top bits) against a plain sort, on uniform and on skewed tags.</summary>
+public sealed class KkrtTagSortTests
+{
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(1000, false)]
+    [InlineData(100_000, false)]
+    [InlineData(5000, true)]
+    public void SortTags_IsAscending_AndKeepsEveryTag(int count, bool skewed)
+    {
+        var random = new DeterministicTestRandom(count);
+        var bytes = new byte[count * 16];
+        random.Fill(bytes);
+        var tags = new UInt128[count];
+        for (var k = 0; k < count; k++)
+        {
+            tags[k] = System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(bytes.AsSpan(k * 16, 16));
+            if (skewed)
+            {
+                tags[k] >>= 40; // all in the lowest buckets, with repeats below
+                tags[k] &= ~(UInt128)0xff;
+            }
+        }
+
+        var expected = (UInt128[])tags.Clone();
+        Array.Sort(expected);
+        Smpc.Protocols.PrivateSetIntersection.Kkrt.KkrtPrimitives.SortTags(tags);
+        Assert.Equal(expected, tags);
+    }
+}
