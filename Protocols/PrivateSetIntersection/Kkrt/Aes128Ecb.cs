@@ -104,7 +104,31 @@ public sealed class Aes128Ecb : IDisposable
             return;
         }
 
-        CounterBlocks(roundKeys, firstBlock, ref MemoryMarshal.GetReference(destination), blocks);
+        CounterBlocks(ref MemoryMarshal.GetArrayDataReference(roundKeys), firstBlock, ref MemoryMarshal.GetReference(destination), blocks);
+    }
+
+    /// <summary>
+    /// <see cref="GenerateCounterStream(long, Span{byte})"/> under a raw key without an instance: on the AES-NI path the key
+    /// schedule lives on the stack and is wiped after use, so nothing is allocated.
+    /// </summary>
+    internal static void GenerateCounterStream(ReadOnlySpan<byte> key, long firstBlock, Span<byte> destination)
+    {
+        if (key.Length != 16) throw new ArgumentException("AES-128 takes a 16-byte key.", nameof(key));
+        if (!X86Aes.IsSupported)
+        {
+            using var aes = new Aes128Ecb(key);
+            aes.GenerateCounterStream(firstBlock, destination);
+            return;
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(firstBlock);
+        if (destination.Length % 16 != 0) throw new ArgumentException("Whole blocks.", nameof(destination));
+        var blocks = destination.Length / 16;
+        if (firstBlock > long.MaxValue - blocks) throw new ArgumentOutOfRangeException(nameof(firstBlock), "The counter would overflow.");
+        var schedule = default(Schedule);
+        ExpandKey(Vector128.Create(key), schedule);
+        CounterBlocks(ref schedule[0], firstBlock, ref MemoryMarshal.GetReference(destination), blocks);
+        ((Span<Vector128<byte>>)schedule).Clear();
     }
 
     /// <summary>Forgets the key schedule; later calls throw <see cref="ObjectDisposedException"/>.</summary>
@@ -117,7 +141,7 @@ public sealed class Aes128Ecb : IDisposable
     }
 
     // FIPS 197 §5.2 with AESKEYGENASSIST: w[i..i+3] = prefix-XOR of the previous round key, XOR SubWord(RotWord(w[i−1])) ⊕ Rcon.
-    private static void ExpandKey(Vector128<byte> key, Vector128<byte>[] k)
+    private static void ExpandKey(Vector128<byte> key, Span<Vector128<byte>> k)
     {
         k[0] = key;
         k[1] = key = Next(key, X86Aes.KeygenAssist(key, 0x01));
@@ -191,9 +215,8 @@ public sealed class Aes128Ecb : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void CounterBlocks(Vector128<byte>[] roundKeys, long firstBlock, ref byte destination, int blocks)
+    private static void CounterBlocks(ref Vector128<byte> k, long firstBlock, ref byte destination, int blocks)
     {
-        ref var k = ref MemoryMarshal.GetArrayDataReference(roundKeys);
 
         // LE128(t): the low 8 bytes hold t (t < 2^63, so the high 8 bytes stay zero and adding in the low lane never carries).
         var counter = Vector128.Create((ulong)firstBlock, 0UL);
@@ -287,5 +310,11 @@ public sealed class Aes128Ecb : IDisposable
     {
         for (var r = 1; r < Rounds; r++) state = X86Aes.Encrypt(state, Unsafe.Add(ref k, r));
         return X86Aes.EncryptLast(state, Unsafe.Add(ref k, Rounds));
+    }
+
+    [InlineArray(Rounds + 1)]
+    private struct Schedule
+    {
+        private Vector128<byte> element;
     }
 }

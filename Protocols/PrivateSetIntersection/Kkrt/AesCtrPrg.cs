@@ -4,12 +4,12 @@ namespace Smpc.Protocols.PrivateSetIntersection.Kkrt;
 public static class AesCtrPrg
 {
     /// <summary>Fills <paramref name="destination"/> (a multiple of 16 bytes) with stream blocks <paramref name="firstBlock"/>, <paramref name="firstBlock"/> + 1, …</summary>
-    /// <remarks>Expands the key on every call; to draw many chunks from one stream, keep an <see cref="Aes128Ecb"/> and use the other overload.</remarks>
-    public static void Generate(ReadOnlySpan<byte> key, long firstBlock, Span<byte> destination)
-    {
-        using var aes = new Aes128Ecb(key);
-        aes.GenerateCounterStream(firstBlock, destination);
-    }
+    /// <remarks>
+    /// Expands the key on every call (on the stack with AES-NI: no allocation, ~20 ns); to draw many chunks from one stream, keep an
+    /// <see cref="Aes128Ecb"/> and use the other overload.
+    /// </remarks>
+    public static void Generate(ReadOnlySpan<byte> key, long firstBlock, Span<byte> destination) =>
+        Aes128Ecb.GenerateCounterStream(key, firstBlock, destination);
 
     /// <summary>Fills <paramref name="destination"/> (a multiple of 16 bytes) with blocks <paramref name="firstBlock"/>, … of the stream under an expanded key; no allocation.</summary>
     public static void Generate(Aes128Ecb key, long firstBlock, Span<byte> destination)

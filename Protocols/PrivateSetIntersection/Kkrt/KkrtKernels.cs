@@ -109,24 +109,67 @@ public static class KkrtKernels
     }
 
     /// <summary>Tags of consecutive bins: tag k of <paramref name="tags"/> (ℓ = <paramref name="tagBytes"/> bytes) is Tag(firstBin + k, row k of <paramref name="rows"/>).</summary>
+    /// <remarks>Eight tags per AVX2 pass (<c>Sha256x8</c>), the rest through <see cref="SHA256"/>.</remarks>
     public static void Tags(long firstBin, ReadOnlySpan<byte> rows, int tagBytes, Span<byte> tags)
+    {
+        var count = CheckTagShapes(rows, tagBytes, tags);
+        if (firstBin < 0 || firstBin + count - 1 > uint.MaxValue) throw new ArgumentOutOfRangeException(nameof(firstBin), "Bin indices fit BE32.");
+
+        Span<uint> bins = stackalloc uint[8];
+        for (var k = 0; k < count; k += 8)
+        {
+            var n = Math.Min(8, count - k);
+            for (var i = 0; i < n; i++) bins[i] = (uint)(firstBin + k + i);
+            TagGroup(bins[..n], rows.Slice(k * KkrtParameters.RowBytes, n * KkrtParameters.RowBytes), tagBytes, tags.Slice(k * tagBytes, n * tagBytes));
+        }
+    }
+
+    /// <summary>Tags of scattered bins: tag k of <paramref name="tags"/> (ℓ = <paramref name="tagBytes"/> bytes) is Tag(bins[k], row k of <paramref name="rows"/>).</summary>
+    /// <remarks>The pod's per-item tags: Tag(h_i(y), Q_b ⊕ (C(y, i) ∧ s)); eight per AVX2 pass.</remarks>
+    public static void Tags(ReadOnlySpan<uint> bins, ReadOnlySpan<byte> rows, int tagBytes, Span<byte> tags)
+    {
+        var count = CheckTagShapes(rows, tagBytes, tags);
+        if (bins.Length != count) throw new ArgumentException("One bin per row.", nameof(bins));
+        for (var k = 0; k < count; k += 8)
+        {
+            var n = Math.Min(8, count - k);
+            TagGroup(bins.Slice(k, n), rows.Slice(k * KkrtParameters.RowBytes, n * KkrtParameters.RowBytes), tagBytes, tags.Slice(k * tagBytes, n * tagBytes));
+        }
+    }
+
+    private static int CheckTagShapes(ReadOnlySpan<byte> rows, int tagBytes, Span<byte> tags)
     {
         if (rows.Length % KkrtParameters.RowBytes != 0) throw new ArgumentException("Whole 64-byte rows.", nameof(rows));
         var count = rows.Length / KkrtParameters.RowBytes;
-        if (tagBytes is <= 0 or > 32 || tags.Length != (long)count * tagBytes) throw new ArgumentException("One ℓ-byte tag per row.", nameof(tags));
-        if (firstBin < 0 || firstBin + count - 1 > uint.MaxValue) throw new ArgumentOutOfRangeException(nameof(firstBin), "Bin indices fit BE32.");
+        if (tagBytes is <= 0 or > 32 || tags.Length != (long)count * tagBytes) throw new ArgumentException("One ℓ-byte tag per row, 1 ≤ ℓ ≤ 32.", nameof(tags));
+        return count;
+    }
+
+    // Up to eight tags: one AVX2 pass when there are eight, else one SHA256.HashData call each.
+    private static void TagGroup(ReadOnlySpan<uint> bins, ReadOnlySpan<byte> rows, int tagBytes, Span<byte> tags)
+    {
+        if (bins.Length == 8 && Sha256x8.IsSupported)
+        {
+            Span<byte> digests = stackalloc byte[8 * 32];
+            Sha256x8.HashTagInputs(TagLabelWords, bins, rows, digests);
+            for (var k = 0; k < 8; k++) digests.Slice(32 * k, tagBytes).CopyTo(tags[(k * tagBytes)..]);
+            return;
+        }
 
         Span<byte> input = stackalloc byte[TagInputBytes];
         Span<byte> hash = stackalloc byte[32];
         TagLabel.CopyTo(input);
-        for (var k = 0; k < count; k++)
+        for (var k = 0; k < bins.Length; k++)
         {
-            BinaryPrimitives.WriteUInt32BigEndian(input[20..], (uint)(firstBin + k));
+            BinaryPrimitives.WriteUInt32BigEndian(input[20..], bins[k]);
             rows.Slice(k * KkrtParameters.RowBytes, KkrtParameters.RowBytes).CopyTo(input[24..]);
             SHA256.HashData(input, hash);
             hash[..tagBytes].CopyTo(tags[(k * tagBytes)..]);
         }
     }
+
+    // The tag label as five big-endian 32-bit words (the first five message words of every tag hash).
+    private static ReadOnlySpan<uint> TagLabelWords => [0x736d7063, 0x2f707369, 0x2f6b6b72, 0x742f7631, 0x2f746167];
 
     // 16 zero bytes but byte 0 = t: σ_i (t = i) and τ_{i,j} (t = 4i + j).
     private static Vector128<byte> Tweak(int t) => Vector128.CreateScalar((byte)t);

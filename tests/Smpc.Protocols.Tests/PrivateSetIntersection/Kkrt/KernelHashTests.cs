@@ -92,6 +92,54 @@ public sealed class KernelHashTests
         Assert.Throws<ArgumentException>(() => KkrtKernels.Tags(0, new byte[64], 8, new byte[9]));
     }
 
+    [Theory]
+    [InlineData(1, 16)]
+    [InlineData(8, 9)]
+    [InlineData(9, 32)]
+    [InlineData(61, 12)]
+    [InlineData(1000, 1)]
+    public void Tags_EightLaneAndOneShotPaths_MatchSha256(int count, int tagBytes)
+    {
+        var random = new DeterministicTestRandom(count * 100 + tagBytes);
+        var rows = new byte[count * 64];
+        random.Fill(rows);
+        var bins = new uint[count];
+        for (var k = 0; k < count; k++) bins[k] = (uint)random.NextInt(0, int.MaxValue) * 2 + (uint)(k & 1);
+        var expectedScattered = new byte[count * tagBytes];
+        var expectedConsecutive = new byte[count * tagBytes];
+        const long firstBin = uint.MaxValue - 1000;
+        for (var k = 0; k < count; k++)
+        {
+            Reference(bins[k], rows.AsSpan(64 * k, 64)).AsSpan(0, tagBytes).CopyTo(expectedScattered.AsSpan(k * tagBytes));
+            Reference(firstBin + k, rows.AsSpan(64 * k, 64)).AsSpan(0, tagBytes).CopyTo(expectedConsecutive.AsSpan(k * tagBytes));
+        }
+
+        var scattered = new byte[count * tagBytes];
+        KkrtKernels.Tags(bins, rows, tagBytes, scattered);
+        Assert.Equal(Hex.Of(expectedScattered), Hex.Of(scattered));
+        var consecutive = new byte[count * tagBytes];
+        KkrtKernels.Tags(firstBin, rows, tagBytes, consecutive);
+        Assert.Equal(Hex.Of(expectedConsecutive), Hex.Of(consecutive));
+
+        static byte[] Reference(long bin, ReadOnlySpan<byte> row)
+        {
+            var input = new byte[88];
+            "smpc/psi/kkrt/v1/tag"u8.CopyTo(input);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(input.AsSpan(20), (uint)bin);
+            row.CopyTo(input.AsSpan(24));
+            return SHA256.HashData(input);
+        }
+    }
+
+    [Fact]
+    public void Tags_RefuseMismatchedShapes()
+    {
+        Assert.Throws<ArgumentException>(() => KkrtKernels.Tags(new uint[2], new byte[64], 8, new byte[8]));
+        Assert.Throws<ArgumentException>(() => KkrtKernels.Tags(new uint[1], new byte[63], 8, new byte[8]));
+        Assert.Throws<ArgumentException>(() => KkrtKernels.Tags(new uint[1], new byte[64], 33, new byte[33]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KkrtKernels.Tags(uint.MaxValue, new byte[128], 8, new byte[16]));
+    }
+
     [Fact]
     public void RowAlgebra_MatchesBytewise()
     {
