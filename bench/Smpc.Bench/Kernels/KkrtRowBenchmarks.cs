@@ -77,6 +77,20 @@ public class KkrtRowBenchmarks
         BitMatrix.ColumnsToRows(columns, Bins / 8, Bins, rows);
     }
 
+    /// <summary>The pod's per-item AES work: the three cuckoo positions h_0..h_2 (3 AES blocks) and code words C(y, 0..2) (12 blocks).</summary>
+    [Benchmark(OperationsPerInvoke = Bins, Description = "3 cuckoo positions + 3 code words (15 AES), per element")]
+    public void PositionsAndCodes()
+    {
+        Span<long> positions = stackalloc long[3];
+        Span<byte> codes = stackalloc byte[192];
+        for (var k = 0; k < Bins; k++)
+        {
+            var digest = rows.AsSpan(16 * k, 16);
+            KkrtKernels.CuckooPositions(keys[0], digest, 98_560, positions);
+            KkrtKernels.Codes(keys[1], digest, codes);
+        }
+    }
+
     /// <summary>Tag(b, row), one .NET SHA256.HashData call per row (88 bytes).</summary>
     [Benchmark(OperationsPerInvoke = Bins, Description = "Tag, one SHA256.HashData per row")]
     public void TagsOneShot()
