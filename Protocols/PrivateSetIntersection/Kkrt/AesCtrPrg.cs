@@ -27,6 +27,7 @@ public static class AesCtrPrg
     public static void GenerateColumns(ReadOnlySpan<Aes128Ecb> keys, long firstBlock, int blocks, Span<byte> destination)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(blocks);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(blocks, int.MaxValue / 16);
         var columnBytes = blocks * 16;
         if (destination.Length < (long)keys.Length * columnBytes) throw new ArgumentException("Too short for every column.", nameof(destination));
         for (var j = 0; j < keys.Length; j++)

@@ -113,7 +113,7 @@ public static class KkrtKernels
     public static void Tags(long firstBin, ReadOnlySpan<byte> rows, int tagBytes, Span<byte> tags)
     {
         var count = CheckTagShapes(rows, tagBytes, tags);
-        if (firstBin < 0 || firstBin + count - 1 > uint.MaxValue) throw new ArgumentOutOfRangeException(nameof(firstBin), "Bin indices fit BE32.");
+        if (firstBin is < 0 or > uint.MaxValue || firstBin + count - 1 > uint.MaxValue) throw new ArgumentOutOfRangeException(nameof(firstBin), "Bin indices fit BE32.");
 
         Span<uint> bins = stackalloc uint[8];
         for (var k = 0; k < count; k += 8)

@@ -138,6 +138,8 @@ public sealed class KernelHashTests
         Assert.Throws<ArgumentException>(() => KkrtKernels.Tags(new uint[1], new byte[63], 8, new byte[8]));
         Assert.Throws<ArgumentException>(() => KkrtKernels.Tags(new uint[1], new byte[64], 33, new byte[33]));
         Assert.Throws<ArgumentOutOfRangeException>(() => KkrtKernels.Tags(uint.MaxValue, new byte[128], 8, new byte[16]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KkrtKernels.Tags(long.MaxValue, new byte[128], 8, new byte[16]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KkrtKernels.Tags(-1, new byte[64], 8, new byte[8]));
     }
 
     [Fact]
