@@ -169,7 +169,7 @@ public static class KkrtKernels
     }
 
     // The tag label as five big-endian 32-bit words (the first five message words of every tag hash).
-    private static ReadOnlySpan<uint> TagLabelWords => [0x736d7063, 0x2f707369, 0x2f6b6b72, 0x742f7631, 0x2f746167];
+    internal static ReadOnlySpan<uint> TagLabelWords => [0x736d7063, 0x2f707369, 0x2f6b6b72, 0x742f7631, 0x2f746167];
 
     // 16 zero bytes but byte 0 = t: σ_i (t = i) and τ_{i,j} (t = 4i + j).
     private static Vector128<byte> Tweak(int t) => Vector128.CreateScalar((byte)t);
