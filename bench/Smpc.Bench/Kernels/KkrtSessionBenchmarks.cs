@@ -122,8 +122,8 @@ public class KkrtSessionBenchmarks
     {
         public SessionConfig()
         {
-            // One invocation per iteration (fresh parties each time), 1 warm-up, 5 measured.
-            AddJob(Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5)
+            // One invocation per iteration (fresh parties each time), 2 warm-ups, 15 measured.
+            AddJob(Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(15)
                 .WithInvocationCount(1).WithUnrollFactor(1).WithToolchain(InProcessEmitToolchain.Instance));
         }
     }
