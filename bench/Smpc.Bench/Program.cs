@@ -13,6 +13,7 @@ return args.FirstOrDefault() switch
     "payload" => await PayloadHarness.RunAsync(args[1..]),
     "secagg" => await SecureAggregationHarness.RunAsync(args[1..]),
     "psi" => await PsiHarness.RunAsync(args[1..]),
+    "psi-compute" => await PsiHarness.ComputeAsync(args[1..]),
     "query" => await QueryHarness.RunAsync(args[1..]),
     "train" => await TrainingHarness.RunAsync(args[1..]),
     "cluster" => await ClusterLoadHarness.RunAsync(args[1..]),
@@ -21,6 +22,6 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Smpc.Bench kernels [BenchmarkDotNet args] | payload [--mib N] [--postgres] | secagg [--pods N] [--elements N] [--dropouts N] | psi [--protocol ecdh|rsa-blind|kkrt] [--compare P,P] [--shape customers|ids] [--pod N] [--modeller N] [--overlap N] | query [--pods N] [--rows N] | train [--pods N] [--rounds N] [--parameters N] [--rows N] [--trainer logistic|linear] [--epochs N] [--lr X] | cluster [--silos 1,3] [--clients N] [--long-polls N] [--seconds N] [--sessions N] [--pods N] [--parameters N] [--control-only]");
+    Console.Error.WriteLine("usage: Smpc.Bench kernels [BenchmarkDotNet args] | payload [--mib N] [--postgres] | secagg [--pods N] [--elements N] [--dropouts N] | psi-compute [--modeller N] [--pod N] | psi [--protocol ecdh|rsa-blind|kkrt] [--compare P,P] [--shape customers|ids] [--pod N] [--modeller N] [--overlap N] | query [--pods N] [--rows N] | train [--pods N] [--rounds N] [--parameters N] [--rows N] [--trainer logistic|linear] [--epochs N] [--lr X] | cluster [--silos 1,3] [--clients N] [--long-polls N] [--seconds N] [--sessions N] [--pods N] [--parameters N] [--control-only]");
     return 2;
 }
