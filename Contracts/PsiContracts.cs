@@ -25,7 +25,7 @@ public sealed record PsiStatusResponse(
     string Protocol, string Mode, IReadOnlyList<PsiColumnRequest> ModellerColumns, IReadOnlyList<PsiColumnRequest> PodColumns, string Source,
     long ModellerSetSize, int? KeyBits, int TimeoutSeconds, DateTimeOffset? Deadline, string? PublicKey, bool Accepted, bool CountedByPod,
     long? PodSetSize, bool QueryStored, bool ReplyStored, bool DoubleBlindedStored, long? PodCount, long? ReportedCount, string? FailureReason,
-    string? KeyProof = null, string? Version = null, string? CountKey = null, string? SealedCount = null, bool SetupStored = false);
+    string? KeyProof = null, string? Version = null, string? CountKey = null, string? SealedCount = null, bool PodSetStored = false);
 
 /// <summary>
 /// The pod accepts: its fresh RSA public key (base64 of BE16 |n| ‖ n ‖ BE16 |e| ‖ e) for rsa-blind with <c>KeyProof</c>, the

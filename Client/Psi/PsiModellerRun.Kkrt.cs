@@ -81,7 +81,7 @@ public sealed partial class PsiModellerRun
             // Our own spec decides the version (a pod that accepted with another was refused by the service); never run another.
             KkrtPsiVersion.Require(psi.Version, "the session");
             if (psi.CountedByPod) throw new PsiFailedException(session, "kkrt cardinality is counted by the modeller (kkrt-v1); the session says the pod counts.");
-            session = await WaitAsync(session, s => s.Psi!.SetupStored, "the pod's setup", ct);
+            session = await WaitAsync(session, s => s.Psi!.PodSetStored, "the pod's setup", ct);
             var receiver = await building;
 
             var setup = new byte[KkrtParameters.SetupBytes];
