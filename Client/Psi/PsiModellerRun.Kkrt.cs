@@ -16,8 +16,9 @@ public sealed partial class PsiModellerRun
 
     /// <summary>
     /// Reads and digests the records, declares the number of distinct digests, runs the base OTs on the pod's setup, streams
-    /// the query, matches the pod's three tag lists and maps every matched digest back to every row that had it. In
-    /// cardinality mode the count (of matching rows, as rsa-blind counts) is computed here: the pod cannot withhold it.
+    /// the query, matches the pod's three tag lists and maps every matched digest back to every row that had it. The count is
+    /// of distinct matching records (the unit of the declared set size), in both modes; in cardinality mode it is computed
+    /// here, so the pod cannot withhold it.
     /// </summary>
     private async Task<PsiOutcome> RunKkrtAsync(
         string sessionId, string podId, PsiRequest spec, Func<CancellationToken, Task<IRecordSource>> openRecords, string? outputPath, CancellationToken ct)
@@ -52,7 +53,8 @@ public sealed partial class PsiModellerRun
         for (var r = 0; r < recordToDistinct.Length; r++)
             if (matchedDistinct[recordToDistinct[r]]) matchedRows.Add(rows[r]);
         var intersection = spec.Mode != PsiModeNames.Cardinality;
-        return await FinishAsync(session, matchedRows.Count, intersection ? matchedRows : null, openRecords, header, outputPath, stats, ct);
+        var count = matchedDistinct.LongCount(m => m);
+        return await FinishAsync(session, count, intersection ? matchedRows : null, openRecords, header, outputPath, stats, ct);
     }
 
     /// <summary>

@@ -36,7 +36,7 @@ public sealed class KkrtEndToEndTests(EmbeddedService service)
         var (outcome, failure, pod) = await scenario.RunAsync(t, Spec(), Serves);
 
         Assert.Null(failure);
-        Assert.Equal(5, outcome!.Count);
+        Assert.Equal(4, outcome!.Count); // distinct records, the unit of the declared size
         var written = await scenario.ReadOutputAsync();
         Assert.Equal(PsiScenario.ExpectedHits, written.Select(r => r[0])); // hit-4a and hit-4b: one record, both rows
         Assert.Equal(PsiScenario.ModellerRows[1], written[1]);
@@ -46,13 +46,13 @@ public sealed class KkrtEndToEndTests(EmbeddedService service)
         Assert.Equal(KkrtPsiVersion.Current, psi.Version);
         Assert.Equal(7, psi.ModellerSetSize); // eight rows, one repeated: seven distinct records declared
         Assert.Equal(6, psi.PodSetSize); // seven rows, one repeated
-        Assert.Equal(5, psi.ReportedCount);
+        Assert.Equal(4, psi.ReportedCount);
         Assert.False(psi.CountedByPod);
         Assert.Equal(SessionPhases.Answered, pod.Phase);
     }
 
     [Fact]
-    public async Task Cardinality_GivesTheCountOfMatchingRows_CountedByTheModeller_AndNoRows()
+    public async Task Cardinality_GivesTheCountOfDistinctMatchingRecords_CountedByTheModeller_AndNoRows()
     {
         using var scenario = new PsiScenario();
         scenario.Write(PsiScenario.ModellerRows, PsiScenario.PodRows);
@@ -60,12 +60,12 @@ public sealed class KkrtEndToEndTests(EmbeddedService service)
         var (outcome, failure, _) = await scenario.RunAsync(t, Spec(PsiModeNames.Cardinality), Serves);
 
         Assert.Null(failure);
-        Assert.Equal(5, outcome!.Count);
+        Assert.Equal(4, outcome!.Count); // hit-4a and hit-4b are one record
         Assert.Null(outcome.MatchedRows);
         Assert.False(File.Exists(scenario.OutputCsv));
         Assert.False(outcome.Session.Psi!.CountedByPod);
         Assert.Null(outcome.Session.Psi.SealedCount);
-        Assert.Equal(5, outcome.Session.Psi.ReportedCount);
+        Assert.Equal(4, outcome.Session.Psi.ReportedCount);
     }
 
     [Theory]
@@ -80,14 +80,14 @@ public sealed class KkrtEndToEndTests(EmbeddedService service)
         using var scenario = new PsiScenario();
         var misses = PsiScenario.ModellerRows.Where(r => r[0]!.StartsWith("miss", StringComparison.Ordinal)).ToArray();
         var hits = PsiScenario.ModellerRows.Where(r => r[0]!.StartsWith("hit", StringComparison.Ordinal)).ToArray();
-        var (mine, theirs, expected) = shape switch
+        var (mine, theirs, rows, records) = shape switch
         {
-            "none" => (misses, PsiScenario.PodRows, 0),
-            "all" => (hits, PsiScenario.PodRows, hits.Length),
-            "one" => ([PsiScenario.ModellerRows[2]], [PsiScenario.PodRows[2]], 1),
-            "empty-modeller" => ([], PsiScenario.PodRows, 0),
-            "empty-pod" => (PsiScenario.ModellerRows, [], 0),
-            _ => (Array.Empty<string?[]>(), Array.Empty<string?[]>(), 0),
+            "none" => (misses, PsiScenario.PodRows, 0, 0),
+            "all" => (hits, PsiScenario.PodRows, hits.Length, hits.Length - 1), // hit-4a = hit-4b
+            "one" => ([PsiScenario.ModellerRows[2]], [PsiScenario.PodRows[2]], 1, 1),
+            "empty-modeller" => ([], PsiScenario.PodRows, 0, 0),
+            "empty-pod" => (PsiScenario.ModellerRows, [], 0, 0),
+            _ => (Array.Empty<string?[]>(), Array.Empty<string?[]>(), 0, 0),
         };
         scenario.Write(mine, theirs);
         var t = await Scenario.TenantAsync(service, ["p1"]);
@@ -95,10 +95,10 @@ public sealed class KkrtEndToEndTests(EmbeddedService service)
         {
             var (outcome, failure, _) = await scenario.RunAsync(t, Spec(mode), Serves, "kkrt-" + mode);
             Assert.Null(failure);
-            Assert.Equal(expected, outcome!.Count);
+            Assert.Equal(records, outcome!.Count);
             Assert.Equal(SessionPhases.Completed, outcome.Session.Phase);
             Assert.Equal(theirs.Select(r => r[1]).Distinct().LongCount(), outcome.Session.Psi!.PodSetSize); // every pod row here is one record per name
-            if (mode == PsiModeNames.Intersection) Assert.Equal(expected, (await scenario.ReadOutputAsync()).Count);
+            if (mode == PsiModeNames.Intersection) Assert.Equal(rows, (await scenario.ReadOutputAsync()).Count);
         }
     }
 
@@ -167,7 +167,7 @@ public sealed class KkrtEndToEndTests(EmbeddedService service)
         var second = await scenario.RunAsync(t, Spec(), policy, "daily-2");
 
         Assert.Null(first.Failure);
-        Assert.Equal(5, first.Outcome!.Count);
+        Assert.Equal(4, first.Outcome!.Count);
         Assert.NotNull(second.Failure);
         Assert.Contains($"daily limit of {2 * 267 - 1} modeller records", second.Failure.Session.Psi!.FailureReason, StringComparison.Ordinal);
     }
