@@ -32,11 +32,14 @@ public sealed class KkrtDigests
 
     /// <summary>
     /// The distinct digests (16 bytes each, in ascending order of their 128-bit value, which reveals nothing: they are hashes)
-    /// and, for each record in the order added, the index of its digest among them.
+    /// and, for each record in the order added, the index of its digest among them. Empties the collection (at 2^24 records
+    /// the digests are 256 MB; they are not kept twice).
     /// </summary>
     public (byte[] Distinct, int[] RecordToDistinct) Distinct()
     {
         var keys = _digests.ToArray();
+        _digests.Clear();
+        _digests.TrimExcess();
         var order = new int[keys.Length];
         for (var i = 0; i < order.Length; i++) order[i] = i;
         Array.Sort(keys, order);
@@ -61,7 +64,7 @@ public sealed class KkrtDigests
         return (bytes, toDistinct);
     }
 
-    /// <summary>The pod's side: its distinct digests (16 bytes each, ascending), without the per-record map.</summary>
+    /// <summary>The pod's side: its distinct digests (16 bytes each, ascending), without the per-record map. Empties the collection.</summary>
     public byte[] DistinctOnly()
     {
         var keys = CollectionsMarshal.AsSpan(_digests);

@@ -27,6 +27,7 @@ public sealed class KkrtDigestsTests
         for (var r = 0; r < values.Length; r++) Assert.Equal(D(values[r]), distinct.AsSpan(map[r] * 16, 16).ToArray());
         var unique = Enumerable.Range(0, 4).Select(i => Convert.ToHexString(distinct, i * 16, 16)).ToList();
         Assert.Equal(4, unique.Distinct().Count());
+        Assert.Equal(0, digests.Count); // handed over, not kept twice
     }
 
     [Fact]
