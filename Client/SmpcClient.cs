@@ -259,7 +259,7 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
         var length = content.Length - start;
         Func<SessionResponse, bool> stored = set switch
         {
-            PsiPayloads.PodSet => s => s.Psi?.PodSetSize is not null || s.Psi?.PodSetStored == true, // kkrt: the pod's setup
+            PsiPayloads.PodSet => s => s.Psi?.PodSetStored == true || s.Psi?.PodSetSize is not null,
             PsiPayloads.Query => s => s.Psi?.QueryStored == true,
             PsiPayloads.Reply => s => s.Psi?.ReplyStored == true,
             _ => s => s.Psi?.DoubleBlindedStored == true,

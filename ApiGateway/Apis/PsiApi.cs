@@ -35,7 +35,7 @@ public static class PsiApi
             .WithName("DeclinePsi").WithSummary("Pod: declines or ends the session under its policy; the session fails with the reason, which the modeller reads.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         psi.MapPut("/{payload}", UploadAsync).WithName("UploadPsiSet")
-            .WithSummary("Uploads a set as application/octet-stream: pod-set and reply (pod), query and double-blinded (modeller). Fixed-size elements; an empty body is an empty pod set.")
+            .WithSummary("Uploads a set as application/octet-stream: pod-set and reply (pod), query and double-blinded (modeller). Fixed-size elements; an empty body is an empty pod set. kkrt: pod-set is the pod's setup and query the modeller's query, each of exact length; the reply is whole 3ℓ-byte units, empty for an empty pod set.")
             .Accepts<Stream>(PayloadStreaming.OctetStream)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);

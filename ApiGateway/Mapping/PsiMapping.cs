@@ -19,7 +19,8 @@ internal static class PsiMapping
         p.Spec.KeyBits == 0 ? null : p.Spec.KeyBits, (int)p.Spec.Timeout.TotalSeconds, p.Deadline, p.PublicKey is null ? null : Convert.ToBase64String(p.PublicKey),
         p.Accepted, p.CountedByPod, p.ServerSetSize, p.QueryStored, p.ReplyStored, p.DoubleBlindedStored, p.PodCount, p.ReportedCount, p.FailureReason,
         p.KeyProof is null ? null : Convert.ToBase64String(p.KeyProof),
-        p.Spec.Version, p.Spec.CountKey is null ? null : Convert.ToBase64String(p.Spec.CountKey), p.SealedCount is null ? null : Convert.ToBase64String(p.SealedCount));
+        p.Spec.Version, p.Spec.CountKey is null ? null : Convert.ToBase64String(p.Spec.CountKey), p.SealedCount is null ? null : Convert.ToBase64String(p.SealedCount),
+        p.PodSetStored);
 
     /// <summary>A base64 field, or a 400 naming it.</summary>
     public static byte[]? Base64(string? value, string field)

@@ -49,8 +49,11 @@ public static class SmpcTelemetry
     /// <summary>Grain state writes that failed in storage.</summary>
     public static readonly Counter<long> StorageFailures = Meter.CreateCounter<long>("smpc.storage.failures");
 
-    /// <summary>PSI elements stored, by payload (pod set, query, reply, double-blinded set).</summary>
+    /// <summary>PSI elements stored, by payload (pod set, query, reply, double-blinded set) and protocol (kkrt: base OTs of the setup, rows of the query, pod records of the reply).</summary>
     public static readonly Counter<long> PsiElements = Meter.CreateCounter<long>("smpc.psi.elements");
+
+    /// <summary>Bytes of PSI payloads stored, by payload and protocol.</summary>
+    public static readonly Counter<long> PsiPayloadBytes = Meter.CreateCounter<long>("smpc.psi.bytes", "By");
 
     /// <summary>Federated query and training steps (member key, sealed keys, round, release, metrics, decline, finish), by step and session kind.</summary>
     public static readonly Counter<long> FederatedSteps = Meter.CreateCounter<long>("smpc.federated.steps");

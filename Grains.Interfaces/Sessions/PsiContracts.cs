@@ -8,9 +8,9 @@ public sealed record PsiColumn(
     [property: Id(2)] string? CountryCode = null);
 
 /// <summary>
-/// What a PSI session computes: protocol (<c>ecdh</c> or <c>rsa-blind</c>), mode (<c>intersection</c> or <c>cardinality</c>), the
+/// What a PSI session computes: protocol (<c>ecdh</c>, <c>rsa-blind</c> or <c>kkrt</c>), mode (<c>intersection</c> or <c>cardinality</c>), the
 /// columns on each side (same kinds, position by position), the pod's named source, the size of the modeller's set (declared
-/// up front so the pod can apply its limits before any work), the RSA key size, the session's timeout, the ecdh protocol
+/// up front so the pod can apply its limits before any work), the RSA key size, the session's timeout, the ecdh or kkrt protocol
 /// version and (ecdh cardinality) the modeller's X25519 key the pod seals its count to.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("smpc.psi-spec")]
@@ -37,11 +37,11 @@ public sealed record PsiAccept(
 /// <summary>The binary payloads of a PSI session.</summary>
 public enum PsiPayload
 {
-    /// <summary>Pod: its encoded set, 32-byte elements strictly ascending.</summary>
+    /// <summary>Pod: its encoded set, 32-byte elements strictly ascending (kkrt: its setup, code key and base-OT messages).</summary>
     ServerSet = 1,
     /// <summary>Modeller: its blinded records, in its own order.</summary>
     Query = 2,
-    /// <summary>Pod: the answers to the query (in query order for intersection, sorted for cardinality).</summary>
+    /// <summary>Pod: the answers to the query (in query order for intersection, sorted for cardinality; kkrt: three sorted tag lists).</summary>
     Reply = 3,
     /// <summary>Modeller (pod-counted cardinality): the pod's encoded set raised to its own secret, sorted.</summary>
     DoubleBlinded = 4,
@@ -72,4 +72,5 @@ public sealed record PsiStatus(
     [property: Id(10)] long? ReportedCount,
     [property: Id(11)] string? FailureReason,
     [property: Id(12)] byte[]? KeyProof = null,
-    [property: Id(13)] byte[]? SealedCount = null);
+    [property: Id(13)] byte[]? SealedCount = null,
+    [property: Id(14)] bool PodSetStored = false);

@@ -5,6 +5,7 @@ public static class PsiProtocols
 {
     public const string Ecdh = "ecdh";
     public const string RsaBlind = "rsa-blind";
+    public const string Kkrt = "kkrt";
 }
 
 /// <summary>Wire names of the PSI modes.</summary>

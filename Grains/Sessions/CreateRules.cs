@@ -5,6 +5,7 @@ using Smpc.Grains.Interfaces.Sessions;
 using Smpc.Protocols;
 using Smpc.Protocols.Encoding;
 using Smpc.Protocols.PrivateSetIntersection;
+using Smpc.Protocols.PrivateSetIntersection.Kkrt;
 using Smpc.Protocols.SecureAggregation;
 
 namespace Smpc.Grains.Sessions;
@@ -109,7 +110,7 @@ internal static class CreateRules
     public static PsiSpec PsiSpec(PsiSpec? spec)
     {
         if (spec is null) throw SmpcException.Invalid("A PSI session needs 'psi' (protocol, mode, columns on both sides, the pod's source, the modeller's set size).");
-        if (spec.Protocol is not (PsiProtocols.Ecdh or PsiProtocols.RsaBlind)) throw SmpcException.Invalid("psi.protocol must be 'ecdh' or 'rsa-blind'.");
+        if (spec.Protocol is not (PsiProtocols.Ecdh or PsiProtocols.RsaBlind or PsiProtocols.Kkrt)) throw SmpcException.Invalid("psi.protocol must be 'ecdh', 'rsa-blind' or 'kkrt'.");
         if (spec.Mode is not (PsiModes.Intersection or PsiModes.Cardinality)) throw SmpcException.Invalid("psi.mode must be 'intersection' or 'cardinality'.");
         if (!EntityKey.IsValidId(spec.Source)) throw SmpcException.Invalid("psi.source must name one of the pod's data sources (an id).");
         if (spec.ModellerSetSize < 0 || spec.ModellerSetSize > MaxPsiSetElements)
@@ -117,9 +118,11 @@ internal static class CreateRules
         if (spec.Timeout < TimeSpan.FromSeconds(5) || spec.Timeout > TimeSpan.FromDays(7)) throw SmpcException.Invalid("psi.timeoutSeconds must be between 5 seconds and 7 days.");
         var keyBits = spec.Protocol == PsiProtocols.RsaBlind ? (spec.KeyBits == 0 ? RsaPsiPublicKey.DefaultBits : spec.KeyBits) : 0;
         if (spec.Protocol == PsiProtocols.RsaBlind && keyBits is not (2048 or 3072 or 4096)) throw SmpcException.Invalid("psi.keyBits must be 2048, 3072 or 4096.");
-        if (spec.Protocol == PsiProtocols.Ecdh && spec.KeyBits != 0) throw SmpcException.Invalid("psi.keyBits applies to rsa-blind only.");
+        if (spec.Protocol != PsiProtocols.RsaBlind && spec.KeyBits != 0) throw SmpcException.Invalid("psi.keyBits applies to rsa-blind only.");
         if (spec.Protocol == PsiProtocols.Ecdh && spec.Version != EcdhPsiVersion.Current)
             throw SmpcException.UnsupportedVersion($"psi.version must be '{EcdhPsiVersion.Current}' for ecdh; a client that sends {(spec.Version is null ? "none hashes records the way ecdh PSI did before it" : $"'{spec.Version}' speaks another version")}: upgrade it.");
+        if (spec.Protocol == PsiProtocols.Kkrt && spec.Version != KkrtPsiVersion.Current)
+            throw SmpcException.UnsupportedVersion($"psi.version must be '{KkrtPsiVersion.Current}' for kkrt; {(spec.Version is null ? "none was sent" : $"'{spec.Version}' is another version")}: upgrade the client.");
         if (spec.Protocol == PsiProtocols.Ecdh && spec.Mode == PsiModes.Cardinality && spec.CountKey is not { Length: 32 })
             throw SmpcException.Invalid("psi.countKey (base64 of a 32-byte X25519 public key) is required for ecdh cardinality: the pod seals the count to it.");
         if (spec.CountKey is not null && !(spec.Protocol == PsiProtocols.Ecdh && spec.Mode == PsiModes.Cardinality))

@@ -69,7 +69,7 @@ public sealed class PsiSessionGrain(
         return common with
         {
             Psi = new PsiStatus(spec, p.Deadline, p.PublicKey, p.Accepted, p.CountedByPod, p.ServerSetSize, p.QueryStored, p.ReplyStored, p.DoubleBlindedStored,
-                p.PodCount, p.ReportedCount, p.FailureReason, p.KeyProof, p.SealedCount),
+                p.PodCount, p.ReportedCount, p.FailureReason, p.KeyProof, p.SealedCount, PsiCoordinator.Stored(p, PsiSet.PodSet)),
         };
     }
 
@@ -109,10 +109,14 @@ public sealed class PsiSessionGrain(
         var set = Set(payload);
         Refuse(Coordinator.CheckUpload(Exchange, set));
         if (PsiCoordinator.Stored(Exchange, set)) return ToInfo(); // a retry: the payload grain already refused different bytes
-        long? elements = empty ? null : (await GrainFactory.GetPayload(PsiPayloadKey(payload)).GetManifestAsync()).Length / Coordinator.ElementBytes(set);
+        var bytes = empty ? 0 : (await GrainFactory.GetPayload(PsiPayloadKey(payload)).GetManifestAsync()).Length;
+        long? elements = empty ? null : Coordinator.Elements(set, bytes);
         using var activity = PsiSpan($"psi.{PsiCoordinator.Describe(set).Replace(' ', '_')}.store");
         activity?.SetTag(SmpcTelemetry.ElementsAttribute, elements ?? 0);
-        await ApplyAsync(Coordinator.CommitUpload(Exchange, set, elements), "psi.upload", caller);
+        activity?.SetTag(SmpcTelemetry.BytesAttribute, bytes);
+        var step = Coordinator.CommitUpload(Exchange, set, elements);
+        await ApplyAsync(step, "psi.upload", caller);
+        if (step.Changed) SmpcTelemetry.PsiPayloadBytes.Add(bytes, PayloadTag(set), ProtocolTag);
         return ToInfo();
     }
 
@@ -174,7 +178,7 @@ public sealed class PsiSessionGrain(
                     audit.Add((AuditEventTypes.SessionJoined, $"{caller?.Subject} {accepted.Detail}"));
                     break;
                 case PsiEvent.SetStored stored:
-                    SmpcTelemetry.PsiElements.Add(stored.Elements, new KeyValuePair<string, object?>("smpc.psi.payload", PsiCoordinator.Describe(stored.Set)));
+                    SmpcTelemetry.PsiElements.Add(stored.Elements, PayloadTag(stored.Set), ProtocolTag);
                     break;
                 case PsiEvent.PodCounted:
                     audit.Add((AuditEventTypes.PsiCountReported, "the pod reported the intersection size"));
@@ -230,6 +234,14 @@ public sealed class PsiSessionGrain(
         var rsa = spec.Protocol == PsiProtocols.RsaBlind;
         var size = Coordinator.ElementBytes(Set(payload));
         var chunk = PayloadChunkBytes(size);
+        if (spec.Protocol == PsiProtocols.Kkrt)
+        {
+            // Lengths only: the parties check every element (base-OT points, rows, tag order); the service cannot.
+            return Coordinator.ExactBytes(Set(payload)) is { } exact
+                ? new PayloadConstraints(exact, chunk, null, size)
+                : new PayloadConstraints(0, chunk, null, size, PayloadElementCheck.None, null, CreateRules.MaxPsiSetElements * size);
+        }
+
         var check = payload switch
         {
             PsiPayload.Query or PsiPayload.Reply => rsa ? PayloadElementCheck.RsaBelowModulus : PayloadElementCheck.Ristretto255,
@@ -262,6 +274,10 @@ public sealed class PsiSessionGrain(
         activity?.SetTag("smpc.psi.protocol", Session.Spec?.Protocol);
         return activity;
     }
+
+    private static KeyValuePair<string, object?> PayloadTag(PsiSet set) => new("smpc.psi.payload", PsiCoordinator.Describe(set));
+
+    private KeyValuePair<string, object?> ProtocolTag => new("smpc.psi.protocol", Session.Spec?.Protocol);
 
     private static PsiSessionRules Rules(PsiSpec spec) => new(spec.Protocol, spec.Protocol == PsiProtocols.RsaBlind, spec.Mode == PsiModes.Cardinality,
         spec.ModellerSetSize, spec.KeyBits, spec.Timeout, spec.Version);

@@ -1,4 +1,5 @@
 using Smpc.Protocols.Coordination;
+using Smpc.Protocols.PrivateSetIntersection.Kkrt;
 using Step = Smpc.Protocols.Coordination.CoordinatorStep<Smpc.Protocols.PrivateSetIntersection.PsiExchangeState, Smpc.Protocols.PrivateSetIntersection.PsiEvent>;
 
 namespace Smpc.Protocols.PrivateSetIntersection;
@@ -14,7 +15,11 @@ namespace Smpc.Protocols.PrivateSetIntersection;
 /// 2. Exchange: P stores its set; M stores its query (of exactly the declared size); P stores its reply to the query.
 ///    Pod-counted: M stores the double-blinded set (as large as P's) and P reports its count sealed to M's count key
 ///    (<see cref="SealedPsiCount"/>) instead of a reply; the service keeps only the ciphertext.
-///    A declared size of 0 needs no query and no reply.
+///    A declared size of 0 needs no query and no reply (ecdh, rsa-blind).
+///    kkrt (docs/protocols/psi.md, "kkrt-v1"): P's set is its setup (exactly <see cref="KkrtParameters.SetupBytes"/>), M's
+///    query (exactly <see cref="KkrtParameters.QueryBytes"/> of the declared size, m(n) rows, so also for n = 0) follows
+///    it, and P's reply (three lists of n_P tags of ℓ bytes, a multiple of 3ℓ) follows the query; the reply's length tells
+///    the service n_P. The service checks lengths and order only; the parties check the elements.
 /// 3. Answered once P's set and the reply (or P's count) are stored: M finishes locally and completes, reporting a count
 ///    of its choice (never another than P's).
 /// The deadline fails a session that has not completed, naming what it waited for. Every message is idempotent; a
@@ -34,8 +39,36 @@ public sealed class PsiCoordinator
     /// <summary>A new session, awaiting the pod until <paramref name="now"/> plus its timeout.</summary>
     public PsiExchangeState Start(DateTimeOffset now) => new() { Phase = PsiPhase.AwaitingPod, Deadline = now + rules.Timeout };
 
-    /// <summary>The size of one element of <paramref name="set"/> in bytes (RSA elements are as long as the modulus).</summary>
-    public int ElementBytes(PsiSet set) => set is PsiSet.Query or PsiSet.Reply && rules.RsaBlind ? rules.KeyBits / 8 : 32;
+    /// <summary>
+    /// The size of one element of <paramref name="set"/> in bytes, the unit uploads are chunked and charged in (RSA elements
+    /// are as long as the modulus; kkrt: 16-byte blocks of the setup and query, one pod record's three tags, 3ℓ, in the reply).
+    /// </summary>
+    public int ElementBytes(PsiSet set) => rules.Kkrt
+        ? set == PsiSet.Reply ? KkrtParameters.HashFunctions * KkrtParameters.TagBytes(rules.ModellerSetSize) : KkrtBlockBytes
+        : set is PsiSet.Query or PsiSet.Reply && rules.RsaBlind ? rules.KeyBits / 8 : 32;
+
+    /// <summary>
+    /// The elements a stored <paramref name="set"/> of <paramref name="bytes"/> bytes holds, as the session counts and
+    /// measures them: the element count (ecdh, rsa-blind); kkrt: the base OTs of the setup, the rows (bins) of the query,
+    /// the pod's records (n_P) of the reply.
+    /// </summary>
+    public long Elements(PsiSet set, long bytes) => !rules.Kkrt ? bytes / ElementBytes(set) : set switch
+    {
+        PsiSet.PodSet => KkrtParameters.BaseOts,
+        PsiSet.Query => KkrtParameters.Bins(rules.ModellerSetSize),
+        _ => bytes / ElementBytes(set),
+    };
+
+    /// <summary>kkrt: the exact length of <paramref name="set"/> (setup, query), or null when only its unit is fixed (reply).</summary>
+    public long? ExactBytes(PsiSet set) => !rules.Kkrt ? null : set switch
+    {
+        PsiSet.PodSet => KkrtParameters.SetupBytes,
+        PsiSet.Query => KkrtParameters.QueryBytes(rules.ModellerSetSize),
+        _ => null,
+    };
+
+    /// <summary>kkrt chunks its setup and query in 16-byte blocks (both lengths are multiples of 16: 32,784 = 16·2049, 16,400 + 64·m).</summary>
+    private const int KkrtBlockBytes = 16;
 
     /// <summary>Fails the session if its deadline has passed, naming what it waited for.</summary>
     public Step AdvanceIfDue(PsiExchangeState state, DateTimeOffset now)
@@ -47,6 +80,12 @@ public sealed class PsiCoordinator
         {
             PsiPhase.AwaitingPod => "the pod to accept",
             PsiPhase.Answered => "the modeller to finish",
+            _ when rules.Kkrt => string.Join(", ", new[]
+            {
+                !Stored(state, PsiSet.PodSet) ? "the pod's setup" : null,
+                !state.QueryStored ? "the modeller's query" : null,
+                state.QueryStored && !state.ReplyStored ? "the pod's reply" : null,
+            }.OfType<string>()),
             _ => string.Join(", ", new[]
             {
                 state.ServerSetSize is null ? "the pod's encoded set" : null,
@@ -61,7 +100,7 @@ public sealed class PsiCoordinator
 
     /// <summary>
     /// Step 1: the pod accepts (with its RSA public key and, from certified-key agents, the key's certification proof for
-    /// rsa-blind; with the session's version for ecdh, counting itself for ecdh cardinality). The service checks the
+    /// rsa-blind; with the session's version for ecdh and kkrt, counting itself for ecdh cardinality). The service checks the
     /// proof's shape only: the modeller verifies it.
     /// </summary>
     public Step Accept(PsiExchangeState state, byte[]? publicKey, bool countedByPod, byte[]? keyProof = null, string? version = null) => Run(state, () =>
@@ -69,8 +108,9 @@ public sealed class PsiCoordinator
         if (!rules.RsaBlind && version != rules.Version)
         {
             // Checked before anything else: an old pod (no version) must learn why, not run a construction the modeller does not.
-            throw RefusedException.UnsupportedVersion(
-                $"The session speaks ecdh version '{rules.Version ?? "(none)"}' but the pod accepted with '{version ?? "(none: an ecdh pod from before ecdh-oprf-v1)"}'; upgrade the pod agent.");
+            throw RefusedException.UnsupportedVersion(rules.Kkrt
+                ? $"The session speaks kkrt version '{rules.Version ?? "(none)"}' but the pod accepted with '{version ?? "(none)"}'; upgrade the pod agent."
+                : $"The session speaks ecdh version '{rules.Version ?? "(none)"}' but the pod accepted with '{version ?? "(none: an ecdh pod from before ecdh-oprf-v1)"}'; upgrade the pod agent.");
         }
 
         if (state.Accepted)
@@ -101,18 +141,19 @@ public sealed class PsiCoordinator
         }
         else if (publicKey is not null)
         {
-            throw RefusedException.Invalid("An ecdh session has no public key to publish.");
+            throw RefusedException.Invalid($"{(rules.Kkrt ? "A kkrt" : "An ecdh")} session has no public key to publish.");
         }
         else if (keyProof is not null)
         {
-            throw RefusedException.Invalid("An ecdh session has no key proof to publish.");
+            throw RefusedException.Invalid($"{(rules.Kkrt ? "A kkrt" : "An ecdh")} session has no key proof to publish.");
         }
 
-        if (countedByPod && (rules.RsaBlind || !rules.Cardinality))
+        if (countedByPod && (rules.RsaBlind || rules.Kkrt || !rules.Cardinality))
             throw RefusedException.Invalid("Only ecdh cardinality sessions can be counted by the pod.");
-        if (!countedByPod && !rules.RsaBlind && rules.Cardinality)
+        if (!countedByPod && !rules.RsaBlind && !rules.Kkrt && rules.Cardinality)
             throw RefusedException.Invalid("ecdh cardinality is counted by the pod (ecdh-oprf-v1): a modeller-counted count cannot withstand per-record blinds.");
-        var empty = rules.ModellerSetSize == 0; // nothing to query, nothing to reply
+        // Nothing to query, nothing to reply; not kkrt, where 0 is not special: its m(0) = 256 bins travel as for any size.
+        var empty = rules.ModellerSetSize == 0 && !rules.Kkrt;
         return Step.Accepted(
             state with { Accepted = true, PublicKey = publicKey, KeyProof = keyProof, CountedByPod = countedByPod, Phase = PsiPhase.Exchange, QueryStored = empty, ReplyStored = empty },
             [new PsiEvent.Accepted($"accepted the session ({rules.Protocol}{(countedByPod ? ", counted by the pod" : "")})")]);
@@ -138,16 +179,25 @@ public sealed class PsiCoordinator
     /// <summary>Whether an upload of <paramref name="set"/> may be opened now.</summary>
     public Refusal? CheckUploadOpen(PsiExchangeState state, PsiSet set) => Check(() => RequireUploadable(state, set));
 
-    /// <summary>Step 2: <paramref name="set"/> is stored with <paramref name="elements"/> elements (null: sent empty, the pod's set only).</summary>
+    /// <summary>
+    /// Step 2: <paramref name="set"/> is stored with <paramref name="elements"/> elements (<see cref="Elements"/>; null: sent
+    /// empty, the pod's set only, or kkrt's reply from a pod with no records).
+    /// </summary>
     public Step CommitUpload(PsiExchangeState state, PsiSet set, long? elements) => Run(state, () =>
     {
         if (Stored(state, set)) return Step.Unchanged(state); // the payload store already refused different bytes
         RequireUploadable(state, set);
+        if (rules.Kkrt)
+        {
+            if (elements is null && set != PsiSet.Reply) throw RefusedException.Invalid($"Only the kkrt reply may be empty; the {Describe(set)} has a fixed size.");
+            return CommitKkrt(state, set, elements ?? 0);
+        }
+
         if (elements is null && set != PsiSet.PodSet) throw RefusedException.Invalid($"Only the pod's set may be empty; the {Describe(set)} has a fixed size.");
         var count = elements ?? 0;
         state = set switch
         {
-            PsiSet.PodSet => state with { ServerSetSize = count, DoubleBlindedStored = state.DoubleBlindedStored || count == 0 },
+            PsiSet.PodSet => state with { PodSetStored = true, ServerSetSize = count, DoubleBlindedStored = state.DoubleBlindedStored || count == 0 },
             PsiSet.Query => state with { QueryStored = true },
             PsiSet.Reply => state with { ReplyStored = true },
             _ => state with { DoubleBlindedStored = true },
@@ -165,7 +215,7 @@ public sealed class PsiCoordinator
             if (state.Phase is PsiPhase.Completed or PsiPhase.Failed)
                 throw RefusedException.WrongPhase($"The session is {state.Phase}; its sets are deleted.{FailureDetail(state)}");
             if (!Stored(state, set)) throw RefusedException.WrongPhase($"The {Describe(set)} has not been stored yet.");
-            isEmpty = set switch
+            isEmpty = rules.Kkrt ? set == PsiSet.Reply && state.ServerSetSize == 0 : set switch
             {
                 PsiSet.PodSet => state.ServerSetSize == 0,
                 PsiSet.Query or PsiSet.Reply => rules.ModellerSetSize == 0,
@@ -211,7 +261,10 @@ public sealed class PsiCoordinator
         }
 
         RequirePhase(state, PsiPhase.Answered);
-        if (count is { } c && (c < 0 || c > rules.ModellerSetSize)) throw RefusedException.Invalid($"The count must be between 0 and the modeller's set size {rules.ModellerSetSize}.");
+        if (count is { } c && (c < 0 || c > rules.ModellerSetSize))
+            throw RefusedException.Invalid(rules.Kkrt
+                ? $"A kkrt count is over the modeller's distinct records: between 0 and its declared set size {rules.ModellerSetSize}."
+                : $"The count must be between 0 and the modeller's set size {rules.ModellerSetSize}.");
         if (state.PodCount is { } podCount && count is { } reported && reported != podCount)
             throw RefusedException.Invalid($"The pod counted {podCount}; a different count cannot be recorded.");
         return Step.Accepted(state with { ReportedCount = count, Deadline = null, Phase = PsiPhase.Completed },
@@ -233,7 +286,7 @@ public sealed class PsiCoordinator
         ArgumentNullException.ThrowIfNull(state);
         return set switch
         {
-            PsiSet.PodSet => state.ServerSetSize is not null,
+            PsiSet.PodSet => state.PodSetStored || state.ServerSetSize is not null,
             PsiSet.Query => state.QueryStored,
             PsiSet.Reply => state.ReplyStored,
             _ => state.DoubleBlindedStored,
@@ -249,9 +302,36 @@ public sealed class PsiCoordinator
         _ => "double-blinded set",
     };
 
-    private static void RequireUploadable(PsiExchangeState state, PsiSet set)
+    /// <summary>kkrt step 2: the setup, then the query, then the reply (whose length gives the pod's set size); no double-blinded set.</summary>
+    private static Step CommitKkrt(PsiExchangeState state, PsiSet set, long elements)
+    {
+        state = set switch
+        {
+            PsiSet.PodSet => state with { PodSetStored = true },
+            PsiSet.Query => state with { QueryStored = true },
+            _ => state with { ReplyStored = true, ServerSetSize = elements, Phase = PsiPhase.Answered },
+        };
+        return Step.Accepted(state, [new PsiEvent.SetStored(set, elements)]);
+    }
+
+    private void RequireUploadable(PsiExchangeState state, PsiSet set)
     {
         RequirePhase(state, PsiPhase.Exchange);
+        if (rules.Kkrt)
+        {
+            switch (set)
+            {
+                case PsiSet.Query when !Stored(state, PsiSet.PodSet):
+                    throw RefusedException.WrongPhase("The kkrt query follows the pod's setup, which is not stored yet.");
+                case PsiSet.Reply when !state.QueryStored:
+                    throw RefusedException.WrongPhase("The reply follows the modeller's query, which is not stored yet.");
+                case PsiSet.DoubleBlinded:
+                    throw RefusedException.WrongPhase("A kkrt session takes no double-blinded set.");
+            }
+
+            return;
+        }
+
         switch (set)
         {
             case PsiSet.Reply when state.CountedByPod:

@@ -10,7 +10,10 @@ public sealed record PsiExchangeState
     /// <summary>The pod's key-certification proof (rsa-blind), stored and served as given; only its shape is checked here.</summary>
     public byte[]? KeyProof { get; init; }
     public bool CountedByPod { get; init; }
+    /// <summary>The pod's set size: its encoded set's element count (ecdh, rsa-blind), or (kkrt) the reply's length over 3ℓ, known once the reply is stored.</summary>
     public long? ServerSetSize { get; init; }
+    /// <summary>The pod's <c>pod-set</c> payload is stored (kkrt: its setup). States stored before this flag have only <see cref="ServerSetSize"/>.</summary>
+    public bool PodSetStored { get; init; }
     public bool QueryStored { get; init; }
     public bool ReplyStored { get; init; }
     public bool DoubleBlindedStored { get; init; }

@@ -366,7 +366,7 @@ class Client:
         """Uploads a PSI set (`pod-set`, `query`, `reply`, `double-blinded`), sent again whole after a transient
         failure; a retry refused because the first try was stored and the session moved on counts as done."""
         body = data if isinstance(data, (bytes, bytearray)) else data.read()
-        flag = {PSI_POD_SET: lambda p: p.get("podSetSize") is not None,
+        flag = {PSI_POD_SET: lambda p: bool(p.get("podSetStored")) or p.get("podSetSize") is not None,
                 PSI_QUERY: lambda p: bool(p.get("queryStored")),
                 PSI_REPLY: lambda p: bool(p.get("replyStored"))}.get(payload, lambda p: bool(p.get("doubleBlindedStored")))
 

@@ -61,7 +61,7 @@ def _statement(case: dict) -> bytes:
 def test_vectors_cover_every_statement_kind():
     kinds = {c["kind"] for c in CASES} | {c["request"]["kind"] for c in CASES if c["kind"] == "session"}
     assert kinds >= {"session", "cancel", "content-key", "release", "secure-aggregation", "psi", "query", "training"}
-    assert len(CASES) == 13
+    assert len(CASES) == 14
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])

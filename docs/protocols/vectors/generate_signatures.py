@@ -210,6 +210,10 @@ SESSIONS = [
         "id": "psi3", "modellerId": "m1", "kind": "psi", "podIds": ["bank"],
         "psi": {"mode": "cardinality", "modellerColumns": [{"name": "email", "kind": "email"}], "podColumns": [{"name": "mail", "kind": "email"}],
                 "source": "customers", "modellerSetSize": 100, "version": "ecdh-oprf-v1", "countKey": M_B64}}),
+    ("psi kkrt intersection (protocol and version kkrt-v1 bound as text, no key size)", "acme", {
+        "id": "psi4", "modellerId": "m1", "kind": "psi", "podIds": ["bank"],
+        "psi": {"protocol": "kkrt", "mode": "intersection", "modellerColumns": [{"name": "email", "kind": "email"}], "podColumns": [{"name": "mail", "kind": "email"}],
+                "source": "customers", "modellerSetSize": 1048576, "timeoutSeconds": 900, "version": "kkrt-v1"}}),
     ("psi rsa-blind cardinality, default key size, a phone column", "acme", {
         "id": "psi2", "modellerId": "m1", "kind": "psi", "podIds": ["bank"],
         "psi": {"protocol": "rsa-blind", "mode": "cardinality",

@@ -78,10 +78,10 @@ internal sealed class AttackTenant(EmbeddedService service, string tenant)
         new([new AggregationFieldRequest("x", 3, -10, 10)], "sum", Convert.ToBase64String(new byte[32]), "x", PhaseTimeoutSeconds: 86_400,
             PhaseTimeouts: maskedInputSeconds is { } s ? new Dictionary<string, int> { ["masked-input"] = s } : null);
 
-    /// <summary>An ecdh (or rsa-blind) PSI spec with the given modeller set size and a one-day deadline.</summary>
+    /// <summary>An ecdh (or rsa-blind, or kkrt) PSI spec with the given modeller set size and a one-day deadline.</summary>
     public static PsiRequest LongPsi(long size, string protocol = PsiProtocolNames.Ecdh) =>
         new(PsiModeNames.Intersection, Psi.PsiScenario.ModellerColumns, Psi.PsiScenario.PodColumns, "customers", size, protocol,
-            protocol == PsiProtocolNames.RsaBlind ? 2048 : null, 86_400, protocol == PsiProtocolNames.Ecdh ? PsiProtocolNames.EcdhOprfV1 : null);
+            protocol == PsiProtocolNames.RsaBlind ? 2048 : null, 86_400, protocol == PsiProtocolNames.Ecdh ? PsiProtocolNames.EcdhOprfV1 : protocol == PsiProtocolNames.Kkrt ? PsiProtocolNames.KkrtV1 : null);
 
     /// <summary>A federated query whose lifetime (4.5 days) outlasts any test run, whatever other tests do to the clock.</summary>
     public static QueryRequest LongQuery() => Smpc.Samples.HospitalAdmissions.AgeBandQuery() with { RoundTimeoutSeconds = 43_200 };

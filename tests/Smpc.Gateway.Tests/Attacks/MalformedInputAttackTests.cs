@@ -204,7 +204,8 @@ public sealed class MalformedInputAttackTests(EmbeddedService service)
 
     /// <summary>
     /// A tenant whose sessions each wait for an octet stream: "mi" (secure aggregation, masked input), "pq" (ecdh PSI,
-    /// the modeller's 1-element query), "rq" (rsa-blind PSI, 1-element query), "fed" (federated, releases) and "agg" (payloads).
+    /// the modeller's 1-element query), "rq" (rsa-blind PSI, 1-element query), "kq" (kkrt PSI, the pod's setup), "fed"
+    /// (federated, releases) and "agg" (payloads).
     /// </summary>
     private sealed class Uploads
     {
@@ -238,6 +239,8 @@ public sealed class MalformedInputAttackTests(EmbeddedService service)
             await m1.CreateSessionAsync(t.Tenant, new CreateSessionRequest("rq", "m1", SessionKinds.Psi, ["p1"], Psi: AttackTenant.LongPsi(1, PsiProtocolNames.RsaBlind)));
             using var server = new RsaPsiServer(PsiMode.Intersection, SystemRandomSource.Instance, 2048);
             await t.Client("p1").AcceptPsiAsync(t.Tenant, "rq", new PsiAcceptRequest(Convert.ToBase64String(server.PublicKey.ToBytes())));
+            await m1.CreateSessionAsync(t.Tenant, new CreateSessionRequest("kq", "m1", SessionKinds.Psi, ["p1"], Psi: AttackTenant.LongPsi(1, PsiProtocolNames.Kkrt)));
+            await t.Client("p1").AcceptPsiAsync(t.Tenant, "kq", new PsiAcceptRequest(Version: PsiProtocolNames.KkrtV1));
             await m1.CreateSessionAsync(t.Tenant, new CreateSessionRequest("fed", "m1", SessionKinds.Query, pods, Query: AttackTenant.LongQuery()));
             foreach (var pod in pods) await t.Client(pod).PutMemberKeyAsync(t.Tenant, "fed", pod, AttackWorld.MemberKey(t, "fed", pod));
             await m1.PutSealedKeysAsync(t.Tenant, "fed", pods.ToDictionary(p => p, _ => new byte[FederatedChannel.SignedContentKeySize]));
@@ -250,12 +253,12 @@ public sealed class MalformedInputAttackTests(EmbeddedService service)
         {
             var m1 = T.Client("m1");
             var text = new StringBuilder();
-            foreach (var id in new[] { "mi", "pq", "rq", "fed", "agg" })
+            foreach (var id in new[] { "mi", "pq", "rq", "kq", "fed", "agg" })
             {
                 var s = await m1.GetSessionAsync(T.Tenant, id);
                 text.Append($"{id}: v{s.Version} {s.Phase}");
                 if (s.Aggregation is { } a) text.Append($" masked [{string.Join(",", a.MaskedInputs)}]");
-                if (s.Psi is { } p) text.Append($" query {p.QueryStored} reply {p.ReplyStored} set {p.PodSetSize}");
+                if (s.Psi is { } p) text.Append($" pod-set {p.PodSetStored} query {p.QueryStored} reply {p.ReplyStored} set {p.PodSetSize}");
                 if (s.Federated is { } f) text.Append($" releases [{string.Join(",", f.Broadcasts)}]");
                 text.AppendLine();
             }
@@ -272,12 +275,13 @@ public sealed class MalformedInputAttackTests(EmbeddedService service)
             "masked input" => ("PUT", $"v1/tenants/{T.Tenant}/sessions/mi/secagg/masked-input", T.Key("p1"), 24),
             "ecdh query" => ("PUT", $"v1/tenants/{T.Tenant}/sessions/pq/psi/query", T.Key("m1"), 32),
             "rsa query" => ("PUT", $"v1/tenants/{T.Tenant}/sessions/rq/psi/query", T.Key("m1"), 256),
+            "kkrt setup" => ("PUT", $"v1/tenants/{T.Tenant}/sessions/kq/psi/pod-set", T.Key("p1"), Smpc.Protocols.PrivateSetIntersection.Kkrt.KkrtParameters.SetupBytes),
             "release" => ("PUT", $"v1/tenants/{T.Tenant}/sessions/fed/federated/releases/{name}", T.Key("m1"), 64),
             _ => ("PUT", $"v1/tenants/{T.Tenant}/sessions/agg/payloads/{name}", T.Key("m1"), 64),
         };
     }
 
-    private static readonly string[] UploadRoutes = ["masked input", "ecdh query", "rsa query", "release", "payload"];
+    private static readonly string[] UploadRoutes = ["masked input", "ecdh query", "rsa query", "kkrt setup", "release", "payload"];
 
     public static TheoryData<string, string> Truncations
     {
@@ -299,7 +303,7 @@ public sealed class MalformedInputAttackTests(EmbeddedService service)
         {
             var data = new TheoryData<string, string>();
             foreach (var route in UploadRoutes) data.Add(route, "1 TiB declared, body withheld");
-            foreach (var route in new[] { "masked input", "ecdh query", "rsa query" }) data.Add(route, "1 MiB declared and sent");
+            foreach (var route in new[] { "masked input", "ecdh query", "rsa query", "kkrt setup" }) data.Add(route, "1 MiB declared and sent");
             return data;
         }
     }
