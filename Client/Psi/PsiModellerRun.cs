@@ -112,6 +112,8 @@ public sealed partial class PsiModellerRun(SmpcClient client, string tenant, str
         session = await WaitAsync(session, s => s.Psi!.Accepted, "the pod to accept", ct);
         if (ownStatement is not null) SmpcClient.RequireSame(ownStatement, session);
         var psi = session.Psi!;
+        if (psi.Protocol == PsiProtocolNames.Kkrt)
+            throw new ArgumentException("A kkrt session runs over distinct item digests: use RunKkrtSessionAsync.", nameof(session));
         var mode = psi.Mode == PsiModeNames.Cardinality ? PsiMode.Cardinality : PsiMode.Intersection;
         var random = SystemRandomSource.Instance;
         if (psi.Protocol == PsiProtocolNames.RsaBlind)
