@@ -109,11 +109,11 @@ public sealed partial class PsiModellerRun(SmpcClient client, string tenant, str
     public async Task<(long Count, int[]? Matched)> RunSessionAsync(
         SessionResponse session, IReadOnlyList<byte[]> records, X25519KeyPair? countKey, CancellationToken ct = default, byte[]? ownStatement = null)
     {
+        if (session.Psi?.Protocol == PsiProtocolNames.Kkrt)
+            throw new ArgumentException("A kkrt session runs over distinct item digests: use RunKkrtSessionAsync.", nameof(session));
         session = await WaitAsync(session, s => s.Psi!.Accepted, "the pod to accept", ct);
         if (ownStatement is not null) SmpcClient.RequireSame(ownStatement, session);
         var psi = session.Psi!;
-        if (psi.Protocol == PsiProtocolNames.Kkrt)
-            throw new ArgumentException("A kkrt session runs over distinct item digests: use RunKkrtSessionAsync.", nameof(session));
         var mode = psi.Mode == PsiModeNames.Cardinality ? PsiMode.Cardinality : PsiMode.Intersection;
         var random = SystemRandomSource.Instance;
         if (psi.Protocol == PsiProtocolNames.RsaBlind)
