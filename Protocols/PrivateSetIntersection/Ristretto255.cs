@@ -98,6 +98,40 @@ public static partial class Ristretto255
         }
     }
 
+    /// <summary>r = p + q; false when either input is not a canonical encoding (the sum may be the identity, 32 zero bytes).</summary>
+    public static unsafe bool TryAdd(ReadOnlySpan<byte> p, ReadOnlySpan<byte> q, Span<byte> result)
+    {
+        EnsureInitialised();
+        if (p.Length != Size || q.Length != Size || result.Length != Size)
+        {
+            return false;
+        }
+
+        fixed (byte* a = p)
+        fixed (byte* b = q)
+        fixed (byte* r = result)
+        {
+            return crypto_core_ristretto255_add(r, a, b) == 0;
+        }
+    }
+
+    /// <summary>r = p − q; false when either input is not a canonical encoding (the difference may be the identity, 32 zero bytes).</summary>
+    public static unsafe bool TrySubtract(ReadOnlySpan<byte> p, ReadOnlySpan<byte> q, Span<byte> result)
+    {
+        EnsureInitialised();
+        if (p.Length != Size || q.Length != Size || result.Length != Size)
+        {
+            return false;
+        }
+
+        fixed (byte* a = p)
+        fixed (byte* b = q)
+        fixed (byte* r = result)
+        {
+            return crypto_core_ristretto255_sub(r, a, b) == 0;
+        }
+    }
+
     /// <summary>A uniform non-zero scalar from 64 bytes of <paramref name="random"/> reduced mod ℓ.</summary>
     public static unsafe byte[] RandomScalar(IRandomSource random)
     {
@@ -200,4 +234,10 @@ public static partial class Ristretto255
 
     [LibraryImport(Sodium)]
     private static unsafe partial int crypto_core_ristretto255_is_valid_point(byte* p);
+
+    [LibraryImport(Sodium)]
+    private static unsafe partial int crypto_core_ristretto255_add(byte* r, byte* p, byte* q);
+
+    [LibraryImport(Sodium)]
+    private static unsafe partial int crypto_core_ristretto255_sub(byte* r, byte* p, byte* q);
 }
