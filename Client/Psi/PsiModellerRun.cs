@@ -32,7 +32,7 @@ public sealed partial class PsiModellerRun(SmpcClient client, string tenant, str
     /// <summary>Whether to record the count in the session (for the audit trail); the matching rows are never sent.</summary>
     public bool ReportCount { get; init; } = true;
 
-    /// <summary>Progress reports (steps: read, blind, wait, pod-set, double-blind, reply, match, write; kkrt: read, digest, base-ot, extend, reply).</summary>
+    /// <summary>Progress reports (steps: read, blind, wait, pod-set, double-blind, reply, match, write; kkrt: read, base-ot, extend, reply).</summary>
     public IProgress<PsiProgress>? Progress { get; init; }
 
     /// <summary>
