@@ -64,7 +64,8 @@ public sealed partial class PsiPodDriver
             }
 
             var elements = digests.Length / KkrtItems.DigestBytes;
-            session = await client.UploadPsiSetAsync(tenant, session.Id, PsiPayloads.Reply, async stream => await stream.WriteAsync(reply, ct), reply.Length, ct);
+            using (var upload = new MemoryStream(reply, writable: false)) // already whole in memory: sent (and resent) from there, no spool
+                session = await client.UploadPsiSetAsync(tenant, session.Id, PsiPayloads.Reply, upload, ct);
             span?.SetTag("smpc.psi.protocol", PsiProtocolNames.Kkrt);
             span?.SetTag("smpc.psi.bytes", reply.Length);
             Tag(span, elements, watch);
