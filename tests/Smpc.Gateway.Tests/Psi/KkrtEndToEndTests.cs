@@ -21,11 +21,11 @@ public sealed class KkrtEndToEndTests(EmbeddedService service)
 
     /// <summary>Person <paramref name="i"/> as the modeller writes it (ref "r{i}").</summary>
     private static string?[] Mine(int i) =>
-        [$"r{i}", $"Person {i}", $"p{i}@example.com", "+44 20 7946 " + i.ToString("0000", CultureInfo.InvariantCulture)];
+        [$"r{i}", $"Person {i}", $"p{i}@example.com", "+44 20 7946 " + (i % 10_000).ToString("0000", CultureInfo.InvariantCulture)];
 
     /// <summary>Person <paramref name="i"/> as the pod writes it: other case, spacing and a national phone number.</summary>
     private static string?[] Theirs(int i) =>
-        [$"c{i}", $"  PERSON   {i}", $"P{i}@EXAMPLE.COM", "020 7946 " + i.ToString("0000", CultureInfo.InvariantCulture), "Town"];
+        [$"c{i}", $"  PERSON   {i}", $"P{i}@EXAMPLE.COM", "020 7946 " + (i % 10_000).ToString("0000", CultureInfo.InvariantCulture), "Town"];
 
     [Fact]
     public async Task Intersection_FindsTheRecordsDespiteSpelling_AndWritesEveryRowOfARepeatedRecord()
@@ -105,12 +105,16 @@ public sealed class KkrtEndToEndTests(EmbeddedService service)
     [Theory]
     [InlineData("1000x777")] // sizes that are not powers of two: modeller 0..999, pod 400..1176, 600 in common
     [InlineData("3x3000")] // 1 : 1000: of the modeller's 2, 2999 and 7000 only 2999 is in the pod's 2998..5997
+    [InlineData("12000x500")] // m = 18,256 bins: the query is written and uploaded in two chunks (16,384 rows, then the rest)
     public async Task KnownIntersections_OfSizesNotPowersOfTwo_AndOfUnequalSizes(string shape)
     {
         using var scenario = new PsiScenario();
-        var (mine, theirs) = shape == "1000x777"
-            ? (Enumerable.Range(0, 1000).ToArray(), Enumerable.Range(400, 777).ToArray())
-            : (new[] { 2, 2999, 7000 }, Enumerable.Range(2998, 3000).ToArray());
+        var (mine, theirs) = shape switch
+        {
+            "1000x777" => (Enumerable.Range(0, 1000).ToArray(), Enumerable.Range(400, 777).ToArray()),
+            "3x3000" => (new[] { 2, 2999, 7000 }, Enumerable.Range(2998, 3000).ToArray()),
+            _ => (Enumerable.Range(0, 12_000).ToArray(), Enumerable.Range(11_800, 500).ToArray()),
+        };
         scenario.Write(mine.Select(Mine), theirs.Select(Theirs));
         var expected = mine.Intersect(theirs).Order().Select(i => $"r{i}").ToList();
         var t = await Scenario.TenantAsync(service, ["p1"]);
