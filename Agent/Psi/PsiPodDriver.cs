@@ -8,6 +8,7 @@ using Smpc.Client.Identity;
 using Smpc.Client.Psi;
 using Smpc.Contracts;
 using Smpc.Protocols.PrivateSetIntersection;
+using Smpc.Protocols.PrivateSetIntersection.Kkrt;
 using Smpc.Protocols.Randomness;
 
 namespace Smpc.Agent.Psi;
@@ -19,7 +20,7 @@ namespace Smpc.Agent.Psi;
 /// pod-counted cardinality (every ecdh cardinality session) counts itself, sealing the count (or its refusal below the
 /// minimum) to the modeller's count key. Records and keys stay in this process.
 /// </summary>
-public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId, IReadOnlyDictionary<string, RecordSourceConfig> sources,
+public sealed partial class PsiPodDriver(SmpcClient client, string tenant, string podId, IReadOnlyDictionary<string, RecordSourceConfig> sources,
     PsiPolicy policy, string baseDirectory, string stateDirectory, Action<string> log)
 {
     private const int BatchElements = 8192;
@@ -74,8 +75,9 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
 
         if (Verifier is not null) await Verifier.VerifyAsync(session, ct);
         if (Refusal(session) is { } refusal) return await DeclineAsync(session, refusal, ct);
-        if (!await ReserveDailyAsync(psi.ModellerSetSize))
+        if (!await ReserveDailyAsync(Capacity(psi)))
             return await DeclineAsync(session, $"the pod's daily limit of {policy.MaxModellerRecordsPerDay} modeller records would be exceeded", ct);
+        if (psi.Protocol == PsiProtocolNames.Kkrt) return await RunKkrtAsync(session, ct);
 
         var mode = psi.Mode == PsiModeNames.Cardinality ? PsiMode.Cardinality : PsiMode.Intersection;
         var ecdh = psi.Protocol == PsiProtocolNames.Ecdh;
@@ -143,9 +145,14 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
         if (!(Modeller?.IsAllowedBy(policy.Modellers) ?? (policy.Modellers.Count == 0 || policy.Modellers.Contains(session.ModellerId)))) return $"modeller {session.ModellerId} may not run PSI against this pod";
         if (!policy.Protocols.Contains(psi.Protocol)) return $"protocol {psi.Protocol} is not allowed (allowed: {string.Join(", ", policy.Protocols)})";
         if (!policy.Modes.Contains(psi.Mode)) return $"mode {psi.Mode} is not allowed (allowed: {string.Join(", ", policy.Modes)})";
-        if (psi.ModellerSetSize > policy.MaxModellerSetSize) return $"the modeller's set of {psi.ModellerSetSize} records exceeds the pod's maximum of {policy.MaxModellerSetSize} per session";
+        if (psi.Protocol == PsiProtocolNames.Kkrt && psi.Version != KkrtPsiVersion.Current)
+            return $"unsupported-protocol-version: the session speaks kkrt '{psi.Version ?? "(unversioned)"}', this pod only '{KkrtPsiVersion.Current}'";
+        if (Capacity(psi) > policy.MaxModellerSetSize)
+            return psi.Protocol == PsiProtocolNames.Kkrt
+                ? $"the modeller's set of {psi.ModellerSetSize} records gives {Capacity(psi)} kkrt bins (records it could test), over the pod's maximum of {policy.MaxModellerSetSize} per session"
+                : $"the modeller's set of {psi.ModellerSetSize} records exceeds the pod's maximum of {policy.MaxModellerSetSize} per session";
         if (psi.Mode == PsiModeNames.Cardinality && policy.MinCount > 0 && psi.Protocol != PsiProtocolNames.Ecdh)
-            return "this pod withholds counts below a minimum, which only ecdh cardinality can do";
+            return "this pod withholds counts below a minimum, which only ecdh cardinality can do (rsa-blind and kkrt cardinality are counted by the modeller)";
         if (psi.Protocol == PsiProtocolNames.Ecdh && psi.Version != EcdhPsiVersion.Current)
             return $"unsupported-protocol-version: the session speaks ecdh '{psi.Version ?? "(unversioned)"}', this pod only '{EcdhPsiVersion.Current}'";
         if (psi.Protocol == PsiProtocolNames.Ecdh && psi.Mode == PsiModeNames.Cardinality && psi.CountKey is null)
@@ -153,6 +160,13 @@ public sealed class PsiPodDriver(SmpcClient client, string tenant, string podId,
         if (!sources.ContainsKey(psi.Source)) return $"no data source named '{psi.Source}'";
         return null;
     }
+
+    /// <summary>
+    /// How many modeller records the session can test, which is what the per-session and per-day limits count: the declared
+    /// set size, except for kkrt, where every one of the m(n) = ⌈1.5·n⌉ + 256 bins carries one OPRF value (docs/protocols/psi.md).
+    /// </summary>
+    public static long Capacity(PsiStatusResponse psi) =>
+        psi.Protocol == PsiProtocolNames.Kkrt ? KkrtParameters.Bins(Math.Max(0, psi.ModellerSetSize)) : psi.ModellerSetSize;
 
     /// <summary>Encodes and uploads the pod's set (or the reused one); returns how many elements it published.</summary>
     private async Task<long> UploadPodSetAsync(SessionResponse session, IPsiServer server, SetCache cache, CancellationToken ct)

@@ -32,7 +32,7 @@ public static class PsiCommand
         };
         var podColumns = new Option<string?>("--pod-columns") { Description = "The pod's columns, same kinds in the same order (default: the same names as --columns)" };
         var podSource = new Option<string>("--pod-source") { Description = "The pod's named data source", Required = true };
-        var protocol = new Option<string>("--protocol") { Description = "ecdh (fast, default) or rsa-blind (reference)", DefaultValueFactory = _ => PsiProtocolNames.Ecdh };
+        var protocol = new Option<string>("--protocol") { Description = "ecdh (default), kkrt (OT extension, fastest on large sets; the pod must list it) or rsa-blind (reference)", DefaultValueFactory = _ => PsiProtocolNames.Ecdh };
         var mode = new Option<string>("--mode") { Description = "intersection (your matching rows) or cardinality (only the count)", DefaultValueFactory = _ => PsiModeNames.Intersection };
         var keyBits = new Option<int?>("--key-bits") { Description = "rsa-blind: the pod's key size (2048, 3072 default, 4096)" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds the whole session may take", DefaultValueFactory = _ => 3600 };

@@ -25,14 +25,14 @@ public sealed class PsiFailedException(SessionResponse session, string reason) :
 /// then unblinds and matches locally. Its records, its secret and the result never leave this process; the service gets
 /// blinded elements and, if <see cref="ReportCount"/>, the count.
 /// </summary>
-public sealed class PsiModellerRun(SmpcClient client, string tenant, string modellerId)
+public sealed partial class PsiModellerRun(SmpcClient client, string tenant, string modellerId)
 {
     private const int BatchElements = 4096;
 
     /// <summary>Whether to record the count in the session (for the audit trail); the matching rows are never sent.</summary>
     public bool ReportCount { get; init; } = true;
 
-    /// <summary>Progress reports (steps: read, blind, wait, pod-set, double-blind, reply, match, write).</summary>
+    /// <summary>Progress reports (steps: read, blind, wait, pod-set, double-blind, reply, match, write; kkrt: read, base-ot, extend, reply).</summary>
     public IProgress<PsiProgress>? Progress { get; init; }
 
     /// <summary>
@@ -45,6 +45,7 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(openRecords);
+        if (spec.Protocol == PsiProtocolNames.Kkrt) return await RunKkrtAsync(sessionId, podId, spec, openRecords, outputPath, ct);
         var stats = new PsiReadStats();
         var records = new List<byte[]>();
         var rows = new List<long>();
@@ -79,20 +80,24 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
         var create = new CreateSessionRequest(sessionId, modellerId, SessionKinds.Psi, [podId], Psi: request);
         var session = await client.CreateSessionAsync(tenant, create, ct);
         var outcome = await RunSessionAsync(session, records, countKey, ct, ModellerStatements.Session(tenant, create));
+        IReadOnlyList<long>? matchedRows = outcome.Matched is { } matched ? [.. matched.Select(i => rows[i])] : null;
+        return await FinishAsync(session, outcome.Count, matchedRows, openRecords, header, outputPath, stats, ct);
+    }
+
+    /// <summary>Writes the matched rows (intersection, when an output is given), completes the session with the count (if reported) and returns the outcome.</summary>
+    private async Task<PsiOutcome> FinishAsync(
+        SessionResponse session, long count, IReadOnlyList<long>? matchedRows, Func<CancellationToken, Task<IRecordSource>> openRecords, IReadOnlyList<string> header,
+        string? outputPath, PsiReadStats stats, CancellationToken ct)
+    {
         string? written = null;
-        IReadOnlyList<long>? matchedRows = null;
-        if (outcome.Matched is { } matched)
+        if (matchedRows is not null && outputPath is not null)
         {
-            matchedRows = [.. matched.Select(i => rows[i])];
-            if (outputPath is not null)
-            {
-                written = outputPath;
-                await WriteRowsAsync(openRecords, header, matchedRows, outputPath, ct);
-            }
+            written = outputPath;
+            await WriteRowsAsync(openRecords, header, matchedRows, outputPath, ct);
         }
 
-        var final = await client.CompletePsiAsync(tenant, session.Id, ReportCount ? outcome.Count : null, ct);
-        return new PsiOutcome(final, outcome.Count, matchedRows, written, stats);
+        var final = await client.CompletePsiAsync(tenant, session.Id, ReportCount ? count : null, ct);
+        return new PsiOutcome(final, count, matchedRows, written, stats);
     }
 
     /// <summary>
@@ -104,6 +109,8 @@ public sealed class PsiModellerRun(SmpcClient client, string tenant, string mode
     public async Task<(long Count, int[]? Matched)> RunSessionAsync(
         SessionResponse session, IReadOnlyList<byte[]> records, X25519KeyPair? countKey, CancellationToken ct = default, byte[]? ownStatement = null)
     {
+        if (session.Psi?.Protocol == PsiProtocolNames.Kkrt)
+            throw new ArgumentException("A kkrt session runs over distinct item digests: use RunKkrtSessionAsync.", nameof(session));
         session = await WaitAsync(session, s => s.Psi!.Accepted, "the pod to accept", ct);
         if (ownStatement is not null) SmpcClient.RequireSame(ownStatement, session);
         var psi = session.Psi!;

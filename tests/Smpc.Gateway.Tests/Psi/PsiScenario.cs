@@ -63,7 +63,7 @@ internal sealed class PsiScenario : IDisposable
 
     public static PsiRequest Spec(string protocol, string mode, int? keyBits = null) =>
         new(mode, ModellerColumns, PodColumns, "customers", 0, protocol, keyBits ?? (protocol == PsiProtocolNames.RsaBlind ? 2048 : null), TimeoutSeconds: 600,
-            Version: protocol == PsiProtocolNames.Ecdh ? PsiProtocolNames.EcdhOprfV1 : null,
+            Version: protocol == PsiProtocolNames.Ecdh ? PsiProtocolNames.EcdhOprfV1 : protocol == PsiProtocolNames.Kkrt ? Smpc.Protocols.PrivateSetIntersection.Kkrt.KkrtPsiVersion.Current : null,
             CountKey: protocol == PsiProtocolNames.Ecdh && mode == PsiModeNames.Cardinality ? CountKey : null);
 
     public void Write(IEnumerable<string?[]> modellerRows, IEnumerable<string?[]> podRows)
