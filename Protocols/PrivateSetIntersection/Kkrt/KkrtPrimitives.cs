@@ -146,7 +146,7 @@ internal static class KkrtPrimitives
             return;
         }
 
-        var bits = Math.Clamp(64 - (int)ulong.LeadingZeroCount((ulong)tags.Length), 1, 24);
+        var bits = Math.Clamp(62 - (int)ulong.LeadingZeroCount((ulong)tags.Length), 1, 24); // about 2–4 tags per bucket: a small count table
         var shift = 64 - bits;
         var ends = new int[(1 << bits) + 1];
         foreach (var tag in tags)
