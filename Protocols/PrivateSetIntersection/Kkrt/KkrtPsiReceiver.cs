@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using System.Security.Cryptography;
 using Smpc.Protocols.Randomness;
 
@@ -198,8 +199,19 @@ public sealed class KkrtPsiReceiver : IDisposable
         var binItem = table.BinItem;
         var itemFunction = table.ItemFunction;
         var occupied = 0;
+        const int Ahead = 8;
         for (var r = 0; r < n; r++)
         {
+            // The items of consecutive bins are random items: prefetch the digest a few bins ahead.
+            var ahead = r + Ahead < n ? binItem[from + r + Ahead] : -1;
+            if (ahead >= 0 && Sse.IsSupported)
+            {
+                unsafe
+                {
+                    Sse.Prefetch0(Unsafe.AsPointer(ref digests[ahead * KkrtItems.DigestBytes])); // a hint: harmless if the array moves
+                }
+            }
+
             var item = binItem[from + r];
             if (item >= 0)
             {
@@ -289,6 +301,7 @@ public sealed class KkrtPsiReceiver : IDisposable
         const int Chunk = 16384;
         Parallel.For(0, (tags.Length + Chunk - 1) / Chunk, c => MatchRange(indexes, c * Chunk, Math.Min(tags.Length, (c + 1) * Chunk), matched));
         CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(tags.AsSpan()));
+        WipeScratch();
         step = Step.Matched;
         return new KkrtMatches(matched, podCount);
     }
@@ -313,6 +326,12 @@ public sealed class KkrtPsiReceiver : IDisposable
         keys0 = null;
         keys1 = null;
         codeAes?.Dispose();
+        WipeScratch();
+    }
+
+    // The workers' T^0/T^1 tiles, codes and own rows (secret) are needed only while rows are written.
+    private void WipeScratch()
+    {
         tilePool.Wipe();
         while (scratch.TryTake(out var state))
         {
