@@ -111,6 +111,7 @@ public sealed class Aes128Ecb : IDisposable
     /// <see cref="GenerateCounterStream(long, Span{byte})"/> under a raw key without an instance: on the AES-NI path the key
     /// schedule lives on the stack and is wiped after use, so nothing is allocated.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void GenerateCounterStream(ReadOnlySpan<byte> key, long firstBlock, Span<byte> destination)
     {
         if (key.Length != 16) throw new ArgumentException("AES-128 takes a 16-byte key.", nameof(key));

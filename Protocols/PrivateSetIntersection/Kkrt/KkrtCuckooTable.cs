@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Smpc.Protocols.Randomness;
 
 namespace Smpc.Protocols.PrivateSetIntersection.Kkrt;
@@ -90,6 +91,7 @@ internal sealed class KkrtCuckooTable
         }, aes => aes.Dispose());
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool TryInsertAll(int[] positions, int[] binItem, byte[] itemFunction, WalkStream walk, int maxEvictions)
     {
         const int H = KkrtParameters.HashFunctions;

@@ -87,10 +87,11 @@ public static class KkrtItems
         var keys = new UInt128[count];
         for (var i = 0; i < count; i++)
         {
-            keys[i] = BinaryPrimitives.ReadUInt128LittleEndian(digests.Slice(i * DigestBytes, DigestBytes));
+            // Big-endian: the key's top bits are the digest's first bytes (uniform), which the bucket sort splits on.
+            keys[i] = BinaryPrimitives.ReadUInt128BigEndian(digests.Slice(i * DigestBytes, DigestBytes));
         }
 
-        Array.Sort(keys);
+        KkrtPrimitives.SortTags(keys); // digests are hash outputs: the bucket sort (introsort on any skewed bucket)
         for (var i = 1; i < count; i++)
         {
             if (keys[i] == keys[i - 1])

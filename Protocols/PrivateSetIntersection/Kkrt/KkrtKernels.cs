@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Security.Cryptography;
@@ -65,6 +66,7 @@ public static class KkrtKernels
     }
 
     /// <summary>destination = a ⊕ b (equal lengths; destination may alias either).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Xor(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, Span<byte> destination)
     {
         if (a.Length != b.Length || destination.Length != a.Length) throw new ArgumentException("Equal lengths.");

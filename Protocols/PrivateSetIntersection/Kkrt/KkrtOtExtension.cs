@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+
 namespace Smpc.Protocols.PrivateSetIntersection.Kkrt;
 
 /// <summary>
@@ -16,7 +19,14 @@ internal static class KkrtOtExtension
     /// + <paramref name="count"/>), concurrently; each of the <paramref name="matrices"/> key sets (512 keys of 16 bytes, flat)
     /// gives its rows for the piece, in order, as one buffer of count × 64 bytes per matrix.
     /// </summary>
-    public static void ForEachTile(byte[][] matrices, long firstBin, int count, Action<long, int, byte[][]> consume)
+    public static void ForEachTile(byte[][] matrices, long firstBin, int count, Action<long, int, byte[][]> consume) =>
+        ForEachTile(matrices, firstBin, count, consume, pool: null);
+
+    /// <summary>
+    /// As above, with the workers' column and row buffers taken from <paramref name="pool"/> and given back after each piece (so a
+    /// party streaming many calls allocates them once; the owner wipes the pool), or made and wiped per call when it is null.
+    /// </summary>
+    public static void ForEachTile(byte[][] matrices, long firstBin, int count, Action<long, int, byte[][]> consume, TilePool? pool)
     {
         if (count <= 0)
         {
@@ -29,36 +39,86 @@ internal static class KkrtOtExtension
         var perCore = (span + (2L * Environment.ProcessorCount) - 1) / (2L * Environment.ProcessorCount);
         var pieceBins = (int)Math.Clamp((perCore + 127) / 128 * 128, 128, TileBins);
         var tiles = (int)((span + pieceBins - 1) / pieceBins);
-        Parallel.For(0, tiles, () => new TileBuffers(matrices.Length), (t, _, buffers) =>
+        var local = pool ?? new TilePool();
+        Parallel.For(0, tiles, t =>
         {
-            var tileStart = alignedFirst + ((long)t * pieceBins);
-            var from = Math.Max(tileStart, firstBin);
-            var to = Math.Min(tileStart + pieceBins, firstBin + count);
-
-            // Only the PRG blocks (128 bins each) that hold [from, to).
-            var blockFirst = from / 128 * 128;
-            var width = (int)(((to + 127) / 128 * 128) - blockFirst);
-            for (var x = 0; x < matrices.Length; x++)
+            var buffers = local.Rent(matrices.Length);
+            try
             {
-                for (var j = 0; j < KkrtParameters.CodeBits; j++)
-                {
-                    AesCtrPrg.Generate(matrices[x].AsSpan(j * KeyBytes, KeyBytes), blockFirst / 128, buffers.Columns.AsSpan(j * (width / 8), width / 8));
-                }
-
-                BitMatrix.ColumnsToRows(buffers.Columns, width / 8, width, buffers.Rows[x]);
-                if (from != blockFirst)
-                {
-                    // Move the wanted rows to the front.
-                    buffers.Rows[x].AsSpan((int)(from - blockFirst) * KkrtParameters.RowBytes, (int)(to - from) * KkrtParameters.RowBytes).CopyTo(buffers.Rows[x]);
-                }
+                Tile(matrices, firstBin, count, alignedFirst, pieceBins, t, buffers, consume);
             }
-
-            consume(from, (int)(to - from), buffers.Rows);
-            return buffers;
-        }, buffers => buffers.Wipe());
+            finally
+            {
+                local.Return(buffers);
+            }
+        });
+        if (pool is null)
+        {
+            local.Wipe();
+        }
     }
 
-    private sealed class TileBuffers
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile(byte[][] matrices, long firstBin, int count, long alignedFirst, int pieceBins, int t, TileBuffers buffers, Action<long, int, byte[][]> consume)
+    {
+        var tileStart = alignedFirst + ((long)t * pieceBins);
+        var from = Math.Max(tileStart, firstBin);
+        var to = Math.Min(tileStart + pieceBins, firstBin + count);
+
+        // Only the PRG blocks (128 bins each) that hold [from, to).
+        var blockFirst = from / 128 * 128;
+        var width = (int)(((to + 127) / 128 * 128) - blockFirst);
+        for (var x = 0; x < matrices.Length; x++)
+        {
+            for (var j = 0; j < KkrtParameters.CodeBits; j++)
+            {
+                AesCtrPrg.Generate(matrices[x].AsSpan(j * KeyBytes, KeyBytes), blockFirst / 128, buffers.Columns.AsSpan(j * (width / 8), width / 8));
+            }
+
+            BitMatrix.ColumnsToRows(buffers.Columns, width / 8, width, buffers.Rows[x]);
+            if (from != blockFirst)
+            {
+                // Move the wanted rows to the front.
+                buffers.Rows[x].AsSpan((int)(from - blockFirst) * KkrtParameters.RowBytes, (int)(to - from) * KkrtParameters.RowBytes).CopyTo(buffers.Rows[x]);
+            }
+        }
+
+        consume(from, (int)(to - from), buffers.Rows);
+    }
+
+    /// <summary>Reusable per-worker tile buffers (PRG columns and rows: secret), wiped by <see cref="Wipe"/>.</summary>
+    internal sealed class TilePool
+    {
+        private readonly ConcurrentBag<TileBuffers> free = [];
+
+        /// <summary>Wipes and forgets every buffer in the pool.</summary>
+        public void Wipe()
+        {
+            while (free.TryTake(out var buffers))
+            {
+                buffers.Wipe();
+            }
+        }
+
+        internal TileBuffers Rent(int matrices)
+        {
+            while (free.TryTake(out var buffers))
+            {
+                if (buffers.Rows.Length == matrices)
+                {
+                    return buffers;
+                }
+
+                buffers.Wipe();
+            }
+
+            return new TileBuffers(matrices);
+        }
+
+        internal void Return(TileBuffers buffers) => free.Add(buffers);
+    }
+
+    internal sealed class TileBuffers
     {
         public TileBuffers(int matrices)
         {

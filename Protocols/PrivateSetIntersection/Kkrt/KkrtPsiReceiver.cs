@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using System.Security.Cryptography;
 using Smpc.Protocols.Randomness;
 
@@ -33,7 +36,12 @@ public sealed class KkrtPsiReceiver : IDisposable
     private byte[]? keys0;
     private byte[]? keys1;
     private byte[]? header;
+    private Aes128Ecb? codeAes;
     private long nextBin;
+
+    // Per-worker buffers of WriteRows, reused across tiles and calls (wiped on Dispose).
+    private readonly ConcurrentBag<RowScratch> scratch = [];
+    private readonly KkrtOtExtension.TilePool tilePool = new();
 
     /// <summary>A receiver over <paramref name="itemDigests"/> (16 bytes each, distinct; their count is the declared set size).</summary>
     public KkrtPsiReceiver(ReadOnlyMemory<byte> itemDigests, IRandomSource random)
@@ -124,6 +132,7 @@ public sealed class KkrtPsiReceiver : IDisposable
         }
 
         codeKey = copy.AsSpan(0, KeyBytes).ToArray();
+        codeAes = new Aes128Ecb(codeKey);
         keys0 = k0;
         keys1 = k1;
         header = message;
@@ -158,7 +167,7 @@ public sealed class KkrtPsiReceiver : IDisposable
             throw new MessageRejectedException(ProtocolError.Malformed, $"{count} rows need {(long)count * KkrtParameters.RowBytes} bytes, the buffer holds {destination.Length}");
         }
 
-        var ck = codeKey!;
+        var aes = codeAes!;
         var tagBytes = TagBytes;
         fixed (byte* output = destination)
         {
@@ -166,70 +175,72 @@ public sealed class KkrtPsiReceiver : IDisposable
             KkrtOtExtension.ForEachTile([keys0!, keys1!], firstBin, count, (from, n, t) =>
             {
                 var rows = new Span<byte>((void*)(address + (nint)((from - firstBin) * KkrtParameters.RowBytes)), n * KkrtParameters.RowBytes);
-                var t0 = MemoryMarshal.Cast<byte, ulong>(t[0].AsSpan(0, n * KkrtParameters.RowBytes));
-                var t1 = MemoryMarshal.Cast<byte, ulong>(t[1].AsSpan(0, n * KkrtParameters.RowBytes));
-                var u = MemoryMarshal.Cast<byte, ulong>(rows);
-                for (var w = 0; w < n * 8; w++)
+                KkrtKernels.Xor(t[0].AsSpan(0, rows.Length), t[1].AsSpan(0, rows.Length), rows);
+                var state = scratch.TryTake(out var reused) ? reused : new RowScratch();
+                try
                 {
-                    u[w] = t0[w] ^ t1[w];
+                    WriteTile(from, n, t[0], rows, aes, tagBytes, state);
                 }
-
-                // The occupied bins of this piece: their codes in one AES call, their tags Tag(b, T^0_b) in one batch.
-                var occupied = 0;
-                for (var r = 0; r < n; r++)
+                finally
                 {
-                    occupied += table.BinItem[from + r] >= 0 ? 1 : 0;
+                    scratch.Add(state);
                 }
-
-                if (occupied == 0)
-                {
-                    return;
-                }
-
-                var codes = new byte[occupied * KkrtPrimitives.CodeBytes];
-                var ownRows = new byte[occupied * KkrtParameters.RowBytes];
-                var bins = new int[occupied];
-                var items = new int[occupied];
-                var next = 0;
-                for (var r = 0; r < n; r++)
-                {
-                    var item = table.BinItem[from + r];
-                    if (item >= 0)
-                    {
-                        KkrtPrimitives.CodeInputs(digests.AsSpan(item * KkrtItems.DigestBytes, KkrtItems.DigestBytes), table.ItemFunction[item], codes.AsSpan(next * KkrtPrimitives.CodeBytes, KkrtPrimitives.CodeBytes));
-                        t[0].AsSpan(r * KkrtParameters.RowBytes, KkrtParameters.RowBytes).CopyTo(ownRows.AsSpan(next * KkrtParameters.RowBytes));
-                        bins[next] = (int)(from + r);
-                        items[next++] = item;
-                    }
-                }
-
-                using (var aes = new Aes128Ecb(ck))
-                {
-                    aes.Encrypt(codes, codes);
-                }
-
-                var codeWords = MemoryMarshal.Cast<byte, ulong>(codes.AsSpan());
-                for (var k = 0; k < occupied; k++)
-                {
-                    var r = bins[k] - (int)from;
-                    for (var w = 0; w < 8; w++)
-                    {
-                        u[(r * 8) + w] ^= codeWords[(k * 8) + w];
-                    }
-                }
-
-                var ownTags = new UInt128[occupied];
-                KkrtPrimitives.Tags(bins, ownRows, tagBytes, ownTags);
-                for (var k = 0; k < occupied; k++)
-                {
-                    tags[items[k]] = ownTags[k];
-                }
-
-                CryptographicOperations.ZeroMemory(ownRows);
-            });
+            }, tilePool);
         }
 
         nextBin += count;
+    }
+
+    // One tile of rows (U = T^0 ⊕ T^1 already in rows): the occupied bins' codes in one AES call XORed into their rows, and
+    // their own tags Tag(b, T^0_b) in one batch, all in the worker's reused buffers.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void WriteTile(long from, int n, byte[] t0, Span<byte> rows, Aes128Ecb aes, int tagBytes, RowScratch state)
+    {
+        var binItem = table.BinItem;
+        var itemFunction = table.ItemFunction;
+        var occupied = 0;
+        const int Ahead = 8;
+        for (var r = 0; r < n; r++)
+        {
+            // The items of consecutive bins are random items: prefetch the digest a few bins ahead.
+            var ahead = r + Ahead < n ? binItem[from + r + Ahead] : -1;
+            if (ahead >= 0 && Sse.IsSupported)
+            {
+                unsafe
+                {
+                    Sse.Prefetch0(Unsafe.AsPointer(ref digests[ahead * KkrtItems.DigestBytes])); // a hint: harmless if the array moves
+                }
+            }
+
+            var item = binItem[from + r];
+            if (item >= 0)
+            {
+                KkrtPrimitives.CodeInputs(digests.AsSpan(item * KkrtItems.DigestBytes, KkrtItems.DigestBytes), itemFunction[item], state.Codes.AsSpan(occupied * KkrtPrimitives.CodeBytes, KkrtPrimitives.CodeBytes));
+                t0.AsSpan(r * KkrtParameters.RowBytes, KkrtParameters.RowBytes).CopyTo(state.OwnRows.AsSpan(occupied * KkrtParameters.RowBytes));
+                state.Bins[occupied] = (int)(from + r);
+                state.Items[occupied++] = item;
+            }
+        }
+
+        if (occupied == 0)
+        {
+            return;
+        }
+
+        var codes = state.Codes.AsSpan(0, occupied * KkrtPrimitives.CodeBytes);
+        aes.Encrypt(codes, codes);
+        for (var k = 0; k < occupied; k++)
+        {
+            var row = rows.Slice((state.Bins[k] - (int)from) * KkrtParameters.RowBytes, KkrtParameters.RowBytes);
+            KkrtKernels.Xor(row, codes.Slice(k * KkrtPrimitives.CodeBytes, KkrtPrimitives.CodeBytes), row);
+        }
+
+        var ownTags = state.OwnTags.AsSpan(0, occupied);
+        KkrtPrimitives.Tags(state.Bins.AsSpan(0, occupied), state.OwnRows.AsSpan(0, occupied * KkrtParameters.RowBytes), tagBytes, ownTags);
+        for (var k = 0; k < occupied; k++)
+        {
+            tags[state.Items[k]] = ownTags[k];
+        }
     }
 
     /// <summary>Message 3: checks the reply's shape and order, and matches the modeller's items.</summary>
@@ -248,28 +259,61 @@ public sealed class KkrtPsiReceiver : IDisposable
         }
 
         var podCount = reply.Length / listBytes;
+        var tagBytes = TagBytes;
         var lists = new UInt128[KkrtParameters.HashFunctions][];
-        for (var i = 0; i < lists.Length; i++)
+        var unsorted = new int[KkrtParameters.HashFunctions];
+        unsafe
         {
-            var list = new UInt128[podCount];
-            var offset = i * podCount * TagBytes;
-            for (var k = 0; k < podCount; k++)
+            fixed (byte* r = reply)
             {
-                list[k] = KkrtPrimitives.ReadTag(reply.Slice(offset + (k * TagBytes), TagBytes));
-                if (k > 0 && list[k] < list[k - 1])
+                var address = (nint)r;
+                Parallel.For(0, lists.Length, i =>
                 {
-                    throw new MessageRejectedException(ProtocolError.Malformed, $"reply list {i} is not sorted (tag {k})");
-                }
-            }
+                    var list = new UInt128[podCount];
+                    var bytes = new ReadOnlySpan<byte>((void*)(address + (nint)((long)i * podCount * tagBytes)), podCount * tagBytes);
+                    KkrtPrimitives.ReadTags(bytes, tagBytes, list);
+                    unsorted[i] = -1;
+                    for (var k = 1; k < podCount; k++)
+                    {
+                        if (list[k] < list[k - 1])
+                        {
+                            unsorted[i] = k;
+                            break;
+                        }
+                    }
 
-            lists[i] = list;
+                    lists[i] = list;
+                });
+            }
         }
 
+        for (var i = 0; i < lists.Length; i++)
+        {
+            if (unsorted[i] >= 0)
+            {
+                throw new MessageRejectedException(ProtocolError.Malformed, $"reply list {i} is not sorted (tag {unsorted[i]})");
+            }
+        }
+
+        var indexes = new KkrtTagIndex[lists.Length];
+        Parallel.For(0, lists.Length, i => indexes[i] = new KkrtTagIndex(lists[i]));
         var matched = new bool[tags.Length];
-        Parallel.For(0, tags.Length, k => matched[k] = Array.BinarySearch(lists[table.ItemFunction[k]], tags[k]) >= 0);
+        const int Chunk = 16384;
+        Parallel.For(0, (tags.Length + Chunk - 1) / Chunk, c => MatchRange(indexes, c * Chunk, Math.Min(tags.Length, (c + 1) * Chunk), matched));
         CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(tags.AsSpan()));
+        WipeScratch();
         step = Step.Matched;
         return new KkrtMatches(matched, podCount);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void MatchRange(KkrtTagIndex[] indexes, int from, int to, bool[] matched)
+    {
+        var functions = table.ItemFunction;
+        for (var k = from; k < to; k++)
+        {
+            matched[k] = indexes[functions[k]].Contains(tags[k]);
+        }
     }
 
     /// <inheritdoc />
@@ -281,6 +325,18 @@ public sealed class KkrtPsiReceiver : IDisposable
         CryptographicOperations.ZeroMemory(digests);
         keys0 = null;
         keys1 = null;
+        codeAes?.Dispose();
+        WipeScratch();
+    }
+
+    // The workers' T^0/T^1 tiles, codes and own rows (secret) are needed only while rows are written.
+    private void WipeScratch()
+    {
+        tilePool.Wipe();
+        while (scratch.TryTake(out var state))
+        {
+            state.Wipe();
+        }
     }
 
     private void Require(Step expected, string what)
@@ -288,6 +344,26 @@ public sealed class KkrtPsiReceiver : IDisposable
         if (step != expected)
         {
             throw new MessageRejectedException(ProtocolError.OutOfOrder, $"kkrt modeller: {what} (the session is at step {step})");
+        }
+    }
+
+    private sealed class RowScratch
+    {
+        public byte[] Codes { get; } = new byte[KkrtOtExtension.TileBins * KkrtPrimitives.CodeBytes];
+
+        public byte[] OwnRows { get; } = new byte[KkrtOtExtension.TileBins * KkrtParameters.RowBytes];
+
+        public int[] Bins { get; } = new int[KkrtOtExtension.TileBins];
+
+        public int[] Items { get; } = new int[KkrtOtExtension.TileBins];
+
+        public UInt128[] OwnTags { get; } = new UInt128[KkrtOtExtension.TileBins];
+
+        public void Wipe()
+        {
+            CryptographicOperations.ZeroMemory(Codes);
+            CryptographicOperations.ZeroMemory(OwnRows);
+            CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(OwnTags.AsSpan()));
         }
     }
 }

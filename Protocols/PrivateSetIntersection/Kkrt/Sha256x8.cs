@@ -104,8 +104,8 @@ internal static class Sha256x8
         ref var k = ref MemoryMarshal.GetReference(K);
         for (var t = 0; t < 64; t++)
         {
-            var t1 = h + (Rotr(e, 6) ^ Rotr(e, 11) ^ Rotr(e, 25)) + ((e & f) ^ Vector256.AndNot(g, e)) + Vector256.Create(Unsafe.Add(ref k, t)) + w[t];
-            var t2 = (Rotr(a, 2) ^ Rotr(a, 13) ^ Rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+            var t1 = h + (Rotr(e, 6) ^ Rotr(e, 11) ^ Rotr(e, 25)) + (g ^ (e & (f ^ g))) + Vector256.Create(Unsafe.Add(ref k, t)) + w[t]; // Ch(e, f, g)
+            var t2 = (Rotr(a, 2) ^ Rotr(a, 13) ^ Rotr(a, 22)) + (b ^ ((a ^ b) & (b ^ c))); // Maj(a, b, c)
             h = g;
             g = f;
             f = e;
