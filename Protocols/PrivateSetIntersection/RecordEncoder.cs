@@ -24,11 +24,10 @@ public sealed class RecordEncoder
     public const string Version = "smpc/psi/record/v2";
 
     private static readonly byte[] Prefix = System.Text.Encoding.UTF8.GetBytes(Version);
-    private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
+    // libphonenumber's metadata and ICU load on first use only: a run without phone columns or non-ASCII text never pays for them.
+    private static PhoneNumberUtil Phones => OnFirstUse.Phones;
 
-    // Under InvariantGlobalization .NET cannot normalise non-ASCII text; two hosts would then encode the
-    // same name differently and miss matches silently, so such values are refused instead.
-    private static readonly bool NormalizationAvailable = "e\u0301".Normalize(NormalizationForm.FormC) == "\u00e9";
+    private static bool NormalizationAvailable => OnFirstUse.NormalizationAvailable;
     private readonly ColumnSpec[] columns;
     private readonly string?[] regions;
 
@@ -153,6 +152,16 @@ public sealed class RecordEncoder
 
     [ThreadStatic]
     private static byte[]? scratch;
+
+    /// <summary>Initialised on first use (a nested class's static fields are set when it is first touched).</summary>
+    private static class OnFirstUse
+    {
+        public static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
+
+        // Under InvariantGlobalization .NET cannot normalise non-ASCII text; two hosts would then encode the
+        // same name differently and miss matches silently, so such values are refused instead.
+        public static readonly bool NormalizationAvailable = "e\u0301".Normalize(NormalizationForm.FormC) == "\u00e9";
+    }
 
     private const int Absent = -1, General = -2;
 
