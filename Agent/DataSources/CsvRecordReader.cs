@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Smpc.Agent.DataSources;
@@ -39,7 +40,14 @@ internal sealed class CsvRecordReader : IDisposable
         _reader = reader;
         _delimiter = delimiter;
         _name = name;
+        _unquotedSpecials = SearchValues.Create([delimiter, '\r', '\n', InvalidUtf8]);
     }
+
+    /// <summary>The characters that end a run inside a quoted field.</summary>
+    private static readonly SearchValues<char> QuotedSpecials = SearchValues.Create(['"', '\r', '\n', InvalidUtf8]);
+
+    /// <summary>The characters that end a run inside an unquoted field.</summary>
+    private readonly SearchValues<char> _unquotedSpecials;
 
     /// <summary>1-based line on which the record last returned by <see cref="ReadAsync"/> starts.</summary>
     public long RecordLine { get; private set; }
@@ -62,6 +70,27 @@ internal sealed class CsvRecordReader : IDisposable
                     State.Quoted => throw Error(RecordLine, "a quoted field is not closed before the end of the file"),
                     _ => EndRecord(),
                 };
+            }
+
+            if (!_skipLf && state is State.Unquoted or State.Quoted)
+            {
+                // A run of ordinary characters (no line end, no invalid UTF-8, no delimiter outside quotes, no quote inside)
+                // is copied at once: each would only be appended, counted and clear the CR flag.
+                var rest = _buffer.AsSpan(_position, _length - _position);
+                var run = rest.IndexOfAny(state == State.Quoted ? QuotedSpecials : _unquotedSpecials);
+                if (run < 0) run = rest.Length;
+                if (run > 0)
+                {
+                    if ((recordChars += run) > MaxRecordChars)
+                    {
+                        throw Error(RecordLine, $"a record is longer than {MaxRecordChars} characters (is a closing quote missing?)");
+                    }
+
+                    _field.Append(rest[..run]);
+                    _position += run;
+                    _previousWasCr = false;
+                    continue;
+                }
             }
 
             var c = _buffer[_position++];

@@ -117,7 +117,7 @@ public sealed partial class PsiPodDriver
         await using (var source = await RecordSources.OpenAsync(sources[session.Psi!.Source], baseDirectory, ct))
         {
             await foreach (var batch in PsiRecords.ReadAsync(source, session.Psi.PodColumns, BatchElements, stats, ct))
-                foreach (var record in batch.Records) digests.Add(record);
+                digests.AddRange(batch.Records);
         }
 
         var distinct = digests.DistinctOnly();

@@ -23,6 +23,21 @@ public sealed class KkrtDigests
         AddDigest(digest);
     }
 
+    /// <summary>Digests a batch of canonically encoded records on all cores and keeps them, in order.</summary>
+    public void AddRange(IReadOnlyList<byte[]> encodedRecords)
+    {
+        ArgumentNullException.ThrowIfNull(encodedRecords);
+        var start = _digests.Count;
+        CollectionsMarshal.SetCount(_digests, start + encodedRecords.Count);
+        var parts = Math.Min(Environment.ProcessorCount * 4, Math.Max(1, encodedRecords.Count / 512));
+        Parallel.For(0, parts, part =>
+        {
+            var digests = MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(_digests));
+            for (var r = (int)((long)encodedRecords.Count * part / parts); r < (int)((long)encodedRecords.Count * (part + 1) / parts); r++)
+                KkrtItems.Digest(encodedRecords[r], digests.Slice((start + r) * KkrtItems.DigestBytes, KkrtItems.DigestBytes));
+        });
+    }
+
     /// <summary>Keeps an already computed 16-byte digest.</summary>
     public void AddDigest(ReadOnlySpan<byte> digest)
     {

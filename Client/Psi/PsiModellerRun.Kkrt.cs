@@ -32,7 +32,7 @@ public sealed partial class PsiModellerRun
             header = reader.Columns;
             await foreach (var batch in PsiRecords.ReadAsync(reader, spec.ModellerColumns, BatchElements, stats, ct))
             {
-                foreach (var record in batch.Records) digests.Add(record);
+                digests.AddRange(batch.Records);
                 rows.AddRange(batch.Rows);
                 Progress?.Report(new PsiProgress("read", rows.Count, null));
             }

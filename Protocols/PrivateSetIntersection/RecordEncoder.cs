@@ -24,11 +24,10 @@ public sealed class RecordEncoder
     public const string Version = "smpc/psi/record/v2";
 
     private static readonly byte[] Prefix = System.Text.Encoding.UTF8.GetBytes(Version);
-    private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
+    // libphonenumber's metadata and ICU load on first use only: a run without phone columns or non-ASCII text never pays for them.
+    private static PhoneNumberUtil Phones => OnFirstUse.Phones;
 
-    // Under InvariantGlobalization .NET cannot normalise non-ASCII text; two hosts would then encode the
-    // same name differently and miss matches silently, so such values are refused instead.
-    private static readonly bool NormalizationAvailable = "e\u0301".Normalize(NormalizationForm.FormC) == "\u00e9";
+    private static bool NormalizationAvailable => OnFirstUse.NormalizationAvailable;
     private readonly ColumnSpec[] columns;
     private readonly string?[] regions;
 
@@ -75,6 +74,12 @@ public sealed class RecordEncoder
     }
 
     /// <summary>Encodes one record; refuses values that cannot be canonicalised, naming the column and the reason.</summary>
+    /// <remarks>
+    /// All-ASCII values take a fast path that is the full rules specialised to ASCII (NFKC and NFC leave ASCII unchanged,
+    /// its full case folding is A–Z → a–z, its White_Space is U+0009–U+000D and U+0020), written straight into a per-thread
+    /// buffer; any other value takes the full Unicode path. RecordEncoderFastPathTests checks the two agree. Safe to call
+    /// from several threads at once.
+    /// </remarks>
     public byte[] Encode(IReadOnlyList<string?> values)
     {
         ArgumentNullException.ThrowIfNull(values);
@@ -83,29 +88,168 @@ public sealed class RecordEncoder
             throw new InputRejectedException(ProtocolError.InvalidRecord, "*", $"record has {values.Count} values, expected {columns.Length}", RecordRefusal.Malformed);
         }
 
-        var output = new List<byte>(64);
-        output.AddRange(Prefix);
-        output.Add((byte)(columns.Length >> 8));
-        output.Add((byte)columns.Length);
-        Span<byte> length = stackalloc byte[4];
+        var buffer = scratch ?? new byte[256];
+        scratch = null; // a refusal thrown below leaves no buffer shared with a re-entrant call
+        var position = Prefix.Length + 2;
+        Prefix.CopyTo(buffer, 0);
+        buffer[Prefix.Length] = (byte)(columns.Length >> 8);
+        buffer[Prefix.Length + 1] = (byte)columns.Length;
         for (var i = 0; i < columns.Length; i++)
         {
-            output.Add((byte)columns[i].Kind);
-            var canonical = Canonicalize(i, values[i]);
-            if (canonical is null)
+            var value = values[i];
+            if (value is not null && Ascii.IsValid(value))
             {
-                output.Add(0);
+                // kind, flag, BE32 length, at most value.Length bytes (an integer's canonical form is never longer than its text).
+                EnsureCapacity(ref buffer, position + 6 + Math.Max(value.Length, 20));
+                buffer[position++] = (byte)columns[i].Kind;
+                var written = WriteAscii(i, value, buffer.AsSpan(position + 5));
+                if (written >= 0)
+                {
+                    buffer[position] = 1;
+                    BinaryPrimitives.WriteUInt32BigEndian(buffer.AsSpan(position + 1), (uint)written);
+                    position += 5 + written;
+                    continue;
+                }
+
+                if (written == Absent)
+                {
+                    buffer[position++] = 0;
+                    continue;
+                }
+
+                position--; // e-mail and phone go through their canonical text
+            }
+
+            position = WriteCanonical(ref buffer, position, (byte)columns[i].Kind, Canonicalize(i, value));
+        }
+
+        var record = buffer.AsSpan(0, position).ToArray();
+        scratch = buffer;
+        return record;
+    }
+
+    /// <summary>The full Unicode path for every value (what <see cref="Encode"/> computes without its ASCII fast path): the reference the fast path is tested against.</summary>
+    internal byte[] EncodeReference(IReadOnlyList<string?> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Count != columns.Length)
+        {
+            throw new InputRejectedException(ProtocolError.InvalidRecord, "*", $"record has {values.Count} values, expected {columns.Length}", RecordRefusal.Malformed);
+        }
+
+        var buffer = new byte[64];
+        Prefix.CopyTo(buffer, 0);
+        buffer[Prefix.Length] = (byte)(columns.Length >> 8);
+        buffer[Prefix.Length + 1] = (byte)columns.Length;
+        var position = Prefix.Length + 2;
+        for (var i = 0; i < columns.Length; i++)
+        {
+            position = WriteCanonical(ref buffer, position, (byte)columns[i].Kind, CanonicalizeReference(i, values[i]));
+        }
+
+        return buffer.AsSpan(0, position).ToArray();
+    }
+
+    [ThreadStatic]
+    private static byte[]? scratch;
+
+    /// <summary>Initialised on first use (a nested class's static fields are set when it is first touched).</summary>
+    private static class OnFirstUse
+    {
+        public static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
+
+        // Under InvariantGlobalization .NET cannot normalise non-ASCII text; two hosts would then encode the
+        // same name differently and miss matches silently, so such values are refused instead.
+        public static readonly bool NormalizationAvailable = "e\u0301".Normalize(NormalizationForm.FormC) == "\u00e9";
+    }
+
+    private const int Absent = -1, General = -2;
+
+    private static int WriteCanonical(ref byte[] buffer, int position, byte kind, string? canonical)
+    {
+        if (canonical is null)
+        {
+            EnsureCapacity(ref buffer, position + 2);
+            buffer[position++] = kind;
+            buffer[position++] = 0;
+            return position;
+        }
+
+        var count = System.Text.Encoding.UTF8.GetByteCount(canonical);
+        EnsureCapacity(ref buffer, position + 6 + count);
+        buffer[position++] = kind;
+        buffer[position++] = 1;
+        BinaryPrimitives.WriteUInt32BigEndian(buffer.AsSpan(position), (uint)count);
+        position += 4;
+        return position + System.Text.Encoding.UTF8.GetBytes(canonical, buffer.AsSpan(position));
+    }
+
+    private static void EnsureCapacity(ref byte[] buffer, int needed)
+    {
+        if (needed > buffer.Length) Array.Resize(ref buffer, Math.Max(needed, buffer.Length * 2));
+    }
+
+    /// <summary>
+    /// Column <paramref name="column"/>'s canonical bytes for an all-ASCII <paramref name="value"/> written to
+    /// <paramref name="destination"/> (room for value.Length or 20 bytes): their count, <see cref="Absent"/>, or
+    /// <see cref="General"/> for a kind written through its canonical text (e-mail, phone). Refusals are those of the general path.
+    /// </summary>
+    private int WriteAscii(int column, string value, Span<byte> destination)
+    {
+        if (!value.AsSpan().ContainsAnyExcept(AsciiWhiteSpaceValues)) return Absent;
+        var spec = columns[column];
+        switch (spec.Kind)
+        {
+            case ColumnKind.Text:
+                return FoldAscii(value, destination);
+            case ColumnKind.CaseSensitiveText:
+                var trimmed = value.AsSpan().Trim(AsciiWhiteSpace);
+                return System.Text.Encoding.ASCII.GetBytes(trimmed, destination);
+            case ColumnKind.Integer:
+                var n = IntegerTrimmed(spec, value.AsSpan().Trim(AsciiWhiteSpace));
+                return n.TryFormat(destination, out var length, default, CultureInfo.InvariantCulture) ? length : throw new InvalidOperationException("no room for an integer");
+            default:
+                return General;
+        }
+    }
+
+    /// <summary>ASCII White_Space (U+0009–U+000D, U+0020): the whole White_Space property restricted to ASCII.</summary>
+    private static ReadOnlySpan<char> AsciiWhiteSpace => "\t\n\v\f\r ";
+
+    private static readonly System.Buffers.SearchValues<char> AsciiWhiteSpaceValues = System.Buffers.SearchValues.Create(AsciiWhiteSpace);
+
+    /// <summary>Text steps 1–4 for ASCII: lower-case A–Z, White_Space runs to one space, none at either end. Returns the byte count.</summary>
+    private static int FoldAscii(ReadOnlySpan<char> value, Span<byte> destination)
+    {
+        if (!value.ContainsAny(AsciiWhiteSpaceValues))
+        {
+            var status = Ascii.ToLower(value, destination, out var written);
+            return status == System.Buffers.OperationStatus.Done ? written : throw new InvalidOperationException("not ASCII");
+        }
+
+        var count = 0;
+        var inSpace = false;
+        foreach (var ch in value)
+        {
+            if (ch is (>= '\t' and <= '\r') or ' ')
+            {
+                inSpace = true;
                 continue;
             }
 
-            var bytes = System.Text.Encoding.UTF8.GetBytes(canonical);
-            output.Add(1);
-            BinaryPrimitives.WriteUInt32BigEndian(length, (uint)bytes.Length);
-            output.AddRange(length);
-            output.AddRange(bytes);
+            if (inSpace && count > 0) destination[count++] = (byte)' ';
+            inSpace = false;
+            destination[count++] = (byte)(ch is >= 'A' and <= 'Z' ? ch | 0x20 : ch);
         }
 
-        return [.. output];
+        return count;
+    }
+
+    private static string FoldTextAscii(string value)
+    {
+        Span<byte> bytes = value.Length <= 256 ? stackalloc byte[value.Length] : new byte[value.Length];
+        var count = FoldAscii(value, bytes);
+        return System.Text.Encoding.ASCII.GetString(bytes[..count]);
     }
 
     /// <summary>Whether <paramref name="value"/> is absent: null, empty, or only White_Space code points.</summary>
@@ -122,6 +266,23 @@ public sealed class RecordEncoder
 
     /// <summary>The canonical text of column <paramref name="column"/>'s value, or null when absent.</summary>
     public string? Canonicalize(int column, string? value)
+    {
+        if (value is null || !Ascii.IsValid(value)) return CanonicalizeReference(column, value);
+        if (!value.AsSpan().ContainsAnyExcept(AsciiWhiteSpaceValues)) return null;
+        var spec = columns[column];
+        return spec.Kind switch
+        {
+            ColumnKind.Text => FoldTextAscii(value),
+            ColumnKind.CaseSensitiveText => value.AsSpan().Trim(AsciiWhiteSpace).ToString(),
+            ColumnKind.Email => Email(spec, FoldTextAscii(value)),
+            ColumnKind.Phone => Phone(spec, regions[column], value),
+            ColumnKind.Integer => IntegerTrimmed(spec, value.AsSpan().Trim(AsciiWhiteSpace)).ToString(CultureInfo.InvariantCulture),
+            _ => CanonicalizeReference(column, value),
+        };
+    }
+
+    /// <summary>The full Unicode path of <see cref="Canonicalize"/>, for any value (the reference of the ASCII fast path).</summary>
+    internal string? CanonicalizeReference(int column, string? value)
     {
         var spec = columns[column];
         if (value is null)
@@ -152,9 +313,9 @@ public sealed class RecordEncoder
         {
             ColumnKind.Text => FoldText(value) is { Length: > 0 } text ? text : null,
             ColumnKind.CaseSensitiveText => TrimWhiteSpace(value).Normalize(NormalizationForm.FormC),
-            ColumnKind.Email => Email(spec, value),
-            ColumnKind.Phone => Phone(spec, regions[column], value),
-            ColumnKind.Integer => Integer(spec, value),
+            ColumnKind.Email => Email(spec, FoldText(value)),
+            ColumnKind.Phone => Phone(spec, regions[column], value.Normalize(NormalizationForm.FormKC)),
+            ColumnKind.Integer => IntegerTrimmed(spec, TrimWhiteSpace(value.Normalize(NormalizationForm.FormKC))).ToString(CultureInfo.InvariantCulture),
             _ => throw new InputRejectedException(ProtocolError.InvalidParameters, spec.Name, $"column '{spec.Name}' has unknown kind {spec.Kind}", RecordRefusal.Malformed),
         };
     }
@@ -209,9 +370,9 @@ public sealed class RecordEncoder
         return true;
     }
 
-    private static string Email(ColumnSpec spec, string value)
+    /// <summary>E-mail rules over the value after text steps 1–4 (<paramref name="folded"/>).</summary>
+    private static string Email(ColumnSpec spec, string folded)
     {
-        var folded = FoldText(value);
         var parts = folded.Split('@');
         if (parts.Length != 2 || parts[0].Length == 0 || folded.Contains(' ', StringComparison.Ordinal))
         {
@@ -251,9 +412,9 @@ public sealed class RecordEncoder
             : local + "@" + domain;
     }
 
-    private static string Phone(ColumnSpec spec, string? region, string value)
+    /// <summary>Phone rules over the value after NFKC (<paramref name="text"/>).</summary>
+    private static string Phone(ColumnSpec spec, string? region, string text)
     {
-        var text = value.Normalize(NormalizationForm.FormKC);
         if (region is null)
         {
             // Without a default country only '+' introduces a country code; read a leading "00" as '+' too.
@@ -306,17 +467,17 @@ public sealed class RecordEncoder
         return false;
     }
 
-    private static string Integer(ColumnSpec spec, string value)
+    /// <summary>Integer rules over the value after NFKC and trimming (<paramref name="text"/>).</summary>
+    private static long IntegerTrimmed(ColumnSpec spec, ReadOnlySpan<char> text)
     {
-        var text = TrimWhiteSpace(value.Normalize(NormalizationForm.FormKC));
-        var digits = text.Length > 0 && text[0] is '+' or '-' ? text.AsSpan(1) : text.AsSpan();
+        var digits = text.Length > 0 && text[0] is '+' or '-' ? text[1..] : text;
         if (digits.Length == 0 || digits.ContainsAnyExceptInRange('0', '9'))
         {
             throw Invalid(spec, RecordRefusal.IntegerInvalid, "is not an integer (optional sign, ASCII digits)");
         }
 
         return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
-            ? n.ToString(CultureInfo.InvariantCulture)
+            ? n
             : throw Invalid(spec, RecordRefusal.IntegerOutOfRange, "is outside the signed 64-bit range");
     }
 

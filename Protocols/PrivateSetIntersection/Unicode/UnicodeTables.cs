@@ -14,6 +14,7 @@ internal static partial class UnicodeTables
     /// <summary>Whether <paramref name="codePoint"/> has the Unicode White_Space property.</summary>
     public static bool IsWhiteSpace(int codePoint)
     {
+        if (codePoint < 0x80) return codePoint is (>= 0x09 and <= 0x0D) or 0x20; // the first two ranges below
         foreach (var (first, last) in WhiteSpaceRanges)
         {
             if (codePoint < first) return false;

@@ -25,6 +25,50 @@ public sealed class RecordSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task Csv_RandomFieldsAcrossManyBuffers_RoundTripExactly_AndLineNumbersStayRight()
+    {
+        // Long runs, quoted delimiters, doubled quotes, CR, LF and CRLF inside and between records, over many 32K buffers,
+        // so runs and line ends fall on every buffer boundary.
+        var random = new Random(19);
+        const string alphabet = "abcXYZ019 ,;\"'\r\n\té€";
+        var expected = new List<string?[]>();
+        var csv = new StringBuilder("a,b,c\n");
+        var lines = 2L;
+        for (var r = 0; r < 3000; r++)
+        {
+            var row = new string?[3];
+            for (var f = 0; f < 3; f++)
+            {
+                var length = random.Next(4) == 0 ? random.Next(200, 3000) : random.Next(0, 12);
+                var value = new string([.. Enumerable.Range(0, length).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+                row[f] = value;
+                if (f > 0) csv.Append(',');
+                if (value.Length == 0 && f == 0 && r % 2 == 0) value = "\"\""; // an empty first field, quoted, so the line is not empty
+                else if (value.IndexOfAny([',', '"', '\r', '\n']) >= 0) value = "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+                else if (value.Length == 0 && f == 0) value = "\"\"";
+                csv.Append(value);
+            }
+
+            expected.Add(row);
+            csv.Append((r % 3) switch { 0 => "\n", 1 => "\r\n", _ => "\r" });
+        }
+
+        csv.Append("1,2\n");
+        foreach (var c in csv.ToString()[..^4].Replace("\r\n", "\n", StringComparison.Ordinal)) if (c is '\r' or '\n') lines++;
+        await WriteAsync("random.csv", csv.ToString());
+        await using var source = await RecordSources.OpenAsync(new RecordSourceConfig { Path = "random.csv" }, _directory);
+        var rows = new List<string?[]>();
+        var error = await Assert.ThrowsAsync<InvalidDataException>(async () =>
+        {
+            await foreach (var row in source.ReadRowsAsync()) rows.Add(row);
+        });
+
+        Assert.Equal(expected.Count, rows.Count);
+        for (var r = 0; r < rows.Count; r++) Assert.Equal(expected[r], rows[r]);
+        Assert.Equal($"csv random.csv: line {lines - 1} (row 3001) has 2 fields; the header has 3.", error.Message);
+    }
+
+    [Fact]
     public async Task Csv_StripsTheBom_AcceptsCrLf_AndIgnoresEmptyLines()
     {
         var bytes = Encoding.UTF8.GetPreamble().Concat(Encoding.UTF8.GetBytes("id,name\r\n1,Zoë\r\n\r\n2,\"x\r\ny\"\r\n\r\n")).ToArray();
