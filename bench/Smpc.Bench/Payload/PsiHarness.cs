@@ -192,15 +192,47 @@ public static class PsiHarness
     {
         var modellerSet = long.Parse(BenchArgs.Arg(args, "--modeller") ?? "1048576", CultureInfo.InvariantCulture);
         var podSet = long.Parse(BenchArgs.Arg(args, "--pod") ?? "1048576", CultureInfo.InvariantCulture);
+        var steps = new List<(string Step, double Seconds)>();
+        var run = RunKkrtParties(modellerSet, podSet, (step, seconds) => steps.Add((step, seconds)));
+        var total = steps.Sum(s => s.Seconds);
+        // Baseline: raw AES-128-CTR through OpenSSL (.NET Aes over counter blocks) for the bytes of the modeller's two matrices.
+        var prgBytes = 2L * KkrtParameters.CodeBits * ((KkrtParameters.Bins(modellerSet) + 127) / 128) * 16;
+        using var aes = System.Security.Cryptography.Aes.Create();
+        aes.Key = RandomNumberGenerator.GetBytes(16);
+        var buffer = new byte[1 << 20];
+        var watch = Stopwatch.StartNew();
+        for (long done = 0; done < prgBytes; done += buffer.Length) aes.EncryptEcb(buffer, buffer, System.Security.Cryptography.PaddingMode.None);
+        var aesSeconds = watch.Elapsed.TotalSeconds;
+        Console.WriteLine($"# kkrt computation, modeller {modellerSet:N0} x pod {podSet:N0} distinct items, {Environment.ProcessorCount} cores, one process, no I/O; {run.Matches:N0} matches");
+        foreach (var (step, seconds) in steps) Console.WriteLine($"{step,-45} {seconds * 1000,10:F1} ms");
+        Console.WriteLine($"{"total",-45} {total * 1000,10:F1} ms");
+        Console.WriteLine($"baseline: OpenSSL AES-128 over {prgBytes >> 20:N0} MiB (the modeller's two PRG matrices) on one core: {aesSeconds * 1000:F1} ms");
+        Console.WriteLine($"messages: setup {run.Setup:N0} B, query {run.Query:N0} B, reply {run.Reply:N0} B = {(run.Setup + run.Query + run.Reply) * 8.0 / Math.Max(modellerSet, podSet):N0} bits per element of the larger set");
+        return Task.FromResult(0);
+    }
+
+    /// <summary>kkrt's whole protocol computation, bare, in this process on all cores: both parties on random distinct digests of the session's sizes.</summary>
+    private static (double Seconds, string What) KkrtBound(long modellerSet, long podSet)
+    {
+        var seconds = 0.0;
+        _ = RunKkrtParties(modellerSet, podSet, (_, lap) => seconds += lap);
+        return (seconds, $"both parties' kkrt computation in one process on all cores, no I/O: {modellerSet:N0} x {podSet:N0} distinct items");
+    }
+
+    /// <summary>
+    /// Runs both kkrt parties in this process on random distinct digests (the query passed in 1 MiB chunks of rows, as the
+    /// drivers stream it), reporting each step's seconds to <paramref name="lap"/> (digest generation excluded).
+    /// </summary>
+    private static (long Matches, long Setup, long Query, long Reply) RunKkrtParties(long modellerSet, long podSet, Action<string, double> lap)
+    {
         var mine = new byte[modellerSet * KkrtItems.DigestBytes];
         var theirs = new byte[podSet * KkrtItems.DigestBytes];
         RandomNumberGenerator.Fill(mine);
         RandomNumberGenerator.Fill(theirs);
-        var steps = new List<(string Step, double Seconds)>();
         var watch = Stopwatch.StartNew();
         void Lap(string step)
         {
-            steps.Add((step, watch.Elapsed.TotalSeconds));
+            lap(step, watch.Elapsed.TotalSeconds);
             watch.Restart();
         }
 
@@ -235,48 +267,7 @@ public static class PsiHarness
         Lap($"pod: reply ({podSet:N0} items x 3 tags)");
         var matches = receiver.Match(reply);
         Lap("modeller: match");
-        var total = steps.Sum(s => s.Seconds);
-        // Baseline: raw AES-128-CTR through OpenSSL (.NET Aes over counter blocks) for the bytes of the modeller's two matrices.
-        var prgBytes = 2L * KkrtParameters.CodeBits * ((receiver.Bins + 127) / 128) * 16;
-        using var aes = System.Security.Cryptography.Aes.Create();
-        aes.Key = RandomNumberGenerator.GetBytes(16);
-        var buffer = new byte[1 << 20];
-        watch.Restart();
-        for (long done = 0; done < prgBytes; done += buffer.Length) aes.EncryptEcb(buffer, buffer, System.Security.Cryptography.PaddingMode.None);
-        var aesSeconds = watch.Elapsed.TotalSeconds;
-        Console.WriteLine($"# kkrt computation, modeller {modellerSet:N0} x pod {podSet:N0} distinct items, {Environment.ProcessorCount} cores, one process, no I/O; {matches.Count:N0} matches");
-        foreach (var (step, seconds) in steps) Console.WriteLine($"{step,-45} {seconds * 1000,10:F1} ms");
-        Console.WriteLine($"{"total",-45} {total * 1000,10:F1} ms");
-        Console.WriteLine($"baseline: OpenSSL AES-128 over {prgBytes >> 20:N0} MiB (the modeller's two PRG matrices) on one core: {aesSeconds * 1000:F1} ms");
-        Console.WriteLine($"messages: setup {setup.Length:N0} B, query {header.Length + rows.LongLength:N0} B, reply {reply.LongLength:N0} B = {(setup.Length + header.Length + rows.LongLength + reply.LongLength) * 8.0 / Math.Max(modellerSet, podSet):N0} bits per element of the larger set");
-        return Task.FromResult(0);
-    }
-
-    /// <summary>kkrt's whole protocol computation, bare, in this process on all cores: both parties on random distinct digests of the session's sizes.</summary>
-    private static (double Seconds, string What) KkrtBound(long modellerSet, long podSet)
-    {
-        var mine = new byte[modellerSet * KkrtItems.DigestBytes];
-        var theirs = new byte[podSet * KkrtItems.DigestBytes];
-        RandomNumberGenerator.Fill(mine);
-        RandomNumberGenerator.Fill(theirs);
-        var watch = Stopwatch.StartNew();
-        using var receiver = new KkrtPsiReceiver(mine, SystemRandomSource.Instance);
-        using var sender = new KkrtPsiSender(modellerSet, SystemRandomSource.Instance);
-        receiver.ReadSetup(sender.CreateSetup());
-        sender.ReadQueryHeader(receiver.QueryHeader());
-        const int chunk = 1 << 14;
-        var rows = new byte[chunk * KkrtParameters.RowBytes];
-        for (long bin = 0; bin < receiver.Bins; bin += chunk)
-        {
-            var count = (int)Math.Min(chunk, receiver.Bins - bin);
-            receiver.WriteRows(bin, count, rows.AsSpan(0, count * KkrtParameters.RowBytes));
-            sender.ReadQueryRows(bin, rows.AsSpan(0, count * KkrtParameters.RowBytes));
-        }
-
-        sender.EndQuery();
-        var reply = sender.Reply(theirs);
-        _ = receiver.Match(reply);
-        return (watch.Elapsed.TotalSeconds, $"both parties' kkrt computation in one process on all cores, no I/O: {modellerSet:N0} x {podSet:N0} distinct items");
+        return (matches.Count, setup.Length, header.Length + rows.LongLength, reply.LongLength);
     }
 
     /// <summary>The protocol's group operations, bare: pod encodes its set and answers, modeller blinds and unblinds.</summary>
