@@ -12,7 +12,7 @@ public interface ISessionCensusGrain : IGrainWithStringKey
     public const string Key = "all";
 
     /// <summary>Service-internal: <paramref name="tenant"/>'s sessions per phase as of its index's <paramref name="revision"/> (an older revision than the one kept is ignored).</summary>
-    [Alias("report")] Task ReportAsync(string tenant, long revision, [Orleans.Concurrency.Immutable] IReadOnlyDictionary<SessionPhase, long> counts);
+    [Alias("report")] Task ReportAsync(string tenant, long revision, [Immutable] IReadOnlyDictionary<SessionPhase, long> counts);
 
     /// <summary>How many sessions are in each phase now (phases with none are absent).</summary>
     [Alias("counts"), Orleans.Concurrency.AlwaysInterleave] Task<IReadOnlyDictionary<SessionPhase, long>> GetCountsAsync();
