@@ -62,13 +62,14 @@ public static class GatewayHostingExtensions
             if (builder.Configuration[$"Logging:LogLevel:{category}"] is null) builder.Logging.AddFilter(category, LogLevel.Warning);
     }
 
-    /// <summary>Maps /v1, /health, /openapi/v1.json and the operator's dashboard with problem responses for every error.</summary>
+    /// <summary>Maps /v1, /health, /openapi/v1.json, the tenant console and the operator's dashboard with problem responses for every error.</summary>
     public static WebApplication MapSmpcGateway(this WebApplication app)
     {
         app.UseSmpcSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseSmpcTargetChecks();
+        app.UseSmpcConsole(); // static pages, anonymous; the console calls /v1 with the user's key
         app.UseRouting(); // after the target checks: the router never sees (nor logs) a refused target
         app.Use(LimitJsonBodies);
         app.UseSmpcAddressLimit();

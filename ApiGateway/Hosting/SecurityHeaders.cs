@@ -42,8 +42,9 @@ public static class SecurityHeaders
             {
                 var headers = http.Response.Headers;
                 foreach (var (name, value) in All) headers[name] = value;
-                // The API serves no documents; the operator's dashboard is a page and gets only what it needs.
+                // The API serves no documents; the operator's dashboard and the tenant console are pages and get only what they need.
                 if (DashboardGatewayExtensions.IsDashboardRequest(http)) headers.ContentSecurityPolicy = DashboardGatewayExtensions.ContentSecurityPolicy;
+                else if (ConsoleHostingExtensions.IsConsoleRequest(http)) headers.ContentSecurityPolicy = ConsoleHostingExtensions.ContentSecurityPolicy;
                 if (http.Request.IsHttps) headers.StrictTransportSecurity = "max-age=31536000";
                 return Task.CompletedTask;
             });
