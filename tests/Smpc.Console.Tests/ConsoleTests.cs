@@ -210,6 +210,33 @@ public sealed class ConsoleTests(ConsoleFixture fixture)
         Assert.Null(await console.Page.EvaluateAsync<string?>("sessionStorage.getItem('smpc.console')"));
     }
 
+    [BrowserFact]
+    public async Task SessionFilters_ShowOnlyTheMatchingSessions()
+    {
+        var t = await Scenario.TenantWithSessionAsync(Service, "s-open");
+        await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("s-ended", "m1", SessionKinds.SecureAggregation, ["p1", "p2"], Scenario.SmallAggregation()));
+        await t.Admin.CancelSessionAsync(t.Tenant, "s-ended", "not needed");
+        await using var console = await ConsolePage.OpenAsync(fixture);
+        await console.SignInAsync(t.Tenant, await AdminKeyAsync(t));
+        var ids = console.Page.GetByTestId("sessions").Locator("tbody tr td:first-child");
+        await Expect(ids).ToHaveTextAsync(["s-ended", "s-open"]); // newest first
+
+        await console.Page.GetByLabel("Phase").SelectOptionAsync("ended");
+        await console.Page.GetByRole(AriaRole.Button, new() { Name = "Filter", Exact = true }).ClickAsync();
+        await Expect(ids).ToHaveTextAsync(["s-ended"]);
+        await Expect(console.Page).ToHaveURLAsync(new Regex("[?&]phase=ended"));
+
+        await console.Page.GetByLabel("Phase").SelectOptionAsync("active");
+        await console.Page.GetByLabel("Pod").FillAsync("p3");
+        await console.Page.GetByRole(AriaRole.Button, new() { Name = "Filter", Exact = true }).ClickAsync();
+        await Expect(ids).ToHaveTextAsync(["s-open"]);
+
+        await console.Page.GetByLabel("Pod").FillAsync("p2");
+        await console.Page.GetByLabel("Phase").SelectOptionAsync("cancelled");
+        await console.Page.GetByRole(AriaRole.Button, new() { Name = "Filter", Exact = true }).ClickAsync();
+        await Expect(ids).ToHaveTextAsync(["s-ended"]);
+    }
+
     [Fact]
     public async Task Gateway_ServesTheConsole_WithAStrictPolicy_AndIndexHtmlForClientRoutes()
     {
