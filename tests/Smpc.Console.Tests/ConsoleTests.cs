@@ -213,8 +213,9 @@ public sealed class ConsoleTests(ConsoleFixture fixture)
     [BrowserFact]
     public async Task SessionFilters_ShowOnlyTheMatchingSessions()
     {
-        var t = await Scenario.TenantWithSessionAsync(Service, "s-open");
-        await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("s-ended", "m1", SessionKinds.SecureAggregation, ["p1", "p2"], Scenario.SmallAggregation()));
+        var t = await Scenario.TenantAsync(Service, ["p1", "p2", "p3", "p4"]);
+        await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("s-open", "m1", SessionKinds.SecureAggregation, ["p1", "p2", "p3"], Scenario.SmallAggregation()));
+        await t.Modeller.CreateSessionAsync(t.Tenant, new CreateSessionRequest("s-ended", "m1", SessionKinds.SecureAggregation, ["p2", "p3", "p4"], Scenario.SmallAggregation()));
         await t.Admin.CancelSessionAsync(t.Tenant, "s-ended", "not needed");
         await using var console = await ConsolePage.OpenAsync(fixture);
         await console.SignInAsync(t.Tenant, await AdminKeyAsync(t));
@@ -227,11 +228,16 @@ public sealed class ConsoleTests(ConsoleFixture fixture)
         await Expect(console.Page).ToHaveURLAsync(new Regex("[?&]phase=ended"));
 
         await console.Page.GetByLabel("Phase").SelectOptionAsync("active");
-        await console.Page.GetByLabel("Pod").FillAsync("p3");
+        await console.Page.GetByLabel("Pod").FillAsync("p2");
         await console.Page.GetByRole(AriaRole.Button, new() { Name = "Filter", Exact = true }).ClickAsync();
         await Expect(ids).ToHaveTextAsync(["s-open"]);
 
-        await console.Page.GetByLabel("Pod").FillAsync("p2");
+        await console.Page.GetByLabel("Phase").SelectOptionAsync("");
+        await console.Page.GetByLabel("Pod").FillAsync("p1");
+        await console.Page.GetByRole(AriaRole.Button, new() { Name = "Filter", Exact = true }).ClickAsync();
+        await Expect(ids).ToHaveTextAsync(["s-open"]);
+
+        await console.Page.GetByLabel("Pod").FillAsync("p4");
         await console.Page.GetByLabel("Phase").SelectOptionAsync("cancelled");
         await console.Page.GetByRole(AriaRole.Button, new() { Name = "Filter", Exact = true }).ClickAsync();
         await Expect(ids).ToHaveTextAsync(["s-ended"]);

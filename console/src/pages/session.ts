@@ -2,6 +2,8 @@ import { ApiError, endedPhases, get, isAdmin, post, signedIn, tenantPath, type A
 import { confirmDialog, field, h, replace, status, table, time } from "../dom";
 import { link } from "../main";
 
+const endTypes = ["session.completed", "session.failed", "session.cancelled"];
+
 /** A session's page: its state, kept current by long polls (GET …/sessions/{id}?waitForVersion=v), and a cancel button. */
 export async function renderSession(main: HTMLElement, [id]: string[], signal: AbortSignal): Promise<void> {
   const path = tenantPath(`/sessions/${encodeURIComponent(id)}`);
@@ -9,6 +11,7 @@ export async function renderSession(main: HTMLElement, [id]: string[], signal: A
   const live = h("p", { class: "live", role: "status", "data-testid": "live" });
   replace(main, h("p", {}, link("/sessions", "← Sessions")), h("h1", {}, `Session ${id}`), live, body);
   const seen: { phase: string; at: Date }[] = [];
+  let timelineEnded = false;
 
   let session = await get<Session>(path, signal);
   for (;;) {
@@ -16,6 +19,11 @@ export async function renderSession(main: HTMLElement, [id]: string[], signal: A
     await draw(session);
     if (endedPhases.includes(session.phase)) {
       live.textContent = `Ended: ${session.phase}.`;
+      // The log records the end just after the session stores it: follow the timeline until its last entry is there.
+      for (let attempt = 0; attempt < 10 && isAdmin(signedIn()) && !timelineEnded && !signal.aborted; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        if (!signal.aborted) await draw(session);
+      }
       return;
     }
     live.textContent = `Live: watching for changes (version ${session.version}).`;
@@ -47,6 +55,7 @@ export async function renderSession(main: HTMLElement, [id]: string[], signal: A
     if (admin) {
       try {
         const page = await get<AuditPage>(tenantPath("/audit", { session: s.id, limit: 500 }), signal);
+        timelineEnded = page.entries.some((e) => endTypes.includes(e.type));
         audit = table("Timeline (audit log)", ["Time", "Event", "Actor", "Detail"],
           page.entries.map((e) => [time(e.time), e.type, [e.actor.role, e.actor.subject].filter(Boolean).join(" "), e.detail ?? ""]), { testId: "timeline" });
       } catch (e) {
