@@ -137,7 +137,7 @@ public sealed class ConsoleTests(ConsoleFixture fixture)
         await Expect(console.Page.GetByTestId("pods")).ToContainTextAsync(fingerprint);
 
         var section = console.Page.GetByTestId("keys-modeller-m1");
-        await section.GetByLabel($"Overlap in hours for {old}").FillAsync("2");
+        await section.GetByRole(AriaRole.Row).Filter(new() { HasText = old }).GetByLabel("Overlap (hours)").FillAsync("2");
         var asked = DateTimeOffset.UtcNow;
         await section.GetByRole(AriaRole.Button, new() { Name = $"Rotate key {old}" }).ClickAsync();
         await console.Page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Rotate" }).ClickAsync();

@@ -68,7 +68,7 @@ export async function renderMembers(main: HTMLElement, _params: string[], signal
             e.preventDefault();
             void rotate(k, Number(hours.value));
           },
-        }, field(`Overlap in hours for ${k.keyId}`, hours), h("button", { type: "submit", "aria-label": `Rotate key ${k.keyId}` }, "Rotate")));
+        }, field("Overlap (hours)", hours), h("button", { type: "submit", "aria-label": `Rotate key ${k.keyId}` }, "Rotate")));
     }
 
     async function issue(): Promise<IssuedKey | null> {
