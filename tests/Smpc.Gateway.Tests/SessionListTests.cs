@@ -167,25 +167,6 @@ public sealed class SessionListTests(EmbeddedService service)
         Assert.Equal(counts.OrderBy(c => c.Key), (await service.Grains.GetGrain<ISessionIndexGrain>(t.Tenant).GetCountsAsync()).OrderBy(c => c.Key));
     }
 
-    [Fact]
-    public async Task TheCensus_CountsEveryTenantsSessionsByPhase()
-    {
-        var census = service.Grains.GetGrain<ISessionCensusGrain>(ISessionCensusGrain.Key);
-        var before = await census.GetCountsAsync();
-        var t = await Scenario.TenantAsync(service);
-        await CreateAsync(t, t.Modeller, "c1", "m1", ["p1", "p2", "p3"]);
-        await CreateAsync(t, t.Modeller, "c2", "m1", ["p1", "p2", "p3"]);
-        await t.Modeller.CancelSessionAsync(t.Tenant, "c1");
-        var phase = (await t.Admin.GetSessionAsync(t.Tenant, "c2")).Phase;
-
-        var after = await census.GetCountsAsync();
-        long Delta(SessionPhase p) => after.GetValueOrDefault(p) - before.GetValueOrDefault(p);
-        Assert.Equal(1, Delta(SessionPhase.Cancelled));
-        Assert.Equal(2, Enum.GetValues<SessionPhase>().Sum(Delta));
-        Assert.Equal(SessionPhases.KeyExchange, phase);
-        Assert.Equal(1, Delta(SessionPhase.KeyExchange));
-    }
-
     private sealed class PageComparer : IEqualityComparer<SessionPageResponse>
     {
         public bool Equals(SessionPageResponse? x, SessionPageResponse? y) =>

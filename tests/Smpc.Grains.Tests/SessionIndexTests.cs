@@ -68,4 +68,25 @@ public sealed class SessionIndexTests : IAsyncLifetime
             "the session grain's retry brings the index up to date");
         Assert.Equal(1, (await index.GetCountsAsync())[SessionPhase.Cancelled]);
     }
+
+    [Fact]
+    public async Task TheCensus_SumsEveryTenantsExactCounts_AndIgnoresAnOlderReport()
+    {
+        var grains = _cluster.Grains;
+        var a = await Seed.TenantWithMembersAsync(grains);
+        var b = await Seed.TenantWithMembersAsync(grains);
+        foreach (var (tenant, id) in new[] { (a, "a1"), (a, "a2"), (b, "b1") })
+            await grains.GetSession(new EntityKey(tenant, id)).CreateAsync(Seed.Modeller(tenant), Seed.AggregationSession());
+        await grains.GetSession(new EntityKey(a, "a1")).CancelAsync(Seed.Modeller(a), null, null);
+        var census = grains.GetGrain<ISessionCensusGrain>(ISessionCensusGrain.Key);
+
+        var counts = await census.GetCountsAsync();
+        Assert.Equal(new Dictionary<SessionPhase, long> { [SessionPhase.KeyExchange] = 2, [SessionPhase.Cancelled] = 1 }, counts.OrderBy(c => c.Key).ToDictionary());
+
+        // A report older than the one kept (e.g. from before a failover) changes nothing; a newer one replaces the tenant's.
+        await census.ReportAsync(b, 0, new Dictionary<SessionPhase, long> { [SessionPhase.Created] = 99 });
+        Assert.Equal(3, (await census.GetCountsAsync()).Values.Sum());
+        await census.ReportAsync(b, long.MaxValue, new Dictionary<SessionPhase, long>());
+        Assert.Equal(new Dictionary<SessionPhase, long> { [SessionPhase.KeyExchange] = 1, [SessionPhase.Cancelled] = 1 }, (await census.GetCountsAsync()).OrderBy(c => c.Key).ToDictionary());
+    }
 }
