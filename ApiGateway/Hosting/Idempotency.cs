@@ -108,13 +108,14 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IGrainFactory gr
         var macKey = derived[32..];
         var grainKey = Convert.ToHexStringLower(SHA256.HashData([.. key, 0, .. scope]));
 
+        // The body is hashed as it is read (buffered for the handler; past 30 KB in a temporary file, within the body limit).
         http.Request.EnableBuffering();
-        using var body = new MemoryStream();
-        await http.Request.Body.CopyToAsync(body, http.RequestAborted);
-        http.Request.Body.Position = 0;
         using var mac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, macKey);
         mac.AppendData(Encoding.UTF8.GetBytes($"{http.Request.Method}\n{http.Request.PathBase}{http.Request.Path}{http.Request.QueryString}\n"));
-        mac.AppendData(body.GetBuffer(), 0, (int)body.Length);
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0) mac.AppendData(chunk, 0, read);
+        http.Request.Body.Position = 0;
         var requestHash = mac.GetHashAndReset();
 
         var grain = grains.GetGrain<IIdempotencyGrain>(grainKey);
