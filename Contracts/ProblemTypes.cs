@@ -3,7 +3,8 @@ namespace Smpc.Contracts;
 /// <summary>Stable RFC 9457 problem <c>type</c> URIs; clients branch on these, never on titles or messages.</summary>
 public static class ProblemTypes
 {
-    private const string Base = "https://smpc.dev/problems/";
+    /// <summary>The prefix every type shares.</summary>
+    public const string Base = "https://smpc.dev/problems/";
     public const string NotFound = Base + "not-found";
     public const string RouteNotFound = Base + "route-not-found";
     public const string Conflict = Base + "conflict";

@@ -34,6 +34,7 @@ public static class GatewayHostingExtensions
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
         builder.AddSmpcDashboard();
+        builder.AddSmpcPrometheus();
         builder.AddSmpcRateLimits();
         builder.AddSmpcCors();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
@@ -76,6 +77,7 @@ public static class GatewayHostingExtensions
         app.UseSmpcRateLimit();
         app.UseAuthorization();
         app.MapSmpcDashboard();
+        app.MapSmpcPrometheus();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthApi();
         app.MapGroup("/v1")

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Payloads;
 using Smpc.Grains.Interfaces.Tenancy;
@@ -58,7 +59,10 @@ public sealed class Quotas(TenantLimitsCache limits, IOptions<QuotaOptions> defa
     {
         var limit = (await limits.GetAsync(tenant))?.MaxConcurrentSessions ?? defaults.Value.MaxConcurrentSessions;
         if (!await grains.GetGrain<ITenantSessionsGrain>(tenant).TryOpenAsync(sessionId, limit))
+        {
+            SmpcTelemetry.QuotaRejections.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.QuotaTag, "concurrent_sessions"));
             throw new QuotaExceededException($"Tenant '{tenant}' already runs {limit} sessions, its quota; retry when one ends.", 60);
+        }
     }
 
     /// <summary>An upload of <paramref name="tenant"/> whose client declared <paramref name="declaredBytes"/> (0: unknown), under the tenant's daily limits.</summary>
@@ -78,6 +82,7 @@ public sealed class Quotas(TenantLimitsCache limits, IOptions<QuotaOptions> defa
         var now = time.GetUtcNow();
         var midnight = new DateTimeOffset(now.UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
         var what = kind == UsageKind.PayloadBytes ? "payload bytes" : "PSI elements";
+        SmpcTelemetry.QuotaRejections.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.QuotaTag, kind == UsageKind.PayloadBytes ? "payload_bytes" : "psi_elements"));
         return new QuotaExceededException($"Tenant '{tenant}' would pass its quota of {limit.ToString("N0", CultureInfo.InvariantCulture)} {what} per day; it resets at 00:00 UTC.",
             Math.Max(1, (int)Math.Ceiling((midnight - now).TotalSeconds)));
     }

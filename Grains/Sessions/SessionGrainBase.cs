@@ -235,7 +235,6 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         Session.Phase = SessionPhase.Cancelled;
         OnCancelled();
         await SaveAsync("session.cancel");
-        SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "cancelled"));
         await AuditAsync(caller, (AuditEventTypes.SessionCancelled, given));
         // After the cancellation is durable: what is left is clean-up, which a retry of the cancel repeats.
         await AfterCancelAsync(caller, given, repeated: false);
@@ -290,6 +289,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
     {
         Session.Version++;
         await state.WriteOrRollbackAsync(this, operation);
+        SessionMetrics.Saved(Session.Kind, _snapshot?.Phase, Session.Phase, Session.CreatedAt, time.GetUtcNow());
         ScheduleDeadline();
         NotifyChanged();
     }
