@@ -40,7 +40,7 @@ public static class PrometheusEndpoint
         builder.Services.AddSingleton(options);
         builder.Services.AddAuthorizationBuilder().AddPolicy(DashboardGatewayExtensions.OperatorPolicy,
             p => p.RequireRole(nameof(Smpc.Grains.Interfaces.Access.CallerRole.Operator)));
-        builder.AddSessionsByPhaseGauge();
+        builder.AddServiceGauges();
         if (options.Enabled) builder.Services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddPrometheusExporter());
         return builder;
     }
@@ -48,6 +48,7 @@ public static class PrometheusEndpoint
     /// <summary>Maps the scrape endpoint (when enabled). Call after UseAuthorization.</summary>
     public static WebApplication MapSmpcPrometheus(this WebApplication app)
     {
+        app.Use(TagLongPolls);
         var options = app.Services.GetRequiredService<PrometheusEndpointOptions>();
         if (!options.Enabled) return app;
         app.MapPrometheusScrapingEndpoint(options.Path)
@@ -56,6 +57,17 @@ public static class PrometheusEndpoint
             .DisableHttpMetrics()
             .WithName("ScrapeMetrics");
         return app;
+    }
+
+    /// <summary>The tag <see cref="LongPollTag"/> marks long polls (<c>waitForVersion</c>) in <c>http.server.request.duration</c>: they last up to their wait by design, and the latency SLO leaves them out.</summary>
+    public const string LongPollTag = "smpc.long_poll";
+
+    private static Task TagLongPolls(HttpContext http, RequestDelegate next)
+    {
+        if (HttpMethods.IsGet(http.Request.Method) && http.Request.Query.ContainsKey("waitForVersion")
+            && http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMetricsTagsFeature>() is { } metrics)
+            metrics.Tags.Add(new(LongPollTag, "true"));
+        return next(http);
     }
 
     /// <summary>Whether the request is for the (enabled) scrape endpoint; its scrapes are not traced.</summary>

@@ -34,6 +34,28 @@ public static class TelemetryHostingExtensions
                 if (otlp) metrics.AddOtlpExporter();
                 if (console) metrics.AddConsoleExporter();
             });
+        builder.Services.AddHostedService<CounterBaseline>();
         return builder;
+    }
+
+    /// <summary>
+    /// Exports the failure counters as 0 from the start (OpenTelemetry exports a counter only after its first measurement):
+    /// a rate over a counter whose series appears at its first failure misses that failure, and alert rules and the
+    /// dashboard find the series before anything failed.
+    /// </summary>
+    private sealed class CounterBaseline(IServiceProvider services) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _ = services.GetService<MeterProvider>(); // built (and listening) before the zeros are recorded
+            SmpcTelemetry.StorageFailures.Add(0);
+            foreach (var quota in new[] { "concurrent_sessions", "payload_bytes", "psi_elements" })
+                SmpcTelemetry.QuotaRejections.Add(0, new KeyValuePair<string, object?>(SmpcTelemetry.QuotaTag, quota));
+            foreach (var limiter in new[] { "address", "credential" })
+                SmpcTelemetry.RateLimitRejections.Add(0, new KeyValuePair<string, object?>(SmpcTelemetry.LimiterTag, limiter));
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

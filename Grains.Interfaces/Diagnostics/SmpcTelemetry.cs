@@ -71,6 +71,12 @@ public static class SmpcTelemetry
     /// <summary>The sessions-by-phase gauge (service-wide, from the session census grain; every gateway reports the same value, so aggregate with max).</summary>
     public const string SessionsByPhaseName = "smpc.sessions.by_phase";
 
+    /// <summary>The silos gauge: silos of the cluster's membership table by status (from the management grain; aggregate with max).</summary>
+    public const string ClusterSilosName = "smpc.cluster.silos";
+
+    /// <summary>Tag of the silos gauge: the Orleans <c>SiloStatus</c> name (Joining, Active, ShuttingDown, Stopping, Dead).</summary>
+    public const string SiloStatusTag = "smpc.silo.status";
+
     /// <summary>Tag of <see cref="PhaseDurations"/> and the sessions-by-phase gauge: the phase's name (as <c>SessionResponse.phase</c>).</summary>
     public const string PhaseTag = "smpc.phase";
 
