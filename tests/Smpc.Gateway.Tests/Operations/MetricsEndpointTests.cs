@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Smpc.Agent.SecureAggregation;
 using Smpc.Client;
@@ -63,8 +64,13 @@ public sealed class MetricsEndpointTests(EmbeddedService service)
     [Fact]
     public async Task EveryMetricTheDashboardAndAlertsUse_IsScraped_AfterARealSessionAndARefusedQuota()
     {
-        await RunSecureAggregationAsync();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var webhookTenant = await Scenario.TenantAsync(service, ["p1", "p2", "p3"]);
+        var webhooks = await TryRegisterWebhookAsync(webhookTenant, receiver.Url);
+        await RunSecureAggregationAsync(webhookTenant);
+        await RunPsiAsync();
         await RefuseOverSessionQuotaAsync();
+        if (webhooks) Assert.True(await Poll.UntilAsync(() => Task.FromResult(receiver.Received > 0), TimeSpan.FromSeconds(60)), "a webhook delivery arrived");
 
         var used = ObservabilityFiles.DashboardMetricNames().Concat(ObservabilityFiles.AlertMetricNames())
             .Except(ObservabilityFiles.RecordedNames()).Except(ObservabilityFiles.PrometheusOwnNames).ToHashSet();
@@ -82,7 +88,13 @@ public sealed class MetricsEndpointTests(EmbeddedService service)
         }, TimeSpan.FromSeconds(60));
         if (Environment.GetEnvironmentVariable("SMPC_DUMP_SCRAPE") is { Length: > 0 } dump) await File.WriteAllTextAsync(dump, scraped);
 
-        Assert.True(missing.Count == 0, "Not exported: " + string.Join(", ", missing) + "\n--- scrape ---\n" + scraped);
+        Assert.True(missing.Count == 0, "Not exported: " + string.Join(", ", missing) + (webhooks ? "" : " (the webhook routes are not there yet)") + "\n--- scrape ---\n" + scraped);
+
+        // The refused request is in the request metrics under its route template, with its status.
+        Assert.Contains(scraped.Split('\n'), l => l.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal)
+            && l.Contains("http_response_status_code=\"429\"", StringComparison.Ordinal) && l.Contains("http_route=\"/v1/tenants/{tenantId}/sessions/\"", StringComparison.Ordinal));
+        Assert.Contains(scraped.Split('\n'), l => l.StartsWith("smpc_quota_rejections_total{", StringComparison.Ordinal)
+            && l.Contains("smpc_quota=\"concurrent_sessions\"", StringComparison.Ordinal) && !l.EndsWith(" 0", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -127,11 +139,37 @@ public sealed class MetricsEndpointTests(EmbeddedService service)
         return names;
     }
 
+    /// <summary>
+    /// Registers a webhook for every event of <paramref name="t"/>'s tenant at the loopback receiver (CreateWebhook, as
+    /// /work/prompts/rest20.md fixes it), so the session's events are delivered; false while the route does not exist.
+    /// </summary>
+    private async Task<bool> TryRegisterWebhookAsync(TenantClients t, string url)
+    {
+        var adminKey = (await t.Admin.IssueAdminKeyAsync(t.Tenant)).ApiKey;
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/tenants/{t.Tenant}/webhooks") { Content = JsonContent.Create(new { url }) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
+        using var response = await service.Http.SendAsync(request);
+        if (response.StatusCode == HttpStatusCode.NotFound && (await response.Content.ReadAsStringAsync()).Contains(ProblemTypes.RouteNotFound, StringComparison.Ordinal)) return false;
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"CreateWebhook answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        return true;
+    }
+
+    /// <summary>An ECDH PSI intersection, run to completion by the real pod runner and modeller.</summary>
+    private async Task RunPsiAsync()
+    {
+        using var scenario = new Psi.PsiScenario();
+        scenario.Write(Psi.PsiScenario.ModellerRows, Psi.PsiScenario.PodRows);
+        var t = await Scenario.TenantAsync(service, ["p1"]);
+        var (outcome, failure, _) = await scenario.RunAsync(t, Psi.PsiScenario.Spec(PsiProtocolNames.Ecdh, PsiModeNames.Intersection));
+        Assert.Null(failure);
+        Assert.Equal(5, outcome!.Count);
+    }
+
     /// <summary>A secure-aggregation session of three pods, run to completion over HTTP by the real pod drivers and modeller.</summary>
-    private async Task RunSecureAggregationAsync()
+    private async Task RunSecureAggregationAsync(TenantClients? tenant = null)
     {
         var pods = new[] { "p1", "p2", "p3" };
-        var t = await Scenario.TenantAsync(service, pods);
+        var t = tenant ?? await Scenario.TenantAsync(service, pods);
         var spec = new AggregationRequest([new AggregationFieldRequest("w", 2, -100, 100)], "mean", "", "weights") { PhaseTimeoutSeconds = 60 };
         using var modeller = await ModellerAggregation.CreateAsync(t.Modeller, t.Tenant, "agg", "m1", pods, spec);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
