@@ -93,6 +93,15 @@ public sealed class MetricsEndpointTests(EmbeddedService service)
         // The refused request is in the request metrics under its route template, with its status.
         Assert.Contains(scraped.Split('\n'), l => l.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal)
             && l.Contains("http_response_status_code=\"429\"", StringComparison.Ordinal) && l.Contains("http_route=\"/v1/tenants/{tenantId}/sessions/\"", StringComparison.Ordinal));
+        // Both kinds' ends and phases are counted, tagged with their kind.
+        foreach (var kind in new[] { "SecureAggregation", "PrivateSetIntersection" })
+        {
+            Assert.Contains(scraped.Split('\n'), l => l.StartsWith("smpc_sessions_ended_total{", StringComparison.Ordinal)
+                && l.Contains($"smpc_session_kind=\"{kind}\"", StringComparison.Ordinal) && l.Contains("smpc_session_outcome=\"completed\"", StringComparison.Ordinal));
+            Assert.Contains(scraped.Split('\n'), l => l.StartsWith("smpc_session_phase_end_seconds_count{", StringComparison.Ordinal)
+                && l.Contains($"smpc_session_kind=\"{kind}\"", StringComparison.Ordinal));
+        }
+
         Assert.Contains(scraped.Split('\n'), l => l.StartsWith("smpc_quota_rejections_total{", StringComparison.Ordinal)
             && l.Contains("smpc_quota=\"concurrent_sessions\"", StringComparison.Ordinal) && !l.EndsWith(" 0", StringComparison.Ordinal));
     }

@@ -75,7 +75,7 @@ public sealed class ObservabilityDeploymentTests
     [AlertRulesTests.PromtoolFact]
     public async Task PrometheusConfiguration_PassesPromtoolCheckConfig()
     {
-        Assert.True(AlertRulesTests.Promtool is not null, "CI=true but promtool is not installed: .ci/run installs Debian's prometheus package, which provides it.");
+        Assert.True(AlertRulesTests.Promtool is not null, "promtool is not installed, and this is a CI run: .ci/run installs Debian's prometheus package, which provides it.");
         // promtool opens the credentials file: check a copy that points at a throw-away one.
         var folder = Directory.CreateTempSubdirectory("smpc-prom-").FullName;
         try
