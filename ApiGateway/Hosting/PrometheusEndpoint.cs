@@ -41,7 +41,8 @@ public static class PrometheusEndpoint
         builder.Services.AddAuthorizationBuilder().AddPolicy(DashboardGatewayExtensions.OperatorPolicy,
             p => p.RequireRole(nameof(Smpc.Grains.Interfaces.Access.CallerRole.Operator)));
         builder.AddServiceGauges();
-        if (options.Enabled) builder.Services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddPrometheusExporter());
+        // The process's meter provider (AddSmpcTelemetry adds the meters; a host that did not still gets a working endpoint).
+        if (options.Enabled) builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddPrometheusExporter());
         return builder;
     }
 
