@@ -74,7 +74,7 @@ public sealed class ServiceGauges(IGrainFactory grains, SessionCensusOptions opt
             catch (Exception ex)
             {
                 // The cluster may still be starting, or be unreachable: keep the last counts and try again.
-                if (failures++ == 3) logger.LogWarning("The session census or the cluster's membership could not be read ({Error}); the gauges keep their last values.", ex.GetType().Name + ": " + ex.Message);
+                if (failures++ == 30) logger.LogWarning("The session census or the cluster's membership could not be read ({Error}); the gauges keep their last values.", ex.GetType().Name + ": " + ex.Message);
             }
 
             try
