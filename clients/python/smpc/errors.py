@@ -130,6 +130,21 @@ class UnsupportedProtocolVersionError(ProblemError):
     kind = "unsupported-protocol-version"
 
 
+class InvalidIdempotencyKeyError(ProblemError):
+    """The Idempotency-Key header is not 1-255 printable ASCII characters."""
+    kind = "invalid-idempotency-key"
+
+
+class IdempotencyKeyReusedError(ProblemError):
+    """The Idempotency-Key was used within 24 h for a different request; use a new key."""
+    kind = "idempotency-key-reused"
+
+
+class IdempotencyRequestInProgressError(ProblemError):
+    """The first request with this Idempotency-Key is still running; retry after `retry_after`."""
+    kind = "idempotency-request-in-progress"
+
+
 _BY_KIND: dict[str, type[ProblemError]] = {
     cls.kind: cls for cls in ProblemError.__subclasses__() if cls.kind is not None  # type: ignore[misc]
 }
