@@ -15,8 +15,8 @@ namespace Smpc.Gateway.Tests.Operations;
 /// metric the Grafana dashboard and the alert rules in deploy/observability use is really exported after a real session,
 /// so the dashboard and the alerts cannot drift from the code.
 /// </summary>
-[Collection(EmbeddedServiceCollection.Name)]
-public sealed class MetricsEndpointTests(EmbeddedService service)
+[Collection(MetricsServiceCollection.Name)]
+public sealed class MetricsEndpointTests(MetricsService service)
 {
     private async Task<HttpResponseMessage> ScrapeAsync(string? key)
     {
@@ -213,4 +213,19 @@ public sealed class MetricsEndpointTests(EmbeddedService service)
             }
         }, TimeSpan.FromSeconds(60)), "a session over the tenant's quota is refused");
     }
+}
+
+/// <summary>An embedded service of its own for the scrape tests.</summary>
+public sealed class MetricsService : EmbeddedService;
+
+/// <summary>
+/// The scrape tests run alone. Hosts in one process share instrument names (ASP.NET Core's and Orleans' meters), and
+/// OpenTelemetry stops exporting a metric stream when any same-named instrument is disposed: another test's host shutting
+/// down during a scrape test would take <c>http.server.request.duration</c> out of this service's scrape. (One process
+/// runs one host in production.)
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MetricsServiceCollection : ICollectionFixture<MetricsService>
+{
+    public const string Name = "embedded service for metrics, alone";
 }
