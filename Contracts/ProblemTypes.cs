@@ -23,4 +23,6 @@ public static class ProblemTypes
     public const string RangeNotSatisfiable = Base + "range-not-satisfiable";
     /// <summary>A peer speaks a protocol version the session does not (e.g. ECDH PSI from before ecdh-oprf-v1); upgrade it.</summary>
     public const string UnsupportedProtocolVersion = Base + "unsupported-protocol-version";
+    /// <summary>A webhook URL that is not absolute https (plain http is allowed only to a loopback host of an embedded service).</summary>
+    public const string InvalidWebhookUrl = Base + "invalid-webhook-url";
 }
