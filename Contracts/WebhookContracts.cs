@@ -91,6 +91,20 @@ public static class WebhookEventTypes
     [
         SessionCreated, SessionPhaseChanged, SessionPodJoined, SessionPodDeclined, SessionCompleted, SessionFailed, SessionCancelled, QuotaReached, KeyRevoked,
     ];
+
+    /// <summary>One line per event type, for the OpenAPI document's webhooks.</summary>
+    public static IReadOnlyDictionary<string, string> Descriptions { get; } = new Dictionary<string, string>
+    {
+        [SessionCreated] = "A modeller created a session (data: session, kind, pods, modeller).",
+        [SessionPhaseChanged] = "A session moved to another phase (data: previousPhase, phase).",
+        [SessionPodJoined] = "A pod took its first step in a session (data: pods = the pod).",
+        [SessionPodDeclined] = "A pod declined a session under its policy (data: pods = the pod, category, detail); the session fails.",
+        [SessionCompleted] = "A session completed: its modeller can fetch the result.",
+        [SessionFailed] = "A session failed (data: detail = the reason).",
+        [SessionCancelled] = "A session was cancelled by its modeller or the tenant admin (data: detail = the reason given).",
+        [QuotaReached] = "A quota refused a request, reported once per tenant, quota and UTC day (data: category = the quota).",
+        [KeyRevoked] = "An API key was revoked, at once or from a scheduled time (data: keyId, pods or modeller, detail).",
+    };
 }
 
 /// <summary>The Standard Webhooks headers of every delivery.</summary>

@@ -35,6 +35,9 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
     /// <summary>The session as last durably stored: what long polls answer, never a state another call is changing.</summary>
     private SessionInfo? _snapshot;
 
+    /// <summary>The phase as last durably stored and audited, so each save that changes it records one session.phase-changed.</summary>
+    private SessionPhase? _lastPhase;
+
     /// <summary>The stored state (in memory; saved by <see cref="SaveAsync"/>).</summary>
     protected TState Session => state.State;
 
@@ -92,6 +95,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
                 await state.ReadStateAsync();
                 Reloaded();
                 _snapshot = state.RecordExists ? ToInfo() : null;
+                _lastPhase = state.RecordExists ? Session.Phase : null;
             }
             catch (Exception)
             {
@@ -119,6 +123,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
 
         ScheduleDeadline();
         if (state.RecordExists) _snapshot = ToInfo();
+        if (state.RecordExists) _lastPhase = Session.Phase;
     }
 
     /// <summary>Whether this grain runs sessions of <paramref name="kind"/>.</summary>
@@ -172,6 +177,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         Initialize(command, Session.CreatedAt);
 
         await state.WriteOrRollbackAsync(this, "session.create");
+        _lastPhase = Session.Phase;
         ScheduleDeadline();
         NotifyChanged();
         // After the session is durable: a crash before this loop leaves pods unaware, and the idempotent retry of the create heals it.
@@ -292,7 +298,19 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         await state.WriteOrRollbackAsync(this, operation);
         ScheduleDeadline();
         NotifyChanged();
+        if (_lastPhase is { } previous && previous != Session.Phase)
+        {
+            // After the write, before the kind's own events of the same step (e.g. session.completed), so the log reads in order.
+            _lastPhase = Session.Phase;
+            await AuditAsync(null, (AuditEventTypes.SessionPhaseChanged, $"from {PhaseName(previous)} to {PhaseName(Session.Phase)}"));
+        }
+
+        _lastPhase = Session.Phase;
     }
+
+    /// <summary>A phase as the REST API names it (<c>KeyExchange</c> → <c>key-exchange</c>, as in <c>SessionPhases</c>).</summary>
+    private static string PhaseName(SessionPhase phase) =>
+        string.Concat(phase.ToString().Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));
 
     /// <summary>The session as the API describes it.</summary>
     protected SessionInfo ToInfo() => Describe(new(
@@ -333,6 +351,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
                 await state.ReadStateAsync();
                 Reloaded();
                 _snapshot = state.RecordExists ? ToInfo() : null;
+                _lastPhase = state.RecordExists ? Session.Phase : null;
                 _deadlineTimer?.Dispose(); // try again shortly (storage is probably down)
                 _deadlineTimer = this.RegisterGrainTimer(_ => AdvanceOrReloadAsync(), new GrainTimerCreationOptions(TimeSpan.FromSeconds(2), Timeout.InfiniteTimeSpan));
             }
