@@ -52,7 +52,7 @@ public sealed class TenantLimitsCache(IGrainFactory grains, TimeProvider time, I
 /// quota is refused at the first chunk. The gateway supplies the limits (<see cref="ForUploadAsync"/>). Bytes stored are
 /// counted even if the upload is later refused.
 /// </summary>
-public sealed class Quotas(TenantLimitsCache limits, IOptions<QuotaOptions> defaults, IGrainFactory grains, TimeProvider time, ILogger<Quotas> log)
+public sealed class Quotas(TenantLimitsCache limits, IOptions<QuotaOptions> defaults, IGrainFactory grains, TimeProvider time, ILogger<Quotas>? log = null)
 {
     /// <summary>The names of the quotas in <c>quota.reached</c> events (the webhook's <c>category</c>).</summary>
     public const string ConcurrentSessionsQuota = "max-concurrent-sessions", PayloadBytesQuota = "payload-bytes-per-day", PsiElementsQuota = "psi-elements-per-day";
@@ -113,7 +113,7 @@ public sealed class Quotas(TenantLimitsCache limits, IOptions<QuotaOptions> defa
             catch (Exception ex)
             {
                 _noticed.TryRemove((tenant, quota), out _); // the next refusal tries again
-                log.LogWarning("Could not record quota.reached of tenant {Tenant} ({Quota}): {Error}", tenant, quota, ex.GetType().Name + ": " + ex.Message);
+                log?.LogWarning("Could not record quota.reached of tenant {Tenant} ({Quota}): {Error}", tenant, quota, ex.GetType().Name + ": " + ex.Message);
             }
         }
     }
