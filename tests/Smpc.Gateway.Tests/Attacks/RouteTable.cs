@@ -161,6 +161,14 @@ internal static class RouteTable
         yield return new("GET", S + "/payloads/{name}", Access.Tenant, "+++NNN", "NNN");
         yield return new("GET", S + "/payloads/{name}/manifest", Access.Tenant, "+++NNN", "NNN");
 
+        // Webhooks: the tenant admin's only (roles are checked before the endpoint is looked up).
+        yield return new("POST", T + "/webhooks", Access.Tenant, "+FFFFN", "NNN", _ => Json(new CreateWebhookRequest("https://example.com/hook")));
+        yield return new("GET", T + "/webhooks", Access.Tenant, "+FFFFN", "NNN");
+        yield return new("GET", T + "/webhooks/{webhookId}", Access.Tenant, "+FFFFN", "NNN");
+        yield return new("DELETE", T + "/webhooks/{webhookId}", Access.Tenant, "+FFFFN", "NNN");
+        yield return new("GET", T + "/webhooks/{webhookId}/deliveries", Access.Tenant, "+FFFFN", "NNN");
+        yield return new("POST", T + "/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver", Access.Tenant, "+FFFFN", "NNN");
+
         // Resumable uploads ("agg", payload "resumable", whose upload is completed): the same access as the payload PUT.
         yield return new("POST", S + "/payloads/{name}/uploads", Access.Tenant, "+++NNN", "NNN");
         yield return new("GET", S + "/payloads/{name}/uploads/{uploadId}", Access.Tenant, "+++NNN", "NNN");
@@ -209,6 +217,8 @@ internal static class RouteTable
         .Replace("{payload}", PsiPayloads.Query, StringComparison.Ordinal)
         .Replace("{uploadId}", UploadIdOf(world), StringComparison.Ordinal)
         .Replace("{index}", "0", StringComparison.Ordinal)
+        .Replace("{webhookId}", "wh_attacked", StringComparison.Ordinal)
+        .Replace("{deliveryId}", "msg_attacked", StringComparison.Ordinal)
         .Replace("{name}", template.Contains("/releases/", StringComparison.Ordinal) ? AttackWorld.Release
             : template.Contains("/uploads", StringComparison.Ordinal) ? ResumablePayload : AttackWorld.Input, StringComparison.Ordinal);
 
