@@ -135,9 +135,61 @@ public sealed partial class SmpcClient(HttpClient http, string? apiKey = null)
             throw new SessionMismatchException(session, "the service stores other parameters than the modeller asked for and signed");
     }
 
-    /// <summary>The sessions the caller may see, newest first (admin: all of the tenant's; modeller: its own; pod: those it is in).</summary>
-    public Task<IReadOnlyList<SessionResponse>> ListSessionsAsync(string tenantId, int limit = 100, CancellationToken ct = default) =>
-        SendAsync<IReadOnlyList<SessionResponse>>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/sessions?limit={limit}", null, ct);
+    /// <summary>
+    /// One page of the sessions the caller may see, newest first (admin: all of the tenant's; modeller: its own; pod: those it
+    /// is in), narrowed by <paramref name="filter"/>; pass the page's <c>Next</c> as <see cref="SessionListFilter.Cursor"/> for the next page.
+    /// </summary>
+    public Task<SessionPageResponse> ListSessionsAsync(string tenantId, SessionListFilter? filter = null, CancellationToken ct = default)
+    {
+        var f = filter ?? new SessionListFilter();
+        var query = new List<string> { $"limit={f.Limit}" };
+        void Add(string name, string? value)
+        {
+            if (value is not null) query.Add($"{name}={Escape(value)}");
+        }
+
+        static string? Time(DateTimeOffset? t) => t?.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        Add("kind", f.Kind);
+        Add("phase", f.Phase);
+        Add("modeller", f.Modeller);
+        Add("pod", f.Pod);
+        Add("createdAfter", Time(f.CreatedAfter));
+        Add("createdBefore", Time(f.CreatedBefore));
+        Add("endedAfter", Time(f.EndedAfter));
+        Add("endedBefore", Time(f.EndedBefore));
+        Add("cursor", f.Cursor);
+        return SendAsync<SessionPageResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/sessions?{string.Join('&', query)}", null, ct);
+    }
+
+    /// <summary>Every session matching <paramref name="filter"/>, page after page (its cursor is ignored).</summary>
+    public async IAsyncEnumerable<SessionSummaryResponse> ListAllSessionsAsync(string tenantId, SessionListFilter? filter = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var f = (filter ?? new SessionListFilter()) with { Cursor = null };
+        do
+        {
+            var page = await ListSessionsAsync(tenantId, f, ct);
+            foreach (var s in page.Items) yield return s;
+            f = f with { Cursor = page.Next };
+        }
+        while (f.Cursor is not null);
+    }
+
+    /// <summary>Tenant admin or operator: today's usage beside the limits in force.</summary>
+    public Task<TenantUsageResponse> GetTenantUsageAsync(string tenantId, CancellationToken ct = default) =>
+        SendAsync<TenantUsageResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/usage", null, ct);
+
+    /// <summary>Tenant admin: a pod's API keys (revoked too), oldest first.</summary>
+    public Task<IReadOnlyList<CredentialResponse>> ListPodKeysAsync(string tenantId, string podId, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<CredentialResponse>>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/pods/{Escape(podId)}/keys", null, ct);
+
+    /// <summary>Tenant admin: a modeller's API keys (revoked too), oldest first.</summary>
+    public Task<IReadOnlyList<CredentialResponse>> ListModellerKeysAsync(string tenantId, string modellerId, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<CredentialResponse>>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/modellers/{Escape(modellerId)}/keys", null, ct);
+
+    /// <summary>Tenant admin: the tenant's admin keys (revoked too), oldest first.</summary>
+    public Task<IReadOnlyList<CredentialResponse>> ListAdminKeysAsync(string tenantId, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<CredentialResponse>>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/admin-keys", null, ct);
 
     public Task<SessionResponse> GetSessionAsync(string tenantId, string sessionId, CancellationToken ct = default) =>
         SendAsync<SessionResponse>(HttpMethod.Get, $"v1/tenants/{Escape(tenantId)}/sessions/{Escape(sessionId)}", null, ct);

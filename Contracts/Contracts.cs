@@ -71,3 +71,16 @@ public sealed record PayloadResponse(string Name, long Length, int ChunkCount, s
 
 /// <summary>Readiness of the service.</summary>
 public sealed record HealthResponse(string Status, string? Storage);
+
+/// <summary>One session in a list (the full detail is <c>GET …/sessions/{id}</c>); <c>Phase</c> is one of <see cref="SessionPhases"/>.</summary>
+public sealed record SessionSummaryResponse(
+    string Tenant, string Id, string Kind, string Phase, string ModellerId, IReadOnlyList<string> PodIds, DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt, DateTimeOffset? EndedAt, int Version, string? Parent);
+
+/// <summary>One page of sessions, newest first; <c>Next</c> is the opaque cursor of the next page, or null on the last.</summary>
+public sealed record SessionPageResponse(IReadOnlyList<SessionSummaryResponse> Items, string? Next);
+
+/// <summary>A tenant's usage today (UTC) beside the limits in force (its own or the gateway's defaults).</summary>
+public sealed record TenantUsageResponse(
+    string Tenant, string Day, long SessionsRunning, int MaxConcurrentSessions, long PayloadBytes, long PayloadBytesPerDay,
+    long PsiElements, long PsiElementsPerDay, double RequestsPerSecond, int Burst);

@@ -23,6 +23,12 @@ public static class ProblemTypes
     public const string RangeNotSatisfiable = Base + "range-not-satisfiable";
     /// <summary>A peer speaks a protocol version the session does not (e.g. ECDH PSI from before ecdh-oprf-v1); upgrade it.</summary>
     public const string UnsupportedProtocolVersion = Base + "unsupported-protocol-version";
+    /// <summary>An Idempotency-Key header that is not 1–255 printable ASCII characters (400).</summary>
+    public const string InvalidIdempotencyKey = Base + "invalid-idempotency-key";
+    /// <summary>An Idempotency-Key used before (within 24 h) for a different request (422).</summary>
+    public const string IdempotencyKeyReused = Base + "idempotency-key-reused";
+    /// <summary>The first request with this Idempotency-Key is still running (409, with Retry-After).</summary>
+    public const string IdempotencyRequestInProgress = Base + "idempotency-request-in-progress";
     /// <summary>A webhook URL that is not absolute https (plain http is allowed only to a loopback host of an embedded service).</summary>
     public const string InvalidWebhookUrl = Base + "invalid-webhook-url";
 }

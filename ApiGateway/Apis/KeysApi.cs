@@ -51,6 +51,14 @@ public static class KeysApi
         return grains.GetGrain<ICredentialGrain>(keyId);
     }
 
+    /// <summary>The stored description of each key id (all of the caller's tenant), oldest first.</summary>
+    internal static async Task<IReadOnlyList<CredentialResponse>> DescribeAsync(IReadOnlyList<string> keyIds, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var caller = user.ToCaller();
+        var infos = await Task.WhenAll(keyIds.Distinct(StringComparer.Ordinal).Select(id => grains.GetGrain<ICredentialGrain>(id).GetAsync(caller)));
+        return [.. infos.OrderBy(c => c.CreatedAt).ThenBy(c => c.KeyId, StringComparer.Ordinal).Select(ToResponse)];
+    }
+
     private static CredentialResponse ToResponse(CredentialInfo c) =>
         new(c.KeyId, c.Role.ToString(), c.Tenant, c.Subject, c.CreatedAt, c.RevokedAt);
 }

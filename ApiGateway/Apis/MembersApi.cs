@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Smpc.ApiGateway.Auth;
+using Smpc.ApiGateway.Hosting;
 using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Errors;
@@ -19,7 +20,8 @@ public static class MembersApi
         pods.MapPost("/", RegisterPodAsync).WithName("RegisterPod")
             .WithSummary("Tenant admin: registers a pod with its Ed25519 identity key and issues its API key (201, shown once); an identical retry answers 200 without a key.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithIdempotency();
         pods.MapGet("/{podId}", async Task<Ok<MemberResponse>> (string tenantId, string podId, ClaimsPrincipal user, IGrainFactory grains) =>
                 TypedResults.Ok(ToResponse(await grains.GetPod(RouteIds.Key(tenantId, podId, "Pod")).GetAsync(user.ToCaller()))))
             .WithName("GetPod").WithSummary("Reads a pod, with its identity key fingerprint for pinning.").ProducesProblem(StatusCodes.Status404NotFound);
@@ -40,13 +42,19 @@ public static class MembersApi
         pods.MapPost("/{podId}/keys", async Task<Created<IssuedKeyResponse>> (string tenantId, string podId, ClaimsPrincipal user, IGrainFactory grains) =>
                 await IssueAsync(tenantId, CallerRole.Pod, (caller, keyId, hash) => grains.GetPod(RouteIds.Key(tenantId, podId, "Pod")).IssueKeyAsync(caller, keyId, hash), user))
             .WithName("IssuePodKey").WithSummary("Tenant admin: issues another API key for a pod (rotation); shown once.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithIdempotency();
+        pods.MapGet("/{podId}/keys", async Task<Ok<IReadOnlyList<CredentialResponse>>> (string tenantId, string podId, ClaimsPrincipal user, IGrainFactory grains) =>
+                TypedResults.Ok(await KeysApi.DescribeAsync(await grains.GetPod(RouteIds.Key(tenantId, podId, "Pod")).ListKeyIdsAsync(user.ToCaller()), user, grains)))
+            .WithName("ListPodKeys").WithSummary("Tenant admin: the pod's API keys (never their secrets), revoked ones too, oldest first.")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
 
         var modellers = v1.MapGroup("/tenants/{tenantId}/modellers").WithTags("Modellers");
         modellers.MapPost("/", RegisterModellerAsync).WithName("RegisterModeller")
             .WithSummary("Tenant admin: registers a modeller with its Ed25519 identity key (pods act only on sessions it signs) and issues its API key (201, shown once); an identical retry answers 200 without a key.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithIdempotency();
         modellers.MapGet("/{modellerId}", async Task<Ok<MemberResponse>> (string tenantId, string modellerId, ClaimsPrincipal user, IGrainFactory grains) =>
                 TypedResults.Ok(ToResponse(await grains.GetModeller(RouteIds.Key(tenantId, modellerId, "Modeller")).GetAsync(user.ToCaller()))))
             .WithName("GetModeller").WithSummary("Reads a modeller, with its identity key and fingerprint for pinning (when it registered one).").ProducesProblem(StatusCodes.Status404NotFound);
@@ -56,6 +64,11 @@ public static class MembersApi
         modellers.MapPost("/{modellerId}/keys", async Task<Created<IssuedKeyResponse>> (string tenantId, string modellerId, ClaimsPrincipal user, IGrainFactory grains) =>
                 await IssueAsync(tenantId, CallerRole.Modeller, (caller, keyId, hash) => grains.GetModeller(RouteIds.Key(tenantId, modellerId, "Modeller")).IssueKeyAsync(caller, keyId, hash), user))
             .WithName("IssueModellerKey").WithSummary("Tenant admin: issues another API key for a modeller (rotation); shown once.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithIdempotency();
+        modellers.MapGet("/{modellerId}/keys", async Task<Ok<IReadOnlyList<CredentialResponse>>> (string tenantId, string modellerId, ClaimsPrincipal user, IGrainFactory grains) =>
+                TypedResults.Ok(await KeysApi.DescribeAsync(await grains.GetModeller(RouteIds.Key(tenantId, modellerId, "Modeller")).ListKeyIdsAsync(user.ToCaller()), user, grains)))
+            .WithName("ListModellerKeys").WithSummary("Tenant admin: the modeller's API keys (never their secrets), revoked ones too, oldest first.")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
     }

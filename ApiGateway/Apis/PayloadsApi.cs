@@ -41,7 +41,8 @@ public static class PayloadsApi
         // stopped, through any gateway, without sending again what was stored.
         payloads.MapPost("/{name}/uploads", BeginResumableAsync).WithName("BeginResumableUpload")
             .WithSummary("Begins a resumable upload (abandoning an unfinished one of the payload); its chunks are then sent one request each, in order.")
-            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithIdempotency();
         payloads.MapGet("/{name}/uploads/{uploadId}", GetResumableAsync).WithName("GetResumableUpload")
             .WithSummary("How far a resumable upload got: the chunks and bytes stored (resume at chunk chunksStored), and whether it was completed.")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);

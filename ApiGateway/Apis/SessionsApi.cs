@@ -1,6 +1,8 @@
+using System.Buffers.Text;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Smpc.ApiGateway.Auth;
+using Smpc.ApiGateway.Hosting;
 using Smpc.ApiGateway.Mapping;
 using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Errors;
@@ -19,16 +21,18 @@ public static class SessionsApi
         var sessions = v1.MapGroup("/tenants/{tenantId}/sessions").WithTags("Sessions");
         sessions.MapPost("/", CreateAsync).WithName("CreateSession")
             .WithSummary("Modeller: creates a session for itself with registered pods (idempotent for identical data); 429 beyond the tenant's concurrent-session quota.")
-            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithIdempotency();
         sessions.MapGet("/", ListAsync).WithName("ListSessions")
-            .WithSummary("The sessions the caller may see, newest first: the tenant admin all of the tenant's (as its pods list them), a modeller those it created, a pod those it is in; at most limit (1–500, default 100).")
+            .WithSummary("The sessions the caller may see (tenant admin: all of the tenant's; modeller: those it created; pod: those it is in), filtered by kind, phase (comma-separated names, active, ended), modeller, pod, createdAfter/createdBefore, endedAfter/endedBefore (RFC 3339; after inclusive, before exclusive); newest first, limit (1–500, default 100) per page, the next page with cursor=next.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         sessions.MapGet("/{sessionId}", GetAsync).WithName("GetSession")
             .WithSummary("Reads a session (its modeller, its pods, the tenant admin). With waitForVersion it long-polls: it answers when the version differs, or after waitSeconds (≤ 20).")
             .ProducesProblem(StatusCodes.Status404NotFound);
         sessions.MapPost("/{sessionId}/cancel", CancelAsync).WithName("CancelSession")
             .WithSummary("Its modeller or the tenant admin: cancels the session (and a federated session's rounds) with an optional reason; idempotent. Later protocol messages get 409.")
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithIdempotency();
         return v1;
     }
 
@@ -60,44 +64,110 @@ public static class SessionsApi
         return TypedResults.Ok(SessionMapping.ToResponse(info));
     }
 
-    /// <summary>Most sessions one list answers.</summary>
-    private const int MaxListed = 500;
-
-    private static async Task<Ok<IReadOnlyList<SessionResponse>>> ListAsync(string tenantId, ClaimsPrincipal user, IGrainFactory grains, int limit = 100)
+    /// <summary>
+    /// The caller's sessions from the tenant's session index, filtered, newest first (createdAt desc, then id), one page at a
+    /// time: the cursor names the last row returned, so sessions created or changed between pages neither repeat nor vanish.
+    /// </summary>
+    private static async Task<Ok<SessionPageResponse>> ListAsync(
+        string tenantId, ClaimsPrincipal user, IGrainFactory grains, string? kind = null, string? phase = null, string? modeller = null, string? pod = null,
+        string? createdAfter = null, string? createdBefore = null, string? endedAfter = null, string? endedBefore = null, int limit = 100, string? cursor = null)
     {
-        if (limit is < 1 or > MaxListed) throw SmpcException.Invalid($"limit must be 1 to {MaxListed}.");
+        if (limit is < 1 or > SessionListQuery.MaxLimit) throw SmpcException.Invalid($"limit must be 1 to {SessionListQuery.MaxLimit}.");
         var tenant = RouteIds.Tenant(tenantId);
-        var caller = user.ToCaller();
-        // Each index is read as its owner grain allows (a caller of another tenant gets 404 there); newest last in every list.
-        IEnumerable<string> candidates = caller.Role switch
+        var query = new SessionListQuery(
+            kind is null ? null : SessionListing.Kind(kind), phase is null ? null : SessionListing.Phases(phase),
+            modeller is null ? null : SessionListing.Id(modeller, "modeller"), pod is null ? null : SessionListing.Id(pod, "pod"),
+            SessionListing.Time(createdAfter, "createdAfter"), SessionListing.Time(createdBefore, "createdBefore"),
+            SessionListing.Time(endedAfter, "endedAfter"), SessionListing.Time(endedBefore, "endedBefore"),
+            limit, cursor is null ? null : SessionListing.DecodeCursor(cursor));
+        var page = await grains.GetGrain<ISessionIndexGrain>(tenant).ListAsync(user.ToCaller(), query);
+        return TypedResults.Ok(new SessionPageResponse([.. page.Items.Select(r => SessionListing.ToResponse(tenant, r))],
+            page.Next is null ? null : SessionListing.EncodeCursor(page.Next)));
+    }
+}
+
+/// <summary>The session list's query values and cursor on the wire.</summary>
+internal static class SessionListing
+{
+    public static SessionKind Kind(string kind) => kind switch
+    {
+        SessionKinds.SecureAggregation => SessionKind.SecureAggregation,
+        SessionKinds.Psi => SessionKind.PrivateSetIntersection,
+        SessionKinds.Query => SessionKind.FederatedQuery,
+        SessionKinds.Training => SessionKind.FederatedTraining,
+        _ => throw SmpcException.Invalid($"kind must be '{SessionKinds.SecureAggregation}', '{SessionKinds.Psi}', '{SessionKinds.Query}' or '{SessionKinds.Training}'."),
+    };
+
+    public static string KindName(SessionKind kind) => kind switch
+    {
+        SessionKind.SecureAggregation => SessionKinds.SecureAggregation,
+        SessionKind.PrivateSetIntersection => SessionKinds.Psi,
+        SessionKind.FederatedQuery => SessionKinds.Query,
+        _ => SessionKinds.Training,
+    };
+
+    private static readonly SessionPhase[] Ended = [SessionPhase.Completed, SessionPhase.Failed, SessionPhase.Cancelled];
+
+    /// <summary>Comma-separated phase names (as <c>SessionResponse.phase</c>), or <c>active</c> / <c>ended</c>.</summary>
+    public static IReadOnlyList<SessionPhase> Phases(string phases)
+    {
+        var set = new HashSet<SessionPhase>();
+        foreach (var raw in phases.Split(',', StringSplitOptions.TrimEntries))
         {
-            CallerRole.Pod => (await grains.GetPod(new EntityKey(tenant, caller.Subject!)).ListSessionsAsync(caller)).TakeLast(limit),
-            CallerRole.Modeller => (await grains.GetModeller(new EntityKey(tenant, caller.Subject!)).ListSessionsAsync(caller)).TakeLast(limit),
-            // Every session has at least one pod, so the pods' lists hold all of them; the newest `limit` overall are among each pod's newest `limit`.
-            CallerRole.TenantAdmin => (await Task.WhenAll((await grains.GetTenant(tenant).ListMembersAsync(caller, MemberKind.Pod))
-                    .Select(p => grains.GetPod(new EntityKey(tenant, p)).ListSessionsAsync(caller))))
-                .SelectMany(ids => ids.TakeLast(limit)).Distinct(StringComparer.Ordinal),
-            _ => throw SmpcException.NotFound($"Tenant '{tenant}'"),
-        };
-        var read = await Task.WhenAll(candidates.Select(async id =>
-        {
-            try
-            {
-                return await grains.GetSession(new EntityKey(tenant, id)).GetAsync(caller);
-            }
-            catch (SmpcException e) when (e.Code == SmpcErrorCode.NotFound)
-            {
-                return null; // listed but never stored (a create that crashed before its write)
-            }
-        }));
-        return TypedResults.Ok<IReadOnlyList<SessionResponse>>([.. read.OfType<SessionInfo>()
-            .OrderByDescending(s => s.CreatedAt).ThenBy(s => s.Id, StringComparer.Ordinal).Take(limit).Select(SessionMapping.ToResponse)]);
+            if (raw.Equals("active", StringComparison.OrdinalIgnoreCase)) set.UnionWith(Enum.GetValues<SessionPhase>().Except(Ended));
+            else if (raw.Equals("ended", StringComparison.OrdinalIgnoreCase)) set.UnionWith(Ended);
+            else if (Enum.GetValues<SessionPhase>().FirstOrDefault(p => SessionMapping.PhaseName(p).Equals(raw, StringComparison.OrdinalIgnoreCase)
+                         || p.ToString().Equals(raw, StringComparison.OrdinalIgnoreCase)) is var found && found != default)
+                set.Add(found);
+            else
+                throw SmpcException.Invalid($"phase '{raw}' is not a session phase: use {string.Join(", ", Enum.GetValues<SessionPhase>().Select(SessionMapping.PhaseName).Distinct())}, active or ended (comma-separated).");
+        }
+
+        return [.. set.Order()];
     }
 
+    public static string Id(string id, string name) =>
+        EntityKey.IsValidId(id) ? id : throw SmpcException.Invalid($"{name} must match {EntityKey.IdPattern}.");
 
+    /// <summary>An RFC 3339 time (with an offset or Z).</summary>
+    public static DateTimeOffset? Time(string? value, string name)
+    {
+        if (value is null) return null;
+        return DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t)
+            ? t
+            : throw SmpcException.Invalid($"{name} must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z.");
+    }
 
+    private const string CursorPrefix = "s1.";
 
+    public static string EncodeCursor(SessionCursor cursor) =>
+        Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes($"{CursorPrefix}{cursor.CreatedAtTicks.ToString(System.Globalization.CultureInfo.InvariantCulture)}.{cursor.Id}"));
 
+    public static SessionCursor DecodeCursor(string cursor)
+    {
+        var bad = SmpcException.Invalid("cursor is not a cursor this list returned (pass a page's next as it is).");
+        string text;
+        try
+        {
+            if (cursor.Length > 200) throw bad;
+            text = System.Text.Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
+        }
+        catch (FormatException)
+        {
+            throw bad;
+        }
 
+        if (!text.StartsWith(CursorPrefix, StringComparison.Ordinal)) throw bad;
+        var rest = text[CursorPrefix.Length..];
+        var dot = rest.IndexOf('.');
+        if (dot < 1 || !long.TryParse(rest[..dot], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ticks)
+            || ticks > DateTimeOffset.MaxValue.UtcTicks) throw bad;
+        var id = rest[(dot + 1)..];
+        if (id.Length != 0 && !EntityKey.IsValidId(id)) throw bad;
+        return new SessionCursor(ticks, id);
+    }
+
+    public static SessionSummaryResponse ToResponse(string tenant, SessionSummary r) => new(
+        tenant, r.Id, KindName(r.Kind), SessionMapping.PhaseName(r.Phase), r.ModellerId, r.PodIds, r.CreatedAt, r.UpdatedAt, r.EndedAt, r.Version, r.Parent);
 
 }

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Smpc.ApiGateway.Auth;
+using Smpc.ApiGateway.Hosting;
 using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Webhooks;
 
@@ -22,7 +23,8 @@ public static class WebhooksApi
         webhooks.MapPost("/", CreateAsync).WithName("CreateWebhook")
             .WithSummary("Tenant admin: registers a webhook endpoint (https; loopback http only on an embedded service) for some or all event types; the 201 is the only answer that shows its signing secret.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithIdempotency();
         webhooks.MapGet("/", async Task<Ok<IReadOnlyList<WebhookEndpointResponse>>> (string tenantId, ClaimsPrincipal user, IGrainFactory grains) =>
                 TypedResults.Ok<IReadOnlyList<WebhookEndpointResponse>>([.. (await grains.GetWebhooks(RouteIds.Tenant(tenantId)).ListEndpointsAsync(user.ToCaller())).Select(ToResponse)]))
             .WithName("ListWebhooks").WithSummary("Tenant admin: the tenant's webhook endpoints, oldest first (without secrets).")

@@ -76,6 +76,7 @@ public static class GatewayHostingExtensions
         app.UseAuthentication();
         app.UseSmpcRateLimit();
         app.UseAuthorization();
+        app.UseSmpcIdempotency();
         app.MapSmpcDashboard();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthApi();

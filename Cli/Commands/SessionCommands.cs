@@ -15,29 +15,36 @@ public static class SessionCommands
         var output = OutputOption.Create();
         var limit = new Option<int>("--limit") { Description = "Most sessions to list, newest first (1–500)", DefaultValueFactory = _ => 100 };
         CliOptions.Range(limit, 1, 500, "--limit must be 1 to 500.");
+        var kind = new Option<string?>("--kind") { Description = "Only sessions of this kind: secure-aggregation, psi, query or training" };
+        var phase = new Option<string?>("--phase") { Description = "Only sessions in these phases (comma-separated), or active, or ended" };
+        var cursor = new Option<string?>("--cursor") { Description = "Go on from a previous list (the 'next' it printed)" };
         var list = new Command("list", "Lists the sessions the key may see, newest first: a tenant admin all, a modeller its own, a pod those it is in.")
         {
-            tenant, limit, output,
+            tenant, limit, kind, phase, cursor, output,
         };
         list.SetAction((r, ct) => run(r, async c =>
         {
-            var sessions = await c.ListSessionsAsync(r.GetValue(tenant)!, r.GetValue(limit), ct);
+            var page = await c.ListSessionsAsync(r.GetValue(tenant)!,
+                new SessionListFilter(Kind: r.GetValue(kind), Phase: r.GetValue(phase), Limit: r.GetValue(limit), Cursor: r.GetValue(cursor)), ct);
             if (OutputOption.IsJson(r, output))
             {
-                SmpcCommands.Print(sessions);
+                SmpcCommands.Print(page);
                 return;
             }
 
-            if (sessions.Count == 0)
+            if (page.Items.Count == 0)
             {
                 Console.WriteLine("No sessions.");
                 return;
             }
 
+            // The list holds summaries; each pod's status is in the session's detail.
+            var sessions = await Task.WhenAll(page.Items.Select(s => c.GetSessionAsync(s.Tenant, s.Id, ct)));
             var table = CliTables.Create("session", "kind", "modeller", "phase", "created (UTC)", "pods");
             foreach (var s in sessions)
                 table.Row(s.Id, s.Kind, s.ModellerId, s.Phase, Time(s.CreatedAt), string.Join(", ", PodStatuses(s).Select(p => $"{p.Pod}: {p.Status}")));
             CliTables.Write(table);
+            if (page.Next is not null) Console.WriteLine($"More: --cursor {page.Next}");
         }));
 
         var id = new Argument<string>("id") { Description = "Session id" };

@@ -17,4 +17,6 @@ public sealed record SessionInfo(
     [property: Id(11)] FederatedStatus? Federated = null,
     [property: Id(12)] string? Parent = null,
     [property: Id(13)] SessionCancellation? Cancellation = null,
-    [property: Id(14)] byte[]? ModellerSignature = null);
+    [property: Id(14)] byte[]? ModellerSignature = null,
+    [property: Id(15)] DateTimeOffset? UpdatedAt = null,
+    [property: Id(16)] DateTimeOffset? EndedAt = null);

@@ -26,4 +26,7 @@ public interface IModellerGrain : IGrainWithStringKey
 
     /// <summary>Issues another API key for the modeller (rotation), for the tenant's admin.</summary>
     [Alias("issue-key")] Task IssueKeyAsync(Caller caller, string keyId, [Immutable] byte[] keyHash);
+
+    /// <summary>The ids of every API key issued to this member, oldest first (revoked ones too), for the tenant's admin.</summary>
+    [Alias("list-keys")] Task<IReadOnlyList<string>> ListKeyIdsAsync(Caller caller);
 }

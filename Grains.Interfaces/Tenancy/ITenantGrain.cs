@@ -18,6 +18,9 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <summary>Issues another admin key (rotation), for the operator or the tenant's admin.</summary>
     [Alias("issue-admin-key")] Task IssueAdminKeyAsync(Caller caller, string keyId, [Immutable] byte[] keyHash);
 
+    /// <summary>The ids of every admin key issued, oldest first (revoked ones too), for the tenant's admin.</summary>
+    [Alias("list-admin-keys")] Task<IReadOnlyList<string>> ListAdminKeyIdsAsync(Caller caller);
+
     /// <summary>Records a member id in the tenant's directory (service-internal, idempotent).</summary>
     [Alias("add-member")] Task AddMemberAsync(MemberKind kind, string id);
 

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Smpc.Contracts;
 using Smpc.Grains.Audit;
 using Smpc.Grains.Interfaces.Access;
@@ -122,8 +124,14 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         }
 
         ScheduleDeadline();
-        if (state.RecordExists) _snapshot = ToInfo();
-        if (state.RecordExists) _lastPhase = Session.Phase;
+        if (state.RecordExists)
+        {
+            _snapshot = ToInfo();
+            _lastPhase = Session.Phase;
+            // Heals an index row a crash left behind (the write was durable, the index update was not) and indexes sessions
+            // stored before the index existed. From a timer, not awaited here: the index may be reading this grain.
+            this.RegisterGrainTimer(_ => IndexAsync(), new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+        }
     }
 
     /// <summary>Whether this grain runs sessions of <paramref name="kind"/>.</summary>
@@ -172,6 +180,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         Session.Kind = command.Kind;
         Session.PodIds = pods;
         Session.CreatedAt = time.GetUtcNow();
+        Session.UpdatedAt = Session.CreatedAt;
         Session.Version = 1;
         Session.TraceParent = activity?.Id;
         Initialize(command, Session.CreatedAt);
@@ -180,6 +189,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         _lastPhase = Session.Phase;
         ScheduleDeadline();
         NotifyChanged();
+        await IndexAsync();
         // After the session is durable: a crash before this loop leaves pods unaware, and the idempotent retry of the create heals it.
         await Task.WhenAll(pods.Select(p => GrainFactory.GetPod(new EntityKey(key.Tenant, p)).AddSessionAsync(key.Id)));
         await GrainFactory.GetModeller(new EntityKey(key.Tenant, command.ModellerId)).AddSessionAsync(key.Id);
@@ -295,9 +305,12 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
     protected async Task SaveAsync(string operation)
     {
         Session.Version++;
+        Session.UpdatedAt = time.GetUtcNow();
+        if (Session.HasEnded) Session.EndedAt ??= Session.UpdatedAt;
         await state.WriteOrRollbackAsync(this, operation);
         ScheduleDeadline();
         NotifyChanged();
+        await IndexAsync();
         if (_lastPhase is { } previous && previous != Session.Phase)
         {
             // After the write, before the kind's own events of the same step (e.g. session.completed), so the log reads in order.
@@ -308,6 +321,36 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         _lastPhase = Session.Phase;
     }
 
+    /// <summary>A failed index update is retried this often (the grain stays active until it succeeds).</summary>
+    private static readonly TimeSpan IndexRetry = TimeSpan.FromSeconds(5);
+
+    private IGrainTimer? _indexRetry;
+
+    /// <summary>
+    /// Reports the durable state to the tenant's session index (after the write). A failure does not fail the request:
+    /// it is logged, counted as a storage failure (operation <c>session.index</c>), and retried by a timer that keeps the
+    /// grain active until the index has the row; the index ignores a version older than the one it holds, so retries and
+    /// reorderings are harmless. Each activation also reports once (see <see cref="OnActivateAsync"/>).
+    /// </summary>
+    private async Task IndexAsync()
+    {
+        if (!state.RecordExists || _snapshot is null) return;
+        var row = SessionSummary.From(_snapshot);
+        try
+        {
+            await GrainFactory.GetGrain<ISessionIndexGrain>(Key.Tenant).UpsertAsync(row);
+            _indexRetry?.Dispose();
+            _indexRetry = null;
+        }
+        catch (Exception ex)
+        {
+            SmpcTelemetry.StorageFailures.Add(1, new KeyValuePair<string, object?>("smpc.operation", "session.index"));
+            GrainContext.ActivationServices.GetService<ILoggerFactory>()?.CreateLogger("Smpc.Grains.Sessions").LogError("Could not update the session index for session {Session} of tenant {Tenant} (version {Version}); retrying: {Error}",
+                Key.Id, Key.Tenant, row.Version, ex.GetType().Name + ": " + ex.Message);
+            _indexRetry ??= this.RegisterGrainTimer(_ => IndexAsync(), new GrainTimerCreationOptions(IndexRetry, IndexRetry) { KeepAlive = true });
+        }
+    }
+
     /// <summary>A phase as the REST API names it (<c>KeyExchange</c> → <c>key-exchange</c>, as in <c>SessionPhases</c>).</summary>
     private static string PhaseName(SessionPhase phase) =>
         string.Concat(phase.ToString().Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));
@@ -315,7 +358,8 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
     /// <summary>The session as the API describes it.</summary>
     protected SessionInfo ToInfo() => Describe(new(
         Key.Tenant, Key.Id, Session.ModellerId!, Session.Kind, Session.PodIds, Session.Phase, Session.CreatedAt, Session.Version,
-        TraceParent: Session.TraceParent, Parent: Session.Parent, Cancellation: Session.Cancellation, ModellerSignature: Session.ModellerSignature));
+        TraceParent: Session.TraceParent, Parent: Session.Parent, Cancellation: Session.Cancellation, ModellerSignature: Session.ModellerSignature,
+        UpdatedAt: Session.UpdatedAt, EndedAt: Session.EndedAt));
 
     /// <summary>Wakes every long poll: call after each durable change.</summary>
     private void NotifyChanged()

@@ -10,6 +10,10 @@ public abstract class SessionRecord
     public List<string> PodIds { get; set; } = [];
     public SessionPhase Phase { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>When the session last changed (null for sessions stored before it was recorded: their creation time).</summary>
+    public DateTimeOffset? UpdatedAt { get; set; }
+    /// <summary>When the session completed, failed or was cancelled (null while it runs, and for sessions that ended before it was recorded).</summary>
+    public DateTimeOffset? EndedAt { get; set; }
     /// <summary>Incremented on every accepted change; lets clients detect progress.</summary>
     public int Version { get; set; }
     /// <summary>W3C traceparent of the session's creation: every party's spans join this one trace.</summary>

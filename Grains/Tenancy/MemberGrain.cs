@@ -78,5 +78,13 @@ public abstract class MemberGrain(IPersistentState<MemberState> state, TimeProvi
         await AuditTrail.RecordAsync(this, Key.Tenant, AuditEvents.CredentialIssued(caller, Role, Key.Id, keyId));
     }
 
+    protected Task<IReadOnlyList<string>> ListKeyIdsCoreAsync(Caller caller)
+    {
+        caller.RequireTenant(Key.Tenant, What);
+        if (!state.RecordExists) throw SmpcException.NotFound(What);
+        caller.RequireRole(CallerRole.TenantAdmin);
+        return Task.FromResult<IReadOnlyList<string>>([.. state.State.KeyIds]);
+    }
+
     private MemberInfo ToInfo() => new(Key.Tenant, Key.Id, state.State.DisplayName!, state.State.RegisteredAt, state.State.IdentityPublicKey);
 }

@@ -20,6 +20,8 @@ public sealed class ModellerGrain(
 
     Task IModellerGrain.IssueKeyAsync(Caller caller, string keyId, byte[] keyHash) => IssueKeyCoreAsync(caller, keyId, keyHash);
 
+    Task<IReadOnlyList<string>> IModellerGrain.ListKeyIdsAsync(Caller caller) => ListKeyIdsCoreAsync(caller);
+
     async Task IModellerGrain.AddSessionAsync(string sessionId)
     {
         var sessions = Persisted.State.Sessions;

@@ -21,6 +21,8 @@ public sealed class PodGrain(
 
     Task IPodGrain.IssueKeyAsync(Caller caller, string keyId, byte[] keyHash) => IssueKeyCoreAsync(caller, keyId, keyHash);
 
+    Task<IReadOnlyList<string>> IPodGrain.ListKeyIdsAsync(Caller caller) => ListKeyIdsCoreAsync(caller);
+
     /// <summary>How many recent sessions a pod's list keeps (older ones drop off; their sessions are unaffected).</summary>
     public const int MaxListedSessions = 500;
 

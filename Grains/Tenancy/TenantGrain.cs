@@ -86,6 +86,14 @@ public sealed class TenantGrain(
         await AuditTrail.RecordAsync(this, TenantId, AuditEvents.CredentialIssued(caller, CallerRole.TenantAdmin, null, keyId));
     }
 
+    Task<IReadOnlyList<string>> ITenantGrain.ListAdminKeyIdsAsync(Caller caller)
+    {
+        caller.RequireTenant(TenantId, What);
+        if (!state.RecordExists) throw SmpcException.NotFound(What);
+        caller.RequireRole(CallerRole.TenantAdmin);
+        return Task.FromResult<IReadOnlyList<string>>([.. state.State.AdminKeyIds]);
+    }
+
     async Task ITenantGrain.AddMemberAsync(MemberKind kind, string id)
     {
         if (!state.RecordExists) throw SmpcException.NotFound(What);

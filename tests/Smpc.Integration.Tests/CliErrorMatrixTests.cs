@@ -225,8 +225,8 @@ public sealed class CliErrorMatrixTests(CliWorld world, ITestOutputHelper output
 
         var (jsonCode, json) = await RunAsync(["session", "list", "--tenant", "acme", "--url", world.Url, "--output", "json"], world.PodKey);
         Assert.Equal(0, jsonCode);
-        var sessions = JsonSerializer.Deserialize<List<SessionResponse>>(json, new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
-        Assert.Contains(sessions, s => s.Id == "listed-1" && s.PodIds.Count == 3);
+        var sessions = JsonSerializer.Deserialize<SessionPageResponse>(json, new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
+        Assert.Contains(sessions.Items, s => s.Id == "listed-1" && s.PodIds.Count == 3);
     }
 
     [Fact]

@@ -226,10 +226,14 @@ class Transport:
             time.sleep(delay)
 
     def json(self, method: str, path: str, payload: Any = None, *, query: Mapping[str, Any] | None = None,
-             idempotent: bool | None = None) -> Any:
-        """A JSON request and its parsed JSON answer."""
+             idempotent: bool | None = None, idempotency_key: str | None = None) -> Any:
+        """A JSON request and its parsed JSON answer. With `idempotency_key` (sent as `Idempotency-Key`) the service
+        answers a retry with the first response, so the request is retried like an idempotent one."""
         body = None if payload is None else json.dumps(payload, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json"} if body is not None else None
+        headers: dict[str, str] | None = {"Content-Type": "application/json"} if body is not None else None
+        if idempotency_key is not None:
+            headers = {**(headers or {}), "Idempotency-Key": idempotency_key}
+            idempotent = True
         if method in ("POST", "PUT") and body is None:
             body = b""
         response = self.send(method, path, query=query, body=body, headers=headers, idempotent=idempotent)

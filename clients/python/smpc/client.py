@@ -35,16 +35,20 @@ ROUTES: dict[str, tuple[str, str]] = {
     "CreateTenant": ("POST", "/v1/tenants"),
     "GetTenant": ("GET", "/v1/tenants/{tenantId}"),
     "IssueAdminKey": ("POST", "/v1/tenants/{tenantId}/admin-keys"),
+    "ListAdminKeys": ("GET", "/v1/tenants/{tenantId}/admin-keys"),
+    "GetTenantUsage": ("GET", "/v1/tenants/{tenantId}/usage"),
     "SetTenantLimits": ("PUT", "/v1/tenants/{tenantId}/limits"),
     "RegisterPod": ("POST", "/v1/tenants/{tenantId}/pods"),
     "ListPods": ("GET", "/v1/tenants/{tenantId}/pods"),
     "GetPod": ("GET", "/v1/tenants/{tenantId}/pods/{podId}"),
     "ListPodSessions": ("GET", "/v1/tenants/{tenantId}/pods/{podId}/sessions"),
     "IssuePodKey": ("POST", "/v1/tenants/{tenantId}/pods/{podId}/keys"),
+    "ListPodKeys": ("GET", "/v1/tenants/{tenantId}/pods/{podId}/keys"),
     "RegisterModeller": ("POST", "/v1/tenants/{tenantId}/modellers"),
     "ListModellers": ("GET", "/v1/tenants/{tenantId}/modellers"),
     "GetModeller": ("GET", "/v1/tenants/{tenantId}/modellers/{modellerId}"),
     "IssueModellerKey": ("POST", "/v1/tenants/{tenantId}/modellers/{modellerId}/keys"),
+    "ListModellerKeys": ("GET", "/v1/tenants/{tenantId}/modellers/{modellerId}/keys"),
     "CreateSession": ("POST", "/v1/tenants/{tenantId}/sessions"),
     "ListSessions": ("GET", "/v1/tenants/{tenantId}/sessions"),
     "GetSession": ("GET", "/v1/tenants/{tenantId}/sessions/{sessionId}"),
@@ -174,9 +178,18 @@ class Client:
         """A tenant's record."""
         return self.transport.json("GET", _path("GetTenant", tenantId=tenant_id))
 
-    def issue_admin_key(self, tenant_id: str) -> Json:
-        """Operator: another tenant admin key (shown once)."""
-        return self.transport.json("POST", _path("IssueAdminKey", tenantId=tenant_id))
+    def issue_admin_key(self, tenant_id: str, *, idempotency_key: str | None = None) -> Json:
+        """Operator or tenant admin: another tenant admin key (shown once). With `idempotency_key` a retry returns the
+        same key instead of issuing another."""
+        return self.transport.json("POST", _path("IssueAdminKey", tenantId=tenant_id), idempotency_key=idempotency_key)
+
+    def list_admin_keys(self, tenant_id: str) -> list[Json]:
+        """Tenant admin: the tenant's admin keys (`CredentialResponse`, never secrets), revoked ones too, oldest first."""
+        return self.transport.json("GET", _path("ListAdminKeys", tenantId=tenant_id))
+
+    def get_tenant_usage(self, tenant_id: str) -> Json:
+        """Tenant admin or operator: today's usage (UTC) beside the limits in force (`TenantUsageResponse`)."""
+        return self.transport.json("GET", _path("GetTenantUsage", tenantId=tenant_id))
 
     def set_tenant_limits(self, tenant_id: str, limits: Json) -> Json:
         """Operator: the tenant's request rate and quotas (`TenantLimitsRequest`)."""
@@ -203,9 +216,14 @@ class Client:
         query = {"after": after, "waitSeconds": wait_seconds} if after is not None else None
         return self.transport.json("GET", _path("ListPodSessions", tenantId=tenant_id, podId=pod_id), query=query)
 
-    def issue_pod_key(self, tenant_id: str, pod_id: str) -> Json:
-        """Tenant admin: another API key for a pod (rotation; shown once)."""
-        return self.transport.json("POST", _path("IssuePodKey", tenantId=tenant_id, podId=pod_id))
+    def issue_pod_key(self, tenant_id: str, pod_id: str, *, idempotency_key: str | None = None) -> Json:
+        """Tenant admin: another API key for a pod (rotation; shown once). With `idempotency_key` a retry returns the
+        same key instead of issuing another."""
+        return self.transport.json("POST", _path("IssuePodKey", tenantId=tenant_id, podId=pod_id), idempotency_key=idempotency_key)
+
+    def list_pod_keys(self, tenant_id: str, pod_id: str) -> list[Json]:
+        """Tenant admin: the pod's API keys (`CredentialResponse`, never secrets), revoked ones too, oldest first."""
+        return self.transport.json("GET", _path("ListPodKeys", tenantId=tenant_id, podId=pod_id))
 
     def register_modeller(self, tenant_id: str, modeller_id: str, display_name: str,
                           identity_public_key: bytes | str | None = None) -> Json:
@@ -224,9 +242,15 @@ class Client:
         """A modeller's record, with its identity key and fingerprint."""
         return self.transport.json("GET", _path("GetModeller", tenantId=tenant_id, modellerId=modeller_id))
 
-    def issue_modeller_key(self, tenant_id: str, modeller_id: str) -> Json:
-        """Tenant admin: another API key for a modeller (rotation; shown once)."""
-        return self.transport.json("POST", _path("IssueModellerKey", tenantId=tenant_id, modellerId=modeller_id))
+    def issue_modeller_key(self, tenant_id: str, modeller_id: str, *, idempotency_key: str | None = None) -> Json:
+        """Tenant admin: another API key for a modeller (rotation; shown once). With `idempotency_key` a retry returns
+        the same key instead of issuing another."""
+        return self.transport.json("POST", _path("IssueModellerKey", tenantId=tenant_id, modellerId=modeller_id),
+                                   idempotency_key=idempotency_key)
+
+    def list_modeller_keys(self, tenant_id: str, modeller_id: str) -> list[Json]:
+        """Tenant admin: the modeller's API keys (`CredentialResponse`, never secrets), revoked ones too, oldest first."""
+        return self.transport.json("GET", _path("ListModellerKeys", tenantId=tenant_id, modellerId=modeller_id))
 
     def get_key(self, tenant_id: str, key_id: str) -> Json:
         """Tenant admin: what is stored of a key (never its secret)."""
@@ -288,16 +312,39 @@ class Client:
 
     # -- sessions -------------------------------------------------------------------------------------------------
 
-    def create_session(self, tenant_id: str, request: Json) -> Json:
+    def create_session(self, tenant_id: str, request: Json, *, idempotency_key: str | None = None) -> Json:
         """Creates a session (`CreateSessionRequest`: kind, pods, the kind's spec, `modellerSignature`).
 
-        Not retried after the request may have reached the service (a retry could create a second session); use the
-        protocol drivers (`smpc.Modeller`), which sign the request and check the service's copy."""
-        return self.transport.json("POST", _path("CreateSession", tenantId=tenant_id), request)
+        Without `idempotency_key` it is not retried after the request may have reached the service; with one, the
+        service answers a retry with the first response, so it is retried like a read. The protocol drivers
+        (`smpc.Modeller`) sign the request and check the service's copy."""
+        return self.transport.json("POST", _path("CreateSession", tenantId=tenant_id), request, idempotency_key=idempotency_key)
 
-    def list_sessions(self, tenant_id: str, *, limit: int = 100) -> list[Json]:
-        """The sessions the caller may see, newest first."""
-        return self.transport.json("GET", _path("ListSessions", tenantId=tenant_id), query={"limit": limit})
+    def list_sessions(self, tenant_id: str, *, kind: str | None = None, phase: str | Iterable[str] | None = None,
+                      modeller: str | None = None, pod: str | None = None, created_after: str | None = None,
+                      created_before: str | None = None, ended_after: str | None = None, ended_before: str | None = None,
+                      limit: int = 100, cursor: str | None = None) -> Json:
+        """One page of the sessions the caller may see, newest first (`SessionPageResponse`: `items` of
+        `SessionSummaryResponse`, and `next`, the cursor of the next page or None). Filters narrow what the caller
+        sees: `kind`, `phase` (names, or "active"/"ended"; a list is joined with commas), `modeller`, `pod`, and
+        RFC 3339 times (`created_after`/`ended_after` inclusive, `*_before` exclusive)."""
+        if phase is not None and not isinstance(phase, str):
+            phase = ",".join(phase)
+        query = {"kind": kind, "phase": phase, "modeller": modeller, "pod": pod, "createdAfter": created_after,
+                 "createdBefore": created_before, "endedAfter": ended_after, "endedBefore": ended_before,
+                 "limit": limit, "cursor": cursor}
+        return self.transport.json("GET", _path("ListSessions", tenantId=tenant_id),
+                                   query={k: v for k, v in query.items() if v is not None})
+
+    def iter_sessions(self, tenant_id: str, **filters: Any) -> Iterable[Json]:
+        """Every session matching the filters of `list_sessions`, page after page."""
+        cursor = None
+        while True:
+            page = self.list_sessions(tenant_id, **filters, cursor=cursor)
+            yield from page["items"]
+            cursor = page.get("next")
+            if not cursor:
+                return
 
     def get_session(self, tenant_id: str, session_id: str, *, wait_for_version: int | None = None,
                     wait_seconds: int | None = None) -> Json:

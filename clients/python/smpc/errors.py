@@ -130,6 +130,21 @@ class UnsupportedProtocolVersionError(ProblemError):
     kind = "unsupported-protocol-version"
 
 
+class InvalidIdempotencyKeyError(ProblemError):
+    """The Idempotency-Key header is not 1-255 printable ASCII characters."""
+    kind = "invalid-idempotency-key"
+
+
+class IdempotencyKeyReusedError(ProblemError):
+    """The Idempotency-Key was used within 24 h for a different request; use a new key."""
+    kind = "idempotency-key-reused"
+
+
+class IdempotencyRequestInProgressError(ProblemError):
+    """The first request with this Idempotency-Key is still running; retry after `retry_after`."""
+    kind = "idempotency-request-in-progress"
+
+
 class InvalidWebhookUrlError(ProblemError):
     """A webhook URL that is not absolute https (plain http only to loopback on an embedded service)."""
     kind = "invalid-webhook-url"

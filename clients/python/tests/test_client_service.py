@@ -137,3 +137,37 @@ def test_an_upload_cut_is_sent_again_whole(world: World) -> None:
         assert client.download_payload(world.tenant, session, "again") == data
     finally:
         proxy.close()
+
+
+def test_sessions_list_in_pages_with_filters_and_an_idempotency_key_creates_once(world: World) -> None:
+    client, first = _session_for_payloads(world)
+    request = {"id": "listed-2", "modellerId": "alice", "kind": "secure-aggregation", "podIds": ["p1", "p2", "p3"],
+               "aggregation": {"fields": [{"name": "x", "length": 1, "min": 0, "max": 1}], "operation": "sum",
+                               "modellerPublicKey": base64.b64encode(os.urandom(32)).decode(), "input": "x"}}
+    created = client.create_session(world.tenant, request, idempotency_key="py-listed-2")
+    assert client.create_session(world.tenant, request, idempotency_key="py-listed-2") == created
+    with pytest.raises(errors.IdempotencyKeyReusedError) as caught:
+        client.create_session(world.tenant, {**request, "id": "listed-3"}, idempotency_key="py-listed-2")
+    assert caught.value.status == 422
+    client.cancel_session(world.tenant, first, "listed")
+
+    page = world.admin.list_sessions(world.tenant, limit=1)
+    assert len(page["items"]) == 1 and page["next"]
+    rest = world.admin.list_sessions(world.tenant, limit=1, cursor=page["next"])
+    assert {page["items"][0]["id"], rest["items"][0]["id"]} == {first, "listed-2"} and rest["next"] is None
+    assert [s["id"] for s in world.admin.iter_sessions(world.tenant, limit=1)] == [page["items"][0]["id"], rest["items"][0]["id"]]
+    assert [s["id"] for s in world.admin.list_sessions(world.tenant, phase=["cancelled"])["items"]] == [first]
+    assert [s["id"] for s in world.admin.list_sessions(world.tenant, phase="active", kind="secure-aggregation")["items"]] == ["listed-2"]
+    with pytest.raises(errors.ValidationError):
+        world.admin.list_sessions(world.tenant, cursor="nonsense")
+
+
+def test_member_keys_and_usage(world: World) -> None:
+    world.add_pod("p1")
+    rotated = world.admin.issue_pod_key(world.tenant, "p1", idempotency_key="py-rotate-p1")
+    assert world.admin.issue_pod_key(world.tenant, "p1", idempotency_key="py-rotate-p1")["keyId"] == rotated["keyId"]
+    keys = world.admin.list_pod_keys(world.tenant, "p1")
+    assert len(keys) == 2 and keys[-1]["keyId"] == rotated["keyId"]
+    assert [k["role"] for k in world.admin.list_admin_keys(world.tenant)] == ["TenantAdmin"] * len(world.admin.list_admin_keys(world.tenant))
+    usage = world.admin.get_tenant_usage(world.tenant)
+    assert usage["tenant"] == world.tenant and usage["sessionsRunning"] == 0 and usage["maxConcurrentSessions"] > 0

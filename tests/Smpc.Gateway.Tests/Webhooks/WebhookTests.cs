@@ -259,6 +259,34 @@ public sealed class WebhookTests(WebhookService service)
     }
 
     [Fact]
+    public async Task Create_RetriedWithTheSameIdempotencyKey_ReplaysTheFirstAnswer_AndRegistersOneEndpoint()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var t = await Scenario.TenantAsync(service);
+        var key = "create-hook-" + Guid.NewGuid().ToString("N");
+        async Task<(HttpResponseMessage Response, WebhookEndpointResponse Body)> PostAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/tenants/{t.Tenant}/webhooks") { Content = JsonContent.Create(new CreateWebhookRequest(receiver.Url), options: Json) };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", t.Admin.ApiKey);
+            request.Headers.Add("Idempotency-Key", key);
+            var response = await service.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            return (response, JsonSerializer.Deserialize<WebhookEndpointResponse>(await response.Content.ReadAsStringAsync(), Json)!);
+        }
+
+        var (firstResponse, first) = await PostAsync();
+        var (againResponse, again) = await PostAsync();
+        using (firstResponse)
+        using (againResponse)
+        {
+            Assert.Equal((first.Id, first.Secret), (again.Id, again.Secret));
+            Assert.True(againResponse.Headers.TryGetValues("Idempotency-Replayed", out var replayed) && replayed.Single() == "true");
+        }
+
+        Assert.Single(await OkAsync<WebhookEndpointResponse[]>(t.Admin.ApiKey, HttpMethod.Get, $"v1/tenants/{t.Tenant}/webhooks"));
+    }
+
+    [Fact]
     public async Task QuotaReached_IsSentOncePerQuotaAndDay_HoweverManyRequestsItRefuses()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
