@@ -30,4 +30,6 @@ public static class ProblemTypes
     public const string IdempotencyKeyReused = Base + "idempotency-key-reused";
     /// <summary>The first request with this Idempotency-Key is still running (409, with Retry-After).</summary>
     public const string IdempotencyRequestInProgress = Base + "idempotency-request-in-progress";
+    /// <summary>A webhook URL that is not absolute https (plain http is allowed only to a loopback host of an embedded service).</summary>
+    public const string InvalidWebhookUrl = Base + "invalid-webhook-url";
 }

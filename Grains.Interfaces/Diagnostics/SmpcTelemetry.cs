@@ -97,6 +97,20 @@ public static class SmpcTelemetry
 
     /// <summary>Tag of <see cref="HttpProblems"/>: the problem type's last URI segment (e.g. quota-exceeded).</summary>
     public const string ProblemTypeTag = "smpc.problem.type";
+    /// <summary>Webhook delivery attempts, by <c>outcome</c>: delivered (a 2xx), retry (any other answer or none; retried later), failed (given up).</summary>
+    public static readonly Counter<long> WebhookDeliveries = Meter.CreateCounter<long>("smpc.webhook.deliveries");
+
+    /// <summary>Seconds from an event (its audit entry) to its delivery's 2xx.</summary>
+    public static readonly Histogram<double> WebhookDeliveryLag = Meter.CreateHistogram<double>("smpc.webhook.delivery.lag", "s");
+
+    /// <summary>Observable gauge: deliveries pending across the webhook dispatchers active in this silo.</summary>
+    public const string WebhookBacklogName = "smpc.webhook.backlog";
+
+    /// <summary>Span attribute: a webhook endpoint id.</summary>
+    public const string WebhookAttribute = "smpc.webhook";
+
+    /// <summary>Span attribute: a webhook delivery's id (the webhook-id header).</summary>
+    public const string WebhookMessageAttribute = "smpc.webhook.message";
 
     /// <summary>Span attribute: how many set elements a step handled (never the elements themselves).</summary>
     public const string ElementsAttribute = "smpc.psi.elements";
