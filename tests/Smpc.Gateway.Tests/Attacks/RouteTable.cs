@@ -96,6 +96,9 @@ internal static class RouteTable
         yield return new("POST", "/v1/tenants", Access.Tenant, "FFFFF+", "FFF", w => Json(new CreateTenantRequest(w.IntruderTenant, "Intruder")));
         yield return new("GET", T, Access.Tenant, "++++++", "NNN");
         yield return new("POST", T + "/admin-keys", Access.Tenant, "+FFFF+", "NNN");
+        yield return new("GET", T + "/admin-keys", Access.Tenant, "+FFFFN", "NNN");
+        // Usage: the tenant admin and the operator.
+        yield return new("GET", T + "/usage", Access.Tenant, "+FFFF+", "NNN");
         yield return new("PUT", T + "/limits", Access.Tenant, "FFFFF+", "NNN", _ => Json(new TenantLimitsRequest(50_000, 500_000)));
 
         // Audit log: the admin's; a pod reads the entries about itself.
@@ -109,10 +112,12 @@ internal static class RouteTable
         yield return new("GET", T + "/pods/{podId}", Access.Tenant, "+++++N", "NNN");
         yield return new("GET", T + "/pods/{podId}/sessions", Access.Tenant, "+F+FFN", "NNN");
         yield return new("POST", T + "/pods/{podId}/keys", Access.Tenant, "+FFFFN", "NNN");
+        yield return new("GET", T + "/pods/{podId}/keys", Access.Tenant, "+FFFFN", "NNN");
         yield return new("POST", T + "/modellers", Access.Tenant, "+FFFFN", "NNN", _ => Json(new RegisterModellerRequest(AttackWorld.IntruderModeller, "Intruder")));
         yield return new("GET", T + "/modellers", Access.Tenant, "+++++N", "NNN");
         yield return new("GET", T + "/modellers/{modellerId}", Access.Tenant, "+++++N", "NNN");
         yield return new("POST", T + "/modellers/{modellerId}/keys", Access.Tenant, "+FFFFN", "NNN");
+        yield return new("GET", T + "/modellers/{modellerId}/keys", Access.Tenant, "+FFFFN", "NNN");
 
         // Sessions: m2 names m1 as the modeller, which only m1 may.
         yield return new("POST", T + "/sessions", Access.Tenant, "F+FFFN", "NNN", _ => Json(new CreateSessionRequest(
