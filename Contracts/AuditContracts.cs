@@ -74,11 +74,18 @@ public static class AuditEventTypes
     /// <summary>A pod declined a session under its policy; the detail is its reason (for secure aggregation, its reason category only).</summary>
     public const string PolicyDeclined = "policy.declined";
 
+    /// <summary>A session moved to another phase; the detail is <c>from {previous} to {phase}</c> in the REST phase names.</summary>
+    public const string SessionPhaseChanged = "session.phase-changed";
+
+    /// <summary>A request was refused by a quota (recorded once per tenant, quota and UTC day); the detail is <c>{quota}: limit {n}</c>.</summary>
+    public const string QuotaReached = "quota.reached";
+
     /// <summary>Every event type, for validation and documentation.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         TenantCreated, TenantLimitsChanged, CredentialIssued, CredentialRevoked, CredentialRevocationScheduled, PodRegistered, PodIdentityChanged,
         ModellerRegistered, SessionCreated, SessionJoined, SessionCompleted, SessionFailed, SessionCancelled, PsiCountReported, PolicyDeclined,
+        SessionPhaseChanged, QuotaReached,
     ];
 
     /// <summary>The media type of an export: one JSON entry per line.</summary>

@@ -3,7 +3,8 @@ namespace Smpc.Contracts;
 /// <summary>Stable RFC 9457 problem <c>type</c> URIs; clients branch on these, never on titles or messages.</summary>
 public static class ProblemTypes
 {
-    private const string Base = "https://smpc.dev/problems/";
+    /// <summary>The prefix every type shares.</summary>
+    public const string Base = "https://smpc.dev/problems/";
     public const string NotFound = Base + "not-found";
     public const string RouteNotFound = Base + "route-not-found";
     public const string Conflict = Base + "conflict";
@@ -29,4 +30,6 @@ public static class ProblemTypes
     public const string IdempotencyKeyReused = Base + "idempotency-key-reused";
     /// <summary>The first request with this Idempotency-Key is still running (409, with Retry-After).</summary>
     public const string IdempotencyRequestInProgress = Base + "idempotency-request-in-progress";
+    /// <summary>A webhook URL that is not absolute https (plain http is allowed only to a loopback host of an embedded service).</summary>
+    public const string InvalidWebhookUrl = Base + "invalid-webhook-url";
 }

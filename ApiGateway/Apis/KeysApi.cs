@@ -56,7 +56,7 @@ public static class KeysApi
     {
         var caller = user.ToCaller();
         var infos = await Task.WhenAll(keyIds.Distinct(StringComparer.Ordinal).Select(id => grains.GetGrain<ICredentialGrain>(id).GetAsync(caller)));
-        return [.. infos.OrderBy(c => c.CreatedAt).ThenBy(c => c.KeyId, StringComparer.Ordinal).Select(ToResponse)];
+        return [.. infos.OrderBy(c => c.CreatedAt).Select(ToResponse)]; // stable: keys issued in the same instant keep their order of issue
     }
 
     private static CredentialResponse ToResponse(CredentialInfo c) =>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Smpc.Contracts;
+using Smpc.Grains.Interfaces.Diagnostics;
 
 namespace Smpc.ApiGateway.Hosting;
 
@@ -27,6 +28,7 @@ public static class AddressRateLimits
             }
 
             var (retry, detail) = refusal.Value;
+            SmpcTelemetry.RateLimitRejections.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.LimiterTag, "address"));
             http.Response.Headers.RetryAfter = retry.ToString(CultureInfo.InvariantCulture);
             await Problems.ProblemMapping.Problem(StatusCodes.Status429TooManyRequests, ProblemTypes.TooManyRequests, "Too many requests", detail).ExecuteAsync(http);
         });

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Smpc.Contracts;
+using Smpc.Grains.Interfaces.Diagnostics;
 
 namespace Smpc.ApiGateway.Hosting;
 
@@ -24,6 +25,7 @@ public static class CredentialRateLimits
                 return;
             }
 
+            SmpcTelemetry.RateLimitRejections.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.LimiterTag, "credential"));
             var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 1;
             http.Response.Headers.RetryAfter = retry.ToString(CultureInfo.InvariantCulture);
             await Problems.ProblemMapping.Problem(StatusCodes.Status429TooManyRequests, ProblemTypes.TooManyRequests, "Too many requests",

@@ -13,6 +13,7 @@ public static class GatewayHostingExtensions
     public static IHostApplicationBuilder AddSmpcGateway(this IHostApplicationBuilder builder)
     {
         builder.Services.Configure<RestGatewayOptions>(builder.Configuration.GetSection(RestGatewayOptions.Section));
+        builder.Services.Configure<Smpc.Grains.Interfaces.Webhooks.WebhookOptions>(builder.Configuration.GetSection(Smpc.Grains.Interfaces.Webhooks.WebhookOptions.Section));
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemMapping.Customize);
         builder.Services.AddExceptionHandler<SmpcExceptionHandler>();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -34,6 +35,7 @@ public static class GatewayHostingExtensions
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
         builder.AddSmpcDashboard();
+        builder.AddSmpcPrometheus();
         builder.AddSmpcRateLimits();
         builder.AddSmpcCors();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
@@ -42,7 +44,7 @@ public static class GatewayHostingExtensions
             document.Info = new() { Title = "Smpc.Orleans REST API", Version = "v1", Description = "Secure aggregation and private set intersection as a service." };
             document.Servers = [];
             return Task.CompletedTask;
-        }));
+        }).AddDocumentTransformer<WebhookDocumentTransformer>());
         return builder;
     }
 
@@ -78,6 +80,7 @@ public static class GatewayHostingExtensions
         app.UseAuthorization();
         app.UseSmpcIdempotency();
         app.MapSmpcDashboard();
+        app.MapSmpcPrometheus();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthApi();
         app.MapGroup("/v1")
@@ -91,7 +94,8 @@ public static class GatewayHostingExtensions
             .MapSecureAggregationApi()
             .MapPsiApi()
             .MapFederatedApi()
-            .MapPayloadsApi();
+            .MapPayloadsApi()
+            .MapWebhooksApi();
         return app;
     }
 

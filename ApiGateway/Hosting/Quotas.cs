@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using Smpc.Grains.Interfaces.Diagnostics;
+using Smpc.Grains.Interfaces.Audit;
 using Smpc.Grains.Interfaces.Keys;
 using Smpc.Grains.Interfaces.Payloads;
 using Smpc.Grains.Interfaces.Tenancy;
@@ -51,14 +53,24 @@ public sealed class TenantLimitsCache(IGrainFactory grains, TimeProvider time, I
 /// quota is refused at the first chunk. The gateway supplies the limits (<see cref="ForUploadAsync"/>). Bytes stored are
 /// counted even if the upload is later refused.
 /// </summary>
-public sealed class Quotas(TenantLimitsCache limits, IOptions<QuotaOptions> defaults, IGrainFactory grains, TimeProvider time)
+public sealed class Quotas(TenantLimitsCache limits, IOptions<QuotaOptions> defaults, IGrainFactory grains, TimeProvider time, ILogger<Quotas>? log = null)
 {
+    /// <summary>The names of the quotas in <c>quota.reached</c> events (the webhook's <c>category</c>).</summary>
+    public const string ConcurrentSessionsQuota = "max-concurrent-sessions", PayloadBytesQuota = "payload-bytes-per-day", PsiElementsQuota = "psi-elements-per-day";
+
+    /// <summary>The (tenant, quota) pairs this gateway already reported, with the UTC day: most refusals then cost no grain call.</summary>
+    private readonly ConcurrentDictionary<(string Tenant, string Quota), DateOnly> _noticed = new();
+
     /// <summary>Admits a new session of <paramref name="tenant"/> or throws <see cref="QuotaExceededException"/>.</summary>
     public async Task RequireSessionSlotAsync(string tenant, string sessionId)
     {
         var limit = (await limits.GetAsync(tenant))?.MaxConcurrentSessions ?? defaults.Value.MaxConcurrentSessions;
         if (!await grains.GetGrain<ITenantSessionsGrain>(tenant).TryOpenAsync(sessionId, limit))
+        {
+            SmpcTelemetry.QuotaRejections.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.QuotaTag, "concurrent_sessions"));
+            NoticeReached(tenant, ConcurrentSessionsQuota, limit);
             throw new QuotaExceededException($"Tenant '{tenant}' already runs {limit} sessions, its quota; retry when one ends.", 60);
+        }
     }
 
     /// <summary>An upload of <paramref name="tenant"/> whose client declared <paramref name="declaredBytes"/> (0: unknown), under the tenant's daily limits.</summary>
@@ -78,8 +90,35 @@ public sealed class Quotas(TenantLimitsCache limits, IOptions<QuotaOptions> defa
         var now = time.GetUtcNow();
         var midnight = new DateTimeOffset(now.UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
         var what = kind == UsageKind.PayloadBytes ? "payload bytes" : "PSI elements";
+        SmpcTelemetry.QuotaRejections.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.QuotaTag, kind == UsageKind.PayloadBytes ? "payload_bytes" : "psi_elements"));
+        NoticeReached(tenant, kind == UsageKind.PayloadBytes ? PayloadBytesQuota : PsiElementsQuota, limit);
         return new QuotaExceededException($"Tenant '{tenant}' would pass its quota of {limit.ToString("N0", CultureInfo.InvariantCulture)} {what} per day; it resets at 00:00 UTC.",
             Math.Max(1, (int)Math.Ceiling((midnight - now).TotalSeconds)));
+    }
+
+    /// <summary>
+    /// Records <c>quota.reached</c> (once per tenant, quota and UTC day: the notice grain decides across gateways) without
+    /// delaying the 429: the refusal is what the caller needs, the event is for webhooks and the audit log.
+    /// </summary>
+    private void NoticeReached(string tenant, string quota, long limit)
+    {
+        var day = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        if (_noticed.TryGetValue((tenant, quota), out var seen) && seen >= day) return;
+        _noticed[(tenant, quota)] = day;
+        _ = NoticeAsync();
+
+        async Task NoticeAsync()
+        {
+            try
+            {
+                await grains.GetGrain<IQuotaNoticeGrain>(tenant).ReachedAsync(quota, limit, day);
+            }
+            catch (Exception ex)
+            {
+                _noticed.TryRemove((tenant, quota), out _); // the next refusal tries again
+                log?.LogWarning("Could not record quota.reached of tenant {Tenant} ({Quota}): {Error}", tenant, quota, ex.GetType().Name + ": " + ex.Message);
+            }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Smpc.Contracts;
+using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
 
 namespace Smpc.ApiGateway.Problems;
@@ -76,6 +77,14 @@ public static partial class ProblemMapping
     [System.Text.RegularExpressions.GeneratedRegex("smpc_[A-Za-z0-9_-]+", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex KeyLike();
 
+    /// <summary>Counts a problem answered in <see cref="SmpcTelemetry.HttpProblems"/>, by its type's last segment (a fixed set: ours) and status.</summary>
+    private static void Count(string type, int status)
+    {
+        var name = type.StartsWith(ProblemTypes.Base, StringComparison.Ordinal) ? type[ProblemTypes.Base.Length..] : "other";
+        SmpcTelemetry.HttpProblems.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.ProblemTypeTag, name),
+            new KeyValuePair<string, object?>("http.response.status_code", status));
+    }
+
     /// <summary>Fills in a stable type where ASP.NET produced a generic problem, redacts key-like text, and adds the trace id.</summary>
     public static void Customize(ProblemDetailsContext context)
     {
@@ -85,6 +94,7 @@ public static partial class ProblemMapping
         if (problem.Type is null || problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
             problem.Type = TypeForStatus(status);
         problem.Extensions["traceId"] = System.Diagnostics.Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
+        Count(problem.Type, status);
         if (status == StatusCodes.Status503ServiceUnavailable)
             context.HttpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }

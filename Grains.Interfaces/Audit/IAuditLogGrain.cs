@@ -21,4 +21,13 @@ public interface IAuditLogGrain : IGrainWithStringKey
     /// (<see cref="AuditQuery.Pod"/> = its id). Other tenants see not-found. Read-only, so it may interleave with appends.
     /// </summary>
     [Alias("query"), AlwaysInterleave] Task<AuditQueryResult> QueryAsync(Caller caller, AuditQuery query);
+
+    /// <summary>
+    /// Service-internal: whether the tenant's webhook dispatcher follows this log (it is then poked after every append).
+    /// Returns the head when the setting took effect: every later entry is followed by a poke.
+    /// </summary>
+    [Alias("follow")] Task<long> FollowAsync(bool followed);
+
+    /// <summary>Service-internal (the webhook dispatcher): up to <paramref name="limit"/> entries after <paramref name="after"/>, unfiltered.</summary>
+    [Alias("read"), AlwaysInterleave] Task<AuditQueryResult> ReadAsync(long after, int limit);
 }

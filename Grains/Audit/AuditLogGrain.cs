@@ -2,6 +2,7 @@ using Smpc.Grains.Interfaces.Access;
 using Smpc.Grains.Interfaces.Audit;
 using Smpc.Grains.Interfaces.Diagnostics;
 using Smpc.Grains.Interfaces.Errors;
+using Smpc.Grains.Interfaces.Webhooks;
 using Smpc.Grains.Storage;
 
 namespace Smpc.Grains.Audit;
@@ -47,8 +48,24 @@ public sealed class AuditLogGrain(
         state.State.Head = entries[^1].Sequence;
         await state.WriteOrRollbackAsync(this, "audit.append");
         _durableHead = state.State.Head;
+        // One-way: the append never waits for webhooks; a lost poke is made up by the next one, the dispatcher's reminder or a silo start.
+        if (state.State.Followed) GrainFactory.GetWebhooks(Tenant).NotifyAsync().Ignore();
         return _durableHead;
     }
+
+    async Task<long> IAuditLogGrain.FollowAsync(bool followed)
+    {
+        if (state.State.Followed != followed)
+        {
+            state.State.Followed = followed;
+            await state.WriteOrRollbackAsync(this, "audit.follow");
+        }
+
+        return _durableHead;
+    }
+
+    Task<AuditQueryResult> IAuditLogGrain.ReadAsync(long after, int limit) =>
+        ScanAsync(new AuditQuery(Math.Max(0, after), Math.Clamp(limit, 1, AuditQuery.MaxLimit)));
 
     async Task<AuditQueryResult> IAuditLogGrain.QueryAsync(Caller caller, AuditQuery query)
     {
@@ -58,7 +75,12 @@ public sealed class AuditLogGrain(
         if (query.Pod is null || !caller.Is(CallerRole.Pod, tenant, query.Pod)) caller.RequireRole(CallerRole.TenantAdmin);
         if (query.Limit is < 1 or > AuditQuery.MaxLimit) throw SmpcException.Invalid($"limit must be between 1 and {AuditQuery.MaxLimit}.");
         if (query.After < 0) throw SmpcException.Invalid("after must be a sequence number (0 or more).");
+        return await ScanAsync(query);
+    }
 
+    private async Task<AuditQueryResult> ScanAsync(AuditQuery query)
+    {
+        var tenant = Tenant;
         var head = _durableHead;
         var end = Math.Min(head, query.Through ?? long.MaxValue);
         var cursor = query.After;

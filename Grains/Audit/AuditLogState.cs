@@ -5,4 +5,7 @@ public sealed class AuditLogState
 {
     /// <summary>The last sequence number appended (0: an empty log).</summary>
     public long Head { get; set; }
+
+    /// <summary>True while the tenant has webhook endpoints: each append then pokes its dispatcher.</summary>
+    public bool Followed { get; set; }
 }

@@ -31,7 +31,7 @@ internal static class AuditTrail
         }
         catch (Exception ex)
         {
-            SmpcTelemetry.StorageFailures.Add(1, new KeyValuePair<string, object?>("smpc.operation", "audit.append"));
+            SmpcTelemetry.StorageFailures.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.OperationTag, "audit.append"));
             Activity.Current?.AddEvent(new ActivityEvent("audit.append.failed"));
             services.GetService<ILoggerFactory>()?.CreateLogger("Smpc.Grains.Audit").LogError(
                 "Could not record audit events {Types} of tenant {Tenant}: {Error}", string.Join(", ", events.Select(e => e.Type)), tenant, ex.GetType().Name + ": " + ex.Message);

@@ -33,6 +33,7 @@ public sealed class HealthGrain(SmpcDatabase database) : Grain, IHealthGrain
         catch (Exception ex)
         {
             database.ResetAfterFailure(ex);
+            SmpcTelemetry.StorageFailures.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.OperationTag, "health"));
             throw SmpcException.StorageUnavailable("health", ex);
         }
     }

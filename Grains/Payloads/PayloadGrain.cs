@@ -86,7 +86,7 @@ public sealed class PayloadGrain(
         }
         catch (Exception ex)
         {
-            SmpcTelemetry.StorageFailures.Add(1);
+            SmpcTelemetry.StorageFailures.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.OperationTag, "payload.chunk.write"));
             throw SmpcException.StorageUnavailable("payload.chunk.write", ex);
         }
 
@@ -223,7 +223,7 @@ public sealed class PayloadGrain(
             }
             catch (Exception ex)
             {
-                SmpcTelemetry.StorageFailures.Add(1);
+                SmpcTelemetry.StorageFailures.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.OperationTag, "payload.chunk.read"));
                 throw SmpcException.StorageUnavailable("payload.chunk.read", ex);
             }
 
@@ -308,8 +308,16 @@ public sealed class PayloadGrain(
     {
         var uploads = new[] { state.State.Committed?.UploadId, state.State.PendingUploadId }.OfType<Guid>().ToList();
         if (uploads.Count == 0 && !state.RecordExists) return;
-        foreach (var upload in uploads) await chunks.DeleteUploadAsync(Key, upload);
-        await state.ClearStateAsync();
+        try
+        {
+            foreach (var upload in uploads) await chunks.DeleteUploadAsync(Key, upload);
+            await state.ClearStateAsync();
+        }
+        catch (Exception ex)
+        {
+            SmpcTelemetry.StorageFailures.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.OperationTag, "payload.delete"));
+            throw SmpcException.StorageUnavailable("payload.delete", ex);
+        }
     }
 
     private async Task DeleteUploadAsync(Guid uploadId)
@@ -322,7 +330,7 @@ public sealed class PayloadGrain(
         }
         catch (Exception)
         {
-            SmpcTelemetry.StorageFailures.Add(1);
+            SmpcTelemetry.StorageFailures.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.OperationTag, "payload.upload.delete"));
         }
     }
 

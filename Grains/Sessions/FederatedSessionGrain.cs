@@ -216,8 +216,6 @@ public sealed class FederatedSessionGrain(
         if (!step.Changed) return;
         Session.Run = step.State;
         Session.Phase = Phase(step.State.Phase);
-        if (step.Events.OfType<FederatedEvent.Ended>().Any())
-            SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", Session.Phase == SessionPhase.Completed ? "completed" : "failed"));
         await SaveAsync(operation);
         var audit = new List<(string Type, string? Detail)>();
         foreach (var e in step.Events)
@@ -272,7 +270,7 @@ public sealed class FederatedSessionGrain(
             }
             catch (Exception)
             {
-                SmpcTelemetry.StorageFailures.Add(1);
+                // Best effort; a storage failure was counted by the payload grain.
             }
         }
     }

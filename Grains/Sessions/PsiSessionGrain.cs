@@ -184,13 +184,11 @@ public sealed class PsiSessionGrain(
                     audit.Add((AuditEventTypes.PsiCountReported, "the pod reported the intersection size"));
                     break;
                 case PsiEvent.Completed completed:
-                    SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "completed"));
                     if (completed.ModellerCounted) audit.Add((AuditEventTypes.PsiCountReported, "the modeller recorded the intersection size"));
                     audit.Add((AuditEventTypes.SessionCompleted, null));
                     ended = true;
                     break;
                 case PsiEvent.Failed failed:
-                    SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "failed"));
                     if (failed.Declined is { } reason) audit.Add((AuditEventTypes.PolicyDeclined, reason));
                     audit.Add((AuditEventTypes.SessionFailed, failed.Reason));
                     ended = true;
@@ -216,7 +214,7 @@ public sealed class PsiSessionGrain(
             }
             catch (Exception)
             {
-                SmpcTelemetry.StorageFailures.Add(1);
+                // Best effort; a storage failure was counted by the payload grain.
             }
         }
     }

@@ -262,10 +262,6 @@ public sealed class SecureAggregationSessionGrain(
                 case SecureAggregationEvent.PhaseClosed { From: SecureAggregationPhase.ShareExchange, To: SecureAggregationPhase.MaskedInput }:
                     // U2 is fixed: each recipient's envelopes are gathered before U2 is saved, so nobody reads them half-built.
                     await RelayEnvelopesAsync(step.State.ShareSenders!.Value, step.State.KeyHolders!.Value);
-                    RecordPhaseDuration(SecureAggregationPhase.ShareExchange);
-                    break;
-                case SecureAggregationEvent.PhaseClosed closed:
-                    RecordPhaseDuration(closed.From);
                     break;
                 case SecureAggregationEvent.KeyBundleAccepted accepted:
                     audit.Add((AuditEventTypes.SessionJoined, $"{caller?.Subject} published its key bundle (party {accepted.Party})"));
@@ -283,11 +279,9 @@ public sealed class SecureAggregationSessionGrain(
                     audit.Add((AuditEventTypes.PolicyDeclined, declined.Category));
                     break;
                 case SecureAggregationEvent.RoundFailed failed:
-                    SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "failed"));
                     audit.Add((AuditEventTypes.SessionFailed, failed.Reason));
                     break;
                 case SecureAggregationEvent.RoundCompleted completed:
-                    SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "completed"));
                     audit.Add((AuditEventTypes.SessionCompleted, $"result from parties {string.Join(", ", completed.Included)}"));
                     break;
             }
@@ -297,9 +291,6 @@ public sealed class SecureAggregationSessionGrain(
         if (audit.Count > 0) await AuditAsync(caller, [.. audit]);
         SendSumStep(); // U3 is durably fixed: the sum starts after this turn
     }
-
-    private void RecordPhaseDuration(SecureAggregationPhase closed) =>
-        SmpcTelemetry.PhaseDurations.Record((Time.GetUtcNow() - Session.CreatedAt).TotalSeconds, new KeyValuePair<string, object?>("smpc.phase", closed.ToString()));
 
     /// <summary>
     /// Stores a sender's accepted envelopes as payload <c>shares-from-{i}</c>, in recipient order (the relay at the share

@@ -37,6 +37,9 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
     /// <summary>The session as last durably stored: what long polls answer, never a state another call is changing.</summary>
     private SessionInfo? _snapshot;
 
+    /// <summary>The phase as last durably stored and audited, so each save that changes it records one session.phase-changed.</summary>
+    private SessionPhase? _lastPhase;
+
     /// <summary>The stored state (in memory; saved by <see cref="SaveAsync"/>).</summary>
     protected TState Session => state.State;
 
@@ -94,6 +97,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
                 await state.ReadStateAsync();
                 Reloaded();
                 _snapshot = state.RecordExists ? ToInfo() : null;
+                _lastPhase = state.RecordExists ? Session.Phase : null;
             }
             catch (Exception)
             {
@@ -123,6 +127,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         if (state.RecordExists)
         {
             _snapshot = ToInfo();
+            _lastPhase = Session.Phase;
             // Heals an index row a crash left behind (the write was durable, the index update was not) and indexes sessions
             // stored before the index existed. From a timer, not awaited here: the index may be reading this grain.
             this.RegisterGrainTimer(_ => IndexAsync(), new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
@@ -181,6 +186,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         Initialize(command, Session.CreatedAt);
 
         await state.WriteOrRollbackAsync(this, "session.create");
+        _lastPhase = Session.Phase;
         ScheduleDeadline();
         NotifyChanged();
         await IndexAsync();
@@ -245,7 +251,6 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         Session.Phase = SessionPhase.Cancelled;
         OnCancelled();
         await SaveAsync("session.cancel");
-        SmpcTelemetry.SessionsEnded.Add(1, new KeyValuePair<string, object?>("smpc.session.outcome", "cancelled"));
         await AuditAsync(caller, (AuditEventTypes.SessionCancelled, given));
         // After the cancellation is durable: what is left is clean-up, which a retry of the cancel repeats.
         await AfterCancelAsync(caller, given, repeated: false);
@@ -302,9 +307,18 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
         Session.UpdatedAt = time.GetUtcNow();
         if (Session.HasEnded) Session.EndedAt ??= Session.UpdatedAt;
         await state.WriteOrRollbackAsync(this, operation);
+        SessionMetrics.Saved(Session.Kind, _snapshot?.Phase, Session.Phase, Session.CreatedAt, time.GetUtcNow());
         ScheduleDeadline();
         NotifyChanged();
         await IndexAsync();
+        if (_lastPhase is { } previous && previous != Session.Phase)
+        {
+            // After the write, before the kind's own events of the same step (e.g. session.completed), so the log reads in order.
+            _lastPhase = Session.Phase;
+            await AuditAsync(null, (AuditEventTypes.SessionPhaseChanged, $"from {PhaseName(previous)} to {PhaseName(Session.Phase)}"));
+        }
+
+        _lastPhase = Session.Phase;
     }
 
     /// <summary>A failed index update is retried this often (the grain stays active until it succeeds).</summary>
@@ -336,6 +350,10 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
             _indexRetry ??= this.RegisterGrainTimer(_ => IndexAsync(), new GrainTimerCreationOptions(IndexRetry, IndexRetry) { KeepAlive = true });
         }
     }
+
+    /// <summary>A phase as the REST API names it (<c>KeyExchange</c> → <c>key-exchange</c>, as in <c>SessionPhases</c>).</summary>
+    private static string PhaseName(SessionPhase phase) =>
+        string.Concat(phase.ToString().Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));
 
     /// <summary>The session as the API describes it.</summary>
     protected SessionInfo ToInfo() => Describe(new(
@@ -377,6 +395,7 @@ public abstract class SessionGrainBase<TState>(IPersistentState<TState> state, T
                 await state.ReadStateAsync();
                 Reloaded();
                 _snapshot = state.RecordExists ? ToInfo() : null;
+                _lastPhase = state.RecordExists ? Session.Phase : null;
                 _deadlineTimer?.Dispose(); // try again shortly (storage is probably down)
                 _deadlineTimer = this.RegisterGrainTimer(_ => AdvanceOrReloadAsync(), new GrainTimerCreationOptions(TimeSpan.FromSeconds(2), Timeout.InfiniteTimeSpan));
             }

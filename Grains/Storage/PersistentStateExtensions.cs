@@ -18,7 +18,7 @@ internal static class PersistentStateExtensions
         }
         catch (Exception ex)
         {
-            SmpcTelemetry.StorageFailures.Add(1);
+            SmpcTelemetry.StorageFailures.Add(1, new KeyValuePair<string, object?>(SmpcTelemetry.OperationTag, operation));
             try
             {
                 await state.ReadStateAsync();

@@ -1,7 +1,9 @@
 using Smpc.ApiGateway.Apis;
 using Smpc.ApiGateway.Auth;
 using Smpc.ApiGateway.Hosting;
+using Smpc.Grains.Interfaces.Webhooks;
 using Smpc.Grains.Storage;
+using Smpc.Grains.Webhooks;
 
 namespace Smpc.Silo.Hosting;
 
@@ -29,7 +31,9 @@ public static class SmpcApp
 
         if (options.ServesRestApi) EnsureOperatorKey(builder.Configuration, options);
         builder.AddSmpcTelemetry(options.Mode == HostingMode.Embedded ? "smpc-embedded" : "smpc-silo");
-        builder.UseOrleans(silo => silo.AddSmpcSilo(options, database));
+        // Plain http webhooks to loopback are for a developer's own machine: allowed in embedded mode unless configured otherwise.
+        if (options.Mode == HostingMode.Embedded) builder.Configuration[$"{WebhookOptions.Section}:{nameof(WebhookOptions.AllowLoopbackHttp)}"] ??= "true";
+        builder.UseOrleans(silo => silo.AddSmpcSilo(options, database).AddSmpcWebhooks(builder.Configuration));
         if (options.ServesRestApi) builder.AddSmpcGateway();
         configure?.Invoke(builder);
 

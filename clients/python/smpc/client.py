@@ -84,6 +84,12 @@ ROUTES: dict[str, tuple[str, str]] = {
     "GetResumableUpload": ("GET", "/v1/tenants/{tenantId}/sessions/{sessionId}/payloads/{name}/uploads/{uploadId}"),
     "PutResumableUploadChunk": ("PUT", "/v1/tenants/{tenantId}/sessions/{sessionId}/payloads/{name}/uploads/{uploadId}/chunks/{index}"),
     "CompleteResumableUpload": ("POST", "/v1/tenants/{tenantId}/sessions/{sessionId}/payloads/{name}/uploads/{uploadId}/complete"),
+    "CreateWebhook": ("POST", "/v1/tenants/{tenantId}/webhooks"),
+    "ListWebhooks": ("GET", "/v1/tenants/{tenantId}/webhooks"),
+    "GetWebhook": ("GET", "/v1/tenants/{tenantId}/webhooks/{webhookId}"),
+    "DeleteWebhook": ("DELETE", "/v1/tenants/{tenantId}/webhooks/{webhookId}"),
+    "ListWebhookDeliveries": ("GET", "/v1/tenants/{tenantId}/webhooks/{webhookId}/deliveries"),
+    "RedeliverWebhook": ("POST", "/v1/tenants/{tenantId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver"),
 }
 
 #: PSI payload names (`docs/protocols/psi.md`, "Through the service").
@@ -271,6 +277,38 @@ class Client:
     def list_pod_audit_entries(self, tenant_id: str, pod_id: str, **filters: Any) -> Json:
         """A page of the audit entries about one pod (the pod itself may read them)."""
         return self.transport.json("GET", _path("ListPodAuditEntries", tenantId=tenant_id, podId=pod_id), query=filters)
+
+    # -- webhooks (docs/webhooks.md) ------------------------------------------------------------------------------
+
+    def create_webhook(self, tenant_id: str, url: str, *, event_types: Iterable[str] | None = None,
+                       description: str | None = None, secret: str | None = None) -> Json:
+        """Tenant admin: registers an endpoint for some (or all) event types; the answer is the only one with its
+        signing `secret` (`whsec_...`). `url` is https (plain http only to loopback on an embedded service)."""
+        body: Json = {"url": url, "eventTypes": list(event_types or []), "description": description, "secret": secret}
+        return self.transport.json("POST", _path("CreateWebhook", tenantId=tenant_id), {k: v for k, v in body.items() if v is not None})
+
+    def list_webhooks(self, tenant_id: str) -> list[Json]:
+        """Tenant admin: the tenant's webhook endpoints, oldest first (without secrets)."""
+        return self.transport.json("GET", _path("ListWebhooks", tenantId=tenant_id))
+
+    def get_webhook(self, tenant_id: str, webhook_id: str) -> Json:
+        """Tenant admin: one webhook endpoint (without its secret)."""
+        return self.transport.json("GET", _path("GetWebhook", tenantId=tenant_id, webhookId=webhook_id))
+
+    def delete_webhook(self, tenant_id: str, webhook_id: str) -> None:
+        """Tenant admin: removes an endpoint with its queue and delivery log."""
+        self.transport.send("DELETE", _path("DeleteWebhook", tenantId=tenant_id, webhookId=webhook_id))
+
+    def list_webhook_deliveries(self, tenant_id: str, webhook_id: str, *, limit: int | None = None,
+                                cursor: str | None = None) -> Json:
+        """Tenant admin: a page of an endpoint's delivery log, newest first; pass the page's `next` as `cursor`."""
+        return self.transport.json("GET", _path("ListWebhookDeliveries", tenantId=tenant_id, webhookId=webhook_id),
+                                   query={"limit": limit, "cursor": cursor})
+
+    def redeliver_webhook(self, tenant_id: str, webhook_id: str, delivery_id: str) -> Json:
+        """Tenant admin: sends a delivery again (same webhook-id) after what is queued; answers the pending delivery."""
+        return self.transport.json("POST", _path("RedeliverWebhook", tenantId=tenant_id, webhookId=webhook_id,
+                                                 deliveryId=delivery_id))
 
     # -- sessions -------------------------------------------------------------------------------------------------
 

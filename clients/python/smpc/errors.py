@@ -145,6 +145,11 @@ class IdempotencyRequestInProgressError(ProblemError):
     kind = "idempotency-request-in-progress"
 
 
+class InvalidWebhookUrlError(ProblemError):
+    """A webhook URL that is not absolute https (plain http only to loopback on an embedded service)."""
+    kind = "invalid-webhook-url"
+
+
 _BY_KIND: dict[str, type[ProblemError]] = {
     cls.kind: cls for cls in ProblemError.__subclasses__() if cls.kind is not None  # type: ignore[misc]
 }

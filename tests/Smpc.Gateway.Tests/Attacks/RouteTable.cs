@@ -96,6 +96,9 @@ internal static class RouteTable
         yield return new("POST", "/v1/tenants", Access.Tenant, "FFFFF+", "FFF", w => Json(new CreateTenantRequest(w.IntruderTenant, "Intruder")));
         yield return new("GET", T, Access.Tenant, "++++++", "NNN");
         yield return new("POST", T + "/admin-keys", Access.Tenant, "+FFFF+", "NNN");
+        yield return new("GET", T + "/admin-keys", Access.Tenant, "+FFFFN", "NNN");
+        // Usage: the tenant admin and the operator.
+        yield return new("GET", T + "/usage", Access.Tenant, "+FFFF+", "NNN");
         yield return new("PUT", T + "/limits", Access.Tenant, "FFFFF+", "NNN", _ => Json(new TenantLimitsRequest(50_000, 500_000)));
 
         // Audit log: the admin's; a pod reads the entries about itself.
@@ -109,10 +112,12 @@ internal static class RouteTable
         yield return new("GET", T + "/pods/{podId}", Access.Tenant, "+++++N", "NNN");
         yield return new("GET", T + "/pods/{podId}/sessions", Access.Tenant, "+F+FFN", "NNN");
         yield return new("POST", T + "/pods/{podId}/keys", Access.Tenant, "+FFFFN", "NNN");
+        yield return new("GET", T + "/pods/{podId}/keys", Access.Tenant, "+FFFFN", "NNN");
         yield return new("POST", T + "/modellers", Access.Tenant, "+FFFFN", "NNN", _ => Json(new RegisterModellerRequest(AttackWorld.IntruderModeller, "Intruder")));
         yield return new("GET", T + "/modellers", Access.Tenant, "+++++N", "NNN");
         yield return new("GET", T + "/modellers/{modellerId}", Access.Tenant, "+++++N", "NNN");
         yield return new("POST", T + "/modellers/{modellerId}/keys", Access.Tenant, "+FFFFN", "NNN");
+        yield return new("GET", T + "/modellers/{modellerId}/keys", Access.Tenant, "+FFFFN", "NNN");
 
         // Sessions: m2 names m1 as the modeller, which only m1 may.
         yield return new("POST", T + "/sessions", Access.Tenant, "F+FFFN", "NNN", _ => Json(new CreateSessionRequest(
@@ -161,6 +166,14 @@ internal static class RouteTable
         yield return new("GET", S + "/payloads/{name}", Access.Tenant, "+++NNN", "NNN");
         yield return new("GET", S + "/payloads/{name}/manifest", Access.Tenant, "+++NNN", "NNN");
 
+        // Webhooks: the tenant admin's only (roles are checked before the endpoint is looked up).
+        yield return new("POST", T + "/webhooks", Access.Tenant, "+FFFFN", "NNN", _ => Json(new CreateWebhookRequest("https://example.com/hook")));
+        yield return new("GET", T + "/webhooks", Access.Tenant, "+FFFFN", "NNN");
+        yield return new("GET", T + "/webhooks/{webhookId}", Access.Tenant, "+FFFFN", "NNN");
+        yield return new("DELETE", T + "/webhooks/{webhookId}", Access.Tenant, "+FFFFN", "NNN");
+        yield return new("GET", T + "/webhooks/{webhookId}/deliveries", Access.Tenant, "+FFFFN", "NNN");
+        yield return new("POST", T + "/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver", Access.Tenant, "+FFFFN", "NNN");
+
         // Resumable uploads ("agg", payload "resumable", whose upload is completed): the same access as the payload PUT.
         yield return new("POST", S + "/payloads/{name}/uploads", Access.Tenant, "+++NNN", "NNN");
         yield return new("GET", S + "/payloads/{name}/uploads/{uploadId}", Access.Tenant, "+++NNN", "NNN");
@@ -193,6 +206,19 @@ internal static class RouteTable
     private static string UploadIdOf(AttackWorld world) =>
         (ResumableUploads.TryGetValue(world, out var upload) && upload.IsCompletedSuccessfully ? upload.Result : Guid.NewGuid()).ToString("D");
 
+    private static readonly ConditionalWeakTable<AttackWorld, Task<string>> Webhooks = [];
+
+    /// <summary>The victim's webhook endpoint the webhook routes name, registered once per world on first use (to a closed loopback port).</summary>
+    public static Task<string> WebhookAsync(AttackWorld world) => Webhooks.GetValue(world, async w =>
+    {
+        var created = await AttackHttp.SendAsync(w.Service.Http, HttpMethod.Post, $"v1/tenants/{w.Victim.Tenant}/webhooks", w.Victim.Key("admin"),
+            Json(new CreateWebhookRequest("https://127.0.0.1:9/hook", [WebhookEventTypes.KeyRevoked])));
+        return System.Text.Json.JsonDocument.Parse(created.Body).RootElement.GetProperty("id").GetString()!;
+    });
+
+    private static string WebhookIdOf(AttackWorld world) =>
+        Webhooks.TryGetValue(world, out var webhook) && webhook.IsCompletedSuccessfully ? webhook.Result : "wh_none";
+
     /// <summary>The rule of a documented route; a route the table does not classify fails the test that asks.</summary>
     public static RouteRule Rule(string method, string template) =>
         Rules.TryGetValue($"{method} {template}", out var rule) ? rule
@@ -209,6 +235,8 @@ internal static class RouteTable
         .Replace("{payload}", PsiPayloads.Query, StringComparison.Ordinal)
         .Replace("{uploadId}", UploadIdOf(world), StringComparison.Ordinal)
         .Replace("{index}", "0", StringComparison.Ordinal)
+        .Replace("{webhookId}", WebhookIdOf(world), StringComparison.Ordinal)
+        .Replace("{deliveryId}", "msg_attacked", StringComparison.Ordinal)
         .Replace("{name}", template.Contains("/releases/", StringComparison.Ordinal) ? AttackWorld.Release
             : template.Contains("/uploads", StringComparison.Ordinal) ? ResumablePayload : AttackWorld.Input, StringComparison.Ordinal);
 
@@ -230,6 +258,7 @@ internal static class RouteTable
     public static async Task<Answer> SendAsync(AttackWorld world, RouteRule rule, string? key, Func<AttackWorld, HttpContent?>? body = null)
     {
         if (rule.Template.Contains("{uploadId}", StringComparison.Ordinal)) await ResumableUploadAsync(world);
+        if (rule.Template.Contains("{webhookId}", StringComparison.Ordinal)) await WebhookAsync(world);
         return await AttackHttp.SendAsync(world.Service.Http, new HttpMethod(rule.Method), Fill(world, rule.Template), key, (body ?? rule.Body)?.Invoke(world));
     }
 }

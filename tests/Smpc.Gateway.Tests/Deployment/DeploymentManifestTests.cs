@@ -553,10 +553,12 @@ public sealed partial class DeploymentManifestTests(EmbeddedService service)
             }
 
             var mount = collector.Strings("volumes").Select(v => v.Split(':')[0]).FirstOrDefault(v => v.EndsWith(".yaml", StringComparison.Ordinal) || v.EndsWith(".yml", StringComparison.Ordinal));
-            var config = mount is null ? null : Manifests.AllYaml.FirstOrDefault(f => f.RelativePath == $"{DeploymentManifests.ComposeFolder}/{mount.TrimStart('.', '/')}");
+            // A mount is relative to the compose file's folder (e.g. ../observability/otel-collector.yaml).
+            var mounted = mount is null ? null : Path.GetRelativePath(Root, Path.GetFullPath(Path.Combine(Root, DeploymentManifests.ComposeFolder, mount))).Replace('\\', '/');
+            var config = mounted is null ? null : Manifests.AllYaml.FirstOrDefault(f => f.RelativePath == mounted);
             if (config is null)
             {
-                problems.Add($"{file}: service {uri.Host} mounts no collector configuration from {DeploymentManifests.ComposeFolder}.");
+                problems.Add($"{file}: service {uri.Host} mounts no collector configuration from the repository ({mount ?? "no .yaml volume"}).");
                 continue;
             }
 

@@ -6,13 +6,16 @@ namespace Smpc.Gateway.Tests.Deployment;
 internal sealed partial class DeploymentManifests
 {
     public const string ComposeFolder = "deploy/compose";
+
+    /// <summary>Prometheus, Grafana and OpenTelemetry Collector configuration, mounted by the compose file.</summary>
+    public const string ObservabilityFolder = "deploy/observability";
     public const string KubernetesFolder = "deploy/k8s";
     private static readonly string[] WorkloadKinds = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"];
 
     private DeploymentManifests(string root)
     {
         Root = root;
-        AllYaml = new[] { ComposeFolder, KubernetesFolder }
+        AllYaml = new[] { ComposeFolder, KubernetesFolder, ObservabilityFolder }
             .SelectMany(f => Directory.EnumerateFiles(Path.Combine(root, f), "*.*", SearchOption.AllDirectories))
             .Where(f => f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".yml", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)

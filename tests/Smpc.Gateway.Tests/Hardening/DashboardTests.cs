@@ -264,6 +264,23 @@ public sealed class StandaloneGatewayDashboardTests : IAsyncLifetime
             await DashboardTests.AssertProblemAsync(basic, HttpStatusCode.Unauthorized, ProblemTypes.Unauthenticated);
     }
 
+    [Fact]
+    public async Task TheStandaloneGateway_ServesPrometheusMetrics_ToTheOperatorOnly_WithTheClustersSilos()
+    {
+        var gateway = await StartGatewayAsync();
+        using (var anonymous = await SendAsync(gateway, "metrics", null))
+            await DashboardTests.AssertProblemAsync(anonymous, HttpStatusCode.Unauthorized, ProblemTypes.Unauthenticated);
+
+        var text = "";
+        Assert.True(await Poll.UntilAsync(async () =>
+        {
+            using var scrape = await SendAsync(gateway, "metrics", DashboardTests.Bearer(_operatorKey));
+            Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
+            text = await scrape.Content.ReadAsStringAsync();
+            return text.Contains("smpc_cluster_silos{otel_scope_name=\"Smpc\",smpc_silo_status=\"Active\"} 1", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(60)), "the gateway reports the silo as active:\n" + text);
+    }
+
     /// <summary>A gateway as ApiGateway/Program.cs builds it, an Orleans client of the test's silo.</summary>
     private async Task<HttpClient> StartGatewayAsync(params string[] settings)
     {
@@ -272,6 +289,7 @@ public sealed class StandaloneGatewayDashboardTests : IAsyncLifetime
             var address = $"http://127.0.0.1:{FreePort.Next()}";
             var builder = WebApplication.CreateBuilder([$"--urls={address}", "--Logging:LogLevel:Default=Warning", .. settings]);
             builder.Configuration[$"{RestGatewayOptions.Section}:OperatorKeySha256"] = OperatorKeys.HashHex(_operatorKey);
+            builder.AddSmpcTelemetry("smpc-gateway");
             builder.AddSmpcGateway();
             builder.UseOrleansClient(client => client.UseLocalhostClustering(_gatewayPort, serviceId: "smpc", clusterId: "smpc"));
             var gateway = builder.Build();
