@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
@@ -60,8 +61,16 @@ public sealed class PageTourTests(ConsoleFixture fixture)
         await console.NavigateAsync("Quotas and usage", "Quotas and usage");
         await Expect(page.GetByTestId("usage")).ToBeVisibleAsync();
         await CheckAsync(page, "usage");
+        using (var api = new HttpClient { BaseAddress = service.Http.BaseAddress })
+        {
+            api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminKey);
+            using var created = await api.PostAsJsonAsync($"v1/tenants/{t.Tenant}/webhooks",
+                new { url = "http://127.0.0.1:9/pipeline/smpc", eventTypes = new[] { "session.completed", "session.failed" }, description = "nightly pipeline" });
+            created.EnsureSuccessStatusCode();
+        }
+
         await console.NavigateAsync("Webhooks", "Webhooks");
-        await Expect(page.GetByTestId("webhooks")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("webhooks")).ToContainTextAsync("nightly pipeline");
         await CheckAsync(page, "webhooks");
 
         Assert.Empty(console.Outside);

@@ -2,10 +2,10 @@ import { download, get, signedIn, tenantPath, type AuditPage } from "../api";
 import { field, h, replace, status, table, time } from "../dom";
 import { link } from "../main";
 
-const types = ["tenant.*", "credential.*", "pod.*", "modeller.*", "session.*", "psi.*", "policy.*",
+const types = ["tenant.*", "credential.*", "pod.*", "modeller.*", "session.*", "psi.*", "policy.*", "quota.*",
   "tenant.created", "tenant.limits-changed", "credential.issued", "credential.revoked", "credential.revocation-scheduled", "pod.registered",
-  "pod.identity-changed", "modeller.registered", "session.created", "session.joined", "session.completed", "session.failed", "session.cancelled",
-  "psi.count-reported", "policy.declined"];
+  "pod.identity-changed", "modeller.registered", "session.created", "session.joined", "session.phase-changed", "session.completed", "session.failed", "session.cancelled",
+  "psi.count-reported", "policy.declined", "quota.reached"];
 
 /** The datetime-local value as RFC 3339 (the browser's zone), or empty. */
 function instant(input: HTMLInputElement): string {
