@@ -143,8 +143,10 @@ public sealed class WebhookClusterTests(ITestOutputHelper output) : IAsyncLifeti
             output.WriteLine($"killed both silos with {receiver.Requests.Count} requests answered and one in flight");
             receiver.Recover.SetResult();
 
-            siloA = await StartSiloAsync("silo A again", env);
-            siloB = await StartSiloAsync("silo B again", env);
+            // Both restart at once: each must see the killed silos declared dead before it is ready, which takes long
+            // on a loaded machine, so the restarts get more time than a first start.
+            var restarts = await Task.WhenAll(StartSiloAsync("silo A again", env, RestartTimeout), StartSiloAsync("silo B again", env, RestartTimeout));
+            (siloA, siloB) = (restarts[0], restarts[1]);
 
             var expected = 12;
             Assert.True(await Poll.UntilAsync(() => Task.FromResult(Delivered(receiver).Count == expected), TimeSpan.FromMinutes(3), TimeSpan.FromMilliseconds(200)),
@@ -174,6 +176,9 @@ public sealed class WebhookClusterTests(ITestOutputHelper output) : IAsyncLifeti
     private static List<(string Id, string Body, int Status)> Delivered(Receiver receiver) =>
         [.. receiver.Requests.Where(r => r.Status == 200).GroupBy(r => r.Id).Select(g => g.First())];
 
-    private static Task<ServiceProcess> StartSiloAsync(string name, Dictionary<string, string> env) =>
-        ServiceProcess.StartReadyAsync(name, Services.SiloAssembly, ports => new Dictionary<string, string>(env).Concat(ports.SiloSettings).ToDictionary(), Services.StartTimeout);
+    /// <summary>How long a silo restarted after every silo was killed may take to be ready.</summary>
+    private static readonly TimeSpan RestartTimeout = TimeSpan.FromMinutes(4);
+
+    private static Task<ServiceProcess> StartSiloAsync(string name, Dictionary<string, string> env, TimeSpan? timeout = null) =>
+        ServiceProcess.StartReadyAsync(name, Services.SiloAssembly, ports => new Dictionary<string, string>(env).Concat(ports.SiloSettings).ToDictionary(), timeout ?? Services.StartTimeout);
 }
