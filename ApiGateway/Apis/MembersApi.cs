@@ -38,7 +38,8 @@ public static class MembersApi
             })
             .WithName("ListPodSessions")
             .WithSummary("The pod itself (or its admin): the ids of its sessions, oldest first. With after=<newest id known> the pod long-polls for new work.")
-            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithLongPoll("after");
         pods.MapPost("/{podId}/keys", async Task<Created<IssuedKeyResponse>> (string tenantId, string podId, ClaimsPrincipal user, IGrainFactory grains) =>
                 await IssueAsync(tenantId, CallerRole.Pod, (caller, keyId, hash) => grains.GetPod(RouteIds.Key(tenantId, podId, "Pod")).IssueKeyAsync(caller, keyId, hash), user))
             .WithName("IssuePodKey").WithSummary("Tenant admin: issues another API key for a pod (rotation); shown once.")

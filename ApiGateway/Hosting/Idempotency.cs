@@ -14,10 +14,11 @@ namespace Smpc.ApiGateway.Hosting;
 public sealed class IdempotentRouteMetadata;
 
 /// <summary>
-/// <c>Idempotency-Key</c> on creating routes: a retry with the same key (same caller, same route, same method, path and
+/// <c>Idempotency-Key</c> on creating routes: a retry with the same key (same credential, same route, same method, path and
 /// body) answers the first response again with <c>Idempotency-Replayed: true</c>; the same key on another request is a 422
 /// problem; a duplicate while the first runs (through any gateway) waits for it, then replays (409 with Retry-After if it
-/// is still running after <see cref="IdempotencyMiddleware.MaxWait"/>). Stored in <see cref="IIdempotencyGrain"/> for 24 h.
+/// is still running after <see cref="IdempotencyMiddleware.MaxWait"/>; the running request renews its lease every
+/// <see cref="IdempotencyMiddleware.RenewEvery"/>, so however long it runs no duplicate runs it again). Stored in <see cref="IIdempotencyGrain"/> for 24 h.
 /// </summary>
 public static class IdempotencyExtensions
 {
@@ -78,8 +79,11 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IGrainFactory gr
     /// <summary>How long a duplicate waits for the first request before answering 409.</summary>
     public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(20);
 
-    /// <summary>How long a request holds its key before another gateway may take over (a gateway that died mid-request).</summary>
+    /// <summary>How long a request holds its key without renewal before another gateway may take over (a gateway that died mid-request).</summary>
     public static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often a running request renews its lease (to <see cref="Lease"/> from then), so a slow request keeps its key.</summary>
+    public static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(20);
 
     private static readonly byte[] Info = "smpc idempotency v1"u8.ToArray();
 
@@ -101,7 +105,9 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IGrainFactory gr
 
         var caller = http.User.ToCaller();
         var route = http.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? http.GetEndpoint()?.DisplayName ?? "";
-        var scope = Encoding.UTF8.GetBytes($"{caller.Role}\n{caller.Tenant}\n{caller.Subject}\n{route}");
+        // Per credential: the key id tells apart a tenant's admin keys (which have no subject) and a member's keys; the operator
+        // has one key (no key id).
+        var scope = Encoding.UTF8.GetBytes($"{caller.Role}\n{caller.Tenant}\n{caller.Subject}\n{caller.KeyId}\n{route}");
         var key = Encoding.ASCII.GetBytes(values[0]!);
         var derived = HKDF.DeriveKey(HashAlgorithmName.SHA256, key, 64, scope, Info);
         var sealKey = derived[..32];
@@ -161,7 +167,17 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IGrainFactory gr
         {
             try
             {
-                await next(http);
+                using var renewing = new CancellationTokenSource();
+                var renewal = RenewWhileRunningAsync(grain, lease, renewing.Token);
+                try
+                {
+                    await next(http);
+                }
+                finally
+                {
+                    await renewing.CancelAsync();
+                    await renewal;
+                }
             }
             catch (Exception ex)
             {
@@ -205,6 +221,29 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IGrainFactory gr
         {
             buffer.Position = 0;
             await buffer.CopyToAsync(original, http.RequestAborted);
+        }
+    }
+
+    /// <summary>Renews the lease every <see cref="RenewEvery"/> until the request ends (or the lease is lost).</summary>
+    private async Task RenewWhileRunningAsync(IIdempotencyGrain grain, Guid lease, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(RenewEvery);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                try
+                {
+                    if (!await grain.RenewAsync(lease, Lease)) return; // lost: CompleteAsync will say so too
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning("Could not renew an idempotency lease (retrying at the next tick): {Error}", ex.GetType().Name + ": " + ex.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 

@@ -60,12 +60,22 @@ public static class PrometheusEndpoint
         return app;
     }
 
-    /// <summary>The tag <see cref="LongPollTag"/> marks long polls (<c>waitForVersion</c>) in <c>http.server.request.duration</c>: they last up to their wait by design, and the latency SLO leaves them out.</summary>
+    /// <summary>
+    /// The tag <see cref="LongPollTag"/> marks long polls in <c>http.server.request.duration</c> (routes marked with
+    /// <see cref="WithLongPoll{TBuilder}"/>, when the request carries the route's long-poll query parameter: GetSession's
+    /// <c>waitForVersion</c>, ListPodSessions' <c>after</c>): they last up to their wait by design, and the latency SLO leaves them out.
+    /// </summary>
     public const string LongPollTag = "smpc.long_poll";
+
+    /// <summary>Marks the route as long-polling when the request has the query parameter <paramref name="parameter"/> (tagged <see cref="LongPollTag"/>).</summary>
+    public static TBuilder WithLongPoll<TBuilder>(this TBuilder builder, string parameter) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new LongPollRouteMetadata(parameter));
 
     private static Task TagLongPolls(HttpContext http, RequestDelegate next)
     {
-        if (HttpMethods.IsGet(http.Request.Method) && http.Request.Query.ContainsKey("waitForVersion")
+        if (HttpMethods.IsGet(http.Request.Method)
+            && http.GetEndpoint()?.Metadata.GetMetadata<LongPollRouteMetadata>() is { } longPoll
+            && http.Request.Query.ContainsKey(longPoll.Parameter)
             && http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMetricsTagsFeature>() is { } metrics)
             metrics.Tags.Add(new(LongPollTag, "true"));
         return next(http);
@@ -76,3 +86,6 @@ public static class PrometheusEndpoint
         http.RequestServices.GetService<PrometheusEndpointOptions>() is { Enabled: true } options
         && http.Request.Path.StartsWithSegments(options.Path, StringComparison.OrdinalIgnoreCase);
 }
+
+/// <summary>A route that long-polls when the request carries the query parameter <see cref="Parameter"/> (see <see cref="PrometheusEndpoint.WithLongPoll{TBuilder}"/>).</summary>
+public sealed record LongPollRouteMetadata(string Parameter);

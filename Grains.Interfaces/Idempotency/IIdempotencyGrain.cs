@@ -24,6 +24,12 @@ public interface IIdempotencyGrain : IGrainWithStringKey
     /// <summary>Stores the sealed response of the request holding <paramref name="lease"/> (ignored if the lease was lost).</summary>
     [Alias("complete")] Task<bool> CompleteAsync(Guid lease, [Immutable] byte[] sealedResponse);
 
+    /// <summary>
+    /// Extends <paramref name="lease"/> to <paramref name="duration"/> from now while its request still runs (the gateway
+    /// renews it periodically); false if the lease was lost (lapsed and taken, completed or released).
+    /// </summary>
+    [Alias("renew")] Task<bool> RenewAsync(Guid lease, TimeSpan duration);
+
     /// <summary>Ends <paramref name="lease"/> without a response (a 5xx or a retriable refusal: the next retry runs again).</summary>
     [Alias("release")] Task ReleaseAsync(Guid lease);
 

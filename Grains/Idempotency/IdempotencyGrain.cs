@@ -61,6 +61,14 @@ public sealed class IdempotencyGrain(
         return true;
     }
 
+    async Task<bool> IIdempotencyGrain.RenewAsync(Guid lease, TimeSpan duration)
+    {
+        if (state.State.Lease != lease || state.State.SealedResponse is not null) return false;
+        state.State.LeaseUntil = time.GetUtcNow() + duration;
+        await state.WriteOrRollbackAsync(this, "idempotency.renew");
+        return true;
+    }
+
     async Task IIdempotencyGrain.ReleaseAsync(Guid lease)
     {
         if (state.State.Lease != lease) return;

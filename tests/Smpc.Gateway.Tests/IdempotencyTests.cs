@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
@@ -84,6 +85,47 @@ public sealed class IdempotencyTests(EmbeddedService service)
             new CancelSessionRequest("done"));
         Assert.Equal(HttpStatusCode.OK, adminCancel.Status);
         Assert.Equal("", Replayed(adminCancel.Response));
+    }
+
+    [Fact]
+    public async Task TwoAdminKeysOfOneTenant_WithTheSameIdempotencyKey_EachGetTheirOwnAnswer()
+    {
+        var t = await Scenario.TenantAsync(service);
+        var firstAdmin = (await t.Admin.IssueAdminKeyAsync(t.Tenant)).ApiKey;
+        var secondAdmin = (await t.Admin.IssueAdminKeyAsync(t.Tenant)).ApiKey;
+        var key = "shared-" + Guid.NewGuid();
+        var first = await SendAsync(HttpMethod.Post, $"v1/tenants/{t.Tenant}/pods/p1/keys", firstAdmin, key);
+        var second = await SendAsync(HttpMethod.Post, $"v1/tenants/{t.Tenant}/pods/p1/keys", secondAdmin, key);
+        var firstAgain = await SendAsync(HttpMethod.Post, $"v1/tenants/{t.Tenant}/pods/p1/keys", firstAdmin, key);
+
+        Assert.Equal((HttpStatusCode.Created, HttpStatusCode.Created), (first.Status, second.Status));
+        Assert.Equal("", Replayed(second.Response)); // the other admin key's request ran: not the first one's answer
+        Assert.NotEqual(first.Body, second.Body);
+        Assert.Equal(("true", first.Body), (Replayed(firstAgain.Response), firstAgain.Body)); // each key still replays its own
+        Assert.Equal(3, (await t.Admin.ListPodKeysAsync(t.Tenant, "p1")).Count); // the registration's and one per admin key
+    }
+
+    [Fact]
+    public async Task ARenewedLease_HoldsPastItsFirstTerm_ALapsedOneIsTakenOver_AndItsHolderCannotRenewIt()
+    {
+        var grain = service.Grains.GetGrain<Smpc.Grains.Interfaces.Idempotency.IIdempotencyGrain>("lease-test-" + Guid.NewGuid());
+        var request = RandomNumberGenerator.GetBytes(32);
+        var lease = TimeSpan.FromSeconds(60);
+        var first = await grain.BeginAsync(request, lease);
+        Assert.Equal(Smpc.Grains.Interfaces.Idempotency.IdempotencyOutcome.Proceed, first.Outcome);
+
+        service.Clock.Advance(TimeSpan.FromSeconds(40));
+        Assert.True(await grain.RenewAsync(first.Lease, lease));
+        service.Clock.Advance(TimeSpan.FromSeconds(40)); // 80 s after it began: past the first term, within the renewed one
+        Assert.Equal(Smpc.Grains.Interfaces.Idempotency.IdempotencyOutcome.InProgress, (await grain.BeginAsync(request, lease)).Outcome);
+        Assert.False(await grain.RenewAsync(Guid.NewGuid(), lease)); // only the holder renews
+
+        service.Clock.Advance(TimeSpan.FromSeconds(21)); // not renewed again: lapsed (a gateway that died)
+        var takeover = await grain.BeginAsync(request, lease);
+        Assert.Equal(Smpc.Grains.Interfaces.Idempotency.IdempotencyOutcome.Proceed, takeover.Outcome);
+        Assert.False(await grain.RenewAsync(first.Lease, lease));
+        Assert.True(await grain.CompleteAsync(takeover.Lease, [1, 2, 3]));
+        Assert.False(await grain.RenewAsync(takeover.Lease, lease)); // done: nothing to renew
     }
 
     [Fact]

@@ -62,6 +62,38 @@ public sealed class MetricsEndpointTests(MetricsService service)
     }
 
     [Fact]
+    public async Task EveryLongPoll_IsTaggedLongPoll_ThePodAgentsIdlePollToo_OtherReadsAreNot()
+    {
+        var t = await Scenario.TenantWithSessionAsync(service, "lp");
+        var session = await t.Admin.GetSessionAsync(t.Tenant, "lp");
+        // waitSeconds=0: each answers at once, and each is still a long poll (its wait is the caller's choice).
+        await t.Admin.WaitForSessionChangeAsync(t.Tenant, "lp", session.Version, waitSeconds: 0);
+        await t.Pods["p1"].WaitForPodSessionsAsync(t.Tenant, "p1", "lp", waitSeconds: 0);
+        await t.Pods["p1"].ListPodSessionsAsync(t.Tenant, "p1");
+        using (var audit = new HttpRequestMessage(HttpMethod.Get, $"v1/tenants/{t.Tenant}/audit?after=0"))
+        {
+            audit.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (await t.Admin.IssueAdminKeyAsync(t.Tenant)).ApiKey);
+            using var answered = await service.Http.SendAsync(audit);
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode); // "after" here is a cursor, not a long poll
+        }
+
+        static bool Counted(string line, string route) =>
+            line.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal) && line.Contains($"http_route=\"{route}\"", StringComparison.Ordinal);
+        const string LongPoll = "smpc_long_poll=\"true\"";
+        string[] lines = [];
+        var seen = await Poll.UntilAsync(async () =>
+        {
+            lines = (await ScrapeTextAsync()).Split('\n');
+            return lines.Any(l => Counted(l, "/v1/tenants/{tenantId}/pods/{podId}/sessions") && l.Contains(LongPoll, StringComparison.Ordinal))
+                && lines.Any(l => Counted(l, "/v1/tenants/{tenantId}/pods/{podId}/sessions") && !l.Contains(LongPoll, StringComparison.Ordinal))
+                && lines.Any(l => Counted(l, "/v1/tenants/{tenantId}/sessions/{sessionId}") && l.Contains(LongPoll, StringComparison.Ordinal))
+                && lines.Any(l => Counted(l, "/v1/tenants/{tenantId}/audit"));
+        }, TimeSpan.FromSeconds(60));
+        Assert.True(seen, "both long polls tagged, the plain pod-session list and the audit list counted:\n" + string.Join('\n', lines.Where(l => l.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal))));
+        Assert.DoesNotContain(lines, l => Counted(l, "/v1/tenants/{tenantId}/audit") && l.Contains(LongPoll, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task EveryMetricTheDashboardAndAlertsUse_IsScraped_AfterARealSessionAndARefusedQuota()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

@@ -50,6 +50,20 @@ public sealed class ObservabilityDeploymentTests
     }
 
     [Fact]
+    public void Compose_PublishesPrometheusGrafanaAndJaeger_OnLoopbackOnly()
+    {
+        // Prometheus answers anyone who reaches it and holds the operator key; Jaeger has no login either.
+        var services = Map(Load(Path.Combine(ComposeFolder, "compose.yaml")), "services");
+        foreach (var name in new[] { "prometheus", "grafana", "jaeger" })
+        {
+            var service = Map(services, name);
+            if (!service.Children.ContainsKey("ports")) continue;
+            foreach (var port in Strings(service["ports"]))
+                Assert.True(port.StartsWith("127.0.0.1:", StringComparison.Ordinal), $"{name} publishes {port} on every interface");
+        }
+    }
+
+    [Fact]
     public void Prometheus_ScrapesEveryComposeGatewayWithTheOperatorKeyFile_AndTheCollectorsExporter()
     {
         var compose = Load(Path.Combine(ComposeFolder, "compose.yaml"));
