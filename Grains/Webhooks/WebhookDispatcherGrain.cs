@@ -33,9 +33,11 @@ namespace Smpc.Grains.Webhooks;
 /// <item>A 2xx is delivered; anything else is retried after 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, then hourly (±20 %
 /// jitter) until <see cref="WebhookOptions.GiveUpAfter"/> after the event, then failed (logged, counted) and the queue
 /// moves on.</item>
-/// <item>While anything is pending a grain timer fires at the next due attempt, and an Orleans reminder (every minute)
-/// brings the grain back after a silo dies or the grain is deactivated; at silo start every tenant with endpoints is
-/// poked too (<see cref="IWebhookTenantsGrain"/>), which covers embedded mode's in-memory reminders.</item>
+/// <item>While anything is pending a grain timer fires at the next due attempt. While the tenant has any endpoint an
+/// Orleans reminder (every minute) brings the grain back to read the audit log after its cursor and resume what is due:
+/// it makes up a poke lost with a silo, and a silo that died or a grain that was deactivated. It is unregistered when
+/// the last endpoint is deleted. At silo start every tenant with endpoints is poked too
+/// (<see cref="IWebhookTenantsGrain"/>), which covers embedded mode's in-memory reminders.</item>
 /// </list>
 /// </summary>
 [GrainType("webhook-dispatcher")]
@@ -44,7 +46,7 @@ public sealed class WebhookDispatcherGrain(
     TimeProvider time, IOptions<WebhookOptions> options, WebhookSender sender, ILogger<WebhookDispatcherGrain> log)
     : Grain, IWebhookDispatcherGrain, IRemindable
 {
-    /// <summary>The reminder that wakes the grain while deliveries are pending.</summary>
+    /// <summary>The reminder that wakes the grain while the tenant has endpoints.</summary>
     public const string ReminderName = "webhooks";
 
     /// <summary>Longest description accepted.</summary>
@@ -115,6 +117,7 @@ public sealed class WebhookDispatcherGrain(
         };
         state.State.Endpoints.Add(endpoint);
         await state.WriteOrRollbackAsync(this, "webhooks.create");
+        await EnsureReminderAsync();
         return ToInfo(endpoint) with { Secret = endpoint.Secret };
     }
 
@@ -135,7 +138,10 @@ public sealed class WebhookDispatcherGrain(
         UpdateBacklog();
         if (state.State.Endpoints.Count == 0)
         {
-            // After the write: if these fail, the log merely keeps poking a grain with nothing to do.
+            // After the write: if these fail, the log merely keeps poking (or the reminder waking) a grain with nothing to do.
+            _timer?.Dispose();
+            _timer = null;
+            await UnregisterReminderAsync();
             await GrainFactory.GetAuditLog(Tenant).FollowAsync(false);
             await GrainFactory.GetWebhookTenants().SetAsync(Tenant, false);
         }
@@ -161,7 +167,11 @@ public sealed class WebhookDispatcherGrain(
         if (delivery.Status != WebhookDeliveryStatuses.Pending)
         {
             var now = time.GetUtcNow();
-            delivery.Status = WebhookDeliveryStatuses.Pending;
+            delivery.Status = WebhookDeliveryStatuses.Pending; // retried like a new delivery: attempts and backoff start over
+            delivery.Attempts = 0;
+            delivery.LastAttemptAt = null;
+            delivery.LastStatusCode = null;
+            delivery.LastError = null;
             delivery.NextAttemptAt = now;
             delivery.DeliveredAt = null;
             delivery.GiveUpAt = now + Options.GiveUpAfter;
@@ -215,15 +225,29 @@ public sealed class WebhookDispatcherGrain(
     async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {
         if (reminderName != ReminderName) return;
-        await PumpSafelyAsync(catchUp: true);
-        if (!HasPending && _inFlight.Count == 0 && await this.GetReminder(ReminderName) is { } reminder)
+        if (state.State.Endpoints.Count == 0)
         {
-            await this.UnregisterReminder(reminder);
+            await UnregisterReminderAsync(); // left over from a delete whose unregistration failed
+            return;
+        }
+
+        await PumpSafelyAsync(catchUp: true);
+    }
+
+    private async Task UnregisterReminderAsync()
+    {
+        try
+        {
+            if (await this.GetReminder(ReminderName) is { } reminder) await this.UnregisterReminder(reminder);
             _reminderRegistered = false;
+        }
+        catch (Exception ex)
+        {
+            // Harmless: the next tick finds no endpoint and tries again.
+            log.LogWarning("Webhooks of tenant {Tenant}: could not unregister the reminder: {Error}", Tenant, ex.GetType().Name);
         }
     }
 
-    private bool HasPending => state.State.Endpoints.Any(e => e.Queue.Count > 0);
 
     /// <summary>Catches up (when asked) and sends what is due; a storage failure is logged and retried shortly, never lost.</summary>
     private async Task PumpSafelyAsync(bool catchUp = false)
@@ -428,7 +452,7 @@ public sealed class WebhookDispatcherGrain(
 
     private async Task EnsureReminderAsync()
     {
-        if (_reminderRegistered || !HasPending) return;
+        if (_reminderRegistered || state.State.Endpoints.Count == 0) return;
         try
         {
             await this.RegisterOrUpdateReminder(ReminderName, ReminderPeriod, ReminderPeriod);
