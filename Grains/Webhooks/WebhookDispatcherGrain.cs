@@ -91,7 +91,7 @@ public sealed class WebhookDispatcherGrain(
     async Task<WebhookEndpointInfo> IWebhookDispatcherGrain.CreateEndpointAsync(Caller caller, WebhookEndpointSpec spec)
     {
         RequireAdmin(caller);
-        if (WebhookUrlRule.Check(spec.Url, Options.AllowLoopbackHttp) is { } urlProblem) throw SmpcException.Invalid(urlProblem);
+        if (WebhookUrlRule.Check(spec.Url, Options.AllowLoopbackHttp, Options.AllowPrivateAddresses) is { } urlProblem) throw SmpcException.Invalid(urlProblem);
         var unknown = spec.EventTypes.Where(t => !WebhookEventTypes.All.Contains(t)).ToList();
         if (unknown.Count > 0) throw SmpcException.Invalid($"Unknown event types: {string.Join(", ", unknown)}; known: {string.Join(", ", WebhookEventTypes.All)}.");
         if (spec.Description is { Length: > MaxDescriptionLength }) throw SmpcException.Invalid($"A description is at most {MaxDescriptionLength} characters.");
