@@ -166,7 +166,10 @@ public sealed class WebhookDispatcherGrain(
         var delivery = endpoint.Log.FirstOrDefault(d => d.Id == deliveryId) ?? throw SmpcException.NotFound($"Delivery '{deliveryId}'");
         if (delivery.Status != WebhookDeliveryStatuses.Pending)
         {
+            // A finished delivery keeps no body: made again, byte for byte, from its audit entry (the mapping is deterministic).
+            var body = delivery.Body.Length > 0 ? delivery.Body : await RebuildBodyAsync(delivery);
             var now = time.GetUtcNow();
+            delivery.Body = body;
             delivery.Status = WebhookDeliveryStatuses.Pending; // retried like a new delivery: attempts and backoff start over
             delivery.Attempts = 0;
             delivery.LastAttemptAt = null;
@@ -205,6 +208,7 @@ public sealed class WebhookDispatcherGrain(
                 delivery.DeliveredAt = now;
                 delivery.NextAttemptAt = null;
                 delivery.LastError = null;
+                delivery.Body = ""; // kept small: a redelivery rebuilds it from the audit entry
                 endpoint.Queue.Remove(delivery.Number);
                 SmpcTelemetry.WebhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", "delivered"));
                 SmpcTelemetry.WebhookDeliveryLag.Record(Math.Max(0, (now - delivery.OccurredAt).TotalSeconds));
@@ -313,6 +317,17 @@ public sealed class WebhookDispatcherGrain(
         endpoint.Queue.Add(delivery.Number);
     }
 
+    /// <summary>The body of a finished delivery, made again from its audit entry.</summary>
+    private async Task<string> RebuildBodyAsync(WebhookDeliveryRecord delivery)
+    {
+        var page = await GrainFactory.GetAuditLog(Tenant).ReadAsync(delivery.AuditSequence - 1, 1);
+        var entry = page.Entries.FirstOrDefault(e => e.Sequence == delivery.AuditSequence);
+        var payload = entry is null ? null : WebhookEvents.From(Tenant, entry);
+        if (payload is null || payload.Type != delivery.EventType)
+            throw SmpcException.Conflict($"Delivery '{delivery.Id}' cannot be made again: its audit entry {delivery.AuditSequence} is not readable.");
+        return WebhookEvents.Serialize(payload);
+    }
+
     /// <summary>The webhook-id of an event's delivery to an endpoint: stable, so a delivery made again after a crash keeps it.</summary>
     public static string MessageId(string tenant, string endpointId, long auditSequence) =>
         "msg_" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{tenant}/{endpointId}/{auditSequence.ToString(CultureInfo.InvariantCulture)}")))[..32];
@@ -357,6 +372,7 @@ public sealed class WebhookDispatcherGrain(
                 {
                     delivery.Status = WebhookDeliveryStatuses.Failed;
                     delivery.NextAttemptAt = null;
+                    delivery.Body = "";
                     endpoint.Queue.RemoveAt(0);
                     changed = true;
                     SmpcTelemetry.WebhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Smpc.Agent.SecureAggregation;
 using Smpc.Client.SecureAggregation;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Audit;
@@ -155,6 +156,12 @@ public sealed class WebhookTests(WebhookService service)
         Assert.Null(page2.Next);
         Assert.Equal(receiver.Accepted.Select(r => r.Id).Reverse(), page1.Items.Concat(page2.Items).Select(d => d.Id));
 
+        // The stored state keeps no body of a delivered delivery (the redelivery below rebuilds it from the audit log).
+        await UntilAsync(async () => (await DeliveriesAsync(t, endpoint.Id)).Items.All(d => d.Status == WebhookDeliveryStatuses.Delivered), "all three logged delivered");
+        var stored = await DispatcherStateAsync(t.Tenant);
+        Assert.All(receiver.Accepted, r => Assert.DoesNotContain(JsonSerializer.Serialize(r.Body)[1..^1], stored, StringComparison.Ordinal)); // stored as JSON: the body escaped
+        Assert.Contains(endpoint.Id, stored, StringComparison.Ordinal); // it is the dispatcher's state indeed
+
         var oldest = page2.Items[0];
         var redelivered = await OkAsync<WebhookDeliveryResponse>(t.Admin.ApiKey, HttpMethod.Post,
             $"v1/tenants/{t.Tenant}/webhooks/{endpoint.Id}/deliveries/{oldest.Id}/redeliver", null, HttpStatusCode.Accepted);
@@ -203,6 +210,19 @@ public sealed class WebhookTests(WebhookService service)
         using var deleted = await CallAsync(t.Admin.ApiKey, HttpMethod.Delete, $"v1/tenants/{t.Tenant}/webhooks/{endpoint.Id}");
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.False(await HasReminderAsync(), "the last endpoint's deletion unregisters the reminder");
+    }
+
+    /// <summary>The dispatcher's stored state, as text (what of it is UTF-8).</summary>
+    private async Task<string> DispatcherStateAsync(string tenant)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = service.DatabasePath, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT PayloadBinary FROM OrleansStorage WHERE GrainTypeString = 'webhooks' AND GrainIdExtensionString = $t AND PayloadBinary IS NOT NULL";
+        command.Parameters.AddWithValue("$t", tenant);
+        var bytes = (byte[]?)await command.ExecuteScalarAsync();
+        Assert.NotNull(bytes);
+        return System.Text.Encoding.UTF8.GetString(bytes);
     }
 
     [Fact]
