@@ -64,7 +64,7 @@ public static class WebhooksApi
         var tenant = RouteIds.Tenant(tenantId);
         var caller = user.ToCaller();
         caller.RequireTenant(tenant, $"Tenant '{tenant}'"); // another tenant's caller learns nothing, not even what URLs pass
-        if (WebhookUrlRule.Check(body.Url, options.Value.AllowLoopbackHttp) is { } problem)
+        if (WebhookUrlRule.Check(body.Url, options.Value.AllowLoopbackHttp, options.Value.AllowPrivateAddresses) is { } problem)
             return TypedResults.Problem(detail: problem, statusCode: StatusCodes.Status400BadRequest, title: "Invalid webhook URL", type: ProblemTypes.InvalidWebhookUrl);
         var created = await grains.GetWebhooks(tenant).CreateEndpointAsync(caller, new WebhookEndpointSpec(body.Url, body.EventTypes ?? [], body.Description, body.Secret));
         return TypedResults.Created($"/v1/tenants/{tenant}/webhooks/{created.Id}", ToResponse(created));

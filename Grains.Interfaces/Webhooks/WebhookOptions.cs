@@ -9,6 +9,13 @@ public sealed class WebhookOptions
     /// <summary>Plain http to a loopback host is allowed (an embedded service sets it; a cluster never should).</summary>
     public bool AllowLoopbackHttp { get; set; }
 
+    /// <summary>
+    /// Webhooks may point at internal addresses (loopback, private, link-local, …; see <see cref="WebhookUrlRule.IsInternal"/>)
+    /// in a cluster too. Off by default: a tenant must not make the silos reach the cluster's own network. Only for an
+    /// operator whose receivers really live on a private network.
+    /// </summary>
+    public bool AllowPrivateAddresses { get; set; }
+
     /// <summary>How long one attempt may take before it counts as failed.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -33,9 +33,11 @@ namespace Smpc.Grains.Webhooks;
 /// <item>A 2xx is delivered; anything else is retried after 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, then hourly (±20 %
 /// jitter) until <see cref="WebhookOptions.GiveUpAfter"/> after the event, then failed (logged, counted) and the queue
 /// moves on.</item>
-/// <item>While anything is pending a grain timer fires at the next due attempt, and an Orleans reminder (every minute)
-/// brings the grain back after a silo dies or the grain is deactivated; at silo start every tenant with endpoints is
-/// poked too (<see cref="IWebhookTenantsGrain"/>), which covers embedded mode's in-memory reminders.</item>
+/// <item>While anything is pending a grain timer fires at the next due attempt. While the tenant has any endpoint an
+/// Orleans reminder (every minute) brings the grain back to read the audit log after its cursor and resume what is due:
+/// it makes up a poke lost with a silo, and a silo that died or a grain that was deactivated. It is unregistered when
+/// the last endpoint is deleted. At silo start every tenant with endpoints is poked too
+/// (<see cref="IWebhookTenantsGrain"/>), which covers embedded mode's in-memory reminders.</item>
 /// </list>
 /// </summary>
 [GrainType("webhook-dispatcher")]
@@ -44,7 +46,7 @@ public sealed class WebhookDispatcherGrain(
     TimeProvider time, IOptions<WebhookOptions> options, WebhookSender sender, ILogger<WebhookDispatcherGrain> log)
     : Grain, IWebhookDispatcherGrain, IRemindable
 {
-    /// <summary>The reminder that wakes the grain while deliveries are pending.</summary>
+    /// <summary>The reminder that wakes the grain while the tenant has endpoints.</summary>
     public const string ReminderName = "webhooks";
 
     /// <summary>Longest description accepted.</summary>
@@ -89,7 +91,7 @@ public sealed class WebhookDispatcherGrain(
     async Task<WebhookEndpointInfo> IWebhookDispatcherGrain.CreateEndpointAsync(Caller caller, WebhookEndpointSpec spec)
     {
         RequireAdmin(caller);
-        if (WebhookUrlRule.Check(spec.Url, Options.AllowLoopbackHttp) is { } urlProblem) throw SmpcException.Invalid(urlProblem);
+        if (WebhookUrlRule.Check(spec.Url, Options.AllowLoopbackHttp, Options.AllowPrivateAddresses) is { } urlProblem) throw SmpcException.Invalid(urlProblem);
         var unknown = spec.EventTypes.Where(t => !WebhookEventTypes.All.Contains(t)).ToList();
         if (unknown.Count > 0) throw SmpcException.Invalid($"Unknown event types: {string.Join(", ", unknown)}; known: {string.Join(", ", WebhookEventTypes.All)}.");
         if (spec.Description is { Length: > MaxDescriptionLength }) throw SmpcException.Invalid($"A description is at most {MaxDescriptionLength} characters.");
@@ -115,6 +117,7 @@ public sealed class WebhookDispatcherGrain(
         };
         state.State.Endpoints.Add(endpoint);
         await state.WriteOrRollbackAsync(this, "webhooks.create");
+        await EnsureReminderAsync();
         return ToInfo(endpoint) with { Secret = endpoint.Secret };
     }
 
@@ -135,7 +138,10 @@ public sealed class WebhookDispatcherGrain(
         UpdateBacklog();
         if (state.State.Endpoints.Count == 0)
         {
-            // After the write: if these fail, the log merely keeps poking a grain with nothing to do.
+            // After the write: if these fail, the log merely keeps poking (or the reminder waking) a grain with nothing to do.
+            _timer?.Dispose();
+            _timer = null;
+            await UnregisterReminderAsync();
             await GrainFactory.GetAuditLog(Tenant).FollowAsync(false);
             await GrainFactory.GetWebhookTenants().SetAsync(Tenant, false);
         }
@@ -160,8 +166,15 @@ public sealed class WebhookDispatcherGrain(
         var delivery = endpoint.Log.FirstOrDefault(d => d.Id == deliveryId) ?? throw SmpcException.NotFound($"Delivery '{deliveryId}'");
         if (delivery.Status != WebhookDeliveryStatuses.Pending)
         {
+            // A finished delivery keeps no body: made again, byte for byte, from its audit entry (the mapping is deterministic).
+            var body = delivery.Body.Length > 0 ? delivery.Body : await RebuildBodyAsync(delivery);
             var now = time.GetUtcNow();
-            delivery.Status = WebhookDeliveryStatuses.Pending;
+            delivery.Body = body;
+            delivery.Status = WebhookDeliveryStatuses.Pending; // retried like a new delivery: attempts and backoff start over
+            delivery.Attempts = 0;
+            delivery.LastAttemptAt = null;
+            delivery.LastStatusCode = null;
+            delivery.LastError = null;
             delivery.NextAttemptAt = now;
             delivery.DeliveredAt = null;
             delivery.GiveUpAt = now + Options.GiveUpAfter;
@@ -195,6 +208,7 @@ public sealed class WebhookDispatcherGrain(
                 delivery.DeliveredAt = now;
                 delivery.NextAttemptAt = null;
                 delivery.LastError = null;
+                delivery.Body = ""; // kept small: a redelivery rebuilds it from the audit entry
                 endpoint.Queue.Remove(delivery.Number);
                 SmpcTelemetry.WebhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", "delivered"));
                 SmpcTelemetry.WebhookDeliveryLag.Record(Math.Max(0, (now - delivery.OccurredAt).TotalSeconds));
@@ -215,15 +229,29 @@ public sealed class WebhookDispatcherGrain(
     async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {
         if (reminderName != ReminderName) return;
-        await PumpSafelyAsync(catchUp: true);
-        if (!HasPending && _inFlight.Count == 0 && await this.GetReminder(ReminderName) is { } reminder)
+        if (state.State.Endpoints.Count == 0)
         {
-            await this.UnregisterReminder(reminder);
+            await UnregisterReminderAsync(); // left over from a delete whose unregistration failed
+            return;
+        }
+
+        await PumpSafelyAsync(catchUp: true);
+    }
+
+    private async Task UnregisterReminderAsync()
+    {
+        try
+        {
+            if (await this.GetReminder(ReminderName) is { } reminder) await this.UnregisterReminder(reminder);
             _reminderRegistered = false;
+        }
+        catch (Exception ex)
+        {
+            // Harmless: the next tick finds no endpoint and tries again.
+            log.LogWarning("Webhooks of tenant {Tenant}: could not unregister the reminder: {Error}", Tenant, ex.GetType().Name);
         }
     }
 
-    private bool HasPending => state.State.Endpoints.Any(e => e.Queue.Count > 0);
 
     /// <summary>Catches up (when asked) and sends what is due; a storage failure is logged and retried shortly, never lost.</summary>
     private async Task PumpSafelyAsync(bool catchUp = false)
@@ -289,6 +317,17 @@ public sealed class WebhookDispatcherGrain(
         endpoint.Queue.Add(delivery.Number);
     }
 
+    /// <summary>The body of a finished delivery, made again from its audit entry.</summary>
+    private async Task<string> RebuildBodyAsync(WebhookDeliveryRecord delivery)
+    {
+        var page = await GrainFactory.GetAuditLog(Tenant).ReadAsync(delivery.AuditSequence - 1, 1);
+        var entry = page.Entries.FirstOrDefault(e => e.Sequence == delivery.AuditSequence);
+        var payload = entry is null ? null : WebhookEvents.From(Tenant, entry);
+        if (payload is null || payload.Type != delivery.EventType)
+            throw SmpcException.Conflict($"Delivery '{delivery.Id}' cannot be made again: its audit entry {delivery.AuditSequence} is not readable.");
+        return WebhookEvents.Serialize(payload);
+    }
+
     /// <summary>The webhook-id of an event's delivery to an endpoint: stable, so a delivery made again after a crash keeps it.</summary>
     public static string MessageId(string tenant, string endpointId, long auditSequence) =>
         "msg_" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{tenant}/{endpointId}/{auditSequence.ToString(CultureInfo.InvariantCulture)}")))[..32];
@@ -333,6 +372,7 @@ public sealed class WebhookDispatcherGrain(
                 {
                     delivery.Status = WebhookDeliveryStatuses.Failed;
                     delivery.NextAttemptAt = null;
+                    delivery.Body = "";
                     endpoint.Queue.RemoveAt(0);
                     changed = true;
                     SmpcTelemetry.WebhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
@@ -428,7 +468,7 @@ public sealed class WebhookDispatcherGrain(
 
     private async Task EnsureReminderAsync()
     {
-        if (_reminderRegistered || !HasPending) return;
+        if (_reminderRegistered || state.State.Endpoints.Count == 0) return;
         try
         {
             await this.RegisterOrUpdateReminder(ReminderName, ReminderPeriod, ReminderPeriod);

@@ -1,6 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using System.Net;
+using System.Net.Sockets;
 using Smpc.Grains.Interfaces.Webhooks;
 
 namespace Smpc.Grains.Webhooks;
@@ -17,7 +20,7 @@ public static class WebhookHostingExtensions
         var options = silo.Services.AddOptions<WebhookOptions>();
         if (configuration is not null) options.Bind(configuration.GetSection(WebhookOptions.Section));
         silo.Services.AddHttpClient(WebhookSender.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5), UseCookies = false });
+            .ConfigurePrimaryHttpMessageHandler(services => CreateHandler(services.GetRequiredService<IOptions<WebhookOptions>>().Value));
         silo.Services.AddSingleton<WebhookSender>();
         silo.AddStartupTask(async (services, _) =>
         {
@@ -33,4 +36,38 @@ public static class WebhookHostingExtensions
         });
         return silo;
     }
+
+    /// <summary>
+    /// The webhook client's handler: no redirects, no cookies. In a cluster (loopback http not allowed, private addresses
+    /// not allowed) it resolves the host itself and connects only when no address is internal
+    /// (<see cref="WebhookUrlRule.IsInternal"/>), to the very addresses it checked: so a DNS name that points inside, or
+    /// is re-pointed there after registration (rebinding), fails the attempt with <see cref="WebhookAddressRefusedException"/>.
+    /// </summary>
+    public static SocketsHttpHandler CreateHandler(WebhookOptions options)
+    {
+        var handler = new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5), UseCookies = false, UseProxy = false };
+        if (!options.AllowLoopbackHttp && !options.AllowPrivateAddresses) handler.ConnectCallback = ConnectPublicAsync;
+        return handler;
+    }
+
+    private static async ValueTask<Stream> ConnectPublicAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var endpoint = context.DnsEndPoint;
+        var addresses = IPAddress.TryParse(endpoint.Host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(endpoint.Host, cancellationToken);
+        if (addresses.Length == 0 || addresses.Any(WebhookUrlRule.IsInternal)) throw new WebhookAddressRefusedException();
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(addresses, endpoint.Port, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 }
+
+/// <summary>A webhook's host resolved to an internal address, which a cluster does not connect to.</summary>
+public sealed class WebhookAddressRefusedException() : Exception("The webhook's host resolves to an address the service does not connect to.");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Smpc.Contracts;
 using Smpc.Grains.Interfaces.Diagnostics;
@@ -19,9 +20,6 @@ public sealed class WebhookSender(IHttpClientFactory clients, TimeProvider time,
 {
     /// <summary>The named HTTP client webhooks use.</summary>
     public const string ClientName = "smpc-webhooks";
-
-    /// <summary>Longest error text kept in a delivery's log.</summary>
-    public const int MaxErrorLength = 200;
 
     /// <summary>POSTs the request (a fresh webhook-timestamp and signature per attempt, the same webhook-id) and says how it ended.</summary>
     public async Task<WebhookAttemptOutcome> SendAsync(WebhookRequest request)
@@ -48,18 +46,63 @@ public sealed class WebhookSender(IHttpClientFactory clients, TimeProvider time,
             status = (int)response.StatusCode;
             error = response.IsSuccessStatusCode ? null : $"HTTP {status}";
         }
-        catch (OperationCanceledException)
-        {
-            error = $"no answer within {options.Value.Timeout.TotalSeconds:0.#} s";
-        }
         catch (Exception ex)
         {
-            error = ex.GetType().Name + ": " + ex.Message;
+            error = ErrorClass(ex);
+            activity?.SetTag("error.type", ex.GetType().FullName); // the details stay with the operator's traces and logs
         }
 
-        if (error is { Length: > MaxErrorLength }) error = error[..(MaxErrorLength - 1)] + "…";
         activity?.SetTag("http.response.status_code", status);
         if (error is not null) activity?.SetStatus(ActivityStatusCode.Error, error);
         return new WebhookAttemptOutcome(request.EndpointId, request.Number, request.Attempt, status, error);
     }
+
+    /// <summary>
+    /// The coarse class of a failed attempt, the only thing the tenant's delivery log shows: never an exception's message,
+    /// which could tell a tenant about internal addresses, ports or TLS set-up.
+    /// </summary>
+    public static string ErrorClass(Exception exception)
+    {
+        if (exception is OperationCanceledException) return Timeout;
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is WebhookAddressRefusedException) return RefusedAddress;
+            if (e is SocketException { SocketErrorCode: SocketError.ConnectionRefused }) return ConnectionRefused;
+            if (e is SocketException { SocketErrorCode: SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain }) return DnsError;
+            if (e is System.Security.Authentication.AuthenticationException) return TlsError;
+        }
+
+        return exception is HttpRequestException http ? http.HttpRequestError switch
+        {
+            HttpRequestError.NameResolutionError => DnsError,
+            HttpRequestError.SecureConnectionError => TlsError,
+            HttpRequestError.ConnectionError => ConnectionFailed,
+            HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse or HttpRequestError.ConfigurationLimitExceeded => InvalidResponse,
+            _ => RequestFailed,
+        } : RequestFailed;
+    }
+
+    /// <summary>No answer within the attempt's timeout.</summary>
+    public const string Timeout = "timeout";
+
+    /// <summary>The host resolves to an internal address (a cluster does not connect there).</summary>
+    public const string RefusedAddress = "refused address";
+
+    /// <summary>The receiver's host refused the connection.</summary>
+    public const string ConnectionRefused = "connection refused";
+
+    /// <summary>Any other failure to connect (unreachable, reset).</summary>
+    public const string ConnectionFailed = "connection failed";
+
+    /// <summary>The host name did not resolve.</summary>
+    public const string DnsError = "dns error";
+
+    /// <summary>The TLS handshake failed (certificate, protocol).</summary>
+    public const string TlsError = "tls error";
+
+    /// <summary>The receiver's answer was not valid HTTP or ended early.</summary>
+    public const string InvalidResponse = "invalid response";
+
+    /// <summary>Anything else.</summary>
+    public const string RequestFailed = "request failed";
 }

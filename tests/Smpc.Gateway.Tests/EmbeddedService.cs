@@ -49,6 +49,9 @@ public class EmbeddedService : IAsyncLifetime
     /// <summary>The service's own grain factory: for tests that play a service gone bad (tampering with stored state).</summary>
     public IGrainFactory Grains => _app!.Services.GetRequiredService<IGrainFactory>();
 
+    /// <summary>The service's own services (e.g. its reminder table), for tests that look inside.</summary>
+    public IServiceProvider Services => _app!.Services;
+
     /// <summary>
     /// Settings on top of the defaults. The shared service lifts the per-address failed-authentication budget: the attack
     /// suite sends hundreds of forged keys from one address on purpose, and that budget has its own tests and service.

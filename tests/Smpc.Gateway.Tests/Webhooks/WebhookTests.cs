@@ -5,7 +5,12 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Smpc.Agent.SecureAggregation;
 using Smpc.Client.SecureAggregation;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Smpc.Contracts;
+using Smpc.Grains.Interfaces.Audit;
+using Smpc.Grains.Interfaces.Webhooks;
+using Smpc.Grains.Webhooks;
 using Smpc.TestSupport;
 
 namespace Smpc.Gateway.Tests.Webhooks;
@@ -151,6 +156,12 @@ public sealed class WebhookTests(WebhookService service)
         Assert.Null(page2.Next);
         Assert.Equal(receiver.Accepted.Select(r => r.Id).Reverse(), page1.Items.Concat(page2.Items).Select(d => d.Id));
 
+        // The stored state keeps no body of a delivered delivery (the redelivery below rebuilds it from the audit log).
+        await UntilAsync(async () => (await DeliveriesAsync(t, endpoint.Id)).Items.All(d => d.Status == WebhookDeliveryStatuses.Delivered), "all three logged delivered");
+        var stored = await DispatcherStateAsync(t.Tenant);
+        Assert.All(receiver.Accepted, r => Assert.DoesNotContain(JsonSerializer.Serialize(r.Body)[1..^1], stored, StringComparison.Ordinal)); // stored as JSON: the body escaped
+        Assert.Contains(endpoint.Id, stored, StringComparison.Ordinal); // it is the dispatcher's state indeed
+
         var oldest = page2.Items[0];
         var redelivered = await OkAsync<WebhookDeliveryResponse>(t.Admin.ApiKey, HttpMethod.Post,
             $"v1/tenants/{t.Tenant}/webhooks/{endpoint.Id}/deliveries/{oldest.Id}/redeliver", null, HttpStatusCode.Accepted);
@@ -159,11 +170,59 @@ public sealed class WebhookTests(WebhookService service)
         await UntilAsync(() => Task.FromResult(receiver.Accepted.Count == 4), "the redelivery arrives");
         Assert.Equal(oldest.Id, receiver.Accepted[3].Id);
         Assert.Equal(receiver.Accepted[0].Body, receiver.Accepted[3].Body);
+        // Retried like a new delivery: its attempts start over (one now, not the first delivery's one plus this one).
+        await UntilAsync(async () => (await DeliveriesAsync(t, endpoint.Id)).Items[^1].Status == WebhookDeliveryStatuses.Delivered, "the redelivery is logged delivered");
+        var again = (await DeliveriesAsync(t, endpoint.Id)).Items[^1];
+        Assert.Equal((oldest.Id, 1, oldest.LastStatusCode, (string?)null), (again.Id, again.Attempts, again.LastStatusCode, again.LastError));
 
         using var badCursor = await CallAsync(t.Admin.ApiKey, HttpMethod.Get, $"v1/tenants/{t.Tenant}/webhooks/{endpoint.Id}/deliveries?cursor=x");
         Assert.Equal(HttpStatusCode.BadRequest, badCursor.StatusCode);
         using var unknown = await CallAsync(t.Admin.ApiKey, HttpMethod.Post, $"v1/tenants/{t.Tenant}/webhooks/{endpoint.Id}/deliveries/msg_nope/redeliver");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task LostPokes_AreMadeUpByTheReminder_RegisteredWhileTheTenantHasAnEndpoint()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var t = await Scenario.TenantAsync(service);
+        var endpoint = await CreateAsync(t, receiver.Url);
+        var dispatcher = service.Grains.GetWebhooks(t.Tenant);
+        var reminders = service.Services.GetRequiredService<IReminderTable>();
+        async Task<bool> HasReminderAsync() =>
+            (await reminders.ReadRows(dispatcher.GetGrainId())).Reminders.Any(r => r.ReminderName == WebhookDispatcherGrain.ReminderName);
+        Assert.True(await HasReminderAsync(), "the reminder runs while the tenant has an endpoint, even with nothing pending");
+
+        // Every poke lost: the audit log stops poking the dispatcher, as if each one-way call died with a silo.
+        await service.Grains.GetAuditLog(t.Tenant).FollowAsync(false);
+        try
+        {
+            await CreateAndCancelAsync(t, "s1");
+            await dispatcher.AsReference<IRemindable>().ReceiveReminder(WebhookDispatcherGrain.ReminderName, default); // its tick
+            await UntilAsync(() => Task.FromResult(receiver.Accepted.Count == 3), "the reminder's read of the audit log sends the three events");
+            Assert.Equal([WebhookEventTypes.SessionCreated, WebhookEventTypes.SessionPhaseChanged, WebhookEventTypes.SessionCancelled], receiver.Accepted.Select(r => r.Type));
+        }
+        finally
+        {
+            await service.Grains.GetAuditLog(t.Tenant).FollowAsync(true);
+        }
+
+        using var deleted = await CallAsync(t.Admin.ApiKey, HttpMethod.Delete, $"v1/tenants/{t.Tenant}/webhooks/{endpoint.Id}");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.False(await HasReminderAsync(), "the last endpoint's deletion unregisters the reminder");
+    }
+
+    /// <summary>The dispatcher's stored state, as text (what of it is UTF-8).</summary>
+    private async Task<string> DispatcherStateAsync(string tenant)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = service.DatabasePath, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT PayloadBinary FROM OrleansStorage WHERE GrainTypeString = 'webhooks' AND GrainIdExtensionString = $t AND PayloadBinary IS NOT NULL";
+        command.Parameters.AddWithValue("$t", tenant);
+        var bytes = (byte[]?)await command.ExecuteScalarAsync();
+        Assert.NotNull(bytes);
+        return System.Text.Encoding.UTF8.GetString(bytes);
     }
 
     [Fact]

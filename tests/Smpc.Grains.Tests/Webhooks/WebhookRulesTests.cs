@@ -10,7 +10,7 @@ public sealed class WebhookRulesTests
 {
     [Theory]
     [InlineData("https://hooks.example.com/smpc?x=1", false, true)]
-    [InlineData("https://127.0.0.1:8443/hook", false, true)]
+    [InlineData("https://127.0.0.1:8443/hook", true, true)] // embedded: anything https
     [InlineData("http://127.0.0.1:8080/hook", false, false)] // a cluster takes https only, even to loopback
     [InlineData("http://localhost/hook", false, false)]
     [InlineData("http://127.0.0.1:8080/hook", true, true)] // embedded: loopback http
@@ -25,6 +25,83 @@ public sealed class WebhookRulesTests
     [InlineData("", false, false)]
     public void UrlRule_HttpsEverywhere_LoopbackHttpOnlyWhenAllowed(string url, bool allowLoopbackHttp, bool accepted) =>
         Assert.Equal(accepted, WebhookUrlRule.Check(url, allowLoopbackHttp) is null);
+
+    [Theory]
+    [InlineData("https://127.0.0.1:8443/hook")]
+    [InlineData("https://127.8.9.10/hook")]
+    [InlineData("https://localhost/hook")]
+    [InlineData("https://LOCALHOST./hook")]
+    [InlineData("https://api.localhost/hook")]
+    [InlineData("https://169.254.169.254/latest/meta-data")] // cloud metadata
+    [InlineData("https://10.1.2.3/hook")]
+    [InlineData("https://172.16.0.1/hook")]
+    [InlineData("https://172.31.255.255/hook")]
+    [InlineData("https://192.168.1.1/hook")]
+    [InlineData("https://100.64.0.1/hook")] // CGNAT
+    [InlineData("https://0.0.0.0/hook")]
+    [InlineData("https://224.0.0.1/hook")]
+    [InlineData("https://255.255.255.255/hook")]
+    [InlineData("https://2130706433/hook")] // 127.0.0.1 as one number
+    [InlineData("https://0x7f000001/hook")]
+    [InlineData("https://[::1]/hook")]
+    [InlineData("https://[::]/hook")]
+    [InlineData("https://[fe80::1]/hook")]
+    [InlineData("https://[fd00::1]/hook")]
+    [InlineData("https://[ff02::1]/hook")]
+    [InlineData("https://[::ffff:10.0.0.1]/hook")] // IPv4-mapped
+    [InlineData("https://[::ffff:169.254.169.254]/hook")]
+    public void UrlRule_InACluster_RefusesInternalHosts_UnlessTheOperatorAllowsThem(string url)
+    {
+        Assert.NotNull(WebhookUrlRule.Check(url, allowLoopbackHttp: false));
+        Assert.Null(WebhookUrlRule.Check(url, allowLoopbackHttp: false, allowPrivateAddresses: true));
+    }
+
+    [Theory]
+    [InlineData("https://hooks.example.com/hook")]
+    [InlineData("https://8.8.8.8/hook")]
+    [InlineData("https://172.32.0.1/hook")] // just outside 172.16/12
+    [InlineData("https://100.128.0.1/hook")] // just outside 100.64/10
+    [InlineData("https://192.169.0.1/hook")]
+    [InlineData("https://[2001:db8::1]/hook")]
+    public void UrlRule_InACluster_TakesPublicHosts(string url) => Assert.Null(WebhookUrlRule.Check(url, allowLoopbackHttp: false));
+
+    /// <summary>A host name is checked when the silo connects: one that resolves inside (here localhost) is never connected to.</summary>
+    [Fact]
+    public async Task Cluster_ConnectTimeCheck_RefusesAHostNameThatResolvesInside_WithACoarseError()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        // The https URL passes the registration rule by name (a name, not localhost) only if it resolves later; the
+        // handler is what stands between a name and an internal address. localhost stands in for any such name.
+        using var cluster = new HttpClient(WebhookHostingExtensions.CreateHandler(new WebhookOptions()));
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => cluster.GetAsync($"http://localhost:{port}/hook"));
+        Assert.Equal(WebhookSender.RefusedAddress, WebhookSender.ErrorClass(refused));
+        Assert.False(listener.Pending(), "nothing connected");
+        var literal = await Assert.ThrowsAsync<HttpRequestException>(() => cluster.GetAsync($"http://[::ffff:127.0.0.1]:{port}/hook"));
+        Assert.Equal(WebhookSender.RefusedAddress, WebhookSender.ErrorClass(literal));
+
+        // Allowed by the operator: it connects (the listener sees the connection).
+        using var allowed = new HttpClient(WebhookHostingExtensions.CreateHandler(new WebhookOptions { AllowPrivateAddresses = true }));
+        var sent = allowed.GetAsync($"http://localhost:{port}/hook");
+        using var accepted = await listener.AcceptTcpClientAsync();
+        allowed.CancelPendingRequests(); // the connection was what this test wanted; no answer is coming
+        await Assert.ThrowsAnyAsync<Exception>(() => sent);
+    }
+
+    [Fact]
+    public async Task Embedded_ConnectionRefused_IsLoggedAsACoarseClass_WithoutAddressOrPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop(); // nothing listens there now
+        using var embedded = new HttpClient(WebhookHostingExtensions.CreateHandler(new WebhookOptions { AllowLoopbackHttp = true }));
+        var failure = await Assert.ThrowsAsync<HttpRequestException>(() => embedded.GetAsync($"http://127.0.0.1:{port}/hook"));
+        Assert.Contains(port.ToString(System.Globalization.CultureInfo.InvariantCulture), failure.Message); // what must not reach the tenant
+        Assert.Equal(WebhookSender.ConnectionRefused, WebhookSender.ErrorClass(failure));
+        Assert.Equal(WebhookSender.Timeout, WebhookSender.ErrorClass(new TaskCanceledException()));
+    }
 
     [Theory]
     [InlineData("input-out-of-bounds", "input-out-of-bounds")] // secure aggregation sends the category itself
