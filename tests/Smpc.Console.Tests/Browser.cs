@@ -12,7 +12,7 @@ public static class Chromium
 
     /// <summary>Why the browser tests cannot run here, or null.</summary>
     public static string? SkipReason =>
-        File.Exists(ExecutablePath) || string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase)
+        File.Exists(ExecutablePath) || Smpc.TestSupport.CiRun.Active
             ? null
             : $"{ExecutablePath} is not installed (apt-get install chromium); set CI=true to make this a failure.";
 

@@ -13,8 +13,7 @@ public sealed class AlertRulesTests
     internal static readonly string? Promtool = new[] { "/usr/bin/promtool", "/usr/local/bin/promtool" }.FirstOrDefault(File.Exists);
 
     /// <summary>Under CI: <c>CI=true</c>, or a run of .ci/run (which exports <c>SMPC_CI_RUN</c>).</summary>
-    internal static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase)
-        || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("SMPC_CI_RUN"));
+    internal static bool InCi => Smpc.TestSupport.CiRun.Active;
 
     /// <summary>A test that needs promtool: skipped without it, unless CI=true (where it runs and fails, saying why).</summary>
     public sealed class PromtoolFactAttribute : FactAttribute
